@@ -1,0 +1,2 @@
+//! IDL compiler library: preprocess → parse → resolve → generate.
+#![forbid(unsafe_code)]

@@ -1,0 +1,481 @@
+//! The CDR decoder.
+
+use super::{
+    ByteOrder, CodeSetId, CodeSets, DecodeError, DecodeErrorKind, GiopVersion,
+};
+use std::borrow::Cow;
+
+macro_rules! get_number {
+    ($(#[$m:meta])* $name:ident, $ty:ty, $size:expr) => {
+        $(#[$m])*
+        #[inline]
+        pub fn $name(&mut self) -> Result<$ty, DecodeError> {
+            self.align($size)?;
+            let bytes: [u8; $size] = self.take_array()?;
+            Ok(match self.order {
+                ByteOrder::BigEndian => <$ty>::from_be_bytes(bytes),
+                ByteOrder::LittleEndian => <$ty>::from_le_bytes(bytes),
+            })
+        }
+    };
+}
+
+/// Deepest encapsulation nesting followed (TypeCodes nest one per level of IDL type nesting);
+/// deeper input is refused rather than risking the stack.
+pub(crate) const MAX_DEPTH: u32 = 64;
+
+/// Reads CDR from a borrowed buffer.
+///
+/// Every read checks the remaining length first. Errors carry the absolute offset: the position
+/// plus `base`, the offset of this buffer inside the message it was cut from.
+#[derive(Debug, Clone)]
+pub struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// Index in `buf` that alignment is counted from.
+    origin: usize,
+    /// Absolute offset of `buf[0]` in the outermost message, for error reports.
+    base: usize,
+    order: ByteOrder,
+    version: GiopVersion,
+    codesets: CodeSets,
+    depth: u32,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder over `buf` whose alignment origin is `buf[0]`, for GIOP 1.2, default code sets.
+    pub fn new(buf: &'a [u8], order: ByteOrder) -> Decoder<'a> {
+        Decoder {
+            buf,
+            pos: 0,
+            origin: 0,
+            base: 0,
+            order,
+            version: GiopVersion::V1_2,
+            codesets: CodeSets::default(),
+            depth: 0,
+        }
+    }
+
+    /// Starts reading at `pos` with alignment still counted from `buf[0]`: how a GIOP message
+    /// body is read after its 12-octet header.
+    pub fn new_at(buf: &'a [u8], pos: usize, order: ByteOrder) -> Decoder<'a> {
+        let mut d = Decoder::new(buf, order);
+        d.pos = pos.min(buf.len());
+        d
+    }
+
+    pub fn set_version(&mut self, version: GiopVersion) -> &mut Self {
+        self.version = version;
+        self
+    }
+
+    pub fn set_codesets(&mut self, codesets: CodeSets) -> &mut Self {
+        self.codesets = codesets;
+        self
+    }
+
+    pub fn set_order(&mut self, order: ByteOrder) -> &mut Self {
+        self.order = order;
+        self
+    }
+
+    pub fn order(&self) -> ByteOrder {
+        self.order
+    }
+
+    pub fn version(&self) -> GiopVersion {
+        self.version
+    }
+
+    pub fn codesets(&self) -> CodeSets {
+        self.codesets
+    }
+
+    /// Position within this decoder's buffer.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Absolute offset of the next octet within the outermost message.
+    pub fn offset(&self) -> usize {
+        self.base + self.pos
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+
+    /// The octets not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// The whole buffer this decoder reads.
+    pub fn buffer(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    #[cold]
+    pub fn error(&self, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError::new(kind, self.offset())
+    }
+
+    /// Fails unless every octet was consumed.
+    pub fn expect_end(&self) -> Result<(), DecodeError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.error(DecodeErrorKind::TrailingBytes(self.remaining())))
+        }
+    }
+
+    /// Skips padding up to a multiple of `n` (a power of two) from the origin.
+    #[inline]
+    pub fn align(&mut self, n: usize) -> Result<(), DecodeError> {
+        debug_assert!(n.is_power_of_two());
+        let pad = self.origin.wrapping_sub(self.pos) & (n - 1);
+        if pad > self.remaining() {
+            return Err(self.error(DecodeErrorKind::Truncated {
+                needed: pad,
+                remaining: self.remaining(),
+            }));
+        }
+        self.pos += pad;
+        Ok(())
+    }
+
+    /// The next `n` octets, borrowed.
+    #[inline]
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.remaining() {
+            return Err(self.error(DecodeErrorKind::Truncated {
+                needed: n,
+                remaining: self.remaining(),
+            }));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    #[inline]
+    fn take_array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    /// Skips `n` octets.
+    pub fn skip(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.take(n).map(|_| ())
+    }
+
+    #[inline]
+    pub fn read_octet(&mut self) -> Result<u8, DecodeError> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.error(DecodeErrorKind::Truncated {
+                needed: 1,
+                remaining: 0,
+            })),
+        }
+    }
+
+    /// IDL `boolean`: the specification allows only 0 (FALSE) and 1 (TRUE).
+    #[inline]
+    pub fn read_bool(&mut self) -> Result<bool, DecodeError> {
+        match self.read_octet()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => {
+                self.pos -= 1;
+                Err(self.error(DecodeErrorKind::InvalidBoolean(b)))
+            }
+        }
+    }
+
+    get_number!(read_short, i16, 2);
+    get_number!(read_ushort, u16, 2);
+    get_number!(read_long, i32, 4);
+    get_number!(read_ulong, u32, 4);
+    get_number!(read_longlong, i64, 8);
+    get_number!(read_ulonglong, u64, 8);
+    get_number!(read_float, f32, 4);
+    get_number!(read_double, f64, 8);
+
+    /// A sequence length, checked against the octets left: each element takes at least
+    /// `min_element_size` octets, so a length the rest of the message cannot hold is an error
+    /// here, before anyone allocates for it.
+    #[inline]
+    pub fn read_seq_len(&mut self, min_element_size: usize) -> Result<usize, DecodeError> {
+        self.align(4)?;
+        let at = self.offset();
+        let n = self.read_ulong()?;
+        let remaining = self.remaining();
+        let fits = match min_element_size {
+            0 => true,
+            m => (n as u64).saturating_mul(m as u64) <= remaining as u64,
+        };
+        if !fits {
+            return Err(DecodeError::new(
+                DecodeErrorKind::LengthTooLarge {
+                    length: n as u64,
+                    remaining,
+                },
+                at,
+            ));
+        }
+        Ok(n as usize)
+    }
+
+    /// Like [`Decoder::read_seq_len`] for a bounded sequence or string.
+    pub fn read_bounded_len(
+        &mut self,
+        min_element_size: usize,
+        bound: u32,
+    ) -> Result<usize, DecodeError> {
+        self.align(4)?;
+        let at = self.offset();
+        let n = self.read_seq_len(min_element_size)?;
+        if n as u64 > bound as u64 {
+            return Err(DecodeError::new(
+                DecodeErrorKind::BoundExceeded {
+                    length: n as u64,
+                    bound: bound as u64,
+                },
+                at,
+            ));
+        }
+        Ok(n)
+    }
+
+    /// `sequence<octet>`, borrowed from the input.
+    pub fn read_octet_seq(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.read_seq_len(1)?;
+        self.take(n)
+    }
+
+    /// Reads an encapsulation (§15.3.3) and returns a decoder over its contents, positioned
+    /// after the byte-order octet, with its own byte order and alignment origin.
+    pub fn read_encapsulation(&mut self) -> Result<Decoder<'a>, DecodeError> {
+        let body = self.read_octet_seq()?;
+        self.encapsulation_of(body, self.offset() - body.len())
+    }
+
+    /// A decoder over `body`, an encapsulation that starts at absolute offset `at`.
+    pub fn encapsulation_of(&self, body: &'a [u8], at: usize) -> Result<Decoder<'a>, DecodeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(DecodeError::new(DecodeErrorKind::TooDeep, at));
+        }
+        let order = match body.first() {
+            Some(&b) if b <= 1 => ByteOrder::from_flag(b),
+            Some(&b) => return Err(DecodeError::new(DecodeErrorKind::InvalidByteOrder(b), at)),
+            None => {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::Invalid("empty encapsulation has no byte-order octet"),
+                    at,
+                ))
+            }
+        };
+        Ok(Decoder {
+            buf: body,
+            pos: 1,
+            origin: 0,
+            base: at,
+            order,
+            version: self.version,
+            codesets: self.codesets,
+            depth: self.depth + 1,
+        })
+    }
+
+    /// Nesting depth of encapsulations (and, for TypeCodes, of nested types).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Runs `f` one nesting level deeper, refusing input nested beyond [`MAX_DEPTH`].
+    pub fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Decoder<'a>) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(DecodeErrorKind::TooDeep));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    /// IDL `char`: one octet in the transmission code set, as a Unicode scalar.
+    pub fn read_char(&mut self) -> Result<char, DecodeError> {
+        let b = self.read_octet()?;
+        match self.codesets.char {
+            CodeSetId::ISO_8859_1 => Ok(b as char),
+            CodeSetId::UTF_8 | CodeSetId::ISO_646 if b <= 0x7f => Ok(b as char),
+            cs @ (CodeSetId::UTF_8 | CodeSetId::ISO_646) => {
+                self.pos -= 1;
+                Err(self.error(DecodeErrorKind::InvalidCharacter { codeset: cs }))
+            }
+            other => Err(self.error(DecodeErrorKind::UnsupportedCodeSet(other))),
+        }
+    }
+
+    /// IDL `string`, borrowed from the input when its octets are already UTF-8 (always for
+    /// ASCII), converted otherwise.
+    pub fn read_string(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+        self.align(4)?;
+        let at = self.offset();
+        let n = self.read_seq_len(1)?;
+        let err = |kind| DecodeError::new(kind, at);
+        let bytes = self.take(n)?;
+        let (last, text) = match bytes.split_last() {
+            Some((&0, text)) => (0, text),
+            _ => return Err(err(DecodeErrorKind::StringNotTerminated)),
+        };
+        debug_assert_eq!(last, 0);
+        if text.contains(&0) {
+            return Err(err(DecodeErrorKind::EmbeddedNul));
+        }
+        let cs = self.codesets.char;
+        if text.is_ascii() {
+            // ASCII octets are valid UTF-8 in every code set we accept.
+            return match std::str::from_utf8(text) {
+                Ok(s) => Ok(Cow::Borrowed(s)),
+                Err(_) => Err(err(DecodeErrorKind::InvalidCharacter { codeset: cs })),
+            };
+        }
+        match cs {
+            CodeSetId::UTF_8 => std::str::from_utf8(text)
+                .map(Cow::Borrowed)
+                .map_err(|_| err(DecodeErrorKind::InvalidCharacter { codeset: cs })),
+            CodeSetId::ISO_8859_1 => Ok(Cow::Owned(text.iter().map(|&b| b as char).collect())),
+            CodeSetId::ISO_646 => Err(err(DecodeErrorKind::InvalidCharacter { codeset: cs })),
+            other => Err(err(DecodeErrorKind::UnsupportedCodeSet(other))),
+        }
+    }
+
+    /// A bounded `string<bound>`.
+    pub fn read_bounded_string(&mut self, bound: u32) -> Result<Cow<'a, str>, DecodeError> {
+        let at = self.offset();
+        let s = self.read_string()?;
+        let len = s.chars().count() as u64;
+        if len > bound as u64 {
+            return Err(DecodeError::new(
+                DecodeErrorKind::BoundExceeded {
+                    length: len,
+                    bound: bound as u64,
+                },
+                at,
+            ));
+        }
+        Ok(s)
+    }
+
+    fn check_wide(&self) -> Result<(), DecodeError> {
+        if self.version < GiopVersion::V1_1 {
+            return Err(self.error(DecodeErrorKind::WideCharInGiop10));
+        }
+        match self.codesets.wchar {
+            CodeSetId::UTF_16 | CodeSetId::UCS_2 => Ok(()),
+            other => Err(self.error(DecodeErrorKind::UnsupportedCodeSet(other))),
+        }
+    }
+
+    /// IDL `wchar` (see [`super::Encoder::write_wchar`] for the two encodings). In GIOP 1.2 a
+    /// leading byte-order mark is honoured; without one, UTF-16 is big-endian.
+    pub fn read_wchar(&mut self) -> Result<char, DecodeError> {
+        self.check_wide()?;
+        let at = self.offset();
+        let unit = if self.version == GiopVersion::V1_1 {
+            self.read_ushort()?
+        } else {
+            let n = self.read_octet()? as usize;
+            let bytes = self.take(n)?;
+            let units = utf16_units(bytes).ok_or_else(|| self.invalid_wide(at))?;
+            match units.as_slice() {
+                [u] => *u,
+                _ => return Err(self.invalid_wide(at)),
+            }
+        };
+        char::from_u32(unit as u32).ok_or_else(|| self.invalid_wide(at))
+    }
+
+    #[cold]
+    fn invalid_wide(&self, at: usize) -> DecodeError {
+        DecodeError::new(
+            DecodeErrorKind::InvalidCharacter {
+                codeset: self.codesets.wchar,
+            },
+            at,
+        )
+    }
+
+    /// IDL `wstring` in UTF-16/UCS-2 (always owned: the wire form is not UTF-8).
+    pub fn read_wstring(&mut self) -> Result<String, DecodeError> {
+        self.check_wide()?;
+        self.align(4)?;
+        let at = self.offset();
+        if self.version == GiopVersion::V1_1 {
+            let n = self.read_seq_len(2)?;
+            if n == 0 {
+                return Err(DecodeError::new(DecodeErrorKind::StringNotTerminated, at));
+            }
+            let bytes = self.take(n * 2)?;
+            let order = self.order;
+            let mut units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|c| match order {
+                    ByteOrder::BigEndian => u16::from_be_bytes([c[0], c[1]]),
+                    ByteOrder::LittleEndian => u16::from_le_bytes([c[0], c[1]]),
+                })
+                .collect();
+            if units.pop() != Some(0) {
+                return Err(DecodeError::new(DecodeErrorKind::StringNotTerminated, at));
+            }
+            self.wide_units_to_string(&units, at)
+        } else {
+            let n = self.read_seq_len(1)?;
+            let bytes = self.take(n)?;
+            let units = utf16_units(bytes).ok_or_else(|| self.invalid_wide(at))?;
+            self.wide_units_to_string(&units, at)
+        }
+    }
+
+    fn wide_units_to_string(&self, units: &[u16], at: usize) -> Result<String, DecodeError> {
+        if units.contains(&0) {
+            return Err(DecodeError::new(DecodeErrorKind::EmbeddedNul, at));
+        }
+        String::from_utf16(units).map_err(|_| self.invalid_wide(at))
+    }
+}
+
+/// UTF-16 code units from GIOP 1.2 wide octets: an optional byte-order mark, else big-endian.
+fn utf16_units(bytes: &[u8]) -> Option<Vec<u16>> {
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    let (order, body) = match bytes {
+        [0xfe, 0xff, rest @ ..] => (ByteOrder::BigEndian, rest),
+        [0xff, 0xfe, rest @ ..] => (ByteOrder::LittleEndian, rest),
+        _ => (ByteOrder::BigEndian, bytes),
+    };
+    Some(
+        body.chunks_exact(2)
+            .map(|c| match order {
+                ByteOrder::BigEndian => u16::from_be_bytes([c[0], c[1]]),
+                ByteOrder::LittleEndian => u16::from_le_bytes([c[0], c[1]]),
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,310 @@
+//! The CDR encoder.
+
+use super::{ByteOrder, CodeSetId, CodeSets, EncodeError, GiopVersion};
+
+macro_rules! put_number {
+    ($(#[$m:meta])* $name:ident, $ty:ty, $size:expr) => {
+        $(#[$m])*
+        #[inline]
+        pub fn $name(&mut self, v: $ty) {
+            self.align($size);
+            let bytes = match self.order {
+                ByteOrder::BigEndian => v.to_be_bytes(),
+                ByteOrder::LittleEndian => v.to_le_bytes(),
+            };
+            self.buf.extend_from_slice(&bytes);
+        }
+    };
+}
+
+/// Writes CDR into a growable buffer.
+///
+/// Infallible for fixed-size primitives; text can fail because not every character fits every
+/// code set. Alignment is counted from the *origin*: index 0 of the buffer (the start of the GIOP
+/// message) unless an encapsulation is being written.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    buf: Vec<u8>,
+    origin: usize,
+    order: ByteOrder,
+    version: GiopVersion,
+    codesets: CodeSets,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder::new(ByteOrder::NATIVE)
+    }
+}
+
+impl Encoder {
+    /// An encoder for GIOP 1.2 with the default code sets.
+    pub fn new(order: ByteOrder) -> Encoder {
+        Encoder::with_buffer(Vec::new(), order)
+    }
+
+    /// Reuses `buf`'s capacity (its contents are cleared): the hook for pooled buffers.
+    pub fn with_buffer(mut buf: Vec<u8>, order: ByteOrder) -> Encoder {
+        buf.clear();
+        Encoder {
+            buf,
+            origin: 0,
+            order,
+            version: GiopVersion::V1_2,
+            codesets: CodeSets::default(),
+        }
+    }
+
+    pub fn set_version(&mut self, version: GiopVersion) -> &mut Self {
+        self.version = version;
+        self
+    }
+
+    pub fn set_codesets(&mut self, codesets: CodeSets) -> &mut Self {
+        self.codesets = codesets;
+        self
+    }
+
+    pub fn order(&self) -> ByteOrder {
+        self.order
+    }
+
+    pub fn version(&self) -> GiopVersion {
+        self.version
+    }
+
+    pub fn codesets(&self) -> CodeSets {
+        self.codesets
+    }
+
+    /// Octets written so far (the length of the buffer).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        self.buf
+    }
+
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
+    /// Pads with zero octets until the position is a multiple of `n` (a power of two) from the
+    /// origin.
+    #[inline]
+    pub fn align(&mut self, n: usize) {
+        debug_assert!(n.is_power_of_two());
+        let pad = self.origin.wrapping_sub(self.buf.len()) & (n - 1);
+        if pad != 0 {
+            self.buf.resize(self.buf.len() + pad, 0);
+        }
+    }
+
+    #[inline]
+    pub fn write_octet(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+
+    #[inline]
+    pub fn write_bool(&mut self, v: bool) {
+        self.buf.push(v as u8);
+    }
+
+    put_number!(write_short, i16, 2);
+    put_number!(write_ushort, u16, 2);
+    put_number!(write_long, i32, 4);
+    put_number!(write_ulong, u32, 4);
+    put_number!(write_longlong, i64, 8);
+    put_number!(write_ulonglong, u64, 8);
+    put_number!(write_float, f32, 4);
+    put_number!(write_double, f64, 8);
+
+    /// Raw octets, no length and no alignment.
+    #[inline]
+    pub fn write_octets(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// A length as a CDR `unsigned long`, refusing lengths that do not fit.
+    #[inline]
+    pub fn write_length(&mut self, len: usize) -> Result<(), EncodeError> {
+        let v = u32::try_from(len).map_err(|_| EncodeError::TooLong(len))?;
+        self.write_ulong(v);
+        Ok(())
+    }
+
+    /// `sequence<octet>`: length then the octets.
+    pub fn write_octet_seq(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        self.write_length(bytes.len())?;
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Writes a placeholder `unsigned long` and returns where it is, for [`Encoder::patch_ulong`]:
+    /// lengths that are known only after their content (message size, encapsulation length).
+    pub fn reserve_ulong(&mut self) -> usize {
+        self.align(4);
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
+        at
+    }
+
+    /// Overwrites the `unsigned long` at `at` (a position returned by [`Encoder::reserve_ulong`]).
+    pub fn patch_ulong(&mut self, at: usize, v: u32) {
+        let bytes = match self.order {
+            ByteOrder::BigEndian => v.to_be_bytes(),
+            ByteOrder::LittleEndian => v.to_le_bytes(),
+        };
+        self.buf[at..at + 4].copy_from_slice(&bytes);
+    }
+
+    /// Writes an encapsulation (§15.3.3): a length, then a byte-order octet and `body`, whose
+    /// alignment counts from that octet. The encapsulation uses this encoder's byte order.
+    pub fn write_encapsulation<F>(&mut self, body: F) -> Result<(), EncodeError>
+    where
+        F: FnOnce(&mut Encoder) -> Result<(), EncodeError>,
+    {
+        let len_at = self.reserve_ulong();
+        let saved_origin = self.origin;
+        self.origin = self.buf.len();
+        self.buf.push(self.order.flag());
+        let result = body(self);
+        let len = self.buf.len() - self.origin;
+        self.origin = saved_origin;
+        result?;
+        let len = u32::try_from(len).map_err(|_| EncodeError::TooLong(len))?;
+        self.patch_ulong(len_at, len);
+        Ok(())
+    }
+
+    /// IDL `char`: one octet in the transmission code set.
+    pub fn write_char(&mut self, c: char) -> Result<(), EncodeError> {
+        let v = c as u32;
+        let fits = match self.codesets.char {
+            CodeSetId::ISO_8859_1 => v <= 0xff,
+            // A multi-octet UTF-8 character cannot be a single IDL char.
+            CodeSetId::UTF_8 | CodeSetId::ISO_646 => v <= 0x7f,
+            other => return Err(EncodeError::UnsupportedCodeSet(other)),
+        };
+        if !fits {
+            return Err(EncodeError::Unrepresentable(c, self.codesets.char));
+        }
+        self.buf.push(v as u8);
+        Ok(())
+    }
+
+    /// IDL `string`: length including the NUL, the characters in the transmission code set, NUL.
+    pub fn write_string(&mut self, s: &str) -> Result<(), EncodeError> {
+        if s.as_bytes().contains(&0) {
+            return Err(EncodeError::EmbeddedNul);
+        }
+        let cs = self.codesets.char;
+        // ASCII is the same octets in every code set we support, and by far the common case.
+        if s.is_ascii() || cs == CodeSetId::UTF_8 {
+            self.write_length(s.len() + 1)?;
+            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.push(0);
+            return Ok(());
+        }
+        match cs {
+            CodeSetId::ISO_8859_1 => {
+                let n = s.chars().count();
+                self.write_length(n + 1)?;
+                self.buf.reserve(n + 1);
+                for c in s.chars() {
+                    let v = c as u32;
+                    if v > 0xff {
+                        return Err(EncodeError::Unrepresentable(c, cs));
+                    }
+                    self.buf.push(v as u8);
+                }
+                self.buf.push(0);
+                Ok(())
+            }
+            CodeSetId::ISO_646 => {
+                let c = s.chars().find(|c| !c.is_ascii()).unwrap_or('\u{80}');
+                Err(EncodeError::Unrepresentable(c, cs))
+            }
+            other => Err(EncodeError::UnsupportedCodeSet(other)),
+        }
+    }
+
+    fn check_wide(&self) -> Result<(), EncodeError> {
+        if self.version < GiopVersion::V1_1 {
+            return Err(EncodeError::WideCharInGiop10);
+        }
+        match self.codesets.wchar {
+            CodeSetId::UTF_16 | CodeSetId::UCS_2 => Ok(()),
+            other => Err(EncodeError::UnsupportedCodeSet(other)),
+        }
+    }
+
+    fn utf16_unit(&mut self, u: u16, order: ByteOrder) {
+        let b = match order {
+            ByteOrder::BigEndian => u.to_be_bytes(),
+            ByteOrder::LittleEndian => u.to_le_bytes(),
+        };
+        self.buf.extend_from_slice(&b);
+    }
+
+    /// IDL `wchar` in UTF-16/UCS-2 (§15.3.1.6). GIOP 1.1: one aligned 2-octet unit in the
+    /// stream's byte order. GIOP 1.2: an octet count then the unit, big-endian, no BOM.
+    pub fn write_wchar(&mut self, c: char) -> Result<(), EncodeError> {
+        self.check_wide()?;
+        let mut units = [0u16; 2];
+        let units = c.encode_utf16(&mut units);
+        if units.len() != 1 {
+            // A wchar is a single code unit: characters beyond the BMP need two.
+            return Err(EncodeError::Unrepresentable(c, self.codesets.wchar));
+        }
+        if self.version == GiopVersion::V1_1 {
+            self.write_ushort(units[0]);
+        } else {
+            self.buf.push(2);
+            self.utf16_unit(units[0], ByteOrder::BigEndian);
+        }
+        Ok(())
+    }
+
+    /// IDL `wstring` in UTF-16 (§15.3.2.7). GIOP 1.1: length in code units including a
+    /// terminating NUL unit, units in the stream's byte order. GIOP 1.2: length in octets, no
+    /// terminator, big-endian without a BOM.
+    pub fn write_wstring(&mut self, s: &str) -> Result<(), EncodeError> {
+        self.check_wide()?;
+        if s.contains('\0') {
+            return Err(EncodeError::EmbeddedNul);
+        }
+        if self.codesets.wchar == CodeSetId::UCS_2 {
+            if let Some(c) = s.chars().find(|c| c.len_utf16() != 1) {
+                return Err(EncodeError::Unrepresentable(c, CodeSetId::UCS_2));
+            }
+        }
+        let units = s.encode_utf16().count();
+        if self.version == GiopVersion::V1_1 {
+            self.write_length(units + 1)?;
+            let order = self.order;
+            for u in s.encode_utf16() {
+                self.utf16_unit(u, order);
+            }
+            self.utf16_unit(0, order);
+        } else {
+            self.write_length(units * 2)?;
+            self.buf.reserve(units * 2);
+            for u in s.encode_utf16() {
+                self.utf16_unit(u, ByteOrder::BigEndian);
+            }
+        }
+        Ok(())
+    }
+}

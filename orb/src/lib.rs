@@ -1,0 +1,15 @@
+//! rtorb ORB core.
+//!
+//! Layers, bottom to top (each uses only those below it):
+//! - [`cdr`]: the Common Data Representation, pure encoding and decoding;
+//! - [`typecode`]: TypeCodes and `any` values, in CDR;
+//! - [`iop`]: IORs, tagged profiles and components, service contexts as opaque wire types;
+//! - [`giop`]: GIOP 1.0–1.2 and GIOP-lite messages and framing, without I/O;
+//! - [`ior`]: interoperable object references, `corbaloc:` and `corbaname:` URLs.
+#![forbid(unsafe_code)]
+
+pub mod cdr;
+pub mod giop;
+pub mod iop;
+pub mod ior;
+pub mod typecode;
