@@ -2,6 +2,13 @@
 
 use super::{ByteOrder, CodeSetId, CodeSets, EncodeError, GiopVersion};
 
+/// The UTF-16 byte-order mark, U+FEFF.
+const BOM: u16 = 0xfeff;
+
+fn looks_like_bom(unit: u16) -> bool {
+    unit == BOM || unit == 0xfffe
+}
+
 macro_rules! put_number {
     ($(#[$m:meta])* $name:ident, $ty:ty, $size:expr) => {
         $(#[$m])*
@@ -270,6 +277,11 @@ impl Encoder {
         }
         if self.version == GiopVersion::V1_1 {
             self.write_ushort(units[0]);
+        } else if looks_like_bom(units[0]) {
+            // Without a mark of its own, the receiver would take this character for one.
+            self.buf.push(4);
+            self.utf16_unit(BOM, ByteOrder::BigEndian);
+            self.utf16_unit(units[0], ByteOrder::BigEndian);
         } else {
             self.buf.push(2);
             self.utf16_unit(units[0], ByteOrder::BigEndian);
@@ -299,8 +311,13 @@ impl Encoder {
             }
             self.utf16_unit(0, order);
         } else {
-            self.write_length(units * 2)?;
-            self.buf.reserve(units * 2);
+            // A leading U+FEFF/U+FFFE would be read as a byte-order mark: send a real mark first.
+            let mark = s.encode_utf16().next().is_some_and(looks_like_bom);
+            self.write_length((units + mark as usize) * 2)?;
+            self.buf.reserve((units + 1) * 2);
+            if mark {
+                self.utf16_unit(BOM, ByteOrder::BigEndian);
+            }
             for u in s.encode_utf16() {
                 self.utf16_unit(u, ByteOrder::BigEndian);
             }
