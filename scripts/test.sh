@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The one test command, for a fresh machine and for CI: installs what the tests need, then runs
+# every check and test of the workspace. Exits non-zero on the first failure.
+#
+#   scripts/test.sh            everything (FUZZ_SECONDS=20 per fuzz target)
+#   FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz smoke runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- System packages: omniORB and its services, the independent ORB we test against. -------------
+packages=(libomniorb4-dev omniidl omniorb omniorb-nameserver omniorb-idl libcos4-dev omnievents libomnievents-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  step "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Cargo tools. ----------------------------------------------------------------------------------
+if ((FUZZ_SECONDS > 0)) && ! cargo fuzz --help >/dev/null 2>&1; then
+  step "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi
+
+# --- Static checks. --------------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# --- Tests (benches are built and run once each as tests, so they cannot rot). ------------------
+step "cargo test"
+cargo test --workspace --all-targets 2>&1 | tee -a "$log"
+cargo test --workspace --doc 2>&1 | tee -a "$log"
+
+# --- Fuzz smoke runs: a short coverage-guided run of every target (see fuzz/README.md). -----------
+if ((FUZZ_SECONDS > 0)); then
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build --quiet)
+  flog=$(mktemp)
+  for target in $(cd fuzz && cargo fuzz list); do
+    step "fuzz $target for ${FUZZ_SECONDS}s"
+    if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" \
+      -rss_limit_mb=2048 -print_final_stats=1) >"$flog" 2>&1; then
+      tail -n 60 "$flog" >&2
+      echo "fuzz target $target failed: see fuzz/artifacts/$target/" >&2
+      exit 1
+    fi
+    grep -E 'stat::number_of_executed_units' "$flog" || true
+  done
+fi
+
+# --- Summary, in the plain form CI reads. ----------------------------------------------------------
+passed=$(grep -Eo '^test result: [a-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "tests: $passed passed, $failed failed"
