@@ -151,6 +151,14 @@ impl Encoder {
         Ok(())
     }
 
+    /// Appends `n` zero octets and returns them to be filled in place (bulk writes of runs).
+    #[inline]
+    pub fn extend_zeroed(&mut self, n: usize) -> &mut [u8] {
+        let start = self.buf.len();
+        self.buf.resize(start + n, 0);
+        &mut self.buf[start..]
+    }
+
     /// `sequence<octet>`: length then the octets.
     pub fn write_octet_seq(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         self.write_length(bytes.len())?;
