@@ -12,9 +12,6 @@ use crate::cdr::{CdrDecode, DecodeError, Decoder, ResultExt};
 use crate::iop::{ComponentId, Ior, ProfileId, TaggedComponent};
 use std::fmt::Write;
 
-/// Component tags omniORB defines in its vendor range (`catior` decodes them).
-const TAG_OMNIORB_BIDIR: ComponentId = ComponentId(0x4154_5401);
-
 /// How [`describe`] prints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DescribeOptions {
@@ -221,7 +218,7 @@ fn describe_component(out: &mut String, c: &TaggedComponent) -> Result<bool, Dec
             out.push('\n');
         }
         ComponentId::POLICIES => describe_policies(out, &c.data)?,
-        TAG_OMNIORB_BIDIR => {
+        ComponentId::OMNIORB_BIDIR => {
             let mut dec = open_encapsulation(&c.data)?;
             let from = dec.read_string()?;
             let _ = writeln!(out, "{INDENT}TAG_OMNIORB_BIDIR {from}");
