@@ -44,7 +44,12 @@ pub fn ior_string_octets(s: &str) -> Result<Vec<u8>, IorError> {
     let bad = |i: usize| {
         let at = PREFIX.len() + i;
         IorError::InvalidHexDigit {
-            found: s[at..].chars().next().unwrap_or('\u{fffd}'),
+            // The first bad byte of a multi-byte character is its leading byte, so `at` is a
+            // character boundary; `get` keeps even a mistake there from panicking.
+            found: s
+                .get(at..)
+                .and_then(|t| t.chars().next())
+                .unwrap_or('\u{fffd}'),
             position: char_position(s, at),
         }
     };
