@@ -3,6 +3,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use orb::cdr::{ByteOrder, CdrDecode, CdrEncode, Decoder, Encoder};
+use orb::ior::{ior_string_octets, parse_ior_string, IiopProfile};
 
 fn cdr_sequence_of_longs(c: &mut Criterion) {
     let mut g = c.benchmark_group("cdr_seq_long");
@@ -64,5 +65,30 @@ fn swapped() -> ByteOrder {
     }
 }
 
-criterion_group!(benches, cdr_sequence_of_longs);
+/// omniNames' root context IOR (IIOP 1.2, ORB type and code set components), as omniORB 4.2.5
+/// printed it.
+const OMNINAMES_IOR: &str = include_str!("../../orb/tests/vectors/omninames-root.ior");
+
+fn stringified_ior(c: &mut Criterion) {
+    let text = OMNINAMES_IOR.trim();
+    let mut g = c.benchmark_group("ior_decode");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    // The floor: turning the hex into octets, which every IOR parser must do.
+    g.bench_function("hex_only", |b| {
+        b.iter(|| black_box(ior_string_octets(black_box(text)).unwrap()))
+    });
+    g.bench_function("ior", |b| {
+        b.iter(|| black_box(parse_ior_string(black_box(text)).unwrap()))
+    });
+    g.bench_function("ior_and_iiop_profile", |b| {
+        b.iter(|| {
+            let ior = parse_ior_string(black_box(text)).unwrap();
+            let profile = IiopProfile::from_tagged(&ior.profiles[0]).unwrap();
+            black_box((ior, profile))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, cdr_sequence_of_longs, stringified_ior);
 criterion_main!(benches);
