@@ -1,8 +1,6 @@
 //! The CDR decoder.
 
-use super::{
-    ByteOrder, CodeSetId, CodeSets, DecodeError, DecodeErrorKind, GiopVersion,
-};
+use super::{ByteOrder, CodeSetId, CodeSets, DecodeError, DecodeErrorKind, GiopVersion};
 use std::borrow::Cow;
 
 macro_rules! get_number {

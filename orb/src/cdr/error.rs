@@ -54,11 +54,15 @@ impl fmt::Display for DecodeErrorKind {
                 f,
                 "length {length} cannot fit in the {remaining} octets that remain"
             ),
-            BoundExceeded { length, bound } => write!(f, "length {length} exceeds the bound {bound}"),
+            BoundExceeded { length, bound } => {
+                write!(f, "length {length} exceeds the bound {bound}")
+            }
             InvalidBoolean(b) => write!(f, "boolean octet {b:#04x} is neither 0 nor 1"),
             StringNotTerminated => f.write_str("string is not NUL-terminated"),
             EmbeddedNul => f.write_str("string contains a NUL before its end"),
-            InvalidCharacter { codeset } => write!(f, "invalid character data for code set {codeset}"),
+            InvalidCharacter { codeset } => {
+                write!(f, "invalid character data for code set {codeset}")
+            }
             UnsupportedCodeSet(cs) => write!(f, "unsupported code set {cs}"),
             WideCharInGiop10 => f.write_str("wchar/wstring cannot be carried by GIOP 1.0"),
             InvalidEnum(v) => write!(f, "enum value {v} is out of range"),

@@ -57,7 +57,9 @@ impl Encoder {
     /// Writes `v` as a `fixed<digits, scale>`.
     pub fn write_fixed(&mut self, v: &Fixed, digits: u16, scale: u16) -> Result<(), EncodeError> {
         if digits > MAX_DIGITS || scale > digits {
-            return Err(EncodeError::Invalid("fixed type must have scale <= digits <= 31"));
+            return Err(EncodeError::Invalid(
+                "fixed type must have scale <= digits <= 31",
+            ));
         }
         let scaled = v
             .rescale(scale)

@@ -304,7 +304,8 @@ impl<'a, T: CdrDecode<'a>, const N: usize> CdrDecode<'a> for [T; N] {
             }));
         }
         let v = T::decode_vec(dec, N)?;
-        Ok(v.try_into().unwrap_or_else(|_| unreachable!("decode_vec returns N values")))
+        Ok(v.try_into()
+            .unwrap_or_else(|_| unreachable!("decode_vec returns N values")))
     }
 }
 
