@@ -19,7 +19,7 @@ fn hex(s: &str) -> Vec<u8> {
     while let Some(c) = rest.chars().next() {
         if c == '\'' {
             let end = rest[1..].find('\'').expect("closing quote") + 1;
-            out.extend_from_slice(rest[1..end].as_bytes());
+            out.extend_from_slice(&rest.as_bytes()[1..end]);
             rest = &rest[end + 1..];
         } else if c.is_whitespace() || c == '|' {
             rest = &rest[1..];
