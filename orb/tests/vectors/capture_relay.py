@@ -58,6 +58,14 @@ MSG_TYPES = {
 }
 
 
+QUIET = False
+
+
+def log(msg):
+    if not QUIET:
+        sys.stderr.write("relay: " + msg + "\n")
+
+
 class Recorder:
     def __init__(self, outdir):
         self.outdir = outdir
@@ -72,7 +80,7 @@ class Recorder:
             name = "%03d-%s%s-%s.bin" % (self.seq, tag, direction, kind)
             with open(os.path.join(self.outdir, name), "wb") as f:
                 f.write(data)
-            sys.stderr.write("relay: %s (%d bytes)\n" % (name, len(data)))
+            log("%s (%d bytes)" % (name, len(data)))
 
 
 class DirectionSplitter:
@@ -156,7 +164,7 @@ class Relay:
             for s in (csock, usock):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.socks += [csock, usock]
-            sys.stderr.write("relay: connection %d accepted\n" % n)
+            log("connection %d accepted" % n)
             t1 = threading.Thread(
                 target=pump, args=(csock, usock, DirectionSplitter(self.rec, n, "c2s")),
                 daemon=True)
@@ -197,8 +205,11 @@ def main():
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--port-file", help="write the listening port here once listening")
+    ap.add_argument("--quiet", action="store_true", help="no log lines on stderr")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args()
+    global QUIET
+    QUIET = a.quiet
     cmd = a.command
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
@@ -208,8 +219,7 @@ def main():
         with open(a.port_file + ".tmp", "w") as f:
             f.write("%d\n" % relay.port)
         os.rename(a.port_file + ".tmp", a.port_file)
-    sys.stderr.write("relay: listening on %s:%d -> %s:%d\n"
-                     % (HOST, relay.port, HOST, a.target_port))
+    log("listening on %s:%d -> %s:%d" % (HOST, relay.port, HOST, a.target_port))
     relay.start()
 
     if cmd:
