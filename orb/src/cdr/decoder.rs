@@ -301,7 +301,7 @@ impl<'a> Decoder<'a> {
         self.depth
     }
 
-    /// Runs `f` one nesting level deeper, refusing input nested beyond [`MAX_DEPTH`].
+    /// Runs `f` one nesting level deeper, refusing input nested deeper than `MAX_DEPTH` (64) levels.
     pub fn nested<T>(
         &mut self,
         f: impl FnOnce(&mut Decoder<'a>) -> Result<T, DecodeError>,

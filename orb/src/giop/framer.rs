@@ -1,0 +1,244 @@
+//! Cutting a connection's byte stream into whole messages, without I/O: the transport pushes
+//! whatever octets it read, and polls for messages.
+//!
+//! A framer speaks one dialect for its whole life (GIOP, or GIOP-lite in one byte order) and
+//! never guesses: a stream in the other dialect is an error at its first header. The size a
+//! header announces is checked against the limit as soon as the header is complete, before
+//! any of the body is waited for, so a hostile size costs an error, not memory.
+
+use super::fragment::Reassembler;
+use super::header::{GiopHeader, LiteHeader, HEADER_LEN, LITE_HEADER_LEN};
+use super::{GiopError, Message, MsgType};
+use crate::cdr::{ByteOrder, GiopVersion};
+
+/// Consumed octets are dropped from the front of the input buffer once there are this many
+/// (or once nothing unconsumed is left), so pushing one octet at a time stays linear.
+const COMPACT_AT: usize = 4096;
+
+/// The framer of one connection. See the module documentation.
+///
+/// ```
+/// use orb::cdr::{ByteOrder, GiopVersion};
+/// use orb::giop::{Framer, Header, MessageWriter};
+///
+/// let bytes = MessageWriter::new(GiopVersion::V1_0, ByteOrder::BigEndian, &Header::CloseConnection)
+///     .unwrap()
+///     .finish()
+///     .unwrap();
+/// let mut framer = Framer::giop();
+/// framer.push(&bytes[..5]);
+/// assert!(framer.poll_message().unwrap().is_none());
+/// assert_eq!(framer.needed(), 7);
+/// framer.push(&bytes[5..]);
+/// let frame = framer.poll_message().unwrap().unwrap();
+/// assert_eq!(frame.decode().unwrap().header(), &Header::CloseConnection);
+/// ```
+#[derive(Debug)]
+pub struct Framer {
+    /// `Some(order)` for GIOP-lite.
+    lite: Option<ByteOrder>,
+    max_message_size: usize,
+    buf: Vec<u8>,
+    /// Octets of `buf` before this index were consumed.
+    start: usize,
+    reassembler: Reassembler,
+    /// A stream that broke the protocol cannot be resynchronised: every later poll repeats the
+    /// error.
+    failed: Option<GiopError>,
+}
+
+impl Framer {
+    /// The default limit on a message's size, header and all fragments included.
+    pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+    /// A framer for GIOP 1.0–1.2 (every message says its own version and byte order).
+    pub fn giop() -> Framer {
+        Framer::new(None)
+    }
+
+    /// A framer for GIOP-lite in the byte order the connection's endpoint fixed.
+    pub fn lite(order: ByteOrder) -> Framer {
+        Framer::new(Some(order))
+    }
+
+    fn new(lite: Option<ByteOrder>) -> Framer {
+        Framer {
+            lite,
+            max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
+            buf: Vec::new(),
+            start: 0,
+            reassembler: Reassembler::new(Framer::DEFAULT_MAX_MESSAGE_SIZE),
+            failed: None,
+        }
+    }
+
+    /// Sets the largest message accepted, header included; for fragmented messages, the
+    /// limit applies to the reassembled size of all messages in progress together.
+    pub fn with_max_message_size(mut self, max: usize) -> Framer {
+        self.max_message_size = max;
+        self.reassembler = Reassembler::new(max);
+        self
+    }
+
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// The byte order of a GIOP-lite framer; `None` for GIOP.
+    pub fn lite_order(&self) -> Option<ByteOrder> {
+        self.lite
+    }
+
+    /// Appends octets read from the connection. Ignored once the stream has failed.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.failed.is_some() {
+            return;
+        }
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start >= COMPACT_AT {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Octets pushed but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The error the stream failed with, if it did.
+    pub fn error(&self) -> Option<&GiopError> {
+        self.failed.as_ref()
+    }
+
+    /// How many more octets must be pushed before the next message (or Fragment) is complete;
+    /// 0 when one is ready or the stream has failed. Never more than the size limit.
+    pub fn needed(&self) -> usize {
+        if self.failed.is_some() {
+            return 0;
+        }
+        let avail = &self.buf[self.start..];
+        let header_len = self.header_len();
+        if avail.len() < header_len {
+            return header_len - avail.len();
+        }
+        match self.announced_len(avail) {
+            Ok(len) if len <= self.max_message_size as u64 => {
+                (len as usize).saturating_sub(avail.len())
+            }
+            _ => 0,
+        }
+    }
+
+    fn header_len(&self) -> usize {
+        if self.lite.is_some() {
+            LITE_HEADER_LEN
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// The whole length of the message starting at `avail`, whose header is complete.
+    fn announced_len(&self, avail: &[u8]) -> Result<u64, GiopError> {
+        match self.lite {
+            Some(order) => LiteHeader::parse(avail, order).map(|h| h.message_len()),
+            None => GiopHeader::parse(avail).map(|h| h.message_len()),
+        }
+    }
+
+    /// The next whole message, reassembled from its fragments; `None` until enough octets
+    /// have been pushed.
+    pub fn poll_message(&mut self) -> Result<Option<Frame>, GiopError> {
+        loop {
+            if let Some(e) = &self.failed {
+                return Err(e.clone());
+            }
+            let avail = &self.buf[self.start..];
+            if avail.len() < self.header_len() {
+                return Ok(None);
+            }
+            let len = match self.announced_len(avail) {
+                Ok(len) if len > self.max_message_size as u64 => {
+                    return Err(self.fail(GiopError::MessageTooLarge {
+                        size: len,
+                        max: self.max_message_size,
+                    }))
+                }
+                Ok(len) => len as usize,
+                Err(e) => return Err(self.fail(e)),
+            };
+            if avail.len() < len {
+                return Ok(None);
+            }
+            let message = avail[..len].to_vec();
+            self.start += len;
+            if let Some(order) = self.lite {
+                return Ok(Some(Frame {
+                    bytes: message,
+                    lite: Some(order),
+                }));
+            }
+            match self.reassembler.push(message) {
+                Ok(Some(bytes)) => return Ok(Some(Frame { bytes, lite: None })),
+                Ok(None) => continue,
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    #[cold]
+    fn fail(&mut self, e: GiopError) -> GiopError {
+        self.failed = Some(e.clone());
+        self.buf = Vec::new();
+        self.start = 0;
+        e
+    }
+}
+
+/// One whole message a [`Framer`] yielded, in its own buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    bytes: Vec<u8>,
+    lite: Option<ByteOrder>,
+}
+
+impl Frame {
+    /// Decodes the message header; the result borrows from this frame.
+    pub fn decode(&self) -> Result<Message<'_>, GiopError> {
+        match self.lite {
+            Some(order) => Message::decode_lite(&self.bytes, order),
+            None => Message::decode(&self.bytes),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    pub fn is_lite(&self) -> bool {
+        self.lite.is_some()
+    }
+
+    /// The message type, known without decoding the message header.
+    pub fn msg_type(&self) -> MsgType {
+        match self.lite {
+            Some(_) => MsgType(self.bytes[0]),
+            None => MsgType(self.bytes[7]),
+        }
+    }
+
+    /// The GIOP version (1.2 for GIOP-lite, whose bodies follow 1.2's CDR rules).
+    pub fn version(&self) -> GiopVersion {
+        match self.lite {
+            Some(_) => GiopVersion::V1_2,
+            None => GiopVersion::new(self.bytes[4], self.bytes[5]),
+        }
+    }
+}
