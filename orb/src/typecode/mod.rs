@@ -22,7 +22,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use any::{fuzz_any, Any, UnionValue, Value, ValueInstance, ValueTypeInfo};
+pub use any::{fuzz_any, Any, UnionValue, Value, ValueInstance, ValueTypeInfo, WrongType};
 pub use wire::MAX_TYPECODE_NODES;
 
 use crate::cdr::{CdrDecode, CdrEncode, DecodeError, Decoder, EncodeError, Encoder};
