@@ -368,7 +368,7 @@ pub fn fuzz_any(data: &[u8]) {
     assert_eq!(first, second, "any did not survive encode/decode unchanged");
 }
 
-/// Value tags (§15.3.4.1): 0x7fffff00 to 0x7fffffff, low bits saying what follows.
+/// Value tags (§15.3.4): 0x7fffff00 to 0x7fffffff, low bits saying what follows.
 const VALUE_TAG_MIN: u32 = 0x7fff_ff00;
 const VALUE_TAG_CODEBASE: u32 = 0x01;
 const VALUE_TAG_TYPE_INFO: u32 = 0x06;

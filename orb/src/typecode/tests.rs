@@ -454,6 +454,25 @@ fn repeated_typecode_referring_to_an_enclosing_type_outside_it_is_refused() {
 }
 
 #[test]
+fn shared_typecodes_may_not_expand_beyond_the_node_limit() {
+    // struct S_i { S_(i-1) a; S_(i-1) b; }: with `b` an indirection to `a`, a few octets per
+    // level describe 2^(levels+1) - 1 nodes.
+    let nested = |levels: usize| {
+        let mut tc = TypeCode::Long;
+        for i in 0..levels {
+            tc = TypeCode::struct_tc(format!("IDL:S{i}:1.0"), "S", [("a", tc.clone()), ("b", tc)]);
+        }
+        encode_tc(&tc, BE)
+    };
+    assert!(decode_tc(&nested(15), BE).is_ok());
+    let bytes = nested(16);
+    assert!(bytes.len() < 2048);
+    let e = decode_tc(&bytes, BE).unwrap_err();
+    assert_eq!(e.offset(), 0);
+    assert!(e.to_string().contains("too many nodes"), "{e}");
+}
+
+#[test]
 fn thousand_nested_sequences_are_too_deep_not_a_stack_overflow() {
     let mut bytes = vec![0, 0, 0, 3];
     for _ in 0..1000 {
