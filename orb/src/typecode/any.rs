@@ -1,0 +1,1047 @@
+//! `any` (CORBA 3.0 §15.3.5.2): "encoded as a TypeCode followed by the encoded value".
+//!
+//! [`Value`] is a dynamic value, shaped by a TypeCode but not carrying one, so that whatever a
+//! peer puts in an `any` can be decoded and re-encoded unchanged without generated code. The
+//! TypeCode drives both directions: a union's discriminator picks the member that follows, an
+//! alias is read as its content, a recursive reference as the enclosing type it names.
+//!
+//! Value types (§15.3.4) are supported in their unchunked form: null, and a value tag with no
+//! type information, one repository id or a list of them, optionally a codebase URL; repository
+//! ids given as indirections to earlier ones are resolved. Chunked encoding and shared values
+//! (value indirections) are refused with an error naming them.
+
+use super::wire::INDIRECTION;
+use super::{EnumType, TCKind, TypeCode};
+use crate::cdr::{
+    ByteOrder, CdrDecode, CdrEncode, CodeSetId, CodeSets, DecodeError, DecodeErrorKind, Decoder,
+    EncodeError, Encoder, Fixed, GiopVersion, LongDouble, ResultExt, WChar, WString,
+};
+use crate::iop::Ior;
+use std::collections::HashMap;
+
+/// A value of some IDL type; which one is said by the TypeCode it travels with.
+///
+/// An alias's value is its content type's value. Octet sequences, octet arrays and
+/// `Principal`s are held as [`Value::Octets`] (decoding never produces a `Sequence` of
+/// `Octet`s, encoding accepts both).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Void,
+    Short(i16),
+    Long(i32),
+    UShort(u16),
+    ULong(u32),
+    LongLong(i64),
+    ULongLong(u64),
+    Float(f32),
+    Double(f64),
+    LongDouble(LongDouble),
+    Boolean(bool),
+    Char(char),
+    WChar(char),
+    Octet(u8),
+    /// Boxed because its `i128` would double the size of every `Value`.
+    Fixed(Box<Fixed>),
+    String(String),
+    WString(String),
+    /// The index of an enumerator.
+    Enum(u32),
+    /// The members of a struct or exception, in order (an exception's repository id is in
+    /// its TypeCode).
+    Struct(Vec<Value>),
+    Union(Box<UnionValue>),
+    Sequence(Vec<Value>),
+    Array(Vec<Value>),
+    Octets(Vec<u8>),
+    Any(Box<Any>),
+    TypeCode(TypeCode),
+    /// An object reference (also a component or home reference, or an abstract interface
+    /// holding a reference); a nil reference is an IOR without profiles.
+    ObjRef(Box<Ior>),
+    /// A value type, value box or event instance; `None` is the null value.
+    Valuetype(Option<Box<ValueInstance>>),
+}
+
+/// A union's value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnionValue {
+    pub discriminator: Value,
+    /// The selected member's index and value; `None` when no label matches and there is no
+    /// default member.
+    pub member: Option<(usize, Value)>,
+}
+
+/// A non-null value type instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueInstance {
+    /// The codebase URL sent with the value, if any.
+    pub codebase: Option<String>,
+    pub type_info: ValueTypeInfo,
+    /// The state: the members of the root base type first, down to the most derived type's;
+    /// for a value box, the one boxed value.
+    pub state: Vec<Value>,
+}
+
+/// The type information a value tag announces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueTypeInfo {
+    /// None: the value is of the TypeCode's type.
+    Implied,
+    /// One repository id.
+    Single(String),
+    /// Repository ids, most derived first (truncatable values).
+    Truncatable(Vec<String>),
+}
+
+/// An IDL `any`: a TypeCode and a value of that type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Any {
+    type_code: TypeCode,
+    value: Value,
+}
+
+impl Default for Any {
+    /// An empty `any`: `tk_null`.
+    fn default() -> Any {
+        Any {
+            type_code: TypeCode::Null,
+            value: Value::Null,
+        }
+    }
+}
+
+impl Any {
+    /// Pairs `value` with `type_code`, checking that the value has the type: the shape, enum
+    /// ranges, union member selection, string and sequence bounds, that recursive references
+    /// have an enclosing type. (Whether characters fit a code set is for encoding to tell.)
+    pub fn new(type_code: TypeCode, value: Value) -> Result<Any, EncodeError> {
+        let mut scratch = Encoder::new(ByteOrder::NATIVE);
+        scratch.set_codesets(CodeSets {
+            char: CodeSetId::UTF_8,
+            wchar: CodeSetId::UTF_16,
+        });
+        type_code.encode(&mut scratch)?;
+        ValueWriter {
+            check_only: true,
+            ..ValueWriter::default()
+        }
+        .write(&mut scratch, &type_code, &value)?;
+        Ok(Any { type_code, value })
+    }
+
+    pub fn type_code(&self) -> &TypeCode {
+        &self.type_code
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    pub fn into_parts(self) -> (TypeCode, Value) {
+        (self.type_code, self.value)
+    }
+
+    /// Decodes an `any` that fills `bytes` (GIOP 1.2 rules, default code sets). Never panics.
+    pub fn decode_from_slice(bytes: &[u8], order: ByteOrder) -> Result<Any, DecodeError> {
+        crate::cdr::decode_from_slice(bytes, order)
+    }
+
+    /// A string (bounded or not).
+    pub fn as_str(&self) -> Option<&str> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::String(_), Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A wide string (bounded or not).
+    pub fn as_wstr(&self) -> Option<&str> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::WString(_), Value::WString(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_wchar(&self) -> Option<char> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::WChar, Value::WChar(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    pub fn as_type_code(&self) -> Option<&TypeCode> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::TypeCode, Value::TypeCode(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The `any` inside an `any`.
+    pub fn as_any(&self) -> Option<&Any> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::Any, Value::Any(a)) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_objref(&self) -> Option<&Ior> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::ObjRef(_), Value::ObjRef(ior)) => Some(ior),
+            _ => None,
+        }
+    }
+
+    /// The content of an octet sequence.
+    pub fn as_octets(&self) -> Option<&[u8]> {
+        match (self.type_code.unalias(), &self.value) {
+            (TypeCode::Sequence(s), Value::Octets(b))
+                if matches!(s.content.unalias(), TypeCode::Octet) =>
+            {
+                Some(b)
+            }
+            _ => None,
+        }
+    }
+}
+
+macro_rules! primitives {
+    ($($ty:ty, $variant:ident, $as:ident;)*) => {$(
+        impl From<$ty> for Any {
+            fn from(v: $ty) -> Any {
+                Any { type_code: TypeCode::$variant, value: Value::$variant(v) }
+            }
+        }
+
+        impl Any {
+            #[doc = concat!("The value if the `any` holds a `", stringify!($variant), "` (or an alias of one).")]
+            pub fn $as(&self) -> Option<$ty> {
+                match (self.type_code.unalias(), &self.value) {
+                    (TypeCode::$variant, Value::$variant(v)) => Some(*v),
+                    _ => None,
+                }
+            }
+        }
+
+        impl TryFrom<&Any> for $ty {
+            type Error = WrongType;
+
+            fn try_from(any: &Any) -> Result<$ty, WrongType> {
+                any.$as().ok_or(WrongType(any.type_code.kind()))
+            }
+        }
+    )*};
+}
+
+primitives! {
+    i16, Short, as_i16;
+    i32, Long, as_i32;
+    u16, UShort, as_u16;
+    u32, ULong, as_u32;
+    i64, LongLong, as_i64;
+    u64, ULongLong, as_u64;
+    f32, Float, as_f32;
+    f64, Double, as_f64;
+    bool, Boolean, as_bool;
+    char, Char, as_char;
+    u8, Octet, as_u8;
+    LongDouble, LongDouble, as_long_double;
+}
+
+/// An extraction from an `any` holding another type (of this kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the any holds a value of kind {0}")]
+pub struct WrongType(pub TCKind);
+
+impl From<&str> for Any {
+    fn from(s: &str) -> Any {
+        Any::from(s.to_owned())
+    }
+}
+
+impl From<String> for Any {
+    fn from(s: String) -> Any {
+        Any {
+            type_code: TypeCode::String(0),
+            value: Value::String(s),
+        }
+    }
+}
+
+impl From<WString> for Any {
+    fn from(s: WString) -> Any {
+        Any {
+            type_code: TypeCode::WString(0),
+            value: Value::WString(s.0),
+        }
+    }
+}
+
+impl From<WChar> for Any {
+    fn from(c: WChar) -> Any {
+        Any {
+            type_code: TypeCode::WChar,
+            value: Value::WChar(c.0),
+        }
+    }
+}
+
+impl From<TypeCode> for Any {
+    fn from(tc: TypeCode) -> Any {
+        Any {
+            type_code: TypeCode::TypeCode,
+            value: Value::TypeCode(tc),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Any {
+    /// An unbounded `sequence<octet>`.
+    fn from(b: Vec<u8>) -> Any {
+        Any {
+            type_code: TypeCode::sequence(TypeCode::Octet, 0),
+            value: Value::Octets(b),
+        }
+    }
+}
+
+impl From<Fixed> for Value {
+    fn from(f: Fixed) -> Value {
+        Value::Fixed(Box::new(f))
+    }
+}
+
+impl CdrEncode for Any {
+    fn encode(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        self.type_code.encode(enc)?;
+        ValueWriter::default().write(enc, &self.type_code, &self.value)
+    }
+}
+
+impl<'a> CdrDecode<'a> for Any {
+    /// The TypeCode's kind.
+    const MIN_WIRE_SIZE: usize = 4;
+
+    fn decode(dec: &mut Decoder<'a>) -> Result<Self, DecodeError> {
+        ValueReader::new(dec.remaining()).read_any(dec)
+    }
+}
+
+/// Fuzz target body: decodes `data[1..]` as one `any` (bit 0 of `data[0]` is the byte order,
+/// bit 1 selects GIOP 1.1 instead of 1.2). Input that does not decode is simply refused; an
+/// `any` that decodes must encode, decode again and encode to the same octets, and this
+/// function panics if it does not, since that is a bug.
+pub fn fuzz_any(data: &[u8]) {
+    let Some((&flags, body)) = data.split_first() else {
+        return;
+    };
+    let order = ByteOrder::from_flag(flags);
+    let version = if flags & 2 != 0 {
+        GiopVersion::V1_1
+    } else {
+        GiopVersion::V1_2
+    };
+    let decode = |bytes: &[u8], budget: usize| -> Result<Any, DecodeError> {
+        let mut dec = Decoder::new(bytes, order);
+        dec.set_version(version);
+        let mut reader = ValueReader::new(0);
+        reader.budget = budget;
+        let any = reader.read_any(&mut dec)?;
+        dec.expect_end()?;
+        Ok(any)
+    };
+    let encode = |any: &Any| -> Result<Vec<u8>, EncodeError> {
+        let mut enc = Encoder::new(order);
+        enc.set_version(version);
+        any.encode(&mut enc)?;
+        Ok(enc.into_vec())
+    };
+    // The same work budget both times: re-encoding may shrink the input (a wide character's
+    // byte-order mark is dropped), which must not make the second decode fail.
+    let budget = ValueReader::new(body.len()).budget;
+    let Ok(any) = decode(body, budget) else {
+        return;
+    };
+    let first = encode(&any).expect("a decoded any must encode");
+    let again = decode(&first, budget).expect("an encoded any must decode");
+    let second = encode(&again).expect("a decoded any must encode");
+    assert_eq!(first, second, "any did not survive encode/decode unchanged");
+}
+
+/// Value tags (§15.3.4): 0x7fffff00 to 0x7fffffff, low bits saying what follows.
+const VALUE_TAG_MIN: u32 = 0x7fff_ff00;
+const VALUE_TAG_CODEBASE: u32 = 0x01;
+const VALUE_TAG_TYPE_INFO: u32 = 0x06;
+const VALUE_TAG_SINGLE_ID: u32 = 0x02;
+const VALUE_TAG_ID_LIST: u32 = 0x06;
+const VALUE_TAG_CHUNKED: u32 = 0x08;
+
+/// Value nodes an `any` may decode regardless of its size, on top of
+/// [`NODES_PER_OCTET`] per octet of input: enough for any honest value, while a value made of
+/// empty structs or `void`s (which take no octets) cannot make us build an unbounded tree.
+const BASE_BUDGET: usize = 1 << 16;
+const NODES_PER_OCTET: usize = 8;
+
+fn invalid(msg: &'static str, at: usize) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::Invalid(msg), at)
+}
+
+/// A discriminator value as an integer, for comparing it with case labels.
+pub(super) fn discriminator_key(v: &Value) -> Option<i128> {
+    Some(match v {
+        Value::Short(x) => *x as i128,
+        Value::Long(x) => *x as i128,
+        Value::UShort(x) => *x as i128,
+        Value::ULong(x) => *x as i128,
+        Value::LongLong(x) => *x as i128,
+        Value::ULongLong(x) => *x as i128,
+        Value::Boolean(x) => *x as i128,
+        Value::Char(x) | Value::WChar(x) => *x as i128,
+        Value::Enum(x) => *x as i128,
+        _ => return None,
+    })
+}
+
+fn read_enum(dec: &mut Decoder<'_>, e: &EnumType) -> Result<Value, DecodeError> {
+    dec.align(4)?;
+    let at = dec.offset();
+    let v = dec.read_ulong()?;
+    if v as usize >= e.members.len() {
+        return Err(DecodeError::new(DecodeErrorKind::InvalidEnum(v), at));
+    }
+    Ok(Value::Enum(v))
+}
+
+/// Reads a union discriminator or case label of type `tc`.
+pub(super) fn read_discriminator(
+    dec: &mut Decoder<'_>,
+    tc: &TypeCode,
+) -> Result<Value, DecodeError> {
+    Ok(match tc.unalias() {
+        TypeCode::Short => Value::Short(dec.read_short()?),
+        TypeCode::Long => Value::Long(dec.read_long()?),
+        TypeCode::UShort => Value::UShort(dec.read_ushort()?),
+        TypeCode::ULong => Value::ULong(dec.read_ulong()?),
+        TypeCode::LongLong => Value::LongLong(dec.read_longlong()?),
+        TypeCode::ULongLong => Value::ULongLong(dec.read_ulonglong()?),
+        TypeCode::Boolean => Value::Boolean(dec.read_bool()?),
+        TypeCode::Char => Value::Char(dec.read_char()?),
+        TypeCode::WChar => Value::WChar(dec.read_wchar()?),
+        TypeCode::Enum(e) => read_enum(dec, e)?,
+        _ => {
+            return Err(dec.error(DecodeErrorKind::Invalid(
+                "union discriminator type is not an integer, char, wchar, boolean or enum type",
+            )))
+        }
+    })
+}
+
+/// Writes a union discriminator or case label of type `tc`.
+pub(super) fn write_discriminator(
+    enc: &mut Encoder,
+    tc: &TypeCode,
+    v: &Value,
+) -> Result<(), EncodeError> {
+    match (tc.unalias(), v) {
+        (TypeCode::Short, Value::Short(x)) => enc.write_short(*x),
+        (TypeCode::Long, Value::Long(x)) => enc.write_long(*x),
+        (TypeCode::UShort, Value::UShort(x)) => enc.write_ushort(*x),
+        (TypeCode::ULong, Value::ULong(x)) => enc.write_ulong(*x),
+        (TypeCode::LongLong, Value::LongLong(x)) => enc.write_longlong(*x),
+        (TypeCode::ULongLong, Value::ULongLong(x)) => enc.write_ulonglong(*x),
+        (TypeCode::Boolean, Value::Boolean(x)) => enc.write_bool(*x),
+        (TypeCode::Char, Value::Char(x)) => enc.write_char(*x)?,
+        (TypeCode::WChar, Value::WChar(x)) => enc.write_wchar(*x)?,
+        (TypeCode::Enum(e), Value::Enum(x)) if (*x as usize) < e.members.len() => {
+            enc.write_ulong(*x)
+        }
+        _ => {
+            return Err(EncodeError::Invalid(
+                "union discriminator or label does not match the discriminator type",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The fewest octets a value of `tc` can take (alignment aside), to refuse a sequence length
+/// the input cannot hold before allocating. Zero where it is costly to know or really zero;
+/// the node budget covers those.
+fn min_wire_size(tc: &TypeCode) -> usize {
+    use TypeCode as T;
+    match tc.unalias() {
+        T::Boolean | T::Char | T::Octet | T::WChar | T::Union(_) | T::AbstractInterface(_) => 1,
+        T::Short | T::UShort => 2,
+        T::Long
+        | T::ULong
+        | T::Float
+        | T::Enum(_)
+        | T::String(_)
+        | T::WString(_)
+        | T::Sequence(_)
+        | T::Any
+        | T::TypeCode
+        | T::Principal
+        | T::ObjRef(_)
+        | T::Component(_)
+        | T::Home(_)
+        | T::Value(_)
+        | T::ValueBox(_)
+        | T::Event(_) => 4,
+        T::LongLong | T::ULongLong | T::Double => 8,
+        T::LongDouble => 16,
+        T::Fixed { digits, .. } => (*digits as usize + 2) / 2,
+        _ => 0,
+    }
+}
+
+/// The TypeCodes whose members make up a value type's state, root base first; for a value
+/// box, the box itself.
+fn value_chain(tc: &TypeCode) -> Result<Vec<&TypeCode>, &'static str> {
+    let mut chain = Vec::new();
+    let mut cur = tc;
+    loop {
+        match cur {
+            TypeCode::Value(v) | TypeCode::Event(v) => {
+                chain.push(cur);
+                cur = &v.concrete_base;
+            }
+            TypeCode::ValueBox(_) if chain.is_empty() => return Ok(vec![cur]),
+            TypeCode::Null if !chain.is_empty() => break,
+            _ => return Err("concrete base of a value type is not a value type"),
+        }
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// The TypeCodes of a value's state members, in wire order.
+fn state_types<'t>(chain: &[&'t TypeCode]) -> Vec<&'t TypeCode> {
+    chain
+        .iter()
+        .flat_map(|tc| match tc {
+            TypeCode::Value(v) | TypeCode::Event(v) => {
+                v.members.iter().map(|m| &m.type_code).collect::<Vec<_>>()
+            }
+            TypeCode::ValueBox(b) => vec![&b.content],
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Decodes values, sharing across nested `any`s what the whole stream shares: the work budget
+/// and the repository ids that later value tags may refer back to.
+struct ValueReader {
+    budget: usize,
+    /// Repository ids and codebase URLs read, by absolute offset of their length.
+    repo_ids: HashMap<usize, String>,
+    /// Enclosing constructed types, for resolving recursive references.
+    env: Vec<TypeCode>,
+}
+
+impl ValueReader {
+    fn new(input_len: usize) -> ValueReader {
+        ValueReader {
+            budget: BASE_BUDGET.saturating_add(input_len.saturating_mul(NODES_PER_OCTET)),
+            repo_ids: HashMap::new(),
+            env: Vec::new(),
+        }
+    }
+
+    fn read_any(&mut self, dec: &mut Decoder<'_>) -> Result<Any, DecodeError> {
+        let type_code = TypeCode::decode(dec).field("type")?;
+        // The inner TypeCode's recursive references bind within it alone.
+        let outer = std::mem::take(&mut self.env);
+        let value = self.read(dec, &type_code).field("value");
+        self.env = outer;
+        Ok(Any {
+            type_code,
+            value: value?,
+        })
+    }
+
+    fn read(&mut self, dec: &mut Decoder<'_>, tc: &TypeCode) -> Result<Value, DecodeError> {
+        use TypeCode as T;
+        if self.budget == 0 {
+            return Err(dec.error(DecodeErrorKind::Invalid(
+                "value has more elements than its octets can justify",
+            )));
+        }
+        self.budget -= 1;
+        Ok(match tc {
+            T::Null => Value::Null,
+            T::Void => Value::Void,
+            T::Short => Value::Short(dec.read_short()?),
+            T::Long => Value::Long(dec.read_long()?),
+            T::UShort => Value::UShort(dec.read_ushort()?),
+            T::ULong => Value::ULong(dec.read_ulong()?),
+            T::LongLong => Value::LongLong(dec.read_longlong()?),
+            T::ULongLong => Value::ULongLong(dec.read_ulonglong()?),
+            T::Float => Value::Float(dec.read_float()?),
+            T::Double => Value::Double(dec.read_double()?),
+            T::LongDouble => Value::LongDouble(LongDouble::decode(dec)?),
+            T::Boolean => Value::Boolean(dec.read_bool()?),
+            T::Char => Value::Char(dec.read_char()?),
+            T::WChar => Value::WChar(dec.read_wchar()?),
+            T::Octet => Value::Octet(dec.read_octet()?),
+            T::Fixed { digits, scale } => {
+                let at = dec.offset();
+                let scale = u16::try_from(*scale)
+                    .map_err(|_| invalid("fixed type with a negative scale", at))?;
+                let f = dec.read_fixed(*digits, scale)?;
+                // An even digit count leaves a spare leading half-octet, which must be zero.
+                if 10u128
+                    .checked_pow(*digits as u32)
+                    .is_some_and(|limit| f.value.unsigned_abs() >= limit)
+                {
+                    return Err(DecodeError::new(DecodeErrorKind::InvalidFixed, at));
+                }
+                Value::Fixed(Box::new(f))
+            }
+            T::String(bound) => Value::String(
+                match bound {
+                    0 => dec.read_string()?,
+                    b => dec.read_bounded_string(*b)?,
+                }
+                .into_owned(),
+            ),
+            T::WString(bound) => {
+                dec.align(4)?;
+                let at = dec.offset();
+                let s = dec.read_wstring()?;
+                let n = s.chars().count();
+                if *bound != 0 && n > *bound as usize {
+                    return Err(DecodeError::new(
+                        DecodeErrorKind::BoundExceeded {
+                            length: n as u64,
+                            bound: *bound as u64,
+                        },
+                        at,
+                    ));
+                }
+                Value::WString(s)
+            }
+            T::Any => Value::Any(Box::new(dec.nested(|d| self.read_any(d))?)),
+            T::TypeCode => Value::TypeCode(TypeCode::decode(dec)?),
+            T::Principal => Value::Octets(dec.read_octet_seq()?.to_vec()),
+            T::ObjRef(_) | T::Component(_) | T::Home(_) => {
+                Value::ObjRef(Box::new(Ior::decode(dec)?))
+            }
+            T::AbstractInterface(_) => {
+                // §15.3.7: a union on a boolean, TRUE for an object reference.
+                if dec.read_bool().field("discriminator")? {
+                    Value::ObjRef(Box::new(Ior::decode(dec).field("reference")?))
+                } else {
+                    dec.align(4)?;
+                    let at = dec.offset();
+                    if dec.read_ulong().field("value_tag")? != 0 {
+                        return Err(invalid(
+                            "abstract interface holding a value, whose TypeCode is not sent",
+                            at,
+                        ));
+                    }
+                    Value::Valuetype(None)
+                }
+            }
+            T::Native(_) | T::LocalInterface(_) => {
+                return Err(dec.error(DecodeErrorKind::Invalid(
+                    "native and local interface values cannot be marshalled",
+                )))
+            }
+            T::Struct(s) | T::Except(s) => dec.nested(|d| {
+                self.env.push(tc.clone());
+                let r = s
+                    .members
+                    .iter()
+                    .map(|m| self.read(d, &m.type_code))
+                    .collect::<Result<Vec<_>, _>>()
+                    .field("member");
+                self.env.pop();
+                r.map(Value::Struct)
+            })?,
+            T::Union(u) => dec.nested(|d| {
+                let discriminator =
+                    read_discriminator(d, &u.discriminator).field("discriminator")?;
+                let member = match u.member_index(&discriminator) {
+                    None => None,
+                    Some(i) => {
+                        self.env.push(tc.clone());
+                        let v = self.read(d, &u.members[i].type_code).field("member");
+                        self.env.pop();
+                        Some((i, v?))
+                    }
+                };
+                Ok(Value::Union(Box::new(UnionValue {
+                    discriminator,
+                    member,
+                })))
+            })?,
+            T::Enum(e) => read_enum(dec, e)?,
+            T::Sequence(s) => dec.nested(|d| {
+                let octets = matches!(s.content.unalias(), TypeCode::Octet);
+                let min = if octets { 1 } else { min_wire_size(&s.content) };
+                let n = match s.bound {
+                    0 => d.read_seq_len(min),
+                    b => d.read_bounded_len(min, b),
+                }
+                .field("length")?;
+                if octets {
+                    return Ok(Value::Octets(d.take(n)?.to_vec()));
+                }
+                self.elements(d, &s.content, n).map(Value::Sequence)
+            })?,
+            T::Array(a) => dec.nested(|d| {
+                let n = a.length as usize;
+                if matches!(a.content.unalias(), TypeCode::Octet) {
+                    return Ok(Value::Octets(d.take(n)?.to_vec()));
+                }
+                let need = n.saturating_mul(min_wire_size(&a.content));
+                if need > d.remaining() {
+                    return Err(d.error(DecodeErrorKind::Truncated {
+                        needed: need,
+                        remaining: d.remaining(),
+                    }));
+                }
+                self.elements(d, &a.content, n).map(Value::Array)
+            })?,
+            T::Alias(a) => self.read(dec, &a.content)?,
+            T::Value(_) | T::Event(_) | T::ValueBox(_) => {
+                dec.nested(|d| self.read_valuetype(d, tc))?
+            }
+            T::Recursive(r) => {
+                let target = self.env.iter().rev().find(|t| t.binds(r)).cloned();
+                match target {
+                    Some(t) => self.read(dec, &t)?,
+                    None => {
+                        return Err(dec.error(DecodeErrorKind::Invalid(
+                            "recursive TypeCode has no enclosing type of its kind and id",
+                        )))
+                    }
+                }
+            }
+        })
+    }
+
+    fn elements(
+        &mut self,
+        dec: &mut Decoder<'_>,
+        tc: &TypeCode,
+        n: usize,
+    ) -> Result<Vec<Value>, DecodeError> {
+        // Grow with what is really decoded: `n` is only checked against a lower bound.
+        let mut v = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            v.push(self.read(dec, tc).field("element")?);
+        }
+        Ok(v)
+    }
+
+    /// A repository id or codebase URL, either a string or an indirection (0xffffffff and an
+    /// offset, as for TypeCodes) to one read earlier in the stream.
+    fn read_repo_string(&mut self, dec: &mut Decoder<'_>) -> Result<String, DecodeError> {
+        dec.align(4)?;
+        let at = dec.offset();
+        if dec.clone().read_ulong()? == INDIRECTION {
+            dec.skip(4)?;
+            let off_at = dec.offset();
+            let offset = dec.read_long().field("indirection")?;
+            let target = off_at as i64 + offset as i64;
+            return usize::try_from(target)
+                .ok()
+                .filter(|_| offset < 0)
+                .and_then(|t| self.repo_ids.get(&t))
+                .cloned()
+                .ok_or_else(|| {
+                    invalid(
+                        "repository id indirection does not point at an earlier repository id",
+                        off_at,
+                    )
+                });
+        }
+        let s = dec.read_string()?.into_owned();
+        self.repo_ids.insert(at, s.clone());
+        Ok(s)
+    }
+
+    fn read_valuetype(
+        &mut self,
+        dec: &mut Decoder<'_>,
+        tc: &TypeCode,
+    ) -> Result<Value, DecodeError> {
+        dec.align(4)?;
+        let at = dec.offset();
+        let tag = dec.read_ulong().field("value_tag")?;
+        if tag == 0 {
+            return Ok(Value::Valuetype(None));
+        }
+        if tag == INDIRECTION {
+            return Err(invalid(
+                "shared values (value indirections) are not supported",
+                at,
+            ));
+        }
+        if tag < VALUE_TAG_MIN {
+            return Err(invalid("not a value tag", at));
+        }
+        if tag & VALUE_TAG_CHUNKED != 0 {
+            return Err(invalid("chunked value encoding is not supported", at));
+        }
+        if tag & 0xf0 != 0 {
+            return Err(invalid("value tag has reserved bits set", at));
+        }
+        let codebase = if tag & VALUE_TAG_CODEBASE != 0 {
+            Some(self.read_repo_string(dec).field("codebase_url")?)
+        } else {
+            None
+        };
+        let type_info = match tag & VALUE_TAG_TYPE_INFO {
+            0 => ValueTypeInfo::Implied,
+            VALUE_TAG_SINGLE_ID => {
+                ValueTypeInfo::Single(self.read_repo_string(dec).field("repository_id")?)
+            }
+            VALUE_TAG_ID_LIST => {
+                let n = dec.read_seq_len(4).field("repository_ids")?;
+                if n == 0 {
+                    return Err(invalid("empty repository id list", at));
+                }
+                let mut ids = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    ids.push(self.read_repo_string(dec).field("repository_ids")?);
+                }
+                ValueTypeInfo::Truncatable(ids)
+            }
+            _ => return Err(invalid("value tag type information bits are reserved", at)),
+        };
+        let actual = match &type_info {
+            ValueTypeInfo::Implied => None,
+            ValueTypeInfo::Single(id) => Some(id.as_str()),
+            ValueTypeInfo::Truncatable(ids) => ids.first().map(String::as_str),
+        };
+        if actual.is_some_and(|id| Some(id) != tc.id()) {
+            // Reading a derived value's state as its base would need chunking to skip the rest.
+            return Err(invalid(
+                "value is not of its TypeCode's type; its state cannot be decoded",
+                at,
+            ));
+        }
+        if matches!(tc, TypeCode::Value(v) | TypeCode::Event(v) if v.modifier == super::ValueType::VM_CUSTOM)
+        {
+            return Err(invalid("custom-marshalled values are not supported", at));
+        }
+        let chain = value_chain(tc).map_err(|msg| invalid(msg, at))?;
+        let saved = self.env.len();
+        self.env.extend(chain.iter().map(|t| (*t).clone()));
+        let state: Result<Vec<Value>, DecodeError> = state_types(&chain)
+            .into_iter()
+            .map(|t| self.read(dec, t).field("state"))
+            .collect();
+        self.env.truncate(saved);
+        Ok(Value::Valuetype(Some(Box::new(ValueInstance {
+            codebase,
+            type_info,
+            state: state?,
+        }))))
+    }
+}
+
+/// Encodes values by their TypeCode, or (with `check_only`) checks that they fit it.
+#[derive(Default)]
+struct ValueWriter {
+    env: Vec<TypeCode>,
+    /// Skip what depends on the code sets (text), and nested `any`s (checked when made).
+    check_only: bool,
+}
+
+fn check_bound(bound: u32, length: usize) -> Result<(), EncodeError> {
+    if bound != 0 && length > bound as usize {
+        return Err(EncodeError::BoundExceeded {
+            length,
+            bound: bound as usize,
+        });
+    }
+    Ok(())
+}
+
+const MISMATCH: EncodeError = EncodeError::Invalid("value does not match its TypeCode");
+
+impl ValueWriter {
+    fn write(&mut self, enc: &mut Encoder, tc: &TypeCode, v: &Value) -> Result<(), EncodeError> {
+        use TypeCode as T;
+        use Value as V;
+        match (tc, v) {
+            (T::Null, V::Null) | (T::Void, V::Void) => {}
+            (T::Short, V::Short(x)) => enc.write_short(*x),
+            (T::Long, V::Long(x)) => enc.write_long(*x),
+            (T::UShort, V::UShort(x)) => enc.write_ushort(*x),
+            (T::ULong, V::ULong(x)) => enc.write_ulong(*x),
+            (T::LongLong, V::LongLong(x)) => enc.write_longlong(*x),
+            (T::ULongLong, V::ULongLong(x)) => enc.write_ulonglong(*x),
+            (T::Float, V::Float(x)) => enc.write_float(*x),
+            (T::Double, V::Double(x)) => enc.write_double(*x),
+            (T::LongDouble, V::LongDouble(x)) => x.encode(enc)?,
+            (T::Boolean, V::Boolean(x)) => enc.write_bool(*x),
+            (T::Octet, V::Octet(x)) => enc.write_octet(*x),
+            (T::Char, V::Char(c)) if !self.check_only => enc.write_char(*c)?,
+            (T::WChar, V::WChar(c)) if !self.check_only => enc.write_wchar(*c)?,
+            (T::Char, V::Char(_)) | (T::WChar, V::WChar(_)) => {}
+            (T::Fixed { digits, scale }, V::Fixed(f)) => {
+                let scale = u16::try_from(*scale)
+                    .map_err(|_| EncodeError::Invalid("fixed type with a negative scale"))?;
+                enc.write_fixed(f, *digits, scale)?;
+            }
+            (T::String(b), V::String(s)) | (T::WString(b), V::WString(s)) => {
+                check_bound(*b, s.chars().count())?;
+                if self.check_only {
+                    if s.contains('\0') {
+                        return Err(EncodeError::EmbeddedNul);
+                    }
+                } else if matches!(tc, T::String(_)) {
+                    enc.write_string(s)?;
+                } else {
+                    enc.write_wstring(s)?;
+                }
+            }
+            (T::Any, V::Any(a)) if !self.check_only => a.encode(enc)?,
+            (T::Any, V::Any(_)) => {}
+            (T::TypeCode, V::TypeCode(t)) => t.encode(enc)?,
+            (T::Principal, V::Octets(b)) => enc.write_octet_seq(b)?,
+            (T::ObjRef(_) | T::Component(_) | T::Home(_), V::ObjRef(ior)) => ior.encode(enc)?,
+            (T::AbstractInterface(_), V::ObjRef(ior)) => {
+                enc.write_bool(true);
+                ior.encode(enc)?;
+            }
+            (T::AbstractInterface(_), V::Valuetype(None)) => {
+                enc.write_bool(false);
+                enc.write_ulong(0);
+            }
+            (T::Struct(s) | T::Except(s), V::Struct(vs)) => {
+                if s.members.len() != vs.len() {
+                    return Err(MISMATCH);
+                }
+                self.env.push(tc.clone());
+                let r = s
+                    .members
+                    .iter()
+                    .zip(vs)
+                    .try_for_each(|(m, v)| self.write(enc, &m.type_code, v));
+                self.env.pop();
+                r?;
+            }
+            (T::Union(u), V::Union(uv)) => {
+                write_discriminator(enc, &u.discriminator, &uv.discriminator)?;
+                match (&uv.member, u.member_index(&uv.discriminator)) {
+                    (None, None) => {}
+                    (Some((i, v)), Some(j)) if *i == j => {
+                        self.env.push(tc.clone());
+                        let r = self.write(enc, &u.members[j].type_code, v);
+                        self.env.pop();
+                        r?;
+                    }
+                    _ => {
+                        return Err(EncodeError::Invalid(
+                            "union member is not the one its discriminator selects",
+                        ))
+                    }
+                }
+            }
+            (T::Enum(e), V::Enum(x)) => {
+                if *x as usize >= e.members.len() {
+                    return Err(EncodeError::Invalid("enum value out of range"));
+                }
+                enc.write_ulong(*x);
+            }
+            (T::Sequence(s), V::Octets(b)) if matches!(s.content.unalias(), T::Octet) => {
+                check_bound(s.bound, b.len())?;
+                enc.write_octet_seq(b)?;
+            }
+            (T::Sequence(s), V::Sequence(vs)) => {
+                check_bound(s.bound, vs.len())?;
+                enc.write_length(vs.len())?;
+                vs.iter().try_for_each(|v| self.write(enc, &s.content, v))?;
+            }
+            (T::Array(a), V::Octets(b)) if matches!(a.content.unalias(), T::Octet) => {
+                if b.len() != a.length as usize {
+                    return Err(MISMATCH);
+                }
+                enc.write_octets(b);
+            }
+            (T::Array(a), V::Array(vs)) => {
+                if vs.len() != a.length as usize {
+                    return Err(MISMATCH);
+                }
+                vs.iter().try_for_each(|v| self.write(enc, &a.content, v))?;
+            }
+            (T::Alias(a), v) => self.write(enc, &a.content, v)?,
+            (T::Value(_) | T::Event(_) | T::ValueBox(_), V::Valuetype(None)) => enc.write_ulong(0),
+            (T::Value(_) | T::Event(_) | T::ValueBox(_), V::Valuetype(Some(vi))) => {
+                self.write_valuetype(enc, tc, vi)?
+            }
+            (T::Recursive(r), v) => {
+                let target = self.env.iter().rev().find(|t| t.binds(r)).cloned().ok_or(
+                    EncodeError::Invalid(
+                        "recursive TypeCode has no enclosing type of its kind and id",
+                    ),
+                )?;
+                self.write(enc, &target, v)?;
+            }
+            _ => return Err(MISMATCH),
+        }
+        Ok(())
+    }
+
+    fn write_valuetype(
+        &mut self,
+        enc: &mut Encoder,
+        tc: &TypeCode,
+        vi: &ValueInstance,
+    ) -> Result<(), EncodeError> {
+        let mut tag = VALUE_TAG_MIN;
+        if vi.codebase.is_some() {
+            tag |= VALUE_TAG_CODEBASE;
+        }
+        let actual = match &vi.type_info {
+            ValueTypeInfo::Implied => None,
+            ValueTypeInfo::Single(id) => {
+                tag |= VALUE_TAG_SINGLE_ID;
+                Some(id)
+            }
+            ValueTypeInfo::Truncatable(ids) => {
+                tag |= VALUE_TAG_ID_LIST;
+                Some(
+                    ids.first()
+                        .ok_or(EncodeError::Invalid("empty repository id list"))?,
+                )
+            }
+        };
+        if actual.is_some_and(|id| Some(id.as_str()) != tc.id()) {
+            return Err(EncodeError::Invalid(
+                "value instance's repository id is not its TypeCode's",
+            ));
+        }
+        let chain = value_chain(tc).map_err(EncodeError::Invalid)?;
+        let types = state_types(&chain);
+        if types.len() != vi.state.len() {
+            return Err(MISMATCH);
+        }
+        enc.write_ulong(tag);
+        if let Some(url) = &vi.codebase {
+            enc.write_string(url)?;
+        }
+        match &vi.type_info {
+            ValueTypeInfo::Implied => {}
+            ValueTypeInfo::Single(id) => enc.write_string(id)?,
+            ValueTypeInfo::Truncatable(ids) => {
+                enc.write_length(ids.len())?;
+                ids.iter().try_for_each(|id| enc.write_string(id))?;
+            }
+        }
+        let saved = self.env.len();
+        self.env.extend(chain.iter().map(|t| (*t).clone()));
+        let r = types
+            .into_iter()
+            .zip(&vi.state)
+            .try_for_each(|(t, v)| self.write(enc, t, v));
+        self.env.truncate(saved);
+        r
+    }
+}
