@@ -2,8 +2,8 @@
 //!
 //! Layers, bottom to top (each uses only those below it):
 //! - [`cdr`]: the Common Data Representation, pure encoding and decoding;
-//! - [`typecode`]: TypeCodes and `any` values, in CDR;
 //! - [`iop`]: IORs, tagged profiles and components, service contexts as opaque wire types;
+//! - [`typecode`]: TypeCodes and `any` values, in CDR (an `any` can hold an object reference);
 //! - [`giop`]: GIOP 1.0–1.2 and GIOP-lite messages and framing, without I/O;
 //! - [`ior`]: interoperable object references, `corbaloc:` and `corbaname:` URLs.
 #![forbid(unsafe_code)]
