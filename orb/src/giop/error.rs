@@ -12,7 +12,7 @@ use crate::cdr::{self, GiopVersion};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GiopError {
-    #[error("not a GIOP message: magic is {0:02x?}, expected \"GIOP\"")]
+    #[error("not a GIOP message: it starts with \"{}\", not \"GIOP\"", .0.escape_ascii())]
     BadMagic([u8; 4]),
     #[error("unsupported GIOP version {received} (the highest this ORB supports is {supported})")]
     UnsupportedVersion {
