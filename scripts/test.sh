@@ -48,7 +48,7 @@ cargo test --workspace --doc 2>&1 | tee -a "$log"
 
 # --- Fuzz smoke runs: a short coverage-guided run of every target (see fuzz/README.md). -----------
 if ((FUZZ_SECONDS > 0)); then
-  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build --quiet)
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build)
   flog=$(mktemp)
   for target in $(cd fuzz && cargo fuzz list); do
     step "fuzz $target for ${FUZZ_SECONDS}s"
