@@ -87,6 +87,11 @@ macro_rules! number_impls {
                 }
                 let enc_order = enc.order();
                 enc.align($size);
+                if enc_order == ByteOrder::NATIVE {
+                    // In our own byte order a run of primitives is its in-memory bytes: one copy.
+                    enc.write_octets(bytemuck::cast_slice(items));
+                    return Ok(());
+                }
                 // Elements after an aligned first one are aligned too: no per-element padding,
                 // so the run is sized once and filled in a loop the compiler vectorises.
                 let out = enc.extend_zeroed(items.len() * $size);
@@ -113,6 +118,10 @@ macro_rules! number_impls {
                 }
                 dec.align($size)?;
                 let bytes = dec.take(n * $size)?;
+                if dec.order() == ByteOrder::NATIVE {
+                    // One copy into a fresh, aligned vector; the input need not be aligned.
+                    return Ok(bytemuck::pod_collect_to_vec(bytes));
+                }
                 let chunks = bytes.chunks_exact($size);
                 Ok(match dec.order() {
                     ByteOrder::BigEndian => chunks.map(|c| <$ty>::from_be_bytes(c.try_into().expect("chunk size"))).collect(),
