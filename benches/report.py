@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Prints the medians criterion saved under target/criterion, one table per group, with each
+benchmark's ratio to a comparison in the same group (rtorb ÷ comparison: below 1 is faster).
+
+    cargo bench -p rtorb-benches --bench wire && python3 benches/report.py [GROUP...]
+
+Pairs: `X` against `omniorb_X` when both exist (and the differently named pairs below); every
+row against the group's `memcpy` of the same size (the floor) when the group has one.
+"""
+import json
+import pathlib
+import sys
+
+root = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+
+
+def fmt(ns):
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.1f} ns"
+
+
+def medians(group_dir):
+    out = {}
+    for est in group_dir.rglob("new/estimates.json"):
+        name = str(est.parent.parent.relative_to(group_dir))
+        out[name] = json.loads(est.read_text())["median"]["point_estimate"]
+    return out
+
+
+# Comparisons whose names differ: rtorb's benchmark → omniORB's.
+PAIRS = {
+    "encode_decode_giop_1_2": "omniorb_cdr_payload",
+    "ior": "omniorb",
+    "ior_and_iiop_profile": "omniorb_and_iiop_profile",
+}
+
+
+def peer_of(name, rows):
+    head, _, tail = name.partition("/")
+    if head.startswith("omniorb") or head == "memcpy":
+        return None
+    peer = PAIRS.get(head, f"omniorb_{head}")
+    return rows.get("/".join(filter(None, [peer, tail])))
+
+
+wanted = sys.argv[1:]
+for group_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "report"):
+    if wanted and group_dir.name not in wanted:
+        continue
+    rows = medians(group_dir)
+    if not rows:
+        continue
+    print(f"\n{group_dir.name}\n")
+    print("| benchmark | median | vs omniORB | vs memcpy |")
+    print("|---|---|---|---|")
+    for name in sorted(rows):
+        head, _, tail = name.partition("/")
+        peer = peer_of(name, rows)
+        floor = rows.get("/".join(filter(None, ["memcpy", tail])))
+        vs_omni = f"{rows[name] / peer:.2f}×" if peer else ""
+        vs_floor = f"{rows[name] / floor:.2f}×" if floor and head != "memcpy" else ""
+        print(f"| {name} | {fmt(rows[name])} | {vs_omni} | {vs_floor} |")
