@@ -119,8 +119,12 @@ macro_rules! number_impls {
                 dec.align($size)?;
                 let bytes = dec.take(n * $size)?;
                 if dec.order() == ByteOrder::NATIVE {
-                    // One copy into a fresh, aligned vector; the input need not be aligned.
-                    return Ok(bytemuck::pod_collect_to_vec(bytes));
+                    // One copy. Message buffers are normally aligned, so the octets can be viewed
+                    // as values directly; an unaligned input takes the zero-then-copy path.
+                    return Ok(match bytemuck::try_cast_slice::<u8, $ty>(bytes) {
+                        Ok(values) => values.to_vec(),
+                        Err(_) => bytemuck::pod_collect_to_vec(bytes),
+                    });
                 }
                 let chunks = bytes.chunks_exact($size);
                 Ok(match dec.order() {
