@@ -132,11 +132,11 @@ impl Policies {
     /// §11.3.8 (create_POA): "If any of the policy objects specified are not supported by this ORB
     /// implementation, if conflicting policy objects are specified, ... an InvalidPolicy
     /// exception is raised containing the index in the policies parameter value of the first
-    /// offending policy object." rtorb reads "first offending" as: the smallest index *i* such
-    /// that the list up to *i* (with defaults for the kinds it does not name) is already invalid.
-    /// A conflict with a defaulted kind is the listed policy's fault; a conflict between two
-    /// listed policies is the later one's; naming a kind twice with different values is the
-    /// second one's (naming it twice with the same value is harmless).
+    /// offending policy object." rtorb's offender for each broken rule: a value it does not
+    /// support, that policy; a kind named twice with different values (naming it twice with the
+    /// same value is harmless), the second; two kinds whose values break a rule, the later of
+    /// the two in the list, or the listed one if the other took its default. Of several
+    /// offenders, the first in the list.
     pub fn from_list(list: &[Policy]) -> Result<Self, PoaError> {
         let mut at: [Option<usize>; KINDS] = [None; KINDS];
         let mut p = Policies::default();
