@@ -87,14 +87,38 @@ fn bench_ring(g: &mut Group<'_>, name: &str, param: usize, tree: &PoaTree<S>, ri
     });
 }
 
+const SIZES: [usize; 5] = [1, 100, 1_000, 10_000, 100_000];
+
 fn key_to_servant(c: &mut Criterion) {
     let mut g = c.benchmark_group("poa_demux_servants");
+    // The floor: reaching a servant among n in the same spread order and cloning its handle,
+    // with no key at all — what any active object map must pay for the memory it touches.
+    for n in SIZES {
+        let servants: Vec<S> = (0..n as u64).map(|i| Arc::new(Object(i)) as S).collect();
+        let ring = KeyRing::new(&vec![Vec::new(); n], SEED);
+        let order: Vec<usize> = ring.expected.iter().map(|&i| i as usize).collect();
+        g.bench_with_input(
+            BenchmarkId::new("floor_vec_index", n),
+            &order,
+            |b, order| {
+                let mut i = 0;
+                b.iter(|| {
+                    let s = servants[order[i]].clone();
+                    i += 1;
+                    if i == order.len() {
+                        i = 0;
+                    }
+                    black_box(s);
+                })
+            },
+        );
+    }
     for (name, strategy) in [
         ("active_demux", AomStrategy::ActiveDemux),
         ("dynamic_hash", AomStrategy::DynamicHash),
         ("linear", AomStrategy::Linear),
     ] {
-        for n in [1usize, 100, 1_000, 10_000, 100_000] {
+        for n in SIZES {
             let tree: PoaTree<S> = PoaTree::new();
             let root = tree.root();
             root.manager().activate().unwrap();
@@ -111,12 +135,14 @@ fn key_to_servant(c: &mut Criterion) {
                     poa.id_to_reference(&id).unwrap()
                 })
                 .collect();
-            let ring = KeyRing::new(&keys, 0x9E37_79B9_7F4A_7C15);
+            let ring = KeyRing::new(&keys, SEED);
             bench_ring(&mut g, name, n, &tree, &ring);
         }
     }
     g.finish();
 }
+
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// POAs nested `depth` deep below the RootPOA, 100 objects in the deepest.
 fn nested(tree: &PoaTree<S>, depth: usize, lifespan: Lifespan) -> Poa<S> {

@@ -89,48 +89,43 @@ impl<S> ActiveObjectMap<S> {
         }
     }
 
-    /// Binds `id`, which the caller has checked is not bound; returns the slot hint for keys.
-    pub(crate) fn insert(&mut self, id: &[u8], servant: S) -> Option<SlotHint> {
+    /// Binds `id`, which the caller has checked is not bound; returns the slot hint for keys,
+    /// or gives the servant back if the map has no slot left (2^32 - 1 of them, which memory
+    /// runs out long before; index NO_SLOT is the keys' "no slot" marker).
+    pub(crate) fn insert(&mut self, id: &[u8], servant: S) -> Result<Option<SlotHint>, S> {
         match self {
             ActiveObjectMap::Demux(m) => {
-                let entry = Some(Entry {
+                let index = match m.free.pop() {
+                    Some(i) => i,
+                    None => match u32::try_from(m.slots.len()) {
+                        Ok(i) if i != super::key::NO_SLOT => {
+                            m.slots.push(Slot {
+                                generation: 0,
+                                entry: None,
+                            });
+                            i
+                        }
+                        _ => return Err(servant),
+                    },
+                };
+                let slot = &mut m.slots[index as usize];
+                slot.entry = Some(Entry {
                     id: IdBuf::new(id),
                     servant,
                 });
-                let index = match m.free.pop() {
-                    Some(i) => {
-                        m.slots[i as usize].entry = entry;
-                        i
-                    }
-                    None => {
-                        // Index NO_SLOT is the keys' "no slot" marker and is never handed out;
-                        // a map that full has no slot to give, and the object is found by id.
-                        let Ok(i) = u32::try_from(m.slots.len()) else {
-                            return None;
-                        };
-                        if i == super::key::NO_SLOT {
-                            return None;
-                        }
-                        m.slots.push(Slot {
-                            generation: 0,
-                            entry,
-                        });
-                        i
-                    }
-                };
                 m.by_id.insert(id.into(), index);
-                Some(SlotHint {
+                Ok(Some(SlotHint {
                     index,
-                    generation: m.slots[index as usize].generation,
-                })
+                    generation: slot.generation,
+                }))
             }
             ActiveObjectMap::Linear(v) => {
                 v.push((id.into(), servant));
-                None
+                Ok(None)
             }
             ActiveObjectMap::Hash(h) => {
                 h.insert(id.into(), servant);
-                None
+                Ok(None)
             }
         }
     }

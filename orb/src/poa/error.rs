@@ -46,6 +46,9 @@ pub enum PoaError {
     /// An argument the POA cannot accept: the system exception BAD_PARAM.
     #[error("BAD_PARAM: {0}")]
     BadParam(&'static str),
+    /// The POA table or an active object map is full: the system exception NO_RESOURCES.
+    #[error("NO_RESOURCES: {0}")]
+    NoResources(&'static str),
 }
 
 impl PoaError {
@@ -56,6 +59,9 @@ impl PoaError {
                 Some(SystemException::new(SystemExceptionKind::ObjectNotExist, 0))
             }
             PoaError::BadParam(_) => Some(SystemException::new(SystemExceptionKind::BadParam, 0)),
+            PoaError::NoResources(_) => {
+                Some(SystemException::new(SystemExceptionKind::NoResources, 0))
+            }
             _ => None,
         }
     }
@@ -78,6 +84,8 @@ pub enum SystemExceptionKind {
     ObjAdapter,
     /// BAD_PARAM.
     BadParam,
+    /// NO_RESOURCES.
+    NoResources,
 }
 
 /// A system exception kind and its OMG standard minor code (0 where none applies; the ORB ORs in

@@ -1,27 +1,7 @@
 //! rtorb's object key layout: what a POA puts in the `object_key` of the references it makes,
 //! and the borrowed, allocation-free parser that request dispatch runs on every incoming key.
 //!
-//! Layout (version 1; integers big-endian, because a key is opaque octets that travel inside
-//! IORs and requests of either byte order, so it carries no byte-order flag of its own):
-//!
-//! | octets        | field                                                              |
-//! |---------------|--------------------------------------------------------------------|
-//! | 0–1           | magic `0xD7 0x52`: not ASCII, so no textual key (`NameService`) is ours |
-//! | 2             | layout version, 1                                                  |
-//! | 3             | flags: bit 0 PERSISTENT (a POA path follows the id); others zero   |
-//! | 4–11          | ORB instance id: random per [`PoaTree`](super::PoaTree)            |
-//! | 12–15         | POA table index                                                    |
-//! | 16–19         | POA generation                                                     |
-//! | 20–23         | active object map slot; `0xFFFF_FFFF`: no slot (no hint)           |
-//! | 24–27         | slot generation (0 when there is no slot)                          |
-//! | 28–31         | object id length *n*                                               |
-//! | 32–32+*n*     | object id                                                          |
-//! | persistent: rest | POA path from the root: per POA, a u16 name length and its UTF-8 name |
-//!
-//! The fixed fields come first so that the fast path (instance id equal to ours: index the POA
-//! table, check the generation, index the slot, check the generation, compare the id) never
-//! looks at the path; the path sits last and is read lazily, only on the slow path, which is why
-//! [`ObjectKeyRef::parse`] costs the same for a POA at depth 1 and at depth 25.
+//! The layout is documented on [`ObjectKeyRef`].
 //!
 //! This module never allocates while parsing and never panics on input: every parse entry point
 //! is meant to be fed arbitrary bytes.
@@ -87,6 +67,28 @@ pub enum KeyError {
 }
 
 /// A parsed rtorb object key, borrowing the id and the path from the octets it was read from.
+///
+/// Layout (version 1; integers big-endian, because a key is opaque octets that travel inside
+/// IORs and requests of either byte order, so it carries no byte-order flag of its own):
+///
+/// | octets        | field                                                              |
+/// |---------------|--------------------------------------------------------------------|
+/// | 0–1           | magic `0xD7 0x52`: not ASCII, so no textual key (`NameService`) is ours |
+/// | 2             | layout version, 1                                                  |
+/// | 3             | flags: bit 0 PERSISTENT (a POA path follows the id); others zero   |
+/// | 4–11          | ORB instance id: random per [`PoaTree`](super::PoaTree)            |
+/// | 12–15         | POA table index                                                    |
+/// | 16–19         | POA generation                                                     |
+/// | 20–23         | active object map slot; `0xFFFF_FFFF`: no slot (no hint)           |
+/// | 24–27         | slot generation (0 when there is no slot)                          |
+/// | 28–31         | object id length *n*                                               |
+/// | 32–32+*n*     | object id                                                          |
+/// | persistent: rest | POA path from the root: per POA, a u16 name length and its UTF-8 name |
+///
+/// The fixed fields come first so that the fast path (instance id equal to ours: index the POA
+/// table, check the generation, index the slot, check the generation, compare the id) never
+/// looks at the path; the path sits last and is read lazily, only on the slow path, which is why
+/// [`ObjectKeyRef::parse`] costs the same for a POA at depth 1 and at depth 25.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ObjectKeyRef<'a> {
     pub instance_id: u64,

@@ -6,7 +6,7 @@
 //!
 //! Request demultiplexing is TAO's *active demultiplexing*: an object key carries the POA's
 //! table index and generation and the object's slot index and generation
-//! ([`key`](ObjectKeyRef)'s layout), so finding a servant is two array indexings and a
+//! (the layout is on [`ObjectKeyRef`]), so finding a servant is two array indexings and a
 //! comparison of the object id, with no hashing and no string comparison, whatever the number of
 //! objects or the depth of the POA. Generations make stale keys (a deactivated object, a
 //! destroyed POA whose index was reused) miss, so a key reaches the object it names or none.

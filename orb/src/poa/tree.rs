@@ -646,7 +646,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
                     manager,
                 ))
             })
-            .ok_or(PoaError::BadParam("the POA table is full"))?;
+            .ok_or(PoaError::NoResources("the POA table is full"))?;
         st.children.insert(name.into(), child.id);
         Ok(Poa {
             tree: self.tree.clone(),
@@ -727,7 +727,13 @@ impl<S: Clone + ServantIdentity> Poa<S> {
             }
             st.by_servant.insert(who, id.into());
         }
-        Ok(st.aom.insert(id, servant))
+        let who = servant.identity();
+        st.aom.insert(id, servant).map_err(|_| {
+            if self.shared.policies.unique_id() {
+                st.by_servant.remove(&who);
+            }
+            PoaError::NoResources("the active object map is full")
+        })
     }
 
     /// `activate_object`: activates `servant` under a new system id, which it returns.
