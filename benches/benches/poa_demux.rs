@@ -91,10 +91,16 @@ const SIZES: [usize; 5] = [1, 100, 1_000, 10_000, 100_000];
 
 fn key_to_servant(c: &mut Criterion) {
     let mut g = c.benchmark_group("poa_demux_servants");
+    // Every map gets the same servants, allocated one after the other before any activation,
+    // so that the figures differ by what the maps touch, not by where the allocator happened
+    // to put the servants between the maps' own allocations.
+    let servants: Vec<Vec<S>> = SIZES
+        .iter()
+        .map(|&n| (0..n as u64).map(|i| Arc::new(Object(i)) as S).collect())
+        .collect();
     // The floor: reaching a servant among n in the same spread order and cloning its handle,
     // with no key at all — what any active object map must pay for the memory it touches.
-    for n in SIZES {
-        let servants: Vec<S> = (0..n as u64).map(|i| Arc::new(Object(i)) as S).collect();
+    for (n, servants) in SIZES.into_iter().zip(&servants) {
         let ring = KeyRing::new(&vec![Vec::new(); n], SEED);
         let order: Vec<usize> = ring.expected.iter().map(|&i| i as usize).collect();
         g.bench_with_input(
@@ -118,7 +124,7 @@ fn key_to_servant(c: &mut Criterion) {
         ("dynamic_hash", AomStrategy::DynamicHash),
         ("linear", AomStrategy::Linear),
     ] {
-        for n in SIZES {
+        for (n, servants) in SIZES.into_iter().zip(&servants) {
             let tree: PoaTree<S> = PoaTree::new();
             let root = tree.root();
             root.manager().activate().unwrap();
@@ -129,11 +135,13 @@ fn key_to_servant(c: &mut Criterion) {
                     &[Policy::ActiveObjectMap(strategy)],
                 )
                 .unwrap();
-            let keys: Vec<Vec<u8>> = (0..n as u64)
-                .map(|i| {
-                    let id = poa.activate_object(Arc::new(Object(i))).unwrap();
-                    poa.id_to_reference(&id).unwrap()
-                })
+            let ids: Vec<Vec<u8>> = servants
+                .iter()
+                .map(|s| poa.activate_object(s.clone()).unwrap())
+                .collect();
+            let keys: Vec<Vec<u8>> = ids
+                .iter()
+                .map(|id| poa.id_to_reference(id).unwrap())
                 .collect();
             let ring = KeyRing::new(&keys, SEED);
             bench_ring(&mut g, name, n, &tree, &ring);
