@@ -1,0 +1,982 @@
+//! The POA tree, the POA table, the POA operations, and the decision the ORB asks for on every
+//! request: given an object key, dispatch to which servant, hold, or refuse with what.
+//!
+//! Locking: one `parking_lot::RwLock` over the POA table, one per POA over its mutable state
+//! (active object map, default servant, children). A lookup takes the table's read lock, then
+//! its POA's: readers never wait for each other, and a writer (activation, deactivation) holds a
+//! single POA's lock for one map update, so lookups on other POAs never wait at all. The order
+//! is always table, then POA, then (create/destroy only) parent or children — never the reverse —
+//! so there is no deadlock. An Arc-swap snapshot would make reads wait-free, but every
+//! activation would copy the map (O(n) for 100,000 objects) or need a persistent map with a
+//! hashing fast path — the very cost active demultiplexing removes; a reader-writer lock keeps
+//! both sides constant time. Servants leave the locks only as clones (`S: Clone`, typically an
+//! `Arc`), and servants dropped by deactivation or destruction are dropped after the locks are
+//! released, so no user code runs under them.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::aom::ActiveObjectMap;
+use super::error::{PoaError, SystemException};
+use super::key::{
+    encode_key, encode_segment, KeyError, ObjectKeyRef, PoaId, PoaPath, SlotHint, KEY_MAGIC,
+};
+use super::manager::{ManagerState, PoaManager};
+use super::policy::{Policies, Policy, RequestProcessing};
+use super::ServantIdentity;
+
+/// An object id (CORBA's `sequence<octet>`).
+pub type ObjectId = Vec<u8>;
+/// An object key: what the ORB puts in an IOR's profile and finds in a request header.
+pub type ObjectKey = Vec<u8>;
+
+/// Length of the ids SYSTEM_ID POAs generate: the ORB instance id, then a serial number, both
+/// big-endian u64. The instance id keeps a PERSISTENT POA's ids from a new process from
+/// colliding with those its references from earlier processes carry.
+pub const SYSTEM_ID_LEN: usize = 16;
+
+/// Where a request goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target<'a, S> {
+    pub servant: S,
+    /// The POA that dispatches (for POA Current); `None` for a well-known key.
+    pub poa: Option<PoaId>,
+    /// The object id, borrowed from the key (the whole key for a well-known one).
+    pub object_id: &'a [u8],
+    /// Whether `servant` is the POA's default servant rather than an active object's.
+    pub default_servant: bool,
+}
+
+/// What the ORB must do with a request for a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision<'a, S> {
+    Dispatch(Target<'a, S>),
+    /// The POA manager is holding: queue the request, ask again when its state changes.
+    Hold,
+    /// Reply with this system exception (COMPLETED_NO).
+    Reject(SystemException),
+}
+
+struct TableEntry<S> {
+    generation: u32,
+    poa: Option<Arc<PoaShared<S>>>,
+}
+
+/// POAs by index. An index is reused after its POA is destroyed (LIFO, keeping the table dense)
+/// but with the next generation, so the destroyed POA's keys never match its successor.
+struct PoaTable<S> {
+    entries: Vec<TableEntry<S>>,
+    free: Vec<u32>,
+}
+
+impl<S> PoaTable<S> {
+    #[inline]
+    fn get(&self, id: PoaId) -> Option<&Arc<PoaShared<S>>> {
+        let e = self.entries.get(id.index as usize)?;
+        if e.generation == id.generation {
+            e.poa.as_ref()
+        } else {
+            None
+        }
+    }
+
+    fn insert(
+        &mut self,
+        make: impl FnOnce(PoaId) -> Arc<PoaShared<S>>,
+    ) -> Option<Arc<PoaShared<S>>> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = u32::try_from(self.entries.len()).ok()?;
+                self.entries.push(TableEntry {
+                    generation: 0,
+                    poa: None,
+                });
+                i
+            }
+        };
+        let e = &mut self.entries[index as usize];
+        let poa = make(PoaId {
+            index,
+            generation: e.generation,
+        });
+        e.poa = Some(poa.clone());
+        Some(poa)
+    }
+
+    fn remove(&mut self, id: PoaId) -> Option<Arc<PoaShared<S>>> {
+        let e = self.entries.get_mut(id.index as usize)?;
+        if e.generation != id.generation {
+            return None;
+        }
+        let poa = e.poa.take()?;
+        // An index whose generation would wrap is retired, not reused: a key made 2^32 POAs
+        // ago must not match either.
+        e.generation = e.generation.wrapping_add(1);
+        if e.generation != u32::MAX {
+            self.free.push(id.index);
+        }
+        Some(poa)
+    }
+}
+
+struct TreeShared<S> {
+    instance_id: u64,
+    root: Arc<PoaShared<S>>,
+    table: RwLock<PoaTable<S>>,
+    well_known: RwLock<HashMap<Box<[u8]>, S>>,
+    /// Serial numbers of system ids: tree-wide, so a POA destroyed and re-created under the
+    /// same name (same path, for PERSISTENT ones) never hands out an id its predecessor did.
+    next_serial: AtomicU64,
+}
+
+struct PoaShared<S> {
+    id: PoaId,
+    name: Box<str>,
+    parent: Option<PoaId>,
+    /// The names from the root's child down to this POA.
+    names: Vec<String>,
+    /// `names` as a key's path, written once so making a persistent key is a copy.
+    path: Box<[u8]>,
+    policies: Policies,
+    manager: PoaManager,
+    state: RwLock<PoaState<S>>,
+}
+
+struct PoaState<S> {
+    destroyed: bool,
+    aom: ActiveObjectMap<S>,
+    /// Servant identity → its object id, kept with UNIQUE_ID only (the only policy under which a
+    /// servant has *the* id: ServantAlreadyActive, servant_to_id). The AOM holds a clone of each
+    /// servant, so an identity (an `Arc`'s address) cannot be reused while it is in here.
+    by_servant: HashMap<usize, Box<[u8]>>,
+    default_servant: Option<S>,
+    children: HashMap<Box<str>, PoaId>,
+}
+
+/// The POA hierarchy of one ORB instance: RootPOA, its descendants, the POA table that keys
+/// index, and the table of well-known keys. Clones share the tree.
+pub struct PoaTree<S> {
+    shared: Arc<TreeShared<S>>,
+}
+
+impl<S> Clone for PoaTree<S> {
+    fn clone(&self) -> Self {
+        PoaTree {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// A handle to one POA. Clones refer to the same POA; a handle outlives the POA's destruction,
+/// after which its operations answer [`PoaError::Destroyed`] (OBJECT_NOT_EXIST).
+pub struct Poa<S> {
+    tree: Arc<TreeShared<S>>,
+    shared: Arc<PoaShared<S>>,
+}
+
+impl<S> Clone for Poa<S> {
+    fn clone(&self) -> Self {
+        Poa {
+            tree: self.tree.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Poa<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poa")
+            .field("name", &self.shared.name)
+            .field("id", &self.shared.id)
+            .field("policies", &self.shared.policies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A number that differs between ORB instances (processes, or trees in one process): std's
+/// `RandomState` is seeded from the OS, the counter and clock separate trees of one process.
+fn fresh_instance_id() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(now);
+    h.finish()
+}
+
+impl<S: Clone + ServantIdentity> Default for PoaTree<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Clone + ServantIdentity> PoaTree<S> {
+    /// A tree with a fresh ORB instance id and a RootPOA (§11.2.3's policies) whose manager is
+    /// new, hence holding.
+    pub fn new() -> Self {
+        Self::with_instance_id(fresh_instance_id())
+    }
+
+    /// A tree with the given ORB instance id: for tests that simulate a restart (a new tree,
+    /// another id) or a key from this very instance.
+    pub fn with_instance_id(instance_id: u64) -> Self {
+        let root_id = PoaId {
+            index: 0,
+            generation: 0,
+        };
+        let root = Arc::new(PoaShared::new(
+            root_id,
+            "RootPOA",
+            None,
+            Vec::new(),
+            Vec::new(),
+            Policies::root(),
+            PoaManager::new(),
+        ));
+        let table = PoaTable {
+            entries: vec![TableEntry {
+                generation: root_id.generation,
+                poa: Some(root.clone()),
+            }],
+            free: Vec::new(),
+        };
+        PoaTree {
+            shared: Arc::new(TreeShared {
+                instance_id,
+                root,
+                table: RwLock::new(table),
+                well_known: RwLock::new(HashMap::new()),
+                next_serial: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The id written into every key this tree makes; keys with another one skip the fast path.
+    pub fn instance_id(&self) -> u64 {
+        self.shared.instance_id
+    }
+
+    /// The RootPOA (destroyed if someone destroyed it).
+    pub fn root(&self) -> Poa<S> {
+        Poa {
+            tree: self.shared.clone(),
+            shared: self.shared.root.clone(),
+        }
+    }
+
+    /// The live POA with this table index and generation.
+    pub fn poa(&self, id: PoaId) -> Option<Poa<S>> {
+        let table = self.shared.table.read();
+        table.get(id).map(|p| Poa {
+            tree: self.shared.clone(),
+            shared: p.clone(),
+        })
+    }
+
+    /// The live POA a key of ours designates: by table index if the key is from this instance
+    /// and that POA incarnation, else (persistent keys only) by its path.
+    pub fn poa_for_key(&self, key: &[u8]) -> Option<Poa<S>> {
+        let key = ObjectKeyRef::parse(key).ok()?;
+        let table = self.shared.table.read();
+        self.shared.locate(&table, &key).map(|(p, _)| Poa {
+            tree: self.shared.clone(),
+            shared: p.clone(),
+        })
+    }
+
+    /// What the ORB must do with a request for `key`: the POA manager's state, then the servant.
+    ///
+    /// - A key that is not ours (no magic) is looked up among the well-known keys.
+    /// - A malformed key, one whose POA is gone (a transient POA destroyed, its index reused, a
+    ///   key from an earlier ORB instance), or whose object is not active: OBJECT_NOT_EXIST.
+    /// - §11.3.2.1: holding → queue; discarding → "the TRANSIENT system exception, with
+    ///   standard minor code 1"; inactive → OBJ_ADAPTER.
+    /// - Active: the active object's servant; else with USE_DEFAULT_SERVANT the default
+    ///   servant, or OBJ_ADAPTER if none is set (§11.3.7.6); else OBJECT_NOT_EXIST.
+    pub fn dispatch_decision<'a>(&self, key: &'a [u8]) -> Decision<'a, S> {
+        self.shared.decide(key, true)
+    }
+
+    /// The servant a request for `key` reaches, whatever the POA manager's state.
+    pub fn key_to_servant<'a>(&self, key: &'a [u8]) -> Result<Target<'a, S>, SystemException> {
+        match self.shared.decide(key, false) {
+            Decision::Dispatch(t) => Ok(t),
+            Decision::Reject(e) => Err(e),
+            // Only the manager's state holds a request, and it was not consulted.
+            Decision::Hold => Err(SystemException::OBJECT_NOT_EXIST),
+        }
+    }
+
+    /// Binds a key that is not ours — `NameService`, a `corbaloc:` URL's key — to a servant
+    /// (after TAO's IORTable). A key starting with rtorb's magic octets is refused (BAD_PARAM):
+    /// it would be read as one of ours and never reach this table.
+    pub fn register_well_known(&self, key: &[u8], servant: S) -> Result<(), PoaError> {
+        if key.is_empty() {
+            return Err(PoaError::BadParam("a well-known key cannot be empty"));
+        }
+        if key.starts_with(&KEY_MAGIC) {
+            return Err(PoaError::BadParam(
+                "a well-known key cannot start with rtorb's key magic",
+            ));
+        }
+        let mut wk = self.shared.well_known.write();
+        if wk.contains_key(key) {
+            return Err(PoaError::AlreadyBound);
+        }
+        wk.insert(key.into(), servant);
+        Ok(())
+    }
+
+    /// Unbinds a well-known key, returning its servant.
+    pub fn unregister_well_known(&self, key: &[u8]) -> Option<S> {
+        let removed = self.shared.well_known.write().remove(key);
+        removed
+    }
+}
+
+impl<S: Clone> TreeShared<S> {
+    fn new_system_id(&self) -> ObjectId {
+        let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
+        let mut id = Vec::with_capacity(SYSTEM_ID_LEN);
+        id.extend_from_slice(&self.instance_id.to_be_bytes());
+        id.extend_from_slice(&serial.to_be_bytes());
+        id
+    }
+
+    /// The live POA a parsed key designates, and whether the key's slot hint was made by that
+    /// very POA incarnation (only then may it index the POA's slots).
+    #[inline]
+    fn locate<'t>(
+        &self,
+        table: &'t PoaTable<S>,
+        key: &ObjectKeyRef<'_>,
+    ) -> Option<(&'t Arc<PoaShared<S>>, bool)> {
+        if key.instance_id == self.instance_id {
+            if let Some(p) = table.get(key.poa) {
+                // A key's lifespan must be its POA's: anything else was not made by this POA.
+                return (p.policies.persistent() == key.is_persistent()).then_some((p, true));
+            }
+        }
+        // §11.3.7.2: only PERSISTENT objects outlive the POA incarnation (and the process) that
+        // created them; they are found again through their POA's path from the root.
+        let path = key.path?;
+        let p = self.walk(table, path)?;
+        p.policies.persistent().then_some((p, false))
+    }
+
+    fn walk<'t>(&self, table: &'t PoaTable<S>, path: PoaPath<'_>) -> Option<&'t Arc<PoaShared<S>>> {
+        let mut poa = table.get(self.root.id)?;
+        for name in path.segments() {
+            let name = name.ok()?;
+            let child = *poa.state.read().children.get(name)?;
+            poa = table.get(child)?;
+        }
+        Some(poa)
+    }
+
+    fn decide<'a>(&self, bytes: &'a [u8], consult_manager: bool) -> Decision<'a, S> {
+        let key = match ObjectKeyRef::parse(bytes) {
+            Ok(k) => k,
+            Err(KeyError::NotOurs) => {
+                return match self.well_known.read().get(bytes) {
+                    Some(s) => Decision::Dispatch(Target {
+                        servant: s.clone(),
+                        poa: None,
+                        object_id: bytes,
+                        default_servant: false,
+                    }),
+                    None => Decision::Reject(SystemException::OBJECT_NOT_EXIST),
+                };
+            }
+            // Ours, but not well formed: no POA made it, so it names no object.
+            Err(_) => return Decision::Reject(SystemException::OBJECT_NOT_EXIST),
+        };
+        let table = self.table.read();
+        let Some((poa, hint_valid)) = self.locate(&table, &key) else {
+            return Decision::Reject(SystemException::OBJECT_NOT_EXIST);
+        };
+        if consult_manager {
+            match poa.manager.state() {
+                ManagerState::Active => {}
+                ManagerState::Holding => return Decision::Hold,
+                ManagerState::Discarding => {
+                    return Decision::Reject(SystemException::TRANSIENT_DISCARDING)
+                }
+                ManagerState::Inactive => {
+                    return Decision::Reject(SystemException::OBJ_ADAPTER_INACTIVE)
+                }
+            }
+        }
+        let hint = if hint_valid { key.slot } else { None };
+        let st = poa.state.read();
+        match poa.servant_for(&st, hint, key.id) {
+            Ok((servant, default_servant)) => Decision::Dispatch(Target {
+                servant,
+                poa: Some(poa.id),
+                object_id: key.id,
+                default_servant,
+            }),
+            Err(e) => Decision::Reject(e),
+        }
+    }
+}
+
+impl<S: Clone> PoaShared<S> {
+    fn new(
+        id: PoaId,
+        name: &str,
+        parent: Option<PoaId>,
+        names: Vec<String>,
+        path: Vec<u8>,
+        policies: Policies,
+        manager: PoaManager,
+    ) -> Self {
+        PoaShared {
+            id,
+            name: name.into(),
+            parent,
+            names,
+            path: path.into(),
+            policies,
+            manager,
+            state: RwLock::new(PoaState {
+                destroyed: false,
+                aom: ActiveObjectMap::new(policies.aom),
+                by_servant: HashMap::new(),
+                default_servant: None,
+                children: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The servant for `id` under §11.3.7.6's rules, or the system exception for the client.
+    #[inline]
+    fn servant_for(
+        &self,
+        st: &PoaState<S>,
+        hint: Option<SlotHint>,
+        id: &[u8],
+    ) -> Result<(S, bool), SystemException> {
+        // With NON_RETAIN there is no active object map to look in.
+        if self.policies.retain() {
+            if let Some(s) = st.aom.find_by_key(hint, id) {
+                return Ok((s.clone(), false));
+            }
+        }
+        match self.policies.request_processing {
+            // "USE_DEFAULT_SERVANT – If the Object Id is not found in the Active Object Map or
+            // the NON_RETAIN policy is present, and a default servant has been registered ...,
+            // the request is dispatched to the default servant. If no default servant has been
+            // registered, an OBJ_ADAPTER exception is returned to the client."
+            RequestProcessing::UseDefaultServant => st
+                .default_servant
+                .clone()
+                .map(|s| (s, true))
+                .ok_or(SystemException::OBJ_ADAPTER_NO_DEFAULT_SERVANT),
+            // "USE_ACTIVE_OBJECT_MAP_ONLY – If the Object Id is not found in the Active Object
+            // Map, an OBJECT_NOT_EXIST exception is returned to the client."
+            _ => Err(SystemException::OBJECT_NOT_EXIST),
+        }
+    }
+}
+
+impl<S: Clone + ServantIdentity> Poa<S> {
+    /// `the_name`.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The POA's index and generation in the POA table.
+    pub fn id(&self) -> PoaId {
+        self.shared.id
+    }
+
+    /// The names from the RootPOA's child down to this POA (empty for the RootPOA).
+    pub fn path(&self) -> &[String] {
+        &self.shared.names
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.shared.policies
+    }
+
+    /// `the_POAManager`.
+    pub fn manager(&self) -> &PoaManager {
+        &self.shared.manager
+    }
+
+    /// `the_parent`: `None` for the RootPOA, or once the parent is destroyed.
+    pub fn parent(&self) -> Option<Poa<S>> {
+        let table = self.tree.table.read();
+        let p = table.get(self.shared.parent?)?;
+        Some(Poa {
+            tree: self.tree.clone(),
+            shared: p.clone(),
+        })
+    }
+
+    /// `the_children`' names, sorted.
+    pub fn children(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .shared
+            .state
+            .read()
+            .children
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub fn is_destroyed(&self) -> bool {
+        self.shared.state.read().destroyed
+    }
+
+    /// How many objects are active (0 with NON_RETAIN).
+    pub fn active_object_count(&self) -> usize {
+        self.shared.state.read().aom.len()
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, PoaState<S>>, PoaError> {
+        let st = self.shared.state.read();
+        if st.destroyed {
+            Err(PoaError::Destroyed)
+        } else {
+            Ok(st)
+        }
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, PoaState<S>>, PoaError> {
+        let st = self.shared.state.write();
+        if st.destroyed {
+            Err(PoaError::Destroyed)
+        } else {
+            Ok(st)
+        }
+    }
+
+    fn make_key(&self, hint: Option<SlotHint>, id: &[u8]) -> ObjectKey {
+        let mut out = Vec::new();
+        let path = self
+            .shared
+            .policies
+            .persistent()
+            .then_some(&*self.shared.path);
+        encode_key(
+            &mut out,
+            self.tree.instance_id,
+            self.shared.id,
+            hint,
+            id,
+            path,
+        );
+        out
+    }
+
+    /// Checks an id handed to this POA.
+    fn check_id(&self, id: &[u8]) -> Result<(), PoaError> {
+        if u32::try_from(id.len()).is_err() {
+            return Err(PoaError::BadParam("object id longer than 4 GiB"));
+        }
+        // activate_object_with_id, create_reference_with_id: "If the POA has the SYSTEM_ID
+        // policy and it detects that the Object Id value was not generated by the system or for
+        // this POA, the ... operation may raise the BAD_PARAM system exception." An id of
+        // another shape cannot be ours; for a TRANSIENT POA neither can one of another ORB
+        // instance or one whose serial number was never handed out.
+        if self.shared.policies.system_id() {
+            let Ok(id) = <[u8; SYSTEM_ID_LEN]>::try_from(id) else {
+                return Err(PoaError::BadParam("not an id this POA's system generated"));
+            };
+            let (instance, serial) = id.split_at(8);
+            let instance = u64::from_be_bytes(instance.try_into().unwrap_or_default());
+            let serial = u64::from_be_bytes(serial.try_into().unwrap_or_default());
+            if !self.shared.policies.persistent()
+                && (instance != self.tree.instance_id
+                    || serial >= self.tree.next_serial.load(Ordering::Relaxed))
+            {
+                return Err(PoaError::BadParam("not an id this POA's system generated"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `create_POA`. A `None` manager makes a new one (holding): §11.3.8 "If a null reference
+    /// is passed for the manager, a new POA manager is created and associated with the new POA".
+    pub fn create_poa(
+        &self,
+        name: &str,
+        manager: Option<PoaManager>,
+        policies: &[Policy],
+    ) -> Result<Poa<S>, PoaError> {
+        let policies = Policies::from_list(policies)?;
+        let mut path = self.shared.path.to_vec();
+        encode_segment(&mut path, name).ok_or(PoaError::BadParam(
+            "a POA name cannot be longer than 65,535 octets",
+        ))?;
+        let mut names = self.shared.names.clone();
+        names.push(name.to_owned());
+        let manager = manager.unwrap_or_default();
+
+        let mut table = self.tree.table.write();
+        let mut st = self.write()?;
+        // "AdapterAlreadyExists is raised if the target POA already has a child POA with the
+        // specified name."
+        if st.children.contains_key(name) {
+            return Err(PoaError::AdapterAlreadyExists);
+        }
+        let parent = self.shared.id;
+        let child = table
+            .insert(|id| {
+                Arc::new(PoaShared::new(
+                    id,
+                    name,
+                    Some(parent),
+                    names,
+                    path,
+                    policies,
+                    manager,
+                ))
+            })
+            .ok_or(PoaError::NoResources("the POA table is full"))?;
+        st.children.insert(name.into(), child.id);
+        Ok(Poa {
+            tree: self.tree.clone(),
+            shared: child,
+        })
+    }
+
+    /// `find_POA` (without adapter activators: an absent child is AdapterNonExistent).
+    pub fn find_poa(&self, name: &str) -> Result<Poa<S>, PoaError> {
+        let table = self.tree.table.read();
+        let id = *self
+            .read()?
+            .children
+            .get(name)
+            .ok_or(PoaError::AdapterNonExistent)?;
+        let p = table.get(id).ok_or(PoaError::AdapterNonExistent)?;
+        Ok(Poa {
+            tree: self.tree.clone(),
+            shared: p.clone(),
+        })
+    }
+
+    /// `destroy`, without etherealization (no servant managers). §11.3.8: "This operation
+    /// destroys the POA and all descendant POAs. All descendant POAs are destroyed
+    /// (recursively) before the destruction of the containing POA. The POA so destroyed (that
+    /// is, the POA with its name) may be re-created later in the same process." Every key the
+    /// destroyed POAs made stops resolving at once (their table entries move to the next
+    /// generation), except persistent ones, which resolve again once the POA is re-created.
+    pub fn destroy(&self) -> Result<(), PoaError> {
+        let mut released = Vec::new();
+        {
+            let mut table = self.tree.table.write();
+            if self.shared.state.read().destroyed {
+                return Err(PoaError::Destroyed);
+            }
+            // Pre-order walk, then reversed: every POA comes after all its descendants.
+            let mut order = Vec::new();
+            let mut stack = vec![self.shared.id];
+            while let Some(id) = stack.pop() {
+                if let Some(p) = table.get(id) {
+                    stack.extend(p.state.read().children.values().copied());
+                    order.push(id);
+                }
+            }
+            for id in order.into_iter().rev() {
+                if let Some(p) = table.remove(id) {
+                    let mut st = p.state.write();
+                    st.destroyed = true;
+                    released.extend(st.aom.drain());
+                    released.extend(st.default_servant.take());
+                    st.by_servant.clear();
+                    st.children.clear();
+                }
+            }
+            if let Some(parent) = self.shared.parent.and_then(|id| table.get(id)) {
+                parent.state.write().children.remove(&*self.shared.name);
+            }
+        }
+        // Servants' destructors are user code: run them with no lock held.
+        drop(released);
+        Ok(())
+    }
+
+    /// Binds `id` to `servant` after the ServantAlreadyActive check; the caller has checked
+    /// ObjectAlreadyActive and the policies.
+    fn bind(
+        &self,
+        st: &mut PoaState<S>,
+        id: &[u8],
+        servant: S,
+    ) -> Result<Option<SlotHint>, PoaError> {
+        if self.shared.policies.unique_id() {
+            // "If the POA has the UNIQUE_ID policy and the servant is already in the Active
+            // Object Map, the ServantAlreadyActive exception is raised."
+            let who = servant.identity();
+            if st.by_servant.contains_key(&who) {
+                return Err(PoaError::ServantAlreadyActive);
+            }
+            st.by_servant.insert(who, id.into());
+        }
+        let who = servant.identity();
+        st.aom.insert(id, servant).map_err(|_| {
+            if self.shared.policies.unique_id() {
+                st.by_servant.remove(&who);
+            }
+            PoaError::NoResources("the active object map is full")
+        })
+    }
+
+    /// `activate_object`: activates `servant` under a new system id, which it returns.
+    pub fn activate_object(&self, servant: S) -> Result<ObjectId, PoaError> {
+        // "This operation requires the SYSTEM_ID and RETAIN policy; if not present, the
+        // WrongPolicy exception is raised."
+        let p = &self.shared.policies;
+        if !(p.system_id() && p.retain()) {
+            return Err(PoaError::WrongPolicy {
+                needs: "SYSTEM_ID and RETAIN",
+            });
+        }
+        let mut st = self.write()?;
+        let id = self.tree.new_system_id();
+        self.bind(&mut st, &id, servant)?;
+        Ok(id)
+    }
+
+    /// `activate_object_with_id`.
+    pub fn activate_object_with_id(&self, id: &[u8], servant: S) -> Result<(), PoaError> {
+        // "This operation requires the RETAIN policy; if not present, the WrongPolicy exception
+        // is raised."
+        if !self.shared.policies.retain() {
+            return Err(PoaError::WrongPolicy { needs: "RETAIN" });
+        }
+        self.check_id(id)?;
+        let mut st = self.write()?;
+        // "If the CORBA object denoted by the Object Id value is already active in this POA
+        // (there is a servant bound to it in the Active Object Map), the ObjectAlreadyActive
+        // exception is raised."
+        if st.aom.find_by_id(id).is_some() {
+            return Err(PoaError::ObjectAlreadyActive);
+        }
+        self.bind(&mut st, id, servant).map(|_| ())
+    }
+
+    /// `deactivate_object`: the object stops being reachable at once (waiting for requests
+    /// under way is the ORB's part; etherealization needs servant managers, which rtorb lacks).
+    pub fn deactivate_object(&self, id: &[u8]) -> Result<(), PoaError> {
+        // "This operation requires the RETAIN policy; if not present, the WrongPolicy exception
+        // is raised."
+        if !self.shared.policies.retain() {
+            return Err(PoaError::WrongPolicy { needs: "RETAIN" });
+        }
+        let removed = {
+            let mut st = self.write()?;
+            // "If there is no active object associated with the specified Object Id, the
+            // operation raises an ObjectNotActive exception."
+            let s = st.aom.remove(id).ok_or(PoaError::ObjectNotActive)?;
+            if self.shared.policies.unique_id() {
+                st.by_servant.remove(&s.identity());
+            }
+            s
+        };
+        drop(removed);
+        Ok(())
+    }
+
+    /// `create_reference` (as a key): a new system id, not activated.
+    pub fn create_reference(&self) -> Result<ObjectKey, PoaError> {
+        // "This operation requires the SYSTEM_ID policy; if not present, the WrongPolicy
+        // exception is raised."
+        if !self.shared.policies.system_id() {
+            return Err(PoaError::WrongPolicy { needs: "SYSTEM_ID" });
+        }
+        drop(self.read()?);
+        let id = self.tree.new_system_id();
+        Ok(self.make_key(None, &id))
+    }
+
+    /// `create_reference_with_id` (as a key), activating nothing. If the id happens to be
+    /// active, the key carries its slot hint.
+    pub fn create_reference_with_id(&self, id: &[u8]) -> Result<ObjectKey, PoaError> {
+        self.check_id(id)?;
+        let st = self.read()?;
+        let hint = st.aom.find_by_id(id).and_then(|(_, h)| h);
+        Ok(self.make_key(hint, id))
+    }
+
+    /// servant_to_id's and servant_to_reference's shared rules 1, 2 and 5 (3 and 4 concern
+    /// calls made while this POA dispatches a request, which only the ORB's POA Current knows).
+    fn servant_id(&self, servant: &S) -> Result<(ObjectId, Option<SlotHint>), PoaError> {
+        let p = &self.shared.policies;
+        let mut st = self.write()?;
+        // "1. If the POA has the UNIQUE_ID policy and the specified servant is active, the
+        // Object Id associated with that servant is returned."
+        if p.unique_id() {
+            if let Some(id) = st.by_servant.get(&servant.identity()) {
+                let id = id.to_vec();
+                let hint = st.aom.find_by_id(&id).and_then(|(_, h)| h);
+                return Ok((id, hint));
+            }
+        }
+        // "2. If the POA has the IMPLICIT_ACTIVATION policy and either the POA has the
+        // MULTIPLE_ID policy or the specified servant is not active, the servant is activated
+        // using a POA-generated Object Id ... and that Object Id is returned."
+        if p.implicit() {
+            let id = self.tree.new_system_id();
+            let hint = self.bind(&mut st, &id, servant.clone())?;
+            return Ok((id, hint));
+        }
+        // "5. Otherwise, the ServantNotActive exception is raised."
+        Err(PoaError::ServantNotActive)
+    }
+
+    /// `servant_to_id`.
+    pub fn servant_to_id(&self, servant: &S) -> Result<ObjectId, PoaError> {
+        // "This operation requires the USE_DEFAULT_SERVANT policy or a combination of the
+        // RETAIN policy and either the UNIQUE_ID or IMPLICIT_ACTIVATION policies if invoked
+        // outside the context of an operation dispatched by this POA."
+        let p = &self.shared.policies;
+        if !(p.default_servant() || (p.retain() && (p.unique_id() || p.implicit()))) {
+            return Err(PoaError::WrongPolicy {
+                needs: "USE_DEFAULT_SERVANT, or RETAIN with UNIQUE_ID or IMPLICIT_ACTIVATION",
+            });
+        }
+        self.servant_id(servant).map(|(id, _)| id)
+    }
+
+    /// `servant_to_reference` (as a key).
+    pub fn servant_to_reference(&self, servant: &S) -> Result<ObjectKey, PoaError> {
+        // "This operation requires the RETAIN policy and either the UNIQUE_ID or
+        // IMPLICIT_ACTIVATION policies if invoked outside the context of an operation
+        // dispatched by this POA."
+        let p = &self.shared.policies;
+        if !(p.retain() && (p.unique_id() || p.implicit())) {
+            return Err(PoaError::WrongPolicy {
+                needs: "RETAIN with UNIQUE_ID or IMPLICIT_ACTIVATION",
+            });
+        }
+        let (id, hint) = self.servant_id(servant)?;
+        Ok(self.make_key(hint, &id))
+    }
+
+    /// Parses a key and checks this POA made it: "If the object reference was not created by
+    /// this POA, the WrongAdapter exception is raised." Returns the key and whether its slot
+    /// hint is this POA incarnation's.
+    fn own_key<'k>(&self, key: &'k [u8]) -> Result<(ObjectKeyRef<'k>, bool), PoaError> {
+        let k = ObjectKeyRef::parse(key).map_err(|_| PoaError::WrongAdapter)?;
+        let persistent = self.shared.policies.persistent();
+        if k.is_persistent() != persistent {
+            return Err(PoaError::WrongAdapter);
+        }
+        if k.instance_id == self.tree.instance_id && k.poa == self.shared.id {
+            return Ok((k, true));
+        }
+        // A persistent object's key from an earlier process or POA incarnation is this POA's
+        // if it names this POA's path.
+        if persistent && k.path.map(|p| p.as_bytes()) == Some(&*self.shared.path) {
+            return Ok((k, false));
+        }
+        Err(PoaError::WrongAdapter)
+    }
+
+    /// id_to_servant's and reference_to_servant's shared rule.
+    fn servant_by_id(&self, hint: Option<SlotHint>, id: &[u8]) -> Result<S, PoaError> {
+        let st = self.read()?;
+        // "If the POA has the RETAIN policy and the specified object is present in the Active
+        // Object Map, this operation returns the servant associated with that object in the
+        // Active Object Map. Otherwise, if the POA has the USE_DEFAULT_SERVANT policy and a
+        // default servant has been registered with the POA, this operation returns the default
+        // servant. ... Otherwise, the ObjectNotActive exception is raised."
+        self.shared
+            .servant_for(&st, hint, id)
+            .map(|(s, _)| s)
+            .map_err(|_| PoaError::ObjectNotActive)
+    }
+
+    /// `reference_to_servant` (for a key).
+    pub fn reference_to_servant(&self, key: &[u8]) -> Result<S, PoaError> {
+        // "This operation requires the RETAIN policy or the USE_DEFAULT_SERVANT policy. If
+        // neither policy is present, the WrongPolicy exception is raised."
+        let p = &self.shared.policies;
+        if !(p.retain() || p.default_servant()) {
+            return Err(PoaError::WrongPolicy {
+                needs: "RETAIN or USE_DEFAULT_SERVANT",
+            });
+        }
+        let (k, hint_valid) = self.own_key(key)?;
+        self.servant_by_id(if hint_valid { k.slot } else { None }, k.id)
+    }
+
+    /// `reference_to_id` (for a key).
+    pub fn reference_to_id(&self, key: &[u8]) -> Result<ObjectId, PoaError> {
+        drop(self.read()?);
+        let (k, _) = self.own_key(key)?;
+        Ok(k.id.to_vec())
+    }
+
+    /// `id_to_servant`.
+    pub fn id_to_servant(&self, id: &[u8]) -> Result<S, PoaError> {
+        // "This operation requires the RETAIN policy or the USE_DEFAULT_SERVANT policy. If
+        // neither policy is present, the WrongPolicy exception is raised."
+        let p = &self.shared.policies;
+        if !(p.retain() || p.default_servant()) {
+            return Err(PoaError::WrongPolicy {
+                needs: "RETAIN or USE_DEFAULT_SERVANT",
+            });
+        }
+        self.servant_by_id(None, id)
+    }
+
+    /// `id_to_reference` (as a key).
+    pub fn id_to_reference(&self, id: &[u8]) -> Result<ObjectKey, PoaError> {
+        // "This operation requires the RETAIN policy; if not present, the WrongPolicy
+        // exception is raised."
+        if !self.shared.policies.retain() {
+            return Err(PoaError::WrongPolicy { needs: "RETAIN" });
+        }
+        let st = self.read()?;
+        // "If the Object Id value is not active in the POA, an ObjectNotActive exception is
+        // raised."
+        let (_, hint) = st.aom.find_by_id(id).ok_or(PoaError::ObjectNotActive)?;
+        Ok(self.make_key(hint, id))
+    }
+
+    /// `get_servant`: the default servant.
+    pub fn get_servant(&self) -> Result<S, PoaError> {
+        // "This operation requires the USE_DEFAULT_SERVANT policy; if not present, the
+        // WrongPolicy exception is raised."
+        if !self.shared.policies.default_servant() {
+            return Err(PoaError::WrongPolicy {
+                needs: "USE_DEFAULT_SERVANT",
+            });
+        }
+        // "If no servant has been associated with the POA, the NoServant exception is raised."
+        self.read()?
+            .default_servant
+            .clone()
+            .ok_or(PoaError::NoServant)
+    }
+
+    /// `set_servant`: sets (or replaces) the default servant.
+    pub fn set_servant(&self, servant: S) -> Result<(), PoaError> {
+        // "This operation requires the USE_DEFAULT_SERVANT policy; if not present, the
+        // WrongPolicy exception is raised."
+        if !self.shared.policies.default_servant() {
+            return Err(PoaError::WrongPolicy {
+                needs: "USE_DEFAULT_SERVANT",
+            });
+        }
+        let old = self.write()?.default_servant.replace(servant);
+        drop(old);
+        Ok(())
+    }
+}
