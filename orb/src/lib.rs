@@ -6,10 +6,12 @@
 //! - [`typecode`]: TypeCodes and `any` values, in CDR (an `any` can hold an object reference);
 //! - [`giop`]: GIOP 1.0–1.2 and GIOP-lite messages and framing, without I/O;
 //! - [`ior`]: interoperable object references, `corbaloc:` and `corbaname:` URLs.
+//! - [`transport`]: IIOP/UIOP connections, server strategies, client wait strategy and cache.
 #![forbid(unsafe_code)]
 
 pub mod cdr;
 pub mod giop;
 pub mod iop;
 pub mod ior;
+pub mod transport;
 pub mod typecode;
