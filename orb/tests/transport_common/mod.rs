@@ -201,8 +201,18 @@ impl Handler for Echo {
         self.accepted.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn on_protocol_error(&self, _conn: &ConnectionHandle, error: &GiopError) {
+    /// Answers with MessageError (in GIOP, in the version the error names), as the ORB will.
+    fn on_protocol_error(&self, conn: &ConnectionHandle, error: &GiopError) {
         self.protocol_errors.lock().unwrap().push(error.clone());
+        let bytes = match conn.dialect() {
+            Dialect::Giop => MessageWriter::new(
+                error.message_error_version(),
+                ByteOrder::NATIVE,
+                &Header::MessageError,
+            ),
+            Dialect::Lite(order) => MessageWriter::lite(order, &Header::MessageError),
+        };
+        self.sent(conn.send(bytes.unwrap().finish().unwrap()));
     }
 
     fn on_close(&self, conn: ConnectionId, cause: &CloseCause) {
