@@ -238,3 +238,58 @@ fn a_lite_listener_and_a_giop_listener_side_by_side() {
         echo_calls(&conn, "echo", 3);
     }
 }
+
+/// Shuts its own server down from inside a handler call: must neither deadlock (a thread
+/// cannot join itself) nor leave the call's reply unsent.
+struct Stopper {
+    server: std::sync::OnceLock<std::sync::Weak<Server>>,
+    echo: Arc<Echo>,
+}
+
+impl orb::transport::Handler for Stopper {
+    fn on_frame(&self, conn: &orb::transport::ConnectionHandle, frame: orb::giop::Frame) {
+        self.echo.on_frame(conn, frame);
+        if let Some(server) = self.server.get().and_then(|w| w.upgrade()) {
+            server.shutdown(true);
+        }
+    }
+
+    fn on_close(&self, conn: orb::transport::ConnectionId, cause: &orb::transport::CloseCause) {
+        self.echo.on_close(conn, cause);
+    }
+}
+
+#[test]
+fn a_handler_may_shut_its_own_server_down() {
+    for strategy in STRATEGIES {
+        let echo = Echo::new();
+        let handler = Arc::new(Stopper {
+            server: std::sync::OnceLock::new(),
+            echo: echo.clone(),
+        });
+        let server = Arc::new(
+            Server::bind(
+                &[ListenerSpec::giop(tcp_any())],
+                strategy,
+                handler.clone(),
+                ServerOptions::default(),
+            )
+            .unwrap(),
+        );
+        handler.server.set(Arc::downgrade(&server)).unwrap();
+        let bound = server.endpoints()[0].endpoint.clone();
+        let conn =
+            ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()).unwrap();
+        let id = conn.next_request_id();
+        let reply = conn
+            .call(id, &request(Dialect::Giop, id, "echo", b"last"), deadline())
+            .unwrap();
+        assert_eq!(reply_parts(&reply), (id, b"last".to_vec()));
+        assert!(echo.wait_closes(1), "{strategy:?}");
+        drop(server);
+        assert!(
+            wait_until(|| Arc::strong_count(&handler) == 1),
+            "{strategy:?}: the server's threads are gone"
+        );
+    }
+}

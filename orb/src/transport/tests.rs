@@ -62,7 +62,8 @@ fn parses_unix_endpoints() {
 #[test]
 fn refuses_malformed_endpoints() {
     use EndpointError as E;
-    let cases: &[(&str, fn(&EndpointError) -> bool)] = &[
+    type Check = fn(&EndpointError) -> bool;
+    let cases: &[(&str, Check)] = &[
         ("corbaloc:iiop:host:1", |e| matches!(e, E::NotGiop(_))),
         ("giop:ssl:host:1", |e| {
             matches!(e, E::UnsupportedTransport(_))

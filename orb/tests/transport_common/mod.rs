@@ -102,6 +102,9 @@ pub fn close_connection(dialect: Dialect) -> Vec<u8> {
     .unwrap()
 }
 
+/// A reply to send later, and where.
+type Delayed = (ConnectionHandle, Vec<u8>);
+
 /// Replies to every Request, choosing what to do by the operation name:
 /// - `echo`: a Reply with the same request id and body;
 /// - `segments`: the same, sent as four segments of one gathering write;
@@ -117,7 +120,7 @@ pub struct Echo {
     pub closed: Mutex<Vec<(ConnectionId, CloseCause)>>,
     pub protocol_errors: Mutex<Vec<GiopError>>,
     pub send_errors: Mutex<Vec<String>>,
-    delayed: OnceLock<Mutex<mpsc::Sender<(ConnectionHandle, Vec<u8>)>>>,
+    delayed: OnceLock<Mutex<mpsc::Sender<Delayed>>>,
 }
 
 impl Echo {
@@ -127,7 +130,7 @@ impl Echo {
 
     fn delay(&self, conn: &ConnectionHandle, reply: Vec<u8>) {
         let tx = self.delayed.get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<(ConnectionHandle, Vec<u8>)>();
+            let (tx, rx) = mpsc::channel::<Delayed>();
             // Ends when the handler, which holds the only sender, is dropped.
             std::thread::spawn(move || {
                 while let Ok((conn, reply)) = rx.recv() {

@@ -226,6 +226,8 @@ impl Server {
             Inner::Reactor(r) => r.stop(),
             Inner::Blocking(a) => a.stop(),
         }
+        // New connects fail from here on, whether or not we wait for the threads.
+        remove_socket_files(&self.unix_paths);
         if !wait {
             return;
         }
@@ -240,7 +242,6 @@ impl Server {
         if let Inner::Blocking(a) = &self.inner {
             a.join_connections();
         }
-        remove_socket_files(&self.unix_paths);
     }
 
     /// Whether the calling thread is one of this server's reactor or acceptor threads.
