@@ -31,8 +31,8 @@ impl MioStream {
 
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            MioStream::Tcp(s) => (&*s).write_vectored(bufs),
-            MioStream::Unix(s) => (&*s).write_vectored(bufs),
+            MioStream::Tcp(s) => write_iov(&mut &*s, bufs),
+            MioStream::Unix(s) => write_iov(&mut &*s, bufs),
         }
     }
 
@@ -136,8 +136,8 @@ impl BlockingStream {
 
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            BlockingStream::Tcp(s) => (&*s).write_vectored(bufs),
-            BlockingStream::Unix(s) => (&*s).write_vectored(bufs),
+            BlockingStream::Tcp(s) => write_iov(&mut &*s, bufs),
+            BlockingStream::Unix(s) => write_iov(&mut &*s, bufs),
         }
     }
 
@@ -165,12 +165,15 @@ impl BlockingStream {
 
     /// Writes every octet of `segs`, gathering them into vectored writes (no copy into one
     /// buffer). Returns how many octets went out before an error, with the error.
-    pub(crate) fn write_all_vectored(&self, segs: &[&[u8]]) -> Result<(), (usize, io::Error)> {
-        let total: usize = segs.iter().map(|s| s.len()).sum();
+    pub(crate) fn write_all_vectored<S: AsRef<[u8]>>(
+        &self,
+        segs: &[S],
+    ) -> Result<(), (usize, io::Error)> {
+        let total: usize = segs.iter().map(|s| s.as_ref().len()).sum();
         let mut done = 0usize;
         while done < total {
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let n = fill_iov(&mut iov, segs.iter().copied(), done);
+            let n = fill_iov(&mut iov, segs.iter().map(AsRef::as_ref), done);
             match self.write_vectored(&iov[..n]) {
                 Ok(0) => return Err((done, io::ErrorKind::WriteZero.into())),
                 Ok(w) => done += w,
@@ -179,6 +182,15 @@ impl BlockingStream {
             }
         }
         Ok(())
+    }
+}
+
+/// A plain `send` for one segment, `writev` for several: the usual one-segment message
+/// should not pay for the kernel importing an I/O vector.
+fn write_iov(w: &mut impl Write, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    match bufs {
+        [one] => w.write(one),
+        _ => w.write_vectored(bufs),
     }
 }
 

@@ -34,12 +34,11 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(super) fn send(&self, segments: &[Vec<u8>]) -> Result<(), TransportError> {
-        let segs: Vec<&[u8]> = segments.iter().map(Vec::as_slice).collect();
         let _w = self.write.lock();
         if let Some(cause) = self.closed.lock().clone() {
             return Err(TransportError::Closed { sent: false, cause });
         }
-        match self.stream.write_all_vectored(&segs) {
+        match self.stream.write_all_vectored(segments) {
             Ok(()) => Ok(()),
             Err((_, e)) => {
                 // Part of a message may be out: the stream cannot carry another one.

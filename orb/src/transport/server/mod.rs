@@ -378,14 +378,17 @@ impl ConnectionHandle {
     /// thread-per-connection one, this blocks until written (at most
     /// [`ServerOptions::write_timeout`]).
     pub fn send(&self, message: Vec<u8>) -> Result<(), TransportError> {
-        self.send_vectored(vec![message])
+        match &self.inner {
+            HandleInner::Reactor(c) => c.send(reactor::Segments::One(message)),
+            HandleInner::Blocking(c) => c.send(&[message]),
+        }
     }
 
     /// Sends a message made of several segments (a header and a body encoded apart, say),
     /// with one gathering write and without joining them into one buffer first.
     pub fn send_vectored(&self, segments: Vec<Vec<u8>>) -> Result<(), TransportError> {
         match &self.inner {
-            HandleInner::Reactor(c) => c.send(segments),
+            HandleInner::Reactor(c) => c.send(reactor::Segments::Many(segments)),
             HandleInner::Blocking(c) => c.send(&segments),
         }
     }

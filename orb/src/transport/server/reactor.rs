@@ -55,6 +55,21 @@ enum Work {
     },
 }
 
+/// A message to send, in one buffer (the usual case, spared a `Vec` of one) or several.
+pub(crate) enum Segments {
+    One(Vec<u8>),
+    Many(Vec<Vec<u8>>),
+}
+
+impl Segments {
+    fn len(&self) -> usize {
+        match self {
+            Segments::One(s) => s.len(),
+            Segments::Many(m) => m.iter().map(Vec::len).sum(),
+        }
+    }
+}
+
 /// What wakes the reactor from another thread, shared with every connection.
 #[derive(Debug)]
 pub(crate) struct Wake {
@@ -127,8 +142,8 @@ impl Conn {
         Ok(())
     }
 
-    pub(super) fn send(&self, segments: Vec<Vec<u8>>) -> Result<(), TransportError> {
-        let len: usize = segments.iter().map(Vec::len).sum();
+    pub(super) fn send(&self, segments: Segments) -> Result<(), TransportError> {
+        let len = segments.len();
         let mut st = self.state.lock();
         if let Some(cause) = &st.closing {
             return Err(TransportError::Closed {
@@ -148,8 +163,9 @@ impl Conn {
             });
         }
         let was_empty = st.out.is_empty();
-        for s in segments {
-            st.out.push(s);
+        match segments {
+            Segments::One(s) => st.out.push(s),
+            Segments::Many(many) => many.into_iter().for_each(|s| st.out.push(s)),
         }
         if !was_empty {
             // Writability interest is already registered: the reactor writes it in turn.
@@ -539,9 +555,13 @@ impl Reactor {
     ) -> Served {
         let mut framer = conn.framer.lock();
         for _ in 0..READ_BUDGET {
-            if let Some(cause) = conn.closing() {
-                return Served::Close(cause);
-            }
+            let hup = {
+                let st = conn.state.lock();
+                if let Some(cause) = &st.closing {
+                    return Served::Close(cause.clone());
+                }
+                st.hup
+            };
             let n = match conn.stream.read(buf) {
                 Ok(0) => return Served::Close(CloseCause::PeerClosed),
                 Ok(n) => n,
@@ -570,8 +590,9 @@ impl Reactor {
             // A short read took everything the socket held: with edge-triggered readiness,
             // whatever arrives later raises a new event, so the read that would only say
             // WouldBlock can be saved (a system call per request). Not after a hang-up,
-            // whose end of stream has no later event to announce it.
-            if n < buf.len() && !conn.state.lock().hup {
+            // whose end of stream has no later event to announce it (a hang-up seen while
+            // this thread works sets `rerun` as well, and the loop in `serve` comes back).
+            if n < buf.len() && !hup {
                 return Served::Drained;
             }
         }
