@@ -13,6 +13,46 @@
 //!   reply off the socket whenever no one else is reading (no hand-off to another thread on
 //!   the fast path). [`ConnectionCache`] keeps one per (endpoint, dialect).
 //!
+//! ```
+//! use orb::cdr::{ByteOrder, GiopVersion};
+//! use orb::giop::{Frame, Header, MessageWriter, ReplyHeader, ReplyStatus, RequestHeader,
+//!                 ServiceContexts};
+//! use orb::transport::*;
+//! use std::sync::Arc;
+//!
+//! /// Answers every Request with an empty Reply.
+//! struct Ack;
+//! impl Handler for Ack {
+//!     fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
+//!         let Ok(msg) = frame.decode() else { return };
+//!         if let Header::Request(r) = msg.header() {
+//!             let reply = Header::Reply(ReplyHeader {
+//!                 request_id: r.request_id,
+//!                 reply_status: ReplyStatus::NoException,
+//!                 service_context: ServiceContexts::EMPTY,
+//!             });
+//!             let w = MessageWriter::new(msg.version(), msg.order(), &reply).unwrap();
+//!             let _ = conn.send(w.finish().unwrap());
+//!         }
+//!     }
+//! }
+//!
+//! let endpoint = Endpoint::parse("giop:tcp:127.0.0.1:0")?;
+//! let server = Server::bind(&[ListenerSpec::giop(endpoint)], Strategy::Reactive,
+//!                           Arc::new(Ack), ServerOptions::default())?;
+//! let bound = &server.endpoints()[0].endpoint; // the ephemeral port, bound
+//!
+//! let cache = ConnectionCache::new(ClientOptions::default());
+//! let conn = cache.get(bound, Dialect::Giop)?;
+//! let id = conn.next_request_id();
+//! let request = MessageWriter::new(GiopVersion::V1_2, ByteOrder::NATIVE,
+//!     &Header::Request(RequestHeader::new(id, b"key", "ping")))?.finish()?;
+//! let reply = conn.call(id, &request, None)?;
+//! assert!(matches!(reply.decode()?.header(), Header::Reply(r) if r.request_id == id));
+//! server.shutdown(true);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! This layer moves whole messages and never interprets their bodies: it does not dispatch
 //! requests, build replies or choose system exceptions (the POA and the invocation layer above
 //! it do), and it reads a message header only to match a reply to its caller. It never panics
