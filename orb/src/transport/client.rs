@@ -1,0 +1,409 @@
+//! The client side of a connection: blocking sockets, requests written by the calling thread,
+//! replies matched to their callers by request id.
+//!
+//! The wait strategy has no reactor and no dedicated reader thread. A caller that finds no one
+//! reading becomes the reader: it reads the socket itself, keeps its own reply, and drops the
+//! others' into their waiting slots, waking each owner. When it has its reply it leaves, and
+//! wakes one remaining waiter to read next. So a lone caller's round trip is one write and one
+//! blocking read on its own thread, the same system calls as a hand-written ping-pong, and
+//! concurrent callers share the connection without a thread hand-off on the reader's path.
+
+use super::endpoint::{Dialect, Endpoint};
+use super::stream::BlockingStream;
+use super::{CloseCause, TransportError};
+use crate::giop::{Frame, Framer, Header, MsgType};
+use parking_lot::{Condvar, Mutex};
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Size of the reader's buffer; replies larger than this are read in several calls.
+const READ_BUF: usize = 64 * 1024;
+
+/// Settings for a client connection.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// How long a TCP connect may take.
+    pub connect_timeout: Duration,
+    /// The largest reply accepted; a server announcing more breaks the connection.
+    pub max_message_size: usize,
+    /// How long one write may block on a server that does not read. A write that times out
+    /// may have sent part of a message, so it breaks the connection.
+    pub write_timeout: Option<Duration>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
+            write_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// A caller waiting for its reply.
+#[derive(Debug)]
+struct Waiter {
+    id: u32,
+    reply: Option<Frame>,
+    wake: Arc<Condvar>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    waiters: Vec<Waiter>,
+    /// Some caller is reading the socket.
+    reader: bool,
+    closed: Option<CloseCause>,
+    /// The read timeout the socket has now, to set it only when it changes.
+    read_timeout: Option<Duration>,
+    /// Condition variables of finished waiters, reused to spare an allocation per call.
+    spare: Vec<Arc<Condvar>>,
+}
+
+impl State {
+    fn find(&self, id: u32) -> Option<usize> {
+        self.waiters.iter().position(|w| w.id == id)
+    }
+
+    fn remove(&mut self, id: u32) -> Option<Waiter> {
+        let i = self.find(id)?;
+        let w = self.waiters.swap_remove(i);
+        self.spare.push(w.wake.clone());
+        Some(w)
+    }
+
+    /// Hands the reading to a caller still waiting, if no one reads.
+    fn promote(&self) {
+        if !self.reader {
+            if let Some(w) = self.waiters.iter().find(|w| w.reply.is_none()) {
+                w.wake.notify_one();
+            }
+        }
+    }
+
+    fn fail(&mut self, cause: CloseCause) {
+        if self.closed.is_none() {
+            self.closed = Some(cause);
+        }
+        for w in &self.waiters {
+            w.wake.notify_one();
+        }
+    }
+}
+
+/// What the reader carries off the socket: the messages, or why the connection broke.
+struct Input {
+    framer: Framer,
+    buf: Vec<u8>,
+}
+
+/// One connection to a server, shared by any number of threads (behind an `Arc`): each call
+/// writes its request and waits for the reply with its request id.
+pub struct ClientConnection {
+    endpoint: Endpoint,
+    dialect: Dialect,
+    stream: BlockingStream,
+    /// Serialises writers so that messages are never interleaved.
+    write: Mutex<()>,
+    state: Mutex<State>,
+    /// Held only by the reader.
+    input: Mutex<Input>,
+    next_id: AtomicU32,
+}
+
+impl ClientConnection {
+    /// Connects to `endpoint`, which speaks `dialect` (GIOP-lite only if the server's
+    /// listener was configured for it: the bytes are never probed to find out).
+    pub fn connect(
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        options: &ClientOptions,
+    ) -> Result<ClientConnection, TransportError> {
+        let stream = BlockingStream::connect(endpoint, options.connect_timeout)?;
+        stream
+            .set_write_timeout(options.write_timeout)
+            .map_err(|e| TransportError::Connect {
+                endpoint: endpoint.to_string(),
+                source: e,
+            })?;
+        Ok(ClientConnection {
+            endpoint: endpoint.clone(),
+            dialect,
+            stream,
+            write: Mutex::new(()),
+            state: Mutex::new(State::default()),
+            input: Mutex::new(Input {
+                framer: dialect.framer(options.max_message_size),
+                buf: vec![0; READ_BUF],
+            }),
+            next_id: AtomicU32::new(1),
+        })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// A request id not used recently on this connection (ids wrap after 2³² requests).
+    pub fn next_request_id(&self) -> u32 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether the connection broke or was closed; a cache replaces it then.
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed.is_some()
+    }
+
+    /// Closes the connection: every caller still waiting gets
+    /// [`TransportError::Closed`] with [`CloseCause::Local`].
+    pub fn close(&self) {
+        self.state.lock().fail(CloseCause::Local);
+        self.stream.shutdown();
+    }
+
+    /// Writes one message that expects no reply: a oneway request, CancelRequest,
+    /// CloseConnection, MessageError.
+    pub fn send(&self, message: &[u8]) -> Result<(), TransportError> {
+        self.send_vectored(&[message])
+    }
+
+    /// Writes one message given in segments, gathered into vectored writes.
+    pub fn send_vectored(&self, segments: &[&[u8]]) -> Result<(), TransportError> {
+        if let Some(cause) = self.state.lock().closed.clone() {
+            return Err(TransportError::Closed { sent: false, cause });
+        }
+        self.write(segments)
+            .map_err(|cause| TransportError::Closed { sent: false, cause })
+    }
+
+    /// Sends a request with no response expected; the same as [`send`](Self::send), named
+    /// for what the invocation layer does with it.
+    pub fn send_oneway(&self, request: &[u8]) -> Result<(), TransportError> {
+        self.send(request)
+    }
+
+    /// Sends a request (already encoded with request id `request_id`) and waits for the
+    /// Reply or LocateReply with that id, until `deadline` if there is one.
+    ///
+    /// On [`TransportError::Timeout`] the request is forgotten here and its reply, if it
+    /// comes, is dropped. On [`TransportError::Closed`], `sent` says whether the request
+    /// was fully written: see [`TransportError::completion`].
+    pub fn call(
+        &self,
+        request_id: u32,
+        request: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Frame, TransportError> {
+        self.call_vectored(request_id, &[request], deadline)
+    }
+
+    /// [`call`](Self::call) with the request in segments, gathered into vectored writes.
+    pub fn call_vectored(
+        &self,
+        request_id: u32,
+        segments: &[&[u8]],
+        deadline: Option<Instant>,
+    ) -> Result<Frame, TransportError> {
+        {
+            // Waiting before writing: the reply may be read by another caller before this one
+            // is back from the write.
+            let mut st = self.state.lock();
+            if let Some(cause) = &st.closed {
+                return Err(TransportError::Closed {
+                    sent: false,
+                    cause: cause.clone(),
+                });
+            }
+            if st.find(request_id).is_some() {
+                return Err(TransportError::DuplicateRequestId(request_id));
+            }
+            let wake = st.spare.pop().unwrap_or_default();
+            st.waiters.push(Waiter {
+                id: request_id,
+                reply: None,
+                wake,
+            });
+        }
+        if let Err(cause) = self.write(segments) {
+            let mut st = self.state.lock();
+            st.remove(request_id);
+            let cause = st.closed.clone().unwrap_or(cause);
+            st.promote();
+            return Err(TransportError::Closed { sent: false, cause });
+        }
+        self.wait(request_id, deadline)
+    }
+
+    /// Writes a whole message or breaks the connection: a partial message cannot be taken
+    /// back, so nothing else could follow it.
+    fn write(&self, segments: &[&[u8]]) -> Result<(), CloseCause> {
+        let _w = self.write.lock();
+        match self.stream.write_all_vectored(segments) {
+            Ok(()) => Ok(()),
+            Err((_, e)) => {
+                let cause = CloseCause::Io(e.kind());
+                self.state.lock().fail(cause.clone());
+                self.stream.shutdown();
+                Err(cause)
+            }
+        }
+    }
+
+    fn wait(&self, id: u32, deadline: Option<Instant>) -> Result<Frame, TransportError> {
+        // From here on the request is all out: a failure leaves its completion MAYBE.
+        let mut st = self.state.lock();
+        loop {
+            let Some(i) = st.find(id) else {
+                // Only this caller removes its own slot.
+                return Err(TransportError::Closed {
+                    sent: true,
+                    cause: st.closed.clone().unwrap_or(CloseCause::Local),
+                });
+            };
+            if let Some(reply) = st.waiters[i].reply.take() {
+                st.remove(id);
+                st.promote();
+                return Ok(reply);
+            }
+            if let Some(cause) = st.closed.clone() {
+                st.remove(id);
+                return Err(TransportError::Closed { sent: true, cause });
+            }
+            let now = Instant::now();
+            let remaining = match deadline {
+                Some(d) if d <= now => {
+                    st.remove(id);
+                    st.promote();
+                    return Err(TransportError::Timeout);
+                }
+                Some(d) => Some(d - now),
+                None => None,
+            };
+            if st.reader {
+                let wake = st.waiters[i].wake.clone();
+                match deadline {
+                    Some(d) => {
+                        wake.wait_until(&mut st, d);
+                    }
+                    None => wake.wait(&mut st),
+                }
+                continue;
+            }
+            // Nobody reads: this caller does, until something arrives or its deadline.
+            st.reader = true;
+            let set_timeout = if st.read_timeout != remaining {
+                st.read_timeout = remaining;
+                true
+            } else {
+                false
+            };
+            drop(st);
+            let got = self.read_frames(set_timeout.then_some(remaining));
+            st = self.state.lock();
+            st.reader = false;
+            match got {
+                Ok(frames) => {
+                    for frame in frames {
+                        if let Err(cause) = deliver(&mut st, frame) {
+                            st.fail(cause);
+                            self.stream.shutdown();
+                        }
+                    }
+                }
+                Err(cause) => {
+                    st.fail(cause);
+                    self.stream.shutdown();
+                }
+            }
+        }
+    }
+
+    /// Reads once (blocking, at most until the read timeout) and returns the whole messages
+    /// that completed; none on a timeout.
+    fn read_frames(&self, set_timeout: Option<Option<Duration>>) -> Result<Vec<Frame>, CloseCause> {
+        let mut input = self.input.lock();
+        let Input { framer, buf } = &mut *input;
+        if let Some(t) = set_timeout {
+            // A zero timeout would mean "none" to the socket; the deadline is checked by the
+            // caller anyway.
+            let t = t.map(|t| t.max(Duration::from_micros(1)));
+            self.stream
+                .set_read_timeout(t)
+                .map_err(|e| CloseCause::Io(e.kind()))?;
+        }
+        let n = match self.stream.read(buf) {
+            Ok(0) => return Err(CloseCause::PeerClosed),
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(CloseCause::Io(e.kind())),
+        };
+        framer.push(&buf[..n]);
+        let mut frames = Vec::new();
+        loop {
+            match framer.poll_message() {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => return Ok(frames),
+                Err(e) => return Err(CloseCause::Protocol(e)),
+            }
+        }
+    }
+}
+
+/// Puts a reply in its caller's slot and wakes the caller; drops replies nobody waits for
+/// (their caller timed out). An error means the connection must close.
+fn deliver(st: &mut State, frame: Frame) -> Result<(), CloseCause> {
+    let msg_type = frame.msg_type();
+    match msg_type {
+        MsgType::REPLY | MsgType::LOCATE_REPLY => {}
+        // §15.5.1: the server processed none of the requests it did not answer.
+        MsgType::CLOSE_CONNECTION => return Err(CloseCause::CloseConnection),
+        MsgType::MESSAGE_ERROR => return Err(CloseCause::MessageError),
+        // Requests from the server (bidirectional GIOP) are not supported: ignored.
+        _ => return Ok(()),
+    }
+    let id = match frame.decode() {
+        Ok(msg) => match msg.header() {
+            Header::Reply(r) => r.request_id,
+            Header::LocateReply(r) => r.request_id,
+            _ => return Ok(()),
+        },
+        Err(e) => return Err(CloseCause::Protocol(e)),
+    };
+    if let Some(i) = st.find(id) {
+        let w = &mut st.waiters[i];
+        w.reply = Some(frame);
+        w.wake.notify_one();
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for ClientConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConnection")
+            .field("endpoint", &self.endpoint)
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        self.stream.shutdown();
+    }
+}

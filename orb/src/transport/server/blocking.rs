@@ -1,0 +1,244 @@
+//! [`Strategy::ThreadPerConnection`](super::Strategy::ThreadPerConnection): an acceptor thread
+//! (on mio only so that shutdown can wake it) hands each connection to a thread of its own,
+//! which blocks reading it and calls the handler; replies from any thread are written under a
+//! lock on the socket, blocking at most the write timeout.
+//!
+//! Nothing is queued here: a peer that does not read makes its senders wait, and after the
+//! write timeout its connection is closed.
+
+use super::{ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, ServerOptions};
+use crate::transport::endpoint::Dialect;
+use crate::transport::stream::BlockingStream;
+use crate::transport::{CloseCause, TransportError};
+use mio::{Events, Poll, Token, Waker};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+const WAKER: Token = Token(usize::MAX);
+const READ_BUF: usize = 64 * 1024;
+
+/// A connection of a thread-per-connection server.
+pub(crate) struct Conn {
+    pub(super) id: ConnectionId,
+    pub(super) dialect: Dialect,
+    pub(super) peer: String,
+    stream: BlockingStream,
+    /// Serialises writers so that messages are never interleaved.
+    write: Mutex<()>,
+    closed: Mutex<Option<CloseCause>>,
+}
+
+impl Conn {
+    pub(super) fn send(&self, segments: &[Vec<u8>]) -> Result<(), TransportError> {
+        let _w = self.write.lock();
+        if let Some(cause) = self.closed.lock().clone() {
+            return Err(TransportError::Closed { sent: false, cause });
+        }
+        match self.stream.write_all_vectored(segments) {
+            Ok(()) => Ok(()),
+            Err((_, e)) => {
+                // Part of a message may be out: the stream cannot carry another one.
+                let cause = CloseCause::Io(e.kind());
+                self.close(cause.clone());
+                Err(TransportError::Closed { sent: false, cause })
+            }
+        }
+    }
+
+    /// Marks the connection closed and shuts the socket down; its reading thread sees the end
+    /// of the stream, tells the handler and ends.
+    pub(super) fn close(&self, cause: CloseCause) {
+        let mut closed = self.closed.lock();
+        if closed.is_none() {
+            *closed = Some(cause);
+        }
+        drop(closed);
+        self.stream.shutdown();
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.lock().is_some()
+    }
+}
+
+pub(crate) struct Acceptor {
+    waker: Waker,
+    stopping: AtomicBool,
+    handler: Arc<dyn Handler>,
+    options: ServerOptions,
+    next_id: AtomicU64,
+    conns: Mutex<HashMap<ConnectionId, Arc<Conn>>>,
+    /// Connection threads, pruned of finished ones as new ones start.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Acceptor {
+    pub(super) fn start(
+        mut listeners: Vec<(Listener, Dialect)>,
+        handler: Arc<dyn Handler>,
+        options: ServerOptions,
+    ) -> Result<(Arc<Acceptor>, Vec<JoinHandle<()>>), TransportError> {
+        let io_err = |what| move |source| TransportError::Io { what, source };
+        let poll = Poll::new().map_err(io_err("creating the poll"))?;
+        let waker = Waker::new(poll.registry(), WAKER).map_err(io_err("creating the waker"))?;
+        for (i, (l, _)) in listeners.iter_mut().enumerate() {
+            l.register(poll.registry(), Token(i))
+                .map_err(io_err("registering a listener"))?;
+        }
+        let acceptor = Arc::new(Acceptor {
+            waker,
+            stopping: AtomicBool::new(false),
+            handler,
+            options,
+            next_id: AtomicU64::new(1),
+            conns: Mutex::new(HashMap::new()),
+            threads: Mutex::new(Vec::new()),
+        });
+        let a = acceptor.clone();
+        let t = std::thread::Builder::new()
+            .name("rtorb-acceptor".into())
+            .spawn(move || a.run(poll, listeners))
+            .map_err(io_err("spawning the acceptor thread"))?;
+        Ok((acceptor, vec![t]))
+    }
+
+    pub(super) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        let _ = self.waker.wake();
+    }
+
+    /// Waits for every connection thread (after the acceptor ended, so no new ones start).
+    pub(super) fn join_connections(&self) {
+        let me = std::thread::current().id();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn run(self: Arc<Self>, mut poll: Poll, listeners: Vec<(Listener, Dialect)>) {
+        let mut events = Events::with_capacity(64);
+        while !self.stopping.load(Ordering::Acquire) {
+            match poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+            for ev in events.iter() {
+                if let Some((l, dialect)) = listeners.get(ev.token().0) {
+                    self.accept(l, *dialect);
+                }
+            }
+        }
+        // Listeners close with this thread; then every connection is shut down, which ends
+        // its thread.
+        drop(listeners);
+        self.stopping.store(true, Ordering::Release);
+        let conns: Vec<Arc<Conn>> = self.conns.lock().values().cloned().collect();
+        for c in conns {
+            c.close(CloseCause::Local);
+        }
+    }
+
+    fn accept(self: &Arc<Self>, listener: &Listener, dialect: Dialect) {
+        loop {
+            let (stream, peer) = match listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    continue
+                }
+                // Out of descriptors or memory: the backlog waits for the next wake-up.
+                Err(_) => return,
+            };
+            if self.conns.lock().len() >= self.options.max_connections {
+                continue;
+            }
+            let Ok(stream) = stream.into_blocking() else {
+                continue;
+            };
+            if stream
+                .set_write_timeout(Some(self.options.write_timeout))
+                .is_err()
+            {
+                continue;
+            }
+            let conn = Arc::new(Conn {
+                id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+                dialect,
+                peer,
+                stream,
+                write: Mutex::new(()),
+                closed: Mutex::new(None),
+            });
+            self.conns.lock().insert(conn.id, conn.clone());
+            let me = self.clone();
+            let c = conn.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("rtorb-conn-{}", conn.id.0))
+                .spawn(move || me.serve(c));
+            let mut threads = self.threads.lock();
+            threads.retain(|t| !t.is_finished());
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(_) => {
+                    self.conns.lock().remove(&conn.id);
+                    conn.close(CloseCause::Local);
+                }
+            }
+        }
+    }
+
+    fn serve(&self, conn: Arc<Conn>) {
+        let handle = ConnectionHandle {
+            inner: HandleInner::Blocking(conn.clone()),
+        };
+        // A connection accepted while the server stops must still be closed.
+        if self.stopping.load(Ordering::Acquire) {
+            conn.close(CloseCause::Local);
+        }
+        self.handler.on_accept(&handle);
+        let mut framer = conn.dialect.framer(self.options.max_message_size);
+        let mut buf = vec![0u8; READ_BUF];
+        let cause = 'conn: loop {
+            let n = match conn.stream.read(&mut buf) {
+                Ok(0) => break CloseCause::PeerClosed,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break CloseCause::Io(e.kind()),
+            };
+            framer.push(&buf[..n]);
+            loop {
+                match framer.poll_message() {
+                    Ok(Some(frame)) => {
+                        self.handler.on_frame(&handle, frame);
+                        if conn.is_closed() {
+                            break 'conn CloseCause::Local;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.handler.on_protocol_error(&handle, &e);
+                        break 'conn CloseCause::Protocol(e);
+                    }
+                }
+            }
+        };
+        // A close asked for locally reads as an end of stream here: report it as asked.
+        let cause = conn.closed.lock().clone().unwrap_or(cause);
+        conn.close(cause.clone());
+        self.conns.lock().remove(&conn.id);
+        self.handler.on_close(conn.id, &cause);
+    }
+}

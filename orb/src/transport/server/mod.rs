@@ -1,0 +1,422 @@
+//! The server side: listeners, accepted connections, and the three ways of giving their
+//! messages threads to run on ([`Strategy`]).
+//!
+//! Whatever the strategy, a connection's messages reach the [`Handler`] one at a time and in
+//! the order they arrived, each as a whole [`Frame`]; replies go back through the
+//! [`ConnectionHandle`], which any thread may hold and use. A peer that breaks the framing is
+//! told to the handler and then disconnected; every other connection goes on being served.
+
+mod blocking;
+mod reactor;
+
+use super::endpoint::{Dialect, Endpoint};
+use super::{CloseCause, TransportError};
+use crate::cdr::ByteOrder;
+use crate::giop::{Frame, Framer, GiopError};
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
+
+/// What the server does with the messages it receives.
+///
+/// Called from the server's threads; under [`Strategy::Reactive`] every call for every
+/// connection comes from the one reactor thread, so a handler that blocks stalls the whole
+/// server — use a pool or thread-per-connection for servants that block.
+pub trait Handler: Send + Sync + 'static {
+    /// A whole message (fragments already joined) arrived on `conn`. Messages of one
+    /// connection are delivered one at a time, in order.
+    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame);
+
+    /// A connection was accepted; called before any of its frames.
+    fn on_accept(&self, conn: &ConnectionHandle) {
+        let _ = conn;
+    }
+
+    /// The peer broke the protocol; the connection is closed when this returns. Whatever
+    /// the handler sends from here (a GIOP MessageError, typically) is written before the
+    /// close if the socket takes it without blocking.
+    fn on_protocol_error(&self, conn: &ConnectionHandle, error: &GiopError) {
+        let _ = (conn, error);
+    }
+
+    /// The connection is closed; no more calls for it follow.
+    fn on_close(&self, conn: ConnectionId, cause: &CloseCause) {
+        let _ = (conn, cause);
+    }
+}
+
+/// Identifies a connection for the life of its server (never reused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u64);
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connection {}", self.0)
+    }
+}
+
+/// How a server gives its connections threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// One thread runs the reactor and calls the handler: no locking hand-offs, the lowest
+    /// latency, and one request at a time for the whole server.
+    Reactive,
+    /// Leader/followers over the reactor: `threads` threads take turns polling; the one that
+    /// wakes with work promotes a follower to poll and serves the connection itself, so there
+    /// is no queue between the thread that reads and the one that runs the handler. A
+    /// connection is served by one thread at a time, in order.
+    ThreadPool { threads: usize },
+    /// One blocking thread per accepted connection, reading its messages and calling the
+    /// handler; replies from other threads go through a lock on the socket.
+    ThreadPerConnection,
+}
+
+/// Limits and tuning of a [`Server`].
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// The largest message accepted, header and fragments included; a peer announcing more
+    /// is disconnected as soon as its header is read.
+    pub max_message_size: usize,
+    /// Octets a reactor connection may have waiting to be written. A peer that does not read
+    /// its replies makes them pile up; past this limit the send fails with
+    /// [`TransportError::OutputLimit`] and the connection is closed. Defaults to twice the
+    /// default message size limit, so one whole largest reply always fits behind another.
+    pub max_pending_output: usize,
+    /// Thread-per-connection: how long one write may block on a peer that does not read
+    /// before the connection is closed (the sender's thread is what buffers there).
+    pub write_timeout: Duration,
+    /// Connections accepted beyond this many are closed at once.
+    pub max_connections: usize,
+}
+
+impl ServerOptions {
+    pub const DEFAULT_MAX_PENDING_OUTPUT: usize = 2 * Framer::DEFAULT_MAX_MESSAGE_SIZE;
+    pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
+            max_pending_output: ServerOptions::DEFAULT_MAX_PENDING_OUTPUT,
+            write_timeout: ServerOptions::DEFAULT_WRITE_TIMEOUT,
+            max_connections: ServerOptions::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// One endpoint to listen on and the framing its connections speak.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ListenerSpec {
+    pub endpoint: Endpoint,
+    pub dialect: Dialect,
+}
+
+impl ListenerSpec {
+    /// Plain GIOP, what every ORB speaks.
+    pub fn giop(endpoint: Endpoint) -> ListenerSpec {
+        ListenerSpec {
+            endpoint,
+            dialect: Dialect::Giop,
+        }
+    }
+
+    /// GIOP-lite in byte order `order`, for rtorb clients configured for it.
+    pub fn lite(endpoint: Endpoint, order: ByteOrder) -> ListenerSpec {
+        ListenerSpec {
+            endpoint,
+            dialect: Dialect::Lite(order),
+        }
+    }
+}
+
+impl From<Endpoint> for ListenerSpec {
+    fn from(endpoint: Endpoint) -> ListenerSpec {
+        ListenerSpec::giop(endpoint)
+    }
+}
+
+/// A running server. Dropping it shuts it down and waits for its threads.
+pub struct Server {
+    endpoints: Vec<ListenerSpec>,
+    inner: Inner,
+    threads: parking_lot::Mutex<Vec<JoinHandle<()>>>,
+    thread_ids: Vec<ThreadId>,
+    unix_paths: Vec<PathBuf>,
+}
+
+enum Inner {
+    Reactor(Arc<reactor::Reactor>),
+    Blocking(Arc<blocking::Acceptor>),
+}
+
+impl Server {
+    /// Listens on every endpoint and starts serving with `strategy`.
+    ///
+    /// Port 0 takes an ephemeral port; [`Server::endpoints`] tells the ones bound. A Unix
+    /// socket path must not exist yet; the server removes the socket file when it shuts down.
+    pub fn bind<H: Handler>(
+        listeners: &[ListenerSpec],
+        strategy: Strategy,
+        handler: Arc<H>,
+        options: ServerOptions,
+    ) -> Result<Server, TransportError> {
+        let handler: Arc<dyn Handler> = handler;
+        let mut bound = Vec::with_capacity(listeners.len());
+        let mut endpoints = Vec::with_capacity(listeners.len());
+        let mut unix_paths = Vec::new();
+        for spec in listeners {
+            let (listener, endpoint) = match Listener::bind(&spec.endpoint) {
+                Ok(l) => l,
+                Err(e) => {
+                    remove_socket_files(&unix_paths);
+                    return Err(e);
+                }
+            };
+            if let Endpoint::Uiop { path } = &endpoint {
+                unix_paths.push(path.clone());
+            }
+            bound.push((listener, spec.dialect));
+            endpoints.push(ListenerSpec {
+                endpoint,
+                dialect: spec.dialect,
+            });
+        }
+        let started = match strategy {
+            Strategy::Reactive => reactor::Reactor::start(bound, 1, handler, options)
+                .map(|(r, t)| (Inner::Reactor(r), t)),
+            Strategy::ThreadPool { threads } => {
+                reactor::Reactor::start(bound, threads.max(1), handler, options)
+                    .map(|(r, t)| (Inner::Reactor(r), t))
+            }
+            Strategy::ThreadPerConnection => blocking::Acceptor::start(bound, handler, options)
+                .map(|(a, t)| (Inner::Blocking(a), t)),
+        };
+        let (inner, threads) = match started {
+            Ok(s) => s,
+            Err(e) => {
+                remove_socket_files(&unix_paths);
+                return Err(e);
+            }
+        };
+        Ok(Server {
+            endpoints,
+            inner,
+            thread_ids: threads.iter().map(|t| t.thread().id()).collect(),
+            threads: parking_lot::Mutex::new(threads),
+            unix_paths,
+        })
+    }
+
+    /// The endpoints listened on, with the ports actually bound.
+    pub fn endpoints(&self) -> &[ListenerSpec] {
+        &self.endpoints
+    }
+
+    /// Stops accepting, closes every connection (each handler gets `on_close`) and, if
+    /// `wait`, waits until every server thread has finished — including the threads of
+    /// thread-per-connection servers and any handler call in progress. Called from one of the
+    /// server's own threads, it does not wait for that one. Calling it again does nothing.
+    pub fn shutdown(&self, wait: bool) {
+        match &self.inner {
+            Inner::Reactor(r) => r.stop(),
+            Inner::Blocking(a) => a.stop(),
+        }
+        // New connects fail from here on, whether or not we wait for the threads.
+        remove_socket_files(&self.unix_paths);
+        if !wait {
+            return;
+        }
+        let me = thread::current().id();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for t in threads {
+            if t.thread().id() != me {
+                // A handler that panicked already lost its thread; the server has stopped.
+                let _ = t.join();
+            }
+        }
+        if let Inner::Blocking(a) = &self.inner {
+            a.join_connections();
+        }
+    }
+
+    /// Whether the calling thread is one of this server's reactor or acceptor threads.
+    pub fn is_server_thread(&self) -> bool {
+        self.thread_ids.contains(&thread::current().id())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown(true);
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+fn remove_socket_files(paths: &[PathBuf]) {
+    for p in paths {
+        // Already gone is fine: someone cleaned up before us.
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// A bound listening socket.
+#[derive(Debug)]
+enum Listener {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener),
+}
+
+impl Listener {
+    fn bind(endpoint: &Endpoint) -> Result<(Listener, Endpoint), TransportError> {
+        let err = |source: io::Error| TransportError::Bind {
+            endpoint: endpoint.to_string(),
+            source,
+        };
+        match endpoint {
+            Endpoint::Iiop { host, port } => {
+                let addrs = Endpoint::socket_addrs(host, *port).map_err(err)?;
+                let mut last = io::Error::new(io::ErrorKind::NotFound, "host has no address");
+                for addr in addrs {
+                    match mio::net::TcpListener::bind(addr) {
+                        Ok(l) => {
+                            let local = l.local_addr().map_err(err)?;
+                            return Ok((Listener::Tcp(l), Endpoint::tcp(local)));
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                Err(err(last))
+            }
+            Endpoint::Uiop { path } => {
+                let l = mio::net::UnixListener::bind(path).map_err(err)?;
+                Ok((Listener::Unix(l), endpoint.clone()))
+            }
+        }
+    }
+
+    /// Accepts one connection, non-blocking, with `TCP_NODELAY` set on TCP (replies must
+    /// leave at once, not wait for Nagle's algorithm to find company).
+    fn accept(&self) -> io::Result<(super::stream::MioStream, String)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, addr) = l.accept()?;
+                s.set_nodelay(true)?;
+                Ok((super::stream::MioStream::Tcp(s), addr.to_string()))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept()?;
+                Ok((
+                    super::stream::MioStream::Unix(s),
+                    "unix socket peer".to_owned(),
+                ))
+            }
+        }
+    }
+
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => registry.register(l, token, mio::Interest::READABLE),
+            Listener::Unix(l) => registry.register(l, token, mio::Interest::READABLE),
+        }
+    }
+}
+
+/// A connection as its handler sees it: cheap to clone, usable from any thread, to send
+/// messages and to close it.
+#[derive(Clone)]
+pub struct ConnectionHandle {
+    inner: HandleInner,
+}
+
+#[derive(Clone)]
+enum HandleInner {
+    Reactor(Arc<reactor::Conn>),
+    Blocking(Arc<blocking::Conn>),
+}
+
+impl ConnectionHandle {
+    pub fn id(&self) -> ConnectionId {
+        match &self.inner {
+            HandleInner::Reactor(c) => c.id,
+            HandleInner::Blocking(c) => c.id,
+        }
+    }
+
+    /// The framing this connection speaks (its listener's).
+    pub fn dialect(&self) -> Dialect {
+        match &self.inner {
+            HandleInner::Reactor(c) => c.dialect,
+            HandleInner::Blocking(c) => c.dialect,
+        }
+    }
+
+    /// The peer's address, for diagnostics.
+    pub fn peer(&self) -> &str {
+        match &self.inner {
+            HandleInner::Reactor(c) => &c.peer,
+            HandleInner::Blocking(c) => &c.peer,
+        }
+    }
+
+    /// Sends one whole message (or the rest of one). Messages sent from one thread go out in
+    /// order; a message is never interleaved with another.
+    ///
+    /// On a reactor connection, what the socket does not take at once is queued and written
+    /// as the peer reads, within [`ServerOptions::max_pending_output`]; on a
+    /// thread-per-connection one, this blocks until written (at most
+    /// [`ServerOptions::write_timeout`]).
+    pub fn send(&self, message: Vec<u8>) -> Result<(), TransportError> {
+        match &self.inner {
+            HandleInner::Reactor(c) => c.send(reactor::Segments::One(message)),
+            HandleInner::Blocking(c) => c.send(&[message]),
+        }
+    }
+
+    /// Sends a message made of several segments (a header and a body encoded apart, say),
+    /// with one gathering write and without joining them into one buffer first.
+    pub fn send_vectored(&self, segments: Vec<Vec<u8>>) -> Result<(), TransportError> {
+        match &self.inner {
+            HandleInner::Reactor(c) => c.send(reactor::Segments::Many(segments)),
+            HandleInner::Blocking(c) => c.send(&segments),
+        }
+    }
+
+    /// Closes the connection after writing what the socket takes of the pending output
+    /// without blocking; the handler's `on_close` follows, on a server thread.
+    pub fn close(&self) {
+        match &self.inner {
+            HandleInner::Reactor(c) => c.request_close(CloseCause::Local),
+            HandleInner::Blocking(c) => c.close(CloseCause::Local),
+        }
+    }
+
+    /// Whether the connection is closed or closing.
+    pub fn is_closed(&self) -> bool {
+        match &self.inner {
+            HandleInner::Reactor(c) => c.is_closing(),
+            HandleInner::Blocking(c) => c.is_closed(),
+        }
+    }
+}
+
+impl fmt::Debug for ConnectionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionHandle")
+            .field("id", &self.id())
+            .field("dialect", &self.dialect())
+            .field("peer", &self.peer())
+            .finish()
+    }
+}

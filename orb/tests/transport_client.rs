@@ -1,0 +1,447 @@
+//! The client side: many threads sharing one connection with replies out of order,
+//! deadlines, a server that goes away mid-request, and the connection cache.
+
+mod transport_common;
+
+use orb::giop::{CompletionStatus, Header, Message};
+use orb::transport::{
+    ClientConnection, ClientOptions, CloseCause, ConnectionCache, Dialect, Endpoint, ServerOptions,
+    Strategy, TransportError,
+};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use transport_common::*;
+
+/// 8 threads × 200 calls on ONE connection; every other request is answered late from
+/// another thread, so replies arrive out of order and whoever reads hands them out.
+#[test]
+fn threads_sharing_one_connection_each_get_their_own_reply() {
+    const THREADS: u32 = 8;
+    const CALLS: u32 = 200;
+    let dir = SocketDir::new();
+    for strategy in [Strategy::Reactive, Strategy::ThreadPool { threads: 3 }] {
+        for (endpoint, dialect) in [
+            (tcp_any(), Dialect::Giop),
+            (dir.endpoint("mux"), Dialect::LITE_NATIVE),
+        ] {
+            let handler = Echo::new();
+            let (_server, bound) = serve(
+                endpoint,
+                dialect,
+                strategy,
+                &handler,
+                ServerOptions::default(),
+            );
+            let conn = Arc::new(
+                ClientConnection::connect(&bound, dialect, &ClientOptions::default()).unwrap(),
+            );
+            std::thread::scope(|s| {
+                for t in 0..THREADS {
+                    let conn = &conn;
+                    s.spawn(move || {
+                        for i in 0..CALLS {
+                            let id = conn.next_request_id();
+                            let op = if (t + i) % 2 == 0 { "delay" } else { "echo" };
+                            let body = format!("thread {t} call {i}").into_bytes();
+                            let req = request(dialect, id, op, &body);
+                            let reply = conn.call(id, &req, deadline()).unwrap();
+                            assert_eq!(reply_parts(&reply), (id, body));
+                        }
+                    });
+                }
+            });
+            assert!(!conn.is_closed());
+            assert_eq!(
+                handler.frames.load(std::sync::atomic::Ordering::SeqCst),
+                (THREADS * CALLS) as usize
+            );
+        }
+    }
+}
+
+#[test]
+fn a_deadline_gives_timeout_and_the_late_reply_is_dropped() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let conn = ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()).unwrap();
+
+    // Never answered: the deadline ends the wait.
+    let id = conn.next_request_id();
+    let req = request(Dialect::Giop, id, "ignore", b"");
+    let e = conn
+        .call(id, &req, Some(Instant::now() + Duration::from_millis(30)))
+        .unwrap_err();
+    assert!(matches!(e, TransportError::Timeout), "{e}");
+    assert_eq!(e.completion(), CompletionStatus::Maybe);
+
+    // A deadline already past: no wait at all, same error.
+    let id = conn.next_request_id();
+    let req = request(Dialect::Giop, id, "ignore", b"");
+    let e = conn.call(id, &req, Some(Instant::now())).unwrap_err();
+    assert!(matches!(e, TransportError::Timeout), "{e}");
+
+    // Answered late: the caller is gone when the reply comes, and the reply must not be
+    // taken for the next call's.
+    let id = conn.next_request_id();
+    let req = request(Dialect::Giop, id, "delay", b"late");
+    let e = conn.call(id, &req, Some(Instant::now())).unwrap_err();
+    assert!(matches!(e, TransportError::Timeout), "{e}");
+    for _ in 0..20 {
+        let id = conn.next_request_id();
+        let req = request(Dialect::Giop, id, "echo", b"on time");
+        let reply = conn.call(id, &req, deadline()).unwrap();
+        assert_eq!(reply_parts(&reply), (id, b"on time".to_vec()));
+    }
+    assert!(!conn.is_closed());
+}
+
+#[test]
+fn a_waiter_with_a_deadline_does_not_hold_up_one_without() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let conn = Arc::new(
+        ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()).unwrap(),
+    );
+    std::thread::scope(|s| {
+        // The reader may be the caller whose deadline passes: it must hand the reading on.
+        let c = &conn;
+        let impatient = s.spawn(move || {
+            let id = c.next_request_id();
+            let req = request(Dialect::Giop, id, "ignore", b"");
+            c.call(id, &req, Some(Instant::now() + Duration::from_millis(20)))
+        });
+        let patient = s.spawn(move || {
+            let id = c.next_request_id();
+            let req = request(Dialect::Giop, id, "delay", b"patient");
+            (id, c.call(id, &req, deadline()))
+        });
+        assert!(matches!(
+            impatient.join().unwrap(),
+            Err(TransportError::Timeout)
+        ));
+        let (id, reply) = patient.join().unwrap();
+        assert_eq!(reply_parts(&reply.unwrap()), (id, b"patient".to_vec()));
+    });
+}
+
+#[test]
+fn duplicate_request_ids_are_refused() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::Reactive,
+        &handler,
+        ServerOptions::default(),
+    );
+    let conn = Arc::new(
+        ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()).unwrap(),
+    );
+    std::thread::scope(|s| {
+        let c = &conn;
+        let first = s.spawn(move || {
+            let req = request(Dialect::Giop, 7, "ignore", b"first");
+            c.call(7, &req, deadline())
+        });
+        // Once the server has it, the first call is certainly waiting for id 7.
+        assert!(wait_until(|| handler
+            .frames
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1));
+        let req = request(Dialect::Giop, 7, "echo", b"second");
+        let e = c.call(7, &req, deadline()).unwrap_err();
+        assert!(matches!(e, TransportError::DuplicateRequestId(7)), "{e:?}");
+        // Nothing of the refused call was written: the server saw only the first.
+        conn.close();
+        let e = first.join().unwrap().unwrap_err();
+        assert!(
+            matches!(e, TransportError::Closed { sent: true, .. }),
+            "{e:?}"
+        );
+        assert_eq!(handler.frames.load(std::sync::atomic::Ordering::SeqCst), 1);
+    });
+}
+
+/// A raw server that accepts one connection, reads `read_len` octets of the request, then
+/// optionally writes `answer` and closes.
+fn raw_server(read_len: usize, answer: Vec<u8>) -> (Endpoint, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = Endpoint::tcp(listener.local_addr().unwrap());
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = vec![0; read_len];
+        let _ = s.read_exact(&mut buf);
+        let _ = s.write_all(&answer);
+    });
+    (endpoint, t)
+}
+
+#[test]
+fn a_server_closing_mid_request_fails_the_waiter_with_maybe() {
+    let req = request(Dialect::Giop, 1, "echo", b"doomed");
+    // The server reads the whole request, then closes without a reply.
+    let (endpoint, t) = raw_server(req.len(), Vec::new());
+    let conn =
+        ClientConnection::connect(&endpoint, Dialect::Giop, &ClientOptions::default()).unwrap();
+    let e = conn.call(1, &req, deadline()).unwrap_err();
+    t.join().unwrap();
+    match &e {
+        TransportError::Closed { sent: true, .. } => {}
+        e => panic!("expected Closed {{ sent: true }}, got {e:?}"),
+    }
+    assert_eq!(e.completion(), CompletionStatus::Maybe);
+    assert!(!e.is_retryable());
+    assert!(conn.is_closed());
+    // Later calls fail at once, before writing anything.
+    let e = conn.call(2, &req, deadline()).unwrap_err();
+    assert!(
+        matches!(e, TransportError::Closed { sent: false, .. }),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+}
+
+#[test]
+fn a_server_closing_mid_reply_fails_the_waiter() {
+    let req = request(Dialect::Giop, 1, "echo", b"");
+    let msg = Message::decode(&req).unwrap();
+    let reply = reply_to(&msg, 1, &[1; 100]);
+    // Half a reply, then the end of the stream.
+    let (endpoint, t) = raw_server(req.len(), reply[..reply.len() / 2].to_vec());
+    let conn =
+        ClientConnection::connect(&endpoint, Dialect::Giop, &ClientOptions::default()).unwrap();
+    let e = conn.call(1, &req, deadline()).unwrap_err();
+    t.join().unwrap();
+    assert!(
+        matches!(
+            e,
+            TransportError::Closed {
+                sent: true,
+                cause: CloseCause::PeerClosed
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn close_connection_fails_every_waiter_as_retryable() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let conn = Arc::new(
+        ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()).unwrap(),
+    );
+    std::thread::scope(|s| {
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let c = &conn;
+                s.spawn(move || {
+                    let id = c.next_request_id();
+                    let req = request(Dialect::Giop, id, "ignore", b"");
+                    c.call(id, &req, deadline())
+                })
+            })
+            .collect();
+        // Bounded wait until the server has all four requests, then make it say goodbye.
+        assert!(wait_until(|| handler
+            .frames
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 4));
+        let id = conn.next_request_id();
+        let e = conn
+            .call(id, &request(Dialect::Giop, id, "close", b""), deadline())
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        for w in waiters {
+            let e = w.join().unwrap().unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    TransportError::Closed {
+                        cause: CloseCause::CloseConnection,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+            assert_eq!(e.completion(), CompletionStatus::No);
+        }
+    });
+}
+
+#[test]
+fn closing_locally_fails_the_waiters() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::Reactive,
+        &handler,
+        ServerOptions::default(),
+    );
+    let conn = Arc::new(
+        ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()).unwrap(),
+    );
+    std::thread::scope(|s| {
+        let c = &conn;
+        let waiter = s.spawn(move || {
+            let id = c.next_request_id();
+            c.call(id, &request(Dialect::Giop, id, "ignore", b""), deadline())
+        });
+        assert!(wait_until(|| handler
+            .frames
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1));
+        conn.close();
+        let e = waiter.join().unwrap().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TransportError::Closed {
+                    sent: true,
+                    cause: CloseCause::Local
+                }
+            ),
+            "{e:?}"
+        );
+    });
+}
+
+#[test]
+fn connecting_to_nothing_is_a_retryable_error() {
+    // Bind then drop: the port is (almost certainly) closed now.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = ClientConnection::connect(
+        &Endpoint::Iiop {
+            host: "127.0.0.1".into(),
+            port,
+        },
+        Dialect::Giop,
+        &ClientOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, TransportError::Connect { .. }), "{e:?}");
+    assert!(e.is_retryable());
+    let dir = SocketDir::new();
+    let e = ClientConnection::connect(
+        &dir.endpoint("nobody"),
+        Dialect::Giop,
+        &ClientOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, TransportError::Connect { .. }), "{e:?}");
+}
+
+#[test]
+fn the_cache_shares_a_connection_and_replaces_a_broken_one() {
+    let dir = SocketDir::new();
+    for (endpoint, dialect) in [
+        (tcp_any(), Dialect::Giop),
+        (dir.endpoint("cache"), Dialect::LITE_NATIVE),
+    ] {
+        let handler = Echo::new();
+        let (_server, bound) = serve(
+            endpoint,
+            dialect,
+            Strategy::Reactive,
+            &handler,
+            ServerOptions::default(),
+        );
+        let cache = ConnectionCache::new(ClientOptions::default());
+        let a = cache.get(&bound, dialect).unwrap();
+        let b = cache.get(&bound, dialect).unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "one connection per endpoint and dialect"
+        );
+        // Another dialect is another connection (refused by the server's framer, but the
+        // cache must not hand out the GIOP one for it).
+        let other = if dialect == Dialect::Giop {
+            Dialect::LITE_NATIVE
+        } else {
+            Dialect::Giop
+        };
+        let c = cache.get(&bound, other).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        cache.remove(&bound, other);
+        assert_eq!(cache.len(), 1);
+
+        let id = a.next_request_id();
+        let reply = a
+            .call(id, &request(dialect, id, "echo", b"one"), deadline())
+            .unwrap();
+        assert_eq!(reply_parts(&reply).1, b"one");
+
+        // The server says goodbye; the caller learns it can retry.
+        let id = a.next_request_id();
+        let e = a
+            .call(id, &request(dialect, id, "close", b""), deadline())
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(a.is_closed());
+
+        // The next call through the cache reconnects.
+        let fresh = cache.get(&bound, dialect).unwrap();
+        assert!(!Arc::ptr_eq(&a, &fresh));
+        let id = fresh.next_request_id();
+        let reply = fresh
+            .call(id, &request(dialect, id, "echo", b"two"), deadline())
+            .unwrap();
+        assert_eq!(reply_parts(&reply), (id, b"two".to_vec()));
+
+        // A connection the server drops without a word: the failure may come at the write
+        // (not sent) or at the read (sent, MAYBE); either way the cache replaces it.
+        let id = fresh.next_request_id();
+        let _ = fresh.call(id, &request(dialect, id, "drop", b""), deadline());
+        assert!(wait_until(|| {
+            let c = cache.get(&bound, dialect).unwrap();
+            let id = c.next_request_id();
+            c.call(id, &request(dialect, id, "echo", b"three"), deadline())
+                .is_ok()
+        }));
+        assert_eq!(cache.len(), 1);
+        cache.clear();
+        assert!(cache.is_empty());
+    }
+}
+
+#[test]
+fn unknown_reply_ids_are_dropped() {
+    // A raw server that answers request 1 with a reply for id 99 first, then the right one.
+    let req = request(Dialect::Giop, 1, "echo", b"");
+    let msg = Message::decode(&req).unwrap();
+    assert!(matches!(msg.header(), Header::Request(_)));
+    let mut answer = reply_to(&msg, 99, b"stray");
+    answer.extend(reply_to(&msg, 1, b"mine"));
+    let (endpoint, t) = raw_server(req.len(), answer);
+    let conn =
+        ClientConnection::connect(&endpoint, Dialect::Giop, &ClientOptions::default()).unwrap();
+    let reply = conn.call(1, &req, deadline()).unwrap();
+    assert_eq!(reply_parts(&reply), (1, b"mine".to_vec()));
+    t.join().unwrap();
+}
