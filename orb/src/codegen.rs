@@ -1,0 +1,167 @@
+//! The contract between `idlc` and the ORB: everything code generated from IDL uses, and
+//! nothing else. Generated code names the runtime only as `::orb::codegen::...`, so the rest of
+//! the ORB can move freely as long as this module keeps its shape (as tonic's `codegen` and
+//! capnp's `private` modules do).
+//!
+//! Besides re-exports it holds the few helpers generated code calls: bound checks, the
+//! repository-id check of a user exception, and the run-time half of the perfect hash that
+//! skeletons look operations up with (`idlc` computes the other half at generation time and
+//! must hash exactly as [`phf_hash`] does; `idlc`'s tests check that they agree).
+//!
+//! Not for hand-written code: it is `#[doc(hidden)]` and may change with `idlc`.
+
+pub use crate::cdr::{
+    ByteOrder, CdrDecode, CdrEncode, DecodeError, DecodeErrorKind, Decoder, EncodeError, Encoder,
+    Fixed, LongDouble, ResultExt, WChar, WString,
+};
+pub use crate::exception::{SystemException, SystemExceptionKind, UserException};
+pub use crate::giop::CompletionStatus;
+pub use crate::iop::Ior;
+pub use crate::typecode::{Any, TCKind, TypeCode, UnionLabel, Value};
+pub use std::collections::HashMap;
+pub use std::sync::LazyLock;
+
+/// The repository id every interface implicitly inherits: `_is_a` answers true for it.
+pub const OBJECT_REPOSITORY_ID: &str = "IDL:omg.org/CORBA/Object:1.0";
+
+/// What a skeleton's `dispatch` put in the reply encoder: the results of a normal return, or a
+/// user exception (its repository id, then its members). System exceptions are the `Err` side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DispatchStatus {
+    NoException,
+    UserException,
+}
+
+/// Fails with [`EncodeError::BoundExceeded`] when a bounded sequence or string is too long.
+#[inline]
+pub fn check_bound(length: usize, bound: u32) -> Result<(), EncodeError> {
+    if length > bound as usize {
+        return Err(EncodeError::BoundExceeded {
+            length,
+            bound: bound as usize,
+        });
+    }
+    Ok(())
+}
+
+/// [`check_bound`] for a `string<N>` / `wstring<N>`, whose bound counts characters (as
+/// [`Decoder::read_bounded_string`] does).
+#[inline]
+pub fn check_string_bound(s: &str, bound: u32) -> Result<(), EncodeError> {
+    // Cheap exit: no string has more characters than octets.
+    if s.len() <= bound as usize {
+        return Ok(());
+    }
+    check_bound(s.chars().count(), bound)
+}
+
+/// Reads a bounded `wstring<N>`.
+pub fn read_bounded_wstring(dec: &mut Decoder<'_>, bound: u32) -> Result<WString, DecodeError> {
+    let at = dec.offset();
+    let s = dec.read_wstring()?;
+    let len = s.chars().count();
+    if len > bound as usize {
+        return Err(DecodeError::new(
+            DecodeErrorKind::BoundExceeded {
+                length: len as u64,
+                bound: bound as u64,
+            },
+            at,
+        ));
+    }
+    Ok(WString(s))
+}
+
+/// Turns the `N` values decoded for an array into the array.
+#[inline]
+pub fn into_array<T, const N: usize>(v: Vec<T>, dec: &Decoder<'_>) -> Result<[T; N], DecodeError> {
+    v.try_into()
+        .map_err(|_| dec.error(DecodeErrorKind::Invalid("array has the wrong length")))
+}
+
+/// Reads a user exception's repository id and checks it is `expected`.
+pub fn expect_repository_id(dec: &mut Decoder<'_>, expected: &str) -> Result<(), DecodeError> {
+    let at = dec.offset();
+    let id = dec.read_string()?;
+    if id != expected {
+        return Err(DecodeError::new(
+            DecodeErrorKind::Invalid("unexpected exception repository id"),
+            at,
+        ));
+    }
+    Ok(())
+}
+
+const K0: u64 = 0x9e37_79b9_7f4a_7c15;
+const K1: u64 = 0xd6e8_feb8_6659_fd93;
+const K2: u64 = 0xa076_1d64_78bd_642f;
+
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = (a as u128).wrapping_mul(b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// The perfect hash's key hash: eight octets a step, each folded in by a 64×64→128-bit
+/// multiply (wyhash's mixing). Operation names are short, so this costs a few nanoseconds.
+#[inline]
+pub fn phf_hash(key: &[u8], seed: u64) -> u64 {
+    let mut h = seed ^ K0.wrapping_mul(key.len() as u64 + 1);
+    let mut chunks = key.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = fold_mul(h ^ u64::from_le_bytes(w), K1);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = fold_mul(h ^ u64::from_le_bytes(w), K1);
+    }
+    fold_mul(h, K2)
+}
+
+/// The table slot of a key with hash `hash` (hash-and-displace, as the `phf` crate does): the
+/// hash picks a bucket, the bucket's displacements `(d1, d2)` place the key. `len` is the
+/// table's length; a key not in the table lands on some slot whose name then differs.
+#[inline]
+pub fn phf_slot(hash: u64, displacements: &[(u32, u32)], len: usize) -> usize {
+    let buckets = displacements.len().max(1);
+    let g = (fold_mul(hash, K0) as usize) % buckets;
+    let (d1, d2) = displacements.get(g).copied().unwrap_or((0, 0));
+    let (f1, f2) = (hash as u32, (hash >> 32) as u32);
+    let slot = d2.wrapping_add(f1.wrapping_mul(d1)).wrapping_add(f2) as usize;
+    slot % len.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_depends_on_every_octet_and_the_length() {
+        let base = phf_hash(b"echo_string", 1);
+        assert_ne!(base, phf_hash(b"echo_strinG", 1));
+        assert_ne!(base, phf_hash(b"echo_string\0", 1));
+        assert_ne!(base, phf_hash(b"echo_string", 2));
+        assert_ne!(phf_hash(b"", 0), phf_hash(b"\0", 0));
+    }
+
+    #[test]
+    fn slot_is_in_range_even_for_empty_tables() {
+        for k in [&b""[..], b"a", b"_is_a", b"a_much_longer_operation_name"] {
+            let h = phf_hash(k, 7);
+            assert!(phf_slot(h, &[(3, 4), (5, 6)], 7) < 7);
+            assert_eq!(phf_slot(h, &[], 0), 0);
+        }
+    }
+
+    #[test]
+    fn bounds() {
+        assert!(check_bound(3, 3).is_ok());
+        assert!(check_bound(4, 3).is_err());
+        assert!(check_string_bound("ééé", 3).is_ok());
+        assert!(check_string_bound("éééé", 3).is_err());
+    }
+}
