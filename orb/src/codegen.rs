@@ -92,6 +92,144 @@ pub fn expect_repository_id(dec: &mut Decoder<'_>, expected: &str) -> Result<(),
     Ok(())
 }
 
+/// Writes a `string<bound>`.
+pub fn encode_bounded_string(enc: &mut Encoder, s: &str, bound: u32) -> Result<(), EncodeError> {
+    check_string_bound(s, bound)?;
+    enc.write_string(s)
+}
+
+/// Writes a `wstring<bound>`.
+pub fn encode_bounded_wstring(
+    enc: &mut Encoder,
+    s: &WString,
+    bound: u32,
+) -> Result<(), EncodeError> {
+    check_string_bound(&s.0, bound)?;
+    enc.write_wstring(&s.0)
+}
+
+/// Writes a `sequence<T, bound>` of elements that encode themselves.
+pub fn encode_bounded_seq<T: CdrEncode>(
+    enc: &mut Encoder,
+    items: &[T],
+    bound: u32,
+) -> Result<(), EncodeError> {
+    check_bound(items.len(), bound)?;
+    items.encode(enc)
+}
+
+/// Writes a sequence element by element with `f` (bound 0: unbounded), for elements whose
+/// encoding needs more than their Rust type (bounds, `fixed`).
+pub fn encode_seq_with<T>(
+    enc: &mut Encoder,
+    items: &[T],
+    bound: u32,
+    mut f: impl FnMut(&T, &mut Encoder) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    if bound != 0 {
+        check_bound(items.len(), bound)?;
+    }
+    enc.write_length(items.len())?;
+    items.iter().try_for_each(|x| f(x, enc))
+}
+
+/// Writes an array element by element with `f` (arrays carry no length).
+pub fn encode_array_with<T, const N: usize>(
+    enc: &mut Encoder,
+    items: &[T; N],
+    mut f: impl FnMut(&T, &mut Encoder) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    items.iter().try_for_each(|x| f(x, enc))
+}
+
+/// Reads a `string<bound>`.
+pub fn decode_bounded_string(dec: &mut Decoder<'_>, bound: u32) -> Result<String, DecodeError> {
+    dec.read_bounded_string(bound)
+        .map(std::borrow::Cow::into_owned)
+}
+
+/// Reads a `sequence<T, bound>` of elements that decode themselves.
+pub fn decode_bounded_seq<'a, T: CdrDecode<'a>>(
+    dec: &mut Decoder<'a>,
+    bound: u32,
+) -> Result<Vec<T>, DecodeError> {
+    let n = dec.read_bounded_len(T::MIN_WIRE_SIZE, bound)?;
+    T::decode_vec(dec, n)
+}
+
+/// Reads a sequence element by element with `f` (bound 0: unbounded); `min` is the least
+/// wire size of an element, to refuse impossible lengths before allocating.
+pub fn decode_seq_with<'a, T>(
+    dec: &mut Decoder<'a>,
+    bound: u32,
+    min: usize,
+    mut f: impl FnMut(&mut Decoder<'a>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let n = if bound == 0 {
+        dec.read_seq_len(min)?
+    } else {
+        dec.read_bounded_len(min, bound)?
+    };
+    let mut v = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        v.push(f(dec)?);
+    }
+    Ok(v)
+}
+
+/// Reads an array element by element with `f`.
+pub fn decode_array_with<'a, T, const N: usize>(
+    dec: &mut Decoder<'a>,
+    min: usize,
+    mut f: impl FnMut(&mut Decoder<'a>) -> Result<T, DecodeError>,
+) -> Result<[T; N], DecodeError> {
+    let need = min.saturating_mul(N);
+    if need > dec.remaining() {
+        return Err(dec.error(DecodeErrorKind::Truncated {
+            needed: need,
+            remaining: dec.remaining(),
+        }));
+    }
+    let mut v = Vec::with_capacity(N);
+    for _ in 0..N {
+        v.push(f(dec)?);
+    }
+    into_array(v, dec)
+}
+
+/// Maps a failure to encode a reply to the system exception the caller gets: the servant
+/// already ran, so it is completed YES.
+#[inline]
+pub fn reply_ok(r: Result<(), EncodeError>) -> Result<(), SystemException> {
+    r.map_err(|e| SystemException::from(e).completed(CompletionStatus::Yes))
+}
+
+/// Encodes a user exception as a reply body (repository id, then members).
+pub fn reply_user_exception<E: UserException>(
+    enc: &mut Encoder,
+    e: &E,
+) -> Result<DispatchStatus, SystemException> {
+    reply_ok(e.encode(enc))?;
+    Ok(DispatchStatus::UserException)
+}
+
+/// `_is_a`: reads the repository id asked about and answers with `is_a(id)`.
+pub fn reply_is_a(
+    args: &mut Decoder<'_>,
+    reply: &mut Encoder,
+    is_a: fn(&str) -> bool,
+) -> Result<DispatchStatus, SystemException> {
+    let id = args.read_string().field("logical_type_id")?;
+    reply.write_bool(is_a(&id));
+    Ok(DispatchStatus::NoException)
+}
+
+/// `_non_existent`: a servant that is dispatched to exists.
+pub fn reply_non_existent(reply: &mut Encoder) -> Result<DispatchStatus, SystemException> {
+    reply.write_bool(false);
+    Ok(DispatchStatus::NoException)
+}
+
 const K0: u64 = 0x9e37_79b9_7f4a_7c15;
 const K1: u64 = 0xd6e8_feb8_6659_fd93;
 const K2: u64 = 0xa076_1d64_78bd_642f;
