@@ -3,14 +3,12 @@
 //!
 //! ```no_run
 //! // build.rs
-//! fn main() {
-//!     idlc::Builder::new()
-//!         .include("idl")
-//!         .define("X")
-//!         .demux(idlc::Demux::Perfect)
-//!         .compile(&["idl/echo.idl"])
-//!         .unwrap();
-//! }
+//! idlc::Builder::new()
+//!     .include("idl")
+//!     .define("X")
+//!     .demux(idlc::Demux::Perfect)
+//!     .compile(&["idl/echo.idl"])
+//!     .unwrap();
 //! // lib.rs: include!(concat!(env!("OUT_DIR"), "/echo.rs"));
 //! ```
 //!

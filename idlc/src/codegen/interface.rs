@@ -319,13 +319,13 @@ impl<'m> Generator<'m> {
                 (
                     op.result.as_ref(),
                     &op.raises,
-                    format!("IDL {oneway}operation `{}`.", item.name),
+                    format!(" IDL {oneway}operation `{}`.", item.name),
                 )
             }
             (ItemKind::Attribute(a), Acc::Get) => (
                 Some(&a.ty),
                 &a.get_raises,
-                format!("Reads IDL attribute `{}`.", item.name),
+                format!(" Reads IDL attribute `{}`.", item.name),
             ),
             (ItemKind::Attribute(a), _) => {
                 params.push(Param {
@@ -337,7 +337,7 @@ impl<'m> Generator<'m> {
                 (
                     None,
                     &a.set_raises,
-                    format!("Writes IDL attribute `{}`.", item.name),
+                    format!(" Writes IDL attribute `{}`.", item.name),
                 )
             }
             _ => return Err(GenError::new("not an operation or attribute")),

@@ -404,14 +404,14 @@ impl Generator<'_> {
                         quote!()
                     } else {
                         quote! {
-                            if matches!(*d, #(#others)|*) {
+                            if matches!(d, #(#others)|*) {
                                 return Err(#cg::EncodeError::Invalid("union discriminator selects another member than the default"));
                             }
                         }
                     }
                 } else {
                     quote! {
-                        if !matches!(*d, #(#labels)|*) {
+                        if !matches!(d, #(#labels)|*) {
                             return Err(#cg::EncodeError::Invalid("union discriminator does not select this member"));
                         }
                     }
@@ -443,7 +443,7 @@ impl Generator<'_> {
                 quote!()
             } else {
                 quote! {
-                    if matches!(*d, #(#all_labels)|*) {
+                    if matches!(d, #(#all_labels)|*) {
                         return Err(#cg::EncodeError::Invalid("union discriminator selects a member, but none is given"));
                     }
                 }
@@ -474,6 +474,8 @@ impl Generator<'_> {
 
             #common
 
+            // Labels are listed as the IDL gives them, not folded into ranges.
+            #[allow(clippy::manual_range_patterns)]
             impl #cg::CdrEncode for #name {
                 fn encode(&self, enc: &mut #cg::Encoder) -> Result<(), #cg::EncodeError> {
                     match self {
@@ -482,6 +484,7 @@ impl Generator<'_> {
                 }
             }
 
+            #[allow(clippy::manual_range_patterns)]
             impl<'a> #cg::CdrDecode<'a> for #name {
                 const MIN_WIRE_SIZE: usize = <#disc_ty as #cg::CdrDecode<'a>>::MIN_WIRE_SIZE;
 

@@ -296,7 +296,11 @@ impl<'m> Generator<'m> {
                 ItemKind::Union(u) => {
                     n.ident = types.claim(camel(&item.name));
                     let mut vs = Scope::default();
-                    n.variants = u.cases.iter().map(|c| vs.claim(camel(&c.name))).collect();
+                    n.variants = u
+                        .cases
+                        .iter()
+                        .map(|c| vs.claim(names::variant(&c.name)))
+                        .collect();
                     n.unselected = Some(vs.claim("Unselected".into()));
                     nested_module(&mut n, &item.name, &u.nested, types);
                     Some(u.nested.clone())
@@ -304,7 +308,11 @@ impl<'m> Generator<'m> {
                 ItemKind::Enum(e) => {
                     n.ident = types.claim(camel(&item.name));
                     let mut vs = Scope::default();
-                    n.variants = e.enumerators.iter().map(|v| vs.claim(camel(v))).collect();
+                    n.variants = e
+                        .enumerators
+                        .iter()
+                        .map(|v| vs.claim(names::variant(v)))
+                        .collect();
                     None
                 }
                 ItemKind::Typedef(_) => {
@@ -434,7 +442,7 @@ impl<'m> Generator<'m> {
         vs.claim("System".into());
         interface::dedup(raises)
             .into_iter()
-            .map(|e| Ok(vs.claim(camel(&self.item(e)?.name))))
+            .map(|e| Ok(vs.claim(names::variant(&self.item(e)?.name))))
             .collect()
     }
 

@@ -111,6 +111,12 @@ pub fn camel(s: &str) -> String {
     finish(c)
 }
 
+/// `UpperCamelCase` for enum and union variants, which are only ever named through their
+/// type and so may be called `Some` or `Ok`.
+pub fn variant(s: &str) -> String {
+    finish(sanitize(s).to_upper_camel_case())
+}
+
 /// `UpperCamelCase` with `suffix` appended (`EchoStringError`), for generated type names
 /// built from an IDL name.
 pub fn camel_with(s: &str, prefix: &str, suffix: &str) -> String {

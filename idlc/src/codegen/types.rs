@@ -279,7 +279,6 @@ impl Generator<'_> {
             return false;
         }
         match ty {
-            TypeRef::Primitive(Primitive::TypeCode) => false,
             TypeRef::Primitive(_) | TypeRef::String(_) | TypeRef::WString(_) => true,
             // A Vec is Default whatever it holds, which is also what ends recursion here.
             TypeRef::Sequence(..) | TypeRef::Fixed { .. } => true,

@@ -7,7 +7,8 @@ const OMNIORB: &str = "/usr/share/idl/omniORB";
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let idl = manifest.join("../idl");
     for demux in Demux::ALL {
         Builder::new()
