@@ -274,7 +274,14 @@ impl<'m> Generator<'m> {
         );
         Ok(quote! {
             #[doc = #doc]
-            #[allow(clippy::too_many_arguments, clippy::type_complexity, clippy::result_large_err)]
+            // Signatures and names come from the IDL, not from Rust conventions.
+            #[allow(
+                clippy::too_many_arguments,
+                clippy::type_complexity,
+                clippy::result_large_err,
+                clippy::wrong_self_convention,
+                clippy::new_ret_no_self
+            )]
             pub trait #name: #(#supers +)* Send + Sync {
                 #(#methods)*
             }

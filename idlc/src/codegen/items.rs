@@ -474,8 +474,8 @@ impl Generator<'_> {
 
             #common
 
-            // Labels are listed as the IDL gives them, not folded into ranges.
-            #[allow(clippy::manual_range_patterns)]
+            // Labels are listed as the IDL gives them, not folded into ranges or conditions.
+            #[allow(clippy::manual_range_patterns, clippy::redundant_pattern_matching)]
             impl #cg::CdrEncode for #name {
                 fn encode(&self, enc: &mut #cg::Encoder) -> Result<(), #cg::EncodeError> {
                     match self {
@@ -484,7 +484,7 @@ impl Generator<'_> {
                 }
             }
 
-            #[allow(clippy::manual_range_patterns)]
+            #[allow(clippy::manual_range_patterns, clippy::redundant_pattern_matching)]
             impl<'a> #cg::CdrDecode<'a> for #name {
                 const MIN_WIRE_SIZE: usize = <#disc_ty as #cg::CdrDecode<'a>>::MIN_WIRE_SIZE;
 

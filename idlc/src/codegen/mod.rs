@@ -119,19 +119,32 @@ fn render(tokens: TokenStream) -> Result<String> {
     let mut out = String::with_capacity(text.len() + 64);
     out.push_str(HEADER);
     out.push_str("\n\n");
-    for line in text.lines() {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
-        match trimmed
-            .strip_prefix("__idlc_comment!(\"")
-            .and_then(|r| r.strip_suffix("\");"))
-        {
-            Some(c) => {
-                out.push_str(&line[..line.len() - trimmed.len()]);
-                out.push_str("// ");
-                out.push_str(c);
+        let indent = &line[..line.len() - trimmed.len()];
+        let Some(rest) = trimmed.strip_prefix("__idlc_comment!(") else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        // prettyplease puts a long call's argument on a line of its own.
+        let literal = match rest.strip_suffix(");") {
+            Some(l) => l.to_owned(),
+            None => {
+                let mut l = String::new();
+                for next in lines.by_ref() {
+                    if next.trim() == ");" {
+                        break;
+                    }
+                    l.push_str(next.trim());
+                }
+                l
             }
-            None => out.push_str(line),
-        }
+        };
+        out.push_str(indent);
+        out.push_str("// ");
+        out.push_str(literal.trim_matches('"'));
         out.push('\n');
     }
     Ok(out)

@@ -317,7 +317,7 @@ fn an_empty_interface_still_answers_the_object_operations() {
 
 #[test]
 fn cos_naming_maps() {
-    use idlc_tests::cos::naming::cos_naming as n;
+    use idlc_tests::omniorb::cos_naming::cos_naming as n;
     let name = vec![n::NameComponent {
         id: "a".into(),
         kind: "b".into(),
@@ -353,12 +353,22 @@ fn cos_naming_maps() {
 
 #[test]
 fn cos_event_admin_maps() {
-    use idlc_tests::cos::event_channel_admin::cos_event_channel_admin as a;
+    use idlc_tests::omniorb::cos_event_channel_admin::cos_event_channel_admin as a;
     assert!(a::proxy_push_consumer::BASE_IDS.contains(&"IDL:omg.org/CosEventComm/PushConsumer:1.0"));
     assert!(a::proxy_push_consumer::operation_index("push").is_some());
     assert!(a::proxy_push_consumer::operation_index("connect_push_supplier").is_some());
     assert_eq!(
         a::AlreadyConnected::REPOSITORY_ID,
         "IDL:omg.org/CosEventChannelAdmin/AlreadyConnected:1.0"
+    );
+}
+
+#[test]
+fn all_61_accepted_omniorb_idl_files_are_compiled() {
+    assert_eq!(
+        idlc_tests::omniorb::FILES.len(),
+        61,
+        "{:?}",
+        idlc_tests::omniorb::FILES
     );
 }
