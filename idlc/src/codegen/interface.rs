@@ -524,6 +524,7 @@ impl<'m> Generator<'m> {
                 encodes.push(quote!(#cg::reply_ok(#e)?;));
             }
         }
+        let binds_empty = binds.is_empty() && encodes.is_empty();
         let pattern = match binds.len() {
             0 => quote!(()),
             1 => binds.remove(0),
@@ -531,6 +532,10 @@ impl<'m> Generator<'m> {
         };
         let call = quote!(<S as #trait_path>::#method(servant #(, #args)*));
         let body = match &sig.raises {
+            None if binds_empty => quote! {
+                #call?;
+                Ok(#cg::DispatchStatus::NoException)
+            },
             None => quote! {
                 let #pattern = #call?;
                 #(#encodes)*
