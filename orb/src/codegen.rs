@@ -240,37 +240,67 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// The perfect hash's key hash: eight octets a step, each folded in by a 64×64→128-bit
-/// multiply (wyhash's mixing). Operation names are short, so this costs a few nanoseconds.
-#[inline]
+/// Eight octets as a little-endian word (zero if out of range, which callers rule out).
+#[inline(always)]
+fn read8(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+#[inline(always)]
+fn read4(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, |w: [u8; 4]| u32::from_le_bytes(w) as u64)
+}
+
+/// The perfect hash's key hash: whole eight-octet words folded in by a 64×64→128-bit multiply
+/// (wyhash's mixing), the tail read as one overlapping word rather than copied, so a short
+/// operation name costs a few multiplies and no call.
+#[inline(always)]
 pub fn phf_hash(key: &[u8], seed: u64) -> u64 {
-    let mut h = seed ^ K0.wrapping_mul(key.len() as u64 + 1);
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = fold_mul(h ^ u64::from_le_bytes(w), K1);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = fold_mul(h ^ u64::from_le_bytes(w), K1);
-    }
-    fold_mul(h, K2)
+    let len = key.len();
+    let mut h = seed ^ K0.wrapping_mul(len as u64 + 1);
+    let (a, b) = if len > 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            h = fold_mul(h ^ read8(key, at), K1);
+            at += 8;
+        }
+        (read8(key, len - 8), 0)
+    } else if len >= 4 {
+        (read4(key, 0), read4(key, len - 4))
+    } else if len > 0 {
+        let b = |i: usize| key.get(i).copied().unwrap_or(0) as u64;
+        ((b(0) << 16) | (b(len / 2) << 8) | b(len - 1), 0)
+    } else {
+        (0, 0)
+    };
+    fold_mul(h ^ a, K2 ^ b)
+}
+
+/// `x` mapped onto `0..n` by a multiply and a shift (Lemire's "fastrange"): a division costs
+/// more than everything else in a lookup.
+#[inline(always)]
+fn reduce(x: u32, n: usize) -> usize {
+    ((x as u64 * n as u64) >> 32) as usize
 }
 
 /// The table slot of a key with hash `hash` (hash-and-displace, as the `phf` crate does): the
 /// hash picks a bucket, the bucket's displacements `(d1, d2)` place the key. `len` is the
 /// table's length; a key not in the table lands on some slot whose name then differs.
-#[inline]
+#[inline(always)]
 pub fn phf_slot(hash: u64, displacements: &[(u32, u32)], len: usize) -> usize {
-    let buckets = displacements.len().max(1);
-    let g = (fold_mul(hash, K0) as usize) % buckets;
+    let g = reduce(fold_mul(hash, K0) as u32, displacements.len());
     let (d1, d2) = displacements.get(g).copied().unwrap_or((0, 0));
     let (f1, f2) = (hash as u32, (hash >> 32) as u32);
-    let slot = d2.wrapping_add(f1.wrapping_mul(d1)).wrapping_add(f2) as usize;
-    slot % len.max(1)
+    // d2 is spread over the high bits, which are the ones `reduce` keeps.
+    let x = f1
+        .wrapping_mul(d1)
+        .wrapping_add(f2)
+        .wrapping_add(d2.wrapping_mul(0x9e37_79b9));
+    reduce(x, len)
 }
 
 #[cfg(test)]
@@ -292,6 +322,7 @@ mod tests {
             let h = phf_hash(k, 7);
             assert!(phf_slot(h, &[(3, 4), (5, 6)], 7) < 7);
             assert_eq!(phf_slot(h, &[], 0), 0);
+            assert_eq!(phf_slot(h, &[], 1), 0);
         }
     }
 

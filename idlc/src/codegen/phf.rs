@@ -1,7 +1,7 @@
 //! The generation-time half of the skeletons' perfect hash (hash-and-displace, the `phf`
 //! crate's algorithm): keys are spread over buckets of about five, and each bucket, largest
 //! first, gets the displacement pair `(d1, d2)` that puts all its keys in free slots of a table
-//! exactly as long as the key set. At run time a lookup is one hash, two remainders and one
+//! exactly as long as the key set. At run time a lookup is one hash, two multiply-shifts and one
 //! string comparison, whatever the number of operations.
 //!
 //! [`hash`] and [`slot`] must compute exactly what `orb::codegen::phf_hash` and
@@ -22,31 +22,58 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
+/// Eight octets as a little-endian word (zero if out of range, which callers rule out).
+fn read8(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+fn read4(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, |w: [u8; 4]| u32::from_le_bytes(w) as u64)
+}
+
 /// Same as `orb::codegen::phf_hash`.
 pub fn hash(key: &[u8], seed: u64) -> u64 {
-    let mut h = seed ^ K0.wrapping_mul(key.len() as u64 + 1);
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = fold_mul(h ^ u64::from_le_bytes(w), K1);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = fold_mul(h ^ u64::from_le_bytes(w), K1);
-    }
-    fold_mul(h, K2)
+    let len = key.len();
+    let mut h = seed ^ K0.wrapping_mul(len as u64 + 1);
+    let (a, b) = if len > 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            h = fold_mul(h ^ read8(key, at), K1);
+            at += 8;
+        }
+        (read8(key, len - 8), 0)
+    } else if len >= 4 {
+        (read4(key, 0), read4(key, len - 4))
+    } else if len > 0 {
+        let b = |i: usize| key.get(i).copied().unwrap_or(0) as u64;
+        ((b(0) << 16) | (b(len / 2) << 8) | b(len - 1), 0)
+    } else {
+        (0, 0)
+    };
+    fold_mul(h ^ a, K2 ^ b)
+}
+
+/// `x` mapped onto `0..n` by a multiply and a shift (Lemire's "fastrange"), no division.
+fn reduce(x: u32, n: usize) -> usize {
+    ((x as u64 * n as u64) >> 32) as usize
 }
 
 fn bucket(hash: u64, buckets: usize) -> usize {
-    (fold_mul(hash, K0) as usize) % buckets.max(1)
+    reduce(fold_mul(hash, K0) as u32, buckets)
 }
 
 fn displace(hash: u64, (d1, d2): (u32, u32), len: usize) -> usize {
     let (f1, f2) = (hash as u32, (hash >> 32) as u32);
-    d2.wrapping_add(f1.wrapping_mul(d1)).wrapping_add(f2) as usize % len.max(1)
+    // d2 is spread over the high bits, which are the ones `reduce` keeps.
+    let x = f1
+        .wrapping_mul(d1)
+        .wrapping_add(f2)
+        .wrapping_add(d2.wrapping_mul(0x9e37_79b9));
+    reduce(x, len)
 }
 
 /// Same as `orb::codegen::phf_slot`.
