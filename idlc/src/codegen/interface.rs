@@ -89,6 +89,8 @@ impl<'m> Generator<'m> {
             ));
             return Ok(quote! {
                 #[doc = #mod_doc]
+                // Whoever includes the file picks the enclosing module's name, which may be this one.
+                #[allow(clippy::module_inception)]
                 pub mod #module {
                     #note
                     /// The repository id.
@@ -128,6 +130,8 @@ impl<'m> Generator<'m> {
             #servant_trait
 
             #[doc = #mod_doc]
+            // Whoever includes the file picks the enclosing module's name, which may be this one.
+            #[allow(clippy::module_inception)]
             pub mod #module {
                 /// The interface's repository id.
                 pub const REPOSITORY_ID: &str = #repo;

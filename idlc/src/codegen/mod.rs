@@ -626,6 +626,8 @@ impl<'m> Generator<'m> {
                     let doc = format!(" IDL module `{}`.", item.scoped());
                     quote! {
                         #[doc = #doc]
+                        // Whoever includes the file picks the enclosing module's name, which may be this one.
+                        #[allow(clippy::module_inception)]
                         pub mod #name {
                             #(#inner)*
                         }
@@ -663,6 +665,8 @@ impl<'m> Generator<'m> {
         let doc = format!(" Types defined inside `{}`.", self.item(id)?.scoped());
         Ok(quote! {
             #[doc = #doc]
+            // Whoever includes the file picks the enclosing module's name, which may be this one.
+            #[allow(clippy::module_inception)]
             pub mod #name {
                 #(#inner)*
             }

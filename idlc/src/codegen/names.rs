@@ -80,12 +80,14 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-fn finish(mut s: String) -> String {
+/// Makes `s` a usable identifier; `lower` says which case a letter added in front takes.
+fn finish_case(mut s: String, lower: bool) -> String {
+    let letter = if lower { 'x' } else { 'X' };
     if s.trim_matches('_').is_empty() {
-        s.push('x');
+        s.push(letter);
     }
     if s.starts_with(|c: char| c.is_ascii_digit()) {
-        s.insert(0, 'n');
+        s.insert(0, if lower { 'n' } else { 'N' });
     }
     if KEYWORDS.contains(&s.as_str()) {
         if NOT_RAW.contains(&s.as_str()) || s == "true" || s == "false" {
@@ -97,9 +99,13 @@ fn finish(mut s: String) -> String {
     s
 }
 
+fn finish_upper(s: String) -> String {
+    finish_case(s, false)
+}
+
 /// `snake_case`, for modules, fields, functions, methods and parameters.
 pub fn snake(s: &str) -> String {
-    finish(sanitize(s).to_snake_case())
+    finish_case(sanitize(s).to_snake_case(), true)
 }
 
 /// `UpperCamelCase`, for types, traits and variants.
@@ -108,19 +114,19 @@ pub fn camel(s: &str) -> String {
     if PRELUDE.contains(&c.as_str()) {
         c.push('_');
     }
-    finish(c)
+    finish_upper(c)
 }
 
 /// `UpperCamelCase` for enum and union variants, which are only ever named through their
 /// type and so may be called `Some` or `Ok`.
 pub fn variant(s: &str) -> String {
-    finish(sanitize(s).to_upper_camel_case())
+    finish_upper(sanitize(s).to_upper_camel_case())
 }
 
 /// `UpperCamelCase` with `suffix` appended (`EchoStringError`), for generated type names
 /// built from an IDL name.
 pub fn camel_with(s: &str, prefix: &str, suffix: &str) -> String {
-    finish(format!(
+    finish_upper(format!(
         "{prefix}{}{suffix}",
         sanitize(s).to_upper_camel_case()
     ))
@@ -129,12 +135,12 @@ pub fn camel_with(s: &str, prefix: &str, suffix: &str) -> String {
 /// `snake_case` with `prefix` in front (`upcall_echo_string`), for generated function names
 /// built from an IDL name.
 pub fn snake_with(prefix: &str, s: &str) -> String {
-    finish(format!("{prefix}{}", sanitize(s).to_snake_case()))
+    finish_case(format!("{prefix}{}", sanitize(s).to_snake_case()), true)
 }
 
 /// `SCREAMING_SNAKE_CASE`, for constants.
 pub fn shouty(s: &str) -> String {
-    finish(sanitize(s).to_shouty_snake_case())
+    finish_upper(sanitize(s).to_shouty_snake_case())
 }
 
 /// The identifier for a name made by this module (`r#type` becomes a raw identifier).
@@ -182,9 +188,12 @@ mod tests {
         assert_eq!(camel("string"), "String_");
         assert_eq!(shouty("maxLen"), "MAX_LEN");
         assert_eq!(shouty("TAG_INTERNET_IOP"), "TAG_INTERNET_IOP");
-        assert_eq!(snake("_"), "_x");
+        assert_eq!(snake("_"), "x");
         assert_eq!(snake("true"), "true_");
         assert_eq!(camel("1a"), "N1a");
+        assert_eq!(snake("1a"), "n1a");
+        assert_eq!(camel(""), "X");
+        assert_eq!(shouty("é"), "X");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub trait Counter: Send + Sync {
     fn reset(&self, to: i32) -> Result<(), ::orb::codegen::SystemException>;
 }
 /// Items of IDL interface `Counter` (`IDL:Counter:1.0`).
+#[allow(clippy::module_inception)]
 pub mod counter {
     /// The interface's repository id.
     pub const REPOSITORY_ID: &str = "IDL:Counter:1.0";

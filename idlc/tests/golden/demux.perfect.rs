@@ -17,6 +17,7 @@ pub trait Counter: Send + Sync {
     fn reset(&self, to: i32) -> Result<(), ::orb::codegen::SystemException>;
 }
 /// Items of IDL interface `Counter` (`IDL:Counter:1.0`).
+#[allow(clippy::module_inception)]
 pub mod counter {
     /// The interface's repository id.
     pub const REPOSITORY_ID: &str = "IDL:Counter:1.0";
@@ -74,16 +75,16 @@ pub mod counter {
     pub const OPERATIONS: [&str; 6] = [
         "_not_existent",
         "value",
+        "_non_existent",
+        "_is_a",
         "reset",
         "increment",
-        "_is_a",
-        "_non_existent",
     ];
     /// The index in [`OPERATIONS`] of an operation name, if the interface has it.
     /// Operation lookup: perfect (chosen when the code was generated).
     pub fn operation_index(operation: &str) -> Option<usize> {
-        const SEED: u64 = 7960286522194355700;
-        const DISPLACEMENTS: [(u32, u32); 2] = [(2, 0), (5, 0)];
+        const SEED: u64 = 16294208416658607535;
+        const DISPLACEMENTS: [(u32, u32); 2] = [(1, 1), (1, 1)];
         let slot = ::orb::codegen::phf_slot(
             ::orb::codegen::phf_hash(operation.as_bytes(), SEED),
             &DISPLACEMENTS,
@@ -106,10 +107,10 @@ pub mod counter {
         match operation_index(operation) {
             Some(0) => ::orb::codegen::reply_non_existent(reply),
             Some(1) => upcall_value(servant, args, reply),
-            Some(2) => upcall_reset(servant, args, reply),
-            Some(3) => upcall_increment(servant, args, reply),
-            Some(4) => ::orb::codegen::reply_is_a(args, reply, is_a),
-            Some(5) => ::orb::codegen::reply_non_existent(reply),
+            Some(2) => ::orb::codegen::reply_non_existent(reply),
+            Some(3) => ::orb::codegen::reply_is_a(args, reply, is_a),
+            Some(4) => upcall_reset(servant, args, reply),
+            Some(5) => upcall_increment(servant, args, reply),
             _ => Err(::orb::codegen::SystemException::bad_operation()),
         }
     }

@@ -292,7 +292,7 @@ macro_rules! strategy_tests {
         #[test]
         fn $strategy() {
             use idlc_tests::$strategy::ops50::many::ops50 as s;
-            exercise(|a, b, c, d| s::dispatch(a, b, c, d), &s::OPERATIONS, s::operation_index);
+            exercise(s::dispatch::<Recorder>, &s::OPERATIONS, s::operation_index);
         }
     )*};
 }
@@ -306,22 +306,22 @@ mod ops50 {
 fn all_four_strategies_give_identical_results() {
     use idlc_tests::{binary, dynamic, linear, perfect};
     let p = exercise(
-        |a, b, c, d| perfect::ops50::many::ops50::dispatch(a, b, c, d),
+        perfect::ops50::many::ops50::dispatch::<Recorder>,
         &perfect::ops50::many::ops50::OPERATIONS,
         perfect::ops50::many::ops50::operation_index,
     );
     let l = exercise(
-        |a, b, c, d| linear::ops50::many::ops50::dispatch(a, b, c, d),
+        linear::ops50::many::ops50::dispatch::<Recorder>,
         &linear::ops50::many::ops50::OPERATIONS,
         linear::ops50::many::ops50::operation_index,
     );
     let b = exercise(
-        |a, b, c, d| binary::ops50::many::ops50::dispatch(a, b, c, d),
+        binary::ops50::many::ops50::dispatch::<Recorder>,
         &binary::ops50::many::ops50::OPERATIONS,
         binary::ops50::many::ops50::operation_index,
     );
     let d = exercise(
-        |a, b, c, d| dynamic::ops50::many::ops50::dispatch(a, b, c, d),
+        dynamic::ops50::many::ops50::dispatch::<Recorder>,
         &dynamic::ops50::many::ops50::OPERATIONS,
         dynamic::ops50::many::ops50::operation_index,
     );
