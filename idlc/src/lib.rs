@@ -1,6 +1,10 @@
-//! idlc, the IDL compiler of rtorb: preprocess → parse → resolve → (generate, elsewhere).
+//! idlc, the IDL compiler of rtorb: preprocess → parse → resolve → generate.
 //!
-//! This crate is the compiler's front end as a library. [`Frontend`] runs the whole pipeline on a
+//! Three faces of one library: [`Builder`] (and [`compile`]) for build scripts, the `idlc`
+//! binary, and the pieces themselves. The back end, [`codegen`], turns a resolved model into
+//! Rust (see `MAPPING.md`).
+//!
+//! The front end: [`Frontend`] runs the whole pipeline on a
 //! file and returns either a resolved [`model::Model`] (what a code generator reads) or
 //! [`Diagnostics`] with every error found, each with its file, line and column. It never panics
 //! on any input. A build script gets the list of every file read, `#include`s included, for
@@ -20,6 +24,8 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod builder;
+pub mod codegen;
 pub mod consteval;
 pub mod diagnostics;
 pub mod lexer;
@@ -31,6 +37,8 @@ pub mod source;
 
 use std::path::{Path, PathBuf};
 
+pub use builder::{compile, Builder, Error};
+pub use codegen::{Demux, GenError, Options};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use model::Model;
 

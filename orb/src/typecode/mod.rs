@@ -799,6 +799,14 @@ impl TypeCode {
     }
 }
 
+impl Default for TypeCode {
+    /// `tk_null`, as in an empty `any`: lets generated structs with TypeCode members derive
+    /// `Default`.
+    fn default() -> TypeCode {
+        TypeCode::Null
+    }
+}
+
 impl PartialEq for TypeCode {
     fn eq(&self, other: &TypeCode) -> bool {
         self.equal(other)

@@ -1,0 +1,176 @@
+//! The build-script face of idlc, after prost-build: a [`Builder`] whose setters return
+//! `&mut Self`, and [`compile`] for the common case.
+//!
+//! ```no_run
+//! // build.rs
+//! idlc::Builder::new()
+//!     .include("idl")
+//!     .define("X")
+//!     .demux(idlc::Demux::Perfect)
+//!     .compile(&["idl/echo.idl"])
+//!     .unwrap();
+//! // lib.rs: include!(concat!(env!("OUT_DIR"), "/echo.rs"));
+//! ```
+//!
+//! Each IDL file becomes one `.rs` file named after it (`echo.idl` → `echo.rs`) holding every
+//! definition the file's translation unit contains, `#include`d files' too, each in the
+//! module its IDL module maps to. A file is therefore complete on its own and compiles
+//! wherever it is included; two files that include the same IDL each carry their own copy of
+//! its types, so include each into its own module.
+
+use crate::codegen::{self, Demux, GenError, Options};
+use crate::{Diagnostics, Frontend};
+use std::path::{Path, PathBuf};
+
+/// What can go wrong compiling IDL to Rust.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The IDL has errors (each with file, line and column).
+    #[error("{}", .0.render())]
+    Idl(Diagnostics),
+    #[error("{}: {source}", file.display())]
+    Generate { file: PathBuf, source: GenError },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no output directory: OUT_DIR is not set (not in a build script?) and out_dir() was not called")]
+    NoOutDir,
+    #[error("two IDL files would both be written to {}", .0.display())]
+    DuplicateOutput(PathBuf),
+}
+
+/// Settings for compiling IDL files to Rust.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    frontend: Frontend,
+    options: Options,
+    out_dir: Option<PathBuf>,
+    rerun_if_changed: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: no include directories or macros, perfect-hash demux, output to `OUT_DIR`,
+    /// `cargo:rerun-if-changed` printed for every file read.
+    pub fn new() -> Builder {
+        Builder {
+            frontend: Frontend::new(),
+            options: Options::default(),
+            out_dir: None,
+            rerun_if_changed: true,
+        }
+    }
+
+    /// Adds an `#include` search directory (`-I`), searched in the order added.
+    pub fn include(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.frontend.include_dir(dir);
+        self
+    }
+
+    /// Defines a preprocessor macro (`-D`): `"NAME"` or `"NAME=VALUE"`.
+    pub fn define(&mut self, def: &str) -> &mut Self {
+        self.frontend.define(def);
+        self
+    }
+
+    /// How skeletons look operations up.
+    pub fn demux(&mut self, demux: Demux) -> &mut Self {
+        self.options.demux = demux;
+        self
+    }
+
+    /// Where to write the `.rs` files (default: `$OUT_DIR`).
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` lines (on by default; off outside cargo).
+    pub fn emit_rerun_if_changed(&mut self, on: bool) -> &mut Self {
+        self.rerun_if_changed = on;
+        self
+    }
+
+    /// Generates the Rust source of one IDL file without writing it; returns the source and
+    /// every file read (the IDL file and everything it `#include`s).
+    pub fn generate(&self, file: impl AsRef<Path>) -> Result<(String, Vec<PathBuf>), Error> {
+        let out = self.frontend.compile_file(file.as_ref());
+        let model = out.result.map_err(Error::Idl)?;
+        let text = codegen::generate(&model, &self.options).map_err(|source| Error::Generate {
+            file: file.as_ref().to_path_buf(),
+            source,
+        })?;
+        Ok((text, out.files))
+    }
+
+    /// Compiles each IDL file to `<out_dir>/<file stem>.rs`; returns the files written.
+    pub fn compile(&self, files: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>, Error> {
+        let dir = match &self.out_dir {
+            Some(d) => d.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(Error::NoOutDir)?,
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut written = Vec::new();
+        for file in files {
+            let file = file.as_ref();
+            let out = self.frontend.compile_file(file);
+            if self.rerun_if_changed {
+                // Every file read, includes too, even when compilation failed: fixing any of
+                // them must rerun the build script.
+                for f in &out.files {
+                    println!("cargo:rerun-if-changed={}", f.display());
+                }
+            }
+            let model = out.result.map_err(Error::Idl)?;
+            let text =
+                codegen::generate(&model, &self.options).map_err(|source| Error::Generate {
+                    file: file.to_path_buf(),
+                    source,
+                })?;
+            let stem = file.file_stem().unwrap_or(file.as_os_str());
+            let target = dir.join(stem).with_extension("rs");
+            if written.contains(&target) {
+                return Err(Error::DuplicateOutput(target));
+            }
+            write_if_changed(&target, &text)?;
+            written.push(target);
+        }
+        Ok(written)
+    }
+}
+
+/// Leaves an unchanged file alone, so that its timestamp does not trigger rebuilds.
+fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Compiles `files` with `includes` as `#include` directories into `$OUT_DIR`, with the
+/// default settings: what most build scripts need.
+pub fn compile(
+    files: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<Vec<PathBuf>, Error> {
+    let mut b = Builder::new();
+    for i in includes {
+        b.include(i.as_ref());
+    }
+    b.compile(files)
+}

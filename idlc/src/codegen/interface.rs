@@ -1,0 +1,744 @@
+//! Interfaces: the servant trait, each operation's error enum, the upcall functions that
+//! decode arguments, call the servant and encode results, and the skeleton whose `dispatch`
+//! finds the operation by the selected [`Demux`] strategy.
+//!
+//! Remote stubs and typed object references come with the ORB core's invocation path; until
+//! then a reference is an `Ior`.
+
+use super::names::ident;
+use super::{comment, phf, relative, Acc, Demux, GenError, Generator, Result};
+use crate::model::{InterfaceKind, ItemId, ItemKind, ParamDir, TypeRef};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use std::collections::HashSet;
+
+/// One parameter of a servant method.
+struct Param<'m> {
+    name: proc_macro2::Ident,
+    idl: &'m str,
+    dir: ParamDir,
+    ty: &'m TypeRef,
+}
+
+/// What a servant method looks like, as seen from one module.
+struct Sig<'m> {
+    method: proc_macro2::Ident,
+    params: Vec<Param<'m>>,
+    result: Option<&'m TypeRef>,
+    /// The `Ok` type: `()`, one value, or a tuple (return value first, then `out`s).
+    ok: TokenStream,
+    err: TokenStream,
+    /// The error enum's path and its variants (exception path, variant name), if any.
+    raises: Option<(TokenStream, Vec<(TokenStream, proc_macro2::Ident)>)>,
+    doc: String,
+}
+
+/// What an entry of the dispatch table does.
+enum Target {
+    Upcall(TokenStream),
+    IsA,
+    NonExistent,
+    NoImplement,
+}
+
+impl<'m> Generator<'m> {
+    pub(super) fn interface(
+        &self,
+        id: ItemId,
+        path: &[String],
+        seen: &mut HashSet<ItemId>,
+    ) -> Result<TokenStream> {
+        let item = self.item(id)?;
+        let ItemKind::Interface(iface) = &item.kind else {
+            return Err(GenError::new("not an interface"));
+        };
+        if !iface.defined {
+            return Ok(comment(&format!(
+                "IDL interface {} is only forward-declared: references to it are ::orb::codegen::Ior.",
+                item.scoped()
+            )));
+        }
+        let n = self.names(id)?;
+        let module_name = n
+            .module
+            .clone()
+            .ok_or_else(|| GenError::new("interface without a module"))?;
+        let module = ident(&module_name);
+        let mut mod_path = path.to_vec();
+        mod_path.push(module_name);
+        let nested_ids: Vec<ItemId> = iface
+            .contents
+            .iter()
+            .copied()
+            .filter(|c| {
+                !matches!(
+                    self.m.get(*c).map(|i| &i.kind),
+                    Some(ItemKind::Operation(_) | ItemKind::Attribute(_))
+                )
+            })
+            .collect();
+        let nested = self.emit_scope(&nested_ids, &mod_path, seen)?;
+        let repo = item.repository_id.as_str();
+        let mod_doc = format!(" Items of IDL interface `{}` (`{repo}`).", item.scoped());
+        let cg = quote!(::orb::codegen);
+
+        if iface.kind == InterfaceKind::Local {
+            let note = comment(&format!(
+                "{} is a local interface: its servant trait comes with the ORB core.",
+                item.scoped()
+            ));
+            return Ok(quote! {
+                #[doc = #mod_doc]
+                // Whoever includes the file picks the enclosing module's name, which may be this one.
+                #[allow(clippy::module_inception)]
+                pub mod #module {
+                    #note
+                    /// The repository id.
+                    pub const REPOSITORY_ID: &str = #repo;
+                    #(#nested)*
+                }
+            });
+        }
+
+        let ancestors = self.ancestors(id)?;
+        let base_ids: Vec<&str> = ancestors
+            .iter()
+            .map(|&b| self.item(b).map(|i| i.repository_id.as_str()))
+            .collect::<Result<_>>()?;
+        let servant_trait = self.servant_trait(id, path)?;
+        let mut errors = Vec::new();
+        let mut upcalls = Vec::new();
+        for (member, acc) in self.own_members(id)? {
+            if self.member_unsupported(member, acc).is_some() {
+                continue;
+            }
+            if let Some(e) = self.error_enum(id, member, acc, &mod_path)? {
+                errors.push(e);
+            }
+            upcalls.push(self.upcall(id, member, acc, &mod_path)?);
+        }
+        let skeleton = if iface.kind == InterfaceKind::Unconstrained {
+            self.skeleton(id, &mod_path)?
+        } else {
+            TokenStream::new()
+        };
+        let name = item.name.as_str();
+        // Abstract interfaces get a plain object reference TypeCode too: orb's TypeCode has
+        // no constructor for tk_abstract_interface yet, and their references are not mapped.
+        let tc = quote!(#cg::TypeCode::objref(#repo, #name));
+        Ok(quote! {
+            #servant_trait
+
+            #[doc = #mod_doc]
+            // Whoever includes the file picks the enclosing module's name, which may be this one.
+            #[allow(clippy::module_inception)]
+            pub mod #module {
+                /// The interface's repository id.
+                pub const REPOSITORY_ID: &str = #repo;
+
+                /// The repository ids of every interface it inherits from, directly or not.
+                pub const BASE_IDS: &[&str] = &[#(#base_ids),*];
+
+                /// The TypeCode of a reference to the interface.
+                pub fn type_code() -> #cg::TypeCode {
+                    static TC: #cg::LazyLock<#cg::TypeCode> = #cg::LazyLock::new(|| #tc);
+                    TC.clone()
+                }
+
+                /// `_is_a`: true for the interface, its bases and `CORBA::Object`.
+                pub fn is_a(id: &str) -> bool {
+                    id == REPOSITORY_ID || BASE_IDS.contains(&id) || id == #cg::OBJECT_REPOSITORY_ID
+                }
+
+                #(#errors)*
+                #(#upcalls)*
+                #skeleton
+                #(#nested)*
+            }
+        })
+    }
+
+    /// Every interface `id` inherits from, directly or not, depth first, each once.
+    fn ancestors(&self, id: ItemId) -> Result<Vec<ItemId>> {
+        let mut out = Vec::new();
+        let mut todo = vec![id];
+        while let Some(i) = todo.pop() {
+            let ItemKind::Interface(iface) = &self.item(i)?.kind else {
+                return Err(GenError::new(format!(
+                    "'{}' inherits from something that is not an interface",
+                    self.item(id)?.scoped()
+                )));
+            };
+            for &b in iface.bases.iter().rev() {
+                if b != id && !out.contains(&b) {
+                    out.push(b);
+                    todo.push(b);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The operations and attribute accessors an interface declares itself, in order.
+    fn own_members(&self, id: ItemId) -> Result<Vec<(ItemId, Acc)>> {
+        let ItemKind::Interface(iface) = &self.item(id)?.kind else {
+            return Err(GenError::new("not an interface"));
+        };
+        let mut out = Vec::new();
+        for &m in &iface.contents {
+            match &self.item(m)?.kind {
+                ItemKind::Operation(_) => out.push((m, Acc::Op)),
+                ItemKind::Attribute(a) => {
+                    out.push((m, Acc::Get));
+                    if !a.readonly {
+                        out.push((m, Acc::Set));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Why a member cannot be mapped, if it cannot (a type or exception that is not).
+    fn member_unsupported(&self, member: ItemId, acc: Acc) -> Option<String> {
+        let item = self.m.get(member)?;
+        let (types, raises): (Vec<&TypeRef>, &[ItemId]) = match (&item.kind, acc) {
+            (ItemKind::Operation(op), _) => (
+                op.result
+                    .iter()
+                    .chain(op.params.iter().map(|p| &p.ty))
+                    .collect(),
+                &op.raises,
+            ),
+            (ItemKind::Attribute(a), Acc::Set) => (vec![&a.ty], &a.set_raises),
+            (ItemKind::Attribute(a), _) => (vec![&a.ty], &a.get_raises),
+            _ => return Some("not an operation or attribute".into()),
+        };
+        types
+            .into_iter()
+            .find_map(|t| self.type_unsupported(t))
+            .or_else(|| {
+                raises.iter().find_map(|e| {
+                    self.unsupported
+                        .get(e)
+                        .map(|r| format!("it raises an exception that is not mapped: {r}"))
+                })
+            })
+    }
+
+    /// The servant trait: one method per operation and attribute accessor; inherited
+    /// interfaces are supertraits.
+    fn servant_trait(&self, id: ItemId, path: &[String]) -> Result<TokenStream> {
+        let item = self.item(id)?;
+        let ItemKind::Interface(iface) = &item.kind else {
+            return Err(GenError::new("not an interface"));
+        };
+        let name = ident(&self.names(id)?.ident);
+        let mut supers = Vec::new();
+        for &b in &iface.bases {
+            supers.push(self.path_to(path, b)?);
+        }
+        let mut methods = Vec::new();
+        for (member, acc) in self.own_members(id)? {
+            if let Some(reason) = self.member_unsupported(member, acc) {
+                let m = self.item(member)?;
+                methods.push(comment(&format!(
+                    "IDL {} {} is not mapped (requests for it get NO_IMPLEMENT): {reason}.",
+                    m.kind.describe(),
+                    m.name
+                )));
+                continue;
+            }
+            let sig = self.signature(id, member, acc, path)?;
+            let method = &sig.method;
+            let params = sig
+                .params
+                .iter()
+                .filter(|p| p.dir != ParamDir::Out)
+                .map(|p| {
+                    let pname = &p.name;
+                    let t = match p.dir {
+                        ParamDir::In => self.in_param_type(p.ty, path),
+                        _ => self.rust_type(p.ty, path).map(|t| quote!(&mut #t)),
+                    };
+                    t.map(|t| quote!(#pname: #t))
+                });
+            let params: Vec<TokenStream> = params.collect::<Result<_>>()?;
+            let (ok, err, doc) = (&sig.ok, &sig.err, &sig.doc);
+            methods.push(quote! {
+                #[doc = #doc]
+                fn #method(&self #(, #params)*) -> Result<#ok, #err>;
+            });
+        }
+        let doc = format!(
+            " Servant trait of IDL interface `{}` (`{}`): what an implementation provides.",
+            item.scoped(),
+            item.repository_id
+        );
+        Ok(quote! {
+            #[doc = #doc]
+            // Signatures and names come from the IDL, not from Rust conventions.
+            #[allow(
+                clippy::too_many_arguments,
+                clippy::type_complexity,
+                clippy::result_large_err,
+                clippy::wrong_self_convention,
+                clippy::new_ret_no_self
+            )]
+            pub trait #name: #(#supers +)* Send + Sync {
+                #(#methods)*
+            }
+        })
+    }
+
+    /// The signature of member `member` (accessor `acc`) of interface `decl`, from `from`.
+    fn signature(
+        &self,
+        decl: ItemId,
+        member: ItemId,
+        acc: Acc,
+        from: &[String],
+    ) -> Result<Sig<'m>> {
+        let names = self
+            .ifaces
+            .get(&decl)
+            .ok_or_else(|| GenError::new("interface without names"))?;
+        let item = self.item(member)?;
+        let method = ident(
+            names
+                .methods
+                .get(&(member, acc))
+                .ok_or_else(|| GenError::new(format!("no method name for {}", item.scoped())))?,
+        );
+        let mut params = Vec::new();
+        let (result, raises, doc): (Option<&TypeRef>, &[ItemId], String) = match (&item.kind, acc) {
+            (ItemKind::Operation(op), _) => {
+                let pnames = names
+                    .params
+                    .get(&member)
+                    .ok_or_else(|| GenError::new("no parameter names"))?;
+                for (p, pn) in op.params.iter().zip(pnames) {
+                    params.push(Param {
+                        name: ident(pn),
+                        idl: p.name.as_str(),
+                        dir: p.dir,
+                        ty: &p.ty,
+                    });
+                }
+                let oneway = if op.oneway { "oneway " } else { "" };
+                (
+                    op.result.as_ref(),
+                    &op.raises,
+                    format!(" IDL {oneway}operation `{}`.", item.name),
+                )
+            }
+            (ItemKind::Attribute(a), Acc::Get) => (
+                Some(&a.ty),
+                &a.get_raises,
+                format!(" Reads IDL attribute `{}`.", item.name),
+            ),
+            (ItemKind::Attribute(a), _) => {
+                params.push(Param {
+                    name: ident("value"),
+                    idl: "value",
+                    dir: ParamDir::In,
+                    ty: &a.ty,
+                });
+                (
+                    None,
+                    &a.set_raises,
+                    format!(" Writes IDL attribute `{}`.", item.name),
+                )
+            }
+            _ => return Err(GenError::new("not an operation or attribute")),
+        };
+        let mut oks = Vec::new();
+        if let Some(r) = result {
+            oks.push(self.rust_type(r, from)?);
+        }
+        for p in params.iter().filter(|p| p.dir == ParamDir::Out) {
+            oks.push(self.rust_type(p.ty, from)?);
+        }
+        let ok = match oks.len() {
+            0 => quote!(()),
+            1 => oks.remove(0),
+            _ => quote!((#(#oks),*)),
+        };
+        let cg = quote!(::orb::codegen);
+        let (err, raises) = match names.errors.get(&(member, acc)) {
+            None => (quote!(#cg::SystemException), None),
+            Some(e) => {
+                let p = relative(from, &self.module_path(decl)?, e);
+                let variants = names
+                    .error_variants
+                    .get(&(member, acc))
+                    .ok_or_else(|| GenError::new("no error variants"))?;
+                let mut vs = Vec::new();
+                for (&ex, v) in dedup(raises).iter().zip(variants) {
+                    vs.push((self.path_to(from, ex)?, ident(v)));
+                }
+                (p.clone(), Some((p, vs)))
+            }
+        };
+        Ok(Sig {
+            method,
+            params,
+            result,
+            ok,
+            err,
+            raises,
+            doc,
+        })
+    }
+
+    /// The error enum of a member that raises user exceptions.
+    fn error_enum(
+        &self,
+        decl: ItemId,
+        member: ItemId,
+        acc: Acc,
+        from: &[String],
+    ) -> Result<Option<TokenStream>> {
+        let names = self
+            .ifaces
+            .get(&decl)
+            .ok_or_else(|| GenError::new("interface without names"))?;
+        let Some(ename) = names.errors.get(&(member, acc)) else {
+            return Ok(None);
+        };
+        let sig = self.signature(decl, member, acc, from)?;
+        let Some((_, variants)) = &sig.raises else {
+            return Ok(None);
+        };
+        let name = ident(ename);
+        let cg = quote!(::orb::codegen);
+        let doc = format!(
+            " What `{}::{}` fails with: the user exceptions it raises, or a system exception.",
+            self.names(decl)?.ident,
+            sig.method
+        );
+        let decls = variants.iter().map(|(p, v)| quote!(#v(#p),));
+        let froms = variants.iter().map(|(p, v)| {
+            quote! {
+                impl From<#p> for #name {
+                    fn from(e: #p) -> Self {
+                        Self::#v(e)
+                    }
+                }
+            }
+        });
+        let shows = variants
+            .iter()
+            .map(|(_, v)| quote!(Self::#v(e) => ::std::fmt::Display::fmt(e, f),));
+        Ok(Some(quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant)]
+            pub enum #name {
+                #(#decls)*
+                System(#cg::SystemException),
+            }
+
+            #(#froms)*
+
+            impl From<#cg::SystemException> for #name {
+                fn from(e: #cg::SystemException) -> Self {
+                    Self::System(e)
+                }
+            }
+
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    match self {
+                        #(#shows)*
+                        Self::System(e) => ::std::fmt::Display::fmt(e, f),
+                    }
+                }
+            }
+
+            impl ::std::error::Error for #name {}
+        }))
+    }
+
+    /// The upcall of one member: decode the `in`/`inout` arguments, call the servant, encode
+    /// the return value and `out`/`inout` values, or the user exception.
+    fn upcall(
+        &self,
+        decl: ItemId,
+        member: ItemId,
+        acc: Acc,
+        from: &[String],
+    ) -> Result<TokenStream> {
+        let names = self
+            .ifaces
+            .get(&decl)
+            .ok_or_else(|| GenError::new("interface without names"))?;
+        let fname = ident(
+            names
+                .upcalls
+                .get(&(member, acc))
+                .ok_or_else(|| GenError::new("no upcall name"))?,
+        );
+        let sig = self.signature(decl, member, acc, from)?;
+        let trait_path = self.path_to(from, decl)?;
+        let cg = quote!(::orb::codegen);
+        let method = &sig.method;
+
+        let mut decls = Vec::new();
+        let mut args = Vec::new();
+        for p in &sig.params {
+            let pname = &p.name;
+            match p.dir {
+                ParamDir::Out => continue,
+                ParamDir::In => {
+                    let t = self.rust_type(p.ty, from)?;
+                    let d = self.decode_expr(p.ty, from)?;
+                    let idl = p.idl;
+                    decls.push(quote!(let #pname: #t = #cg::ResultExt::field(#d, #idl)?;));
+                    args.push(match self.pass(p.ty) {
+                        super::types::Pass::Value => quote!(#pname),
+                        _ => quote!(&#pname),
+                    });
+                }
+                ParamDir::InOut => {
+                    let t = self.rust_type(p.ty, from)?;
+                    let d = self.decode_expr(p.ty, from)?;
+                    let idl = p.idl;
+                    decls.push(quote!(let mut #pname: #t = #cg::ResultExt::field(#d, #idl)?;));
+                    args.push(quote!(&mut #pname));
+                }
+            }
+        }
+        // What the Ok value destructures into, and what the reply carries, in wire order.
+        let mut binds = Vec::new();
+        let mut encodes = Vec::new();
+        if let Some(r) = sig.result {
+            binds.push(quote!(ret));
+            let e = self.encode_expr(r, quote!(&ret), 0)?;
+            encodes.push(quote!(#cg::reply_ok(#e)?;));
+        }
+        for p in &sig.params {
+            let pname = &p.name;
+            if p.dir == ParamDir::Out {
+                binds.push(quote!(#pname));
+            }
+            if p.dir != ParamDir::In {
+                let e = self.encode_expr(p.ty, quote!(&#pname), 0)?;
+                encodes.push(quote!(#cg::reply_ok(#e)?;));
+            }
+        }
+        let binds_empty = binds.is_empty() && encodes.is_empty();
+        let pattern = match binds.len() {
+            0 => quote!(()),
+            1 => binds.remove(0),
+            _ => quote!((#(#binds),*)),
+        };
+        let call = quote!(<S as #trait_path>::#method(servant #(, #args)*));
+        let body = match &sig.raises {
+            None if binds_empty => quote! {
+                #call?;
+                Ok(#cg::DispatchStatus::NoException)
+            },
+            None => quote! {
+                let #pattern = #call?;
+                #(#encodes)*
+                Ok(#cg::DispatchStatus::NoException)
+            },
+            Some((epath, variants)) => {
+                let arms = variants.iter().map(
+                    |(_, v)| quote!(Err(#epath::#v(e)) => #cg::reply_user_exception(enc, &e),),
+                );
+                quote! {
+                    match #call {
+                        Ok(#pattern) => {
+                            #(#encodes)*
+                            Ok(#cg::DispatchStatus::NoException)
+                        }
+                        #(#arms)*
+                        Err(#epath::System(e)) => Err(e),
+                    }
+                }
+            }
+        };
+        let dec_name = if decls.is_empty() {
+            ident("_dec")
+        } else {
+            ident("dec")
+        };
+        let enc_name = if encodes.is_empty() && sig.raises.is_none() {
+            ident("_enc")
+        } else {
+            ident("enc")
+        };
+        let doc = format!(
+            " Upcall of `{}`; the skeletons of derived interfaces share it.",
+            sig.method
+        );
+        Ok(quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            pub fn #fname<S: #trait_path + ?Sized>(
+                servant: &S,
+                #dec_name: &mut #cg::Decoder<'_>,
+                #enc_name: &mut #cg::Encoder,
+            ) -> Result<#cg::DispatchStatus, #cg::SystemException> {
+                #(#decls)*
+                #body
+            }
+        })
+    }
+
+    /// `OPERATIONS`, `operation_index` and `dispatch` of a concrete interface.
+    fn skeleton(&self, id: ItemId, mod_path: &[String]) -> Result<TokenStream> {
+        let cg = quote!(::orb::codegen);
+        let mut entries: Vec<(String, Target)> = Vec::new();
+        let chain: Vec<ItemId> = std::iter::once(id).chain(self.ancestors(id)?).collect();
+        for decl in chain {
+            let names = self
+                .ifaces
+                .get(&decl)
+                .ok_or_else(|| GenError::new("interface without names"))?;
+            let decl_mod = self.module_path(decl)?;
+            for (member, acc) in self.own_members(decl)? {
+                let item = self.item(member)?;
+                let wire = match acc {
+                    Acc::Op => item.name.clone(),
+                    Acc::Get => format!("_get_{}", item.name),
+                    Acc::Set => format!("_set_{}", item.name),
+                };
+                let target = if self.member_unsupported(member, acc).is_some() {
+                    Target::NoImplement
+                } else {
+                    let f = names
+                        .upcalls
+                        .get(&(member, acc))
+                        .ok_or_else(|| GenError::new("no upcall name"))?;
+                    Target::Upcall(relative(mod_path, &decl_mod, f))
+                };
+                entries.push((wire, target));
+            }
+        }
+        entries.push(("_is_a".into(), Target::IsA));
+        entries.push(("_non_existent".into(), Target::NonExistent));
+        // omniORB's GIOP 1.0 spelling, still sent by old clients.
+        entries.push(("_not_existent".into(), Target::NonExistent));
+
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        let mut distinct = HashSet::new();
+        if let Some(dup) = keys.iter().find(|k| !distinct.insert(**k)) {
+            return Err(GenError::new(format!(
+                "interface '{}' has two operations called '{dup}'",
+                self.item(id)?.scoped()
+            )));
+        }
+        let (order, lookup) = self.demux(&keys)?;
+        let ops: Vec<&str> = order.iter().map(|&i| keys[i]).collect();
+        let count = Literal::usize_unsuffixed(ops.len());
+        let mut uses_servant = false;
+        let arms: Vec<TokenStream> = order
+            .iter()
+            .enumerate()
+            .map(|(slot, &i)| {
+                let slot = Literal::usize_unsuffixed(slot);
+                let body = match &entries[i].1 {
+                    Target::Upcall(p) => {
+                        uses_servant = true;
+                        quote!(#p(servant, args, reply))
+                    }
+                    Target::IsA => quote!(#cg::reply_is_a(args, reply, is_a)),
+                    Target::NonExistent => quote!(#cg::reply_non_existent(reply)),
+                    Target::NoImplement => quote!(Err(#cg::SystemException::no_implement())),
+                };
+                quote!(Some(#slot) => #body,)
+            })
+            .collect();
+        let unused = (!uses_servant).then(|| quote!(let _ = servant;));
+        let trait_path = self.path_to(mod_path, id)?;
+        let strategy = format!(
+            " Operation lookup: {} (chosen when the code was generated).",
+            self.opts.demux
+        );
+        Ok(quote! {
+            /// Every operation name the skeleton answers, in `operation_index` order: the
+            /// interface's and its bases' operations, `_get_`/`_set_` attribute accessors,
+            /// `_is_a` and `_non_existent`.
+            pub const OPERATIONS: [&str; #count] = [#(#ops),*];
+
+            /// The index in [`OPERATIONS`] of an operation name, if the interface has it.
+            #[doc = #strategy]
+            pub fn operation_index(operation: &str) -> Option<usize> {
+                #lookup
+            }
+
+            /// The skeleton: decodes a request's arguments from `args`, calls the servant and
+            /// encodes its results or user exception into `reply`. An unknown operation is
+            /// `BAD_OPERATION`, arguments that do not decode `MARSHAL`, both completed NO.
+            pub fn dispatch<S: #trait_path + ?Sized>(
+                servant: &S,
+                operation: &str,
+                args: &mut #cg::Decoder<'_>,
+                reply: &mut #cg::Encoder,
+            ) -> Result<#cg::DispatchStatus, #cg::SystemException> {
+                #unused
+                match operation_index(operation) {
+                    #(#arms)*
+                    _ => Err(#cg::SystemException::bad_operation()),
+                }
+            }
+        })
+    }
+
+    /// The order of `keys` in `OPERATIONS` and the body of `operation_index`.
+    fn demux(&self, keys: &[&str]) -> Result<(Vec<usize>, TokenStream)> {
+        let cg = quote!(::orb::codegen);
+        let n = Literal::usize_unsuffixed(keys.len());
+        Ok(match self.opts.demux {
+            Demux::Perfect => {
+                let p = phf::generate(keys).ok_or_else(|| {
+                    GenError::new("no perfect hash found for the operation names")
+                })?;
+                let seed = Literal::u64_unsuffixed(p.seed);
+                let b = Literal::usize_unsuffixed(p.displacements.len());
+                let ds = p.displacements.iter().map(|&(d1, d2)| {
+                    let (d1, d2) = (Literal::u32_unsuffixed(d1), Literal::u32_unsuffixed(d2));
+                    quote!((#d1, #d2))
+                });
+                let body = quote! {
+                    const SEED: u64 = #seed;
+                    const DISPLACEMENTS: [(u32, u32); #b] = [#(#ds),*];
+                    let slot = #cg::phf_slot(#cg::phf_hash(operation.as_bytes(), SEED), &DISPLACEMENTS, #n);
+                    match OPERATIONS.get(slot) {
+                        Some(&name) if name == operation => Some(slot),
+                        _ => None,
+                    }
+                };
+                (p.order, body)
+            }
+            Demux::Linear => (
+                (0..keys.len()).collect(),
+                quote!(OPERATIONS.iter().position(|&name| name == operation)),
+            ),
+            Demux::Binary => {
+                let mut order: Vec<usize> = (0..keys.len()).collect();
+                order.sort_by(|&a, &b| keys[a].cmp(keys[b]));
+                (order, quote!(OPERATIONS.binary_search(&operation).ok()))
+            }
+            Demux::Dynamic => (
+                (0..keys.len()).collect(),
+                quote! {
+                    static MAP: #cg::LazyLock<#cg::HashMap<&'static str, usize>> = #cg::LazyLock::new(|| {
+                        OPERATIONS.iter().enumerate().map(|(i, &name)| (name, i)).collect()
+                    });
+                    MAP.get(operation).copied()
+                },
+            ),
+        })
+    }
+}
+
+/// `ids` without repeats, first occurrence kept.
+pub(super) fn dedup(ids: &[ItemId]) -> Vec<ItemId> {
+    let mut seen = HashSet::new();
+    ids.iter().copied().filter(|i| seen.insert(*i)).collect()
+}

@@ -1,0 +1,85 @@
+//! The two thin faces of the library: the `idlc` binary and `idlc::Builder`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("idlc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+#[test]
+fn binary_writes_one_file_per_idl_with_the_chosen_demux() {
+    let out = scratch("cli");
+    let golden = tests_dir().join("golden");
+    let status = Command::new(env!("CARGO_BIN_EXE_idlc"))
+        .args(["--demux", "binary", "--out"])
+        .arg(&out)
+        .arg(golden.join("demux.idl"))
+        .arg(golden.join("echo.idl"))
+        .status()
+        .expect("run idlc");
+    assert!(status.success());
+    let got = std::fs::read_to_string(out.join("demux.rs")).expect("demux.rs");
+    let want = std::fs::read_to_string(golden.join("demux.binary.rs")).expect("golden");
+    assert_eq!(got, want);
+    assert!(out.join("echo.rs").is_file());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn binary_reports_idl_errors_and_fails() {
+    let out = scratch("cli-err");
+    let output = Command::new(env!("CARGO_BIN_EXE_idlc"))
+        .arg("--out")
+        .arg(&out)
+        .arg(tests_dir().join("invalid/undeclared_name.idl"))
+        .output()
+        .expect("run idlc");
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("undeclared_name.idl:"), "{err}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_idlc"))
+        .args(["--demux", "quadratic", "--out"])
+        .arg(&out)
+        .arg(tests_dir().join("golden/demux.idl"))
+        .output()
+        .expect("run idlc");
+    assert!(!bad.status.success());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn builder_lists_included_files_and_defines_macros() {
+    let idl = tests_dir().join("idl");
+    let mut b = idlc::Builder::new();
+    b.include(&idl).emit_rerun_if_changed(false);
+    let (text, files) = b.generate(idl.join("echo.idl")).expect("generate");
+    assert!(text.starts_with(idlc::codegen::HEADER));
+    assert!(
+        files.iter().any(|f| f.ends_with("alltypes.idl")),
+        "{files:?}"
+    );
+
+    let dir = scratch("builder");
+    let src = dir.join("cond.idl");
+    std::fs::write(&src, "#ifdef WITH_X\nconst long X = VALUE;\n#endif\n").unwrap();
+    let out = dir.join("out");
+    let written = idlc::Builder::new()
+        .define("WITH_X")
+        .define("VALUE=7")
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .compile(&[&src])
+        .expect("compile");
+    assert_eq!(written, [out.join("cond.rs")]);
+    let text = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(text.contains("pub const X: i32 = 7;"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
