@@ -139,6 +139,7 @@ void rtorb_cubit_server_stop(void* server) {
   guarded([&] {
     s->served.ref = CubitApp::Cubit::_nil();
     s->served.poa->deactivate_object(s->served.oid);
+    s->served.poa = PortableServer::POA::_nil();
     s->orb->destroy();
   });
   delete s;

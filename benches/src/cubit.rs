@@ -167,10 +167,6 @@ impl OmniServerProcess {
     pub fn ior(&self) -> &str {
         &self.ior
     }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for OmniServerProcess {
