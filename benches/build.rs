@@ -1,11 +1,19 @@
-//! The benches' build script, one function per job:
-//! - the demux benchmark's interfaces (1, 5, 10, 20 and 50 operations), compiled by idlc with
-//!   every demux strategy into `$OUT_DIR/<strategy>/ops<N>.rs`;
-//! - omniORB's side of the comparison benches (`omniorb/*.cc`), linked against the system's
-//!   omniORB 4 found with pkg-config. Without omniORB's development package the build fails: the
-//!   comparison benches print rtorb and omniORB side by side and have no rtorb-only mode.
+//! The benches' build script. It generates the demux benchmark's interfaces (1, 5, 10, 20 and 50
+//! operations) with idlc, once per demux strategy, into `$OUT_DIR/<strategy>/ops<N>.rs`, and it
+//! builds omniORB's side of the comparison benches, linked against the system's omniORB 4 found
+//! with pkg-config. Without omniORB's development package and `omniidl` the build fails: the
+//! benches print rtorb and omniORB side by side and have no rtorb-only mode.
+//!
+//! - `omniorb/cdr_bench.cc` → `librtorb_omniorb_bench.a`, the `wire` bench's omniORB half.
+//! - `omniorb/cubit.idl` → `omniidl -bcxx` → stubs and skeletons in `OUT_DIR`, compiled once and
+//!   used twice: with `omniorb/cubit.cc` in `librtorb_omniorb_cubit.a` (an in-process cubit
+//!   server and clients, called by the `cubit` bench and the `cubit_latency` tool), and with
+//!   `omniorb/cubit_server_main.cc` in the `cubit_server` executable, whose path the Rust code
+//!   gets as `env!("RTORB_CUBIT_SERVER")` (omniORB's server in a process of its own, so that an
+//!   omniORB client reaches it over TCP rather than collocated).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Operation names shaped like real ones (CosNaming, CosEvent, the design's examples), of
 /// varied lengths, made distinct by a counter.
@@ -32,9 +40,106 @@ fn names(n: usize) -> Vec<String> {
 }
 
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
     generate_demux_interfaces();
     build_omniorb_comparison();
+}
+
+fn build_omniorb_comparison() {
+    const CDR_BENCH: &str = "omniorb/cdr_bench.cc";
+    const CUBIT_IDL: &str = "omniorb/cubit.idl";
+    const CUBIT_LIB: &str = "omniorb/cubit.cc";
+    const CUBIT_SERVER: &str = "omniorb/cubit_server_main.cc";
+    for path in [
+        CDR_BENCH,
+        CUBIT_IDL,
+        CUBIT_LIB,
+        CUBIT_SERVER,
+        "omniorb/cubit_servant.h",
+        "build.rs",
+    ] {
+        println!("cargo:rerun-if-changed={path}");
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    // Emits the -L/-l flags for libomniORB4 and libomnithread, and hands back the include
+    // paths and defines for the C++ compile.
+    let omniorb = match pkg_config::Config::new()
+        .atleast_version("4.2")
+        .probe("omniORB4")
+    {
+        Ok(lib) => lib,
+        Err(e) => panic!(
+            "the omniORB comparison benches need libomniorb4-dev (scripts/test.sh installs it): \
+             pkg-config cannot find omniORB4 >= 4.2: {e}"
+        ),
+    };
+    let cpp = || {
+        let mut build = cc::Build::new();
+        build
+            .cpp(true)
+            .std("c++11")
+            .opt_level(2)
+            .warnings(true)
+            .extra_warnings(true)
+            .include(&out)
+            .include("omniorb");
+        for path in &omniorb.include_paths {
+            build.include(path);
+        }
+        for (name, value) in &omniorb.defines {
+            build.define(name, value.as_deref());
+        }
+        // Also links the C++ standard library the objects need (libstdc++ with g++).
+        build.cpp_link_stdlib(Some("stdc++"));
+        build
+    };
+
+    cpp().file(CDR_BENCH).compile("rtorb_omniorb_bench");
+
+    omniidl(Path::new(CUBIT_IDL), &out);
+    let stubs = cpp().file(out.join("cubitSK.cc")).compile_intermediates();
+    cpp()
+        .file(CUBIT_LIB)
+        .objects(&stubs)
+        .compile("rtorb_omniorb_cubit");
+
+    // The server executable: compiled by cc (same flags), linked here with the same compiler.
+    let server_objects = cpp().file(CUBIT_SERVER).compile_intermediates();
+    let exe = out.join("cubit_server");
+    let compiler = cpp().get_compiler();
+    let mut link = Command::new(compiler.path());
+    link.args(&server_objects)
+        .args(&stubs)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-pthread");
+    for dir in &omniorb.link_paths {
+        link.arg("-L").arg(dir);
+    }
+    for lib in &omniorb.libs {
+        link.arg(format!("-l{lib}"));
+    }
+    link.arg("-lstdc++");
+    run(&mut link, "linking cubit_server");
+    println!("cargo:rustc-env=RTORB_CUBIT_SERVER={}", exe.display());
+}
+
+/// `omniidl -bcxx` on `idl`, writing `<stem>.hh` and `<stem>SK.cc` into `out`.
+fn omniidl(idl: &Path, out: &Path) {
+    let mut cmd = Command::new("omniidl");
+    cmd.arg("-bcxx").arg("-C").arg(out).arg(idl);
+    run(
+        &mut cmd,
+        "omniidl (from the omniidl package; scripts/test.sh installs it)",
+    );
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    match cmd.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("{what}: {cmd:?} exited with {status}"),
+        Err(e) => panic!("{what}: cannot run {cmd:?}: {e}"),
+    }
 }
 
 fn generate_demux_interfaces() {
@@ -61,40 +166,4 @@ fn generate_demux_interfaces() {
             .compile(&files)
             .unwrap_or_else(|e| panic!("{e}"));
     }
-}
-
-fn build_omniorb_comparison() {
-    const SOURCE: &str = "omniorb/cdr_bench.cc";
-    println!("cargo:rerun-if-changed={SOURCE}");
-
-    // Emits the -L/-l flags for libomniORB4 and libomnithread, and hands back the include
-    // paths and defines for the C++ compile.
-    let omniorb = match pkg_config::Config::new()
-        .atleast_version("4.2")
-        .probe("omniORB4")
-    {
-        Ok(lib) => lib,
-        Err(e) => panic!(
-            "the omniORB comparison benches need libomniorb4-dev (scripts/test.sh installs it): \
-             pkg-config cannot find omniORB4 >= 4.2: {e}"
-        ),
-    };
-
-    let mut build = cc::Build::new();
-    build
-        .cpp(true)
-        .file(SOURCE)
-        .std("c++11")
-        .opt_level(2)
-        .warnings(true)
-        .extra_warnings(true);
-    for path in &omniorb.include_paths {
-        build.include(path);
-    }
-    for (name, value) in &omniorb.defines {
-        build.define(name, value.as_deref());
-    }
-    // Also links the C++ standard library the object needs (libstdc++ with g++).
-    build.cpp_link_stdlib(Some("stdc++"));
-    build.compile("rtorb_omniorb_bench");
 }

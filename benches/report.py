@@ -5,7 +5,8 @@ benchmark's ratio to a comparison in the same group (rtorb ÷ comparison: below 
     cargo bench -p rtorb-benches --bench wire && python3 benches/report.py [GROUP...]
 
 Pairs: `X` against `omniorb_X` when both exist (and the differently named pairs below); every
-row against the group's `memcpy` of the same size (the floor) when the group has one.
+row against the group's floor of the same size (`memcpy`, or `raw_tcp` in the cubit groups) when
+the group has one.
 """
 import json
 import pathlib
@@ -31,12 +32,22 @@ PAIRS = {
     "encode_decode_giop_1_2": "omniorb_cdr_payload",
     "ior": "omniorb",
     "ior_and_iiop_profile": "omniorb_and_iiop_profile",
+    # cubit: every rtorb round trip against omniORB's client and server, the Rust call against
+    # omniORB's collocated one.
+    "rtorb_transport_to_omniorb": "omniorb_to_omniorb",
+    "rtorb_transport_to_rtorb_tpc": "omniorb_to_omniorb",
+    "rtorb_transport_to_rtorb_reactive": "omniorb_to_omniorb",
+    "plain_rust_call": "omniorb_collocated",
 }
+
+# What costs at least as much as any benchmark of its group: copying the octets, or moving
+# them over TCP without a protocol.
+FLOORS = ("memcpy", "raw_tcp")
 
 
 def peer_of(name, rows):
     head, _, tail = name.partition("/")
-    if head.startswith("omniorb") or head == "memcpy":
+    if head.startswith("omniorb") or head in FLOORS:
         return None
     peer = PAIRS.get(head, f"omniorb_{head}")
     return rows.get("/".join(filter(None, [peer, tail])))
@@ -50,12 +61,15 @@ for group_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "r
     if not rows:
         continue
     print(f"\n{group_dir.name}\n")
-    print("| benchmark | median | vs omniORB | vs memcpy |")
+    print("| benchmark | median | vs omniORB | vs floor |")
     print("|---|---|---|---|")
     for name in sorted(rows):
         head, _, tail = name.partition("/")
         peer = peer_of(name, rows)
-        floor = rows.get("/".join(filter(None, ["memcpy", tail])))
+        floor = next(
+            (rows[f] for f in ("/".join(filter(None, [h, tail])) for h in FLOORS) if f in rows),
+            None,
+        )
         vs_omni = f"{rows[name] / peer:.2f}×" if peer else ""
-        vs_floor = f"{rows[name] / floor:.2f}×" if floor and head != "memcpy" else ""
+        vs_floor = f"{rows[name] / floor:.2f}×" if floor and head not in FLOORS else ""
         print(f"| {name} | {fmt(rows[name])} | {vs_omni} | {vs_floor} |")

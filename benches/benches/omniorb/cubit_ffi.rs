@@ -1,0 +1,329 @@
+//! omniORB's side of the cubit experiment: safe handles on `benches/omniorb/cubit.cc`, built
+//! and linked by `benches/build.rs`. Shared (by `#[path]`) by the `cubit` bench and the
+//! `cubit_latency` tool; with `omniorb/mod.rs` (the `wire` bench's) the only `unsafe` code of
+//! the benches package, whose library is `forbid(unsafe_code)`.
+//!
+//! - [`Orb`]: this process's omniORB ORB, on 127.0.0.1 only, with a cubit servant: its IOR and
+//!   object key. omniORB has one ORB per process, so there is one `Orb` per process, and the
+//!   clients are made by it.
+//! - [`Client`]: an omniORB object reference from a stringified IOR. To omniORB's server
+//!   process it calls over TCP loopback; to this process's own servant omniORB calls
+//!   collocated ([`Client::served_here`] tells which).
+//! - [`OmniCase`]: a [`Case`] whose calls are made by a loop in C++, one FFI call per batch, so
+//!   crossing into C++ costs nothing per call; per-call times are taken in C++ with the clock
+//!   Rust's `Instant` reads (`CLOCK_MONOTONIC`).
+
+use orb::transport::Strategy;
+use rtorb_benches::cubit::{
+    cube, iiop_target, Case, OmniServerProcess, Op, PlainRust, RawTcp, RtorbClient, X, X_CUBED,
+};
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+extern "C" {
+    fn rtorb_cubit_last_error() -> *const c_char;
+    fn rtorb_cubit_server_start(port: u16) -> *mut c_void;
+    fn rtorb_cubit_server_ior(server: *mut c_void) -> *const c_char;
+    fn rtorb_cubit_server_key(server: *mut c_void, len: *mut usize) -> *const u8;
+    fn rtorb_cubit_server_stop(server: *mut c_void);
+    fn rtorb_cubit_client_new(server: *mut c_void, ior: *const c_char) -> *mut c_void;
+    fn rtorb_cubit_client_free(client: *mut c_void);
+    fn rtorb_cubit_cube_long(client: *mut c_void, x: i32, out: *mut i32) -> i32;
+    fn rtorb_cubit_cube_seq(
+        client: *mut c_void,
+        values: *const i32,
+        len: usize,
+        out: *mut i32,
+    ) -> i32;
+    fn rtorb_cubit_served_here(client: *mut c_void, same_thread: *mut i32) -> i32;
+    fn rtorb_cubit_cube_long_loop(
+        client: *mut c_void,
+        x: i32,
+        iters: u64,
+        ns: *mut u64,
+        checksum: *mut i64,
+    ) -> i32;
+    fn rtorb_cubit_cube_seq_loop(
+        client: *mut c_void,
+        values: *const i32,
+        len: usize,
+        iters: u64,
+        ns: *mut u64,
+        checksum: *mut i64,
+    ) -> i32;
+}
+
+/// What the last failed C++ call on this thread reported.
+fn last_error() -> String {
+    // SAFETY: the C++ returns the `c_str()` of a thread-local `std::string`, NUL-terminated
+    // and unchanged until the next failing call on this thread; it is copied out at once.
+    unsafe { CStr::from_ptr(rtorb_cubit_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Panics with omniORB's description of the failure if `rc` is not 0.
+fn check_rc(rc: i32, what: &str) {
+    assert!(rc == 0, "omniORB {what} failed: {}", last_error());
+}
+
+/// Set once this process has started its ORB: omniORB's is a singleton, initialised once.
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// This process's omniORB ORB with a cubit servant active in its root POA; destroyed on drop.
+/// Not `Send` (a raw pointer): created, used and dropped on one thread.
+pub struct Orb {
+    ptr: NonNull<c_void>,
+    ior: String,
+    key: Vec<u8>,
+}
+
+impl Orb {
+    /// Initialises the ORB listening on 127.0.0.1:`port` (0: a free port). Once per process.
+    pub fn start(port: u16) -> Orb {
+        assert!(
+            !STARTED.swap(true, Ordering::SeqCst),
+            "omniORB's ORB is started once per process"
+        );
+        // SAFETY: no pointer is passed; the C++ catches every exception and returns null on
+        // failure.
+        let ptr = unsafe { rtorb_cubit_server_start(port) };
+        let ptr = NonNull::new(ptr)
+            .unwrap_or_else(|| panic!("starting omniORB's cubit server: {}", last_error()));
+        // SAFETY: `ptr` is a live server; the IOR string and the key it points to live as long
+        // as the server and are copied before anything else is called.
+        let (ior, key) = unsafe {
+            let ior = CStr::from_ptr(rtorb_cubit_server_ior(ptr.as_ptr()))
+                .to_str()
+                .expect("a stringified IOR is ASCII")
+                .to_owned();
+            let mut len = 0;
+            let key = rtorb_cubit_server_key(ptr.as_ptr(), &mut len);
+            (ior, std::slice::from_raw_parts(key, len).to_vec())
+        };
+        Orb { ptr, ior, key }
+    }
+
+    /// The servant's stringified IOR.
+    pub fn ior(&self) -> &str {
+        &self.ior
+    }
+
+    /// The servant's object key, as omniORB reads it from its own IOR.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// An object reference to the cubit at `ior`, made by this ORB.
+    pub fn client(&self, ior: &str) -> Client<'_> {
+        let ior = CString::new(ior).expect("an IOR has no NUL");
+        // SAFETY: `self.ptr` is a live server; `ior` is a NUL-terminated string the C++ only
+        // reads during the call; a null result is handled below.
+        let ptr = unsafe { rtorb_cubit_client_new(self.ptr.as_ptr(), ior.as_ptr()) };
+        let ptr = NonNull::new(ptr)
+            .unwrap_or_else(|| panic!("omniORB string_to_object: {}", last_error()));
+        Client {
+            ptr,
+            _orb: PhantomData,
+        }
+    }
+}
+
+impl Drop for Orb {
+    fn drop(&mut self) {
+        // SAFETY: `self.ptr` came from `rtorb_cubit_server_start` and is stopped once, here;
+        // every `Client` borrows the `Orb`, so all of them are already freed.
+        unsafe { rtorb_cubit_server_stop(self.ptr.as_ptr()) }
+    }
+}
+
+/// An omniORB object reference to a cubit; released on drop, before its [`Orb`].
+pub struct Client<'orb> {
+    ptr: NonNull<c_void>,
+    _orb: PhantomData<&'orb Orb>,
+}
+
+impl Client<'_> {
+    /// Makes one `cube_octet` call and says whether the servant ran on this thread: true only
+    /// when omniORB called it collocated.
+    pub fn served_here(&self) -> bool {
+        let mut same = 0;
+        // SAFETY: `self.ptr` is a live client; `same` is a valid `i32` to write.
+        let rc = unsafe { rtorb_cubit_served_here(self.ptr.as_ptr(), &mut same) };
+        check_rc(rc, "cube_octet");
+        same != 0
+    }
+
+    /// A case calling `op` through this reference.
+    pub fn case(&self, op: Op) -> OmniCase<'_> {
+        OmniCase {
+            client: self,
+            op,
+            args: op.seq_args(),
+        }
+    }
+}
+
+impl Drop for Client<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `self.ptr` came from `rtorb_cubit_client_new` and is freed once, here, while
+        // its `Orb` (borrowed) is still alive.
+        unsafe { rtorb_cubit_client_free(self.ptr.as_ptr()) }
+    }
+}
+
+/// omniORB's client calling `op` in a C++ loop.
+pub struct OmniCase<'c> {
+    client: &'c Client<'c>,
+    op: Op,
+    args: Vec<i32>,
+}
+
+impl OmniCase<'_> {
+    /// `iters` calls; with `ns`, which must hold `iters` slots, each call's nanoseconds.
+    /// Returns the checksum of the results.
+    fn batch(&mut self, iters: u64, ns: Option<&mut [u64]>) -> i64 {
+        let ns = match ns {
+            Some(ns) => {
+                assert_eq!(ns.len() as u64, iters);
+                ns.as_mut_ptr()
+            }
+            None => std::ptr::null_mut(),
+        };
+        let mut checksum = 0;
+        let client = self.client.ptr.as_ptr();
+        // SAFETY: `client` is live (borrowed); `ns` is null or has room for `iters` `u64`s
+        // (checked above) and `self.args` for `args.len()` `i32`s, both only for the call;
+        // `checksum` is a valid `i64` to write. The C++ catches every exception.
+        let rc = unsafe {
+            match self.op {
+                Op::CubeLong => rtorb_cubit_cube_long_loop(client, X, iters, ns, &mut checksum),
+                Op::CubeSeq(_) => rtorb_cubit_cube_seq_loop(
+                    client,
+                    self.args.as_ptr(),
+                    self.args.len(),
+                    iters,
+                    ns,
+                    &mut checksum,
+                ),
+            }
+        };
+        check_rc(rc, self.op.operation());
+        checksum
+    }
+}
+
+impl Case for OmniCase<'_> {
+    fn check(&mut self) {
+        let client = self.client.ptr.as_ptr();
+        match self.op {
+            Op::CubeLong => {
+                let mut got = 0;
+                // SAFETY: `client` is live; `got` is a valid `i32` to write.
+                let rc = unsafe { rtorb_cubit_cube_long(client, X, &mut got) };
+                check_rc(rc, "cube_long");
+                assert_eq!(got, X_CUBED);
+            }
+            Op::CubeSeq(n) => {
+                let mut got = vec![0; n];
+                // SAFETY: `client` is live; `self.args` holds `n` values and `got` has room for
+                // `n`, the most the C++ writes (it fails on a result of another length).
+                let rc = unsafe {
+                    rtorb_cubit_cube_seq(client, self.args.as_ptr(), n, got.as_mut_ptr())
+                };
+                check_rc(rc, "cube_seq");
+                let want: Vec<i32> = self.args.iter().copied().map(cube).collect();
+                assert_eq!(got, want);
+            }
+        }
+    }
+
+    fn call(&mut self) -> i64 {
+        self.batch(1, None)
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let start = Instant::now();
+        let checksum = self.batch(iters, None);
+        let elapsed = start.elapsed();
+        std::hint::black_box(checksum);
+        elapsed
+    }
+
+    fn record(&mut self, ns: &mut [u64]) {
+        std::hint::black_box(self.batch(ns.len() as u64, Some(ns)));
+    }
+}
+
+/// Everything the cases run against: omniORB's server process, this process's ORB and
+/// servant, and omniORB's clients to both.
+pub struct Env<'a> {
+    /// The stringified IOR of omniORB's server process.
+    pub omni_ior: &'a str,
+    /// Its object key, which every rtorb and raw message carries so that all the cases
+    /// exchange messages of the same size (rtorb's server does not look at it).
+    pub key: Vec<u8>,
+    /// omniORB's client to its server process (over TCP loopback).
+    pub remote: Client<'a>,
+    /// omniORB's client to this process's servant (collocated).
+    pub local: Client<'a>,
+}
+
+/// Starts omniORB's server process and this process's ORB, checks that the clients reach what
+/// they should, and runs `f`. Everything is torn down when `f` returns or panics: the clients,
+/// then the ORB, then the server process (killed by pid if need be).
+pub fn with_env<R>(f: impl FnOnce(&Env<'_>) -> R) -> R {
+    let server = OmniServerProcess::spawn();
+    let orb = Orb::start(0);
+    let env = Env {
+        omni_ior: server.ior(),
+        key: iiop_target(server.ior()).1,
+        remote: orb.client(server.ior()),
+        local: orb.client(orb.ior()),
+    };
+    assert!(
+        !env.remote.served_here(),
+        "omniORB's server process is remote"
+    );
+    assert!(
+        env.local.served_here(),
+        "omniORB calls its own servant collocated"
+    );
+    // rtorb reads omniORB's IORs as omniORB does, and both servers' keys have one length.
+    assert_eq!(iiop_target(orb.ior()).1, orb.key());
+    assert_eq!(env.key.len(), orb.key().len());
+    f(&env)
+}
+
+impl Env<'_> {
+    /// Every case of the experiment for `op`, named as the reports name them, in the order
+    /// they are reported.
+    pub fn cases(&self, op: Op) -> Vec<(&'static str, Box<dyn Case + '_>)> {
+        let key = &self.key;
+        vec![
+            ("raw_tcp", Box::new(RawTcp::new(key, op))),
+            ("omniorb_to_omniorb", Box::new(self.remote.case(op))),
+            (
+                "rtorb_transport_to_omniorb",
+                Box::new(RtorbClient::to_omniorb(self.omni_ior, op)),
+            ),
+            (
+                "rtorb_transport_to_rtorb_tpc",
+                Box::new(RtorbClient::to_rtorb(
+                    Strategy::ThreadPerConnection,
+                    key,
+                    op,
+                )),
+            ),
+            (
+                "rtorb_transport_to_rtorb_reactive",
+                Box::new(RtorbClient::to_rtorb(Strategy::Reactive, key, op)),
+            ),
+            ("omniorb_collocated", Box::new(self.local.case(op))),
+            ("plain_rust_call", Box::new(PlainRust::new(op))),
+        ]
+    }
+}
