@@ -55,13 +55,21 @@ impl PoaError {
     /// The system exception this error stands for, for the two that are not user exceptions.
     pub fn system_exception(&self) -> Option<SystemException> {
         match self {
-            PoaError::Destroyed => {
-                Some(SystemException::new(SystemExceptionKind::ObjectNotExist, 0))
-            }
-            PoaError::BadParam(_) => Some(SystemException::new(SystemExceptionKind::BadParam, 0)),
-            PoaError::NoResources(_) => {
-                Some(SystemException::new(SystemExceptionKind::NoResources, 0))
-            }
+            PoaError::Destroyed => Some(SystemException::new(
+                SystemExceptionKind::OBJECT_NOT_EXIST,
+                0,
+                CompletionStatus::No,
+            )),
+            PoaError::BadParam(_) => Some(SystemException::new(
+                SystemExceptionKind::BAD_PARAM,
+                0,
+                CompletionStatus::No,
+            )),
+            PoaError::NoResources(_) => Some(SystemException::new(
+                SystemExceptionKind::NO_RESOURCES,
+                0,
+                CompletionStatus::No,
+            )),
             _ => None,
         }
     }
@@ -72,45 +80,33 @@ impl PoaError {
 #[error("AdapterInactive: the POA manager is inactive")]
 pub struct AdapterInactive;
 
-/// The CORBA system exceptions the object adapter decides on; the ORB maps them to its own
-/// exception type and reply (completion status COMPLETED_NO: the servant was never reached).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SystemExceptionKind {
-    /// OBJECT_NOT_EXIST: no such POA or object, a stale key, or a malformed one.
-    ObjectNotExist,
-    /// TRANSIENT: try again (the POA manager is discarding).
-    Transient,
-    /// OBJ_ADAPTER: the adapter cannot serve (manager inactive, no default servant).
-    ObjAdapter,
-    /// BAD_PARAM.
-    BadParam,
-    /// NO_RESOURCES.
-    NoResources,
-}
+use crate::exception::minor::OMG_VMCID;
+pub use crate::exception::{SystemException, SystemExceptionKind};
+use crate::giop::CompletionStatus;
 
-/// A system exception kind and its OMG standard minor code (0 where none applies; the ORB ORs in
-/// the OMG VMCID `0x4f4d0000` for non-zero ones).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SystemException {
-    pub kind: SystemExceptionKind,
-    pub minor: u32,
-}
-
+/// The system exceptions the object adapter decides on. All are COMPLETED_NO: the servant was
+/// never reached.
 impl SystemException {
-    pub const fn new(kind: SystemExceptionKind, minor: u32) -> Self {
-        SystemException { kind, minor }
-    }
-
-    /// OBJECT_NOT_EXIST, minor 0: what every unresolvable key gets.
-    pub const OBJECT_NOT_EXIST: SystemException =
-        SystemException::new(SystemExceptionKind::ObjectNotExist, 0);
-    /// TRANSIENT minor 1: "request discarded ... because POA is in discarding state".
-    pub const TRANSIENT_DISCARDING: SystemException =
-        SystemException::new(SystemExceptionKind::Transient, 1);
+    /// OBJECT_NOT_EXIST, minor 0: what every unresolvable key gets (no such POA or object, a
+    /// stale key, or a malformed one).
+    pub const OBJECT_NOT_EXIST: SystemException = SystemException::new(
+        SystemExceptionKind::OBJECT_NOT_EXIST,
+        0,
+        CompletionStatus::No,
+    );
+    /// TRANSIENT, OMG minor 1: "request discarded ... because POA is in discarding state".
+    pub const TRANSIENT_DISCARDING: SystemException = SystemException::new(
+        SystemExceptionKind::TRANSIENT,
+        OMG_VMCID | 1,
+        CompletionStatus::No,
+    );
     /// OBJ_ADAPTER for an INACTIVE POA manager (§11.3.2.1 names no minor code).
     pub const OBJ_ADAPTER_INACTIVE: SystemException =
-        SystemException::new(SystemExceptionKind::ObjAdapter, 0);
-    /// OBJ_ADAPTER minor 3: "no default servant available".
-    pub const OBJ_ADAPTER_NO_DEFAULT_SERVANT: SystemException =
-        SystemException::new(SystemExceptionKind::ObjAdapter, 3);
+        SystemException::new(SystemExceptionKind::OBJ_ADAPTER, 0, CompletionStatus::No);
+    /// OBJ_ADAPTER, OMG minor 3: "no default servant available".
+    pub const OBJ_ADAPTER_NO_DEFAULT_SERVANT: SystemException = SystemException::new(
+        SystemExceptionKind::OBJ_ADAPTER,
+        OMG_VMCID | 3,
+        CompletionStatus::No,
+    );
 }

@@ -1,6 +1,8 @@
 //! POA manager states and transitions, and the dispatch decision in each state.
 
 use super::*;
+use crate::exception::minor::OMG_VMCID;
+use crate::giop::CompletionStatus;
 
 #[test]
 fn starts_holding_and_moves_freely_until_inactive() {
@@ -83,7 +85,11 @@ fn dispatch_decision_in_each_state() {
     check(&k2, Decision::Reject(SystemException::TRANSIENT_DISCARDING));
     assert_eq!(
         SystemException::TRANSIENT_DISCARDING,
-        SystemException::new(SystemExceptionKind::Transient, 1)
+        SystemException::new(
+            SystemExceptionKind::TRANSIENT,
+            OMG_VMCID | 1,
+            CompletionStatus::No
+        )
     );
 
     m.hold_requests().unwrap();
@@ -94,7 +100,7 @@ fn dispatch_decision_in_each_state() {
     check(&k2, Decision::Reject(SystemException::OBJ_ADAPTER_INACTIVE));
     assert_eq!(
         SystemException::OBJ_ADAPTER_INACTIVE.kind,
-        SystemExceptionKind::ObjAdapter
+        SystemExceptionKind::OBJ_ADAPTER
     );
 
     // The RootPOA's manager is another one, still active; a key of a POA that is gone is

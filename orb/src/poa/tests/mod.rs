@@ -130,7 +130,7 @@ fn poa_errors_name_their_system_exceptions() {
     );
     assert_eq!(
         PoaError::BadParam("x").system_exception().map(|e| e.kind),
-        Some(SystemExceptionKind::BadParam)
+        Some(SystemExceptionKind::BAD_PARAM)
     );
     assert_eq!(PoaError::ObjectNotActive.system_exception(), None);
 }
