@@ -226,6 +226,10 @@ pub(crate) struct Generator<'m> {
     ifaces: HashMap<ItemId, IfaceNames>,
     /// Items not generated, with the reason.
     unsupported: HashMap<ItemId, String>,
+    /// The answer of [`Generator::item_support`] for every item, filled once by
+    /// `analyse_support`: asked again for each member of each type, rebuilding it made
+    /// generation quadratic in the number of definitions.
+    support_memo: RefCell<HashMap<ItemId, Option<String>>>,
     /// Items each item's type graph reaches (for recursive TypeCodes), memoised.
     reach: RefCell<HashMap<ItemId, HashSet<ItemId>>>,
 }
@@ -238,6 +242,7 @@ impl<'m> Generator<'m> {
             names: HashMap::new(),
             ifaces: HashMap::new(),
             unsupported: HashMap::new(),
+            support_memo: RefCell::new(HashMap::new()),
             reach: RefCell::new(HashMap::new()),
         };
         let (mut types, mut values) = (Scope::default(), Scope::default());
@@ -471,6 +476,16 @@ impl<'m> Generator<'m> {
                 self.unsupported.insert(id, reason);
             }
         }
+        // The settled answers: unsupported items with their reasons, every generated one fine.
+        let mut settled: HashMap<ItemId, Option<String>> = self
+            .unsupported
+            .iter()
+            .map(|(k, v)| (*k, Some(v.clone())))
+            .collect();
+        for id in self.names.keys() {
+            settled.entry(*id).or_insert(None);
+        }
+        self.support_memo = RefCell::new(settled);
     }
 
     fn item_support(
@@ -573,15 +588,7 @@ impl<'m> Generator<'m> {
 
     /// Why a type cannot be used, if it cannot.
     fn type_unsupported(&self, ty: &crate::model::TypeRef) -> Option<String> {
-        let mut memo: HashMap<ItemId, Option<String>> = self
-            .unsupported
-            .iter()
-            .map(|(k, v)| (*k, Some(v.clone())))
-            .collect();
-        for id in self.names.keys() {
-            memo.entry(*id).or_insert(None);
-        }
-        self.type_support(ty, &mut memo)
+        self.type_support(ty, &mut self.support_memo.borrow_mut())
     }
 
     // ---- emission -------------------------------------------------------------------------
