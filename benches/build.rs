@@ -15,29 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Operation names shaped like real ones (CosNaming, CosEvent, the design's examples), of
-/// varied lengths, made distinct by a counter.
-const WORDS: &[&str] = &[
-    "resolve",
-    "bind_new_context",
-    "push",
-    "list",
-    "connect_push_supplier",
-    "get_balance",
-    "unbind",
-    "obtain_push_consumer",
-    "cube_long",
-    "to_name",
-    "destroy",
-    "send_event_batch",
-];
-
-/// The operation names of the interface with `n` operations; the benchmark looks up these.
-fn names(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| format!("{}_{i}", WORDS[i % WORDS.len()]))
-        .collect()
-}
+include!("demux_names.rs");
 
 fn main() {
     generate_demux_interfaces();
@@ -50,6 +28,7 @@ fn build_omniorb_comparison() {
     const CUBIT_LIB: &str = "omniorb/cubit.cc";
     const CUBIT_SERVER: &str = "omniorb/cubit_server_main.cc";
     for path in [
+        "demux_names.rs",
         CDR_BENCH,
         CUBIT_IDL,
         CUBIT_LIB,

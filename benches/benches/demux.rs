@@ -25,27 +25,7 @@ generated! {
     dynamic: 1 => ops1, 5 => ops5, 10 => ops10, 20 => ops20, 50 => ops50;
 }
 
-/// Must match build.rs.
-const WORDS: &[&str] = &[
-    "resolve",
-    "bind_new_context",
-    "push",
-    "list",
-    "connect_push_supplier",
-    "get_balance",
-    "unbind",
-    "obtain_push_consumer",
-    "cube_long",
-    "to_name",
-    "destroy",
-    "send_event_batch",
-];
-
-fn names(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| format!("{}_{i}", WORDS[i % WORDS.len()]))
-        .collect()
-}
+include!("../demux_names.rs");
 
 type Lookup = fn(&str) -> Option<usize>;
 

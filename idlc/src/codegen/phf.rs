@@ -5,7 +5,9 @@
 //! string comparison, whatever the number of operations.
 //!
 //! [`hash`] and [`slot`] must compute exactly what `orb::codegen::phf_hash` and
-//! `orb::codegen::phf_slot` compute; a test pins them together.
+//! `orb::codegen::phf_slot` compute; a test pins them together. They are copied rather than
+//! called because idlc runs in build scripts and should not pull in the ORB runtime (orb is only
+//! a dev-dependency), as prost-build and tonic-build stay apart from their runtimes.
 
 const K0: u64 = 0x9e37_79b9_7f4a_7c15;
 const K1: u64 = 0xd6e8_feb8_6659_fd93;
