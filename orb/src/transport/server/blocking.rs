@@ -148,19 +148,8 @@ impl Acceptor {
 
     fn accept(self: &Arc<Self>, listener: &Listener, dialect: Dialect) {
         loop {
-            let (stream, peer) = match listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    continue
-                }
-                // Out of descriptors or memory: the backlog waits for the next wake-up.
-                Err(_) => return,
+            let Some((stream, peer)) = listener.accept_next() else {
+                return;
             };
             if self.conns.lock().len() >= self.options.max_connections {
                 continue;

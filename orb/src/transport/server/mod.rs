@@ -325,6 +325,24 @@ impl Listener {
         }
     }
 
+    /// The next waiting connection, if one can be taken now. `None` when the backlog is empty,
+    /// or when accepting fails for want of descriptors or memory: the connections then wait in
+    /// the backlog until the next one arrives and wakes the listener again. Connections
+    /// interrupted or aborted before they were accepted are skipped.
+    fn accept_next(&self) -> Option<(super::stream::MioStream, String)> {
+        loop {
+            match self.accept() {
+                Ok(accepted) => return Some(accepted),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => registry.register(l, token, mio::Interest::READABLE),

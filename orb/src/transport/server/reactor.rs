@@ -433,20 +433,8 @@ impl Reactor {
     fn accept(&self, i: usize, buf: &mut [u8]) {
         let (listener, dialect) = &self.listeners[i];
         loop {
-            let (stream, peer) = match listener.accept() {
-                Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    continue
-                }
-                // Out of descriptors or memory: the connections wait in the backlog until the
-                // next one arrives and wakes the listener again.
-                Err(_) => return,
+            let Some((stream, peer)) = listener.accept_next() else {
+                return;
             };
             let mut conns = self.conns.lock();
             if conns.len >= self.options.max_connections {
