@@ -8,7 +8,7 @@
 //! wherever `IDL_CORPUS` points. Without it this test fails: CI always has it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Rows whose omniidl verdict contradicts the CORBA specification: (path suffix, our verdict, why).
 /// The specification wins.
@@ -37,65 +37,9 @@ const SPEC_OVERRIDES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// omniidl's preprocessor predefines `__OMNIIDL__`, and omniORB's own COS files depend on it
-/// (e.g. CosLifeCycle.idl declares `_Factory` only under it, `Factory` clashing with the
-/// keyword `factory` otherwise). The corpus verdicts were made with it, so the test defines it.
-const OMNIIDL_DEFINES: &[&str] = &["__OMNIIDL__"];
+mod common;
 
-fn corpus_dir() -> PathBuf {
-    match std::env::var_os("IDL_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/idl-corpus"),
-    }
-}
-
-struct Row {
-    path: String,
-    verdict: String,
-    flags: String,
-}
-
-fn rows(dir: &Path) -> Vec<Row> {
-    let tsv = dir.join("corpus.tsv");
-    let text = std::fs::read_to_string(&tsv).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the IDL corpus at {} ({e}); set IDL_CORPUS to the idl-corpus directory",
-            tsv.display()
-        )
-    });
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            Row {
-                path: cols.next().unwrap_or_default().to_owned(),
-                verdict: cols.next().unwrap_or_default().to_owned(),
-                flags: cols.next().unwrap_or_default().to_owned(),
-            }
-        })
-        .collect()
-}
-
-fn frontend(files: &Path, flags: &str) -> idlc::Frontend {
-    let mut fe = idlc::Frontend::new();
-    for d in OMNIIDL_DEFINES {
-        fe.define(d);
-    }
-    for f in flags.split_whitespace() {
-        if let Some(dir) = f.strip_prefix("-I") {
-            let p = Path::new(dir);
-            fe.include_dir(if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                files.join(p)
-            });
-        } else if let Some(def) = f.strip_prefix("-D") {
-            fe.define(def);
-        }
-    }
-    fe
-}
+use common::{corpus_dir, frontend, rows, Row};
 
 enum Outcome {
     Accepted,

@@ -7,52 +7,19 @@
 //! omniORB's files.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn corpus_dir() -> PathBuf {
-    match std::env::var_os("IDL_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/idl-corpus"),
-    }
-}
+mod common;
+
+use common::{corpus_dir, frontend, rows};
 
 /// (file, -I/-D flags) of every corpus row.
 fn corpus_rows() -> Vec<(PathBuf, String)> {
-    let dir = corpus_dir();
-    let text = std::fs::read_to_string(dir.join("corpus.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the IDL corpus at {} ({e}); set IDL_CORPUS",
-            dir.display()
-        )
-    });
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let mut cols = l.split('\t');
-            let path = dir.join("files").join(cols.next().unwrap_or_default());
-            let _verdict = cols.next();
-            (path, cols.next().unwrap_or_default().to_owned())
-        })
+    let files = corpus_dir().join("files");
+    rows(&corpus_dir())
+        .into_iter()
+        .map(|r| (files.join(r.path), r.flags))
         .collect()
-}
-
-fn frontend(files: &Path, flags: &str) -> idlc::Frontend {
-    let mut fe = idlc::Frontend::new();
-    fe.define("__OMNIIDL__");
-    for f in flags.split_whitespace() {
-        if let Some(dir) = f.strip_prefix("-I") {
-            let p = Path::new(dir);
-            fe.include_dir(if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                files.join(p)
-            });
-        } else if let Some(def) = f.strip_prefix("-D") {
-            fe.define(def);
-        }
-    }
-    fe
 }
 
 #[test]
