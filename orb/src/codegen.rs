@@ -17,8 +17,12 @@ pub use crate::cdr::{
 pub use crate::exception::{SystemException, SystemExceptionKind, UserException};
 pub use crate::giop::CompletionStatus;
 pub use crate::iop::Ior;
+pub use crate::object::{ObjectRef, Reply, ReplyOutcome};
+pub use crate::servant::{upcast, Servant, ServantRef};
 pub use crate::typecode::{Any, TCKind, TypeCode, UnionLabel, Value};
+pub use std::any::Any as StdAny;
 pub use std::collections::HashMap;
+pub use std::sync::Arc;
 pub use std::sync::LazyLock;
 
 /// The repository id every interface implicitly inherits: `_is_a` answers true for it.
@@ -202,6 +206,42 @@ pub fn decode_array_with<'a, T, const N: usize>(
 #[inline]
 pub fn reply_ok(r: Result<(), EncodeError>) -> Result<(), SystemException> {
     r.map_err(|e| SystemException::from(e).completed(CompletionStatus::Yes))
+}
+
+/// Maps a failure to decode a reply's results to the system exception the caller gets: the
+/// servant already ran, so it is completed YES (omniORB: `MARSHAL`, as here).
+#[inline]
+pub fn reply_decode<T>(r: Result<T, DecodeError>) -> Result<T, SystemException> {
+    r.map_err(|e| SystemException::from(e).completed(CompletionStatus::Yes))
+}
+
+/// `UNKNOWN` (minor 1, completed YES): the server raised a user exception the operation does
+/// not declare.
+pub fn unknown_user_exception() -> SystemException {
+    SystemException::new(
+        crate::exception::SystemExceptionKind::UNKNOWN,
+        crate::exception::minor::UNKNOWN_USER_EXCEPTION,
+        CompletionStatus::Yes,
+    )
+}
+
+/// A typed reference's collocated fast path: the implementation behind `obj` as `Arc<I>`
+/// when the ORB lets calls to it bypass the transport and the servant implements the
+/// interface `id`.
+pub fn collocated<I: ?Sized + 'static>(obj: &ObjectRef, id: &str) -> Option<Arc<I>> {
+    upcast::<I>(&*obj.collocated_servant()?, id)
+}
+
+/// `narrow`: whether `obj` is non-nil and implements `id` (a remote `_is_a` unless the ORB
+/// knows the answer locally or the IOR's type id is `id` already).
+pub fn narrow_check(obj: &ObjectRef, id: &str) -> Result<bool, SystemException> {
+    if obj.is_nil() {
+        return Ok(false);
+    }
+    if obj.type_id() == id {
+        return Ok(true);
+    }
+    obj.is_a(id)
 }
 
 /// Encodes a user exception as a reply body (repository id, then members).

@@ -142,6 +142,33 @@ pub mod minor {
     pub const BAD_PARAM_INVALID_FIXED_LIMITS: u32 = OMNIORB_VMCID | 109;
     /// DATA_CONVERSION: a character the transmission code set cannot carry (OMG minor 1).
     pub const DATA_CONVERSION_CHAR: u32 = OMG_VMCID | 1;
+    /// UNKNOWN: the server raised a user exception the operation does not declare
+    /// (`UNKNOWN_UserException`).
+    pub const UNKNOWN_USER_EXCEPTION: u32 = OMG_VMCID | 1;
+    /// OBJECT_NOT_EXIST: the object key names no object of this server (`_NoMatch`).
+    pub const OBJECT_NOT_EXIST_NO_MATCH: u32 = OMG_VMCID | 1;
+    /// INV_OBJREF: an invocation on a nil reference (`_InvokeOnNilObjRef`).
+    pub const INV_OBJREF_NIL: u32 = OMNIORB_VMCID | 48;
+    /// TRANSIENT: the IOR has no profile this ORB can use (`_NoUsableProfile`).
+    pub const TRANSIENT_NO_USABLE_PROFILE: u32 = OMG_VMCID | 2;
+    /// TRANSIENT: too many LOCATION_FORWARDs in a row (`_FailedOnForwarded`).
+    pub const TRANSIENT_FAILED_ON_FORWARDED: u32 = OMNIORB_VMCID | 1;
+    /// TRANSIENT: connecting to the server failed (`_ConnectFailed`).
+    pub const TRANSIENT_CONNECT_FAILED: u32 = OMNIORB_VMCID | 2;
+    /// TRANSIENT: the connection closed before the request could have run
+    /// (`_ConnectionClosed`).
+    pub const TRANSIENT_CONNECTION_CLOSED: u32 = OMNIORB_VMCID | 17;
+    /// COMM_FAILURE: the connection broke after the request was sent (`_WaitingForReply`).
+    pub const COMM_FAILURE_WAITING_FOR_REPLY: u32 = OMNIORB_VMCID | 7;
+    /// COMM_FAILURE: results that do not decode (`_UnMarshalResults`).
+    pub const COMM_FAILURE_UNMARSHAL_RESULTS: u32 = OMNIORB_VMCID | 6;
+    /// TIMEOUT: no reply within the request timeout (`_CallTimedOutOnClient`).
+    pub const TIMEOUT_CALL_TIMED_OUT: u32 = OMNIORB_VMCID | 8;
+    /// MARSHAL: a reply over the client's maximum message size
+    /// (`_MessageSizeExceedLimitOnClient`).
+    pub const MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT: u32 = OMNIORB_VMCID | 11;
+    /// BAD_INV_ORDER: the ORB has been shut down (`_ORBHasShutdown`).
+    pub const BAD_INV_ORDER_ORB_HAS_SHUTDOWN: u32 = OMG_VMCID | 4;
 }
 
 /// A standard CORBA system exception: kind, minor code and completion status.

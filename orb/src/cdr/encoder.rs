@@ -95,6 +95,12 @@ impl Encoder {
         self.buf.is_empty()
     }
 
+    /// Drops what was written after the first `len` octets (alignment still counts from the
+    /// start, so writing on continues as if they had never been written).
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }

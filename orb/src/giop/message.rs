@@ -485,6 +485,9 @@ pub struct MessageWriter {
     body_start: usize,
     more_fragments: bool,
     version: GiopVersion,
+    /// Where a Reply header's status is, so a server can write the body before it knows
+    /// whether the operation returned or raised.
+    reply_status_at: Option<usize>,
 }
 
 impl MessageWriter {
@@ -521,7 +524,18 @@ impl MessageWriter {
         ]);
         let size_at = enc.reserve_ulong();
         let body_aligned = write_giop_header(&mut enc, version, header)?;
-        MessageWriter::started(enc, false, size_at, HEADER_LEN, body_aligned, version)
+        // 1.2 puts the status right after the request id; earlier versions end the header
+        // with it.
+        let status_at = if version.minor >= 2 {
+            HEADER_LEN + 4
+        } else {
+            enc.len() - 4
+        };
+        let mut w = MessageWriter::started(enc, false, size_at, HEADER_LEN, body_aligned, version)?;
+        if let Header::Reply(_) = header {
+            w.reply_status_at = Some(status_at);
+        }
+        Ok(w)
     }
 
     /// Starts a GIOP-lite message in the connection's byte order `order`.
@@ -544,7 +558,13 @@ impl MessageWriter {
         enc.write_octets(&[header.msg_type().0, flags, 0, 0]);
         let size_at = enc.reserve_ulong();
         write_lite_header(&mut enc, header)?;
-        MessageWriter::started(enc, true, size_at, LITE_HEADER_LEN, false, LITE_CDR_VERSION)
+        let status_at = enc.len() - 4;
+        let mut w =
+            MessageWriter::started(enc, true, size_at, LITE_HEADER_LEN, false, LITE_CDR_VERSION)?;
+        if let Header::Reply(_) = header {
+            w.reply_status_at = Some(status_at);
+        }
+        Ok(w)
     }
 
     fn started(
@@ -568,7 +588,25 @@ impl MessageWriter {
             header_end,
             more_fragments: false,
             version,
+            reply_status_at: None,
         })
+    }
+
+    /// Rewrites the status of the Reply this writer started (nothing for other messages):
+    /// a server encodes the results first and learns only then whether they are a user
+    /// exception. The body's layout is the same either way.
+    pub fn set_reply_status(&mut self, status: ReplyStatus) -> &mut Self {
+        if let Some(at) = self.reply_status_at {
+            self.enc.patch_ulong(at, status as u32);
+        }
+        self
+    }
+
+    /// Empties the body, keeping the header, to write another body instead (a system
+    /// exception in place of half-written results).
+    pub fn reset_body(&mut self) -> &mut Self {
+        self.enc.truncate(self.body_start);
+        self
     }
 
     /// The encoder to write the body with; alignment counts from the start of the message.

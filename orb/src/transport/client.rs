@@ -14,7 +14,7 @@ use super::{CloseCause, TransportError};
 use crate::giop::{Frame, Framer, Header, MsgType};
 use parking_lot::{Condvar, Mutex};
 use std::io;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,6 +112,9 @@ pub struct ClientConnection {
     /// Held only by the reader.
     input: Mutex<Input>,
     next_id: AtomicU32,
+    /// Whether a request has claimed the connection's first use (see
+    /// [`ClientConnection::claim_first_request`]).
+    first_claimed: AtomicBool,
 }
 
 impl ClientConnection {
@@ -140,7 +143,14 @@ impl ClientConnection {
                 buf: vec![0; READ_BUF],
             }),
             next_id: AtomicU32::new(1),
+            first_claimed: AtomicBool::new(false),
         })
+    }
+
+    /// True exactly once per connection: for the request that carries what GIOP sends once
+    /// per connection (the CodeSets service context, §13.10.2.5).
+    pub fn claim_first_request(&self) -> bool {
+        !self.first_claimed.swap(true, Ordering::AcqRel)
     }
 
     pub fn endpoint(&self) -> &Endpoint {

@@ -1,0 +1,272 @@
+//! Object references: `CORBA::Object` as the program holds it.
+//!
+//! An [`ObjectRef`] is an IOR plus what the ORB learns about it: which ORB it belongs to,
+//! where a `LOCATION_FORWARD` sent it, and whether its object lives in this process
+//! (collocation). Typed references that `idlc` generates (`EchoRef`) wrap one. A reference
+//! decoded from CDR (an argument, a result, an `any`) is not tied to an ORB yet: it uses the
+//! ORB of the thread that invokes it (a servant's ORB while dispatching) or else the
+//! process's first live ORB.
+
+use crate::cdr::{
+    ByteOrder, CdrDecode, CdrEncode, CodeSets, DecodeError, Decoder, EncodeError, Encoder,
+    GiopVersion,
+};
+use crate::exception::SystemException;
+use crate::iop::Ior;
+use crate::runtime::{self, Binding, OrbShared};
+use crate::servant::ServantRef;
+use parking_lot::Mutex;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, LazyLock, Weak};
+
+/// `CORBA::Object`: a reference to an object, local or remote, or nil. Cloning is cheap
+/// (clones share what the ORB learnt, such as a forwarded location).
+#[derive(Clone, Default)]
+pub struct ObjectRef(Option<Arc<RefInner>>);
+
+pub(crate) struct RefInner {
+    pub(crate) ior: Ior,
+    /// The ORB that made or resolved the reference, if any.
+    pub(crate) orb: Option<Weak<OrbShared>>,
+    /// Where requests go now: the IOR's own profile until a `LOCATION_FORWARD` replaces it.
+    pub(crate) binding: Mutex<Option<Arc<Binding>>>,
+    /// Whether the object is in this process, found out at the first need.
+    pub(crate) local: std::sync::OnceLock<Option<runtime::collocation::Local>>,
+}
+
+static NIL_IOR: LazyLock<Ior> = LazyLock::new(Ior::nil);
+
+impl ObjectRef {
+    /// The nil reference.
+    pub const fn nil() -> ObjectRef {
+        ObjectRef(None)
+    }
+
+    /// A reference to the object `ior` designates, tied to no ORB yet (a nil IOR gives the
+    /// nil reference).
+    pub fn from_ior(ior: Ior) -> ObjectRef {
+        ObjectRef::with_orb(ior, None)
+    }
+
+    pub(crate) fn with_orb(ior: Ior, orb: Option<Weak<OrbShared>>) -> ObjectRef {
+        if ior.is_nil() {
+            return ObjectRef(None);
+        }
+        ObjectRef(Some(Arc::new(RefInner {
+            ior,
+            orb,
+            binding: Mutex::new(None),
+            local: std::sync::OnceLock::new(),
+        })))
+    }
+
+    pub(crate) fn inner(&self) -> Option<&Arc<RefInner>> {
+        self.0.as_ref()
+    }
+
+    pub fn is_nil(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The IOR (the nil IOR for a nil reference).
+    pub fn ior(&self) -> &Ior {
+        self.0.as_ref().map_or(&NIL_IOR, |r| &r.ior)
+    }
+
+    /// The repository id the IOR announces (empty for nil, and allowed to be empty).
+    pub fn type_id(&self) -> &str {
+        &self.ior().type_id
+    }
+
+    /// The stringified IOR (`IOR:...`), as `ORB::object_to_string` gives it.
+    pub fn to_ior_string(&self) -> Result<String, EncodeError> {
+        self.ior().to_ior_string()
+    }
+
+    /// Two references are the same reference when their IORs are equal (as
+    /// `CORBA::Object::_is_equivalent` may answer; different IORs may still designate the
+    /// same object).
+    pub fn is_equivalent(&self, other: &ObjectRef) -> bool {
+        self.ior() == other.ior()
+    }
+
+    /// Sends `operation` as a twoway request whose arguments `args` writes, and waits for
+    /// the reply. Follows `LOCATION_FORWARD`, reconnects once when a connection broke before
+    /// the request could have run, and turns a `SYSTEM_EXCEPTION` reply into `Err`. A nil
+    /// reference raises `INV_OBJREF`.
+    pub fn invoke(
+        &self,
+        operation: &str,
+        args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+    ) -> Result<Reply, SystemException> {
+        runtime::invoke::invoke(self, operation, args)
+    }
+
+    /// Sends `operation` as a oneway request: no reply, and so no exception from the server.
+    pub fn invoke_oneway(
+        &self,
+        operation: &str,
+        args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+    ) -> Result<(), SystemException> {
+        runtime::invoke::invoke_oneway(self, operation, args)
+    }
+
+    /// `_is_a`: whether the object implements the interface `repository_id`. Answered
+    /// locally for a collocated object, else by the object (a remote call). Nil is nothing.
+    pub fn is_a(&self, repository_id: &str) -> Result<bool, SystemException> {
+        if self.is_nil() {
+            return Ok(false);
+        }
+        if let Some(servant) = self.collocated_servant() {
+            return Ok(servant.is_a(repository_id));
+        }
+        let reply = self.invoke("_is_a", &|enc| enc.write_string(repository_id))?;
+        reply.normal_result(|dec| dec.read_bool())
+    }
+
+    /// `_non_existent`: true when the object is known to be gone (the server answered
+    /// `OBJECT_NOT_EXIST`, or `_non_existent` said so). Other failures are errors.
+    pub fn non_existent(&self) -> Result<bool, SystemException> {
+        if self.is_nil() {
+            return Ok(true);
+        }
+        match self.invoke("_non_existent", &|_| Ok(())) {
+            Ok(reply) => reply.normal_result(|dec| dec.read_bool()),
+            Err(e) if e.kind == crate::exception::SystemExceptionKind::OBJECT_NOT_EXIST => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `_interface`: needs an interface repository, which this ORB does not have.
+    pub fn interface(&self) -> Result<ObjectRef, SystemException> {
+        Err(SystemException::no_implement())
+    }
+
+    /// Asks the server where the object is (GIOP LocateRequest), following
+    /// `OBJECT_FORWARD`. `Ok(true)` when the object is there, `Ok(false)` when the server
+    /// does not know it.
+    pub fn locate(&self) -> Result<bool, SystemException> {
+        runtime::invoke::locate(self)
+    }
+
+    /// The servant behind a reference to an object of this process's ORB, when the ORB's
+    /// collocation strategy lets calls bypass the transport (`Direct` or `ThruPoa`).
+    pub fn collocated_servant(&self) -> Option<ServantRef> {
+        runtime::collocation::servant(self)
+    }
+
+    /// Before a collocated call: under `ThruPoa`, checks that the POA manager is active and
+    /// the object still active (raising what a remote call would get); under `Direct`,
+    /// nothing.
+    #[inline]
+    pub fn check_collocated(&self) -> Result<(), SystemException> {
+        runtime::collocation::check(self)
+    }
+}
+
+impl PartialEq for ObjectRef {
+    fn eq(&self, other: &ObjectRef) -> bool {
+        self.is_equivalent(other)
+    }
+}
+
+impl fmt::Debug for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_nil() {
+            return f.write_str("ObjectRef(nil)");
+        }
+        write!(f, "ObjectRef({:?}", self.type_id())?;
+        if let Some(b) = self.0.as_ref().and_then(|r| r.binding.lock().clone()) {
+            write!(f, " at {}", b.endpoint)?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl From<Ior> for ObjectRef {
+    fn from(ior: Ior) -> ObjectRef {
+        ObjectRef::from_ior(ior)
+    }
+}
+
+impl CdrEncode for ObjectRef {
+    fn encode(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        self.ior().encode(enc)
+    }
+}
+
+impl<'a> CdrDecode<'a> for ObjectRef {
+    const MIN_WIRE_SIZE: usize = <Ior as CdrDecode<'a>>::MIN_WIRE_SIZE;
+
+    fn decode(dec: &mut Decoder<'a>) -> Result<Self, DecodeError> {
+        Ior::decode(dec).map(ObjectRef::from_ior)
+    }
+}
+
+/// The reply to a twoway request that did not fail: its results, or a user exception.
+/// It owns the reply message; decoders borrow from it.
+pub struct Reply {
+    pub(crate) message: Vec<u8>,
+    pub(crate) body_offset: usize,
+    pub(crate) order: ByteOrder,
+    pub(crate) version: GiopVersion,
+    pub(crate) codesets: CodeSets,
+    pub(crate) user_exception: bool,
+}
+
+/// What a [`Reply`] carries.
+pub enum ReplyOutcome<'a> {
+    /// The operation returned: the return value, then `out` and `inout` values in order.
+    Normal(Decoder<'a>),
+    /// It raised the user exception `id`; `body` is positioned at the repository id, as the
+    /// exception's `CdrDecode` expects.
+    UserException { id: Cow<'a, str>, body: Decoder<'a> },
+}
+
+impl Reply {
+    fn decoder(&self) -> Decoder<'_> {
+        let mut dec = Decoder::new_at(&self.message, self.body_offset, self.order);
+        dec.set_version(self.version);
+        dec.set_codesets(self.codesets);
+        dec
+    }
+
+    /// The results or the user exception. A user exception whose id does not decode is
+    /// `MARSHAL`, completed YES.
+    pub fn outcome(&self) -> Result<ReplyOutcome<'_>, SystemException> {
+        let dec = self.decoder();
+        if !self.user_exception {
+            return Ok(ReplyOutcome::Normal(dec));
+        }
+        let mut peek = dec.clone();
+        let id = crate::codegen::reply_decode(peek.read_string())?;
+        Ok(ReplyOutcome::UserException { id, body: dec })
+    }
+
+    /// Decodes a normal reply with `f`; a user exception here is `UNKNOWN` (the operation
+    /// raises none), results that do not decode `MARSHAL`, both completed YES.
+    pub fn normal_result<T>(
+        &self,
+        f: impl FnOnce(&mut Decoder<'_>) -> Result<T, DecodeError>,
+    ) -> Result<T, SystemException> {
+        match self.outcome()? {
+            ReplyOutcome::Normal(mut dec) => crate::codegen::reply_decode(f(&mut dec)),
+            ReplyOutcome::UserException { .. } => Err(crate::codegen::unknown_user_exception()),
+        }
+    }
+
+    /// The whole reply message.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("len", &self.message.len())
+            .field("user_exception", &self.user_exception)
+            .finish()
+    }
+}

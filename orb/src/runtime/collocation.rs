@@ -1,0 +1,90 @@
+//! Collocation: a reference whose object lives in this process's ORB is called without the
+//! transport. Whether it does is decided once per reference (and cached in it): the object
+//! key must be one of this ORB's (its POA tree's instance id, or a well-known key served at
+//! one of its own addresses) and the ORB's strategy must not be
+//! [`CollocationStrategy::None`]. However the reference was obtained — `string_to_object`,
+//! a naming service, an argument — the same check applies.
+
+use super::{CollocationStrategy, Orb, OrbShared};
+use crate::exception::SystemException;
+use crate::iop::ProfileId;
+use crate::ior::IiopProfile;
+use crate::object::ObjectRef;
+use crate::poa::{Decision, ObjectKeyRef};
+use crate::servant::ServantRef;
+use std::sync::{Arc, Weak};
+
+/// What a reference remembers about being local.
+pub(crate) struct Local {
+    orb: Weak<OrbShared>,
+    key: Box<[u8]>,
+    strategy: CollocationStrategy,
+}
+
+/// The object key of the reference's first IIOP profile.
+pub(crate) fn object_key(obj: &ObjectRef) -> Option<Vec<u8>> {
+    obj.ior()
+        .profiles
+        .iter()
+        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+        .find_map(|p| IiopProfile::from_tagged(p).ok())
+        .map(|p| p.object_key)
+}
+
+fn local(obj: &ObjectRef) -> Option<&Local> {
+    let inner = obj.inner()?;
+    inner
+        .local
+        .get_or_init(|| {
+            let orb = Orb::of(obj).ok()?;
+            if orb.options.collocation == CollocationStrategy::None {
+                return None;
+            }
+            let profile = obj
+                .ior()
+                .profiles
+                .iter()
+                .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+                .find_map(|p| IiopProfile::from_tagged(p).ok())?;
+            let ours = match ObjectKeyRef::parse(&profile.object_key) {
+                Ok(key) => key.instance_id == orb.poas.instance_id(),
+                // Not an rtorb key: a well-known key, ours only if served at our address.
+                Err(_) => Orb::is_own_address(&orb, &profile.host, profile.port),
+            };
+            ours.then(|| Local {
+                orb: Arc::downgrade(&orb),
+                key: profile.object_key.into_boxed_slice(),
+                strategy: orb.options.collocation,
+            })
+        })
+        .as_ref()
+}
+
+/// The servant of a collocated reference (whatever the POA manager's state), if any.
+pub(crate) fn servant(obj: &ObjectRef) -> Option<ServantRef> {
+    let l = local(obj)?;
+    let orb = l.orb.upgrade()?;
+    let servant = orb.poas.key_to_servant(&l.key).ok()?.servant;
+    Some(servant)
+}
+
+/// Under ThruPoa, what the POA would say to a request for the object: nothing when it
+/// would dispatch, else the system exception a remote caller would get.
+#[inline]
+pub(crate) fn check(obj: &ObjectRef) -> Result<(), SystemException> {
+    match local(obj) {
+        Some(l) if l.strategy == CollocationStrategy::ThruPoa => thru_poa(l),
+        _ => Ok(()),
+    }
+}
+
+fn thru_poa(l: &Local) -> Result<(), SystemException> {
+    let Some(orb) = l.orb.upgrade() else {
+        return Err(SystemException::OBJECT_NOT_EXIST);
+    };
+    match orb.poas.dispatch_decision(&l.key) {
+        Decision::Dispatch(_) => Ok(()),
+        Decision::Reject(e) => Err(e),
+        Decision::Hold => super::server::wait_while_holding(&orb, &l.key),
+    }
+}

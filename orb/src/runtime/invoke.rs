@@ -1,0 +1,608 @@
+//! The client side of an invocation: choose where the request goes, encode it into a pooled
+//! buffer, send it on the cached connection, wait for the reply (the caller reads it itself
+//! when no one else is reading), and turn the reply into results or an exception.
+//!
+//! Failures map to the exceptions CORBA prescribes, with omniORB's minor codes:
+//! a connection that cannot be made is `TRANSIENT` (completed NO); one that breaks before the
+//! request was wholly sent, or that the server closes with CloseConnection, is retried once
+//! on a new connection, then `TRANSIENT`; one that breaks after is `COMM_FAILURE` (MAYBE);
+//! no reply within the request timeout is `TIMEOUT` (MAYBE). `LOCATION_FORWARD` moves the
+//! reference to the IOR it names (and back to its own IOR if the forwarded one fails).
+
+use super::{buffers, Binding, Orb, OrbShared, TAG_RTORB_LITE};
+use crate::cdr::{ByteOrder, CodeSetId, CodeSets, Decoder, EncodeError, Encoder, GiopVersion};
+use crate::exception::{minor, SystemException, SystemExceptionKind};
+use crate::giop::{
+    AddressingDisposition, CompletionStatus, Frame, Header, IorAddressingInfo, LocateRequestHeader,
+    LocateStatus, MessageWriter, ReplyStatus, RequestHeader, ResponseFlags, ServiceContexts,
+    TargetAddress,
+};
+use crate::iop::{Ior, ProfileId, ServiceContext, ServiceId};
+use crate::ior::IiopProfile;
+use crate::object::{ObjectRef, RefInner, Reply};
+use crate::transport::{ClientConnection, Dialect, Endpoint, TransportError};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// More forwards than this in one call is a loop.
+const MAX_FORWARDS: usize = 16;
+
+fn nil_reference() -> SystemException {
+    SystemException::new(
+        SystemExceptionKind::INV_OBJREF,
+        minor::INV_OBJREF_NIL,
+        CompletionStatus::No,
+    )
+}
+
+fn no_usable_profile() -> SystemException {
+    SystemException::new(
+        SystemExceptionKind::TRANSIENT,
+        minor::TRANSIENT_NO_USABLE_PROFILE,
+        CompletionStatus::No,
+    )
+}
+
+fn bad_reply() -> SystemException {
+    SystemException::new(
+        SystemExceptionKind::MARSHAL,
+        minor::MARSHAL_PASS_END_OF_MESSAGE,
+        CompletionStatus::Maybe,
+    )
+}
+
+/// The exception a transport failure becomes.
+fn transport_exception(e: &TransportError) -> SystemException {
+    let completed = e.completion();
+    let (kind, minor) = match e {
+        TransportError::Timeout => (SystemExceptionKind::TIMEOUT, minor::TIMEOUT_CALL_TIMED_OUT),
+        TransportError::Connect { .. } | TransportError::Endpoint(_) => (
+            SystemExceptionKind::TRANSIENT,
+            minor::TRANSIENT_CONNECT_FAILED,
+        ),
+        _ if completed == CompletionStatus::No => (
+            SystemExceptionKind::TRANSIENT,
+            minor::TRANSIENT_CONNECTION_CLOSED,
+        ),
+        _ => (
+            SystemExceptionKind::COMM_FAILURE,
+            minor::COMM_FAILURE_WAITING_FOR_REPLY,
+        ),
+    };
+    SystemException::new(kind, minor, completed)
+}
+
+/// Chooses the profile requests for `ior` go to: the first IIOP profile this ORB can use,
+/// over its GIOP-lite listener when both sides enable GIOP-lite.
+fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
+    let profile = ior
+        .profiles
+        .iter()
+        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+        .find_map(|p| IiopProfile::from_tagged(p).ok())
+        .ok_or_else(no_usable_profile)?;
+    let version = if profile.version.minor < orb.options.giop_version.minor {
+        profile.version
+    } else {
+        orb.options.giop_version
+    };
+    let version = GiopVersion::new(1, version.minor.min(2));
+    let mut endpoint = Endpoint::Iiop {
+        host: profile.host.clone(),
+        port: profile.port,
+    };
+    let mut dialect = Dialect::Giop;
+    if orb.options.use_lite {
+        if let Some((host, port, order)) = lite_address(&profile) {
+            endpoint = Endpoint::Iiop { host, port };
+            dialect = Dialect::Lite(order);
+        }
+    }
+    let char_set = match profile.code_sets() {
+        Some(cs) if cs.for_char_data.native_code_set == CodeSetId::UTF_8 => CodeSetId::UTF_8,
+        _ => CodeSetId::ISO_8859_1,
+    };
+    Ok(Binding {
+        endpoint,
+        dialect,
+        key: profile.object_key,
+        version,
+        codesets: CodeSets {
+            char: char_set,
+            wchar: CodeSetId::UTF_16,
+        },
+    })
+}
+
+/// The first GIOP-lite listener a profile of an rtorb server advertises, with the byte
+/// order it speaks (that of the component's encapsulation).
+fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
+    let c = profile.component(TAG_RTORB_LITE)?;
+    let order = ByteOrder::from_flag(*c.data.first()? & 1);
+    let mut dec = Decoder::new_at(&c.data, 1, order);
+    let n = dec.read_seq_len(6).ok()?;
+    if n == 0 {
+        return None;
+    }
+    let host = dec.read_string().ok()?.into_owned();
+    let port = dec.read_ushort().ok()?;
+    Some((host, port, order))
+}
+
+/// The binding requests use now, made from the IOR at the first call.
+fn current_binding(orb: &OrbShared, r: &RefInner) -> Result<Arc<Binding>, SystemException> {
+    let mut b = r.binding.lock();
+    if let Some(b) = &*b {
+        return Ok(b.clone());
+    }
+    let fresh = Arc::new(bind(orb, &r.ior)?);
+    *b = Some(fresh.clone());
+    Ok(fresh)
+}
+
+/// How to name the target in a request (a server may ask for another form).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Addressing {
+    Key,
+    Profile,
+    Reference,
+}
+
+fn target<'a>(
+    r: &'a RefInner,
+    b: &'a Binding,
+    addressing: Addressing,
+) -> Result<TargetAddress<'a>, SystemException> {
+    Ok(match addressing {
+        Addressing::Key => TargetAddress::KeyAddr(&b.key),
+        Addressing::Profile | Addressing::Reference => {
+            let index = r
+                .ior
+                .profiles
+                .iter()
+                .position(|p| p.tag == ProfileId::INTERNET_IOP)
+                .ok_or_else(no_usable_profile)?;
+            if addressing == Addressing::Profile {
+                TargetAddress::ProfileAddr(r.ior.profiles[index].clone())
+            } else {
+                TargetAddress::ReferenceAddr(IorAddressingInfo {
+                    selected_profile_index: index as u32,
+                    ior: r.ior.clone(),
+                })
+            }
+        }
+    })
+}
+
+fn codesets_context(cs: CodeSets) -> ServiceContext {
+    let mut enc = Encoder::new(ByteOrder::NATIVE);
+    enc.write_octet(ByteOrder::NATIVE.flag());
+    enc.write_ulong(cs.char.0);
+    enc.write_ulong(cs.wchar.0);
+    ServiceContext {
+        id: ServiceId::CODE_SETS,
+        data: enc.into_vec(),
+    }
+}
+
+/// Encodes a Request into a pooled buffer.
+#[allow(clippy::too_many_arguments)]
+fn encode_request(
+    orb: &OrbShared,
+    b: &Binding,
+    request_id: u32,
+    target: TargetAddress<'_>,
+    operation: &str,
+    response_expected: bool,
+    first_on_connection: bool,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<Vec<u8>, SystemException> {
+    let contexts;
+    let service_context = if first_on_connection && !b.dialect.is_lite() && b.version.minor > 0 {
+        contexts = [codesets_context(b.codesets)];
+        ServiceContexts::from_slice(&contexts)
+    } else {
+        ServiceContexts::EMPTY
+    };
+    let header = Header::Request(RequestHeader {
+        request_id,
+        response_flags: ResponseFlags::from_response_expected(response_expected),
+        target,
+        operation: Cow::Borrowed(operation),
+        service_context,
+        requesting_principal: &[],
+    });
+    let buf = buffers::take(orb.options.allocator);
+    let mut w = match b.dialect {
+        Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
+        Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
+    }
+    .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
+    w.body().set_codesets(b.codesets);
+    args(w.body()).map_err(SystemException::from)?;
+    let message = w
+        .finish()
+        .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
+    if message.len() > orb.options.max_message_size {
+        return Err(SystemException::new(
+            SystemExceptionKind::MARSHAL,
+            minor::MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT,
+            CompletionStatus::No,
+        ));
+    }
+    Ok(message)
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Reply),
+    /// LOCATION_FORWARD / OBJECT_FORWARD: go there instead.
+    Forward(Ior),
+    /// NEEDS_ADDRESSING_MODE: say the target this way.
+    Readdress(Addressing),
+    /// The server does not know the object (LocateReply UNKNOWN_OBJECT).
+    Unknown,
+}
+
+fn connection(orb: &OrbShared, b: &Binding) -> Result<Arc<ClientConnection>, SystemException> {
+    orb.cache
+        .get(&b.endpoint, b.dialect)
+        .map_err(|e| transport_exception(&e))
+}
+
+fn attempt(
+    orb: &OrbShared,
+    r: &RefInner,
+    b: &Binding,
+    addressing: Addressing,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<Attempt, (SystemException, bool)> {
+    let no_retry = |e| (e, false);
+    let conn = connection(orb, b).map_err(no_retry)?;
+    let id = conn.next_request_id();
+    let target = target(r, b, addressing).map_err(no_retry)?;
+    let first = conn.claim_first_request();
+    let request =
+        encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
+    let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
+    let result = conn.call(id, &request, deadline);
+    buffers::give(orb.options.allocator, request);
+    let frame = result.map_err(|e| {
+        if matches!(e, TransportError::Closed { .. }) {
+            orb.cache.remove(&b.endpoint, b.dialect);
+        }
+        (transport_exception(&e), e.is_retryable())
+    })?;
+    read_reply(frame, b.codesets).map_err(no_retry)
+}
+
+fn read_reply(frame: Frame, codesets: CodeSets) -> Result<Attempt, SystemException> {
+    let msg = frame.decode().map_err(|_| bad_reply())?;
+    let (status, body_offset, order, version) = match msg.header() {
+        Header::Reply(h) => (
+            h.reply_status,
+            msg.body_offset(),
+            msg.order(),
+            msg.version(),
+        ),
+        _ => return Err(bad_reply()),
+    };
+    match status {
+        ReplyStatus::NoException | ReplyStatus::UserException => {}
+        ReplyStatus::SystemException => {
+            let body = msg.system_exception().map_err(|_| bad_reply())?;
+            return Err(SystemException::from(body));
+        }
+        ReplyStatus::LocationForward | ReplyStatus::LocationForwardPerm => {
+            return Ok(Attempt::Forward(
+                msg.forward_ior().map_err(|_| bad_reply())?,
+            ));
+        }
+        ReplyStatus::NeedsAddressingMode => {
+            return Ok(Attempt::Readdress(readdress(
+                msg.addressing_disposition().map_err(|_| bad_reply())?,
+            )?));
+        }
+    }
+    drop(msg);
+    Ok(Attempt::Done(Reply {
+        message: frame.into_vec(),
+        body_offset,
+        order,
+        version,
+        codesets,
+        user_exception: status == ReplyStatus::UserException,
+    }))
+}
+
+fn readdress(d: AddressingDisposition) -> Result<Addressing, SystemException> {
+    match d {
+        AddressingDisposition::KEY_ADDR => Ok(Addressing::Key),
+        AddressingDisposition::PROFILE_ADDR => Ok(Addressing::Profile),
+        AddressingDisposition::REFERENCE_ADDR => Ok(Addressing::Reference),
+        _ => Err(bad_reply()),
+    }
+}
+
+/// Runs attempts until one gives an answer: following forwards, changing the addressing
+/// mode when asked, and retrying once when a connection failed before the request could run.
+fn run<T>(
+    obj: &ObjectRef,
+    mut once: impl FnMut(
+        &OrbShared,
+        &RefInner,
+        &Binding,
+        Addressing,
+    ) -> Result<Attempt, (SystemException, bool)>,
+    mut done: impl FnMut(Attempt) -> Option<T>,
+) -> Result<T, SystemException> {
+    let r = obj.inner().ok_or_else(nil_reference)?;
+    let orb = Orb::of(obj)?;
+    let mut forwards = 0;
+    let mut retried = false;
+    let mut addressing = Addressing::Key;
+    let mut readdressed = false;
+    loop {
+        let b = current_binding(&orb, r)?;
+        match once(&orb, r, &b, addressing) {
+            Ok(Attempt::Forward(ior)) => {
+                forwards += 1;
+                if forwards > MAX_FORWARDS || ior.is_nil() {
+                    return Err(SystemException::new(
+                        SystemExceptionKind::TRANSIENT,
+                        minor::TRANSIENT_FAILED_ON_FORWARDED,
+                        CompletionStatus::No,
+                    ));
+                }
+                *r.binding.lock() = Some(Arc::new(bind(&orb, &ior)?));
+            }
+            Ok(Attempt::Readdress(a)) if !readdressed => {
+                readdressed = true;
+                addressing = a;
+            }
+            Ok(Attempt::Readdress(_)) => return Err(bad_reply()),
+            Ok(other) => {
+                if let Some(v) = done(other) {
+                    return Ok(v);
+                }
+                return Err(bad_reply());
+            }
+            Err((e, retryable)) => {
+                let forwarded = forwards > 0;
+                if forwarded && e.completed == CompletionStatus::No {
+                    // §15.4.4: a forwarded location that fails sends the client back to
+                    // the original one.
+                    *r.binding.lock() = None;
+                    forwards = MAX_FORWARDS;
+                    continue;
+                }
+                if retryable && !retried {
+                    retried = true;
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// A twoway request: see [`ObjectRef::invoke`].
+pub(crate) fn invoke(
+    obj: &ObjectRef,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<Reply, SystemException> {
+    run(
+        obj,
+        |orb, r, b, a| attempt(orb, r, b, a, operation, args),
+        |a| match a {
+            Attempt::Done(reply) => Some(reply),
+            _ => None,
+        },
+    )
+}
+
+/// A oneway request: sent, never answered.
+pub(crate) fn invoke_oneway(
+    obj: &ObjectRef,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<(), SystemException> {
+    let r = obj.inner().ok_or_else(nil_reference)?;
+    let orb = Orb::of(obj)?;
+    let mut retried = false;
+    loop {
+        let b = current_binding(&orb, r)?;
+        let conn = connection(&orb, &b)?;
+        let id = conn.next_request_id();
+        let first = conn.claim_first_request();
+        let request = encode_request(
+            &orb,
+            &b,
+            id,
+            TargetAddress::KeyAddr(&b.key),
+            operation,
+            false,
+            first,
+            args,
+        )?;
+        let sent = conn.send_oneway(&request);
+        buffers::give(orb.options.allocator, request);
+        match sent {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                orb.cache.remove(&b.endpoint, b.dialect);
+                if e.is_retryable() && !retried {
+                    retried = true;
+                    continue;
+                }
+                return Err(transport_exception(&e));
+            }
+        }
+    }
+}
+
+/// A LocateRequest: see [`ObjectRef::locate`].
+pub(crate) fn locate(obj: &ObjectRef) -> Result<bool, SystemException> {
+    run(obj, locate_once, |a| match a {
+        Attempt::Done(_) => Some(true),
+        Attempt::Unknown => Some(false),
+        _ => None,
+    })
+}
+
+fn locate_once(
+    orb: &OrbShared,
+    r: &RefInner,
+    b: &Binding,
+    addressing: Addressing,
+) -> Result<Attempt, (SystemException, bool)> {
+    let no_retry = |e| (e, false);
+    let conn = connection(orb, b).map_err(no_retry)?;
+    let id = conn.next_request_id();
+    let header = Header::LocateRequest(LocateRequestHeader {
+        request_id: id,
+        target: target(r, b, addressing).map_err(no_retry)?,
+    });
+    let w = match b.dialect {
+        Dialect::Giop => MessageWriter::new(b.version, ByteOrder::NATIVE, &header),
+        Dialect::Lite(order) => MessageWriter::lite(order, &header),
+    };
+    let request = w
+        .and_then(MessageWriter::finish)
+        .map_err(|_| no_retry(bad_reply()))?;
+    let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
+    let frame = conn.call(id, &request, deadline).map_err(|e| {
+        orb.cache.remove(&b.endpoint, b.dialect);
+        (transport_exception(&e), e.is_retryable())
+    })?;
+    let msg = frame.decode().map_err(|_| no_retry(bad_reply()))?;
+    let Header::LocateReply(h) = msg.header() else {
+        return Err(no_retry(bad_reply()));
+    };
+    let here = || Reply {
+        message: Vec::new(),
+        body_offset: 0,
+        order: ByteOrder::NATIVE,
+        version: b.version,
+        codesets: b.codesets,
+        user_exception: false,
+    };
+    match h.locate_status {
+        LocateStatus::ObjectHere => Ok(Attempt::Done(here())),
+        LocateStatus::UnknownObject => Ok(Attempt::Unknown),
+        LocateStatus::ObjectForward | LocateStatus::ObjectForwardPerm => Ok(Attempt::Forward(
+            msg.forward_ior().map_err(|_| no_retry(bad_reply()))?,
+        )),
+        LocateStatus::LocSystemException => Err(no_retry(SystemException::from(
+            msg.system_exception().map_err(|_| no_retry(bad_reply()))?,
+        ))),
+        LocateStatus::LocNeedsAddressingMode => Ok(Attempt::Readdress(
+            readdress(
+                msg.addressing_disposition()
+                    .map_err(|_| no_retry(bad_reply()))?,
+            )
+            .map_err(no_retry)?,
+        )),
+    }
+}
+
+/// Resolves an INS stringified name (`a.kind/b`) in a `CosNaming::NamingContext`, for
+/// `corbaname:` URLs, without generated stubs: `resolve` takes a `CosNaming::Name` (a
+/// sequence of `{string id; string kind}`) and returns an `Object`.
+pub(crate) fn resolve_name(
+    context: &ObjectRef,
+    string_name: &str,
+) -> Result<ObjectRef, super::OrbError> {
+    let bad = |reason: String| super::OrbError::BadReference {
+        text: string_name.to_owned(),
+        reason,
+    };
+    let name = parse_string_name(string_name).map_err(|r| bad(r.to_owned()))?;
+    let reply = context.invoke("resolve", &|enc| {
+        enc.write_length(name.len())?;
+        for (id, kind) in &name {
+            enc.write_string(id)?;
+            enc.write_string(kind)?;
+        }
+        Ok(())
+    })?;
+    match reply.outcome()? {
+        crate::object::ReplyOutcome::Normal(mut dec) => {
+            let ior =
+                crate::codegen::reply_decode(<Ior as crate::cdr::CdrDecode>::decode(&mut dec))?;
+            let orb = Orb::of(context)?;
+            Ok(ObjectRef::with_orb(ior, Some(Arc::downgrade(&orb))))
+        }
+        crate::object::ReplyOutcome::UserException { id, .. } => {
+            Err(bad(format!("the naming service raised {id}")))
+        }
+    }
+}
+
+/// Splits an INS stringified name (CORBA Naming §2.4): components separated by `/`, id and
+/// kind by `.`, `\` escaping any of `/ . \`.
+pub(crate) fn parse_string_name(s: &str) -> Result<Vec<(String, String)>, &'static str> {
+    let mut out = Vec::new();
+    let (mut id, mut kind) = (String::new(), String::new());
+    let mut in_kind = false;
+    let mut chars = s.chars();
+    let mut finish = |id: &mut String, kind: &mut String, in_kind: &mut bool| {
+        if id.is_empty() && kind.is_empty() && !*in_kind {
+            return Err("a name component is empty");
+        }
+        out.push((std::mem::take(id), std::mem::take(kind)));
+        *in_kind = false;
+        Ok(())
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let e = chars.next().ok_or("the name ends with a lone \\")?;
+                if in_kind {
+                    kind.push(e)
+                } else {
+                    id.push(e)
+                }
+            }
+            '.' if !in_kind => in_kind = true,
+            '.' => return Err("a name component has two unescaped '.'"),
+            '/' => finish(&mut id, &mut kind, &mut in_kind)?,
+            c => {
+                if in_kind {
+                    kind.push(c)
+                } else {
+                    id.push(c)
+                }
+            }
+        }
+    }
+    finish(&mut id, &mut kind, &mut in_kind)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stringified_names_split_and_unescape() {
+        assert_eq!(
+            parse_string_name("a.b/c/d\\.e.f").unwrap(),
+            vec![
+                ("a".into(), "b".into()),
+                ("c".into(), "".into()),
+                ("d.e".into(), "f".into())
+            ]
+        );
+        assert_eq!(
+            parse_string_name(".kind").unwrap(),
+            vec![("".into(), "kind".into())]
+        );
+        assert!(parse_string_name("a//b").is_err());
+        assert!(parse_string_name("a\\").is_err());
+        assert!(parse_string_name("a.b.c").is_err());
+    }
+}

@@ -1,0 +1,546 @@
+//! The ORB: what ties POAs, servants, object references and transports together.
+//!
+//! - [`Orb`]: initialisation from [`OrbOptions`] (or `-ORB...` arguments), initial
+//!   references, `string_to_object`/`object_to_string`, run and shutdown, and making
+//!   references for a POA's objects.
+//! - `server`: the transport [`Handler`](crate::transport::Handler) that turns Requests and
+//!   LocateRequests into POA lookups and servant upcalls, and their outcomes into replies.
+//! - `invoke`: the client side, from a stub's call to the reply.
+//! - `collocation`: references to objects of this process called without the transport.
+//! - `buffers`: thread-local pools of message buffers (the design's TSS allocator).
+
+pub(crate) mod buffers;
+pub(crate) mod collocation;
+pub(crate) mod invoke;
+mod options;
+mod server;
+
+pub use options::{AllocatorStrategy, CollocationStrategy, OptionsError, OrbOptions};
+
+use crate::cdr::{ByteOrder, CodeSets, GiopVersion};
+use crate::exception::{minor, SystemException, SystemExceptionKind};
+use crate::giop::CompletionStatus;
+use crate::iop::{ComponentId, Ior, TaggedComponent};
+use crate::ior::{
+    parse_object_url, CodeSetComponentInfo, Component, IiopProfile, ObjectUrl, OMNIORB_ORB_TYPE,
+};
+use crate::object::ObjectRef;
+use crate::poa::{ObjectKey, Poa, PoaError, PoaTree};
+use crate::servant::ServantRef;
+use crate::transport::{
+    ClientOptions, ConnectionCache, Dialect, Endpoint, ListenerSpec, Server, ServerOptions,
+};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
+
+/// The POA type of this ORB: POAs hold [`ServantRef`]s.
+pub type OrbPoa = Poa<ServantRef>;
+
+/// What failed while starting an ORB or resolving a reference by name or URL.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrbError {
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    /// `resolve_initial_references` of a name that is neither built in nor configured.
+    #[error("no initial reference named {0:?} (give one with -ORBInitRef {0}=URL)")]
+    InvalidName(String),
+    /// A string that is not an object reference or URL this ORB reads.
+    #[error("cannot read object reference {text:?}: {reason}")]
+    BadReference { text: String, reason: String },
+    #[error(transparent)]
+    System(#[from] SystemException),
+    #[error(transparent)]
+    Poa(#[from] PoaError),
+}
+
+/// Where requests for a reference go: the profile chosen from its IOR, or the IOR a
+/// `LOCATION_FORWARD` named.
+#[derive(Debug)]
+pub(crate) struct Binding {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) dialect: Dialect,
+    pub(crate) key: Vec<u8>,
+    /// The GIOP version requests use: the lower of the profile's and this ORB's maximum.
+    pub(crate) version: GiopVersion,
+    /// The code sets the client transmits in, negotiated from the IOR's `TAG_CODE_SETS`.
+    pub(crate) codesets: CodeSets,
+}
+
+/// Everything an [`Orb`] handle shares.
+pub(crate) struct OrbShared {
+    pub(crate) options: OrbOptions,
+    pub(crate) poas: PoaTree<ServantRef>,
+    pub(crate) cache: ConnectionCache,
+    /// The listeners, bound at the first need for a reference to a local object.
+    server: OnceLock<Result<ServerState, String>>,
+    initial_refs: RwLock<HashMap<String, ObjectRef>>,
+    shutdown: Mutex<bool>,
+    shutdown_cv: Condvar,
+}
+
+struct ServerState {
+    server: Server,
+    /// The GIOP listeners as `(host, port)` for IIOP profiles.
+    iiop: Vec<(String, u16)>,
+    /// GIOP-lite listeners, advertised in our own tagged component.
+    lite: Vec<(String, u16)>,
+}
+
+/// An ORB. Clones are handles to the same ORB; it shuts down when [`Orb::shutdown`] is called
+/// or the last handle goes.
+#[derive(Clone)]
+pub struct Orb {
+    pub(crate) shared: Arc<OrbShared>,
+}
+
+/// Tagged component of ours (vendor range, "RTO\x02"): the GIOP-lite listeners of an rtorb
+/// server, as an encapsulated sequence of `(string host, ushort port)`. Other ORBs skip it.
+pub const TAG_RTORB_LITE: ComponentId = ComponentId(0x5254_4f02);
+
+static ORBS: RwLock<Vec<Weak<OrbShared>>> = RwLock::new(Vec::new());
+
+thread_local! {
+    /// The ORB whose server thread this is, while it dispatches a request.
+    static CURRENT: std::cell::RefCell<Option<Weak<OrbShared>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl Orb {
+    /// Starts an ORB. Servers start listening when the first reference to a local object is
+    /// made (or [`Orb::run`] is called), on [`OrbOptions::endpoints`].
+    pub fn init(options: OrbOptions) -> Result<Orb, OrbError> {
+        let client = ClientOptions {
+            connect_timeout: options.connect_timeout,
+            max_message_size: options.max_message_size,
+            ..ClientOptions::default()
+        };
+        let poas = PoaTree::new();
+        poas.root()
+            .manager()
+            .activate()
+            .expect("a new POA manager is not inactive");
+        let shared = Arc::new(OrbShared {
+            cache: ConnectionCache::new(client),
+            poas,
+            server: OnceLock::new(),
+            initial_refs: RwLock::new(HashMap::new()),
+            shutdown: Mutex::new(false),
+            shutdown_cv: Condvar::new(),
+            options,
+        });
+        let orb = Orb { shared };
+        for (name, url) in orb.shared.options.init_refs.clone() {
+            let obj = orb.string_to_object(&url)?;
+            orb.shared.initial_refs.write().insert(name, obj);
+        }
+        let mut all = ORBS.write();
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&orb.shared));
+        Ok(orb)
+    }
+
+    /// [`Orb::init`] from command-line arguments: `-ORB<option> <value>` pairs are taken
+    /// out of `args` (omniORB's spelling, see [`OrbOptions::parse_args`]); the rest is
+    /// returned for the program.
+    pub fn init_from_args(
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<(Orb, Vec<String>), OrbError> {
+        let mut options = OrbOptions::from_env()?;
+        let rest = options.parse_args(args)?;
+        Ok((Orb::init(options)?, rest))
+    }
+
+    pub fn options(&self) -> &OrbOptions {
+        &self.shared.options
+    }
+
+    /// The RootPOA (its manager is active from the start, so objects serve at once).
+    pub fn root_poa(&self) -> OrbPoa {
+        self.shared.poas.root()
+    }
+
+    /// The POA tree, for its well-known keys (`corbaloc:` objects).
+    pub fn poa_tree(&self) -> &PoaTree<ServantRef> {
+        &self.shared.poas
+    }
+
+    /// `resolve_initial_references`: `RootPOA`, then names given with `-ORBInitRef` or
+    /// [`Orb::register_initial_reference`], then `-ORBDefaultInitRef` + `/name`.
+    pub fn resolve_initial_references(&self, name: &str) -> Result<ObjectRef, OrbError> {
+        if let Some(obj) = self.shared.initial_refs.read().get(name) {
+            return Ok(obj.clone());
+        }
+        if let Some(base) = &self.shared.options.default_init_ref {
+            let url = format!("{}/{}", base.trim_end_matches('/'), name);
+            return self.string_to_object(&url);
+        }
+        Err(OrbError::InvalidName(name.to_owned()))
+    }
+
+    /// Names `obj` for [`Orb::resolve_initial_references`] (`register_initial_reference`).
+    pub fn register_initial_reference(&self, name: &str, obj: ObjectRef) {
+        self.shared
+            .initial_refs
+            .write()
+            .insert(name.to_owned(), obj);
+    }
+
+    /// `string_to_object`: `IOR:`, `corbaloc:`, `corbaname:` (resolved through the naming
+    /// context it names) or `file://PATH` (a file holding one of those).
+    pub fn string_to_object(&self, text: &str) -> Result<ObjectRef, OrbError> {
+        let bad = |reason: String| OrbError::BadReference {
+            text: text.to_owned(),
+            reason,
+        };
+        let trimmed = text.trim();
+        if let Some(path) = trimmed.strip_prefix("file://") {
+            let content = std::fs::read_to_string(path)
+                .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+            return self.string_to_object(content.trim());
+        }
+        match parse_object_url(trimmed).map_err(|e| bad(e.to_string()))? {
+            ObjectUrl::Ior(ior) => Ok(self.reference_from_ior(ior)),
+            ObjectUrl::Corbaloc(loc) => {
+                if loc.is_rir() {
+                    let name = String::from_utf8(loc.key.clone())
+                        .map_err(|_| bad("a rir: key is not UTF-8".into()))?;
+                    return self.resolve_initial_references(&name);
+                }
+                let ior = loc
+                    .to_ior(ByteOrder::NATIVE)
+                    .map_err(|e| bad(e.to_string()))?;
+                Ok(self.reference_from_ior(ior))
+            }
+            ObjectUrl::Corbaname(name) => {
+                let context = if name.context.is_rir() {
+                    let key = String::from_utf8(name.context.key.clone())
+                        .map_err(|_| bad("a rir: key is not UTF-8".into()))?;
+                    self.resolve_initial_references(if key.is_empty() {
+                        "NameService"
+                    } else {
+                        &key
+                    })?
+                } else {
+                    let ior = name
+                        .context
+                        .to_ior(ByteOrder::NATIVE)
+                        .map_err(|e| bad(e.to_string()))?;
+                    self.reference_from_ior(ior)
+                };
+                if name.string_name.is_empty() {
+                    return Ok(context);
+                }
+                Ok(invoke::resolve_name(&context, &name.string_name)?)
+            }
+        }
+    }
+
+    /// `object_to_string`: the stringified IOR.
+    pub fn object_to_string(&self, obj: &ObjectRef) -> Result<String, OrbError> {
+        obj.to_ior_string()
+            .map_err(|e| OrbError::System(SystemException::from(e)))
+    }
+
+    /// A reference of this ORB to the object `ior` designates.
+    pub fn reference_from_ior(&self, ior: Ior) -> ObjectRef {
+        ObjectRef::with_orb(ior, Some(Arc::downgrade(&self.shared)))
+    }
+
+    /// Activates `servant` in `poa` (with a system id) and returns a reference to it.
+    pub fn activate(&self, poa: &OrbPoa, servant: ServantRef) -> Result<ObjectRef, OrbError> {
+        let type_id = servant.repository_id();
+        let id = poa.activate_object(servant)?;
+        let key = poa.id_to_reference(&id)?;
+        self.key_to_reference(key, type_id)
+    }
+
+    /// Activates `servant` in `poa` under `id` and returns a reference to it.
+    pub fn activate_with_id(
+        &self,
+        poa: &OrbPoa,
+        id: &[u8],
+        servant: ServantRef,
+    ) -> Result<ObjectRef, OrbError> {
+        let type_id = servant.repository_id();
+        poa.activate_object_with_id(id, servant)?;
+        let key = poa.id_to_reference(id)?;
+        self.key_to_reference(key, type_id)
+    }
+
+    /// `servant_to_reference` as an object reference.
+    pub fn servant_to_reference(
+        &self,
+        poa: &OrbPoa,
+        servant: &ServantRef,
+    ) -> Result<ObjectRef, OrbError> {
+        let key = poa.servant_to_reference(servant)?;
+        self.key_to_reference(key, servant.repository_id())
+    }
+
+    /// `id_to_reference` as an object reference of type `type_id`.
+    pub fn id_to_reference(
+        &self,
+        poa: &OrbPoa,
+        id: &[u8],
+        type_id: &str,
+    ) -> Result<ObjectRef, OrbError> {
+        let key = poa.id_to_reference(id)?;
+        self.key_to_reference(key, type_id)
+    }
+
+    /// `create_reference_with_id`: a reference to an object that need not be active yet.
+    pub fn create_reference_with_id(
+        &self,
+        poa: &OrbPoa,
+        id: &[u8],
+        type_id: &str,
+    ) -> Result<ObjectRef, OrbError> {
+        let key = poa.create_reference_with_id(id)?;
+        self.key_to_reference(key, type_id)
+    }
+
+    /// `reference_to_servant`.
+    pub fn reference_to_servant(
+        &self,
+        poa: &OrbPoa,
+        obj: &ObjectRef,
+    ) -> Result<ServantRef, OrbError> {
+        let key = collocation::object_key(obj).ok_or(PoaError::WrongAdapter)?;
+        Ok(poa.reference_to_servant(&key)?)
+    }
+
+    /// Binds `servant` under a plain key (`NameService`), so that
+    /// `corbaloc:iiop:host:port/KEY` reaches it, and returns a reference to it.
+    pub fn register_well_known(
+        &self,
+        key: &str,
+        servant: ServantRef,
+    ) -> Result<ObjectRef, OrbError> {
+        let type_id = servant.repository_id();
+        self.shared
+            .poas
+            .register_well_known(key.as_bytes(), servant)?;
+        self.key_to_reference(key.as_bytes().to_vec(), type_id)
+    }
+
+    /// The IOR of an object of this ORB: one IIOP profile per GIOP listener, each with the
+    /// ORB type and code sets components, and the GIOP-lite listeners in ours.
+    pub fn key_to_reference(&self, key: ObjectKey, type_id: &str) -> Result<ObjectRef, OrbError> {
+        let state = self.server()?;
+        let mut components = vec![
+            Component::OrbType(OMNIORB_ORB_TYPE_FOR_PEERS)
+                .to_tagged(ByteOrder::NATIVE)
+                .map_err(SystemException::from)?,
+            Component::CodeSets(CodeSetComponentInfo::omniorb_default())
+                .to_tagged(ByteOrder::NATIVE)
+                .map_err(SystemException::from)?,
+        ];
+        if !state.lite.is_empty() {
+            components.push(lite_component(&state.lite)?);
+        }
+        let version = self.shared.options.giop_version;
+        let mut profiles = Vec::with_capacity(state.iiop.len());
+        for (host, port) in &state.iiop {
+            let mut p = IiopProfile::new(version, host.clone(), *port, key.clone());
+            if version.minor > 0 {
+                p.components = components.clone();
+            }
+            profiles.push(
+                p.to_tagged(ByteOrder::NATIVE)
+                    .map_err(SystemException::from)?,
+            );
+        }
+        let ior = Ior {
+            type_id: type_id.to_owned(),
+            profiles,
+        };
+        Ok(self.reference_from_ior(ior))
+    }
+
+    /// Starts listening now, if not yet: the endpoints bound (ephemeral ports resolved).
+    pub fn listen(&self) -> Result<Vec<Endpoint>, OrbError> {
+        let state = self.server()?;
+        Ok(state
+            .server
+            .endpoints()
+            .iter()
+            .map(|l| l.endpoint.clone())
+            .collect())
+    }
+
+    fn server(&self) -> Result<&ServerState, OrbError> {
+        let state = self
+            .shared
+            .server
+            .get_or_init(|| self.start_server().map_err(|e| e.to_string()));
+        state.as_ref().map_err(|e| {
+            OrbError::Transport(crate::transport::TransportError::Io {
+                what: "starting the ORB's listeners",
+                source: std::io::Error::other(e.clone()),
+            })
+        })
+    }
+
+    fn start_server(&self) -> Result<ServerState, OrbError> {
+        let o = &self.shared.options;
+        let mut specs: Vec<ListenerSpec> = o
+            .endpoints
+            .iter()
+            .cloned()
+            .map(ListenerSpec::giop)
+            .collect();
+        specs.extend(
+            o.lite_endpoints
+                .iter()
+                .cloned()
+                .map(|e| ListenerSpec::lite(e, ByteOrder::NATIVE)),
+        );
+        let handler = Arc::new(server::RequestHandler::new(Arc::downgrade(&self.shared)));
+        let server_options = ServerOptions {
+            max_message_size: o.max_message_size,
+            ..ServerOptions::default()
+        };
+        let server = Server::bind(&specs, o.strategy, handler, server_options)?;
+        let mut iiop = Vec::new();
+        let mut lite = Vec::new();
+        for l in server.endpoints() {
+            if let Endpoint::Iiop { host, port } = &l.endpoint {
+                // A listener on every interface is published under the loopback address
+                // unless told otherwise.
+                let host = match (&o.publish_host, host.as_str()) {
+                    (Some(h), _) => h.clone(),
+                    (None, "") => "127.0.0.1".to_owned(),
+                    (None, h) => h.to_owned(),
+                };
+                match l.dialect {
+                    Dialect::Giop => iiop.push((host, *port)),
+                    Dialect::Lite(_) => lite.push((host, *port)),
+                }
+            }
+        }
+        Ok(ServerState { server, iiop, lite })
+    }
+
+    /// Whether `(host, port)` is one of this ORB's GIOP or GIOP-lite listeners.
+    pub(crate) fn is_own_address(shared: &OrbShared, host: &str, port: u16) -> bool {
+        match shared.server.get() {
+            Some(Ok(s)) => s
+                .iiop
+                .iter()
+                .chain(&s.lite)
+                .any(|(h, p)| *p == port && h == host),
+            _ => false,
+        }
+    }
+
+    /// Serves requests until [`Orb::shutdown`] (`ORB::run`). Requests are served by the
+    /// server's own threads; this only waits.
+    pub fn run(&self) -> Result<(), OrbError> {
+        self.server()?;
+        let mut down = self.shared.shutdown.lock();
+        while !*down {
+            self.shared.shutdown_cv.wait(&mut down);
+        }
+        Ok(())
+    }
+
+    /// `work_pending`/`perform_work`: the server's threads do the work, so there is never
+    /// work for the caller's thread; returns whether the ORB still runs.
+    pub fn perform_work(&self) -> bool {
+        !*self.shared.shutdown.lock()
+    }
+
+    /// Stops serving: closes the listeners and connections (waiting for requests under way
+    /// when `wait`) and wakes [`Orb::run`]. Invocations made afterwards still work as a
+    /// client.
+    pub fn shutdown(&self, wait: bool) {
+        {
+            let mut down = self.shared.shutdown.lock();
+            *down = true;
+            self.shared.shutdown_cv.notify_all();
+        }
+        if let Some(Ok(state)) = self.shared.server.get() {
+            state.server.shutdown(wait);
+        }
+        self.shared.cache.clear();
+    }
+
+    /// Whether the calling thread is one of this ORB's server threads.
+    pub fn is_server_thread(&self) -> bool {
+        matches!(self.shared.server.get(), Some(Ok(s)) if s.server.is_server_thread())
+    }
+
+    /// The ORB a reference without one of its own uses: the server thread's ORB, else the
+    /// first live ORB of the process.
+    pub(crate) fn current() -> Option<Arc<OrbShared>> {
+        if let Some(orb) = CURRENT.with(|c| c.borrow().as_ref().and_then(Weak::upgrade)) {
+            return Some(orb);
+        }
+        ORBS.read().iter().find_map(Weak::upgrade)
+    }
+
+    /// The ORB of a reference: its own, or [`Orb::current`].
+    pub(crate) fn of(obj: &ObjectRef) -> Result<Arc<OrbShared>, SystemException> {
+        obj.inner()
+            .and_then(|r| r.orb.as_ref())
+            .and_then(Weak::upgrade)
+            .or_else(Orb::current)
+            .ok_or(SystemException::new(
+                SystemExceptionKind::BAD_INV_ORDER,
+                minor::BAD_INV_ORDER_ORB_HAS_SHUTDOWN,
+                CompletionStatus::No,
+            ))
+    }
+}
+
+/// The ORB type our IORs carry. We announce omniORB's: omniORB (and we) then use the
+/// omniORB-compatible behaviours (e.g. `_not_existent` in GIOP 1.0) that we implement.
+const OMNIORB_ORB_TYPE_FOR_PEERS: u32 = OMNIORB_ORB_TYPE;
+
+fn lite_component(addresses: &[(String, u16)]) -> Result<TaggedComponent, OrbError> {
+    let mut enc = crate::cdr::Encoder::new(ByteOrder::NATIVE);
+    enc.write_encapsulation(|e| {
+        e.write_length(addresses.len())?;
+        for (host, port) in addresses {
+            e.write_string(host)?;
+            e.write_ushort(*port);
+        }
+        Ok(())
+    })
+    .map_err(SystemException::from)?;
+    let bytes = enc.into_vec();
+    // The component data is the encapsulation's octets, without the sequence length.
+    Ok(TaggedComponent {
+        tag: TAG_RTORB_LITE,
+        data: bytes[4..].to_vec(),
+    })
+}
+
+/// Sets the thread's current ORB while a server thread dispatches, so references the
+/// request carries bind to the ORB that received them.
+pub(crate) struct CurrentGuard(Option<Weak<OrbShared>>);
+
+impl CurrentGuard {
+    pub(crate) fn enter(orb: &Weak<OrbShared>) -> CurrentGuard {
+        CurrentGuard(CURRENT.with(|c| c.borrow_mut().replace(orb.clone())))
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+impl std::fmt::Debug for Orb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orb")
+            .field("instance", &self.shared.poas.instance_id())
+            .finish()
+    }
+}

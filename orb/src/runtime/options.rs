@@ -1,0 +1,350 @@
+//! ORB options: a config struct, filled from `-ORB...` command-line arguments and `ORB...`
+//! environment variables the way omniORB reads them (`-ORBInitRef NameService=corbaloc::h:p/
+//! NameService`, `-ORBendPoint giop:tcp:127.0.0.1:0`), so the same command lines work for our
+//! programs and omniORB's.
+
+use crate::cdr::GiopVersion;
+use crate::giop::Framer;
+use crate::transport::{Endpoint, EndpointError, Strategy};
+use std::time::Duration;
+
+/// How a reference to an object of this process is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollocationStrategy {
+    /// The stub calls the implementation's trait method in the caller's thread.
+    Direct,
+    /// As `Direct`, after checking what the POA would: its manager active, the object
+    /// still active.
+    ThruPoa,
+    /// Always through the transport, as if the object were remote.
+    None,
+}
+
+/// Where message buffers come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocatorStrategy {
+    /// Thread-local pools of buffers, reused call after call (the design's TSS allocator).
+    ThreadLocal,
+    /// A fresh buffer from the global allocator for each message.
+    Global,
+}
+
+/// Everything an ORB can be configured with.
+#[derive(Clone, Debug)]
+pub struct OrbOptions {
+    /// GIOP listeners (`-ORBendPoint`); default `giop:tcp:127.0.0.1:0`.
+    pub endpoints: Vec<Endpoint>,
+    /// GIOP-lite listeners (`-ORBliteEndPoint`), for rtorb clients that enable GIOP-lite.
+    pub lite_endpoints: Vec<Endpoint>,
+    /// Host name put in IORs instead of the listener's (`-ORBpublishHost`).
+    pub publish_host: Option<String>,
+    /// The highest GIOP version used, as client and in IORs (`-ORBmaxGIOPVersion 1.1`).
+    pub giop_version: GiopVersion,
+    /// As a client, use a server's GIOP-lite listener when its IOR offers one
+    /// (`-ORBgiopLite 1`).
+    pub use_lite: bool,
+    /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection`,
+    /// `-ORBthreadPoolSize N`).
+    pub strategy: Strategy,
+    /// `-ORBcollocation direct|thru-poa|none`.
+    pub collocation: CollocationStrategy,
+    /// `-ORBbufferAllocator tss|global`.
+    pub allocator: AllocatorStrategy,
+    /// `-ORBInitRef NAME=URL`, in order.
+    pub init_refs: Vec<(String, String)>,
+    /// `-ORBDefaultInitRef URL`: `resolve_initial_references(n)` tries `URL/n`.
+    pub default_init_ref: Option<String>,
+    /// Round-trip timeout of a twoway call (`-ORBclientCallTimeOutPeriod MS`, 0 = none).
+    pub request_timeout: Option<Duration>,
+    /// `-ORBclientConnectTimeOutPeriod MS`.
+    pub connect_timeout: Duration,
+    /// The largest message sent or accepted (`-ORBgiopMaxMsgSize`), default 64 MiB.
+    pub max_message_size: usize,
+}
+
+impl Default for OrbOptions {
+    fn default() -> OrbOptions {
+        OrbOptions {
+            endpoints: vec![Endpoint::Iiop {
+                host: "127.0.0.1".into(),
+                port: 0,
+            }],
+            lite_endpoints: Vec::new(),
+            publish_host: None,
+            giop_version: GiopVersion::V1_2,
+            use_lite: false,
+            strategy: Strategy::ThreadPool { threads: 4 },
+            collocation: CollocationStrategy::ThruPoa,
+            allocator: AllocatorStrategy::ThreadLocal,
+            init_refs: Vec::new(),
+            default_init_ref: None,
+            request_timeout: None,
+            connect_timeout: Duration::from_secs(10),
+            max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// An option that is not understood, or whose value is not.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionsError {
+    #[error("unknown ORB option -ORB{0}")]
+    Unknown(String),
+    #[error("ORB option -ORB{0} needs a value")]
+    MissingValue(String),
+    #[error("ORB option -ORB{option}: {value:?} is not {expected}")]
+    BadValue {
+        option: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("ORB option -ORBendPoint: {0}")]
+    Endpoint(#[from] EndpointError),
+}
+
+impl OrbOptions {
+    /// Defaults, then the `ORB<option>` environment variables omniORB also reads
+    /// (`ORBInitRef`, `ORBendPoint`, ...).
+    pub fn from_env() -> Result<OrbOptions, OptionsError> {
+        let mut o = OrbOptions::default();
+        let mut endpoints_set = false;
+        for (k, v) in std::env::vars() {
+            if let Some(name) = k.strip_prefix("ORB") {
+                if OPTION_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    o.apply(name, &v, &mut endpoints_set)?;
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    /// Takes the `-ORB<option> <value>` pairs out of `args` and applies them; returns the
+    /// other arguments, in order. Names are matched without regard to case, as omniORB does.
+    pub fn parse_args(
+        &mut self,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Vec<String>, OptionsError> {
+        let mut rest = Vec::new();
+        let mut endpoints_set = false;
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let Some(name) = arg.strip_prefix("-ORB") else {
+                rest.push(arg);
+                continue;
+            };
+            let (name, value) = match name.split_once('=') {
+                // `-ORBInitRef=...` is not omniORB's form, but `NAME=URL` values are: only
+                // split when the part before `=` is an option name.
+                Some((n, v)) if OPTION_NAMES.iter().any(|o| o.eq_ignore_ascii_case(n)) => {
+                    (n.to_owned(), v.to_owned())
+                }
+                _ => {
+                    let v = it
+                        .next()
+                        .ok_or_else(|| OptionsError::MissingValue(name.to_owned()))?;
+                    (name.to_owned(), v)
+                }
+            };
+            self.apply(&name, &value, &mut endpoints_set)?;
+        }
+        Ok(rest)
+    }
+
+    fn apply(
+        &mut self,
+        name: &str,
+        value: &str,
+        endpoints_set: &mut bool,
+    ) -> Result<(), OptionsError> {
+        let bad = |expected| OptionsError::BadValue {
+            option: name.to_owned(),
+            value: value.to_owned(),
+            expected,
+        };
+        let ms = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| bad("a number of milliseconds"))
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "endpoint" => {
+                if !*endpoints_set {
+                    self.endpoints.clear();
+                    *endpoints_set = true;
+                }
+                self.endpoints.push(parse_endpoint(value)?);
+            }
+            "liteendpoint" => self.lite_endpoints.push(parse_endpoint(value)?),
+            "publishhost" => self.publish_host = Some(value.to_owned()),
+            "maxgiopversion" => {
+                self.giop_version = match value {
+                    "1.0" => GiopVersion::V1_0,
+                    "1.1" => GiopVersion::V1_1,
+                    "1.2" => GiopVersion::V1_2,
+                    _ => return Err(bad("1.0, 1.1 or 1.2")),
+                }
+            }
+            "gioplite" => self.use_lite = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
+            "threadstrategy" => {
+                self.strategy = match value {
+                    "reactive" => Strategy::Reactive,
+                    "pool" => Strategy::ThreadPool {
+                        threads: self.pool_size(),
+                    },
+                    "connection" => Strategy::ThreadPerConnection,
+                    _ => return Err(bad("reactive, pool or connection")),
+                }
+            }
+            "threadpoolsize" => {
+                let n: usize = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| bad("a thread count from 1 to 1024"))?;
+                self.strategy = Strategy::ThreadPool { threads: n };
+            }
+            "collocation" => {
+                self.collocation = match value {
+                    "direct" => CollocationStrategy::Direct,
+                    "thru-poa" | "thrupoa" => CollocationStrategy::ThruPoa,
+                    "none" => CollocationStrategy::None,
+                    _ => return Err(bad("direct, thru-poa or none")),
+                }
+            }
+            "bufferallocator" => {
+                self.allocator = match value {
+                    "tss" => AllocatorStrategy::ThreadLocal,
+                    "global" => AllocatorStrategy::Global,
+                    _ => return Err(bad("tss or global")),
+                }
+            }
+            "initref" => {
+                let (n, url) = value
+                    .split_once('=')
+                    .filter(|(n, u)| !n.is_empty() && !u.is_empty())
+                    .ok_or_else(|| bad("NAME=URL"))?;
+                self.init_refs.push((n.to_owned(), url.to_owned()));
+            }
+            "defaultinitref" => self.default_init_ref = Some(value.to_owned()),
+            "clientcalltimeoutperiod" => {
+                let t = ms(value)?;
+                self.request_timeout = (t > 0).then(|| Duration::from_millis(t));
+            }
+            "clientconnecttimeoutperiod" => {
+                self.connect_timeout = Duration::from_millis(ms(value)?.max(1))
+            }
+            "giopmaxmsgsize" => {
+                self.max_message_size = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1024)
+                    .ok_or_else(|| bad("a size of at least 1024 octets"))?
+            }
+            _ => return Err(OptionsError::Unknown(name.to_owned())),
+        }
+        Ok(())
+    }
+
+    fn pool_size(&self) -> usize {
+        match self.strategy {
+            Strategy::ThreadPool { threads } => threads,
+            _ => 4,
+        }
+    }
+}
+
+const OPTION_NAMES: &[&str] = &[
+    "endPoint",
+    "liteEndPoint",
+    "publishHost",
+    "maxGIOPVersion",
+    "giopLite",
+    "threadStrategy",
+    "threadPoolSize",
+    "collocation",
+    "bufferAllocator",
+    "InitRef",
+    "DefaultInitRef",
+    "clientCallTimeOutPeriod",
+    "clientConnectTimeOutPeriod",
+    "giopMaxMsgSize",
+];
+
+/// omniORB writes `giop:tcp::0` and `giop:tcp:host:` for "any interface" / "any port".
+fn parse_endpoint(value: &str) -> Result<Endpoint, OptionsError> {
+    let fixed = if value.ends_with(':') && value.starts_with("giop:tcp:") {
+        format!("{value}0")
+    } else {
+        value.to_owned()
+    };
+    Ok(Endpoint::parse(&fixed)?)
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "true" | "yes" => Some(true),
+        "0" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn orb_arguments_are_taken_out_and_the_rest_kept_in_order() {
+        let mut o = OrbOptions::default();
+        let rest = o
+            .parse_args(args(
+                "prog -ORBInitRef NameService=corbaloc::127.0.0.1:2809/NameService x \
+                 -ORBendPoint giop:tcp:127.0.0.1: -ORBmaxGIOPVersion 1.1 -ORBcollocation none \
+                 -ORBthreadStrategy reactive -ORBclientCallTimeOutPeriod 250 y",
+            ))
+            .unwrap();
+        assert_eq!(rest, args("prog x y"));
+        assert_eq!(
+            o.init_refs,
+            vec![(
+                "NameService".to_owned(),
+                "corbaloc::127.0.0.1:2809/NameService".to_owned()
+            )]
+        );
+        assert_eq!(
+            o.endpoints,
+            vec![Endpoint::Iiop {
+                host: "127.0.0.1".into(),
+                port: 0
+            }]
+        );
+        assert_eq!(o.giop_version, GiopVersion::V1_1);
+        assert_eq!(o.collocation, CollocationStrategy::None);
+        assert_eq!(o.strategy, Strategy::Reactive);
+        assert_eq!(o.request_timeout, Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn bad_options_say_which_and_why() {
+        let mut o = OrbOptions::default();
+        assert_eq!(
+            o.parse_args(args("-ORBfrobnicate 1")).unwrap_err(),
+            OptionsError::Unknown("frobnicate".into())
+        );
+        assert_eq!(
+            o.parse_args(args("-ORBInitRef")).unwrap_err(),
+            OptionsError::MissingValue("InitRef".into())
+        );
+        let e = o.parse_args(args("-ORBmaxGIOPVersion 2.0")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ORB option -ORBmaxGIOPVersion: \"2.0\" is not 1.0, 1.1 or 1.2"
+        );
+        assert!(o.parse_args(args("-ORBInitRef NoUrl")).is_err());
+        assert!(o.parse_args(args("-ORBthreadPoolSize 0")).is_err());
+        assert!(o.parse_args(args("-ORBendPoint giop:carrier:x")).is_err());
+    }
+}
