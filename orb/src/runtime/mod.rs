@@ -84,6 +84,7 @@ pub(crate) struct OrbShared {
 
 struct ServerState {
     server: Server,
+    handler: Arc<server::RequestHandler>,
     /// The GIOP listeners as `(host, port)` for IIOP profiles.
     iiop: Vec<(String, u16)>,
     /// GIOP-lite listeners, advertised in our own tagged component.
@@ -404,7 +405,7 @@ impl Orb {
             max_message_size: o.max_message_size,
             ..ServerOptions::default()
         };
-        let server = Server::bind(&specs, o.strategy, handler, server_options)?;
+        let server = Server::bind(&specs, o.strategy, handler.clone(), server_options)?;
         let mut iiop = Vec::new();
         let mut lite = Vec::new();
         for l in server.endpoints() {
@@ -422,7 +423,12 @@ impl Orb {
                 }
             }
         }
-        Ok(ServerState { server, iiop, lite })
+        Ok(ServerState {
+            server,
+            handler,
+            iiop,
+            lite,
+        })
     }
 
     /// Whether `(host, port)` is one of this ORB's GIOP or GIOP-lite listeners.
@@ -464,6 +470,7 @@ impl Orb {
             self.shared.shutdown_cv.notify_all();
         }
         if let Some(Ok(state)) = self.shared.server.get() {
+            state.handler.close_all();
             state.server.shutdown(wait);
         }
         self.shared.cache.clear();

@@ -34,6 +34,8 @@ pub(crate) struct RequestHandler {
     orb: Weak<OrbShared>,
     /// The code sets each connection's client chose (its first request's CodeSets context).
     codesets: Mutex<HashMap<ConnectionId, CodeSets>>,
+    /// Open connections, to say CloseConnection to each when the ORB shuts down.
+    connections: Mutex<HashMap<ConnectionId, ConnectionHandle>>,
 }
 
 impl RequestHandler {
@@ -41,6 +43,29 @@ impl RequestHandler {
         RequestHandler {
             orb,
             codesets: Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sends GIOP CloseConnection on every open connection (§15.5.1: an orderly shutdown
+    /// tells clients that requests not yet answered were not processed, so they retry them
+    /// elsewhere or later), then closes them.
+    pub(crate) fn close_all(&self) {
+        let conns: Vec<ConnectionHandle> =
+            self.connections.lock().drain().map(|(_, c)| c).collect();
+        for conn in conns {
+            let w = match conn.dialect() {
+                Dialect::Giop => MessageWriter::new(
+                    GiopVersion::V1_0,
+                    ByteOrder::NATIVE,
+                    &Header::CloseConnection,
+                ),
+                Dialect::Lite(order) => MessageWriter::lite(order, &Header::CloseConnection),
+            };
+            if let Some(m) = w.ok().and_then(|w| w.finish().ok()) {
+                let _ = conn.send(m);
+            }
+            conn.close();
         }
     }
 
@@ -343,7 +368,12 @@ impl Handler for RequestHandler {
         }
     }
 
+    fn on_accept(&self, conn: &ConnectionHandle) {
+        self.connections.lock().insert(conn.id(), conn.clone());
+    }
+
     fn on_close(&self, conn: ConnectionId, _cause: &CloseCause) {
         self.codesets.lock().remove(&conn);
+        self.connections.lock().remove(&conn);
     }
 }
