@@ -178,7 +178,12 @@ impl fmt::Debug for ObjectRef {
         }
         write!(f, "ObjectRef({:?}", self.type_id())?;
         if let Some(b) = self.0.as_ref().and_then(|r| r.binding.lock().clone()) {
-            write!(f, " at {}", b.endpoint)?;
+            let lite = if b.dialect.is_lite() {
+                " (GIOP-lite)"
+            } else {
+                ""
+            };
+            write!(f, " at {}{lite}", b.endpoint)?;
         }
         f.write_str(")")
     }

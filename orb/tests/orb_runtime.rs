@@ -158,7 +158,11 @@ fn twoway_calls_in_every_giop_version_and_giop_lite() {
         .activate(&orb.root_poa(), Arc::new(Calc::default()))
         .unwrap();
     assert_eq!(add(&obj, 1, 2).unwrap(), 3);
-    assert!(format!("{obj:?}").contains("giop:tcp"), "{obj:?}");
+    assert!(format!("{obj:?}").contains("(GIOP-lite)"), "{obj:?}");
+    // A client that does not enable GIOP-lite uses the plain GIOP listener.
+    let (_client, plain) = client_ref(&obj);
+    assert_eq!(add(&plain, 2, 2).unwrap(), 4);
+    assert!(!format!("{plain:?}").contains("GIOP-lite"), "{plain:?}");
 }
 
 #[test]
@@ -438,4 +442,60 @@ fn initial_references_and_string_to_object_forms() {
         .unwrap();
     assert_eq!(add(&by_url, 3, 3).unwrap(), 6);
     assert!(client.string_to_object("IOR:zz").is_err());
+}
+
+#[test]
+fn unix_sockets_between_our_orbs_and_ipv6_endpoints() {
+    let dir = std::env::temp_dir().join(format!("rtorb-uiop-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    };
+    o.parse_args([
+        "-ORBendPoint".into(),
+        format!("giop:unix:{}", dir.display()),
+        "-ORBendPoint".into(),
+        "giop:tcp:127.0.0.1:0".into(),
+    ])
+    .unwrap();
+    let server = Orb::init(o).unwrap();
+    let obj = server
+        .activate(&server.root_poa(), Arc::new(Calc::default()))
+        .unwrap();
+    // The IOR has the UIOP profile first, then IIOP for other ORBs.
+    assert_eq!(obj.ior().profiles.len(), 2);
+    let (_client, remote) = client_ref(&obj);
+    assert_eq!(add(&remote, 6, 7).unwrap(), 13);
+    assert!(format!("{remote:?}").contains("giop:unix"), "{remote:?}");
+    // A client told not to use Unix sockets takes the IIOP profile.
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    };
+    o.prefer_unix = false;
+    let tcp_client = Orb::init(o).unwrap();
+    let via_tcp = tcp_client
+        .string_to_object(&obj.to_ior_string().unwrap())
+        .unwrap();
+    assert_eq!(add(&via_tcp, 1, 7).unwrap(), 8);
+    assert!(format!("{via_tcp:?}").contains("giop:tcp"), "{via_tcp:?}");
+    assert!(!format!("{via_tcp:?}").contains("GIOP-lite"), "{via_tcp:?}");
+    server.shutdown(true);
+
+    // IPv6 loopback, where the machine has it.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        let mut o = OrbOptions {
+            collocation: CollocationStrategy::None,
+            ..OrbOptions::default()
+        };
+        o.parse_args(["-ORBendPoint".into(), "giop:tcp:[::1]:0".into()])
+            .unwrap();
+        let v6 = Orb::init(o).unwrap();
+        let obj = v6
+            .activate(&v6.root_poa(), Arc::new(Calc::default()))
+            .unwrap();
+        let (_client, remote) = client_ref(&obj);
+        assert_eq!(add(&remote, 2, 40).unwrap(), 42);
+    }
 }

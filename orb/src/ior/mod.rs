@@ -30,7 +30,7 @@ pub use component::{
 };
 pub use describe::{describe, DescribeOptions};
 pub use error::IorError;
-pub use profile::{IiopProfile, MultipleComponentProfile};
+pub use profile::{IiopProfile, MultipleComponentProfile, UiopProfile};
 pub use stringified::{
     decode_ior_encapsulation, encode_ior_encapsulation, ior_string_octets, parse_ior_string,
 };

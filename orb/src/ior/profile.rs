@@ -235,6 +235,58 @@ impl Ior {
     }
 }
 
+/// rtorb's own profile for GIOP over a Unix domain socket (`TAG_RTORB_UIOP`), read only by
+/// rtorb ORBs (others skip an unknown profile). The body is an encapsulation of the GIOP
+/// version, the host the socket lives on (a path means nothing on another machine), the
+/// socket's path and the object key:
+/// `{ octet major; octet minor; string host; string path; sequence<octet> object_key }`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UiopProfile {
+    pub version: GiopVersion,
+    pub host: String,
+    pub path: String,
+    pub object_key: Vec<u8>,
+}
+
+impl UiopProfile {
+    /// Decodes a `TAG_RTORB_UIOP` profile.
+    pub fn from_tagged(p: &TaggedProfile) -> Result<UiopProfile, IorError> {
+        if p.tag != ProfileId::RTORB_UIOP {
+            return Err(IorError::WrongProfileTag {
+                expected: ProfileId::RTORB_UIOP,
+                found: p.tag,
+            });
+        }
+        let mut dec = open_encapsulation(&p.data).field("uiop_profile")?;
+        let major = dec.read_octet().field("major")?;
+        let minor = dec.read_octet().field("minor")?;
+        let host = dec.read_string().field("host")?.into_owned();
+        let path = dec.read_string().field("path")?.into_owned();
+        let object_key = dec.read_octet_seq().field("object_key")?.to_vec();
+        Ok(UiopProfile {
+            version: GiopVersion::new(major, minor),
+            host,
+            path,
+            object_key,
+        })
+    }
+
+    /// This profile as a tagged profile, its body in `order`.
+    pub fn to_tagged(&self, order: ByteOrder) -> Result<TaggedProfile, EncodeError> {
+        let mut enc = Encoder::new(order);
+        enc.write_octet(order.flag());
+        enc.write_octet(self.version.major);
+        enc.write_octet(self.version.minor);
+        enc.write_string(&self.host)?;
+        enc.write_string(&self.path)?;
+        enc.write_octet_seq(&self.object_key)?;
+        Ok(TaggedProfile {
+            tag: ProfileId::RTORB_UIOP,
+            data: enc.into_vec(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

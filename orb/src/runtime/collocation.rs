@@ -8,7 +8,7 @@
 use super::{CollocationStrategy, Orb, OrbShared};
 use crate::exception::SystemException;
 use crate::iop::ProfileId;
-use crate::ior::IiopProfile;
+use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::ObjectRef;
 use crate::poa::{Decision, ObjectKeyRef};
 use crate::servant::ServantRef;
@@ -21,14 +21,13 @@ pub(crate) struct Local {
     strategy: CollocationStrategy,
 }
 
-/// The object key of the reference's first IIOP profile.
+/// The object key of the reference's first IIOP or UIOP profile.
 pub(crate) fn object_key(obj: &ObjectRef) -> Option<Vec<u8>> {
-    obj.ior()
-        .profiles
-        .iter()
-        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
-        .find_map(|p| IiopProfile::from_tagged(p).ok())
-        .map(|p| p.object_key)
+    obj.ior().profiles.iter().find_map(|p| match p.tag {
+        ProfileId::INTERNET_IOP => IiopProfile::from_tagged(p).ok().map(|p| p.object_key),
+        ProfileId::RTORB_UIOP => UiopProfile::from_tagged(p).ok().map(|p| p.object_key),
+        _ => None,
+    })
 }
 
 fn local(obj: &ObjectRef) -> Option<&Local> {
@@ -40,20 +39,21 @@ fn local(obj: &ObjectRef) -> Option<&Local> {
             if orb.options.collocation == CollocationStrategy::None {
                 return None;
             }
-            let profile = obj
-                .ior()
-                .profiles
-                .iter()
-                .filter(|p| p.tag == ProfileId::INTERNET_IOP)
-                .find_map(|p| IiopProfile::from_tagged(p).ok())?;
-            let ours = match ObjectKeyRef::parse(&profile.object_key) {
-                Ok(key) => key.instance_id == orb.poas.instance_id(),
+            let key = object_key(obj)?;
+            let ours = match ObjectKeyRef::parse(&key) {
+                Ok(k) => k.instance_id == orb.poas.instance_id(),
                 // Not an rtorb key: a well-known key, ours only if served at our address.
-                Err(_) => Orb::is_own_address(&orb, &profile.host, profile.port),
+                Err(_) => obj
+                    .ior()
+                    .profiles
+                    .iter()
+                    .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+                    .filter_map(|p| IiopProfile::from_tagged(p).ok())
+                    .any(|p| Orb::is_own_address(&orb, &p.host, p.port)),
             };
             ours.then(|| Local {
                 orb: Arc::downgrade(&orb),
-                key: profile.object_key.into_boxed_slice(),
+                key: key.into_boxed_slice(),
                 strategy: orb.options.collocation,
             })
         })

@@ -18,7 +18,7 @@ use crate::giop::{
     TargetAddress,
 };
 use crate::iop::{Ior, ProfileId, ServiceContext, ServiceId};
-use crate::ior::IiopProfile;
+use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::{ObjectRef, RefInner, Reply};
 use crate::transport::{ClientConnection, Dialect, Endpoint, TransportError};
 use std::borrow::Cow;
@@ -76,6 +76,25 @@ fn transport_exception(e: &TransportError) -> SystemException {
 /// Chooses the profile requests for `ior` go to: the first IIOP profile this ORB can use,
 /// over its GIOP-lite listener when both sides enable GIOP-lite.
 fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
+    if orb.options.prefer_unix {
+        let local = ior
+            .profiles
+            .iter()
+            .filter(|p| p.tag == ProfileId::RTORB_UIOP)
+            .filter_map(|p| UiopProfile::from_tagged(p).ok())
+            .find(|p| p.host == super::local_host_id());
+        if let Some(p) = local {
+            return Ok(Binding {
+                endpoint: Endpoint::Uiop {
+                    path: p.path.into(),
+                },
+                dialect: Dialect::Giop,
+                key: p.object_key,
+                version: GiopVersion::new(1, p.version.minor.min(orb.options.giop_version.minor)),
+                codesets: CodeSets::default(),
+            });
+        }
+    }
     let profile = ior
         .profiles
         .iter()

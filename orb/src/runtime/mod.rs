@@ -22,7 +22,8 @@ use crate::exception::{minor, SystemException, SystemExceptionKind};
 use crate::giop::CompletionStatus;
 use crate::iop::{ComponentId, Ior, TaggedComponent};
 use crate::ior::{
-    parse_object_url, CodeSetComponentInfo, Component, IiopProfile, ObjectUrl, OMNIORB_ORB_TYPE,
+    parse_object_url, CodeSetComponentInfo, Component, IiopProfile, ObjectUrl, UiopProfile,
+    OMNIORB_ORB_TYPE,
 };
 use crate::object::ObjectRef;
 use crate::poa::{ObjectKey, Poa, PoaError, PoaTree};
@@ -89,6 +90,8 @@ struct ServerState {
     iiop: Vec<(String, u16)>,
     /// GIOP-lite listeners, advertised in our own tagged component.
     lite: Vec<(String, u16)>,
+    /// Unix socket listeners, advertised in UIOP profiles.
+    unix: Vec<String>,
 }
 
 /// An ORB. Clones are handles to the same ORB; it shuts down when [`Orb::shutdown`] is called
@@ -355,9 +358,24 @@ impl Orb {
                     .map_err(SystemException::from)?,
             );
         }
+        // UIOP first: a client of ours on the same host prefers it, others skip it.
+        let mut uiop = Vec::with_capacity(state.unix.len());
+        for path in &state.unix {
+            let p = UiopProfile {
+                version,
+                host: local_host_id().to_owned(),
+                path: path.clone(),
+                object_key: key.clone(),
+            };
+            uiop.push(
+                p.to_tagged(ByteOrder::NATIVE)
+                    .map_err(SystemException::from)?,
+            );
+        }
+        uiop.extend(profiles);
         let ior = Ior {
             type_id: type_id.to_owned(),
-            profiles,
+            profiles: uiop,
         };
         Ok(self.reference_from_ior(ior))
     }
@@ -408,7 +426,13 @@ impl Orb {
         let server = Server::bind(&specs, o.strategy, handler.clone(), server_options)?;
         let mut iiop = Vec::new();
         let mut lite = Vec::new();
+        let mut unix = Vec::new();
         for l in server.endpoints() {
+            if let Endpoint::Uiop { path } = &l.endpoint {
+                if l.dialect == Dialect::Giop {
+                    unix.push(path.display().to_string());
+                }
+            }
             if let Endpoint::Iiop { host, port } = &l.endpoint {
                 // A listener on every interface is published under the loopback address
                 // unless told otherwise.
@@ -428,6 +452,7 @@ impl Orb {
             handler,
             iiop,
             lite,
+            unix,
         })
     }
 
@@ -502,6 +527,19 @@ impl Orb {
                 CompletionStatus::No,
             ))
     }
+}
+
+/// What names this machine in UIOP profiles: a socket path is only meaningful on the host
+/// that has it. The kernel's host name (Linux), else `localhost`.
+pub(crate) fn local_host_id() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned())
+    })
 }
 
 /// The ORB type our IORs carry. We announce omniORB's: omniORB (and we) then use the

@@ -43,6 +43,9 @@ pub struct OrbOptions {
     /// As a client, use a server's GIOP-lite listener when its IOR offers one
     /// (`-ORBgiopLite 1`).
     pub use_lite: bool,
+    /// As a client, reach a server on this host through its Unix socket when its IOR has a
+    /// UIOP profile (`-ORBpreferUnix 0|1`, default 1).
+    pub prefer_unix: bool,
     /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection`,
     /// `-ORBthreadPoolSize N`).
     pub strategy: Strategy,
@@ -73,6 +76,7 @@ impl Default for OrbOptions {
             publish_host: None,
             giop_version: GiopVersion::V1_2,
             use_lite: false,
+            prefer_unix: true,
             strategy: Strategy::ThreadPool { threads: 4 },
             collocation: CollocationStrategy::ThruPoa,
             allocator: AllocatorStrategy::ThreadLocal,
@@ -185,6 +189,7 @@ impl OrbOptions {
                 }
             }
             "gioplite" => self.use_lite = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
+            "preferunix" => self.prefer_unix = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
             "threadstrategy" => {
                 self.strategy = match value {
                     "reactive" => Strategy::Reactive,
@@ -259,6 +264,7 @@ const OPTION_NAMES: &[&str] = &[
     "publishHost",
     "maxGIOPVersion",
     "giopLite",
+    "preferUnix",
     "threadStrategy",
     "threadPoolSize",
     "collocation",
