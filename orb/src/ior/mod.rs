@@ -35,8 +35,8 @@ pub use stringified::{
     decode_ior_encapsulation, encode_ior_encapsulation, ior_string_octets, parse_ior_string,
 };
 pub use url::{
-    escape, is_unreserved, unescape_key, Corbaloc, Corbaname, IiopAddr, ObjAddr, DEFAULT_IIOP_PORT,
-    DEFAULT_NAMING_KEY,
+    escape, format_string_name, is_unreserved, parse_string_name, unescape_key, Corbaloc,
+    Corbaname, IiopAddr, ObjAddr, DEFAULT_IIOP_PORT, DEFAULT_NAMING_KEY,
 };
 
 pub use crate::iop::Ior;

@@ -529,3 +529,98 @@ impl std::str::FromStr for Corbaname {
         Corbaname::parse(s)
     }
 }
+
+/// Splits an INS stringified name (Naming Service §2.4.2, as `corbaname:` URLs and
+/// `NamingContextExt::to_name` take it) into `(id, kind)` components: components separated
+/// by `/`, id and kind by `.`, `\` escaping any of `/ . \`. Empty components are invalid.
+pub fn parse_string_name(s: &str) -> Result<Vec<(String, String)>, &'static str> {
+    let mut out = Vec::new();
+    let (mut id, mut kind) = (String::new(), String::new());
+    let mut in_kind = false;
+    let mut chars = s.chars();
+    let mut finish = |id: &mut String, kind: &mut String, in_kind: &mut bool| {
+        if id.is_empty() && kind.is_empty() && !*in_kind {
+            return Err("a name component is empty");
+        }
+        out.push((std::mem::take(id), std::mem::take(kind)));
+        *in_kind = false;
+        Ok(())
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let e = chars.next().ok_or("the name ends with a lone \\")?;
+                if in_kind {
+                    kind.push(e)
+                } else {
+                    id.push(e)
+                }
+            }
+            '.' if !in_kind => in_kind = true,
+            '.' => return Err("a name component has two unescaped '.'"),
+            '/' => finish(&mut id, &mut kind, &mut in_kind)?,
+            c => {
+                if in_kind {
+                    kind.push(c)
+                } else {
+                    id.push(c)
+                }
+            }
+        }
+    }
+    finish(&mut id, &mut kind, &mut in_kind)?;
+    Ok(out)
+}
+
+/// The INS stringified form of a name (`NamingContextExt::to_string`): the inverse of
+/// [`parse_string_name`]. A component with an empty kind is its id alone; one with an empty
+/// id is `.kind`; both empty is `.`.
+pub fn format_string_name<'a>(components: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    let esc = |out: &mut String, s: &str| {
+        for c in s.chars() {
+            if matches!(c, '/' | '.' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    };
+    for (i, (id, kind)) in components.into_iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        esc(&mut out, id);
+        if !kind.is_empty() || id.is_empty() {
+            out.push('.');
+            esc(&mut out, kind);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod string_name_tests {
+    use super::*;
+
+    #[test]
+    fn stringified_names_split_unescape_and_format_back() {
+        let n = parse_string_name("a.b/c/d\\.e.f/.k/.").unwrap();
+        assert_eq!(
+            n,
+            vec![
+                ("a".into(), "b".into()),
+                ("c".into(), "".into()),
+                ("d.e".into(), "f".into()),
+                ("".into(), "k".into()),
+                ("".into(), "".into()),
+            ]
+        );
+        let back = format_string_name(n.iter().map(|(i, k)| (i.as_str(), k.as_str())));
+        assert_eq!(back, "a.b/c/d\\.e.f/.k/.");
+        assert!(parse_string_name("").is_err());
+        assert!(parse_string_name("a//b").is_err());
+        assert!(parse_string_name("a\\").is_err());
+        assert!(parse_string_name("a.b.c").is_err());
+        assert_eq!(format_string_name([("x/y", "")]), "x\\/y");
+    }
+}

@@ -539,7 +539,7 @@ pub(crate) fn resolve_name(
         text: string_name.to_owned(),
         reason,
     };
-    let name = parse_string_name(string_name).map_err(|r| bad(r.to_owned()))?;
+    let name = crate::ior::parse_string_name(string_name).map_err(|r| bad(r.to_owned()))?;
     let reply = context.invoke("resolve", &|enc| {
         enc.write_length(name.len())?;
         for (id, kind) in &name {
@@ -558,70 +558,5 @@ pub(crate) fn resolve_name(
         crate::object::ReplyOutcome::UserException { id, .. } => {
             Err(bad(format!("the naming service raised {id}")))
         }
-    }
-}
-
-/// Splits an INS stringified name (CORBA Naming §2.4): components separated by `/`, id and
-/// kind by `.`, `\` escaping any of `/ . \`.
-pub(crate) fn parse_string_name(s: &str) -> Result<Vec<(String, String)>, &'static str> {
-    let mut out = Vec::new();
-    let (mut id, mut kind) = (String::new(), String::new());
-    let mut in_kind = false;
-    let mut chars = s.chars();
-    let mut finish = |id: &mut String, kind: &mut String, in_kind: &mut bool| {
-        if id.is_empty() && kind.is_empty() && !*in_kind {
-            return Err("a name component is empty");
-        }
-        out.push((std::mem::take(id), std::mem::take(kind)));
-        *in_kind = false;
-        Ok(())
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let e = chars.next().ok_or("the name ends with a lone \\")?;
-                if in_kind {
-                    kind.push(e)
-                } else {
-                    id.push(e)
-                }
-            }
-            '.' if !in_kind => in_kind = true,
-            '.' => return Err("a name component has two unescaped '.'"),
-            '/' => finish(&mut id, &mut kind, &mut in_kind)?,
-            c => {
-                if in_kind {
-                    kind.push(c)
-                } else {
-                    id.push(c)
-                }
-            }
-        }
-    }
-    finish(&mut id, &mut kind, &mut in_kind)?;
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stringified_names_split_and_unescape() {
-        assert_eq!(
-            parse_string_name("a.b/c/d\\.e.f").unwrap(),
-            vec![
-                ("a".into(), "b".into()),
-                ("c".into(), "".into()),
-                ("d.e".into(), "f".into())
-            ]
-        );
-        assert_eq!(
-            parse_string_name(".kind").unwrap(),
-            vec![("".into(), "kind".into())]
-        );
-        assert!(parse_string_name("a//b").is_err());
-        assert!(parse_string_name("a\\").is_err());
-        assert!(parse_string_name("a.b.c").is_err());
     }
 }
