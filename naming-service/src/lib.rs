@@ -1,4 +1,6 @@
 //! CosNaming (Interoperable Naming Service) servant and client helpers.
 //!
-//! Built on the ORB core (issue #5); this crate holds only the service, never wire code.
+//! - [`store`]: the naming graph and its write-ahead log.
 #![forbid(unsafe_code)]
+
+pub mod store;
