@@ -510,3 +510,35 @@ fn unix_sockets_between_our_orbs_and_ipv6_endpoints() {
         assert_eq!(add(&remote, 2, 40).unwrap(), 42);
     }
 }
+
+#[test]
+fn every_server_strategy_serves_concurrent_clients() {
+    for strategy in ["reactive", "pool", "connection"] {
+        let mut o = OrbOptions {
+            collocation: CollocationStrategy::None,
+            ..OrbOptions::default()
+        };
+        o.parse_args(["-ORBthreadStrategy".into(), strategy.into()])
+            .unwrap();
+        let server = Orb::init(o).unwrap();
+        let obj = server
+            .activate(&server.root_poa(), Arc::new(Calc::default()))
+            .unwrap();
+        let ior = obj.to_ior_string().unwrap();
+        let clients: Vec<_> = (0..4)
+            .map(|t| {
+                let ior = ior.clone();
+                std::thread::spawn(move || {
+                    // Each thread its own client ORB, so its own connection.
+                    let client = remote_orb();
+                    let obj = client.string_to_object(&ior).unwrap();
+                    (0..50).all(|i| add(&obj, t, i).unwrap() == t + i)
+                })
+            })
+            .collect();
+        for c in clients {
+            assert!(c.join().unwrap(), "{strategy}");
+        }
+        server.shutdown(true);
+    }
+}
