@@ -30,5 +30,7 @@ pub mod transport;
 pub mod typecode;
 
 pub use object::ObjectRef;
-pub use runtime::{CollocationStrategy, Orb, OrbOptions};
+pub use runtime::{
+    AllocatorStrategy, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,
+};
 pub use servant::{Servant, ServantRef};
