@@ -165,7 +165,12 @@ fn twoway_calls_in_every_giop_version_and_giop_lite() {
 fn user_and_system_exceptions_and_servant_panics_reach_the_caller() {
     let (_server, obj, _) = serve();
     let (_client, obj) = client_ref(&obj);
-    let fail = |how: i32| obj.invoke("fail", &|e: &mut Encoder| Ok(e.write_long(how)));
+    let fail = |how: i32| {
+        obj.invoke("fail", &|e: &mut Encoder| {
+            e.write_long(how);
+            Ok(())
+        })
+    };
     let reply = fail(0).unwrap();
     match reply.outcome().unwrap() {
         ReplyOutcome::UserException { id, mut body } => {
@@ -198,7 +203,10 @@ fn user_and_system_exceptions_and_servant_panics_reach_the_caller() {
     assert_eq!(e, SystemException::bad_operation());
     // Arguments that do not decode: MARSHAL, completed NO.
     let e = obj
-        .invoke("add", &|e: &mut Encoder| Ok(e.write_long(1)))
+        .invoke("add", &|e: &mut Encoder| {
+            e.write_long(1);
+            Ok(())
+        })
         .unwrap_err();
     assert_eq!(e.kind, SystemExceptionKind::MARSHAL);
     assert_eq!(e.completed, CompletionStatus::No);
@@ -309,7 +317,10 @@ fn timeouts_and_dead_servers_raise_the_right_exceptions() {
         .string_to_object(&obj.to_ior_string().unwrap())
         .unwrap();
     let e = remote
-        .invoke("sleep", &|e: &mut Encoder| Ok(e.write_ulong(2000)))
+        .invoke("sleep", &|e: &mut Encoder| {
+            e.write_ulong(2000);
+            Ok(())
+        })
         .unwrap_err();
     assert_eq!(e.kind, SystemExceptionKind::TIMEOUT);
     assert_eq!(e.completed, CompletionStatus::Maybe);
