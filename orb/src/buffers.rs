@@ -65,7 +65,28 @@ pub fn give(strategy: AllocatorStrategy, mut buf: Vec<u8>) {
     let _ = POOL.try_with(|p| {
         let mut p = p.borrow_mut();
         if p.len() < POOL_DEPTH {
+            // Room for the whole depth at once: the pool's own storage is allocated once.
+            let len = p.len();
+            p.reserve_exact(POOL_DEPTH - len);
             p.push(buf);
+        }
+    });
+}
+
+/// Fills the calling thread's pool with buffers for a message and its reply (under
+/// [`AllocatorStrategy::ThreadLocal`]), for a thread that serves requests to call when it
+/// starts: a server thread that happens to get its first request late (a pool thread the
+/// others outran) then does not allocate on it.
+pub fn warm_up(strategy: AllocatorStrategy) {
+    if strategy != AllocatorStrategy::ThreadLocal {
+        return;
+    }
+    let _ = POOL.try_with(|p| {
+        let mut p = p.borrow_mut();
+        let len = p.len();
+        p.reserve_exact(POOL_DEPTH.saturating_sub(len));
+        while p.len() < 2 {
+            p.push(Vec::with_capacity(INITIAL_CAPACITY));
         }
     });
 }
@@ -164,6 +185,20 @@ mod tests {
         let again = take(AllocatorStrategy::ThreadLocal);
         assert_eq!(again.as_ptr(), ptr);
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn a_warmed_up_thread_has_buffers_for_a_message_and_its_reply() {
+        std::thread::spawn(|| {
+            warm_up(AllocatorStrategy::Global);
+            assert_eq!(pool_len(), 0);
+            warm_up(AllocatorStrategy::ThreadLocal);
+            warm_up(AllocatorStrategy::ThreadLocal);
+            assert_eq!(pool_len(), 2);
+            assert_eq!(POOL.with(|p| p.borrow().capacity()), POOL_DEPTH);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

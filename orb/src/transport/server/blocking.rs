@@ -202,6 +202,7 @@ impl Acceptor {
     }
 
     fn serve(&self, conn: Arc<Conn>) {
+        super::prepare_server_thread(self.options.allocator);
         let handle = ConnectionHandle {
             inner: HandleInner::Blocking(conn.clone()),
         };

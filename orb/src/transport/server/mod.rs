@@ -356,6 +356,18 @@ impl Listener {
     }
 }
 
+/// What a server thread does before serving, so that its first request later costs no more
+/// than any other (the allocations a thread makes on its first use of these, made now).
+fn prepare_server_thread(allocator: AllocatorStrategy) {
+    buffers::warm_up(allocator);
+    // parking_lot registers a thread in its global table (growing the table as the count of
+    // threads grows: an allocation) the first time the thread waits on a lock. Under load a
+    // pool thread may first meet a contended lock long after it started; a zero-length
+    // condition wait registers it now.
+    let lock = parking_lot::Mutex::new(());
+    let _ = parking_lot::Condvar::new().wait_for(&mut lock.lock(), Duration::ZERO);
+}
+
 /// A message to send, in one buffer (the usual case, spared a `Vec` of one) or several.
 pub(crate) enum Segments {
     One(Vec<u8>),

@@ -336,6 +336,7 @@ impl Reactor {
     }
 
     fn run(self: Arc<Self>) {
+        super::prepare_server_thread(self.options.allocator);
         let mut buf = vec![0u8; READ_BUF];
         while let Some(work) = self.next_work() {
             self.process(work, &mut buf);
