@@ -7,6 +7,7 @@
 //! ORB of the thread that invokes it (a servant's ORB while dispatching) or else the
 //! process's first live ORB.
 
+use crate::buffers::Buffer;
 use crate::cdr::{
     ByteOrder, CdrDecode, CdrEncode, CodeSets, DecodeError, Decoder, EncodeError, Encoder,
     GiopVersion,
@@ -210,9 +211,10 @@ impl<'a> CdrDecode<'a> for ObjectRef {
 }
 
 /// The reply to a twoway request that did not fail: its results, or a user exception.
-/// It owns the reply message; decoders borrow from it.
+/// It owns the reply message, in a pooled buffer that goes back to the dropping thread's pool
+/// (see [`crate::buffers`]); decoders borrow from it.
 pub struct Reply {
-    pub(crate) message: Vec<u8>,
+    pub(crate) message: Buffer,
     pub(crate) body_offset: usize,
     pub(crate) order: ByteOrder,
     pub(crate) version: GiopVersion,

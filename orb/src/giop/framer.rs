@@ -9,6 +9,7 @@
 use super::fragment::Reassembler;
 use super::header::{GiopHeader, LiteHeader, HEADER_LEN, LITE_HEADER_LEN};
 use super::{GiopError, Message, MsgType};
+use crate::buffers::{self, AllocatorStrategy, Buffer};
 use crate::cdr::{ByteOrder, GiopVersion};
 
 /// Consumed octets are dropped from the front of the input buffer once there are this many
@@ -38,6 +39,8 @@ pub struct Framer {
     /// `Some(order)` for GIOP-lite.
     lite: Option<ByteOrder>,
     max_message_size: usize,
+    /// Where each frame's buffer comes from.
+    allocator: AllocatorStrategy,
     buf: Vec<u8>,
     /// Octets of `buf` before this index were consumed.
     start: usize,
@@ -65,6 +68,7 @@ impl Framer {
         Framer {
             lite,
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
+            allocator: AllocatorStrategy::ThreadLocal,
             buf: Vec::new(),
             start: 0,
             reassembler: Reassembler::new(Framer::DEFAULT_MAX_MESSAGE_SIZE),
@@ -77,6 +81,13 @@ impl Framer {
     pub fn with_max_message_size(mut self, max: usize) -> Framer {
         self.max_message_size = max;
         self.reassembler = Reassembler::new(max);
+        self
+    }
+
+    /// Sets where the buffers of the frames come from: by default the thread-local pools,
+    /// which dropped frames go back to (see [`crate::buffers`]).
+    pub fn with_allocator(mut self, allocator: AllocatorStrategy) -> Framer {
+        self.allocator = allocator;
         self
     }
 
@@ -173,16 +184,26 @@ impl Framer {
             if avail.len() < len {
                 return Ok(None);
             }
-            let message = avail[..len].to_vec();
+            // The frame owns its message, in a buffer from the pool that it goes back to
+            // when the frame is dropped: no allocation once the pool has buffers.
+            let mut message = buffers::take(self.allocator);
+            message.extend_from_slice(&avail[..len]);
             self.start += len;
             if let Some(order) = self.lite {
                 return Ok(Some(Frame {
-                    bytes: message,
+                    bytes: Buffer::from_vec(message, self.allocator),
                     lite: Some(order),
                 }));
             }
+            // An unfragmented message comes back as it went in; a reassembled one is the
+            // first fragment's buffer, grown.
             match self.reassembler.push(message) {
-                Ok(Some(bytes)) => return Ok(Some(Frame { bytes, lite: None })),
+                Ok(Some(bytes)) => {
+                    return Ok(Some(Frame {
+                        bytes: Buffer::from_vec(bytes, self.allocator),
+                        lite: None,
+                    }))
+                }
                 Ok(None) => continue,
                 Err(e) => return Err(self.fail(e)),
             }
@@ -198,10 +219,11 @@ impl Framer {
     }
 }
 
-/// One whole message a [`Framer`] yielded, in its own buffer.
+/// One whole message a [`Framer`] yielded, in its own buffer, which goes back to the
+/// dropping thread's pool (see [`crate::buffers`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
-    bytes: Vec<u8>,
+    bytes: Buffer,
     lite: Option<ByteOrder>,
 }
 
@@ -218,7 +240,13 @@ impl Frame {
         &self.bytes
     }
 
+    /// The message, no longer pooled.
     pub fn into_vec(self) -> Vec<u8> {
+        self.bytes.into_vec()
+    }
+
+    /// The message in its pooled buffer.
+    pub fn into_buffer(self) -> Buffer {
         self.bytes
     }
 

@@ -9,7 +9,8 @@
 //! no reply within the request timeout is `TIMEOUT` (MAYBE). `LOCATION_FORWARD` moves the
 //! reference to the IOR it names (and back to its own IOR if the forwarded one fails).
 
-use super::{buffers, Binding, Orb, OrbShared, TAG_RTORB_LITE};
+use super::{Binding, Orb, OrbShared, TAG_RTORB_LITE};
+use crate::buffers::{self, Buffer};
 use crate::cdr::{ByteOrder, CodeSetId, CodeSets, Decoder, EncodeError, Encoder, GiopVersion};
 use crate::exception::{minor, SystemException, SystemExceptionKind};
 use crate::giop::{
@@ -327,7 +328,8 @@ fn read_reply(frame: Frame, codesets: CodeSets) -> Result<Attempt, SystemExcepti
     }
     drop(msg);
     Ok(Attempt::Done(Reply {
-        message: frame.into_vec(),
+        // Back to the pool when the caller drops the reply.
+        message: frame.into_buffer(),
         body_offset,
         order,
         version,
@@ -502,7 +504,7 @@ fn locate_once(
         return Err(no_retry(bad_reply()));
     };
     let here = || Reply {
-        message: Vec::new(),
+        message: Buffer::from_vec(Vec::new(), orb.options.allocator),
         body_offset: 0,
         order: ByteOrder::NATIVE,
         version: b.version,

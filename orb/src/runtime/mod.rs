@@ -7,15 +7,13 @@
 //!   LocateRequests into POA lookups and servant upcalls, and their outcomes into replies.
 //! - `invoke`: the client side, from a stub's call to the reply.
 //! - `collocation`: references to objects of this process called without the transport.
-//! - `buffers`: thread-local pools of message buffers (the design's TSS allocator).
 
-pub(crate) mod buffers;
 pub(crate) mod collocation;
 pub(crate) mod invoke;
 mod options;
 mod server;
 
-pub use options::{AllocatorStrategy, CollocationStrategy, OptionsError, OrbOptions};
+pub use options::{CollocationStrategy, OptionsError, OrbOptions};
 
 use crate::cdr::{ByteOrder, CodeSets, GiopVersion};
 use crate::exception::{minor, SystemException, SystemExceptionKind};
@@ -120,6 +118,7 @@ impl Orb {
         let client = ClientOptions {
             connect_timeout: options.connect_timeout,
             max_message_size: options.max_message_size,
+            allocator: options.allocator,
             ..ClientOptions::default()
         };
         let poas = PoaTree::new();
@@ -421,6 +420,7 @@ impl Orb {
         let handler = Arc::new(server::RequestHandler::new(Arc::downgrade(&self.shared)));
         let server_options = ServerOptions {
             max_message_size: o.max_message_size,
+            allocator: o.allocator,
             ..ServerOptions::default()
         };
         let server = Server::bind(&specs, o.strategy, handler.clone(), server_options)?;

@@ -3,6 +3,7 @@
 //! NameService`, `-ORBendPoint giop:tcp:127.0.0.1:0`), so the same command lines work for our
 //! programs and omniORB's.
 
+use crate::buffers::AllocatorStrategy;
 use crate::cdr::GiopVersion;
 use crate::giop::Framer;
 use crate::transport::{Endpoint, EndpointError, Strategy};
@@ -18,15 +19,6 @@ pub enum CollocationStrategy {
     ThruPoa,
     /// Always through the transport, as if the object were remote.
     None,
-}
-
-/// Where message buffers come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AllocatorStrategy {
-    /// Thread-local pools of buffers, reused call after call (the design's TSS allocator).
-    ThreadLocal,
-    /// A fresh buffer from the global allocator for each message.
-    Global,
 }
 
 /// Everything an ORB can be configured with.

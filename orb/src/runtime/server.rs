@@ -9,7 +9,8 @@
 //! being served. A servant that panics costs its caller `UNKNOWN` (completed MAYBE), not the
 //! server thread.
 
-use super::{buffers, CurrentGuard, OrbShared};
+use super::{CurrentGuard, OrbShared};
+use crate::buffers;
 use crate::cdr::{ByteOrder, CdrEncode, CodeSetId, CodeSets, Decoder, GiopVersion};
 use crate::codegen::DispatchStatus;
 use crate::exception::{SystemException, SystemExceptionKind};

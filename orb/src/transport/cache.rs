@@ -14,7 +14,17 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct ConnectionCache {
     options: ClientOptions,
-    conns: Mutex<HashMap<(Endpoint, Dialect), Arc<ClientConnection>>>,
+    /// Keyed by endpoint alone, so that a lookup borrows the caller's endpoint instead of
+    /// cloning it into a key (an allocation per call); an endpoint has one connection per
+    /// dialect it is used in, nearly always just one.
+    conns: Mutex<Conns>,
+}
+
+type Conns = HashMap<Endpoint, Vec<(Dialect, Arc<ClientConnection>)>>;
+
+fn find(conns: &Conns, endpoint: &Endpoint, dialect: Dialect) -> Option<Arc<ClientConnection>> {
+    let (_, c) = conns.get(endpoint)?.iter().find(|(d, _)| *d == dialect)?;
+    (!c.is_closed()).then(|| c.clone())
 }
 
 impl ConnectionCache {
@@ -33,33 +43,42 @@ impl ConnectionCache {
         endpoint: &Endpoint,
         dialect: Dialect,
     ) -> Result<Arc<ClientConnection>, TransportError> {
-        let key = (endpoint.clone(), dialect);
-        if let Some(c) = self.conns.lock().get(&key) {
-            if !c.is_closed() {
-                return Ok(c.clone());
-            }
+        if let Some(c) = find(&self.conns.lock(), endpoint, dialect) {
+            return Ok(c);
         }
         let fresh = Arc::new(ClientConnection::connect(endpoint, dialect, &self.options)?);
         let mut conns = self.conns.lock();
-        match conns.get(&key) {
-            Some(c) if !c.is_closed() => Ok(c.clone()),
-            _ => {
-                conns.insert(key, fresh.clone());
-                Ok(fresh)
-            }
+        if let Some(c) = find(&conns, endpoint, dialect) {
+            return Ok(c);
         }
+        let same = conns.entry(endpoint.clone()).or_default();
+        same.retain(|(d, _)| *d != dialect);
+        same.push((dialect, fresh.clone()));
+        Ok(fresh)
     }
 
     /// Closes and forgets the connection to `endpoint` in `dialect`, if any.
     pub fn remove(&self, endpoint: &Endpoint, dialect: Dialect) {
-        if let Some(c) = self.conns.lock().remove(&(endpoint.clone(), dialect)) {
+        let removed = {
+            let mut conns = self.conns.lock();
+            let Some(same) = conns.get_mut(endpoint) else {
+                return;
+            };
+            let i = same.iter().position(|(d, _)| *d == dialect);
+            let removed = i.map(|i| same.swap_remove(i).1);
+            if same.is_empty() {
+                conns.remove(endpoint);
+            }
+            removed
+        };
+        if let Some(c) = removed {
             c.close();
         }
     }
 
     /// How many connections are cached (broken ones included until replaced).
     pub fn len(&self) -> usize {
-        self.conns.lock().len()
+        self.conns.lock().values().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,7 +87,12 @@ impl ConnectionCache {
 
     /// Closes and forgets every connection.
     pub fn clear(&self) {
-        let conns: Vec<_> = self.conns.lock().drain().map(|(_, c)| c).collect();
+        let conns: Vec<_> = self
+            .conns
+            .lock()
+            .drain()
+            .flat_map(|(_, same)| same.into_iter().map(|(_, c)| c))
+            .collect();
         for c in conns {
             c.close();
         }

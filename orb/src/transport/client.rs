@@ -11,6 +11,7 @@
 use super::endpoint::{Dialect, Endpoint};
 use super::stream::BlockingStream;
 use super::{CloseCause, TransportError};
+use crate::buffers::AllocatorStrategy;
 use crate::giop::{Frame, Framer, Header, MsgType};
 use parking_lot::{Condvar, Mutex};
 use std::io;
@@ -31,6 +32,8 @@ pub struct ClientOptions {
     /// How long one write may block on a server that does not read. A write that times out
     /// may have sent part of a message, so it breaks the connection.
     pub write_timeout: Option<Duration>,
+    /// Where the buffers of replies come from (see [`crate::buffers`]).
+    pub allocator: AllocatorStrategy,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +42,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
             write_timeout: Some(Duration::from_secs(30)),
+            allocator: AllocatorStrategy::ThreadLocal,
         }
     }
 }
@@ -61,6 +65,9 @@ struct State {
     read_timeout: Option<Duration>,
     /// Condition variables of finished waiters, reused to spare an allocation per call.
     spare: Vec<Arc<Condvar>>,
+    /// The reader's list of the messages one read completed, lent to it and given back
+    /// empty: kept here so that its capacity is reused, not allocated per read.
+    inbox: Vec<Frame>,
 }
 
 impl State {
@@ -139,7 +146,9 @@ impl ClientConnection {
             write: Mutex::new(()),
             state: Mutex::new(State::default()),
             input: Mutex::new(Input {
-                framer: dialect.framer(options.max_message_size),
+                framer: dialect
+                    .framer(options.max_message_size)
+                    .with_allocator(options.allocator),
                 buf: vec![0; READ_BUF],
             }),
             next_id: AtomicU32::new(1),
@@ -314,19 +323,20 @@ impl ClientConnection {
             } else {
                 false
             };
+            let mut frames = std::mem::take(&mut st.inbox);
             drop(st);
-            let got = self.read_frames(set_timeout.then_some(remaining));
+            let got = self.read_frames(set_timeout.then_some(remaining), &mut frames);
             st = self.state.lock();
             st.reader = false;
-            match got {
-                Ok(frames) => {
-                    for frame in frames {
-                        if let Err(cause) = deliver(&mut st, frame) {
-                            st.fail(cause);
-                            self.stream.shutdown();
-                        }
-                    }
+            for frame in frames.drain(..) {
+                if let Err(cause) = deliver(&mut st, frame) {
+                    st.fail(cause);
+                    self.stream.shutdown();
                 }
+            }
+            st.inbox = frames;
+            match got {
+                Ok(()) => {}
                 Err(cause) => {
                     st.fail(cause);
                     self.stream.shutdown();
@@ -335,9 +345,13 @@ impl ClientConnection {
         }
     }
 
-    /// Reads once (blocking, at most until the read timeout) and returns the whole messages
-    /// that completed; none on a timeout.
-    fn read_frames(&self, set_timeout: Option<Option<Duration>>) -> Result<Vec<Frame>, CloseCause> {
+    /// Reads once (blocking, at most until the read timeout) and adds the whole messages that
+    /// completed to `frames`; none on a timeout.
+    fn read_frames(
+        &self,
+        set_timeout: Option<Option<Duration>>,
+        frames: &mut Vec<Frame>,
+    ) -> Result<(), CloseCause> {
         let mut input = self.input.lock();
         let Input { framer, buf } = &mut *input;
         if let Some(t) = set_timeout {
@@ -359,16 +373,15 @@ impl ClientConnection {
                         | io::ErrorKind::Interrupted
                 ) =>
             {
-                return Ok(Vec::new())
+                return Ok(())
             }
             Err(e) => return Err(CloseCause::Io(e.kind())),
         };
         framer.push(&buf[..n]);
-        let mut frames = Vec::new();
         loop {
             match framer.poll_message() {
                 Ok(Some(f)) => frames.push(f),
-                Ok(None) => return Ok(frames),
+                Ok(None) => return Ok(()),
                 Err(e) => return Err(CloseCause::Protocol(e)),
             }
         }

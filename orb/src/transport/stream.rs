@@ -4,6 +4,7 @@
 
 use super::endpoint::Endpoint;
 use super::TransportError;
+use crate::buffers::{self, AllocatorStrategy};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
@@ -219,16 +220,26 @@ fn fill_iov<'a>(
 
 /// A connection's pending output: whole segments the caller handed over, written with
 /// vectored writes without first concatenating them. Its size is counted so that the owner
-/// can cap it.
+/// can cap it. A segment written out goes back to the writing thread's buffer pool (see
+/// [`crate::buffers`]): usually the thread that encoded it, since a sender writes at once
+/// what the socket takes.
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
     segs: VecDeque<Vec<u8>>,
     /// Octets of the front segment already written.
     front_written: usize,
     pending: usize,
+    allocator: AllocatorStrategy,
 }
 
 impl OutQueue {
+    pub(crate) fn new(allocator: AllocatorStrategy) -> OutQueue {
+        OutQueue {
+            allocator,
+            ..OutQueue::default()
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.pending == 0
     }
@@ -287,7 +298,9 @@ impl OutQueue {
             }
             n -= left;
             self.front_written = 0;
-            self.segs.pop_front();
+            if let Some(seg) = self.segs.pop_front() {
+                buffers::give(self.allocator, seg);
+            }
         }
     }
 }

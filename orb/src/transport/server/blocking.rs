@@ -6,7 +6,10 @@
 //! Nothing is queued here: a peer that does not read makes its senders wait, and after the
 //! write timeout its connection is closed.
 
-use super::{ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, ServerOptions};
+use super::{
+    ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments, ServerOptions,
+};
+use crate::buffers::AllocatorStrategy;
 use crate::transport::endpoint::Dialect;
 use crate::transport::stream::BlockingStream;
 use crate::transport::{CloseCause, TransportError};
@@ -30,10 +33,18 @@ pub(crate) struct Conn {
     /// Serialises writers so that messages are never interleaved.
     write: Mutex<()>,
     closed: Mutex<Option<CloseCause>>,
+    allocator: AllocatorStrategy,
 }
 
 impl Conn {
-    pub(super) fn send(&self, segments: &[Vec<u8>]) -> Result<(), TransportError> {
+    pub(super) fn send(&self, segments: Segments) -> Result<(), TransportError> {
+        let sent = self.write(segments.as_slices());
+        // Written or not, the buffers are done with: back to this thread's pool.
+        segments.give_back(self.allocator);
+        sent
+    }
+
+    fn write(&self, segments: &[Vec<u8>]) -> Result<(), TransportError> {
         let _w = self.write.lock();
         if let Some(cause) = self.closed.lock().clone() {
             return Err(TransportError::Closed { sent: false, cause });
@@ -170,6 +181,7 @@ impl Acceptor {
                 stream,
                 write: Mutex::new(()),
                 closed: Mutex::new(None),
+                allocator: self.options.allocator,
             });
             self.conns.lock().insert(conn.id, conn.clone());
             let me = self.clone();
@@ -190,6 +202,7 @@ impl Acceptor {
     }
 
     fn serve(&self, conn: Arc<Conn>) {
+        super::prepare_server_thread(self.options.allocator);
         let handle = ConnectionHandle {
             inner: HandleInner::Blocking(conn.clone()),
         };
@@ -198,7 +211,10 @@ impl Acceptor {
             conn.close(CloseCause::Local);
         }
         self.handler.on_accept(&handle);
-        let mut framer = conn.dialect.framer(self.options.max_message_size);
+        let mut framer = conn
+            .dialect
+            .framer(self.options.max_message_size)
+            .with_allocator(self.options.allocator);
         let mut buf = vec![0u8; READ_BUF];
         let cause = 'conn: loop {
             let n = match conn.stream.read(&mut buf) {

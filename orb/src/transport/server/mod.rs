@@ -11,6 +11,7 @@ mod reactor;
 
 use super::endpoint::{Dialect, Endpoint};
 use super::{CloseCause, TransportError};
+use crate::buffers::{self, AllocatorStrategy};
 use crate::cdr::ByteOrder;
 use crate::giop::{Frame, Framer, GiopError};
 use std::fmt;
@@ -90,6 +91,9 @@ pub struct ServerOptions {
     pub write_timeout: Duration,
     /// Connections accepted beyond this many are closed at once.
     pub max_connections: usize,
+    /// Where the buffers of received messages come from, and where those of sent ones go
+    /// once written (see [`crate::buffers`]).
+    pub allocator: AllocatorStrategy,
 }
 
 impl ServerOptions {
@@ -105,6 +109,7 @@ impl Default for ServerOptions {
             max_pending_output: ServerOptions::DEFAULT_MAX_PENDING_OUTPUT,
             write_timeout: ServerOptions::DEFAULT_WRITE_TIMEOUT,
             max_connections: ServerOptions::DEFAULT_MAX_CONNECTIONS,
+            allocator: AllocatorStrategy::ThreadLocal,
         }
     }
 }
@@ -351,6 +356,45 @@ impl Listener {
     }
 }
 
+/// What a server thread does before serving, so that its first request later costs no more
+/// than any other (the allocations a thread makes on its first use of these, made now).
+fn prepare_server_thread(allocator: AllocatorStrategy) {
+    buffers::warm_up(allocator);
+    // parking_lot registers a thread in its global table (growing the table as the count of
+    // threads grows: an allocation) the first time the thread waits on a lock. Under load a
+    // pool thread may first meet a contended lock long after it started; a zero-length
+    // condition wait registers it now.
+    let lock = parking_lot::Mutex::new(());
+    let _ = parking_lot::Condvar::new().wait_for(&mut lock.lock(), Duration::ZERO);
+}
+
+/// A message to send, in one buffer (the usual case, spared a `Vec` of one) or several.
+pub(crate) enum Segments {
+    One(Vec<u8>),
+    Many(Vec<Vec<u8>>),
+}
+
+impl Segments {
+    fn len(&self) -> usize {
+        self.as_slices().iter().map(Vec::len).sum()
+    }
+
+    fn as_slices(&self) -> &[Vec<u8>] {
+        match self {
+            Segments::One(s) => std::slice::from_ref(s),
+            Segments::Many(m) => m,
+        }
+    }
+
+    /// Gives the buffers back to the calling thread's pool once they are written.
+    fn give_back(self, allocator: AllocatorStrategy) {
+        match self {
+            Segments::One(s) => buffers::give(allocator, s),
+            Segments::Many(m) => m.into_iter().for_each(|s| buffers::give(allocator, s)),
+        }
+    }
+}
+
 /// A connection as its handler sees it: cheap to clone, usable from any thread, to send
 /// messages and to close it.
 #[derive(Clone)]
@@ -389,7 +433,8 @@ impl ConnectionHandle {
     }
 
     /// Sends one whole message (or the rest of one). Messages sent from one thread go out in
-    /// order; a message is never interleaved with another.
+    /// order; a message is never interleaved with another. Once written, the buffer goes to
+    /// the writing thread's pool under [`ServerOptions::allocator`] (see [`crate::buffers`]).
     ///
     /// On a reactor connection, what the socket does not take at once is queued and written
     /// as the peer reads, within [`ServerOptions::max_pending_output`]; on a
@@ -397,8 +442,8 @@ impl ConnectionHandle {
     /// [`ServerOptions::write_timeout`]).
     pub fn send(&self, message: Vec<u8>) -> Result<(), TransportError> {
         match &self.inner {
-            HandleInner::Reactor(c) => c.send(reactor::Segments::One(message)),
-            HandleInner::Blocking(c) => c.send(&[message]),
+            HandleInner::Reactor(c) => c.send(Segments::One(message)),
+            HandleInner::Blocking(c) => c.send(Segments::One(message)),
         }
     }
 
@@ -406,8 +451,8 @@ impl ConnectionHandle {
     /// with one gathering write and without joining them into one buffer first.
     pub fn send_vectored(&self, segments: Vec<Vec<u8>>) -> Result<(), TransportError> {
         match &self.inner {
-            HandleInner::Reactor(c) => c.send(reactor::Segments::Many(segments)),
-            HandleInner::Blocking(c) => c.send(&segments),
+            HandleInner::Reactor(c) => c.send(Segments::Many(segments)),
+            HandleInner::Blocking(c) => c.send(Segments::Many(segments)),
         }
     }
 

@@ -17,7 +17,9 @@
 //! take is queued, and only then is the connection registered for writability. Closing from
 //! another thread is the one thing that wakes the reactor, through the `mio::Waker`.
 
-use super::{ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, ServerOptions};
+use super::{
+    ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments, ServerOptions,
+};
 use crate::giop::Framer;
 use crate::transport::endpoint::Dialect;
 use crate::transport::stream::{MioStream, OutQueue};
@@ -53,21 +55,6 @@ enum Work {
         /// The peer closed or the socket has an error: read until end of stream.
         hup: bool,
     },
-}
-
-/// A message to send, in one buffer (the usual case, spared a `Vec` of one) or several.
-pub(crate) enum Segments {
-    One(Vec<u8>),
-    Many(Vec<Vec<u8>>),
-}
-
-impl Segments {
-    fn len(&self) -> usize {
-        match self {
-            Segments::One(s) => s.len(),
-            Segments::Many(m) => m.iter().map(Vec::len).sum(),
-        }
-    }
 }
 
 /// What wakes the reactor from another thread, shared with every connection.
@@ -349,6 +336,7 @@ impl Reactor {
     }
 
     fn run(self: Arc<Self>) {
+        super::prepare_server_thread(self.options.allocator);
         let mut buf = vec![0u8; READ_BUF];
         while let Some(work) = self.next_work() {
             self.process(work, &mut buf);
@@ -455,9 +443,14 @@ impl Reactor {
                 max_pending_output: self.options.max_pending_output,
                 state: Mutex::new(State {
                     busy: true,
+                    out: OutQueue::new(self.options.allocator),
                     ..State::default()
                 }),
-                framer: Mutex::new(dialect.framer(self.options.max_message_size)),
+                framer: Mutex::new(
+                    dialect
+                        .framer(self.options.max_message_size)
+                        .with_allocator(self.options.allocator),
+                ),
             });
             // In the map before it is registered, so no readiness can find it missing.
             conns.entries[slot] = Some(conn.clone());

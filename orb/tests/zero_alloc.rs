@@ -1,0 +1,195 @@
+//! No heap allocation on the steady-state twoway path (issue #4): a client ORB and a server
+//! ORB in this process, over loopback TCP, no collocation, an `add(long, long) -> long`
+//! whose arguments and result are fixed-size. Once warmed up, a call allocates nothing —
+//! on either side, under each server strategy — when buffers come from the thread-local
+//! pools; with `-ORBbufferAllocator global` it does, which shows the count sees them.
+//!
+//! A counting `#[global_allocator]` counts every allocation of every thread while a call
+//! batch runs. This binary holds this one test only, so nothing else allocates meanwhile.
+//! With `RTORB_ALLOC_TRACE=1` the first allocations counted are reported with a backtrace.
+
+use orb::cdr::{Decoder, EncodeError, Encoder};
+use orb::codegen::DispatchStatus;
+use orb::exception::SystemException;
+use orb::transport::Strategy;
+use orb::{CollocationStrategy, ObjectRef, Orb, OrbOptions, Servant, ServantRef};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::any::Any;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static TRACE: AtomicBool = AtomicBool::new(false);
+static TRACES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// Set while this thread records a backtrace, whose own allocations are not counted.
+    static TRACING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counted(size: usize) {
+    if !COUNTING.load(Ordering::Relaxed) {
+        return;
+    }
+    if TRACING.try_with(Cell::get).unwrap_or(true) {
+        return;
+    }
+    let n = ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    if TRACE.load(Ordering::Relaxed) && n < 8 {
+        TRACING.with(|t| t.set(true));
+        let bt = std::backtrace::Backtrace::force_capture();
+        let name = std::thread::current().name().map(str::to_owned);
+        TRACES
+            .lock()
+            .unwrap()
+            .push(format!("{size} octets on {name:?}:\n{bt}"));
+        TRACING.with(|t| t.set(false));
+    }
+}
+
+// SAFETY: forwards every call unchanged to the system allocator; the counting beside it
+// touches only atomics and a thread-local flag (and, when tracing, allocates with the
+// flag set, which the count skips).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        counted(layout.size());
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        counted(layout.size());
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        counted(new_size);
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const ID: &str = "IDL:Test/Calc:1.0";
+
+/// `interface Calc { long add(in long a, in long b); }`, written by hand as generated
+/// skeletons would be.
+struct Calc;
+
+impl Servant for Calc {
+    fn repository_id(&self) -> &'static str {
+        ID
+    }
+    fn is_a(&self, id: &str) -> bool {
+        id == ID || id == "IDL:omg.org/CORBA/Object:1.0"
+    }
+    fn dispatch(
+        &self,
+        operation: &str,
+        args: &mut Decoder<'_>,
+        reply: &mut Encoder,
+    ) -> Result<DispatchStatus, SystemException> {
+        match operation {
+            "add" => {
+                let a = args.read_long()?;
+                let b = args.read_long()?;
+                reply.write_long(a.wrapping_add(b));
+                Ok(DispatchStatus::NoException)
+            }
+            _ => Err(SystemException::bad_operation()),
+        }
+    }
+    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn add(obj: &ObjectRef, a: i32, b: i32) -> i32 {
+    obj.invoke("add", &|e: &mut Encoder| -> Result<(), EncodeError> {
+        e.write_long(a);
+        e.write_long(b);
+        Ok(())
+    })
+    .unwrap()
+    .normal_result(|d| d.read_long())
+    .unwrap()
+}
+
+fn orb(strategy: Strategy, allocator: &str) -> Orb {
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        strategy,
+        ..OrbOptions::default()
+    };
+    o.parse_args(["-ORBbufferAllocator".into(), allocator.into()])
+        .unwrap();
+    Orb::init(o).unwrap()
+}
+
+const WARM_UP: i32 = 100;
+const CALLS: i32 = 1_000;
+
+/// Allocations made by every thread while `CALLS` calls run, after `WARM_UP` others.
+fn allocations_per_batch(strategy: Strategy, allocator: &str) -> usize {
+    let server = orb(strategy, allocator);
+    let servant: ServantRef = Arc::new(Calc);
+    let target = server.activate(&server.root_poa(), servant).unwrap();
+    let client = orb(strategy, allocator);
+    let obj = client
+        .string_to_object(&target.to_ior_string().unwrap())
+        .unwrap();
+    for i in 0..WARM_UP {
+        assert_eq!(add(&obj, i, 1), i + 1);
+    }
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let mut sum = 0i32;
+    for i in 0..CALLS {
+        sum = sum.wrapping_add(add(&obj, i, 2));
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    let n = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(sum, (0..CALLS).map(|i| i + 2).sum::<i32>());
+    for t in TRACES.lock().unwrap().drain(..) {
+        eprintln!("allocation under {strategy:?}, {allocator}: {t}");
+    }
+    client.shutdown(true);
+    server.shutdown(true);
+    n
+}
+
+#[test]
+fn steady_state_twoway_calls_do_not_allocate() {
+    TRACE.store(
+        std::env::var_os("RTORB_ALLOC_TRACE").is_some(),
+        Ordering::Relaxed,
+    );
+    let strategies = [
+        Strategy::ThreadPool { threads: 4 },
+        Strategy::Reactive,
+        Strategy::ThreadPerConnection,
+    ];
+    let mut report = Vec::new();
+    for strategy in strategies {
+        let tss = allocations_per_batch(strategy, "tss");
+        let global = allocations_per_batch(strategy, "global");
+        report.push((strategy, tss, global));
+    }
+    eprintln!("allocations in {CALLS} calls (tss, global): {report:?}");
+    for (strategy, tss, global) in report {
+        assert_eq!(tss, 0, "{strategy:?}: {tss} allocations in {CALLS} calls");
+        // Each call's request, its frame on the server, the reply and its frame.
+        assert!(
+            global >= CALLS as usize,
+            "{strategy:?}: the count missed the global allocator's {global} allocations"
+        );
+    }
+}
