@@ -31,8 +31,7 @@ pub mod servant;
 pub mod transport;
 pub mod typecode;
 
+pub use buffers::AllocatorStrategy;
 pub use object::ObjectRef;
-pub use runtime::{
-    AllocatorStrategy, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,
-};
+pub use runtime::{CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa};
 pub use servant::{Servant, ServantRef};
