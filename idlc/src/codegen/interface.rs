@@ -1,11 +1,15 @@
 //! Interfaces: the servant trait, each operation's error enum, the upcall functions that
-//! decode arguments, call the servant and encode results, and the skeleton whose `dispatch`
-//! finds the operation by the selected [`Demux`] strategy.
+//! decode arguments, call the servant and encode results, the skeleton whose `dispatch`
+//! finds the operation by the selected [`Demux`] strategy, the `Tie` that makes an
+//! implementation a servant; and on the client side the stub functions that encode a
+//! request and decode its reply, and the typed reference (`EchoRef`) that implements the
+//! servant trait by calling them, or the implementation itself when it is collocated.
 //!
-//! Remote stubs and typed object references come with the ORB core's invocation path; until
-//! then a reference is an `Ior`.
+//! Stubs and upcalls encode and decode with the same expressions (`types`), so the two sides
+//! agree on the wire form by construction.
 
 use super::names::ident;
+use super::types::Pass;
 use super::{comment, phf, relative, Acc, Demux, GenError, Generator, Result};
 use crate::model::{InterfaceKind, ItemId, ItemKind, ParamDir, TypeRef};
 use proc_macro2::{Literal, TokenStream};
@@ -54,7 +58,7 @@ impl<'m> Generator<'m> {
         };
         if !iface.defined {
             return Ok(comment(&format!(
-                "IDL interface {} is only forward-declared: references to it are ::orb::codegen::Ior.",
+                "IDL interface {} is only forward-declared: references to it are ::orb::codegen::ObjectRef.",
                 item.scoped()
             )));
         }
@@ -108,6 +112,7 @@ impl<'m> Generator<'m> {
         let servant_trait = self.servant_trait(id, path)?;
         let mut errors = Vec::new();
         let mut upcalls = Vec::new();
+        let mut stubs = Vec::new();
         for (member, acc) in self.own_members(id)? {
             if self.member_unsupported(member, acc).is_some() {
                 continue;
@@ -116,11 +121,18 @@ impl<'m> Generator<'m> {
                 errors.push(e);
             }
             upcalls.push(self.upcall(id, member, acc, &mod_path)?);
+            // Abstract interfaces get stubs too: typed references of the concrete interfaces
+            // that inherit them call them.
+            stubs.push(self.stub(id, member, acc, &mod_path)?);
         }
-        let skeleton = if iface.kind == InterfaceKind::Unconstrained {
-            self.skeleton(id, &mod_path)?
+        let (skeleton, tie, typed_ref) = if iface.kind == InterfaceKind::Unconstrained {
+            (
+                self.skeleton(id, &mod_path)?,
+                self.tie(id, &mod_path)?,
+                self.typed_ref(id, path)?,
+            )
         } else {
-            TokenStream::new()
+            Default::default()
         };
         let name = item.name.as_str();
         // Abstract interfaces get a plain object reference TypeCode too: orb's TypeCode has
@@ -128,6 +140,8 @@ impl<'m> Generator<'m> {
         let tc = quote!(#cg::TypeCode::objref(#repo, #name));
         Ok(quote! {
             #servant_trait
+
+            #typed_ref
 
             #[doc = #mod_doc]
             // Whoever includes the file picks the enclosing module's name, which may be this one.
@@ -152,7 +166,9 @@ impl<'m> Generator<'m> {
 
                 #(#errors)*
                 #(#upcalls)*
+                #(#stubs)*
                 #skeleton
+                #tie
                 #(#nested)*
             }
         })
@@ -252,19 +268,7 @@ impl<'m> Generator<'m> {
             }
             let sig = self.signature(id, member, acc, path)?;
             let method = &sig.method;
-            let params = sig
-                .params
-                .iter()
-                .filter(|p| p.dir != ParamDir::Out)
-                .map(|p| {
-                    let pname = &p.name;
-                    let t = match p.dir {
-                        ParamDir::In => self.in_param_type(p.ty, path),
-                        _ => self.rust_type(p.ty, path).map(|t| quote!(&mut #t)),
-                    };
-                    t.map(|t| quote!(#pname: #t))
-                });
-            let params: Vec<TokenStream> = params.collect::<Result<_>>()?;
+            let params = self.method_params(&sig, path)?;
             let (ok, err, doc) = (&sig.ok, &sig.err, &sig.doc);
             methods.push(quote! {
                 #[doc = #doc]
@@ -287,6 +291,462 @@ impl<'m> Generator<'m> {
                 clippy::new_ret_no_self
             )]
             pub trait #name: #(#supers +)* Send + Sync {
+                #(#methods)*
+            }
+        })
+    }
+
+    /// A method's parameters as `name: type` (`in` borrowed or by value, `inout` as `&mut`;
+    /// `out` values are returned, not passed), for the trait, the stubs and the typed
+    /// reference alike.
+    fn method_params(&self, sig: &Sig<'_>, from: &[String]) -> Result<Vec<TokenStream>> {
+        sig.params
+            .iter()
+            .filter(|p| p.dir != ParamDir::Out)
+            .map(|p| {
+                let pname = &p.name;
+                let t = match p.dir {
+                    ParamDir::In => self.in_param_type(p.ty, from),
+                    _ => self.rust_type(p.ty, from).map(|t| quote!(&mut #t)),
+                };
+                t.map(|t| quote!(#pname: #t))
+            })
+            .collect()
+    }
+
+    /// The operation name a request for a member carries: the operation's, or an
+    /// attribute's `_get_x` / `_set_x`.
+    fn wire_name(&self, member: ItemId, acc: Acc) -> Result<String> {
+        let item = self.item(member)?;
+        Ok(match acc {
+            Acc::Op => item.name.clone(),
+            Acc::Get => format!("_get_{}", item.name),
+            Acc::Set => format!("_set_{}", item.name),
+        })
+    }
+
+    /// An expression of type `Result<(), EncodeError>` writing `in` parameter `p` as passed
+    /// to a stub (`&str`, `&[T]`, `&T` or by value) to the `Encoder` named `enc`: the form the
+    /// upcall's `decode_expr` reads.
+    fn encode_in_arg(&self, p: &Param<'_>) -> Result<TokenStream> {
+        let name = &p.name;
+        let cg = quote!(::orb::codegen);
+        match (self.pass(p.ty), self.unalias(p.ty)) {
+            (Pass::Value, _) => self.encode_expr(p.ty, quote!(&#name), 0),
+            // A wide string parameter is a `&str`, not the `WString` the encode helpers take.
+            (Pass::Str, TypeRef::WString(None)) => Ok(quote!(enc.write_wstring(#name))),
+            (Pass::Str, TypeRef::WString(Some(b))) => {
+                let b = Literal::u32_unsuffixed(*b);
+                Ok(quote! {
+                    #cg::check_string_bound(#name, #b).and_then(|()| enc.write_wstring(#name))
+                })
+            }
+            _ => self.encode_expr(p.ty, quote!(#name), 0),
+        }
+    }
+
+    /// The stub of one member: encodes the `in` and `inout` arguments into a request, sends
+    /// it through the object reference `target`, and decodes the reply into the return value,
+    /// `out` values and `inout` write-backs, or the declared user exception. What it encodes
+    /// and decodes mirrors [`Generator::upcall`] exactly.
+    fn stub(&self, decl: ItemId, member: ItemId, acc: Acc, from: &[String]) -> Result<TokenStream> {
+        let names = self
+            .ifaces
+            .get(&decl)
+            .ok_or_else(|| GenError::new("interface without names"))?;
+        let fname = ident(
+            names
+                .stubs
+                .get(&(member, acc))
+                .ok_or_else(|| GenError::new("no stub name"))?,
+        );
+        let sig = self.signature(decl, member, acc, from)?;
+        let cg = quote!(::orb::codegen);
+        let wire = self.wire_name(member, acc)?;
+        let params = self.method_params(&sig, from)?;
+        let (ok, err) = (&sig.ok, &sig.err);
+
+        let mut encodes = Vec::new();
+        for p in &sig.params {
+            let pname = &p.name;
+            match p.dir {
+                ParamDir::Out => {}
+                ParamDir::In => {
+                    let e = self.encode_in_arg(p)?;
+                    encodes.push(quote!(#e?;));
+                }
+                ParamDir::InOut => {
+                    let e = self.encode_expr(p.ty, quote!(&*#pname), 0)?;
+                    encodes.push(quote!(#e?;));
+                }
+            }
+        }
+        let args = if encodes.is_empty() {
+            quote!(&|_| Ok(()))
+        } else {
+            quote!(&|enc| {
+                #(#encodes)*
+                Ok(())
+            })
+        };
+        let doc = format!(" Stub of `{}`: the request through `target`.", sig.method);
+        let attrs = quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            // Signatures come from the IDL, not from Rust conventions.
+            #[allow(clippy::too_many_arguments, clippy::type_complexity, clippy::result_large_err)]
+        };
+        let oneway = matches!(&self.item(member)?.kind, ItemKind::Operation(op) if op.oneway);
+        if oneway {
+            // The front end rejects `oneway` with results or `raises`, so the error type is
+            // `SystemException` and there is nothing to decode.
+            return Ok(quote! {
+                #attrs
+                pub fn #fname(target: &#cg::ObjectRef #(, #params)*) -> Result<#ok, #err> {
+                    target.invoke_oneway(#wire, #args)
+                }
+            });
+        }
+
+        // The reply: the return value, then `out` and `inout` values in declaration order.
+        let mut decodes = Vec::new();
+        let mut binds = Vec::new();
+        if let Some(r) = sig.result {
+            let t = self.rust_type(r, from)?;
+            let d = self.decode_expr(r, from)?;
+            decodes.push(quote!(let ret: #t = #cg::reply_decode(#d)?;));
+            binds.push(quote!(ret));
+        }
+        for p in &sig.params {
+            let pname = &p.name;
+            let d = self.decode_expr(p.ty, from)?;
+            match p.dir {
+                ParamDir::In => {}
+                ParamDir::Out => {
+                    let t = self.rust_type(p.ty, from)?;
+                    decodes.push(quote!(let #pname: #t = #cg::reply_decode(#d)?;));
+                    binds.push(quote!(#pname));
+                }
+                ParamDir::InOut => decodes.push(quote!(*#pname = #cg::reply_decode(#d)?;)),
+            }
+        }
+        let value = match binds.len() {
+            0 => quote!(()),
+            1 => binds.remove(0),
+            _ => quote!((#(#binds),*)),
+        };
+        let normal = if decodes.is_empty() {
+            quote!(#cg::ReplyOutcome::Normal(_) => Ok(#value),)
+        } else {
+            quote! {
+                #cg::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    #(#decodes)*
+                    Ok(#value)
+                }
+            }
+        };
+        let exception = match &sig.raises {
+            None => quote! {
+                #cg::ReplyOutcome::UserException { .. } => Err(#cg::unknown_user_exception()),
+            },
+            Some((_, variants)) => {
+                let arms = variants.iter().map(|(p, _)| {
+                    quote! {
+                        #p::REPOSITORY_ID => Err(#cg::reply_decode(
+                            <#p as #cg::CdrDecode>::decode(&mut body),
+                        )?.into()),
+                    }
+                });
+                quote! {
+                    #cg::ReplyOutcome::UserException { id, mut body } => match &*id {
+                        #(#arms)*
+                        _ => Err(#cg::unknown_user_exception().into()),
+                    },
+                }
+            }
+        };
+        Ok(quote! {
+            #attrs
+            pub fn #fname(target: &#cg::ObjectRef #(, #params)*) -> Result<#ok, #err> {
+                let reply = target.invoke(#wire, #args)?;
+                match reply.outcome()? {
+                    #normal
+                    #exception
+                }
+            }
+        })
+    }
+
+    /// `Tie<T>`, the servant of an implementation `T` of a concrete interface, and
+    /// `servant(imp)`. Its `upcast` offers the implementation as the trait object of the
+    /// interface and of each ancestor, which is how a collocated typed reference reaches it.
+    fn tie(&self, id: ItemId, mod_path: &[String]) -> Result<TokenStream> {
+        let cg = quote!(::orb::codegen);
+        let trait_path = self.path_to(mod_path, id)?;
+        let mut arms = Vec::new();
+        for b in self.ancestors(id)? {
+            let repo = self.item(b)?.repository_id.as_str();
+            let bp = self.path_to(mod_path, b)?;
+            arms.push(quote!(#repo => Some(Box::new(self.0.clone() as #cg::Arc<dyn #bp>)),));
+        }
+        let name = &self.names(id)?.ident;
+        let tie_doc = format!(
+            " The servant of an implementation `T` of [`{name}`](super::{name}): dispatches \
+             requests to it, and offers it to collocated typed references."
+        );
+        let servant_doc =
+            " `imp` as a servant, ready for the POA: `Tie::new(imp)` as a `ServantRef`.";
+        Ok(quote! {
+            #[doc = #tie_doc]
+            pub struct Tie<T>(#cg::Arc<T>);
+
+            impl<T> Tie<T> {
+                /// Wraps an implementation.
+                pub fn new(imp: T) -> Self {
+                    Tie(#cg::Arc::new(imp))
+                }
+
+                /// Wraps an implementation that is shared already.
+                pub fn from_arc(imp: #cg::Arc<T>) -> Self {
+                    Tie(imp)
+                }
+
+                /// The implementation.
+                pub fn get(&self) -> &#cg::Arc<T> {
+                    &self.0
+                }
+            }
+
+            impl<T: #trait_path + 'static> #cg::Servant for Tie<T> {
+                fn repository_id(&self) -> &'static str {
+                    REPOSITORY_ID
+                }
+
+                fn is_a(&self, id: &str) -> bool {
+                    is_a(id)
+                }
+
+                fn dispatch(
+                    &self,
+                    operation: &str,
+                    args: &mut #cg::Decoder<'_>,
+                    reply: &mut #cg::Encoder,
+                ) -> Result<#cg::DispatchStatus, #cg::SystemException> {
+                    dispatch(&*self.0, operation, args, reply)
+                }
+
+                fn upcast(&self, id: &str) -> Option<Box<dyn #cg::StdAny + Send + Sync>> {
+                    match id {
+                        REPOSITORY_ID => Some(Box::new(self.0.clone() as #cg::Arc<dyn #trait_path>)),
+                        #(#arms)*
+                        _ => None,
+                    }
+                }
+
+                fn as_any(&self) -> &dyn #cg::StdAny {
+                    self
+                }
+            }
+
+            #[doc = #servant_doc]
+            pub fn servant<T: #trait_path + 'static>(imp: T) -> #cg::ServantRef {
+                #cg::Arc::new(Tie::new(imp))
+            }
+        })
+    }
+
+    /// The typed reference of a concrete interface (`EchoRef`), emitted beside its trait:
+    /// `narrow`, the reference's own operations, its CDR form (an IOR), and the servant
+    /// trait of the interface and of every ancestor, implemented by the stubs.
+    fn typed_ref(&self, id: ItemId, path: &[String]) -> Result<TokenStream> {
+        let cg = quote!(::orb::codegen);
+        let n = self.names(id)?;
+        let rname = n
+            .reference
+            .as_deref()
+            .ok_or_else(|| GenError::new("concrete interface without a typed reference"))?;
+        let name = ident(rname);
+        let tr = ident(&n.ident);
+        let module = ident(
+            n.module
+                .as_deref()
+                .ok_or_else(|| GenError::new("interface without a module"))?,
+        );
+        let item = self.item(id)?;
+        let doc = format!(
+            " A reference to an object implementing IDL interface `{}` (`{}`): calls through \
+             it are requests (or, to a collocated object, direct calls). Also the \
+             implementation of [`{}`] that forwards to the object.",
+            item.scoped(),
+            item.repository_id,
+            n.ident
+        );
+        let mut impls = vec![self.ref_trait_impl(id, id, path)?];
+        for b in self.ancestors(id)? {
+            impls.push(self.ref_trait_impl(id, b, path)?);
+        }
+        Ok(quote! {
+            #[doc = #doc]
+            #[derive(Clone, Default)]
+            pub struct #name {
+                obj: #cg::ObjectRef,
+                /// The implementation, when the object is collocated and the ORB lets calls
+                /// bypass marshaling.
+                direct: Option<#cg::Arc<dyn #tr>>,
+            }
+
+            impl #name {
+                /// The reference as this interface, if it is one: `None` when `obj` is nil or
+                /// its object does not implement the interface (which may take a remote
+                /// `_is_a`).
+                pub fn narrow(obj: &#cg::ObjectRef) -> Result<Option<Self>, #cg::SystemException> {
+                    Ok(if #cg::narrow_check(obj, #module::REPOSITORY_ID)? {
+                        Some(Self::unchecked_narrow(obj.clone()))
+                    } else {
+                        None
+                    })
+                }
+
+                /// The reference as this interface, unchecked: calls on an object that does
+                /// not implement it fail as the object sees fit (usually `BAD_OPERATION`).
+                pub fn unchecked_narrow(obj: #cg::ObjectRef) -> Self {
+                    let direct = #cg::collocated::<dyn #tr>(&obj, #module::REPOSITORY_ID);
+                    Self { obj, direct }
+                }
+
+                /// The nil reference.
+                pub fn nil() -> Self {
+                    Self::default()
+                }
+
+                pub fn is_nil(&self) -> bool {
+                    self.obj.is_nil()
+                }
+
+                /// The untyped reference.
+                pub fn object(&self) -> &#cg::ObjectRef {
+                    &self.obj
+                }
+
+                pub fn into_object(self) -> #cg::ObjectRef {
+                    self.obj
+                }
+
+                /// Whether calls skip marshaling and go straight to the implementation, which
+                /// is in this process (the ORB's collocation strategy is `Direct` or
+                /// `ThruPoa`, and its servant implements the interface).
+                pub fn is_collocated(&self) -> bool {
+                    self.direct.is_some()
+                }
+
+                /// `_non_existent`: true when the object is known to be gone.
+                pub fn non_existent(&self) -> Result<bool, #cg::SystemException> {
+                    self.obj.non_existent()
+                }
+
+                /// `_is_a`: whether the object implements the interface `id`.
+                pub fn is_a(&self, id: &str) -> Result<bool, #cg::SystemException> {
+                    self.obj.is_a(id)
+                }
+            }
+
+            impl ::std::fmt::Debug for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.debug_tuple(#rname).field(&self.obj).finish()
+                }
+            }
+
+            impl PartialEq for #name {
+                fn eq(&self, other: &Self) -> bool {
+                    self.obj == other.obj
+                }
+            }
+
+            impl #cg::CdrEncode for #name {
+                fn encode(&self, enc: &mut #cg::Encoder) -> Result<(), #cg::EncodeError> {
+                    #cg::CdrEncode::encode(&self.obj, enc)
+                }
+            }
+
+            impl<'a> #cg::CdrDecode<'a> for #name {
+                const MIN_WIRE_SIZE: usize = <#cg::ObjectRef as #cg::CdrDecode<'a>>::MIN_WIRE_SIZE;
+
+                fn decode(dec: &mut #cg::Decoder<'a>) -> Result<Self, #cg::DecodeError> {
+                    <#cg::ObjectRef as #cg::CdrDecode<'a>>::decode(dec).map(Self::unchecked_narrow)
+                }
+            }
+
+            impl From<#name> for #cg::ObjectRef {
+                fn from(r: #name) -> #cg::ObjectRef {
+                    r.obj
+                }
+            }
+
+            #(#impls)*
+        })
+    }
+
+    /// `impl Decl for IRef`: the servant trait of `decl` (the interface `id` itself or an
+    /// ancestor) implemented on `id`'s typed reference. Each method calls the collocated
+    /// implementation when there is one (after the POA's checks under `ThruPoa`), else
+    /// `decl`'s stub.
+    fn ref_trait_impl(&self, id: ItemId, decl: ItemId, path: &[String]) -> Result<TokenStream> {
+        let n = self.names(id)?;
+        let name = ident(
+            n.reference
+                .as_deref()
+                .ok_or_else(|| GenError::new("concrete interface without a typed reference"))?,
+        );
+        let own = self.path_to(path, id)?;
+        let decl_trait = self.path_to(path, decl)?;
+        let decl_mod = self.module_path(decl)?;
+        let names = self
+            .ifaces
+            .get(&decl)
+            .ok_or_else(|| GenError::new("interface without names"))?;
+        let mut methods = Vec::new();
+        for (member, acc) in self.own_members(decl)? {
+            if self.member_unsupported(member, acc).is_some() {
+                continue;
+            }
+            let sig = self.signature(decl, member, acc, path)?;
+            let params = self.method_params(&sig, path)?;
+            let args: Vec<&proc_macro2::Ident> = sig
+                .params
+                .iter()
+                .filter(|p| p.dir != ParamDir::Out)
+                .map(|p| &p.name)
+                .collect();
+            let stub = relative(
+                path,
+                &decl_mod,
+                names
+                    .stubs
+                    .get(&(member, acc))
+                    .ok_or_else(|| GenError::new("no stub name"))?,
+            );
+            let (method, ok, err) = (&sig.method, &sig.ok, &sig.err);
+            methods.push(quote! {
+                fn #method(&self #(, #params)*) -> Result<#ok, #err> {
+                    if let Some(direct) = &self.direct {
+                        self.obj.check_collocated()?;
+                        return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
+                    }
+                    #stub(&self.obj #(, #args)*)
+                }
+            });
+        }
+        Ok(quote! {
+            // Signatures and names come from the IDL, not from Rust conventions.
+            #[allow(
+                clippy::too_many_arguments,
+                clippy::type_complexity,
+                clippy::result_large_err,
+                clippy::wrong_self_convention,
+                clippy::new_ret_no_self
+            )]
+            impl #decl_trait for #name {
                 #(#methods)*
             }
         })
@@ -601,12 +1061,7 @@ impl<'m> Generator<'m> {
                 .ok_or_else(|| GenError::new("interface without names"))?;
             let decl_mod = self.module_path(decl)?;
             for (member, acc) in self.own_members(decl)? {
-                let item = self.item(member)?;
-                let wire = match acc {
-                    Acc::Op => item.name.clone(),
-                    Acc::Get => format!("_get_{}", item.name),
-                    Acc::Set => format!("_set_{}", item.name),
-                };
+                let wire = self.wire_name(member, acc)?;
                 let target = if self.member_unsupported(member, acc).is_some() {
                     Target::NoImplement
                 } else {

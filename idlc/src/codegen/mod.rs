@@ -186,6 +186,8 @@ struct Names {
     module: Option<String>,
     /// A typedef's TypeCode function.
     tc_fn: Option<String>,
+    /// A concrete interface's typed reference (`EchoRef`), beside its trait.
+    reference: Option<String>,
     /// Enumerators or union variants, in order.
     variants: Vec<String>,
     /// A union's "no case selected" variant.
@@ -202,11 +204,15 @@ struct IfaceNames {
     /// Variant names of each error enum, one per raised exception.
     error_variants: HashMap<(ItemId, Acc), Vec<String>>,
     upcalls: HashMap<(ItemId, Acc), String>,
+    /// The `stub_*` function of each member: marshals a request, unmarshals the reply.
+    stubs: HashMap<(ItemId, Acc), String>,
     params: HashMap<ItemId, Vec<String>>,
 }
 
-/// Identifiers the skeleton's own code uses in an upcall; parameters are named around them.
-const UPCALL_LOCALS: &[&str] = &["servant", "dec", "enc", "ret"];
+/// Identifiers generated code binds where an operation's parameters are in scope (an
+/// upcall's `servant`, a stub's `target` and `reply`, a typed reference's `direct`);
+/// parameters are named around them.
+const UPCALL_LOCALS: &[&str] = &["servant", "dec", "enc", "ret", "target", "reply", "direct"];
 
 /// Generated names with a fixed meaning in an interface's module: claimed before the IDL's.
 const INTERFACE_MODULE_VALUES: &[&str] = &[
@@ -217,7 +223,11 @@ const INTERFACE_MODULE_VALUES: &[&str] = &[
     "operation_index",
     "dispatch",
     "is_a",
+    "servant",
 ];
+
+/// Generated types with a fixed meaning in an interface's module: claimed before the IDL's.
+const INTERFACE_MODULE_TYPES: &[&str] = &["System", "Tie"];
 
 pub(crate) struct Generator<'m> {
     m: &'m Model,
@@ -297,6 +307,9 @@ impl<'m> Generator<'m> {
                 ItemKind::Interface(i) => {
                     n.ident = types.claim(camel(&item.name));
                     n.module = Some(types.claim(snake(&item.name)));
+                    if i.defined && i.kind == crate::model::InterfaceKind::Unconstrained {
+                        n.reference = Some(types.claim(camel_with(&item.name, "", "Ref")));
+                    }
                     Some(i.contents.clone())
                 }
                 ItemKind::Struct(s) => {
@@ -358,7 +371,9 @@ impl<'m> Generator<'m> {
                     for fixed in INTERFACE_MODULE_VALUES {
                         v.claim((*fixed).to_owned());
                     }
-                    t.claim("System".into());
+                    for fixed in INTERFACE_MODULE_TYPES {
+                        t.claim((*fixed).to_owned());
+                    }
                 }
                 self.assign(&inner, &sub, &mut t, &mut v)?;
                 if is_interface {
@@ -399,6 +414,10 @@ impl<'m> Generator<'m> {
                         (member, Acc::Op),
                         values.claim(snake_with("upcall_", &item.name)),
                     );
+                    names.stubs.insert(
+                        (member, Acc::Op),
+                        values.claim(snake_with("stub_", &item.name)),
+                    );
                     if !op.raises.is_empty() {
                         let e = types.claim(camel_with(&item.name, "", "Error"));
                         names.errors.insert((member, Acc::Op), e);
@@ -415,6 +434,10 @@ impl<'m> Generator<'m> {
                         (member, Acc::Get),
                         values.claim(snake_with("upcall_get_", &item.name)),
                     );
+                    names.stubs.insert(
+                        (member, Acc::Get),
+                        values.claim(snake_with("stub_get_", &item.name)),
+                    );
                     if !a.get_raises.is_empty() {
                         names.errors.insert(
                             (member, Acc::Get),
@@ -429,6 +452,10 @@ impl<'m> Generator<'m> {
                         names.upcalls.insert(
                             (member, Acc::Set),
                             values.claim(snake_with("upcall_set_", &item.name)),
+                        );
+                        names.stubs.insert(
+                            (member, Acc::Set),
+                            values.claim(snake_with("stub_set_", &item.name)),
                         );
                         if !a.set_raises.is_empty() {
                             names.errors.insert(

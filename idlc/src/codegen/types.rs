@@ -55,7 +55,15 @@ impl Generator<'_> {
                 out
             }
             TypeRef::Named(id) => match &self.item(*id)?.kind {
-                ItemKind::Interface(_) => quote!(::orb::codegen::Ior),
+                // A concrete interface's typed reference; an interface only ever declared
+                // forward has none, so its references are plain `CORBA::Object`s.
+                ItemKind::Interface(_) => {
+                    let n = self.names(*id)?;
+                    match &n.reference {
+                        Some(r) => super::relative(from, &n.scope, r),
+                        None => quote!(::orb::codegen::ObjectRef),
+                    }
+                }
                 _ => self.path_to(from, *id)?,
             },
         })
@@ -613,7 +621,7 @@ fn primitive_type(p: Primitive) -> Result<TokenStream> {
         Primitive::Boolean => quote!(bool),
         Primitive::Octet => quote!(u8),
         Primitive::Any => quote!(::orb::codegen::Any),
-        Primitive::Object => quote!(::orb::codegen::Ior),
+        Primitive::Object => quote!(::orb::codegen::ObjectRef),
         Primitive::TypeCode => quote!(::orb::codegen::TypeCode),
         Primitive::Principal => quote!(Vec<u8>),
         Primitive::ValueBase => return Err(GenError::new("ValueBase is not mapped yet")),

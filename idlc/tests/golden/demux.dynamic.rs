@@ -16,6 +16,130 @@ pub trait Counter: Send + Sync {
     /// IDL operation `reset`.
     fn reset(&self, to: i32) -> Result<(), ::orb::codegen::SystemException>;
 }
+/// A reference to an object implementing IDL interface `Counter` (`IDL:Counter:1.0`): calls through it are requests (or, to a collocated object, direct calls). Also the implementation of [`Counter`] that forwards to the object.
+#[derive(Clone, Default)]
+pub struct CounterRef {
+    obj: ::orb::codegen::ObjectRef,
+    /// The implementation, when the object is collocated and the ORB lets calls
+    /// bypass marshaling.
+    direct: Option<::orb::codegen::Arc<dyn Counter>>,
+}
+impl CounterRef {
+    /// The reference as this interface, if it is one: `None` when `obj` is nil or
+    /// its object does not implement the interface (which may take a remote
+    /// `_is_a`).
+    pub fn narrow(
+        obj: &::orb::codegen::ObjectRef,
+    ) -> Result<Option<Self>, ::orb::codegen::SystemException> {
+        Ok(
+            if ::orb::codegen::narrow_check(obj, counter::REPOSITORY_ID)? {
+                Some(Self::unchecked_narrow(obj.clone()))
+            } else {
+                None
+            },
+        )
+    }
+    /// The reference as this interface, unchecked: calls on an object that does
+    /// not implement it fail as the object sees fit (usually `BAD_OPERATION`).
+    pub fn unchecked_narrow(obj: ::orb::codegen::ObjectRef) -> Self {
+        let direct = ::orb::codegen::collocated::<
+            dyn Counter,
+        >(&obj, counter::REPOSITORY_ID);
+        Self { obj, direct }
+    }
+    /// The nil reference.
+    pub fn nil() -> Self {
+        Self::default()
+    }
+    pub fn is_nil(&self) -> bool {
+        self.obj.is_nil()
+    }
+    /// The untyped reference.
+    pub fn object(&self) -> &::orb::codegen::ObjectRef {
+        &self.obj
+    }
+    pub fn into_object(self) -> ::orb::codegen::ObjectRef {
+        self.obj
+    }
+    /// Whether calls skip marshaling and go straight to the implementation, which
+    /// is in this process (the ORB's collocation strategy is `Direct` or
+    /// `ThruPoa`, and its servant implements the interface).
+    pub fn is_collocated(&self) -> bool {
+        self.direct.is_some()
+    }
+    /// `_non_existent`: true when the object is known to be gone.
+    pub fn non_existent(&self) -> Result<bool, ::orb::codegen::SystemException> {
+        self.obj.non_existent()
+    }
+    /// `_is_a`: whether the object implements the interface `id`.
+    pub fn is_a(&self, id: &str) -> Result<bool, ::orb::codegen::SystemException> {
+        self.obj.is_a(id)
+    }
+}
+impl ::std::fmt::Debug for CounterRef {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_tuple("CounterRef").field(&self.obj).finish()
+    }
+}
+impl PartialEq for CounterRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.obj == other.obj
+    }
+}
+impl ::orb::codegen::CdrEncode for CounterRef {
+    fn encode(
+        &self,
+        enc: &mut ::orb::codegen::Encoder,
+    ) -> Result<(), ::orb::codegen::EncodeError> {
+        ::orb::codegen::CdrEncode::encode(&self.obj, enc)
+    }
+}
+impl<'a> ::orb::codegen::CdrDecode<'a> for CounterRef {
+    const MIN_WIRE_SIZE: usize = <::orb::codegen::ObjectRef as ::orb::codegen::CdrDecode<
+        'a,
+    >>::MIN_WIRE_SIZE;
+    fn decode(
+        dec: &mut ::orb::codegen::Decoder<'a>,
+    ) -> Result<Self, ::orb::codegen::DecodeError> {
+        <::orb::codegen::ObjectRef as ::orb::codegen::CdrDecode<'a>>::decode(dec)
+            .map(Self::unchecked_narrow)
+    }
+}
+impl From<CounterRef> for ::orb::codegen::ObjectRef {
+    fn from(r: CounterRef) -> ::orb::codegen::ObjectRef {
+        r.obj
+    }
+}
+#[allow(
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::result_large_err,
+    clippy::wrong_self_convention,
+    clippy::new_ret_no_self
+)]
+impl Counter for CounterRef {
+    fn increment(&self) -> Result<(), ::orb::codegen::SystemException> {
+        if let Some(direct) = &self.direct {
+            self.obj.check_collocated()?;
+            return <dyn Counter as Counter>::increment(&**direct);
+        }
+        counter::stub_increment(&self.obj)
+    }
+    fn value(&self) -> Result<i32, ::orb::codegen::SystemException> {
+        if let Some(direct) = &self.direct {
+            self.obj.check_collocated()?;
+            return <dyn Counter as Counter>::value(&**direct);
+        }
+        counter::stub_value(&self.obj)
+    }
+    fn reset(&self, to: i32) -> Result<(), ::orb::codegen::SystemException> {
+        if let Some(direct) = &self.direct {
+            self.obj.check_collocated()?;
+            return <dyn Counter as Counter>::reset(&**direct, to);
+        }
+        counter::stub_reset(&self.obj, to)
+    }
+}
 /// Items of IDL interface `Counter` (`IDL:Counter:1.0`).
 #[allow(clippy::module_inception)]
 pub mod counter {
@@ -69,6 +193,74 @@ pub mod counter {
         <S as super::Counter>::reset(servant, to)?;
         Ok(::orb::codegen::DispatchStatus::NoException)
     }
+    /// Stub of `increment`: the request through `target`.
+    #[doc(hidden)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err
+    )]
+    pub fn stub_increment(
+        target: &::orb::codegen::ObjectRef,
+    ) -> Result<(), ::orb::codegen::SystemException> {
+        let reply = target.invoke("increment", &|_| Ok(()))?;
+        match reply.outcome()? {
+            ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+            ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                Err(::orb::codegen::unknown_user_exception())
+            }
+        }
+    }
+    /// Stub of `value`: the request through `target`.
+    #[doc(hidden)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err
+    )]
+    pub fn stub_value(
+        target: &::orb::codegen::ObjectRef,
+    ) -> Result<i32, ::orb::codegen::SystemException> {
+        let reply = target.invoke("value", &|_| Ok(()))?;
+        match reply.outcome()? {
+            ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                let dec = &mut dec;
+                let ret: i32 = ::orb::codegen::reply_decode(
+                    <i32 as ::orb::codegen::CdrDecode>::decode(dec),
+                )?;
+                Ok(ret)
+            }
+            ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                Err(::orb::codegen::unknown_user_exception())
+            }
+        }
+    }
+    /// Stub of `reset`: the request through `target`.
+    #[doc(hidden)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err
+    )]
+    pub fn stub_reset(
+        target: &::orb::codegen::ObjectRef,
+        to: i32,
+    ) -> Result<(), ::orb::codegen::SystemException> {
+        let reply = target
+            .invoke(
+                "reset",
+                &|enc| {
+                    ::orb::codegen::CdrEncode::encode(&to, enc)?;
+                    Ok(())
+                },
+            )?;
+        match reply.outcome()? {
+            ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+            ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                Err(::orb::codegen::unknown_user_exception())
+            }
+        }
+    }
     /// Every operation name the skeleton answers, in `operation_index` order: the
     /// interface's and its bases' operations, `_get_`/`_set_` attribute accessors,
     /// `_is_a` and `_non_existent`.
@@ -108,5 +300,59 @@ pub mod counter {
             Some(5) => ::orb::codegen::reply_non_existent(reply),
             _ => Err(::orb::codegen::SystemException::bad_operation()),
         }
+    }
+    /// The servant of an implementation `T` of [`Counter`](super::Counter): dispatches requests to it, and offers it to collocated typed references.
+    pub struct Tie<T>(::orb::codegen::Arc<T>);
+    impl<T> Tie<T> {
+        /// Wraps an implementation.
+        pub fn new(imp: T) -> Self {
+            Tie(::orb::codegen::Arc::new(imp))
+        }
+        /// Wraps an implementation that is shared already.
+        pub fn from_arc(imp: ::orb::codegen::Arc<T>) -> Self {
+            Tie(imp)
+        }
+        /// The implementation.
+        pub fn get(&self) -> &::orb::codegen::Arc<T> {
+            &self.0
+        }
+    }
+    impl<T: super::Counter + 'static> ::orb::codegen::Servant for Tie<T> {
+        fn repository_id(&self) -> &'static str {
+            REPOSITORY_ID
+        }
+        fn is_a(&self, id: &str) -> bool {
+            is_a(id)
+        }
+        fn dispatch(
+            &self,
+            operation: &str,
+            args: &mut ::orb::codegen::Decoder<'_>,
+            reply: &mut ::orb::codegen::Encoder,
+        ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
+            dispatch(&*self.0, operation, args, reply)
+        }
+        fn upcast(
+            &self,
+            id: &str,
+        ) -> Option<Box<dyn ::orb::codegen::StdAny + Send + Sync>> {
+            match id {
+                REPOSITORY_ID => {
+                    Some(
+                        Box::new(
+                            self.0.clone() as ::orb::codegen::Arc<dyn super::Counter>,
+                        ),
+                    )
+                }
+                _ => None,
+            }
+        }
+        fn as_any(&self) -> &dyn ::orb::codegen::StdAny {
+            self
+        }
+    }
+    /// `imp` as a servant, ready for the POA: `Tie::new(imp)` as a `ServantRef`.
+    pub fn servant<T: super::Counter + 'static>(imp: T) -> ::orb::codegen::ServantRef {
+        ::orb::codegen::Arc::new(Tie::new(imp))
     }
 }

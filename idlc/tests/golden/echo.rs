@@ -76,6 +76,140 @@ pub mod example {
         /// IDL oneway operation `ping`.
         fn ping(&self) -> Result<(), ::orb::codegen::SystemException>;
     }
+    /// A reference to an object implementing IDL interface `Example::Echo` (`IDL:Example/Echo:1.0`): calls through it are requests (or, to a collocated object, direct calls). Also the implementation of [`Echo`] that forwards to the object.
+    #[derive(Clone, Default)]
+    pub struct EchoRef {
+        obj: ::orb::codegen::ObjectRef,
+        /// The implementation, when the object is collocated and the ORB lets calls
+        /// bypass marshaling.
+        direct: Option<::orb::codegen::Arc<dyn Echo>>,
+    }
+    impl EchoRef {
+        /// The reference as this interface, if it is one: `None` when `obj` is nil or
+        /// its object does not implement the interface (which may take a remote
+        /// `_is_a`).
+        pub fn narrow(
+            obj: &::orb::codegen::ObjectRef,
+        ) -> Result<Option<Self>, ::orb::codegen::SystemException> {
+            Ok(
+                if ::orb::codegen::narrow_check(obj, echo::REPOSITORY_ID)? {
+                    Some(Self::unchecked_narrow(obj.clone()))
+                } else {
+                    None
+                },
+            )
+        }
+        /// The reference as this interface, unchecked: calls on an object that does
+        /// not implement it fail as the object sees fit (usually `BAD_OPERATION`).
+        pub fn unchecked_narrow(obj: ::orb::codegen::ObjectRef) -> Self {
+            let direct = ::orb::codegen::collocated::<
+                dyn Echo,
+            >(&obj, echo::REPOSITORY_ID);
+            Self { obj, direct }
+        }
+        /// The nil reference.
+        pub fn nil() -> Self {
+            Self::default()
+        }
+        pub fn is_nil(&self) -> bool {
+            self.obj.is_nil()
+        }
+        /// The untyped reference.
+        pub fn object(&self) -> &::orb::codegen::ObjectRef {
+            &self.obj
+        }
+        pub fn into_object(self) -> ::orb::codegen::ObjectRef {
+            self.obj
+        }
+        /// Whether calls skip marshaling and go straight to the implementation, which
+        /// is in this process (the ORB's collocation strategy is `Direct` or
+        /// `ThruPoa`, and its servant implements the interface).
+        pub fn is_collocated(&self) -> bool {
+            self.direct.is_some()
+        }
+        /// `_non_existent`: true when the object is known to be gone.
+        pub fn non_existent(&self) -> Result<bool, ::orb::codegen::SystemException> {
+            self.obj.non_existent()
+        }
+        /// `_is_a`: whether the object implements the interface `id`.
+        pub fn is_a(&self, id: &str) -> Result<bool, ::orb::codegen::SystemException> {
+            self.obj.is_a(id)
+        }
+    }
+    impl ::std::fmt::Debug for EchoRef {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_tuple("EchoRef").field(&self.obj).finish()
+        }
+    }
+    impl PartialEq for EchoRef {
+        fn eq(&self, other: &Self) -> bool {
+            self.obj == other.obj
+        }
+    }
+    impl ::orb::codegen::CdrEncode for EchoRef {
+        fn encode(
+            &self,
+            enc: &mut ::orb::codegen::Encoder,
+        ) -> Result<(), ::orb::codegen::EncodeError> {
+            ::orb::codegen::CdrEncode::encode(&self.obj, enc)
+        }
+    }
+    impl<'a> ::orb::codegen::CdrDecode<'a> for EchoRef {
+        const MIN_WIRE_SIZE: usize = <::orb::codegen::ObjectRef as ::orb::codegen::CdrDecode<
+            'a,
+        >>::MIN_WIRE_SIZE;
+        fn decode(
+            dec: &mut ::orb::codegen::Decoder<'a>,
+        ) -> Result<Self, ::orb::codegen::DecodeError> {
+            <::orb::codegen::ObjectRef as ::orb::codegen::CdrDecode<'a>>::decode(dec)
+                .map(Self::unchecked_narrow)
+        }
+    }
+    impl From<EchoRef> for ::orb::codegen::ObjectRef {
+        fn from(r: EchoRef) -> ::orb::codegen::ObjectRef {
+            r.obj
+        }
+    }
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err,
+        clippy::wrong_self_convention,
+        clippy::new_ret_no_self
+    )]
+    impl Echo for EchoRef {
+        fn echo_string(&self, s: &str) -> Result<String, echo::EchoStringError> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn Echo as Echo>::echo_string(&**direct, s);
+            }
+            echo::stub_echo_string(&self.obj, s)
+        }
+        fn counter(&self) -> Result<i32, ::orb::codegen::SystemException> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn Echo as Echo>::counter(&**direct);
+            }
+            echo::stub_get_counter(&self.obj)
+        }
+        fn set_counter(
+            &self,
+            value: i32,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn Echo as Echo>::set_counter(&**direct, value);
+            }
+            echo::stub_set_counter(&self.obj, value)
+        }
+        fn ping(&self) -> Result<(), ::orb::codegen::SystemException> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn Echo as Echo>::ping(&**direct);
+            }
+            echo::stub_ping(&self.obj)
+        }
+    }
     /// Items of IDL interface `Example::Echo` (`IDL:Example/Echo:1.0`).
     #[allow(clippy::module_inception)]
     pub mod echo {
@@ -179,6 +313,112 @@ pub mod example {
             <S as super::Echo>::ping(servant)?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
+        /// Stub of `echo_string`: the request through `target`.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub fn stub_echo_string(
+            target: &::orb::codegen::ObjectRef,
+            s: &str,
+        ) -> Result<String, EchoStringError> {
+            let reply = target
+                .invoke(
+                    "echo_string",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(s, enc)?;
+                        Ok(())
+                    },
+                )?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    let ret: String = ::orb::codegen::reply_decode(
+                        <String as ::orb::codegen::CdrDecode>::decode(dec),
+                    )?;
+                    Ok(ret)
+                }
+                ::orb::codegen::ReplyOutcome::UserException { id, mut body } => {
+                    match &*id {
+                        super::NotFound::REPOSITORY_ID => {
+                            Err(
+                                ::orb::codegen::reply_decode(
+                                        <super::NotFound as ::orb::codegen::CdrDecode>::decode(
+                                            &mut body,
+                                        ),
+                                    )?
+                                    .into(),
+                            )
+                        }
+                        _ => Err(::orb::codegen::unknown_user_exception().into()),
+                    }
+                }
+            }
+        }
+        /// Stub of `counter`: the request through `target`.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub fn stub_get_counter(
+            target: &::orb::codegen::ObjectRef,
+        ) -> Result<i32, ::orb::codegen::SystemException> {
+            let reply = target.invoke("_get_counter", &|_| Ok(()))?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    let ret: i32 = ::orb::codegen::reply_decode(
+                        <i32 as ::orb::codegen::CdrDecode>::decode(dec),
+                    )?;
+                    Ok(ret)
+                }
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
+        /// Stub of `set_counter`: the request through `target`.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub fn stub_set_counter(
+            target: &::orb::codegen::ObjectRef,
+            value: i32,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            let reply = target
+                .invoke(
+                    "_set_counter",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(&value, enc)?;
+                        Ok(())
+                    },
+                )?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
+        /// Stub of `ping`: the request through `target`.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub fn stub_ping(
+            target: &::orb::codegen::ObjectRef,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            target.invoke_oneway("ping", &|_| Ok(()))
+        }
         /// Every operation name the skeleton answers, in `operation_index` order: the
         /// interface's and its bases' operations, `_get_`/`_set_` attribute accessors,
         /// `_is_a` and `_non_existent`.
@@ -225,6 +465,63 @@ pub mod example {
                 Some(6) => upcall_ping(servant, args, reply),
                 _ => Err(::orb::codegen::SystemException::bad_operation()),
             }
+        }
+        /// The servant of an implementation `T` of [`Echo`](super::Echo): dispatches requests to it, and offers it to collocated typed references.
+        pub struct Tie<T>(::orb::codegen::Arc<T>);
+        impl<T> Tie<T> {
+            /// Wraps an implementation.
+            pub fn new(imp: T) -> Self {
+                Tie(::orb::codegen::Arc::new(imp))
+            }
+            /// Wraps an implementation that is shared already.
+            pub fn from_arc(imp: ::orb::codegen::Arc<T>) -> Self {
+                Tie(imp)
+            }
+            /// The implementation.
+            pub fn get(&self) -> &::orb::codegen::Arc<T> {
+                &self.0
+            }
+        }
+        impl<T: super::Echo + 'static> ::orb::codegen::Servant for Tie<T> {
+            fn repository_id(&self) -> &'static str {
+                REPOSITORY_ID
+            }
+            fn is_a(&self, id: &str) -> bool {
+                is_a(id)
+            }
+            fn dispatch(
+                &self,
+                operation: &str,
+                args: &mut ::orb::codegen::Decoder<'_>,
+                reply: &mut ::orb::codegen::Encoder,
+            ) -> Result<
+                ::orb::codegen::DispatchStatus,
+                ::orb::codegen::SystemException,
+            > {
+                dispatch(&*self.0, operation, args, reply)
+            }
+            fn upcast(
+                &self,
+                id: &str,
+            ) -> Option<Box<dyn ::orb::codegen::StdAny + Send + Sync>> {
+                match id {
+                    REPOSITORY_ID => {
+                        Some(
+                            Box::new(
+                                self.0.clone() as ::orb::codegen::Arc<dyn super::Echo>,
+                            ),
+                        )
+                    }
+                    _ => None,
+                }
+            }
+            fn as_any(&self) -> &dyn ::orb::codegen::StdAny {
+                self
+            }
+        }
+        /// `imp` as a servant, ready for the POA: `Tie::new(imp)` as a `ServantRef`.
+        pub fn servant<T: super::Echo + 'static>(imp: T) -> ::orb::codegen::ServantRef {
+            ::orb::codegen::Arc::new(Tie::new(imp))
         }
     }
 }

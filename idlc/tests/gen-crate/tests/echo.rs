@@ -6,8 +6,9 @@ use orb::cdr::{decode_from_slice, ByteOrder, CdrDecode, CdrEncode, Decoder, Enco
 use orb::codegen::DispatchStatus;
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::CompletionStatus;
-use orb::iop::Ior;
+use orb::iop::{Ior, ProfileId, TaggedProfile};
 use orb::typecode::{Any, TypeCode, Value};
+use orb::ObjectRef;
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -82,11 +83,15 @@ impl demo::Echo for EchoImpl {
                 .into(),
         })
     }
-    fn self_ref(&self) -> Result<Ior, SystemException> {
-        Ok(Ior {
+    fn self_ref(&self) -> Result<ObjectRef, SystemException> {
+        // A profile, or the IOR would be nil (and travel without its type id).
+        Ok(ObjectRef::from_ior(Ior {
             type_id: demo::echo::REPOSITORY_ID.into(),
-            profiles: vec![],
-        })
+            profiles: vec![TaggedProfile {
+                tag: ProfileId::INTERNET_IOP,
+                data: vec![1, 2, 3],
+            }],
+        }))
     }
 }
 

@@ -8,6 +8,7 @@ use orb::cdr::{
 };
 use orb::iop::{Ior, ProfileId, TaggedProfile};
 use orb::typecode::{Any, TCKind, TypeCode, Value};
+use orb::ObjectRef;
 use std::fmt::Debug;
 
 const ORDERS: [ByteOrder; 2] = [ByteOrder::BigEndian, ByteOrder::LittleEndian];
@@ -41,13 +42,13 @@ fn everything() -> t::Everything {
         b: true,
         o: 0xfe,
         a: Any::new(TypeCode::Long, Value::Long(42)).unwrap(),
-        obj: Ior {
+        obj: ObjectRef::from_ior(Ior {
             type_id: "IDL:Demo/Echo:1.0".into(),
             profiles: vec![TaggedProfile {
                 tag: ProfileId::INTERNET_IOP,
                 data: vec![1, 2, 3],
             }],
-        },
+        }),
         tc: t::Point::type_code(),
         str: "a string".into(),
         wstr: WString::from("wide ∑"),
@@ -67,7 +68,7 @@ fn everything() -> t::Everything {
         hues: vec![t::Color::Red, t::Color::Green],
         whole: Fixed::new(99999, 0),
         nested: vec![vec!["ab".into()], vec![]],
-        reference: Ior::nil(),
+        reference: ObjectRef::nil(),
     }
 }
 
