@@ -24,7 +24,7 @@ type Conns = HashMap<Endpoint, Vec<(Dialect, Arc<ClientConnection>)>>;
 
 fn find(conns: &Conns, endpoint: &Endpoint, dialect: Dialect) -> Option<Arc<ClientConnection>> {
     let (_, c) = conns.get(endpoint)?.iter().find(|(d, _)| *d == dialect)?;
-    (!c.is_closed()).then(|| c.clone())
+    c.is_usable().then(|| c.clone())
 }
 
 impl ConnectionCache {

@@ -15,7 +15,7 @@ use crate::buffers::AllocatorStrategy;
 use crate::giop::{Frame, Framer, Header, MsgType};
 use parking_lot::{Condvar, Mutex};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,7 +122,16 @@ pub struct ClientConnection {
     /// Whether a request has claimed the connection's first use (see
     /// [`ClientConnection::claim_first_request`]).
     first_claimed: AtomicBool,
+    /// When the connection was last used, in microseconds since `epoch`.
+    last_used_us: AtomicU64,
+    epoch: Instant,
 }
+
+/// A connection unused for this long is checked before reuse: the server may have closed it
+/// (or died) meanwhile, and a request written into it would fail with COMM_FAILURE
+/// (completion MAYBE) rather than be safely retried. The check costs three system calls, so
+/// back-to-back calls (closer than this) skip it.
+const IDLE_CHECK_AFTER: Duration = Duration::from_millis(1);
 
 impl ClientConnection {
     /// Connects to `endpoint`, which speaks `dialect` (GIOP-lite only if the server's
@@ -153,7 +162,65 @@ impl ClientConnection {
             }),
             next_id: AtomicU32::new(1),
             first_claimed: AtomicBool::new(false),
+            last_used_us: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
+    }
+
+    fn touch(&self) {
+        // Relaxed: a hint, not a synchronisation point.
+        self.last_used_us
+            .store(self.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Whether the connection can take a request: not closed, and — when it has been idle
+    /// for a while — not closed by the server meanwhile. That is looked for without blocking
+    /// (a non-blocking read: end of stream, or a CloseConnection the server sent, closes it
+    /// here), so a cache hands out a fresh connection instead of one whose request would be
+    /// lost after sending.
+    pub fn is_usable(&self) -> bool {
+        let idle = (self.epoch.elapsed().as_micros() as u64)
+            .saturating_sub(self.last_used_us.load(Ordering::Relaxed));
+        if idle < IDLE_CHECK_AFTER.as_micros() as u64 {
+            return !self.is_closed();
+        }
+        let mut st = self.state.lock();
+        if st.closed.is_some() {
+            return false;
+        }
+        if st.reader || !st.waiters.is_empty() {
+            // In use right now: whoever reads will find out.
+            return true;
+        }
+        st.reader = true;
+        let mut frames = std::mem::take(&mut st.inbox);
+        drop(st);
+        let got = match self.stream.set_nonblocking(true) {
+            Ok(()) => {
+                let r = self.read_frames(None, &mut frames);
+                match self.stream.set_nonblocking(false) {
+                    Ok(()) => r,
+                    Err(e) => Err(CloseCause::Io(e.kind())),
+                }
+            }
+            Err(e) => Err(CloseCause::Io(e.kind())),
+        };
+        let mut st = self.state.lock();
+        st.reader = false;
+        for frame in frames.drain(..) {
+            if let Err(cause) = deliver(&mut st, frame) {
+                st.fail(cause);
+                self.stream.shutdown();
+            }
+        }
+        st.inbox = frames;
+        if let Err(cause) = got {
+            st.fail(cause);
+            self.stream.shutdown();
+        }
+        st.promote();
+        self.touch();
+        st.closed.is_none()
     }
 
     /// True exactly once per connection: for the request that carries what GIOP sends once
@@ -195,6 +262,7 @@ impl ClientConnection {
 
     /// Writes one message given in segments, gathered into vectored writes.
     pub fn send_vectored(&self, segments: &[&[u8]]) -> Result<(), TransportError> {
+        self.touch();
         if let Some(cause) = self.state.lock().closed.clone() {
             return Err(TransportError::Closed { sent: false, cause });
         }
@@ -230,6 +298,7 @@ impl ClientConnection {
         segments: &[&[u8]],
         deadline: Option<Instant>,
     ) -> Result<Frame, TransportError> {
+        self.touch();
         {
             // Waiting before writing: the reply may be read by another caller before this one
             // is back from the write.

@@ -156,6 +156,13 @@ impl BlockingStream {
         }
     }
 
+    pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            BlockingStream::Tcp(s) => s.set_nonblocking(on),
+            BlockingStream::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
     pub(crate) fn shutdown(&self) {
         // The peer may already be gone: nothing useful to do with the error.
         let _ = match self {
