@@ -206,18 +206,7 @@ impl ClientConnection {
             Err(e) => Err(CloseCause::Io(e.kind())),
         };
         let mut st = self.state.lock();
-        st.reader = false;
-        for frame in frames.drain(..) {
-            if let Err(cause) = deliver(&mut st, frame) {
-                st.fail(cause);
-                self.stream.shutdown();
-            }
-        }
-        st.inbox = frames;
-        if let Err(cause) = got {
-            st.fail(cause);
-            self.stream.shutdown();
-        }
+        self.after_read(&mut st, frames, got);
         st.promote();
         self.touch();
         st.closed.is_none()
@@ -396,21 +385,25 @@ impl ClientConnection {
             drop(st);
             let got = self.read_frames(set_timeout.then_some(remaining), &mut frames);
             st = self.state.lock();
-            st.reader = false;
-            for frame in frames.drain(..) {
-                if let Err(cause) = deliver(&mut st, frame) {
-                    st.fail(cause);
-                    self.stream.shutdown();
-                }
+            self.after_read(&mut st, frames, got);
+        }
+    }
+
+    /// What the reader does once back from the socket: gives up reading, hands each frame
+    /// to its caller, keeps the frame list for the next read, and fails the connection if
+    /// the read or a frame broke it.
+    fn after_read(&self, st: &mut State, mut frames: Vec<Frame>, got: Result<(), CloseCause>) {
+        st.reader = false;
+        for frame in frames.drain(..) {
+            if let Err(cause) = deliver(st, frame) {
+                st.fail(cause);
+                self.stream.shutdown();
             }
-            st.inbox = frames;
-            match got {
-                Ok(()) => {}
-                Err(cause) => {
-                    st.fail(cause);
-                    self.stream.shutdown();
-                }
-            }
+        }
+        st.inbox = frames;
+        if let Err(cause) = got {
+            st.fail(cause);
+            self.stream.shutdown();
         }
     }
 
