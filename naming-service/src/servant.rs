@@ -515,7 +515,11 @@ impl NamingContext for ContextServant {
             })
             .collect();
         let first: BindingList = all.drain(..all.len().min(how_many as usize)).collect();
-        let iterator = if all.is_empty() {
+        // §2.2.8: a nil iterator when no bindings remain — except that a caller asking for
+        // none in the list (how_many 0) gets an iterator, even an empty one: omniORB's
+        // nameclt lists that way and calls next_one on the iterator without checking for
+        // nil, and omniNames, which it is written against, always returns one.
+        let iterator = if all.is_empty() && how_many != 0 {
             BindingIteratorRef::nil()
         } else {
             s.new_iterator(all)?

@@ -173,6 +173,17 @@ fn list_pages_through_an_iterator_and_abandoned_ones_are_reaped() {
     assert_eq!(all.len(), 26);
     assert!(it.is_nil());
 
+    // how_many 0 always gives an iterator, even over an empty context: nameclt lists that
+    // way and calls next_one without checking for nil.
+    let empty = root.new_context().unwrap();
+    let (none, it) = empty.list(0).unwrap();
+    assert!(none.is_empty());
+    assert!(!it.is_nil());
+    assert!(!it.next_one().unwrap().0);
+    it.destroy().unwrap();
+    let (none, it) = empty.list(5).unwrap();
+    assert!(none.is_empty() && it.is_nil());
+
     // 1,100 abandoned iterators: the service keeps at most 1,000.
     for _ in 0..1100 {
         let (_, it) = root.list(1).unwrap();
