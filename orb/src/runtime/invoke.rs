@@ -286,6 +286,7 @@ fn attempt(
     let first = conn.claim_first_request();
     let request =
         encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
+    flush_oneways(orb, &conn);
     let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
     let result = conn.call(id, &request, deadline);
     buffers::give(orb.options.allocator, request);
@@ -344,6 +345,14 @@ fn readdress(d: AddressingDisposition) -> Result<Addressing, SystemException> {
         AddressingDisposition::PROFILE_ADDR => Ok(Addressing::Profile),
         AddressingDisposition::REFERENCE_ADDR => Ok(Addressing::Reference),
         _ => Err(bad_reply()),
+    }
+}
+
+/// With oneway batching, writes the oneways buffered for `conn` ahead of a request whose
+/// reply is awaited, so that the server reads them first. A failed write shows in the call.
+fn flush_oneways(orb: &OrbShared, conn: &Arc<ClientConnection>) {
+    if let Some(b) = &orb.oneways {
+        let _ = b.flush(conn);
     }
 }
 
@@ -449,7 +458,10 @@ pub(crate) fn invoke_oneway(
             first,
             args,
         )?;
-        let sent = conn.send_oneway(&request);
+        let sent = match &orb.oneways {
+            Some(batcher) => batcher.push(&conn, &request),
+            None => conn.send_oneway(&request),
+        };
         buffers::give(orb.options.allocator, request);
         match sent {
             Ok(()) => return Ok(()),
@@ -494,6 +506,7 @@ fn locate_once(
     let request = w
         .and_then(MessageWriter::finish)
         .map_err(|_| no_retry(bad_reply()))?;
+    flush_oneways(orb, &conn);
     let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
     let frame = conn.call(id, &request, deadline).map_err(|e| {
         orb.cache.remove(&b.endpoint, b.dialect);

@@ -8,6 +8,7 @@
 //! - `invoke`: the client side, from a stub's call to the reply.
 //! - `collocation`: references to objects of this process called without the transport.
 
+mod batch;
 pub(crate) mod collocation;
 pub(crate) mod invoke;
 mod options;
@@ -79,6 +80,17 @@ pub(crate) struct OrbShared {
     initial_refs: RwLock<HashMap<String, ObjectRef>>,
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
+    /// With `-ORBonewayBatchMicros`: the oneways waiting to be written.
+    pub(crate) oneways: Option<batch::OnewayBatcher>,
+}
+
+impl Drop for OrbShared {
+    fn drop(&mut self) {
+        // Before the connection cache goes: buffered oneways are written, not dropped.
+        if let Some(b) = &self.oneways {
+            b.stop();
+        }
+    }
 }
 
 struct ServerState {
@@ -133,6 +145,7 @@ impl Orb {
             initial_refs: RwLock::new(HashMap::new()),
             shutdown: Mutex::new(false),
             shutdown_cv: Condvar::new(),
+            oneways: options.oneway_batch.map(batch::OnewayBatcher::new),
             options,
         });
         let orb = Orb { shared };
@@ -493,6 +506,10 @@ impl Orb {
             let mut down = self.shared.shutdown.lock();
             *down = true;
             self.shared.shutdown_cv.notify_all();
+        }
+        // Oneways this ORB made are written before its connections close.
+        if let Some(b) = &self.shared.oneways {
+            b.stop();
         }
         if let Some(Ok(state)) = self.shared.server.get() {
             state.handler.close_all();
