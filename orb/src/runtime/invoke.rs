@@ -240,7 +240,16 @@ fn encode_request(
     }
     .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
     w.body().set_codesets(b.codesets);
-    args(w.body()).map_err(SystemException::from)?;
+    args(w.body()).map_err(|e| match e {
+        // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
+        // omniORB's does, with the minor code that says the client was the one to refuse.
+        EncodeError::WideCharInGiop10 => SystemException::new(
+            SystemExceptionKind::MARSHAL,
+            minor::MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT,
+            CompletionStatus::No,
+        ),
+        e => SystemException::from(e),
+    })?;
     let message = w
         .finish()
         .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;

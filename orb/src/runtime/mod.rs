@@ -82,6 +82,10 @@ pub(crate) struct OrbShared {
     shutdown_cv: Condvar,
     /// With `-ORBonewayBatchMicros`: the oneways waiting to be written.
     pub(crate) oneways: Option<batch::OnewayBatcher>,
+    /// Held while the server's threads are joined, and true once they have been: whoever
+    /// completes the shutdown ([`Orb::shutdown`] with `wait`, or [`Orb::run`]) does it under
+    /// this lock, so the other waits for it rather than returning early.
+    shutdown_complete: Mutex<bool>,
 }
 
 impl Drop for OrbShared {
@@ -146,6 +150,7 @@ impl Orb {
             shutdown: Mutex::new(false),
             shutdown_cv: Condvar::new(),
             oneways: options.oneway_batch.map(batch::OnewayBatcher::new),
+            shutdown_complete: Mutex::new(false),
             options,
         });
         let orb = Orb { shared };
@@ -482,13 +487,19 @@ impl Orb {
     }
 
     /// Serves requests until [`Orb::shutdown`] (`ORB::run`). Requests are served by the
-    /// server's own threads; this only waits.
+    /// server's own threads; this waits for the shutdown, and returns only once it has
+    /// completed (CORBA 3.0 §4.2.3.3): listeners closed and every request under way
+    /// answered, even when the shutdown was asked for without waiting (as a servant must,
+    /// from inside an upcall).
     pub fn run(&self) -> Result<(), OrbError> {
         self.server()?;
-        let mut down = self.shared.shutdown.lock();
-        while !*down {
-            self.shared.shutdown_cv.wait(&mut down);
+        {
+            let mut down = self.shared.shutdown.lock();
+            while !*down {
+                self.shared.shutdown_cv.wait(&mut down);
+            }
         }
+        self.complete_shutdown();
         Ok(())
     }
 
@@ -513,9 +524,33 @@ impl Orb {
         }
         if let Some(Ok(state)) = self.shared.server.get() {
             state.handler.close_all();
-            state.server.shutdown(wait);
+            state.server.shutdown(false);
         }
         self.shared.cache.clear();
+        if wait {
+            self.complete_shutdown();
+        }
+    }
+
+    /// Waits for the server's threads (all but the caller's own, if it is one of them), once.
+    fn complete_shutdown(&self) {
+        let mut complete = if self.is_server_thread() {
+            // Another thread completing the shutdown may be joining this one: waiting for it
+            // would deadlock, and a server thread cannot see the end of the shutdown anyway.
+            match self.shared.shutdown_complete.try_lock() {
+                Some(c) => c,
+                None => return,
+            }
+        } else {
+            self.shared.shutdown_complete.lock()
+        };
+        if *complete {
+            return;
+        }
+        if let Some(Ok(state)) = self.shared.server.get() {
+            state.server.shutdown(true);
+        }
+        *complete = true;
     }
 
     /// Whether the calling thread is one of this ORB's server threads.
