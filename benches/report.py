@@ -37,6 +37,7 @@ PAIRS = {
     "rtorb_to_omniorb": "omniorb_to_omniorb",
     "rtorb_giop_reactive": "omniorb_to_omniorb",
     "rtorb_giop_pool": "omniorb_to_omniorb",
+    "rtorb_giop_tpc": "omniorb_to_omniorb",
     "rtorb_lite_reactive": "omniorb_to_omniorb",
     "rtorb_uiop_reactive": "omniorb_to_omniorb",
     "rtorb_giop_reactive_batched": "omniorb_to_omniorb",

@@ -8,8 +8,9 @@
 //!   server process, over TCP loopback — the figure to beat;
 //! - `rtorb_to_omniorb`: rtorb's client ORB (an idlc-generated `CubitRef`) → the same omniORB
 //!   server process;
-//! - `rtorb_giop_{reactive,pool}`, `rtorb_lite_reactive`, `rtorb_uiop_reactive`: rtorb's
-//!   client ORB → rtorb's server process (this executable again, reactive or a thread pool)
+//! - `rtorb_giop_{reactive,pool,tpc}`, `rtorb_lite_reactive`, `rtorb_uiop_reactive`: rtorb's
+//!   client ORB → rtorb's server process (this executable again: reactive, a thread pool or a
+//!   thread per connection)
 //!   over GIOP 1.2, GIOP-lite or a Unix socket;
 //! - collocated, in the same groups: `plain_rust_call` (a `&dyn Cubit` call), `rtorb_direct`
 //!   and `rtorb_thru_poa` (a reference to a servant of the same ORB), `omniorb_collocated`

@@ -175,7 +175,8 @@ impl Cubit for CubitImpl {
 }
 
 /// The environment variable that turns an executable calling [`serve_if_asked`] into rtorb's
-/// cubit server: its value is the server's thread strategy, `reactive` or `pool`.
+/// cubit server: its value is the server's thread strategy, `reactive`, `pool` or
+/// `connection`.
 pub const SERVE_ENV: &str = "RTORB_CUBIT_SERVE";
 
 /// The server strategies a server process can be started with.
@@ -185,6 +186,8 @@ pub enum ServerKind {
     Reactive,
     /// A leader/followers pool of two threads (one per core of the benchmark machine).
     Pool,
+    /// A thread per connection, blocking reads (omniORB's default server model).
+    PerConnection,
 }
 
 impl ServerKind {
@@ -192,6 +195,7 @@ impl ServerKind {
         match self {
             ServerKind::Reactive => "reactive",
             ServerKind::Pool => "pool",
+            ServerKind::PerConnection => "connection",
         }
     }
 
@@ -199,6 +203,7 @@ impl ServerKind {
         match self {
             ServerKind::Reactive => Strategy::Reactive,
             ServerKind::Pool => Strategy::ThreadPool { threads: 2 },
+            ServerKind::PerConnection => Strategy::ThreadPerConnection,
         }
     }
 }
@@ -217,8 +222,9 @@ pub fn serve_if_asked() {
     let kind = match kind.to_str() {
         Some("reactive") => ServerKind::Reactive,
         Some("pool") => ServerKind::Pool,
+        Some("connection") => ServerKind::PerConnection,
         other => {
-            eprintln!("{SERVE_ENV}={other:?}: expected reactive or pool");
+            eprintln!("{SERVE_ENV}={other:?}: expected reactive, pool or connection");
             std::process::exit(2);
         }
     };

@@ -336,14 +336,15 @@ impl Oneways for OrbOneways {
 /// The oneway batching bound the `_batched` cases use (`-ORBonewayBatchMicros 100`).
 pub const ONEWAY_BATCH: Duration = Duration::from_micros(100);
 
-/// Everything the cases run against: omniORB's server process and rtorb's (reactive and
-/// thread-pool), this process's omniORB ORB and servant, and omniORB's clients to both.
+/// Everything the cases run against: omniORB's server process and rtorb's (reactive,
+/// thread-pool and thread-per-connection), this process's omniORB ORB and servant, and omniORB's clients to both.
 pub struct Env<'a> {
     /// The stringified IOR of omniORB's server process.
     pub omni_ior: &'a str,
-    /// The IORs of rtorb's reactive and thread-pool server processes.
+    /// The IORs of rtorb's reactive, thread-pool and thread-per-connection server processes.
     pub reactive_ior: &'a str,
     pub pool_ior: &'a str,
+    pub tpc_ior: &'a str,
     /// The object key of rtorb's servers (both have the same length), which the raw floor's
     /// messages carry so that they are the octets of the `rtorb_giop_*` cases.
     pub key: Vec<u8>,
@@ -360,11 +361,13 @@ pub fn with_env<R>(f: impl FnOnce(&Env<'_>) -> R) -> R {
     let omni = ServerProcess::omniorb();
     let reactive = ServerProcess::rtorb(ServerKind::Reactive);
     let pool = ServerProcess::rtorb(ServerKind::Pool);
+    let tpc = ServerProcess::rtorb(ServerKind::PerConnection);
     let orb = Orb::start(0);
     let env = Env {
         omni_ior: omni.ior(),
         reactive_ior: reactive.ior(),
         pool_ior: pool.ior(),
+        tpc_ior: tpc.ior(),
         key: iiop_key(reactive.ior()),
         remote: orb.client(omni.ior()),
         local: orb.client(orb.ior()),
@@ -390,6 +393,7 @@ pub const LATENCY_CASES: &[&str] = &[
     "rtorb_to_omniorb",
     "rtorb_giop_reactive",
     "rtorb_giop_pool",
+    "rtorb_giop_tpc",
     "rtorb_lite_reactive",
     "rtorb_uiop_reactive",
 ];
@@ -407,6 +411,7 @@ pub const ONEWAY_CASES: &[&str] = &[
     "omniorb_to_omniorb",
     "rtorb_giop_reactive",
     "rtorb_giop_pool",
+    "rtorb_giop_tpc",
     "rtorb_giop_reactive_batched",
     "rtorb_lite_reactive_batched",
 ];
@@ -427,6 +432,7 @@ impl Env<'_> {
             "rtorb_to_omniorb" => Box::new(self.rtorb(self.omni_ior, Transport::Giop, op)),
             "rtorb_giop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Giop, op)),
             "rtorb_giop_pool" => Box::new(self.rtorb(self.pool_ior, Transport::Giop, op)),
+            "rtorb_giop_tpc" => Box::new(self.rtorb(self.tpc_ior, Transport::Giop, op)),
             "rtorb_lite_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Lite, op)),
             "rtorb_uiop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Uiop, op)),
             "plain_rust_call" => Box::new(PlainRust::new(op)),
@@ -450,6 +456,7 @@ impl Env<'_> {
             "omniorb_to_omniorb" => Box::new(&self.remote),
             "rtorb_giop_reactive" => rtorb(self.reactive_ior, Transport::Giop, None),
             "rtorb_giop_pool" => rtorb(self.pool_ior, Transport::Giop, None),
+            "rtorb_giop_tpc" => rtorb(self.tpc_ior, Transport::Giop, None),
             "rtorb_giop_reactive_batched" => {
                 rtorb(self.reactive_ior, Transport::Giop, Some(ONEWAY_BATCH))
             }

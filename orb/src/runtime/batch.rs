@@ -15,6 +15,7 @@
 
 use crate::transport::{ClientConnection, TransportError};
 use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -47,6 +48,8 @@ struct Inner {
 pub(crate) struct OnewayBatcher {
     inner: Arc<Inner>,
     flusher: Mutex<Option<JoinHandle<()>>>,
+    /// Set once the flusher is started: what every oneway looks at, without the lock.
+    started: AtomicBool,
 }
 
 impl OnewayBatcher {
@@ -58,6 +61,7 @@ impl OnewayBatcher {
                 wake: Condvar::new(),
             }),
             flusher: Mutex::new(None),
+            started: AtomicBool::new(false),
         }
     }
 
@@ -97,6 +101,9 @@ impl OnewayBatcher {
     }
 
     fn start_flusher(&self) {
+        if self.started.load(Ordering::Acquire) {
+            return;
+        }
         let mut flusher = self.flusher.lock();
         if flusher.is_some() {
             return;
@@ -106,7 +113,10 @@ impl OnewayBatcher {
             .name("rtorb-oneway-flusher".into())
             .spawn(move || flush_loop(&inner));
         match spawned {
-            Ok(handle) => *flusher = Some(handle),
+            Ok(handle) => {
+                *flusher = Some(handle);
+                self.started.store(true, Ordering::Release);
+            }
             // No thread: write everything now and batch no more, rather than hold
             // requests that nothing would ever write.
             Err(_) => self.stop_inner(),

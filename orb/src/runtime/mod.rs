@@ -94,6 +94,8 @@ impl Drop for OrbShared {
         if let Some(b) = &self.oneways {
             b.stop();
         }
+        // References collocated with this ORB's objects must see that it is gone.
+        crate::poa::note_change();
     }
 }
 
