@@ -124,6 +124,15 @@ static void bind(CORBA::ORB_ptr orb, CORBA::Object_ptr obj, const char* name) {
   CosNaming::NamingContextExt_var ns = CosNaming::NamingContextExt::_narrow(ns_obj);
   if (CORBA::is_nil(ns)) throw CORBA::OBJECT_NOT_EXIST();
   CosNaming::Name_var n = ns->to_name(name);
+  // Make the contexts on the way (`a/b` needs context `a`), keeping those that exist.
+  for (CORBA::ULong len = 1; len < n->length(); ++len) {
+    CosNaming::Name prefix(n.in());
+    prefix.length(len);
+    try {
+      CosNaming::NamingContext_var ctx = ns->bind_new_context(prefix);
+    } catch (CosNaming::NamingContext::AlreadyBound&) {
+    }
+  }
   ns->rebind(n, obj);
 }
 
