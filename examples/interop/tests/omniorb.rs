@@ -312,3 +312,23 @@ fn omniorb_wire_wide_characters_in_giop_1_1_and_long_double() {
     assert_eq!(u16::from_le_bytes([ld[8], ld[9]]), 0x3fe9);
     orb.shutdown(true);
 }
+
+#[test]
+fn omniorb_client_reaches_the_rust_server_through_omninames() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (_names, port) = omninames(dir.path());
+    let init_ref = format!("NameService=corbaloc::127.0.0.1:{port}/NameService");
+    let (_server, _ior) = server(
+        RUST_SERVER,
+        &["--bind", "interop/rust.tester", "-ORBInitRef", &init_ref],
+    );
+    expect(
+        CXX_CLIENT,
+        &[
+            "--peer",
+            "rtorb",
+            &format!("corbaname::127.0.0.1:{port}#interop/rust.tester"),
+        ],
+        across("1.2"),
+    );
+}

@@ -2,7 +2,9 @@
 //! Prints its IOR on stdout (and writes it to PATH), binds it as NAME (`a/b.kind`) in the
 //! naming service `-ORBInitRef NameService=...` names when asked, and serves until killed.
 
-use naming_service::cos_naming::{NamingContext, NamingContextExt, NamingContextExtRef};
+use naming_service::cos_naming::{
+    naming_context, NamingContext, NamingContextExt, NamingContextExtRef,
+};
 use orb::Orb;
 use rtorb_interop::{interop, TesterImpl};
 use std::io::Write;
@@ -39,6 +41,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let ns =
             NamingContextExtRef::unchecked_narrow(orb.resolve_initial_references("NameService")?);
         let n = ns.to_name(&name).map_err(|e| format!("{name}: {e}"))?;
+        // Make the contexts on the way (`a/b` needs context `a`), keeping those that exist.
+        for len in 1..n.len() {
+            match ns.bind_new_context(&n[..len]) {
+                Ok(_) | Err(naming_context::BindNewContextError::AlreadyBound(_)) => {}
+                Err(e) => return Err(format!("making the contexts of {name}: {e}").into()),
+            }
+        }
         ns.rebind(&n, &obj)
             .map_err(|e| format!("binding {name}: {e}"))?;
     }
