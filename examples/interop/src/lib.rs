@@ -252,11 +252,13 @@ pub struct Report {
 /// - `long double` (`widen`, `shrink`): omniORB on x86-64 sends the x87 80-bit extended
 ///   value and six uninitialised octets, not the IEEE binary128 CDR specifies (CORBA 3.0
 ///   §15.3.1.3); there is no telling it from a binary128 on the wire.
-/// - `wchar`/`wstring` in GIOP 1.1 (`next_wchar`, `reverse_wstring`): omniORB uses GIOP
-///   1.2's layout (a length-prefixed octet sequence; wstring lengths in octets, with a BOM
-///   and no NUL) where GIOP 1.1 has a 2-octet unit and a length in characters with a NUL
-///   (§15.3.1.6, §15.3.2.7). A server cannot tell an omniORB client from another, so rtorb
-///   keeps the specification's layout and the two do not exchange wide characters in 1.1.
+/// - `wchar`/`wstring` in GIOP 1.1 (`next_wchar`, `reverse_wstring`): omniORB's client uses
+///   GIOP 1.2's layout (a length-prefixed octet sequence; wstring lengths in octets, with a
+///   BOM and no NUL) where GIOP 1.1 has a 2-octet unit and a length in characters with a NUL
+///   (§15.3.1.6, §15.3.2.7), and omniORB's server refuses wide characters in 1.1 whatever
+///   the layout (BAD_PARAM `WCharTCSNotKnown`, to its own client too). A server cannot tell
+///   an omniORB client from another, and no layout reaches omniORB's server, so rtorb keeps
+///   the specification's and the two do not exchange wide characters in 1.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerOrb {
     Rtorb,

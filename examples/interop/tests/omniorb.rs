@@ -332,3 +332,40 @@ fn omniorb_client_reaches_the_rust_server_through_omninames() {
         across("1.2"),
     );
 }
+
+/// omniORB's server does not take wide characters in GIOP 1.1 at all, whatever the layout:
+/// it answers BAD_PARAM `WCharTCSNotKnown` (OMG minor 23) to ours (the specification's) as
+/// to its own client's (GIOP 1.2's). So there is no layout to choose for omniORB in 1.1.
+#[test]
+fn omniorb_server_refuses_wide_characters_in_giop_1_1() {
+    use orb::exception::SystemExceptionKind;
+    use orb::giop::CompletionStatus;
+    use rtorb_interop::interop::{Tester, TesterRef};
+
+    let (_server, ior) = server(CXX_SERVER, &[]);
+    let mut options = OrbOptions::default();
+    options
+        .parse_args(["-ORBmaxGIOPVersion".into(), "1.1".into()])
+        .unwrap();
+    let orb = Orb::init(options).unwrap();
+    let t = TesterRef::unchecked_narrow(orb.string_to_object(&ior).unwrap());
+    let refused = SystemException::new(
+        SystemExceptionKind::BAD_PARAM,
+        0x4f4d_0017,
+        CompletionStatus::No,
+    );
+    assert_eq!(t.next_wchar(orb::cdr::WChar('λ')).err(), Some(refused));
+    assert_eq!(t.reverse_wstring("κόσμε").err(), Some(refused));
+    // The same client, the same connection, narrow characters: fine.
+    assert_eq!(t.reverse_string("abc").unwrap(), "cba");
+
+    let (_, out) = client(
+        CXX_CLIENT,
+        &["--peer", "omniorb", &ior, "-ORBmaxGIOPVersion", "1.1"],
+    );
+    assert!(
+        out.contains("FAILED next_wchar: raised BAD_PARAM")
+            && out.contains("FAILED reverse_wstring: raised BAD_PARAM"),
+        "omniORB's client against omniORB's server in GIOP 1.1: {out}"
+    );
+}
