@@ -1,6 +1,7 @@
 //! `ORB::run` returns only once the shutdown has completed (CORBA 3.0 §4.2.3.3), also when a
 //! servant asked for it without waiting from inside an upcall: a request under way is
-//! answered before `run` returns, so a server's `main` may tear down what its servants use.
+//! answered (its connection closed only after the reply) before `run` returns, so a
+//! server's `main` may tear down what its servants use.
 //! Found by the omniORB interop tests (examples/interop), whose server exits after `run`.
 
 use orb::cdr::{Decoder, EncodeError, Encoder};
@@ -79,8 +80,10 @@ fn run_returns_after_the_requests_under_way_when_a_servant_shuts_down_without_wa
         })
     };
 
+    // Bounded, so a lost reply fails the test instead of hanging it.
     let client = Orb::init(OrbOptions {
         collocation: CollocationStrategy::None,
+        request_timeout: Some(Duration::from_secs(20)),
         ..OrbOptions::default()
     })
     .unwrap();
@@ -113,8 +116,9 @@ fn run_returns_after_the_requests_under_way_when_a_servant_shuts_down_without_wa
     std::thread::sleep(Duration::from_millis(200));
     release_tx.send(()).unwrap();
     runner.join().unwrap().unwrap();
-    // Not joined: the reply to `slow` is lost (the shutdown closed its connection while
-    // the request ran, and the client still waits for it), a separate gap.
-    drop(slow);
+    // The request under way is answered before its connection is closed (§15.5.1).
+    slow.join()
+        .unwrap()
+        .expect("the reply to a request under way at shutdown");
     assert_eq!(*log.lock().unwrap(), ["slow done", "run returned"]);
 }
