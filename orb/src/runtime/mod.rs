@@ -22,7 +22,6 @@ use crate::giop::CompletionStatus;
 use crate::iop::{ComponentId, Ior, TaggedComponent};
 use crate::ior::{
     parse_object_url, CodeSetComponentInfo, Component, IiopProfile, ObjectUrl, UiopProfile,
-    OMNIORB_ORB_TYPE,
 };
 use crate::object::ObjectRef;
 use crate::poa::{ObjectKey, Poa, PoaError, PoaTree};
@@ -351,17 +350,15 @@ impl Orb {
     }
 
     /// The IOR of an object of this ORB: one IIOP profile per GIOP listener, each with the
-    /// ORB type and code sets components, and the GIOP-lite listeners in ours.
+    /// code sets component, and the GIOP-lite listeners in ours.
     pub fn key_to_reference(&self, key: ObjectKey, type_id: &str) -> Result<ObjectRef, OrbError> {
         let state = self.server()?;
-        let mut components = vec![
-            Component::OrbType(OMNIORB_ORB_TYPE_FOR_PEERS)
-                .to_tagged(ByteOrder::NATIVE)
-                .map_err(SystemException::from)?,
-            Component::CodeSets(CodeSetComponentInfo::omniorb_default())
-                .to_tagged(ByteOrder::NATIVE)
-                .map_err(SystemException::from)?,
-        ];
+        // No TAG_ORB_TYPE: rtorb has no vendor tag of its own from the OMG, and claiming
+        // another ORB's would make peers apply that ORB's quirks to us. The component is
+        // optional; omniORB and rtorb read our references the same without it.
+        let mut components = vec![Component::CodeSets(CodeSetComponentInfo::omniorb_default())
+            .to_tagged(ByteOrder::NATIVE)
+            .map_err(SystemException::from)?];
         if !state.lite.is_empty() {
             components.push(lite_component(&state.lite)?);
         }
@@ -595,10 +592,6 @@ pub(crate) fn local_host_id() -> &'static str {
             .unwrap_or_else(|| "localhost".to_owned())
     })
 }
-
-/// The ORB type our IORs carry. We announce omniORB's: omniORB (and we) then use the
-/// omniORB-compatible behaviours (e.g. `_not_existent` in GIOP 1.0) that we implement.
-const OMNIORB_ORB_TYPE_FOR_PEERS: u32 = OMNIORB_ORB_TYPE;
 
 fn lite_component(addresses: &[(String, u16)]) -> Result<TaggedComponent, OrbError> {
     let mut enc = crate::cdr::Encoder::new(ByteOrder::NATIVE);
