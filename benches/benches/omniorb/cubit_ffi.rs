@@ -12,6 +12,9 @@
 //! - [`OmniCase`]: a [`Case`] whose calls are made by a loop in C++, one FFI call per batch, so
 //!   crossing into C++ costs nothing per call; per-call times are taken in C++ with the clock
 //!   Rust's `Instant` reads (`CLOCK_MONOTONIC`).
+//! - [`Env`]: the server processes (omniORB's, and rtorb's reactive, pool and
+//!   thread-per-connection servers) and every case by name ([`LATENCY_CASES`],
+//!   [`COLLOCATION_CASES`], [`ONEWAY_CASES`]), rtorb's and omniORB's alike.
 
 use orb::CollocationStrategy;
 use rtorb_benches::cubit::{

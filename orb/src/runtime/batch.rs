@@ -13,7 +13,7 @@
 //! - nothing is left behind: [`OnewayBatcher::stop`] (at `Orb::shutdown` and when the ORB
 //!   goes) writes every buffer, and oneways made after it are written at once.
 
-use crate::transport::{ClientConnection, TransportError};
+use crate::transport::{ClientConnection, Dialect, Endpoint, TransportError};
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -121,6 +121,22 @@ impl OnewayBatcher {
             // requests that nothing would ever write.
             Err(_) => self.stop_inner(),
         }
+    }
+
+    /// The connection oneways to `endpoint` are being buffered for, if any: the next oneway
+    /// there joins them without asking the connection cache (a connection in use within the
+    /// last bound is as good as the cache's; one that broke meanwhile loses the batch either
+    /// way, as `SYNC_NONE` allows).
+    pub(crate) fn pending_connection(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+    ) -> Option<Arc<ClientConnection>> {
+        let st = self.inner.state.lock();
+        st.pending
+            .iter()
+            .find(|p| p.conn.dialect() == dialect && p.conn.endpoint() == endpoint)
+            .map(|p| p.conn.clone())
     }
 
     /// Writes what is buffered for `conn`, before a request whose reply is awaited on it.

@@ -454,7 +454,14 @@ pub(crate) fn invoke_oneway(
     let mut retried = false;
     loop {
         let b = current_binding(&orb, r)?;
-        let conn = connection(&orb, &b)?;
+        let pending = orb
+            .oneways
+            .as_ref()
+            .and_then(|batcher| batcher.pending_connection(&b.endpoint, b.dialect));
+        let conn = match pending {
+            Some(conn) => conn,
+            None => connection(&orb, &b)?,
+        };
         let id = conn.next_request_id();
         let first = conn.claim_first_request();
         let request = encode_request(
