@@ -11,7 +11,7 @@
 
 use super::{CurrentGuard, OrbShared};
 use crate::buffers;
-use crate::cdr::{ByteOrder, CdrEncode, CodeSetId, CodeSets, Decoder, GiopVersion};
+use crate::cdr::{ByteOrder, CdrEncode, CodeSetId, CodeSets, Decoder, Encoder, GiopVersion};
 use crate::codegen::DispatchStatus;
 use crate::exception::{SystemException, SystemExceptionKind};
 use crate::giop::{
@@ -33,19 +33,59 @@ const HOLD_LIMIT: Duration = Duration::from_secs(30);
 
 pub(crate) struct RequestHandler {
     orb: Weak<OrbShared>,
-    /// The code sets each connection's client chose (its first request's CodeSets context).
-    codesets: Mutex<HashMap<ConnectionId, CodeSets>>,
     /// Open connections, to say CloseConnection to each when the ORB shuts down.
     connections: Mutex<HashMap<ConnectionId, ConnectionHandle>>,
-    /// Requests being served per connection, and whether the ORB is shutting down: a
-    /// connection is closed only once its requests under way are answered.
+    /// Per connection, its requests under way and its code sets, and whether the ORB is
+    /// shutting down: a connection is closed only once its requests under way are answered.
+    /// One lock and one lookup per request (and one more as it ends), with a hasher made for
+    /// connection ids: this is on every request's path, oneways' included.
     work: Mutex<Work>,
 }
 
 #[derive(Default)]
 struct Work {
     closing: bool,
-    busy: HashMap<ConnectionId, usize>,
+    conns: HashMap<ConnectionId, ConnWork, BuildIdHasher>,
+}
+
+/// What the handler keeps per connection.
+#[derive(Default)]
+struct ConnWork {
+    /// Requests being served.
+    busy: usize,
+    /// The code sets the client chose (its first request's CodeSets context), if it said.
+    codesets: Option<CodeSets>,
+}
+
+/// Connection ids are distinct counters a server hands out, never chosen by a peer, so they
+/// need no keyed hash against collision attacks: a multiplication spreads them over the
+/// table (SipHash was a tenth of a oneway's cost on the server).
+#[derive(Clone, Copy, Default)]
+struct BuildIdHasher;
+
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Fibonacci hashing: hashbrown takes its control bits from the top of the hash.
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).rotate_left(5);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
 }
 
 /// Says CloseConnection (§15.5.1: requests not answered were not processed, so the client
@@ -69,7 +109,6 @@ impl RequestHandler {
     pub(crate) fn new(orb: Weak<OrbShared>) -> RequestHandler {
         RequestHandler {
             orb,
-            codesets: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             work: Mutex::new(Work::default()),
         }
@@ -88,7 +127,7 @@ impl RequestHandler {
             work.closing = true;
             conns
                 .into_iter()
-                .filter(|c| work.busy.get(&c.id()).copied().unwrap_or(0) == 0)
+                .filter(|c| work.conns.get(&c.id()).map_or(0, |w| w.busy) == 0)
                 .collect()
         };
         for conn in idle {
@@ -96,53 +135,41 @@ impl RequestHandler {
         }
     }
 
-    /// Counts a request in on `conn`; false once the ORB is shutting down.
-    fn begin(&self, conn: &ConnectionHandle) -> bool {
+    /// Counts a request in on `conn` and tells the code sets its connection uses (those of
+    /// `contexts` if it carries a CodeSets context, from now on); `None` once the ORB is
+    /// shutting down.
+    fn begin(&self, conn: &ConnectionHandle, contexts: &ServiceContexts<'_>) -> Option<CodeSets> {
+        let chosen = contexts
+            .get(ServiceId::CODE_SETS)
+            .and_then(parse_codeset_context);
         let mut work = self.work.lock();
         if work.closing {
-            return false;
+            return None;
         }
-        *work.busy.entry(conn.id()).or_default() += 1;
-        true
+        let w = work.conns.entry(conn.id()).or_default();
+        w.busy += 1;
+        if chosen.is_some() {
+            w.codesets = chosen;
+        }
+        Some(w.codesets.unwrap_or_default())
     }
 
     /// Counts a request out; the last one on a connection of a shutting-down ORB closes it.
     fn end(&self, conn: &ConnectionHandle) {
         let close = {
             let mut work = self.work.lock();
-            let left = match work.busy.get_mut(&conn.id()) {
-                Some(n) => {
-                    *n = n.saturating_sub(1);
-                    *n
+            let left = match work.conns.get_mut(&conn.id()) {
+                Some(w) => {
+                    w.busy = w.busy.saturating_sub(1);
+                    w.busy
                 }
                 None => 0,
             };
-            if left == 0 {
-                work.busy.remove(&conn.id());
-            }
             left == 0 && work.closing
         };
         if close {
             say_close(conn);
         }
-    }
-
-    fn connection_codesets(
-        &self,
-        conn: &ConnectionHandle,
-        contexts: &ServiceContexts<'_>,
-    ) -> CodeSets {
-        if let Some(data) = contexts.get(ServiceId::CODE_SETS) {
-            if let Some(cs) = parse_codeset_context(data) {
-                self.codesets.lock().insert(conn.id(), cs);
-                return cs;
-            }
-        }
-        self.codesets
-            .lock()
-            .get(&conn.id())
-            .copied()
-            .unwrap_or_default()
     }
 
     fn request(
@@ -151,9 +178,11 @@ impl RequestHandler {
         conn: &ConnectionHandle,
         msg: &Message<'_>,
         req: &RequestHeader<'_>,
+        codesets: CodeSets,
     ) {
-        let response = req.response_flags.response_expected();
-        let codesets = self.connection_codesets(conn, &req.service_context);
+        if !req.response_flags.response_expected() {
+            return self.oneway(orb, msg, req, codesets);
+        }
         let reply_header = Header::Reply(ReplyHeader {
             request_id: req.request_id,
             reply_status: ReplyStatus::NoException,
@@ -170,17 +199,7 @@ impl RequestHandler {
             return;
         };
         w.body().set_codesets(codesets);
-        let outcome = match target_key(&req.target) {
-            Some(key) => self.dispatch(orb, &key, req, msg, codesets, &mut w),
-            None => Err(SystemException::new(
-                SystemExceptionKind::OBJECT_NOT_EXIST,
-                crate::exception::minor::OBJECT_NOT_EXIST_NO_MATCH,
-                CompletionStatus::No,
-            )),
-        };
-        if !response {
-            return;
-        }
+        let outcome = self.dispatch_to_target(orb, req, msg, codesets, w.body());
         match outcome {
             Ok(DispatchStatus::NoException) => {}
             Ok(DispatchStatus::UserException) => {
@@ -213,6 +232,41 @@ impl RequestHandler {
         let _ = conn.send(reply);
     }
 
+    /// A oneway request: dispatched like any other, with no reply whatever happens, so its
+    /// results (none, or an exception nobody hears of) go to a bare encoder rather than a
+    /// Reply message whose header would be written for nothing.
+    fn oneway(
+        &self,
+        orb: &OrbShared,
+        msg: &Message<'_>,
+        req: &RequestHeader<'_>,
+        codesets: CodeSets,
+    ) {
+        let mut out = Encoder::with_buffer(buffers::take(orb.options.allocator), msg.order());
+        out.set_version(msg.version());
+        out.set_codesets(codesets);
+        let _ = self.dispatch_to_target(orb, req, msg, codesets, &mut out);
+        buffers::give(orb.options.allocator, out.into_vec());
+    }
+
+    fn dispatch_to_target(
+        &self,
+        orb: &OrbShared,
+        req: &RequestHeader<'_>,
+        msg: &Message<'_>,
+        codesets: CodeSets,
+        out: &mut Encoder,
+    ) -> Result<DispatchStatus, SystemException> {
+        match target_key(&req.target) {
+            Some(key) => self.dispatch(orb, &key, req, msg, codesets, out),
+            None => Err(SystemException::new(
+                SystemExceptionKind::OBJECT_NOT_EXIST,
+                crate::exception::minor::OBJECT_NOT_EXIST_NO_MATCH,
+                CompletionStatus::No,
+            )),
+        }
+    }
+
     fn dispatch(
         &self,
         orb: &OrbShared,
@@ -220,7 +274,7 @@ impl RequestHandler {
         req: &RequestHeader<'_>,
         msg: &Message<'_>,
         codesets: CodeSets,
-        w: &mut MessageWriter,
+        out: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
         let servant = match orb.poas.dispatch_decision(key) {
             Decision::Dispatch(t) => t.servant,
@@ -234,7 +288,7 @@ impl RequestHandler {
         args.set_codesets(codesets);
         let operation: &str = &req.operation;
         match catch_unwind(AssertUnwindSafe(|| {
-            servant.dispatch(operation, &mut args, w.body())
+            servant.dispatch(operation, &mut args, out)
         })) {
             Ok(r) => r,
             Err(_) => Err(SystemException::new(
@@ -405,13 +459,13 @@ impl Handler for RequestHandler {
         };
         match msg.header() {
             Header::Request(req) => {
-                if self.begin(conn) {
-                    self.request(&orb, conn, &msg, req);
+                if let Some(codesets) = self.begin(conn, &req.service_context) {
+                    self.request(&orb, conn, &msg, req, codesets);
                     self.end(conn);
                 }
             }
             Header::LocateRequest(l) => {
-                if self.begin(conn) {
+                if self.begin(conn, &ServiceContexts::EMPTY).is_some() {
                     self.locate(&orb, conn, &msg, l.request_id, &l.target);
                     self.end(conn);
                 }
@@ -441,7 +495,7 @@ impl Handler for RequestHandler {
     }
 
     fn on_close(&self, conn: ConnectionId, _cause: &CloseCause) {
-        self.codesets.lock().remove(&conn);
+        self.work.lock().conns.remove(&conn);
         self.connections.lock().remove(&conn);
     }
 }
