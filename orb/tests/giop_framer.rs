@@ -46,6 +46,29 @@ fn feed(framer: &mut Framer, stream: &[u8], chunks: &[usize]) -> Result<Vec<Fram
     Ok(out)
 }
 
+/// Feeds `stream` in reads of the given sizes (cycled) through [`Framer::next_message`], as a
+/// server does, checking that each read is used up.
+fn feed_reads(
+    framer: &mut Framer,
+    stream: &[u8],
+    chunks: &[usize],
+) -> Result<Vec<Frame>, GiopError> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < stream.len() {
+        let n = chunks[i % chunks.len()].clamp(1, stream.len() - at);
+        let mut input = &stream[at..at + n];
+        while let Some(f) = framer.next_message(&mut input)? {
+            out.push(f);
+        }
+        assert!(input.is_empty(), "next_message said None with input left");
+        at += n;
+        i += 1;
+    }
+    Ok(out)
+}
+
 fn specs_stream(specs: &[Spec]) -> (Vec<Vec<u8>>, Vec<u8>) {
     // Fragment messages have no message to continue here; keep them out of whole streams.
     let msgs: Vec<Vec<u8>> = specs
@@ -78,6 +101,38 @@ proptest! {
         for f in &frames {
             prop_assert!(f.decode().is_ok());
         }
+    }
+
+    #[test]
+    fn next_message_yields_the_same_messages_in_any_reads(
+        specs in prop::collection::vec(giop_spec(), 1..8),
+        chunks in prop::collection::vec(1usize..400, 1..10),
+    ) {
+        let (msgs, stream) = specs_stream(&specs);
+        let mut framer = Framer::giop();
+        let frames = feed_reads(&mut framer, &stream, &chunks).unwrap();
+        let got: Vec<Vec<u8>> = frames.iter().map(|f| f.as_bytes().to_vec()).collect();
+        prop_assert_eq!(&got, &msgs);
+        prop_assert_eq!(framer.buffered(), 0);
+    }
+
+    #[test]
+    fn next_message_reassembles_fragments_across_reads(
+        a_len in 0usize..400,
+        b_len in 0usize..400,
+        max in 64usize..160,
+        chunks in prop::collection::vec(1usize..300, 1..5),
+    ) {
+        let a = request(GiopVersion::V1_2, LE, 1, a_len);
+        let b = request(GiopVersion::V1_2, BE, 2, b_len);
+        let mut stream = Vec::new();
+        for f in fragment_message(&a, max).unwrap().iter().chain(&fragment_message(&b, max).unwrap()) {
+            stream.extend_from_slice(f);
+        }
+        let mut framer = Framer::giop();
+        let frames = feed_reads(&mut framer, &stream, &chunks).unwrap();
+        let got: Vec<Vec<u8>> = frames.into_iter().map(Frame::into_vec).collect();
+        prop_assert_eq!(got, vec![a, b]);
     }
 
     #[test]
@@ -132,6 +187,50 @@ proptest! {
         prop_assert_eq!(&got[0], &a);
         prop_assert_eq!(&got[1], &b);
     }
+}
+
+#[test]
+fn many_messages_in_one_read_come_out_in_order() {
+    let msgs: Vec<Vec<u8>> = (0..100)
+        .map(|i| request(GiopVersion::V1_2, LE, i, (i % 7) as usize))
+        .collect();
+    let stream = msgs.concat();
+    let mut framer = Framer::giop();
+    let mut input = &stream[..];
+    let mut got = Vec::new();
+    while let Some(f) = framer.next_message(&mut input).unwrap() {
+        got.push(f.into_vec());
+    }
+    assert!(input.is_empty());
+    assert_eq!(got, msgs);
+    assert_eq!(framer.buffered(), 0);
+}
+
+#[test]
+fn next_message_keeps_a_split_message_and_refuses_an_oversized_one() {
+    let a = request(GiopVersion::V1_0, BE, 7, 30);
+    let mut framer = Framer::giop();
+    // The read ends inside the header, then inside the body.
+    for cut in [5, 40] {
+        let mut input = &a[..cut];
+        assert!(framer.next_message(&mut input).unwrap().is_none());
+        assert!(input.is_empty());
+        assert_eq!(framer.buffered(), cut);
+        let mut rest = &a[cut..];
+        let f = framer.next_message(&mut rest).unwrap().unwrap();
+        assert_eq!(f.as_bytes(), &a[..]);
+        assert!(framer.next_message(&mut rest).unwrap().is_none());
+        assert_eq!(framer.buffered(), 0);
+    }
+    // A header announcing more than the limit fails at once, and the stream stays failed.
+    let mut framer = Framer::giop().with_max_message_size(a.len() - 1);
+    let mut input = &a[..12];
+    assert!(matches!(
+        framer.next_message(&mut input),
+        Err(GiopError::MessageTooLarge { .. })
+    ));
+    let mut more = &a[12..];
+    assert!(framer.next_message(&mut more).is_err());
 }
 
 #[test]

@@ -167,46 +167,103 @@ impl Framer {
             if let Some(e) = &self.failed {
                 return Err(e.clone());
             }
-            let avail = &self.buf[self.start..];
-            if avail.len() < self.header_len() {
-                return Ok(None);
-            }
-            let len = match self.announced_len(avail) {
-                Ok(len) if len > self.max_message_size as u64 => {
-                    return Err(self.fail(GiopError::MessageTooLarge {
-                        size: len,
-                        max: self.max_message_size,
-                    }))
-                }
-                Ok(len) => len as usize,
+            let len = match self.complete_len(&self.buf[self.start..]) {
+                Ok(Some(len)) => len,
+                Ok(None) => return Ok(None),
                 Err(e) => return Err(self.fail(e)),
             };
-            if avail.len() < len {
-                return Ok(None);
-            }
             // The frame owns its message, in a buffer from the pool that it goes back to
             // when the frame is dropped: no allocation once the pool has buffers.
             let mut message = buffers::take(self.allocator);
-            message.extend_from_slice(&avail[..len]);
+            message.extend_from_slice(&self.buf[self.start..self.start + len]);
             self.start += len;
-            if let Some(order) = self.lite {
-                return Ok(Some(Frame {
-                    bytes: Buffer::from_vec(message, self.allocator),
-                    lite: Some(order),
-                }));
+            if let Some(frame) = self.frame(message)? {
+                return Ok(Some(frame));
             }
-            // An unfragmented message comes back as it went in; a reassembled one is the
-            // first fragment's buffer, grown.
-            match self.reassembler.push(message) {
-                Ok(Some(bytes)) => {
-                    return Ok(Some(Frame {
-                        bytes: Buffer::from_vec(bytes, self.allocator),
-                        lite: None,
-                    }))
+        }
+    }
+
+    /// Like [`Framer::push`] then [`Framer::poll_message`], but takes whole messages
+    /// straight out of `input` (one read's octets), consuming what it uses: a message that
+    /// arrived whole in one read is copied once, into its frame, instead of into the framer
+    /// first and then out again. Only the octets of a message cut by the end of `input` are
+    /// kept in the framer, to be completed by the next read's.
+    ///
+    /// Call it until it returns `Ok(None)`, which it does only once `input` is used up.
+    pub fn next_message(&mut self, input: &mut &[u8]) -> Result<Option<Frame>, GiopError> {
+        loop {
+            if let Some(e) = &self.failed {
+                return Err(e.clone());
+            }
+            if self.buffered() > 0 {
+                // A message an earlier read began (or octets given to `push`): finish it
+                // from the input first, taking only what it still needs.
+                if let Some(frame) = self.poll_message()? {
+                    return Ok(Some(frame));
                 }
-                Ok(None) => continue,
-                Err(e) => return Err(self.fail(e)),
+                if input.is_empty() {
+                    return Ok(None);
+                }
+                let (head, rest) = input.split_at(self.needed().clamp(1, input.len()));
+                self.push(head);
+                *input = rest;
+                continue;
             }
+            let len = match self.complete_len(input) {
+                Ok(Some(len)) => len,
+                Ok(None) => {
+                    // Part of a message: kept for the next read to complete.
+                    self.push(input);
+                    *input = &[];
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.fail(e)),
+            };
+            let mut message = buffers::take(self.allocator);
+            message.extend_from_slice(&input[..len]);
+            *input = &input[len..];
+            if let Some(frame) = self.frame(message)? {
+                return Ok(Some(frame));
+            }
+        }
+    }
+
+    /// The length of the message at the start of `avail` if all of it is there; `None`
+    /// while its header or body is incomplete. A header announcing more than the limit fails
+    /// the stream (the caller's to record).
+    fn complete_len(&self, avail: &[u8]) -> Result<Option<usize>, GiopError> {
+        if avail.len() < self.header_len() {
+            return Ok(None);
+        }
+        let len = self.announced_len(avail)?;
+        if len > self.max_message_size as u64 {
+            return Err(GiopError::MessageTooLarge {
+                size: len,
+                max: self.max_message_size,
+            });
+        }
+        let len = len as usize;
+        Ok((avail.len() >= len).then_some(len))
+    }
+
+    /// A whole message taken off the stream, as a frame: `None` when it was a fragment of a
+    /// message still incomplete.
+    fn frame(&mut self, message: Vec<u8>) -> Result<Option<Frame>, GiopError> {
+        if let Some(order) = self.lite {
+            return Ok(Some(Frame {
+                bytes: Buffer::from_vec(message, self.allocator),
+                lite: Some(order),
+            }));
+        }
+        // An unfragmented message comes back as it went in; a reassembled one is the first
+        // fragment's buffer, grown.
+        match self.reassembler.push(message) {
+            Ok(Some(bytes)) => Ok(Some(Frame {
+                bytes: Buffer::from_vec(bytes, self.allocator),
+                lite: None,
+            })),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.fail(e)),
         }
     }
 

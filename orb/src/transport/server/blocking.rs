@@ -223,9 +223,9 @@ impl Acceptor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break CloseCause::Io(e.kind()),
             };
-            framer.push(&buf[..n]);
+            let mut input = &buf[..n];
             loop {
-                match framer.poll_message() {
+                match framer.next_message(&mut input) {
                     Ok(Some(frame)) => {
                         self.handler.on_frame(&handle, frame);
                         if conn.is_closed() {

@@ -550,11 +550,12 @@ impl Reactor {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Served::Close(CloseCause::Io(e.kind())),
             };
-            // Input is pushed one read at a time and dispatched before the next read, so
-            // buffered input stays within one message's limit plus one read.
-            framer.push(&buf[..n]);
+            // Each read's messages are dispatched before the next read, so buffered input
+            // stays within one message's limit plus one read. Whole messages go from the
+            // read buffer straight into their frames.
+            let mut input = &buf[..n];
             loop {
-                match framer.poll_message() {
+                match framer.next_message(&mut input) {
                     Ok(Some(frame)) => {
                         self.handler.on_frame(handle, frame);
                         if let Some(cause) = conn.closing() {
