@@ -123,20 +123,35 @@ impl OnewayBatcher {
         }
     }
 
-    /// The connection oneways to `endpoint` are being buffered for, if any: the next oneway
-    /// there joins them without asking the connection cache (a connection in use within the
-    /// last bound is as good as the cache's; one that broke meanwhile loses the batch either
-    /// way, as `SYNC_NONE` allows).
-    pub(crate) fn pending_connection(
+    /// Appends a oneway to the buffer of the connection to `endpoint` oneways are being
+    /// buffered for, if there is one, all under one lock: `add` gets that connection (to
+    /// number the request) and the buffer, and appends the whole request or nothing. `None`
+    /// when nothing is buffered for `endpoint` (or the batcher has stopped): the caller then
+    /// gets a connection from the cache and calls [`OnewayBatcher::push`]. The second value is
+    /// the outcome of writing the buffer, when this request filled it.
+    ///
+    /// `add` runs under the batcher's lock: it must only encode, never call into the ORB.
+    pub(crate) fn append<R>(
         &self,
         endpoint: &Endpoint,
         dialect: Dialect,
-    ) -> Option<Arc<ClientConnection>> {
-        let st = self.inner.state.lock();
-        st.pending
+        add: impl FnOnce(&ClientConnection, &mut Vec<u8>) -> R,
+    ) -> Option<(R, Result<(), TransportError>)> {
+        let mut st = self.inner.state.lock();
+        if st.stopped {
+            return None;
+        }
+        let i = st
+            .pending
             .iter()
-            .find(|p| p.conn.dialect() == dialect && p.conn.endpoint() == endpoint)
-            .map(|p| p.conn.clone())
+            .position(|p| p.conn.dialect() == dialect && p.conn.endpoint() == endpoint)?;
+        let p = &mut st.pending[i];
+        let added = add(&p.conn, &mut p.bytes);
+        if p.bytes.len() < MAX_BATCH {
+            return Some((added, Ok(())));
+        }
+        let p = st.pending.swap_remove(i);
+        Some((added, p.conn.send(&p.bytes)))
     }
 
     /// Writes what is buffered for `conn`, before a request whose reply is awaited on it.

@@ -454,31 +454,40 @@ pub(crate) fn invoke_oneway(
     let mut retried = false;
     loop {
         let b = current_binding(&orb, r)?;
-        let pending = orb
-            .oneways
-            .as_ref()
-            .and_then(|batcher| batcher.pending_connection(&b.endpoint, b.dialect));
-        let conn = match pending {
-            Some(conn) => conn,
-            None => connection(&orb, &b)?,
+        let encode = |conn: &ClientConnection| {
+            let id = conn.next_request_id();
+            let first = conn.claim_first_request();
+            let target = TargetAddress::KeyAddr(&b.key);
+            encode_request(&orb, &b, id, target, operation, false, first, args)
         };
-        let id = conn.next_request_id();
-        let first = conn.claim_first_request();
-        let request = encode_request(
-            &orb,
-            &b,
-            id,
-            TargetAddress::KeyAddr(&b.key),
-            operation,
-            false,
-            first,
-            args,
-        )?;
-        let sent = match &orb.oneways {
-            Some(batcher) => batcher.push(&conn, &request),
-            None => conn.send_oneway(&request),
+        // Batched, a oneway joins the buffer already pending for its endpoint, encoded and
+        // appended under the batcher's one lock, without asking the connection cache (a
+        // connection in use within the last bound is as good as the cache's; one that broke
+        // meanwhile loses the batch either way, as `SYNC_NONE` allows).
+        let joined = orb.oneways.as_ref().and_then(|batcher| {
+            batcher.append(&b.endpoint, b.dialect, |conn, batch| {
+                let request = encode(conn)?;
+                batch.extend_from_slice(&request);
+                buffers::give(orb.options.allocator, request);
+                Ok::<(), SystemException>(())
+            })
+        });
+        let sent = match joined {
+            Some((encoded, sent)) => {
+                encoded?;
+                sent
+            }
+            None => {
+                let conn = connection(&orb, &b)?;
+                let request = encode(&conn)?;
+                let sent = match &orb.oneways {
+                    Some(batcher) => batcher.push(&conn, &request),
+                    None => conn.send_oneway(&request),
+                };
+                buffers::give(orb.options.allocator, request);
+                sent
+            }
         };
-        buffers::give(orb.options.allocator, request);
         match sent {
             Ok(()) => return Ok(()),
             Err(e) => {
