@@ -135,10 +135,21 @@ impl RequestHandler {
         }
     }
 
-    /// Counts a request in on `conn` and tells the code sets its connection uses (those of
-    /// `contexts` if it carries a CodeSets context, from now on); `None` once the ORB is
-    /// shutting down.
-    fn begin(&self, conn: &ConnectionHandle, contexts: &ServiceContexts<'_>) -> Option<CodeSets> {
+    /// Counts a request in on `conn` (if `counted`) and tells the code sets its connection
+    /// uses (those of `contexts` if it carries a CodeSets context, from now on); `None` once
+    /// the ORB is shutting down.
+    ///
+    /// Oneways are not counted: the count is there so that shutting down closes a connection
+    /// only after the replies under way are sent, and a oneway has none. A oneway being
+    /// served when the ORB shuts down still runs to its end, as it would counted; only the
+    /// CloseConnection may go out before it ends instead of after. Uncounted, a oneway costs
+    /// one lock here and none after.
+    fn begin(
+        &self,
+        conn: &ConnectionHandle,
+        contexts: &ServiceContexts<'_>,
+        counted: bool,
+    ) -> Option<CodeSets> {
         let chosen = contexts
             .get(ServiceId::CODE_SETS)
             .and_then(parse_codeset_context);
@@ -147,7 +158,7 @@ impl RequestHandler {
             return None;
         }
         let w = work.conns.entry(conn.id()).or_default();
-        w.busy += 1;
+        w.busy += usize::from(counted);
         if chosen.is_some() {
             w.codesets = chosen;
         }
@@ -459,13 +470,16 @@ impl Handler for RequestHandler {
         };
         match msg.header() {
             Header::Request(req) => {
-                if let Some(codesets) = self.begin(conn, &req.service_context) {
+                let counted = req.response_flags.response_expected();
+                if let Some(codesets) = self.begin(conn, &req.service_context, counted) {
                     self.request(&orb, conn, &msg, req, codesets);
-                    self.end(conn);
+                    if counted {
+                        self.end(conn);
+                    }
                 }
             }
             Header::LocateRequest(l) => {
-                if self.begin(conn, &ServiceContexts::EMPTY).is_some() {
+                if self.begin(conn, &ServiceContexts::EMPTY, true).is_some() {
                     self.locate(&orb, conn, &msg, l.request_id, &l.target);
                     self.end(conn);
                 }
