@@ -245,7 +245,8 @@ impl RequestHandler {
 
     /// A oneway request: dispatched like any other, with no reply whatever happens, so its
     /// results (none, or an exception nobody hears of) go to a bare encoder rather than a
-    /// Reply message whose header would be written for nothing.
+    /// Reply message whose header would be written for nothing. The encoder starts without a
+    /// buffer: a oneway's skeleton writes nothing, so none is taken from the pool.
     fn oneway(
         &self,
         orb: &OrbShared,
@@ -253,11 +254,10 @@ impl RequestHandler {
         req: &RequestHeader<'_>,
         codesets: CodeSets,
     ) {
-        let mut out = Encoder::with_buffer(buffers::take(orb.options.allocator), msg.order());
+        let mut out = Encoder::new(msg.order());
         out.set_version(msg.version());
         out.set_codesets(codesets);
         let _ = self.dispatch_to_target(orb, req, msg, codesets, &mut out);
-        buffers::give(orb.options.allocator, out.into_vec());
     }
 
     fn dispatch_to_target(
