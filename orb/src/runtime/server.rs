@@ -25,6 +25,7 @@ use crate::transport::{CloseCause, ConnectionHandle, ConnectionId, Dialect, Hand
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -35,56 +36,53 @@ pub(crate) struct RequestHandler {
     orb: Weak<OrbShared>,
     /// Open connections, to say CloseConnection to each when the ORB shuts down.
     connections: Mutex<HashMap<ConnectionId, ConnectionHandle>>,
-    /// Per connection, its requests under way and its code sets, and whether the ORB is
-    /// shutting down: a connection is closed only once its requests under way are answered.
-    /// One lock and one lookup per request (and one more as it ends), with a hasher made for
-    /// connection ids: this is on every request's path, oneways' included.
-    work: Mutex<Work>,
+    /// The ORB is shutting down: requests that arrive from now on are not served.
+    closing: AtomicBool,
 }
 
-#[derive(Default)]
-struct Work {
-    closing: bool,
-    conns: HashMap<ConnectionId, ConnWork, BuildIdHasher>,
-}
-
-/// What the handler keeps per connection.
+/// What the handler keeps per connection, in the connection's attachment: every request
+/// reaches it from its handle, with no lock and no lookup (a lock and a map were a fifth of
+/// a oneway's cost on the server).
 #[derive(Default)]
 struct ConnWork {
-    /// Requests being served.
-    busy: usize,
-    /// The code sets the client chose (its first request's CodeSets context), if it said.
-    codesets: Option<CodeSets>,
+    /// Twoway requests being served: a connection is closed at shutdown only once they are
+    /// answered.
+    busy: AtomicUsize,
+    /// The code sets the client chose (its first request's CodeSets context), packed by
+    /// [`pack_codesets`]; 0 until it says.
+    codesets: AtomicU64,
+    /// CloseConnection was said (or is being said): once is enough.
+    said_close: AtomicBool,
 }
 
-/// Connection ids are distinct counters a server hands out, never chosen by a peer, so they
-/// need no keyed hash against collision attacks: a multiplication spreads them over the
-/// table (SipHash was a tenth of a oneway's cost on the server).
-#[derive(Clone, Copy, Default)]
-struct BuildIdHasher;
+fn pack_codesets(cs: CodeSets) -> u64 {
+    u64::from(cs.char.0) << 32 | u64::from(cs.wchar.0)
+}
 
-impl std::hash::BuildHasher for BuildIdHasher {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
+/// 0 (nothing said: no code set has id 0) is the default code sets.
+fn unpack_codesets(v: u64) -> CodeSets {
+    if v == 0 {
+        return CodeSets::default();
+    }
+    CodeSets {
+        char: CodeSetId((v >> 32) as u32),
+        wchar: CodeSetId(v as u32),
     }
 }
 
-#[derive(Default)]
-struct IdHasher(u64);
+/// The handler's state of `conn`, made on first use (`on_accept` makes it; a connection
+/// whose slot holds something else has none, and is served without code sets or counting).
+fn conn_work(conn: &ConnectionHandle) -> Option<&ConnWork> {
+    conn.attachment()
+        .get_or_init(|| Box::<ConnWork>::default())
+        .downcast_ref::<ConnWork>()
+}
 
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        // Fibonacci hashing: hashbrown takes its control bits from the top of the hash.
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).rotate_left(5);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
+/// [`say_close`], unless it was said on `conn` already.
+fn say_close_once(conn: &ConnectionHandle) {
+    let said = conn_work(conn).is_some_and(|w| w.said_close.swap(true, Ordering::AcqRel));
+    if !said {
+        say_close(conn);
     }
 }
 
@@ -110,7 +108,7 @@ impl RequestHandler {
         RequestHandler {
             orb,
             connections: Mutex::new(HashMap::new()),
-            work: Mutex::new(Work::default()),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -120,18 +118,17 @@ impl RequestHandler {
     /// closed when the last of them has been answered, so no reply is lost; requests that
     /// arrive from now on are not served (CloseConnection tells their clients to retry).
     pub(crate) fn close_all(&self) {
+        // SeqCst here and in `begin`/`end`: of this store and a request's count going to
+        // zero, whichever comes second sees the other, so an idle connection is always
+        // closed by one side or the other (`said_close` keeps it to one).
+        self.closing.store(true, Ordering::SeqCst);
         let conns: Vec<ConnectionHandle> =
             self.connections.lock().drain().map(|(_, c)| c).collect();
-        let idle: Vec<ConnectionHandle> = {
-            let mut work = self.work.lock();
-            work.closing = true;
-            conns
-                .into_iter()
-                .filter(|c| work.conns.get(&c.id()).map_or(0, |w| w.busy) == 0)
-                .collect()
-        };
-        for conn in idle {
-            say_close(&conn);
+        for conn in conns {
+            let idle = conn_work(&conn).is_none_or(|w| w.busy.load(Ordering::SeqCst) == 0);
+            if idle {
+                say_close_once(&conn);
+            }
         }
     }
 
@@ -142,44 +139,47 @@ impl RequestHandler {
     /// Oneways are not counted: the count is there so that shutting down closes a connection
     /// only after the replies under way are sent, and a oneway has none. A oneway being
     /// served when the ORB shuts down still runs to its end, as it would counted; only the
-    /// CloseConnection may go out before it ends instead of after. Uncounted, a oneway costs
-    /// one lock here and none after.
+    /// CloseConnection may go out before it ends instead of after.
     fn begin(
         &self,
         conn: &ConnectionHandle,
         contexts: &ServiceContexts<'_>,
         counted: bool,
     ) -> Option<CodeSets> {
+        let work = conn_work(conn);
+        if counted {
+            if let Some(w) = work {
+                w.busy.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        if self.closing.load(Ordering::SeqCst) {
+            if counted {
+                self.end(conn);
+            }
+            return None;
+        }
         let chosen = contexts
             .get(ServiceId::CODE_SETS)
             .and_then(parse_codeset_context);
-        let mut work = self.work.lock();
-        if work.closing {
-            return None;
-        }
-        let w = work.conns.entry(conn.id()).or_default();
-        w.busy += usize::from(counted);
-        if chosen.is_some() {
-            w.codesets = chosen;
-        }
-        Some(w.codesets.unwrap_or_default())
+        // One connection's requests are served one at a time, in order: Relaxed suffices.
+        Some(match (work, chosen) {
+            (Some(w), Some(cs)) => {
+                w.codesets.store(pack_codesets(cs), Ordering::Relaxed);
+                cs
+            }
+            (Some(w), None) => unpack_codesets(w.codesets.load(Ordering::Relaxed)),
+            (None, chosen) => chosen.unwrap_or_default(),
+        })
     }
 
     /// Counts a request out; the last one on a connection of a shutting-down ORB closes it.
     fn end(&self, conn: &ConnectionHandle) {
-        let close = {
-            let mut work = self.work.lock();
-            let left = match work.conns.get_mut(&conn.id()) {
-                Some(w) => {
-                    w.busy = w.busy.saturating_sub(1);
-                    w.busy
-                }
-                None => 0,
-            };
-            left == 0 && work.closing
+        let Some(w) = conn_work(conn) else {
+            return;
         };
-        if close {
-            say_close(conn);
+        let left = w.busy.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
+        if left == 0 && self.closing.load(Ordering::SeqCst) {
+            say_close_once(conn);
         }
     }
 
@@ -505,11 +505,11 @@ impl Handler for RequestHandler {
     }
 
     fn on_accept(&self, conn: &ConnectionHandle) {
+        let _ = conn_work(conn);
         self.connections.lock().insert(conn.id(), conn.clone());
     }
 
     fn on_close(&self, conn: ConnectionId, _cause: &CloseCause) {
-        self.work.lock().conns.remove(&conn);
         self.connections.lock().remove(&conn);
     }
 }

@@ -72,7 +72,8 @@ pub use cache::ConnectionCache;
 pub use client::{ClientConnection, ClientOptions};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{
-    ConnectionHandle, ConnectionId, Handler, ListenerSpec, Server, ServerOptions, Strategy,
+    Attachment, ConnectionHandle, ConnectionId, Handler, ListenerSpec, Server, ServerOptions,
+    Strategy,
 };
 
 use crate::giop::{CompletionStatus, GiopError};

@@ -34,6 +34,7 @@ pub(crate) struct Conn {
     write: Mutex<()>,
     closed: Mutex<Option<CloseCause>>,
     allocator: AllocatorStrategy,
+    pub(super) attachment: super::Attachment,
 }
 
 impl Conn {
@@ -182,6 +183,7 @@ impl Acceptor {
                 write: Mutex::new(()),
                 closed: Mutex::new(None),
                 allocator: self.options.allocator,
+                attachment: super::Attachment::default(),
             });
             self.conns.lock().insert(conn.id, conn.clone());
             let me = self.clone();

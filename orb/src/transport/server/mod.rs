@@ -395,6 +395,9 @@ impl Segments {
     }
 }
 
+/// State a handler keeps per connection, set once (see [`ConnectionHandle::attachment`]).
+pub type Attachment = std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>;
+
 /// A connection as its handler sees it: cheap to clone, usable from any thread, to send
 /// messages and to close it.
 #[derive(Clone)]
@@ -421,6 +424,16 @@ impl ConnectionHandle {
         match &self.inner {
             HandleInner::Reactor(c) => c.dialect,
             HandleInner::Blocking(c) => c.dialect,
+        }
+    }
+
+    /// A slot for the handler's own state of this connection, set once (in
+    /// [`Handler::on_accept`], say) and found again from every frame's handle without a
+    /// lookup in a map of connections; it goes with the connection.
+    pub fn attachment(&self) -> &Attachment {
+        match &self.inner {
+            HandleInner::Reactor(c) => &c.attachment,
+            HandleInner::Blocking(c) => &c.attachment,
         }
     }
 

@@ -104,6 +104,7 @@ pub(crate) struct Conn {
     /// Held only by the busy thread: uncontended, there to make the hand-over between pool
     /// threads visible without `unsafe`.
     framer: Mutex<Framer>,
+    pub(super) attachment: super::Attachment,
 }
 
 impl Conn {
@@ -446,6 +447,7 @@ impl Reactor {
                     out: OutQueue::new(self.options.allocator),
                     ..State::default()
                 }),
+                attachment: super::Attachment::default(),
                 framer: Mutex::new(
                     dialect
                         .framer(self.options.max_message_size)
