@@ -41,7 +41,7 @@ pub(crate) struct RequestHandler {
 }
 
 /// What the handler keeps per connection, in the connection's attachment: every request
-/// reaches it from its handle, with no lock and no lookup (a lock and a map were a fifth of
+/// reaches it from its handle, with no lock and no lookup (a lock and a map were a sixth of
 /// a oneway's cost on the server).
 #[derive(Default)]
 struct ConnWork {
