@@ -31,8 +31,8 @@ struct Args {
     /// Binds per server and client count (split over the rounds and the clients).
     #[arg(long, default_value_t = 4_000)]
     binds: usize,
-    /// Rounds each measurement is split into, alternating the servers.
-    #[arg(long, default_value_t = 4)]
+    /// Rounds each measurement is split into, alternating the servers (each first in turn).
+    #[arg(long, default_value_t = 6)]
     rounds: usize,
     /// Our `naming-service` binary (by default the one beside this one).
     #[arg(long)]
@@ -199,7 +199,8 @@ fn binds(
         .map(|c| {
             let barrier = barrier.clone();
             std::thread::spawn(move || -> Result<Vec<Duration>, String> {
-                let go = || -> Result<(NamingContextExtRef, ObjectRef, Vec<Name>), Error> {
+                type Ready = (Orb, NamingContextExtRef, ObjectRef, Vec<Name>);
+                let go = || -> Result<Ready, Error> {
                     let orb = client_orb()?;
                     let root = NamingContextExtRef::unchecked_narrow(
                         orb.string_to_object(&corbaloc(port))?,
@@ -209,12 +210,13 @@ fn binds(
                     let names = (0..per)
                         .map(|i| name(&format!("binds{clients}/r{round}-c{c}-{i}")))
                         .collect::<Result<_, _>>()?;
-                    // The ORB lives on in the references.
-                    Ok((root, an_object(&orb)?, names))
+                    let obj = an_object(&orb)?;
+                    // The ORB must outlive the calls: references hold it weakly.
+                    Ok((orb, root, obj, names))
                 };
                 let ready = go();
                 barrier.wait();
-                let (root, obj, names) = ready.map_err(|e| e.to_string())?;
+                let (_orb, root, obj, names) = ready.map_err(|e| e.to_string())?;
                 let mut times = Vec::with_capacity(names.len());
                 for n in &names {
                     let t = Instant::now();
@@ -232,6 +234,12 @@ fn binds(
         times.extend(th.join().map_err(|_| "a client panicked")??);
     }
     Ok((t.elapsed(), times))
+}
+
+/// The servers' order in round `round`: each goes first in turn, so that whatever favours
+/// or hurts the first (or last) of a round falls on all alike.
+fn rotated(round: usize, n: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |i| (i + round) % n)
 }
 
 struct Latency {
@@ -288,9 +296,9 @@ fn run(args: &Args) -> Result<(), Error> {
     for root in &roots {
         resolves(root, per_round, &mut Vec::new())?;
     }
-    for _ in 0..args.rounds {
-        for (root, out) in roots.iter().zip(&mut samples) {
-            resolves(root, per_round, out)?;
+    for round in 0..args.rounds {
+        for i in rotated(round, servers.len()) {
+            resolves(&roots[i], per_round, &mut samples[i])?;
         }
     }
     let lat: Vec<Latency> = samples.into_iter().map(latency).collect();
@@ -302,10 +310,10 @@ fn run(args: &Args) -> Result<(), Error> {
         let mut total = vec![Duration::ZERO; servers.len()];
         let mut each: Vec<Vec<Duration>> = vec![Vec::new(); servers.len()];
         for round in 0..args.rounds {
-            for ((s, t), e) in servers.iter().zip(&mut total).zip(&mut each) {
-                let (wall, times) = binds(s.port, clients, per_round, round)?;
-                *t += wall;
-                e.extend(times);
+            for i in rotated(round, servers.len()) {
+                let (wall, times) = binds(servers[i].port, clients, per_round, round)?;
+                total[i] += wall;
+                each[i].extend(times);
             }
         }
         let done = per_round.div_ceil(clients) * clients * args.rounds;
