@@ -722,6 +722,38 @@ mod tests {
     }
 
     #[test]
+    fn records_are_numbered_and_synced_in_groups() {
+        let dir = tempdir("group");
+        let (mut s, _) = Store::open(&dir).unwrap();
+        let d = s.durability().unwrap();
+        assert_eq!((s.written(), d.synced(), d.fsyncs()), (0, 0, 0));
+        // Nothing pending: waiting costs no fsync.
+        d.wait(0).unwrap();
+        assert_eq!(d.fsyncs(), 0);
+        for i in 0..5u8 {
+            s.bind(ROOT, c(&format!("o{i}")), obj(i), false).unwrap();
+        }
+        // A failed change appends nothing.
+        assert!(s.bind(ROOT, c("o0"), obj(0), false).is_err());
+        assert_eq!((s.written(), d.synced()), (5, 0));
+        // One wait for the last makes all five durable with one fsync; earlier ones are
+        // then already there.
+        d.wait(5).unwrap();
+        assert_eq!((d.synced(), d.fsyncs()), (5, 1));
+        d.wait(3).unwrap();
+        s.sync().unwrap();
+        assert_eq!(d.fsyncs(), 1);
+        // Compaction syncs everything by way of the snapshot.
+        s.bind(ROOT, c("late"), obj(9), false).unwrap();
+        s.compact().unwrap();
+        assert_eq!(d.synced(), 6);
+        s.sync().unwrap();
+        assert_eq!(d.fsyncs(), 1);
+        assert!(Store::in_memory().durability().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_torn_or_corrupt_log_tail_is_reported_and_cut_keeping_the_prefix() {
         let dir = tempdir("torn");
         {
