@@ -542,3 +542,16 @@ fn every_server_strategy_serves_concurrent_clients() {
         server.shutdown(true);
     }
 }
+
+#[test]
+fn a_reference_whose_orb_is_gone_does_not_borrow_another_orbs() {
+    let (_server, obj, _) = serve();
+    let (client, remote) = client_ref(&obj);
+    assert_eq!(add(&remote, 2, 3).unwrap(), 5);
+    drop(client);
+    // The server's ORB is still alive in this process; the reference must not call through
+    // it (its connections, options and collocation table are not the reference's).
+    let e = add(&remote, 2, 3).unwrap_err();
+    assert_eq!(e.kind, SystemExceptionKind::BAD_INV_ORDER);
+    assert_eq!(e.completed, CompletionStatus::No);
+}

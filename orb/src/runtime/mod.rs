@@ -566,17 +566,19 @@ impl Orb {
         ORBS.read().iter().find_map(Weak::upgrade)
     }
 
-    /// The ORB of a reference: its own, or [`Orb::current`].
+    /// The ORB of a reference: its own, or [`Orb::current`] for a reference made without one.
+    /// A reference whose own ORB is gone stays with it (BAD_INV_ORDER): quietly calling through
+    /// another ORB would use that ORB's connections, options and collocation table.
     pub(crate) fn of(obj: &ObjectRef) -> Result<Arc<OrbShared>, SystemException> {
-        obj.inner()
-            .and_then(|r| r.orb.as_ref())
-            .and_then(Weak::upgrade)
-            .or_else(Orb::current)
-            .ok_or(SystemException::new(
-                SystemExceptionKind::BAD_INV_ORDER,
-                minor::BAD_INV_ORDER_ORB_HAS_SHUTDOWN,
-                CompletionStatus::No,
-            ))
+        let orb = match obj.inner().and_then(|r| r.orb.as_ref()) {
+            Some(own) => own.upgrade(),
+            None => Orb::current(),
+        };
+        orb.ok_or(SystemException::new(
+            SystemExceptionKind::BAD_INV_ORDER,
+            minor::BAD_INV_ORDER_ORB_HAS_SHUTDOWN,
+            CompletionStatus::No,
+        ))
     }
 }
 
