@@ -103,7 +103,11 @@ fn every_golden_file_has_its_idl() {
 #[test]
 fn a_shared_render_cache_changes_no_output() {
     let idl = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idl");
-    let files = [idl.join("echo.idl"), idl.join("alltypes.idl"), idl.join("remote.idl")];
+    let files = [
+        idl.join("echo.idl"),
+        idl.join("alltypes.idl"),
+        idl.join("remote.idl"),
+    ];
     let models: Vec<_> = files
         .iter()
         .map(|f| Frontend::new().parse_file(f).expect("parses"))

@@ -528,3 +528,33 @@ fn get_idle_passes_a_busy_connection_by() {
     assert_eq!(cache.len(), 2);
     assert!(Arc::ptr_eq(&cache.get(&bound, dialect).unwrap(), &shared));
 }
+
+/// Spares left busy only by oneways (no reply will ever vouch for them if no twoway
+/// follows) do not pile up: past eight connections to one endpoint the surplus is closed.
+#[test]
+fn spares_awaiting_only_oneways_are_closed_past_the_limit() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let cache = ConnectionCache::new(ClientOptions::default());
+    let mut used = Vec::new();
+    for _ in 0..20 {
+        let c = cache.get_idle(&bound, Dialect::Giop).unwrap();
+        let id = c.next_request_id();
+        c.send_oneway(&request(Dialect::Giop, id, "ignore", b""))
+            .unwrap();
+        assert!(!c.is_idle());
+        used.push(Arc::clone(&c));
+        assert!(cache.len() <= 8, "{} connections", cache.len());
+    }
+    assert_eq!(cache.len(), 8);
+    // The first (the shared connection) stays; the oldest spares were closed.
+    assert!(!used[0].is_closed());
+    assert!(used[1].is_closed());
+    assert!(!used[19].is_closed());
+}

@@ -142,7 +142,7 @@ impl ConnectionCache {
                 let (d, c) = &same[i];
                 // Never the shared one (the first), nor one a caller uses.
                 let first = same.iter().position(|(d2, _)| d2 == d) == Some(i);
-                if *d == dialect && !first && !Arc::ptr_eq(c, &fresh) && c.try_claim() {
+                if *d == dialect && !first && !Arc::ptr_eq(c, &fresh) && c.try_claim_to_close() {
                     surplus.push(same.remove(i).1);
                     count -= 1;
                 } else {

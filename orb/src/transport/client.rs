@@ -311,6 +311,17 @@ impl ClientConnection {
         true
     }
 
+    /// Takes the connection to close it, if no one waits on it or holds it: a oneway not
+    /// yet confirmed is all it may have with the server (written whole, so it is served).
+    pub(super) fn try_claim_to_close(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.closed.is_some() || st.claimed || !st.waiters.is_empty() || !st.abandoned.is_empty() {
+            return false;
+        }
+        st.claimed = true;
+        true
+    }
+
     pub(super) fn release(&self) {
         self.state.lock().claimed = false;
     }
