@@ -4,6 +4,7 @@
 //! with pkg-config. Without omniORB's development package and `omniidl` the build fails: the
 //! benches print rtorb and omniORB side by side and have no rtorb-only mode.
 //!
+//! - `omniorb/cubit.idl` → idlc → `$OUT_DIR/cubit.rs`, rtorb's cubit stubs and skeleton.
 //! - `omniorb/cdr_bench.cc` → `librtorb_omniorb_bench.a`, the `wire` bench's omniORB half.
 //! - `omniorb/cubit.idl` → `omniidl -bcxx` → stubs and skeletons in `OUT_DIR`, compiled once and
 //!   used twice: with `omniorb/cubit.cc` in `librtorb_omniorb_cubit.a` (an in-process cubit
@@ -19,7 +20,16 @@ include!("demux_names.rs");
 
 fn main() {
     generate_demux_interfaces();
+    generate_cubit();
     build_omniorb_comparison();
+}
+
+/// rtorb's side of the cubit: the same IDL omniORB's side is built from, through idlc, into
+/// `$OUT_DIR/cubit.rs` (included by `src/cubit.rs`).
+fn generate_cubit() {
+    idlc::Builder::new()
+        .compile(&["omniorb/cubit.idl"])
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn build_omniorb_comparison() {

@@ -32,11 +32,18 @@ PAIRS = {
     "encode_decode_giop_1_2": "omniorb_cdr_payload",
     "ior": "omniorb",
     "ior_and_iiop_profile": "omniorb_and_iiop_profile",
-    # cubit: every rtorb round trip against omniORB's client and server, the Rust call against
-    # omniORB's collocated one.
-    "rtorb_transport_to_omniorb": "omniorb_to_omniorb",
-    "rtorb_transport_to_rtorb_tpc": "omniorb_to_omniorb",
-    "rtorb_transport_to_rtorb_reactive": "omniorb_to_omniorb",
+    # cubit: every rtorb round trip (and oneway) against omniORB's client and server, the
+    # collocated calls against omniORB's collocated one.
+    "rtorb_to_omniorb": "omniorb_to_omniorb",
+    "rtorb_giop_reactive": "omniorb_to_omniorb",
+    "rtorb_giop_pool": "omniorb_to_omniorb",
+    "rtorb_giop_tpc": "omniorb_to_omniorb",
+    "rtorb_lite_reactive": "omniorb_to_omniorb",
+    "rtorb_uiop_reactive": "omniorb_to_omniorb",
+    "rtorb_giop_reactive_batched": "omniorb_to_omniorb",
+    "rtorb_lite_reactive_batched": "omniorb_to_omniorb",
+    "rtorb_direct": "omniorb_collocated",
+    "rtorb_thru_poa": "omniorb_collocated",
     "plain_rust_call": "omniorb_collocated",
 }
 

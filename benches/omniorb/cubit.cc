@@ -182,6 +182,22 @@ int rtorb_cubit_cube_seq(void* client, const int32_t* values, size_t len, int32_
   });
 }
 
+// One cube_struct({o, l, s}) into `*o_out`, `*l_out`, `*s_out`.
+int rtorb_cubit_cube_struct(void* client, uint8_t o, int32_t l, int16_t s, uint8_t* o_out,
+                            int32_t* l_out, int16_t* s_out) {
+  Client* c = static_cast<Client*>(client);
+  return guarded([&] {
+    CubitApp::Cubit::Many m;
+    m.o = o;
+    m.l = l;
+    m.s = s;
+    CubitApp::Cubit::Many r = c->ref->cube_struct(m);
+    *o_out = r.o;
+    *l_out = r.l;
+    *s_out = r.s;
+  });
+}
+
 // One cube_octet(3); sets `*same_thread` to whether the servant ran on this thread, which it
 // does only for a collocated call.
 int rtorb_cubit_served_here(void* client, int* same_thread) {
@@ -213,6 +229,40 @@ int rtorb_cubit_cube_long_loop(void* client, int32_t x, uint64_t iters, uint64_t
   });
   *checksum = sum;
   return rc;
+}
+
+// `iters` calls of cube_struct({o, l, s}), as cube_long_loop; `*checksum` gets the sum of
+// the results' members.
+int rtorb_cubit_cube_struct_loop(void* client, uint8_t o, int32_t l, int16_t s, uint64_t iters,
+                                 uint64_t* ns, int64_t* checksum) {
+  Client* c = static_cast<Client*>(client);
+  CubitApp::Cubit_ptr ref = c->ref;
+  int64_t sum = 0;
+  int rc = guarded([&] {
+    CubitApp::Cubit::Many m;
+    m.o = o;
+    m.l = l;
+    m.s = s;
+    for (uint64_t i = 0; i < iters; i++) {
+      uint64_t t = ns ? now_ns() : 0;
+      CubitApp::Cubit::Many r = ref->cube_struct(m);
+      sum += static_cast<int64_t>(r.o) + r.l + r.s;
+      if (ns) ns[i] = now_ns() - t;
+    }
+  });
+  *checksum = sum;
+  return rc;
+}
+
+// `iters` oneway ping() calls, then one cube_long(x) into `*out`: it returns once the server
+// has read every ping before it (they share the connection, read in order).
+int rtorb_cubit_ping_loop(void* client, uint64_t iters, int32_t x, int32_t* out) {
+  Client* c = static_cast<Client*>(client);
+  CubitApp::Cubit_ptr ref = c->ref;
+  return guarded([&] {
+    for (uint64_t i = 0; i < iters; i++) ref->ping();
+    *out = ref->cube_long(x);
+  });
 }
 
 // `iters` calls of cube_seq(values), as cube_long_loop; `*checksum` gets the sum over calls of

@@ -1,7 +1,7 @@
 // The cubit servant and the ORB set-up shared by the in-process library (cubit.cc) and the
 // server executable (cubit_server_main.cc).
 //
-// The servant does what rtorb's bench handler does (benches/src/cubit.rs): every cube wraps
+// The servant does what rtorb's (CubitImpl in benches/src/cubit.rs) does: every cube wraps
 // around on overflow as two's complement, as Rust's wrapping_mul does, so both sides return
 // the same octets for the same arguments.
 

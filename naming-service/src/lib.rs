@@ -103,7 +103,13 @@ pub fn connect_or_start(
         Err(e) => return Err(e.into()),
     }
     let mut options = OrbOptions::default();
-    options.parse_args(["-ORBendPoint".into(), format!("giop:tcp:127.0.0.1:{port}")])?;
+    // A thread per connection, as the daemon uses (see there why).
+    options.parse_args([
+        "-ORBendPoint".into(),
+        format!("giop:tcp:127.0.0.1:{port}"),
+        "-ORBthreadStrategy".into(),
+        "connection".into(),
+    ])?;
     let naming_orb = Orb::init(options)?;
     let store = open_store(data_dir)?;
     let service = NamingService::start(&naming_orb, store)?;

@@ -8,7 +8,7 @@ use crate::cos_naming::{
     NamingContextExt, NamingContextRef,
 };
 use crate::graph::{self, ContextTarget, NamingError, Resolved, Step, Why};
-use crate::store::{Bound, Component, ContextId, Store, ROOT};
+use crate::store::{Bound, Component, ContextId, Durability, Store, ROOT};
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::CompletionStatus;
 use orb::poa::{IdAssignment, Lifespan, Policy};
@@ -33,6 +33,8 @@ pub struct NamingService {
 struct Shared {
     orb: Orb,
     store: Mutex<Store>,
+    /// The store's group commit (`None` in memory): waited on outside the store's lock.
+    durability: Option<Arc<Durability>>,
     contexts: OrbPoa,
     iterators: OrbPoa,
     live_iterators: Mutex<HashMap<Vec<u8>, Instant>>,
@@ -55,8 +57,10 @@ impl NamingService {
         )?;
         let iterators =
             root_poa.create_poa("BindingIterators", Some(root_poa.manager().clone()), &[])?;
+        let durability = store.durability();
         let shared = Arc::new_cyclic(|me| Shared {
             orb: orb.clone(),
+            durability,
             store: Mutex::new(store),
             contexts,
             iterators,
@@ -85,6 +89,26 @@ impl NamingService {
 }
 
 impl Shared {
+    /// Waits until record `seq` of the log is on disk: called before every reply, after the
+    /// store's lock is released, so that concurrent changes share one `fsync`.
+    fn settle(&self, seq: u64) -> Result<(), SystemException> {
+        match &self.durability {
+            Some(d) => d.wait(seq).map_err(|_| persist_store()),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` on the store, then waits (outside the lock) until what it did, and anything
+    /// it may have read, is durable.
+    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> Result<T, SystemException> {
+        let mut store = self.store.lock();
+        let out = f(&mut store);
+        let seq = store.written();
+        drop(store);
+        self.settle(seq)?;
+        Ok(out)
+    }
+
     fn activate_context(&self, id: ContextId) -> Result<(), OrbError> {
         let servant = naming_context_ext::servant(ContextServant {
             id,
@@ -191,6 +215,10 @@ impl Shared {
             let _ = self.iterators.deactivate_object(&id);
         }
     }
+}
+
+fn persist_store() -> SystemException {
+    SystemException::new(SystemExceptionKind::PERSIST_STORE, 0, CompletionStatus::No)
 }
 
 fn internal(e: OrbError) -> SystemException {
@@ -345,20 +373,23 @@ impl ContextServant {
         let s = self.shared()?;
         let name = components(n);
         let mut store = s.store.lock();
-        match graph::walk(&store, self.id, &name) {
-            Ok(Step::Here(ctx, c)) => {
-                here(&s, &mut store, ctx, c).map_err(|e| E::from_naming(e, &s))
-            }
-            Ok(Step::Remote(ior, rest)) => {
-                let rest = name_of(rest);
-                drop(store);
+        let outcome = match graph::walk(&store, self.id, &name) {
+            Ok(Step::Here(ctx, c)) => Ok(Ok(here(&s, &mut store, ctx, c))),
+            Ok(Step::Remote(ior, rest)) => Ok(Err((ior, name_of(rest)))),
+            Err(e) => Err(e),
+        };
+        // Whatever the outcome — a change, a binding found or missing, a context to go on
+        // in — it may rest on changes not yet on disk: none is replied before they are.
+        let seq = store.written();
+        drop(store);
+        s.settle(seq)?;
+        match outcome {
+            Ok(Ok(done)) => done.map_err(|e| E::from_naming(e, &s)),
+            Ok(Err((ior, rest))) => {
                 let far = NamingContextRef::unchecked_narrow(s.orb.reference_from_ior(ior));
                 remote(far, rest)
             }
-            Err(e) => {
-                drop(store);
-                Err(E::from_naming(e, &s))
-            }
+            Err(e) => Err(E::from_naming(e, &s)),
         }
     }
 
@@ -462,9 +493,9 @@ impl NamingContext for ContextServant {
 
     fn new_context(&self) -> Result<NamingContextRef, SystemException> {
         let s = self.shared()?;
-        let id = s.store.lock().new_context().map_err(|_| {
-            SystemException::new(SystemExceptionKind::PERSIST_STORE, 0, CompletionStatus::No)
-        })?;
+        let id = s
+            .with_store(|store| store.new_context())?
+            .map_err(|_| persist_store())?;
         s.activate_context(id).map_err(internal)?;
         s.target_ref(&ContextTarget::Local(id))
     }
@@ -492,9 +523,7 @@ impl NamingContext for ContextServant {
 
     fn destroy(&self) -> Result<(), naming_context::DestroyError> {
         let s = self.shared()?;
-        s.store
-            .lock()
-            .destroy(self.id)
+        s.with_store(|store| store.destroy(self.id))?
             .map_err(|e| naming_context::DestroyError::from_naming(e.into(), &s))?;
         let _ = s.contexts.deactivate_object(&self.id.to_be_bytes());
         Ok(())
@@ -502,7 +531,7 @@ impl NamingContext for ContextServant {
 
     fn list(&self, how_many: u32) -> Result<(BindingList, BindingIteratorRef), SystemException> {
         let s = self.shared()?;
-        let all = graph::list(&s.store.lock(), self.id);
+        let all = s.with_store(|store| graph::list(store, self.id))?;
         let mut all: VecDeque<Binding> = all
             .into_iter()
             .map(|(c, is_context)| Binding {
@@ -515,7 +544,11 @@ impl NamingContext for ContextServant {
             })
             .collect();
         let first: BindingList = all.drain(..all.len().min(how_many as usize)).collect();
-        let iterator = if all.is_empty() {
+        // §2.2.8: a nil iterator when no bindings remain — except that a caller asking for
+        // none in the list (how_many 0) gets an iterator, even an empty one: omniORB's
+        // nameclt lists that way and calls next_one on the iterator without checking for
+        // nil, and omniNames, which it is written against, always returns one.
+        let iterator = if all.is_empty() && how_many != 0 {
             BindingIteratorRef::nil()
         } else {
             s.new_iterator(all)?

@@ -5,12 +5,21 @@
 //! naming service's by reference. Operations here work on one context and one component;
 //! walking compound names (and calling other naming services) is the servant's job.
 //!
-//! With a data directory every change is appended to a write-ahead log and `fsync`ed before
-//! the call returns, so an acknowledged change survives `kill -9` and power loss. When the
-//! log grows past a threshold its content is compacted into a snapshot (written to a
-//! temporary file, synced, renamed over the old one, directory synced), and the log starts
-//! empty. On start the snapshot is loaded and the log replayed; a torn or corrupt tail (a
-//! crash mid-append, a damaged disk block) is reported and cut off, keeping the valid prefix.
+//! With a data directory every change is appended to a write-ahead log (under the caller's
+//! lock on the store) and made durable by [`Durability::wait`] (outside it), which the
+//! servant calls before it replies, so an acknowledged change survives `kill -9` and power
+//! loss. The wait is a group commit: one caller at a time `fsync`s the log, for every record
+//! appended so far, while the others wait for it; so concurrent changes share an `fsync`
+//! instead of queueing behind one each. When the log grows past a threshold its content is
+//! compacted into a snapshot (written to a temporary file, synced, renamed over the old one,
+//! directory synced), and the log starts empty. On start the snapshot is loaded and the log
+//! replayed; a torn or corrupt tail (a crash mid-append, a damaged disk block) is reported
+//! and cut off, keeping the valid prefix — which holds every record that was synced.
+//!
+//! Changes are visible in memory as soon as they are appended, before they are durable; a
+//! reader that may have seen one waits for durability too (the servant waits for
+//! [`Store::written`] after every operation, which costs an atomic load when nothing is
+//! pending), so no reply ever depends on a change a crash could undo.
 //!
 //! Records are CDR (big-endian) framed by length and CRC-32: `u32 len, u32 crc, len octets`.
 
@@ -20,6 +29,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// A context's number; [`ROOT`] is the root context.
 pub type ContextId = u64;
@@ -106,6 +117,131 @@ struct Log {
     dir: PathBuf,
     file: File,
     len: u64,
+    durability: Arc<Durability>,
+}
+
+/// Group commit of the log: who syncs, up to where, and who waits.
+///
+/// Records are numbered in append order (`written`); `synced` is the highest number known
+/// to be on disk. A caller that needs record `n` durable either finds `synced >= n`, or
+/// waits while another caller's `fsync` runs, or becomes the one that runs the next — for
+/// everything written by then.
+pub struct Durability {
+    /// The log's file (a second handle on it), synced without the store's lock.
+    file: File,
+    written: AtomicU64,
+    synced: AtomicU64,
+    fsyncs: AtomicU64,
+    state: parking_lot::Mutex<SyncState>,
+    done: parking_lot::Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// An `fsync` is running; its caller will wake the others.
+    syncing: bool,
+    /// Held by [`Durability::hold`]: no `fsync` starts.
+    held: bool,
+    /// Writing or syncing the log failed: nothing after `synced` can be made durable, so
+    /// every later change fails too (after a failed `fsync` the kernel may have dropped the
+    /// dirty pages; retrying could report success for data that is gone).
+    failed: Option<String>,
+}
+
+/// Returned by [`Durability::hold`]: while it lives no `fsync` starts.
+pub struct SyncHold<'a>(&'a Durability);
+
+impl Drop for SyncHold<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().held = false;
+        self.0.done.notify_all();
+    }
+}
+
+impl Durability {
+    fn new(file: File) -> Durability {
+        Durability {
+            file,
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            fsyncs: AtomicU64::new(0),
+            state: parking_lot::Mutex::new(SyncState::default()),
+            done: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Returns once record `seq` (a value of [`Store::written`]) and all before it are on
+    /// disk, syncing the log if no one else is; an error if they cannot be.
+    pub fn wait(&self, seq: u64) -> io::Result<()> {
+        if self.synced.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let mut st = self.state.lock();
+        loop {
+            if self.synced.load(Ordering::Acquire) >= seq {
+                return Ok(());
+            }
+            if let Some(why) = &st.failed {
+                return Err(io::Error::other(why.clone()));
+            }
+            if st.syncing || st.held {
+                self.done.wait(&mut st);
+                continue;
+            }
+            st.syncing = true;
+            // Everything appended by now is in the file: this fsync covers it all, and the
+            // callers who appended it are (or will be) waiting for exactly this.
+            let upto = self.written.load(Ordering::Acquire);
+            let result = parking_lot::MutexGuard::unlocked(&mut st, || self.file.sync_data());
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            st.syncing = false;
+            match result {
+                Ok(()) => {
+                    self.synced.fetch_max(upto, Ordering::AcqRel);
+                }
+                Err(e) => st.failed = Some(format!("syncing the naming log failed: {e}")),
+            }
+            self.done.notify_all();
+        }
+    }
+
+    /// How many `fsync`s of the log ran.
+    pub fn fsyncs(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Records appended so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    /// Records known to be on disk.
+    pub fn synced(&self) -> u64 {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Keeps any `fsync` from starting until the returned guard drops: for tests that show
+    /// replies wait for durability, and that changes made meanwhile share one `fsync`.
+    pub fn hold(&self) -> SyncHold<'_> {
+        self.state.lock().held = true;
+        SyncHold(self)
+    }
+
+    fn failed(&self) -> Option<String> {
+        self.state.lock().failed.clone()
+    }
+
+    fn fail(&self, why: String) {
+        self.state.lock().failed = Some(why);
+        self.done.notify_all();
+    }
+
+    /// Everything written is on disk by other means (a synced snapshot).
+    fn all_synced(&self) {
+        let upto = self.written.load(Ordering::Acquire);
+        self.synced.fetch_max(upto, Ordering::AcqRel);
+        self.done.notify_all();
+    }
 }
 
 impl Store {
@@ -158,12 +294,34 @@ impl Store {
             }
         }
         file.seek(SeekFrom::End(0))?;
+        let durability = Arc::new(Durability::new(file.try_clone()?));
         store.log = Some(Log {
             dir: dir.to_owned(),
             file,
             len: at as u64,
+            durability,
         });
         Ok((store, recovery))
+    }
+
+    /// The number of the last record appended: once [`Durability::wait`] of it returns,
+    /// every change made so far is on disk. 0 in memory.
+    pub fn written(&self) -> u64 {
+        self.log.as_ref().map_or(0, |l| l.durability.written())
+    }
+
+    /// The log's group commit; `None` in memory.
+    pub fn durability(&self) -> Option<Arc<Durability>> {
+        self.log.as_ref().map(|l| l.durability.clone())
+    }
+
+    /// Makes every change so far durable (for callers that hold the store alone; the
+    /// servant waits outside its lock instead).
+    pub fn sync(&self) -> io::Result<()> {
+        match &self.log {
+            Some(l) => l.durability.wait(l.durability.written()),
+            None => Ok(()),
+        }
     }
 
     /// The bindings of `context`, if it exists.
@@ -234,13 +392,23 @@ impl Store {
         self.commit(Record::Destroy(context))
     }
 
-    /// Logs (durably) then applies.
+    /// Appends to the log, then applies. Durable once [`Durability::wait`] of
+    /// [`Store::written`] returns.
     fn commit(&mut self, record: Record) -> Result<(), StoreError> {
         if let Some(log) = &mut self.log {
+            if let Some(why) = log.durability.failed() {
+                return Err(StoreError::Io(io::Error::other(why)));
+            }
             let bytes = frame_record(&record)?;
-            log.file.write_all(&bytes)?;
-            log.file.sync_data()?;
+            if let Err(e) = log.file.write_all(&bytes) {
+                // A partial record may be in the file; anything appended after it would be
+                // cut off with it at recovery, so nothing more may be acknowledged.
+                log.durability
+                    .fail(format!("appending to the naming log failed: {e}"));
+                return Err(e.into());
+            }
             log.len += bytes.len() as u64;
+            log.durability.written.fetch_add(1, Ordering::AcqRel);
         }
         self.apply(record);
         if self.log.as_ref().is_some_and(|l| l.len > COMPACT_AFTER) {
@@ -305,7 +473,9 @@ impl Store {
         }
         std::fs::rename(&tmp, log.dir.join(SNAPSHOT))?;
         File::open(&log.dir)?.sync_all()?;
-        // Only now may the log go: the snapshot holds everything it did.
+        // Only now may the log go: the snapshot holds everything it did, and everything
+        // appended so far is durable in it.
+        log.durability.all_synced();
         log.file.set_len(0)?;
         log.file.sync_all()?;
         log.len = 0;

@@ -1,16 +1,22 @@
 //! The naming service through its CORBA interface: every operation and exception in
-//! process, 100 concurrent clients, iterators reaped, and `kill -9` of the daemon losing no
-//! acknowledged binding.
+//! process, 100 concurrent clients, iterators reaped, replies that wait for the log's
+//! `fsync` and share it, `kill -9` of the daemon (idle, and amid concurrent clients) losing
+//! no acknowledged binding, and a damaged log tail reported and cut.
 
 use naming_service::cos_naming::{
     naming_context, naming_context_ext, BindingIterator, BindingType, Name, NameComponent,
     NamingContext, NamingContextExt, NamingContextExtRef, NamingContextRef,
 };
+use naming_service::store::{Bound, Store, ROOT};
 use naming_service::{open_store, NamingService};
 use orb::exception::SystemExceptionKind;
 use orb::{CollocationStrategy, ObjectRef, Orb, OrbOptions};
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 fn n(s: &str) -> Name {
     orb::ior::parse_string_name(s)
@@ -22,13 +28,19 @@ fn n(s: &str) -> Name {
 
 /// A service in its own ORB and a client ORB calling it over loopback.
 fn service() -> (Orb, NamingService, Orb, NamingContextExtRef) {
-    let server = Orb::init(OrbOptions::default()).unwrap();
-    let svc = NamingService::start(&server, open_store(None).unwrap()).unwrap();
-    let client = Orb::init(OrbOptions {
-        collocation: CollocationStrategy::None,
-        ..OrbOptions::default()
-    })
-    .unwrap();
+    service_on(Store::in_memory())
+}
+
+/// The same, on `store`, with a thread per connection (as the daemon has) so that
+/// concurrent clients' requests run at once.
+fn service_on(store: Store) -> (Orb, NamingService, Orb, NamingContextExtRef) {
+    let mut options = OrbOptions::default();
+    options
+        .parse_args(["-ORBthreadStrategy".into(), "connection".into()])
+        .unwrap();
+    let server = Orb::init(options).unwrap();
+    let svc = NamingService::start(&server, store).unwrap();
+    let client = client_orb();
     let root = client
         .string_to_object(&svc.root().to_ior_string().unwrap())
         .unwrap();
@@ -38,6 +50,31 @@ fn service() -> (Orb, NamingService, Orb, NamingContextExtRef) {
         client,
         NamingContextExtRef::unchecked_narrow(root),
     )
+}
+
+fn client_orb() -> Orb {
+    Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    })
+    .unwrap()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("rtorb-ns-")
+        .tempdir()
+        .unwrap()
+}
+
+/// Polls `done` until it holds; panics (naming `what`) if it never does. For waiting on
+/// other threads' progress, never for timing anything.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn some_object(orb: &Orb, tag: &str) -> ObjectRef {
@@ -173,6 +210,17 @@ fn list_pages_through_an_iterator_and_abandoned_ones_are_reaped() {
     assert_eq!(all.len(), 26);
     assert!(it.is_nil());
 
+    // how_many 0 always gives an iterator, even over an empty context: nameclt lists that
+    // way and calls next_one without checking for nil.
+    let empty = root.new_context().unwrap();
+    let (none, it) = empty.list(0).unwrap();
+    assert!(none.is_empty());
+    assert!(!it.is_nil());
+    assert!(!it.next_one().unwrap().0);
+    it.destroy().unwrap();
+    let (none, it) = empty.list(5).unwrap();
+    assert!(none.is_empty() && it.is_nil());
+
     // 1,100 abandoned iterators: the service keeps at most 1,000.
     for _ in 0..1100 {
         let (_, it) = root.list(1).unwrap();
@@ -183,17 +231,14 @@ fn list_pages_through_an_iterator_and_abandoned_ones_are_reaped() {
 
 #[test]
 fn a_hundred_concurrent_clients_lose_nothing() {
-    let (_s, _svc, _client, root) = service();
+    let dir = tempdir();
+    let (_s, _svc, _client, root) = service_on(open_store(Some(dir.path())).unwrap());
     let ior = root.object().to_ior_string().unwrap();
     let threads: Vec<_> = (0..100)
         .map(|t| {
             let ior = ior.clone();
             std::thread::spawn(move || {
-                let orb = Orb::init(OrbOptions {
-                    collocation: CollocationStrategy::None,
-                    ..OrbOptions::default()
-                })
-                .unwrap();
+                let orb = client_orb();
                 let root =
                     NamingContextExtRef::unchecked_narrow(orb.string_to_object(&ior).unwrap());
                 let obj = some_object(&orb, &format!("t{t}"));
@@ -219,25 +264,126 @@ fn a_hundred_concurrent_clients_lose_nothing() {
             root.resolve(&n(&format!("t{t}-{i}"))).unwrap();
         }
     }
+    // And the log says the same to a store reopened from it.
+    let (disk, recovery) = Store::open(dir.path()).unwrap();
+    assert_eq!(recovery.truncated, None);
+    let names: Vec<String> = disk
+        .context(ROOT)
+        .unwrap()
+        .keys()
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut want: Vec<String> = (0..100)
+        .flat_map(|t| (1..10).step_by(2).map(move |i| format!("t{t}-{i}")))
+        .collect();
+    want.sort();
+    assert_eq!(names, want);
 }
 
-/// The daemon, killed by pid when dropped.
-struct Daemon(Child, String);
+#[test]
+fn replies_wait_for_the_fsync_and_concurrent_binds_share_one() {
+    let dir = tempdir();
+    let store = open_store(Some(dir.path())).unwrap();
+    let sync = store.durability().unwrap();
+    let (_s, _svc, _client, root) = service_on(store);
+    let ior = root.object().to_ior_string().unwrap();
+    const CLIENTS: usize = 16;
+    let acked = Arc::new(AtomicUsize::new(0));
+    let fsyncs_before = sync.fsyncs();
+
+    // No fsync may start: every bind is appended, none may be replied.
+    let hold = sync.hold();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let (ior, acked) = (ior.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let orb = client_orb();
+                let root =
+                    NamingContextExtRef::unchecked_narrow(orb.string_to_object(&ior).unwrap());
+                root.bind(&n(&format!("c{t}")), &some_object(&orb, "x"))
+                    .unwrap();
+                acked.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    wait_until("every bind to be appended", || {
+        sync.written() == CLIENTS as u64
+    });
+    assert_eq!(
+        acked.load(Ordering::SeqCst),
+        0,
+        "a reply came before its fsync"
+    );
+    assert_eq!(sync.synced(), 0);
+
+    // One fsync makes all of them durable and lets every reply go.
+    drop(hold);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(acked.load(Ordering::SeqCst), CLIENTS);
+    assert_eq!(sync.fsyncs() - fsyncs_before, 1);
+    assert_eq!(sync.synced(), CLIENTS as u64);
+    let (disk, _) = Store::open(dir.path()).unwrap();
+    assert_eq!(disk.context(ROOT).unwrap().len(), CLIENTS);
+
+    // Left to themselves, concurrent binds still share fsyncs (each waits for the one
+    // running when it appended, and the next covers all who came meanwhile).
+    let fsyncs_before = sync.fsyncs();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let ior = ior.clone();
+            std::thread::spawn(move || {
+                let orb = client_orb();
+                let root =
+                    NamingContextExtRef::unchecked_narrow(orb.string_to_object(&ior).unwrap());
+                for i in 0..20 {
+                    root.bind(&n(&format!("free{t}-{i}")), &some_object(&orb, "x"))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let records = (CLIENTS * 20) as u64;
+    let fsyncs = sync.fsyncs() - fsyncs_before;
+    assert!(fsyncs > 0 && fsyncs <= records, "{fsyncs} fsyncs");
+    assert_eq!(sync.synced(), CLIENTS as u64 + records);
+    let (disk, _) = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        disk.context(ROOT).unwrap().len(),
+        CLIENTS + records as usize
+    );
+    eprintln!("{records} concurrent binds took {fsyncs} fsyncs");
+}
+
+/// The daemon, killed by pid when dropped: its root IOR and where its standard error goes.
+struct Daemon(Child, String, PathBuf);
 
 impl Daemon {
-    fn start(port: u16, dir: &std::path::Path) -> Daemon {
+    fn start(port: u16, dir: &Path) -> Daemon {
+        let stderr = dir.with_extension(format!("stderr-{port}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_naming-service"))
             .args(["--port", &port.to_string(), "--data-dir"])
             .arg(dir)
             .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert!(line.starts_with("IOR:"), "{line:?}");
-        Daemon(child, line.trim().to_owned())
+        let daemon = Daemon(child, line.trim().to_owned(), stderr);
+        assert!(daemon.1.starts_with("IOR:"), "{line:?} {}", daemon.stderr());
+        daemon
+    }
+
+    /// What it wrote on standard error so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.2).unwrap_or_default()
     }
 }
 
@@ -290,6 +436,129 @@ fn kill_dash_nine_loses_no_acknowledged_binding_and_references_survive() {
     assert_eq!(old_ctx.resolve(&n("o199")).unwrap(), obj);
     drop(daemon);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `kill -9` leaves the page cache to the kernel, so this shows that nothing acknowledged
+/// lived only in the process (unwritten, or buffered); that replies wait for the `fsync`
+/// itself is `replies_wait_for_the_fsync_and_concurrent_binds_share_one`'s to show.
+#[test]
+fn kill_dash_nine_amid_concurrent_clients_loses_no_acknowledged_binding() {
+    let scratch = tempdir();
+    let dir = scratch.path().join("data");
+    let port = free_port();
+    let url = format!("corbaloc::127.0.0.1:{port}/NameService");
+    let daemon = Daemon::start(port, &dir);
+    const CLIENTS: usize = 8;
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let (url, acked) = (url.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let orb = client_orb();
+                let root =
+                    NamingContextExtRef::unchecked_narrow(orb.string_to_object(&url).unwrap());
+                let obj = some_object(&orb, &format!("t{t}"));
+                // Bind until the daemon dies under us; only what was replied to counts.
+                for i in 0.. {
+                    let name = format!("t{t}-{i}");
+                    if root.bind(&n(&name), &obj).is_err() {
+                        return;
+                    }
+                    acked.lock().unwrap().push(name);
+                }
+            })
+        })
+        .collect();
+    wait_until("400 acknowledged binds, some from every client", || {
+        let acked = acked.lock().unwrap();
+        acked.len() >= 400
+            && (0..CLIENTS).all(|t| acked.iter().any(|a| a.starts_with(&format!("t{t}-"))))
+    });
+    // SIGKILL while all eight are mid-stream.
+    drop(daemon);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+
+    let daemon = Daemon::start(port, &dir);
+    let orb = client_orb();
+    let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(&url).unwrap());
+    for name in &acked {
+        root.resolve(&n(name))
+            .unwrap_or_else(|e| panic!("acknowledged {name} lost: {e}"));
+    }
+    assert!(!daemon.stderr().contains("damaged"), "{}", daemon.stderr());
+}
+
+#[test]
+fn a_damaged_log_tail_is_reported_and_the_valid_prefix_served() {
+    let scratch = tempdir();
+    let dir = scratch.path().join("data");
+    let port = free_port();
+    let url = format!("corbaloc::127.0.0.1:{port}/NameService");
+    let orb = client_orb();
+    let obj = some_object(&orb, "x");
+    let daemon = Daemon::start(port, &dir);
+    let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(&url).unwrap());
+    for i in 0..10 {
+        root.bind(&n(&format!("o{i}")), &obj).unwrap();
+    }
+    drop(daemon);
+    let log = dir.join("naming.log");
+    let full = std::fs::read(&log).unwrap();
+    let record = full.len() / 10;
+
+    for (damage, kept, why) in [
+        // A crash in the middle of appending the last record.
+        (full[..full.len() - 3].to_vec(), 9, "cut short"),
+        // A flipped bit in the eighth record: the seven before it stay.
+        (
+            {
+                let mut bad = full.clone();
+                bad[7 * record + 20] ^= 0x10;
+                bad
+            },
+            7,
+            "checksum",
+        ),
+        // Garbage where the fifth record's length should be.
+        (
+            {
+                let mut bad = full.clone();
+                bad[4 * record..4 * record + 4].copy_from_slice(&[0xff; 4]);
+                bad
+            },
+            4,
+            "claims",
+        ),
+    ] {
+        std::fs::write(&log, &damage).unwrap();
+        let daemon = Daemon::start(port, &dir);
+        let report = daemon.stderr();
+        assert!(
+            report.contains("damaged record")
+                && report.contains(why)
+                && report.contains(&format!("kept the {kept} records")),
+            "{report}"
+        );
+        let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(&url).unwrap());
+        let (all, _) = root.list(100).unwrap();
+        assert_eq!(all.len(), kept);
+        for i in 0..kept {
+            assert_eq!(root.resolve(&n(&format!("o{i}"))).unwrap(), obj);
+        }
+        // What it kept is what the log now holds, and new changes append after it.
+        root.bind(&n("after"), &obj).unwrap();
+        drop(daemon);
+        let (disk, recovery) = Store::open(&dir).unwrap();
+        assert_eq!(recovery.truncated, None);
+        assert_eq!(recovery.replayed, kept + 1);
+        assert!(matches!(
+            disk.lookup(ROOT, &("after".into(), String::new())),
+            Some(Bound::Object(_))
+        ));
+    }
 }
 
 #[test]

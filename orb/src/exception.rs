@@ -126,8 +126,13 @@ pub mod minor {
     pub const MARSHAL_INVALID_ENUM_VALUE: u32 = OMNIORB_VMCID | 26;
     /// MARSHAL: a fixed-point value that is not packed BCD (`MARSHAL_InvalidFixedValue`).
     pub const MARSHAL_INVALID_FIXED_VALUE: u32 = OMNIORB_VMCID | 42;
-    /// MARSHAL: wide characters sent over GIOP 1.0 (OMG standard minor 6).
+    /// MARSHAL: wide characters sent over GIOP 1.0 (OMG standard minor 6, omniORB's
+    /// `MARSHAL_WCharSentByGIOP10Server`).
     pub const MARSHAL_WCHAR_IN_GIOP_1_0: u32 = OMG_VMCID | 6;
+    /// MARSHAL: a GIOP 1.0 client asked to send wide characters, which that version cannot
+    /// carry (OMG standard minor 5, omniORB's `MARSHAL_WCharSentByGIOP10Client`); the request
+    /// is not sent.
+    pub const MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT: u32 = OMG_VMCID | 5;
     /// MARSHAL: a message longer than CDR can describe (`MARSHAL_MessageTooLong`).
     pub const MARSHAL_MESSAGE_TOO_LONG: u32 = OMNIORB_VMCID | 93;
     /// BAD_PARAM: a string longer than its bound (`BAD_PARAM_StringIsTooLong`).

@@ -12,10 +12,14 @@
 //! - [`OmniCase`]: a [`Case`] whose calls are made by a loop in C++, one FFI call per batch, so
 //!   crossing into C++ costs nothing per call; per-call times are taken in C++ with the clock
 //!   Rust's `Instant` reads (`CLOCK_MONOTONIC`).
+//! - [`Env`]: the server processes (omniORB's, and rtorb's reactive, pool and
+//!   thread-per-connection servers) and every case by name ([`LATENCY_CASES`],
+//!   [`COLLOCATION_CASES`], [`ONEWAY_CASES`]), rtorb's and omniORB's alike.
 
-use orb::transport::Strategy;
+use orb::CollocationStrategy;
 use rtorb_benches::cubit::{
-    cube, iiop_target, Case, OmniServerProcess, Op, PlainRust, RawTcp, RtorbClient, X, X_CUBED,
+    client_orb, collocated, cube, cube_many, cubit_ref, iiop_key, ping_batch, Case, CubitRef, Op,
+    OrbCase, PlainRust, RawTcp, ServerKind, ServerProcess, Transport, MANY, X, X_CUBED,
 };
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::marker::PhantomData;
@@ -38,7 +42,26 @@ extern "C" {
         len: usize,
         out: *mut i32,
     ) -> i32;
+    fn rtorb_cubit_cube_struct(
+        client: *mut c_void,
+        o: u8,
+        l: i32,
+        s: i16,
+        o_out: *mut u8,
+        l_out: *mut i32,
+        s_out: *mut i16,
+    ) -> i32;
     fn rtorb_cubit_served_here(client: *mut c_void, same_thread: *mut i32) -> i32;
+    fn rtorb_cubit_cube_struct_loop(
+        client: *mut c_void,
+        o: u8,
+        l: i32,
+        s: i16,
+        iters: u64,
+        ns: *mut u64,
+        checksum: *mut i64,
+    ) -> i32;
+    fn rtorb_cubit_ping_loop(client: *mut c_void, iters: u64, x: i32, out: *mut i32) -> i32;
     fn rtorb_cubit_cube_long_loop(
         client: *mut c_void,
         x: i32,
@@ -201,6 +224,15 @@ impl OmniCase<'_> {
         let rc = unsafe {
             match self.op {
                 Op::CubeLong => rtorb_cubit_cube_long_loop(client, X, iters, ns, &mut checksum),
+                Op::CubeStruct => rtorb_cubit_cube_struct_loop(
+                    client,
+                    MANY.o,
+                    MANY.l,
+                    MANY.s,
+                    iters,
+                    ns,
+                    &mut checksum,
+                ),
                 Op::CubeSeq(_) => rtorb_cubit_cube_seq_loop(
                     client,
                     self.args.as_ptr(),
@@ -226,6 +258,16 @@ impl Case for OmniCase<'_> {
                 let rc = unsafe { rtorb_cubit_cube_long(client, X, &mut got) };
                 check_rc(rc, "cube_long");
                 assert_eq!(got, X_CUBED);
+            }
+            Op::CubeStruct => {
+                let (mut o, mut l, mut s) = (0u8, 0i32, 0i16);
+                // SAFETY: `client` is live; `o`, `l` and `s` are valid to write.
+                let rc = unsafe {
+                    rtorb_cubit_cube_struct(client, MANY.o, MANY.l, MANY.s, &mut o, &mut l, &mut s)
+                };
+                check_rc(rc, "cube_struct");
+                let want = cube_many(&MANY);
+                assert_eq!((o, l, s), (want.o, want.l, want.s));
             }
             Op::CubeSeq(n) => {
                 let mut got = vec![0; n];
@@ -258,13 +300,56 @@ impl Case for OmniCase<'_> {
     }
 }
 
-/// Everything the cases run against: omniORB's server process, this process's ORB and
-/// servant, and omniORB's clients to both.
+/// `n` oneway `ping`s through omniORB's client in a C++ loop, then one `cube_long`: the time
+/// it takes.
+impl Client<'_> {
+    pub fn ping_batch(&self, n: u64) -> Duration {
+        let mut got = 0;
+        let start = Instant::now();
+        // SAFETY: `self.ptr` is a live client; `got` is a valid `i32` to write.
+        let rc = unsafe { rtorb_cubit_ping_loop(self.ptr.as_ptr(), n, X, &mut got) };
+        let elapsed = start.elapsed();
+        check_rc(rc, "ping");
+        assert_eq!(got, X_CUBED);
+        elapsed
+    }
+}
+
+/// Sends oneways, timed by the batch.
+pub trait Oneways {
+    /// `n` oneway `ping`s and one twoway call after them on the same connection.
+    fn batch(&mut self, n: u64) -> Duration;
+}
+
+impl Oneways for &Client<'_> {
+    fn batch(&mut self, n: u64) -> Duration {
+        self.ping_batch(n)
+    }
+}
+
+/// rtorb's client ORB sending `ping`s (its connection made before timing starts).
+pub struct OrbOneways(OrbCase);
+
+impl Oneways for OrbOneways {
+    fn batch(&mut self, n: u64) -> Duration {
+        ping_batch(self.0.target(), n)
+    }
+}
+
+/// The oneway batching bound the `_batched` cases use (`-ORBonewayBatchMicros 100`).
+pub const ONEWAY_BATCH: Duration = Duration::from_micros(100);
+
+/// Everything the cases run against: omniORB's server process and rtorb's (reactive,
+/// thread-pool and thread-per-connection), this process's omniORB ORB and servant, and omniORB's clients to both.
 pub struct Env<'a> {
     /// The stringified IOR of omniORB's server process.
     pub omni_ior: &'a str,
-    /// Its object key, which every rtorb and raw message carries so that all the cases
-    /// exchange messages of the same size (rtorb's server does not look at it).
+    /// The IORs of rtorb's reactive, thread-pool and thread-per-connection server processes.
+    pub reactive_ior: &'a str,
+    pub pool_ior: &'a str,
+    pub tpc_ior: &'a str,
+    /// The object key of rtorb's servers (both have the same length), which the raw floor's
+    /// messages carry so that they are the octets of the `rtorb_giop_*` cases.
     pub key: Vec<u8>,
     /// omniORB's client to its server process (over TCP loopback).
     pub remote: Client<'a>,
@@ -272,16 +357,22 @@ pub struct Env<'a> {
     pub local: Client<'a>,
 }
 
-/// Starts omniORB's server process and this process's ORB, checks that the clients reach what
-/// they should, and runs `f`. Everything is torn down when `f` returns or panics: the clients,
-/// then the ORB, then the server process (killed by pid if need be).
+/// Starts the server processes and this process's omniORB ORB, checks that the clients reach
+/// what they should, and runs `f`. Everything is torn down when `f` returns or panics: the
+/// clients, then the ORB, then the server processes (killed by pid if need be).
 pub fn with_env<R>(f: impl FnOnce(&Env<'_>) -> R) -> R {
-    let server = OmniServerProcess::spawn();
+    let omni = ServerProcess::omniorb();
+    let reactive = ServerProcess::rtorb(ServerKind::Reactive);
+    let pool = ServerProcess::rtorb(ServerKind::Pool);
+    let tpc = ServerProcess::rtorb(ServerKind::PerConnection);
     let orb = Orb::start(0);
     let env = Env {
-        omni_ior: server.ior(),
-        key: iiop_target(server.ior()).1,
-        remote: orb.client(server.ior()),
+        omni_ior: omni.ior(),
+        reactive_ior: reactive.ior(),
+        pool_ior: pool.ior(),
+        tpc_ior: tpc.ior(),
+        key: iiop_key(reactive.ior()),
+        remote: orb.client(omni.ior()),
         local: orb.client(orb.ior()),
     };
     assert!(
@@ -292,38 +383,96 @@ pub fn with_env<R>(f: impl FnOnce(&Env<'_>) -> R) -> R {
         env.local.served_here(),
         "omniORB calls its own servant collocated"
     );
-    // rtorb reads omniORB's IORs as omniORB does, and both servers' keys have one length.
-    assert_eq!(iiop_target(orb.ior()).1, orb.key());
-    assert_eq!(env.key.len(), orb.key().len());
+    // rtorb reads omniORB's IORs as omniORB does.
+    assert_eq!(iiop_key(orb.ior()), orb.key());
     f(&env)
 }
 
+/// The names of the cases of the round-trip latency table, in the order they are reported;
+/// the first two are the baselines every ratio is taken against.
+pub const LATENCY_CASES: &[&str] = &[
+    "raw_tcp",
+    "omniorb_to_omniorb",
+    "rtorb_to_omniorb",
+    "rtorb_giop_reactive",
+    "rtorb_giop_pool",
+    "rtorb_giop_tpc",
+    "rtorb_lite_reactive",
+    "rtorb_uiop_reactive",
+];
+
+/// The names of the collocated cases, the first two the baselines of the ratios.
+pub const COLLOCATION_CASES: &[&str] = &[
+    "plain_rust_call",
+    "omniorb_collocated",
+    "rtorb_direct",
+    "rtorb_thru_poa",
+];
+
+/// The names of the oneway throughput cases, the first the baseline.
+pub const ONEWAY_CASES: &[&str] = &[
+    "omniorb_to_omniorb",
+    "rtorb_giop_reactive",
+    "rtorb_giop_pool",
+    "rtorb_giop_tpc",
+    "rtorb_giop_reactive_batched",
+    "rtorb_lite_reactive_batched",
+];
+
 impl Env<'_> {
-    /// Every case of the experiment for `op`, named as the reports name them, in the order
-    /// they are reported.
-    pub fn cases(&self, op: Op) -> Vec<(&'static str, Box<dyn Case + '_>)> {
-        let key = &self.key;
-        vec![
-            ("raw_tcp", Box::new(RawTcp::new(key, op))),
-            ("omniorb_to_omniorb", Box::new(self.remote.case(op))),
-            (
-                "rtorb_transport_to_omniorb",
-                Box::new(RtorbClient::to_omniorb(self.omni_ior, op)),
-            ),
-            (
-                "rtorb_transport_to_rtorb_tpc",
-                Box::new(RtorbClient::to_rtorb(
-                    Strategy::ThreadPerConnection,
-                    key,
-                    op,
-                )),
-            ),
-            (
-                "rtorb_transport_to_rtorb_reactive",
-                Box::new(RtorbClient::to_rtorb(Strategy::Reactive, key, op)),
-            ),
-            ("omniorb_collocated", Box::new(self.local.case(op))),
-            ("plain_rust_call", Box::new(PlainRust::new(op))),
-        ]
+    /// An rtorb client ORB's reference to the server at `ior`, reached by `transport`.
+    fn rtorb(&self, ior: &str, transport: Transport, op: Op) -> OrbCase {
+        let orb = client_orb(transport, None);
+        let r = cubit_ref(&orb, ior);
+        OrbCase::new(orb, r, op)
     }
+
+    /// The case `name` (one of [`LATENCY_CASES`] or [`COLLOCATION_CASES`]) calling `op`.
+    pub fn case(&self, name: &str, op: Op) -> Box<dyn Case + '_> {
+        match name {
+            "raw_tcp" => Box::new(RawTcp::new(&self.key, op)),
+            "omniorb_to_omniorb" => Box::new(self.remote.case(op)),
+            "rtorb_to_omniorb" => Box::new(self.rtorb(self.omni_ior, Transport::Giop, op)),
+            "rtorb_giop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Giop, op)),
+            "rtorb_giop_pool" => Box::new(self.rtorb(self.pool_ior, Transport::Giop, op)),
+            "rtorb_giop_tpc" => Box::new(self.rtorb(self.tpc_ior, Transport::Giop, op)),
+            "rtorb_lite_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Lite, op)),
+            "rtorb_uiop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Uiop, op)),
+            "plain_rust_call" => Box::new(PlainRust::new(op)),
+            "omniorb_collocated" => Box::new(self.local.case(op)),
+            "rtorb_direct" => Box::new(collocated_case(CollocationStrategy::Direct, op)),
+            "rtorb_thru_poa" => Box::new(collocated_case(CollocationStrategy::ThruPoa, op)),
+            _ => panic!("no cubit case named {name}"),
+        }
+    }
+
+    /// The oneway case `name` (one of [`ONEWAY_CASES`]).
+    pub fn oneways(&self, name: &str) -> Box<dyn Oneways + '_> {
+        let rtorb = |ior: &str, transport, batch| {
+            let orb = client_orb(transport, batch);
+            let r = cubit_ref(&orb, ior);
+            let mut case = OrbCase::new(orb, r, Op::CubeLong);
+            case.check();
+            Box::new(OrbOneways(case))
+        };
+        match name {
+            "omniorb_to_omniorb" => Box::new(&self.remote),
+            "rtorb_giop_reactive" => rtorb(self.reactive_ior, Transport::Giop, None),
+            "rtorb_giop_pool" => rtorb(self.pool_ior, Transport::Giop, None),
+            "rtorb_giop_tpc" => rtorb(self.tpc_ior, Transport::Giop, None),
+            "rtorb_giop_reactive_batched" => {
+                rtorb(self.reactive_ior, Transport::Giop, Some(ONEWAY_BATCH))
+            }
+            "rtorb_lite_reactive_batched" => {
+                rtorb(self.reactive_ior, Transport::Lite, Some(ONEWAY_BATCH))
+            }
+            _ => panic!("no oneway case named {name}"),
+        }
+    }
+}
+
+/// A reference collocated under `strategy`, checked to be called without the transport.
+fn collocated_case(strategy: CollocationStrategy, op: Op) -> OrbCase {
+    let (orb, r): (_, CubitRef) = collocated(strategy);
+    OrbCase::new(orb, r, op)
 }

@@ -41,6 +41,13 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = OrbOptions::from_env()?;
     let mut orb_args = Vec::new();
+    if std::env::var_os("ORBthreadStrategy").is_none() {
+        // A thread per client connection, unless told otherwise: concurrent changes then
+        // wait for the log's fsync side by side and share it (group commit), where a pool
+        // of a few threads would cap how many can; and a lone client's call needs no
+        // hand-off between threads.
+        orb_args.extend(["-ORBthreadStrategy".into(), "connection".into()]);
+    }
     if args.endpoint.is_empty() {
         orb_args.extend([
             "-ORBendPoint".into(),

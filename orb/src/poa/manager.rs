@@ -73,7 +73,7 @@ impl PoaManager {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                 (ManagerState::from_u8(s) != ManagerState::Inactive).then_some(to as u8)
             })
-            .map(|_| ())
+            .map(|_| super::note_change())
             .map_err(|_| AdapterInactive)
     }
 

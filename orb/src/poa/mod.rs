@@ -35,7 +35,28 @@ mod tree;
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// Counts the changes that can alter a dispatch decision, in every POA tree of the process:
+/// activations and deactivations, POAs created and destroyed, default servants, well-known
+/// keys, POA manager transitions (and ORBs going away, counted by the ORB). A decision taken
+/// while this read `n`, and the count still `n`, is still the decision: what lets a `ThruPoa`
+/// collocated call skip the lookup. Each change counts itself *while holding the lock* it
+/// changes things under (or, for a manager, after its state changed), so that whoever reads
+/// the new count and then takes that lock sees the change.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// The number of POA changes so far (see [`CHANGES`]).
+#[inline]
+pub(crate) fn changes() -> u64 {
+    CHANGES.load(Ordering::Acquire)
+}
+
+/// Counts one change (see [`CHANGES`]).
+pub(crate) fn note_change() {
+    CHANGES.fetch_add(1, Ordering::AcqRel);
+}
 
 pub use error::{AdapterInactive, PoaError, SystemException, SystemExceptionKind};
 pub use key::{

@@ -328,6 +328,7 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
             ));
         }
         let mut wk = self.shared.well_known.write();
+        super::note_change();
         if wk.contains_key(key) {
             return Err(PoaError::AlreadyBound);
         }
@@ -337,7 +338,10 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
 
     /// Unbinds a well-known key, returning its servant.
     pub fn unregister_well_known(&self, key: &[u8]) -> Option<S> {
-        let removed = self.shared.well_known.write().remove(key);
+        let mut wk = self.shared.well_known.write();
+        super::note_change();
+        let removed = wk.remove(key);
+        drop(wk);
         removed
     }
 }
@@ -557,6 +561,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, PoaState<S>>, PoaError> {
         let st = self.shared.state.write();
+        super::note_change();
         if st.destroyed {
             Err(PoaError::Destroyed)
         } else {
@@ -679,6 +684,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         let mut released = Vec::new();
         {
             let mut table = self.tree.table.write();
+            super::note_change();
             if self.shared.state.read().destroyed {
                 return Err(PoaError::Destroyed);
             }

@@ -12,6 +12,7 @@ use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::ObjectRef;
 use crate::poa::{Decision, ObjectKeyRef};
 use crate::servant::ServantRef;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 /// What a reference remembers about being local.
@@ -19,7 +20,13 @@ pub(crate) struct Local {
     orb: Weak<OrbShared>,
     key: Box<[u8]>,
     strategy: CollocationStrategy,
+    /// Under ThruPoa, the POA change count ([`crate::poa::changes`]) at the last check that
+    /// found the object dispatchable: while the count has not moved, nothing the POA would
+    /// say has changed ([`NEVER`] until the first such check).
+    verified: AtomicU64,
 }
+
+const NEVER: u64 = u64::MAX;
 
 /// The object key of the reference's first IIOP or UIOP profile.
 pub(crate) fn object_key(obj: &ObjectRef) -> Option<Vec<u8>> {
@@ -55,6 +62,7 @@ fn local(obj: &ObjectRef) -> Option<&Local> {
                 orb: Arc::downgrade(&orb),
                 key: key.into_boxed_slice(),
                 strategy: orb.options.collocation,
+                verified: AtomicU64::new(NEVER),
             })
         })
         .as_ref()
@@ -79,11 +87,20 @@ pub(crate) fn check(obj: &ObjectRef) -> Result<(), SystemException> {
 }
 
 fn thru_poa(l: &Local) -> Result<(), SystemException> {
+    // Read before looking: a change made during the lookup moves the count past this.
+    let now = crate::poa::changes();
+    // Relaxed: the count's Acquire load orders what the last change did before this.
+    if l.verified.load(Ordering::Relaxed) == now {
+        return Ok(());
+    }
     let Some(orb) = l.orb.upgrade() else {
         return Err(SystemException::OBJECT_NOT_EXIST);
     };
     match orb.poas.dispatch_decision(&l.key) {
-        Decision::Dispatch(_) => Ok(()),
+        Decision::Dispatch(_) => {
+            l.verified.store(now, Ordering::Relaxed);
+            Ok(())
+        }
         Decision::Reject(e) => Err(e),
         Decision::Hold => super::server::wait_while_holding(&orb, &l.key),
     }

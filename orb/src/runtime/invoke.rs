@@ -240,7 +240,16 @@ fn encode_request(
     }
     .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
     w.body().set_codesets(b.codesets);
-    args(w.body()).map_err(SystemException::from)?;
+    args(w.body()).map_err(|e| match e {
+        // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
+        // omniORB's does, with the minor code that says the client was the one to refuse.
+        EncodeError::WideCharInGiop10 => SystemException::new(
+            SystemExceptionKind::MARSHAL,
+            minor::MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT,
+            CompletionStatus::No,
+        ),
+        e => SystemException::from(e),
+    })?;
     let message = w
         .finish()
         .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
@@ -311,6 +320,7 @@ fn attempt(
     let first = conn.claim_first_request();
     let request =
         encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
+    flush_oneways(orb, &conn);
     let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
     let result = conn.call(id, &request, deadline);
     buffers::give(orb.options.allocator, request);
@@ -369,6 +379,14 @@ fn readdress(d: AddressingDisposition) -> Result<Addressing, SystemException> {
         AddressingDisposition::PROFILE_ADDR => Ok(Addressing::Profile),
         AddressingDisposition::REFERENCE_ADDR => Ok(Addressing::Reference),
         _ => Err(bad_reply()),
+    }
+}
+
+/// With oneway batching, writes the oneways buffered for `conn` ahead of a request whose
+/// reply is awaited, so that the server reads them first. A failed write shows in the call.
+fn flush_oneways(orb: &OrbShared, conn: &Arc<ClientConnection>) {
+    if let Some(b) = &orb.oneways {
+        let _ = b.flush(conn);
     }
 }
 
@@ -466,7 +484,14 @@ pub(crate) fn invoke_oneway(
     let mut retried = false;
     loop {
         let b = current_binding(&orb, r)?;
-        let conn = connection(&orb, &b)?;
+        let pending = orb
+            .oneways
+            .as_ref()
+            .and_then(|batcher| batcher.pending_connection(&b.endpoint, b.dialect));
+        let conn = match pending {
+            Some(conn) => Conn::Shared(conn),
+            None => connection(&orb, &b)?,
+        };
         let id = conn.next_request_id();
         let first = conn.claim_first_request();
         let request = encode_request(
@@ -479,7 +504,10 @@ pub(crate) fn invoke_oneway(
             first,
             args,
         )?;
-        let sent = conn.send_oneway(&request);
+        let sent = match &orb.oneways {
+            Some(batcher) => batcher.push(&conn, &request),
+            None => conn.send_oneway(&request),
+        };
         buffers::give(orb.options.allocator, request);
         match sent {
             Ok(()) => return Ok(()),
@@ -524,6 +552,7 @@ fn locate_once(
     let request = w
         .and_then(MessageWriter::finish)
         .map_err(|_| no_retry(bad_reply()))?;
+    flush_oneways(orb, &conn);
     let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
     let frame = conn.call(id, &request, deadline).map_err(|e| {
         orb.cache.discard(&conn);

@@ -8,6 +8,7 @@
 //! - `invoke`: the client side, from a stub's call to the reply.
 //! - `collocation`: references to objects of this process called without the transport.
 
+mod batch;
 pub(crate) mod collocation;
 pub(crate) mod invoke;
 mod options;
@@ -21,7 +22,6 @@ use crate::giop::CompletionStatus;
 use crate::iop::{ComponentId, Ior, TaggedComponent};
 use crate::ior::{
     parse_object_url, CodeSetComponentInfo, Component, IiopProfile, ObjectUrl, UiopProfile,
-    OMNIORB_ORB_TYPE,
 };
 use crate::object::ObjectRef;
 use crate::poa::{ObjectKey, Poa, PoaError, PoaTree};
@@ -79,6 +79,23 @@ pub(crate) struct OrbShared {
     initial_refs: RwLock<HashMap<String, ObjectRef>>,
     shutdown: Mutex<bool>,
     shutdown_cv: Condvar,
+    /// With `-ORBonewayBatchMicros`: the oneways waiting to be written.
+    pub(crate) oneways: Option<batch::OnewayBatcher>,
+    /// Held while the server's threads are joined, and true once they have been: whoever
+    /// completes the shutdown ([`Orb::shutdown`] with `wait`, or [`Orb::run`]) does it under
+    /// this lock, so the other waits for it rather than returning early.
+    shutdown_complete: Mutex<bool>,
+}
+
+impl Drop for OrbShared {
+    fn drop(&mut self) {
+        // Before the connection cache goes: buffered oneways are written, not dropped.
+        if let Some(b) = &self.oneways {
+            b.stop();
+        }
+        // References collocated with this ORB's objects must see that it is gone.
+        crate::poa::note_change();
+    }
 }
 
 struct ServerState {
@@ -157,6 +174,8 @@ impl Orb {
             initial_refs: RwLock::new(HashMap::new()),
             shutdown: Mutex::new(false),
             shutdown_cv: Condvar::new(),
+            oneways: options.oneway_batch.map(batch::OnewayBatcher::new),
+            shutdown_complete: Mutex::new(false),
             options,
         });
         let orb = Orb { shared };
@@ -355,17 +374,15 @@ impl Orb {
     }
 
     /// The IOR of an object of this ORB: one IIOP profile per GIOP listener, each with the
-    /// ORB type and code sets components, and the GIOP-lite listeners in ours.
+    /// code sets component, and the GIOP-lite listeners in ours.
     pub fn key_to_reference(&self, key: ObjectKey, type_id: &str) -> Result<ObjectRef, OrbError> {
         let state = self.server()?;
-        let mut components = vec![
-            Component::OrbType(OMNIORB_ORB_TYPE_FOR_PEERS)
-                .to_tagged(ByteOrder::NATIVE)
-                .map_err(SystemException::from)?,
-            Component::CodeSets(CodeSetComponentInfo::omniorb_default())
-                .to_tagged(ByteOrder::NATIVE)
-                .map_err(SystemException::from)?,
-        ];
+        // No TAG_ORB_TYPE: rtorb has no vendor tag of its own from the OMG, and claiming
+        // another ORB's would make peers apply that ORB's quirks to us. The component is
+        // optional; omniORB and rtorb read our references the same without it.
+        let mut components = vec![Component::CodeSets(CodeSetComponentInfo::omniorb_default())
+            .to_tagged(ByteOrder::NATIVE)
+            .map_err(SystemException::from)?];
         if !state.lite.is_empty() {
             components.push(lite_component(&state.lite)?);
         }
@@ -493,13 +510,19 @@ impl Orb {
     }
 
     /// Serves requests until [`Orb::shutdown`] (`ORB::run`). Requests are served by the
-    /// server's own threads; this only waits.
+    /// server's own threads; this waits for the shutdown, and returns only once it has
+    /// completed (CORBA 3.0 §4.2.3.3): listeners closed and every request under way
+    /// answered, even when the shutdown was asked for without waiting (as a servant must,
+    /// from inside an upcall).
     pub fn run(&self) -> Result<(), OrbError> {
         self.server()?;
-        let mut down = self.shared.shutdown.lock();
-        while !*down {
-            self.shared.shutdown_cv.wait(&mut down);
+        {
+            let mut down = self.shared.shutdown.lock();
+            while !*down {
+                self.shared.shutdown_cv.wait(&mut down);
+            }
         }
+        self.complete_shutdown();
         Ok(())
     }
 
@@ -518,11 +541,39 @@ impl Orb {
             *down = true;
             self.shared.shutdown_cv.notify_all();
         }
+        // Oneways this ORB made are written before its connections close.
+        if let Some(b) = &self.shared.oneways {
+            b.stop();
+        }
         if let Some(Ok(state)) = self.shared.server.get() {
             state.handler.close_all();
-            state.server.shutdown(wait);
+            state.server.shutdown(false);
         }
         self.shared.cache.clear();
+        if wait {
+            self.complete_shutdown();
+        }
+    }
+
+    /// Waits for the server's threads (all but the caller's own, if it is one of them), once.
+    fn complete_shutdown(&self) {
+        let mut complete = if self.is_server_thread() {
+            // Another thread completing the shutdown may be joining this one: waiting for it
+            // would deadlock, and a server thread cannot see the end of the shutdown anyway.
+            match self.shared.shutdown_complete.try_lock() {
+                Some(c) => c,
+                None => return,
+            }
+        } else {
+            self.shared.shutdown_complete.lock()
+        };
+        if *complete {
+            return;
+        }
+        if let Some(Ok(state)) = self.shared.server.get() {
+            state.server.shutdown(true);
+        }
+        *complete = true;
     }
 
     /// Whether the calling thread is one of this ORB's server threads.
@@ -565,10 +616,6 @@ pub(crate) fn local_host_id() -> &'static str {
             .unwrap_or_else(|| "localhost".to_owned())
     })
 }
-
-/// The ORB type our IORs carry. We announce omniORB's: omniORB (and we) then use the
-/// omniORB-compatible behaviours (e.g. `_not_existent` in GIOP 1.0) that we implement.
-const OMNIORB_ORB_TYPE_FOR_PEERS: u32 = OMNIORB_ORB_TYPE;
 
 fn lite_component(addresses: &[(String, u16)]) -> Result<TaggedComponent, OrbError> {
     let mut enc = crate::cdr::Encoder::new(ByteOrder::NATIVE);

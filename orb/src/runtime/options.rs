@@ -55,6 +55,10 @@ pub struct OrbOptions {
     pub connect_timeout: Duration,
     /// The largest message sent or accepted (`-ORBgiopMaxMsgSize`), default 64 MiB.
     pub max_message_size: usize,
+    /// Oneways are buffered per connection and written within this long of the first
+    /// (`-ORBonewayBatchMicros N`, 0 = each written at once, the default): `SYNC_NONE`
+    /// semantics, in order, flushed before a twoway on the same connection and at shutdown.
+    pub oneway_batch: Option<Duration>,
 }
 
 impl Default for OrbOptions {
@@ -77,6 +81,7 @@ impl Default for OrbOptions {
             request_timeout: None,
             connect_timeout: Duration::from_secs(10),
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
+            oneway_batch: None,
         }
     }
 }
@@ -237,6 +242,14 @@ impl OrbOptions {
                     .filter(|n| *n >= 1024)
                     .ok_or_else(|| bad("a size of at least 1024 octets"))?
             }
+            "onewaybatchmicros" => {
+                let us: u64 = value
+                    .parse()
+                    .ok()
+                    .filter(|us| *us <= 1_000_000)
+                    .ok_or_else(|| bad("a number of microseconds up to 1000000"))?;
+                self.oneway_batch = (us > 0).then(|| Duration::from_micros(us));
+            }
             _ => return Err(OptionsError::Unknown(name.to_owned())),
         }
         Ok(())
@@ -266,6 +279,7 @@ const OPTION_NAMES: &[&str] = &[
     "clientCallTimeOutPeriod",
     "clientConnectTimeOutPeriod",
     "giopMaxMsgSize",
+    "onewayBatchMicros",
 ];
 
 /// omniORB writes `giop:tcp::0` and `giop:tcp:host:` for "any interface" / "any port".
@@ -323,6 +337,13 @@ mod tests {
         assert_eq!(o.collocation, CollocationStrategy::None);
         assert_eq!(o.strategy, Strategy::Reactive);
         assert_eq!(o.request_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(o.oneway_batch, None);
+        o.parse_args(args("-ORBonewayBatchMicros 200")).unwrap();
+        assert_eq!(o.oneway_batch, Some(Duration::from_micros(200)));
+        o.parse_args(args("-ORBonewayBatchMicros 0")).unwrap();
+        assert_eq!(o.oneway_batch, None);
+        assert!(o.parse_args(args("-ORBonewayBatchMicros 2000000")).is_err());
+        assert!(o.parse_args(args("-ORBonewayBatchMicros -1")).is_err());
     }
 
     #[test]

@@ -37,6 +37,32 @@ pub(crate) struct RequestHandler {
     codesets: Mutex<HashMap<ConnectionId, CodeSets>>,
     /// Open connections, to say CloseConnection to each when the ORB shuts down.
     connections: Mutex<HashMap<ConnectionId, ConnectionHandle>>,
+    /// Requests being served per connection, and whether the ORB is shutting down: a
+    /// connection is closed only once its requests under way are answered.
+    work: Mutex<Work>,
+}
+
+#[derive(Default)]
+struct Work {
+    closing: bool,
+    busy: HashMap<ConnectionId, usize>,
+}
+
+/// Says CloseConnection (§15.5.1: requests not answered were not processed, so the client
+/// may retry them elsewhere or later) and closes.
+fn say_close(conn: &ConnectionHandle) {
+    let w = match conn.dialect() {
+        Dialect::Giop => MessageWriter::new(
+            GiopVersion::V1_0,
+            ByteOrder::NATIVE,
+            &Header::CloseConnection,
+        ),
+        Dialect::Lite(order) => MessageWriter::lite(order, &Header::CloseConnection),
+    };
+    if let Some(m) = w.ok().and_then(|w| w.finish().ok()) {
+        let _ = conn.send(m);
+    }
+    conn.close();
 }
 
 impl RequestHandler {
@@ -45,28 +71,59 @@ impl RequestHandler {
             orb,
             codesets: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
+            work: Mutex::new(Work::default()),
         }
     }
 
     /// Sends GIOP CloseConnection on every open connection (§15.5.1: an orderly shutdown
     /// tells clients that requests not yet answered were not processed, so they retry them
-    /// elsewhere or later), then closes them.
+    /// elsewhere or later), then closes them. A connection with requests under way is
+    /// closed when the last of them has been answered, so no reply is lost; requests that
+    /// arrive from now on are not served (CloseConnection tells their clients to retry).
     pub(crate) fn close_all(&self) {
         let conns: Vec<ConnectionHandle> =
             self.connections.lock().drain().map(|(_, c)| c).collect();
-        for conn in conns {
-            let w = match conn.dialect() {
-                Dialect::Giop => MessageWriter::new(
-                    GiopVersion::V1_0,
-                    ByteOrder::NATIVE,
-                    &Header::CloseConnection,
-                ),
-                Dialect::Lite(order) => MessageWriter::lite(order, &Header::CloseConnection),
+        let idle: Vec<ConnectionHandle> = {
+            let mut work = self.work.lock();
+            work.closing = true;
+            conns
+                .into_iter()
+                .filter(|c| work.busy.get(&c.id()).copied().unwrap_or(0) == 0)
+                .collect()
+        };
+        for conn in idle {
+            say_close(&conn);
+        }
+    }
+
+    /// Counts a request in on `conn`; false once the ORB is shutting down.
+    fn begin(&self, conn: &ConnectionHandle) -> bool {
+        let mut work = self.work.lock();
+        if work.closing {
+            return false;
+        }
+        *work.busy.entry(conn.id()).or_default() += 1;
+        true
+    }
+
+    /// Counts a request out; the last one on a connection of a shutting-down ORB closes it.
+    fn end(&self, conn: &ConnectionHandle) {
+        let close = {
+            let mut work = self.work.lock();
+            let left = match work.busy.get_mut(&conn.id()) {
+                Some(n) => {
+                    *n = n.saturating_sub(1);
+                    *n
+                }
+                None => 0,
             };
-            if let Some(m) = w.ok().and_then(|w| w.finish().ok()) {
-                let _ = conn.send(m);
+            if left == 0 {
+                work.busy.remove(&conn.id());
             }
-            conn.close();
+            left == 0 && work.closing
+        };
+        if close {
+            say_close(conn);
         }
     }
 
@@ -347,8 +404,18 @@ impl Handler for RequestHandler {
             }
         };
         match msg.header() {
-            Header::Request(req) => self.request(&orb, conn, &msg, req),
-            Header::LocateRequest(l) => self.locate(&orb, conn, &msg, l.request_id, &l.target),
+            Header::Request(req) => {
+                if self.begin(conn) {
+                    self.request(&orb, conn, &msg, req);
+                    self.end(conn);
+                }
+            }
+            Header::LocateRequest(l) => {
+                if self.begin(conn) {
+                    self.locate(&orb, conn, &msg, l.request_id, &l.target);
+                    self.end(conn);
+                }
+            }
             // Requests are answered as they come; there is nothing to cancel. Fragments
             // arrive already joined.
             Header::CancelRequest { .. } | Header::Fragment { .. } => {}
