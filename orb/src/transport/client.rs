@@ -390,20 +390,21 @@ impl ClientConnection {
     /// lock, so that the count follows the order of the messages on the wire.
     fn write_counted(&self, segments: &[&[u8]], what: Written) -> Result<(), CloseCause> {
         let _w = self.write.lock();
-        if let Written::Request(id) = what {
-            let mut st = self.state.lock();
-            let sent = st.oneways_sent;
-            if let Some(i) = st.find(id) {
-                st.waiters[i].oneways_before = sent;
+        match what {
+            Written::Request(id) => {
+                let mut st = self.state.lock();
+                let sent = st.oneways_sent;
+                if let Some(i) = st.find(id) {
+                    st.waiters[i].oneways_before = sent;
+                }
             }
+            // Counted before the first octet goes out: the server may run the oneway, and
+            // its upcall look for an idle connection, before this thread is back.
+            Written::Oneway => self.state.lock().oneways_sent += 1,
+            Written::Other => {}
         }
         match self.stream.write_all_vectored(segments) {
-            Ok(()) => {
-                if what == Written::Oneway {
-                    self.state.lock().oneways_sent += 1;
-                }
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err((_, e)) => {
                 let cause = CloseCause::Io(e.kind());
                 self.state.lock().fail(cause.clone());
