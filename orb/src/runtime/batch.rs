@@ -75,7 +75,7 @@ impl OnewayBatcher {
         let mut st = self.inner.state.lock();
         if st.stopped {
             // Whatever is buffered for it went at stop; nothing can be ahead of this one.
-            return conn.send(message);
+            return conn.send_oneway(message);
         }
         let i = match st.pending.iter().position(|p| Arc::ptr_eq(&p.conn, conn)) {
             Some(i) => i,
@@ -93,7 +93,7 @@ impl OnewayBatcher {
         st.pending[i].bytes.extend_from_slice(message);
         if st.pending[i].bytes.len() >= MAX_BATCH {
             let p = st.pending.swap_remove(i);
-            return p.conn.send(&p.bytes);
+            return p.conn.send_oneway(&p.bytes);
         }
         drop(st);
         self.start_flusher();
@@ -145,7 +145,7 @@ impl OnewayBatcher {
         match st.pending.iter().position(|p| Arc::ptr_eq(&p.conn, conn)) {
             Some(i) => {
                 let p = st.pending.swap_remove(i);
-                p.conn.send(&p.bytes)
+                p.conn.send_oneway(&p.bytes)
             }
             None => Ok(()),
         }
@@ -166,7 +166,7 @@ impl OnewayBatcher {
         st.stopped = true;
         for p in st.pending.drain(..) {
             // SYNC_NONE: a oneway that cannot be written is lost, as it would be in flight.
-            let _ = p.conn.send(&p.bytes);
+            let _ = p.conn.send_oneway(&p.bytes);
         }
         self.inner.wake.notify_all();
     }
@@ -192,7 +192,7 @@ fn flush_loop(inner: &Inner) {
             let due = st.pending[i].since + inner.bound;
             if due <= now {
                 let p = st.pending.swap_remove(i);
-                let _ = p.conn.send(&p.bytes);
+                let _ = p.conn.send_oneway(&p.bytes);
             } else {
                 next = Some(next.map_or(due, |n| n.min(due)));
                 i += 1;
