@@ -21,6 +21,8 @@
 use crate::codegen::{self, Demux, GenError, Options};
 use crate::{Diagnostics, Frontend};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// What can go wrong compiling IDL to Rust.
 #[derive(Debug, thiserror::Error)]
@@ -122,32 +124,72 @@ impl Builder {
             path: dir.clone(),
             source,
         })?;
+        let files: Vec<&Path> = files.iter().map(AsRef::as_ref).collect();
+        let mut targets: Vec<PathBuf> = Vec::with_capacity(files.len());
+        for &file in &files {
+            let stem = file.file_stem().unwrap_or(file.as_os_str());
+            let target = dir.join(stem).with_extension("rs");
+            if targets.contains(&target) {
+                return Err(Error::DuplicateOutput(target));
+            }
+            targets.push(target);
+        }
+        // Translation units are independent: compiled on every core, sharing what they
+        // render (the items of files several of them include).
+        let cache = codegen::RenderCache::default();
+        let results: Vec<OnceLock<Unit>> = files.iter().map(|_| OnceLock::new()).collect();
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let (Some(file), Some(slot)) = (files.get(i), results.get(i)) else {
+                        break;
+                    };
+                    let _ = slot.set(self.unit(file, &cache));
+                });
+            }
+        });
         let mut written = Vec::new();
-        for file in files {
-            let file = file.as_ref();
-            let out = self.frontend.compile_file(file);
+        for ((file, target), unit) in files.iter().zip(targets).zip(results) {
+            let Some((read, text)) = unit.into_inner() else {
+                return Err(Error::Generate {
+                    file: file.to_path_buf(),
+                    source: GenError::new("internal error: a compiling thread panicked"),
+                });
+            };
             if self.rerun_if_changed {
                 // Every file read, includes too, even when compilation failed: fixing any of
                 // them must rerun the build script.
-                for f in &out.files {
+                for f in &read {
                     println!("cargo:rerun-if-changed={}", f.display());
                 }
             }
-            let model = out.result.map_err(Error::Idl)?;
-            let text =
-                codegen::generate(&model, &self.options).map_err(|source| Error::Generate {
-                    file: file.to_path_buf(),
-                    source,
-                })?;
-            let stem = file.file_stem().unwrap_or(file.as_os_str());
-            let target = dir.join(stem).with_extension("rs");
-            if written.contains(&target) {
-                return Err(Error::DuplicateOutput(target));
-            }
-            write_if_changed(&target, &text)?;
+            write_if_changed(&target, &text?)?;
             written.push(target);
         }
         Ok(written)
+    }
+}
+
+/// What compiling one IDL file gives: the files read, and the Rust source or the error.
+type Unit = (Vec<PathBuf>, Result<String, Error>);
+
+impl Builder {
+    fn unit(&self, file: &Path, cache: &codegen::RenderCache) -> Unit {
+        let out = self.frontend.compile_file(file);
+        let text = out.result.map_err(Error::Idl).and_then(|model| {
+            codegen::generate_cached(&model, &self.options, cache).map_err(|source| {
+                Error::Generate {
+                    file: file.to_path_buf(),
+                    source,
+                }
+            })
+        });
+        (out.files, text)
     }
 }
 

@@ -29,6 +29,9 @@ struct Args {
     files: Vec<PathBuf>,
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let mut b = idlc::Builder::new();

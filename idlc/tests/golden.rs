@@ -97,3 +97,29 @@ fn every_golden_file_has_its_idl() {
         }
     }
 }
+
+/// A run shares rendered items between its translation units (`RenderCache`): every file
+/// must come out exactly as when generated alone, whatever order the units take.
+#[test]
+fn a_shared_render_cache_changes_no_output() {
+    let idl = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idl");
+    let files = [
+        idl.join("echo.idl"),
+        idl.join("alltypes.idl"),
+        idl.join("remote.idl"),
+    ];
+    let models: Vec<_> = files
+        .iter()
+        .map(|f| Frontend::new().parse_file(f).expect("parses"))
+        .collect();
+    let options = Options::default();
+    let alone: Vec<String> = models
+        .iter()
+        .map(|m| idlc::codegen::generate(m, &options).expect("generates"))
+        .collect();
+    let cache = idlc::codegen::RenderCache::default();
+    for i in [1, 0, 2, 0, 1] {
+        let shared = idlc::codegen::generate_cached(&models[i], &options, &cache).unwrap();
+        assert!(shared == alone[i], "{} differs", files[i].display());
+    }
+}

@@ -206,7 +206,8 @@ impl<'a> CdrDecode<'a> for ObjectRef {
     const MIN_WIRE_SIZE: usize = <Ior as CdrDecode<'a>>::MIN_WIRE_SIZE;
 
     fn decode(dec: &mut Decoder<'a>) -> Result<Self, DecodeError> {
-        Ior::decode(dec).map(ObjectRef::from_ior)
+        let orb = crate::runtime::decoding_orb();
+        Ior::decode(dec).map(|ior| ObjectRef::with_orb(ior, orb))
     }
 }
 

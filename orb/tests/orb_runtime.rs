@@ -542,3 +542,112 @@ fn every_server_strategy_serves_concurrent_clients() {
         server.shutdown(true);
     }
 }
+
+#[test]
+fn a_reference_whose_orb_is_gone_does_not_borrow_another_orbs() {
+    let (_server, obj, _) = serve();
+    let (client, remote) = client_ref(&obj);
+    assert_eq!(add(&remote, 2, 3).unwrap(), 5);
+    drop(client);
+    // The server's ORB is still alive in this process; the reference must not call through
+    // it (its connections, options and collocation table are not the reference's).
+    let e = add(&remote, 2, 3).unwrap_err();
+    assert_eq!(e.kind, SystemExceptionKind::BAD_INV_ORDER);
+    assert_eq!(e.completed, CompletionStatus::No);
+}
+
+/// `relay`: adds through another object during the upcall. `relay_later` (oneway) does the
+/// same and keeps the sum for `last`.
+struct Relay {
+    target: ObjectRef,
+    last: AtomicU32,
+}
+
+impl Servant for Relay {
+    fn repository_id(&self) -> &'static str {
+        "IDL:Test/Relay:1.0"
+    }
+    fn is_a(&self, id: &str) -> bool {
+        id == self.repository_id()
+    }
+    fn dispatch(
+        &self,
+        operation: &str,
+        args: &mut Decoder<'_>,
+        reply: &mut Encoder,
+    ) -> Result<DispatchStatus, SystemException> {
+        match operation {
+            "relay" => {
+                let a = args.read_long()?;
+                reply.write_long(add(&self.target, a, 1)?);
+            }
+            "relay_later" => {
+                let a = args.read_long()?;
+                self.last
+                    .store(add(&self.target, a, 1)? as u32, Ordering::SeqCst);
+            }
+            "last" => reply.write_ulong(self.last.load(Ordering::SeqCst)),
+            _ => return Err(SystemException::bad_operation()),
+        }
+        Ok(DispatchStatus::NoException)
+    }
+    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A call made during an upcall to an object of the same ORB, through the transport
+/// (collocation None): the server serves a connection's requests in order, so on the
+/// connection that carries the request being served it would wait for that request, which
+/// waits for it. It goes on another connection instead — after a twoway and after a oneway.
+#[test]
+fn a_call_from_an_upcall_does_not_wait_behind_the_request_it_serves() {
+    let orb = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        // Only a deadlock takes this long: it fails the test instead of hanging it.
+        request_timeout: Some(Duration::from_secs(20)),
+        ..OrbOptions::default()
+    })
+    .unwrap();
+    let calc = orb
+        .activate(&orb.root_poa(), Arc::new(Calc::default()))
+        .unwrap();
+    let relay = orb
+        .activate(
+            &orb.root_poa(),
+            Arc::new(Relay {
+                target: calc,
+                last: AtomicU32::new(0),
+            }),
+        )
+        .unwrap();
+    let relay_call = |op: &str, a: i32| {
+        relay.invoke(op, &|e: &mut Encoder| -> Result<(), EncodeError> {
+            e.write_long(a);
+            Ok(())
+        })
+    };
+    let sum = relay_call("relay", 41)
+        .unwrap()
+        .normal_result(|d| d.read_long())
+        .unwrap();
+    assert_eq!(sum, 42);
+    relay
+        .invoke_oneway(
+            "relay_later",
+            &|e: &mut Encoder| -> Result<(), EncodeError> {
+                e.write_long(6);
+                Ok(())
+            },
+        )
+        .unwrap();
+    let last = relay
+        .invoke("last", &|_| Ok(()))
+        .unwrap()
+        .normal_result(|d| d.read_ulong())
+        .unwrap();
+    assert_eq!(last, 7);
+}

@@ -445,3 +445,116 @@ fn unknown_reply_ids_are_dropped() {
     assert_eq!(reply_parts(&reply), (1, b"mine".to_vec()));
     t.join().unwrap();
 }
+
+/// `get_idle` (for calls made during an upcall) never gives a connection on which a request
+/// is still with the server — awaited, given up on, or a oneway no later reply vouches for —
+/// nor one another `get_idle` caller holds: a request queued there behind the one its
+/// caller is serving would deadlock. It makes a spare instead, and reuses it once idle.
+#[test]
+fn get_idle_passes_a_busy_connection_by() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let dialect = Dialect::Giop;
+    let cache = ConnectionCache::new(ClientOptions::default());
+    let echo = |c: &ClientConnection, body: &[u8]| {
+        let id = c.next_request_id();
+        let reply = c.call(id, &request(dialect, id, "echo", body), deadline());
+        assert_eq!(reply_parts(&reply.unwrap()), (id, body.to_vec()));
+    };
+    let shared = cache.get(&bound, dialect).unwrap();
+    assert!(shared.is_idle());
+
+    // Idle: the shared connection itself, held by one get_idle caller at a time.
+    let held = cache.get_idle(&bound, dialect).unwrap();
+    assert!(Arc::ptr_eq(&held, &shared));
+    assert!(!shared.is_idle(), "held");
+    let spare = cache.get_idle(&bound, dialect).unwrap();
+    assert!(!Arc::ptr_eq(&spare, &shared));
+    echo(&spare, b"on the spare");
+    let spare_conn = Arc::clone(&spare);
+    drop((held, spare));
+    assert!(shared.is_idle() && spare_conn.is_idle());
+    assert_eq!(cache.len(), 2);
+    // The shared callers' connection is still the first one.
+    assert!(Arc::ptr_eq(&cache.get(&bound, dialect).unwrap(), &shared));
+
+    // A oneway: busy until the reply to a later request shows the server got past it.
+    let id = shared.next_request_id();
+    shared
+        .send_oneway(&request(dialect, id, "ignore", b""))
+        .unwrap();
+    assert!(!shared.is_idle(), "a oneway may still run");
+    let other = cache.get_idle(&bound, dialect).unwrap();
+    assert!(Arc::ptr_eq(&other, &spare_conn), "the idle spare");
+    drop(other);
+    echo(&shared, b"after the oneway");
+    assert!(shared.is_idle());
+
+    // A request given up on: the server may still be running it.
+    let id = shared.next_request_id();
+    let gone = Some(Instant::now() + Duration::from_millis(20));
+    let e = shared
+        .call(id, &request(dialect, id, "ignore", b""), gone)
+        .unwrap_err();
+    assert!(matches!(e, TransportError::Timeout), "{e:?}");
+    assert!(!shared.is_idle(), "an abandoned request may still run");
+    let other = cache.get_idle(&bound, dialect).unwrap();
+    assert!(Arc::ptr_eq(&other, &spare_conn));
+
+    // A request awaited (on the spare now, held by nobody): both busy, so a third one.
+    drop(other);
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| {
+            let id = spare_conn.next_request_id();
+            spare_conn.call(id, &request(dialect, id, "ignore", b""), deadline())
+        });
+        assert!(wait_until(|| !spare_conn.is_idle()));
+        let third = cache.get_idle(&bound, dialect).unwrap();
+        assert!(!Arc::ptr_eq(&third, &shared) && !Arc::ptr_eq(&third, &spare_conn));
+        echo(&third, b"third");
+        assert_eq!(cache.len(), 3);
+        // Discarding one connection closes it (its waiter fails) and leaves the others.
+        cache.discard(&spare_conn);
+        let e = waiting.join().unwrap().unwrap_err();
+        assert!(matches!(e, TransportError::Closed { .. }), "{e:?}");
+    });
+    assert!(spare_conn.is_closed());
+    assert_eq!(cache.len(), 2);
+    assert!(Arc::ptr_eq(&cache.get(&bound, dialect).unwrap(), &shared));
+}
+
+/// Spares left busy only by oneways (no reply will ever vouch for them if no twoway
+/// follows) do not pile up: past eight connections to one endpoint the surplus is closed.
+#[test]
+fn spares_awaiting_only_oneways_are_closed_past_the_limit() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let cache = ConnectionCache::new(ClientOptions::default());
+    let mut used = Vec::new();
+    for _ in 0..20 {
+        let c = cache.get_idle(&bound, Dialect::Giop).unwrap();
+        let id = c.next_request_id();
+        c.send_oneway(&request(Dialect::Giop, id, "ignore", b""))
+            .unwrap();
+        assert!(!c.is_idle());
+        used.push(Arc::clone(&c));
+        assert!(cache.len() <= 8, "{} connections", cache.len());
+    }
+    assert_eq!(cache.len(), 8);
+    // The first (the shared connection) stays; the oldest spares were closed.
+    assert!(!used[0].is_closed());
+    assert!(used[1].is_closed());
+    assert!(!used[19].is_closed());
+}

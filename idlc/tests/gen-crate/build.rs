@@ -21,7 +21,7 @@ fn main() {
     Builder::new()
         .include(&idl)
         .out_dir(&out)
-        .compile(&[idl.join("alltypes.idl")])
+        .compile(&[idl.join("alltypes.idl"), idl.join("remote.idl")])
         .unwrap_or_else(|e| panic!("{e}"));
     omniorb(&out);
 }

@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 /// a larger write gains nothing and holds the lock longer.
 const MAX_BATCH: usize = 64 * 1024;
 
+/// How writing a full buffer went: on failure, the error and the connection it failed on.
+pub(crate) type BatchWrite = Result<(), (TransportError, Arc<ClientConnection>)>;
+
 /// The oneways buffered for one connection.
 struct Pending {
     conn: Arc<ClientConnection>,
@@ -75,7 +78,7 @@ impl OnewayBatcher {
         let mut st = self.inner.state.lock();
         if st.stopped {
             // Whatever is buffered for it went at stop; nothing can be ahead of this one.
-            return conn.send(message);
+            return conn.send_oneway(message);
         }
         let i = match st.pending.iter().position(|p| Arc::ptr_eq(&p.conn, conn)) {
             Some(i) => i,
@@ -93,7 +96,7 @@ impl OnewayBatcher {
         st.pending[i].bytes.extend_from_slice(message);
         if st.pending[i].bytes.len() >= MAX_BATCH {
             let p = st.pending.swap_remove(i);
-            return p.conn.send(&p.bytes);
+            return p.conn.send_oneway(&p.bytes);
         }
         drop(st);
         self.start_flusher();
@@ -128,7 +131,8 @@ impl OnewayBatcher {
     /// number the request) and the buffer, and appends the whole request or nothing. `None`
     /// when nothing is buffered for `endpoint` (or the batcher has stopped): the caller then
     /// gets a connection from the cache and calls [`OnewayBatcher::push`]. The second value is
-    /// the outcome of writing the buffer, when this request filled it.
+    /// the outcome of writing the buffer, when this request filled it: on failure, with the
+    /// connection it failed on.
     ///
     /// `add` runs under the batcher's lock: it must only encode, never call into the ORB.
     pub(crate) fn append<R>(
@@ -136,7 +140,7 @@ impl OnewayBatcher {
         endpoint: &Endpoint,
         dialect: Dialect,
         add: impl FnOnce(&ClientConnection, &mut Vec<u8>) -> R,
-    ) -> Option<(R, Result<(), TransportError>)> {
+    ) -> Option<(R, BatchWrite)> {
         let mut st = self.inner.state.lock();
         if st.stopped {
             return None;
@@ -151,7 +155,8 @@ impl OnewayBatcher {
             return Some((added, Ok(())));
         }
         let p = st.pending.swap_remove(i);
-        Some((added, p.conn.send(&p.bytes)))
+        let sent = p.conn.send_oneway(&p.bytes).map_err(|e| (e, p.conn));
+        Some((added, sent))
     }
 
     /// Writes what is buffered for `conn`, before a request whose reply is awaited on it.
@@ -160,7 +165,7 @@ impl OnewayBatcher {
         match st.pending.iter().position(|p| Arc::ptr_eq(&p.conn, conn)) {
             Some(i) => {
                 let p = st.pending.swap_remove(i);
-                p.conn.send(&p.bytes)
+                p.conn.send_oneway(&p.bytes)
             }
             None => Ok(()),
         }
@@ -181,7 +186,7 @@ impl OnewayBatcher {
         st.stopped = true;
         for p in st.pending.drain(..) {
             // SYNC_NONE: a oneway that cannot be written is lost, as it would be in flight.
-            let _ = p.conn.send(&p.bytes);
+            let _ = p.conn.send_oneway(&p.bytes);
         }
         self.inner.wake.notify_all();
     }
@@ -207,7 +212,7 @@ fn flush_loop(inner: &Inner) {
             let due = st.pending[i].since + inner.bound;
             if due <= now {
                 let p = st.pending.swap_remove(i);
-                let _ = p.conn.send(&p.bytes);
+                let _ = p.conn.send_oneway(&p.bytes);
             } else {
                 next = Some(next.map_or(due, |n| n.min(due)));
                 i += 1;

@@ -21,7 +21,7 @@ use crate::giop::{
 use crate::iop::{Ior, ProfileId, ServiceContext, ServiceId};
 use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::{ObjectRef, RefInner, Reply};
-use crate::transport::{ClientConnection, Dialect, Endpoint, TransportError};
+use crate::transport::{ClientConnection, Dialect, Endpoint, IdleConnection, TransportError};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -274,10 +274,35 @@ enum Attempt {
     Unknown,
 }
 
-fn connection(orb: &OrbShared, b: &Binding) -> Result<Arc<ClientConnection>, SystemException> {
-    orb.cache
-        .get(&b.endpoint, b.dialect)
-        .map_err(|e| transport_exception(&e))
+/// The connection a request goes on.
+enum Conn {
+    /// The endpoint's shared connection.
+    Shared(Arc<ClientConnection>),
+    /// One the caller has to itself, with nothing else in the server's hands.
+    Idle(IdleConnection),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Arc<ClientConnection>;
+    fn deref(&self) -> &Arc<ClientConnection> {
+        match self {
+            Conn::Shared(c) => c,
+            Conn::Idle(c) => c,
+        }
+    }
+}
+
+/// A call made while this thread serves a request (a callback, a call to another object
+/// of this or another ORB of the process) goes on an idle connection: on the shared one it
+/// could wait behind the very request it serves, or one that waits for it — the server
+/// runs one connection's requests in order — and deadlock. Other calls share a connection.
+fn connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
+    let conn = if super::in_upcall() {
+        orb.cache.get_idle(&b.endpoint, b.dialect).map(Conn::Idle)
+    } else {
+        orb.cache.get(&b.endpoint, b.dialect).map(Conn::Shared)
+    };
+    conn.map_err(|e| transport_exception(&e))
 }
 
 fn attempt(
@@ -301,7 +326,7 @@ fn attempt(
     buffers::give(orb.options.allocator, request);
     let frame = result.map_err(|e| {
         if matches!(e, TransportError::Closed { .. }) {
-            orb.cache.remove(&b.endpoint, b.dialect);
+            orb.cache.discard(&conn);
         }
         (transport_exception(&e), e.is_retryable())
     })?;
@@ -433,14 +458,19 @@ pub(crate) fn invoke(
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Reply, SystemException> {
-    run(
+    let reply = run(
         obj,
         |orb, r, b, a| attempt(orb, r, b, a, operation, args),
         |a| match a {
             Attempt::Done(reply) => Some(reply),
             _ => None,
         },
-    )
+    )?;
+    // References in the reply belong to the ORB that received it.
+    if let Ok(orb) = Orb::of(obj) {
+        super::decoding_reply_of(&orb);
+    }
+    Ok(reply)
 }
 
 /// A oneway request: sent, never answered.
@@ -472,10 +502,10 @@ pub(crate) fn invoke_oneway(
                 Ok::<(), SystemException>(())
             })
         });
-        let sent = match joined {
+        let failed = match joined {
             Some((encoded, sent)) => {
                 encoded?;
-                sent
+                sent.err().map(|(e, conn)| (e, Conn::Shared(conn)))
             }
             None => {
                 let conn = connection(&orb, &b)?;
@@ -485,20 +515,18 @@ pub(crate) fn invoke_oneway(
                     None => conn.send_oneway(&request),
                 };
                 buffers::give(orb.options.allocator, request);
-                sent
+                sent.err().map(|e| (e, conn))
             }
         };
-        match sent {
-            Ok(()) => return Ok(()),
-            Err(e) => {
-                orb.cache.remove(&b.endpoint, b.dialect);
-                if e.is_retryable() && !retried {
-                    retried = true;
-                    continue;
-                }
-                return Err(transport_exception(&e));
-            }
+        let Some((e, conn)) = failed else {
+            return Ok(());
+        };
+        orb.cache.discard(&conn);
+        if e.is_retryable() && !retried {
+            retried = true;
+            continue;
         }
+        return Err(transport_exception(&e));
     }
 }
 
@@ -534,7 +562,7 @@ fn locate_once(
     flush_oneways(orb, &conn);
     let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
     let frame = conn.call(id, &request, deadline).map_err(|e| {
-        orb.cache.remove(&b.endpoint, b.dialect);
+        orb.cache.discard(&conn);
         (transport_exception(&e), e.is_retryable())
     })?;
     let msg = frame.decode().map_err(|_| no_retry(bad_reply()))?;

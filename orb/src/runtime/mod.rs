@@ -126,6 +126,30 @@ thread_local! {
     /// The ORB whose server thread this is, while it dispatches a request.
     static CURRENT: std::cell::RefCell<Option<Weak<OrbShared>>> =
         const { std::cell::RefCell::new(None) };
+    /// The ORB whose message this thread decodes now: the request a server thread
+    /// dispatches, or the reply to the thread's latest call. References decoded from the
+    /// message are tied to it, so that in a process with several ORBs a reference goes
+    /// through the ORB it came from (not whichever ORB `Orb::current` finds).
+    static DECODING: std::cell::RefCell<Option<Weak<OrbShared>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The ORB references decoded now belong to (see `DECODING`), if known.
+pub(crate) fn decoding_orb() -> Option<Weak<OrbShared>> {
+    DECODING.with(|c| c.borrow().clone())
+}
+
+/// Called with the reply to a call through `orb`: what the caller decodes next is from it.
+pub(crate) fn decoding_reply_of(orb: &Arc<OrbShared>) {
+    DECODING.with(|c| {
+        let mut c = c.borrow_mut();
+        if !c
+            .as_ref()
+            .is_some_and(|w| w.strong_count() > 0 && std::ptr::eq(w.as_ptr(), Arc::as_ptr(orb)))
+        {
+            *c = Some(Arc::downgrade(orb));
+        }
+    });
 }
 
 impl Orb {
@@ -566,17 +590,19 @@ impl Orb {
         ORBS.read().iter().find_map(Weak::upgrade)
     }
 
-    /// The ORB of a reference: its own, or [`Orb::current`].
+    /// The ORB of a reference: its own, or [`Orb::current`] for a reference made without one.
+    /// A reference whose own ORB is gone stays with it (BAD_INV_ORDER): quietly calling through
+    /// another ORB would use that ORB's connections, options and collocation table.
     pub(crate) fn of(obj: &ObjectRef) -> Result<Arc<OrbShared>, SystemException> {
-        obj.inner()
-            .and_then(|r| r.orb.as_ref())
-            .and_then(Weak::upgrade)
-            .or_else(Orb::current)
-            .ok_or(SystemException::new(
-                SystemExceptionKind::BAD_INV_ORDER,
-                minor::BAD_INV_ORDER_ORB_HAS_SHUTDOWN,
-                CompletionStatus::No,
-            ))
+        let orb = match obj.inner().and_then(|r| r.orb.as_ref()) {
+            Some(own) => own.upgrade(),
+            None => Orb::current(),
+        };
+        orb.ok_or(SystemException::new(
+            SystemExceptionKind::BAD_INV_ORDER,
+            minor::BAD_INV_ORDER_ORB_HAS_SHUTDOWN,
+            CompletionStatus::No,
+        ))
     }
 }
 
@@ -612,20 +638,34 @@ fn lite_component(addresses: &[(String, u16)]) -> Result<TaggedComponent, OrbErr
     })
 }
 
+/// Whether the calling thread is serving a request (of any ORB of the process): between a
+/// server thread's [`CurrentGuard::enter`] and the guard's drop.
+pub(crate) fn in_upcall() -> bool {
+    CURRENT.with(|c| c.borrow().is_some())
+}
+
 /// Sets the thread's current ORB while a server thread dispatches, so references the
 /// request carries bind to the ORB that received them.
-pub(crate) struct CurrentGuard(Option<Weak<OrbShared>>);
+pub(crate) struct CurrentGuard {
+    current: Option<Weak<OrbShared>>,
+    decoding: Option<Weak<OrbShared>>,
+}
 
 impl CurrentGuard {
     pub(crate) fn enter(orb: &Weak<OrbShared>) -> CurrentGuard {
-        CurrentGuard(CURRENT.with(|c| c.borrow_mut().replace(orb.clone())))
+        CurrentGuard {
+            current: CURRENT.with(|c| c.borrow_mut().replace(orb.clone())),
+            decoding: DECODING.with(|c| c.borrow_mut().replace(orb.clone())),
+        }
     }
 }
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
-        let previous = self.0.take();
+        let previous = self.current.take();
         CURRENT.with(|c| *c.borrow_mut() = previous);
+        let previous = self.decoding.take();
+        DECODING.with(|c| *c.borrow_mut() = previous);
     }
 }
 

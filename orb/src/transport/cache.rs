@@ -1,5 +1,7 @@
 //! Client connections kept for reuse: one per (endpoint, dialect), shared by every caller,
-//! their requests multiplexed by request id.
+//! their requests multiplexed by request id — plus, for callers that must not wait behind
+//! other requests (calls made during an upcall), more connections each used by one caller
+//! at a time ([`ConnectionCache::get_idle`]).
 
 use super::client::{ClientConnection, ClientOptions};
 use super::endpoint::{Dialect, Endpoint};
@@ -20,11 +22,38 @@ pub struct ConnectionCache {
     conns: Mutex<Conns>,
 }
 
+/// Per endpoint, its connections in the order they were made: the first of a dialect is the
+/// shared one [`ConnectionCache::get`] gives, the others are spares for
+/// [`ConnectionCache::get_idle`].
 type Conns = HashMap<Endpoint, Vec<(Dialect, Arc<ClientConnection>)>>;
 
 fn find(conns: &Conns, endpoint: &Endpoint, dialect: Dialect) -> Option<Arc<ClientConnection>> {
     let (_, c) = conns.get(endpoint)?.iter().find(|(d, _)| *d == dialect)?;
     c.is_usable().then(|| c.clone())
+}
+
+/// More connections than this to one endpoint in one dialect, and the surplus that only
+/// waits for the confirmation of a oneway is closed: a caller that sends oneways during
+/// upcalls would otherwise leave one behind per call.
+const MAX_SPARES: usize = 8;
+
+/// A connection one caller has to itself, from [`ConnectionCache::get_idle`]: other
+/// `get_idle` callers get another until this is dropped (shared callers of
+/// [`ConnectionCache::get`] may still use it; they hold nothing the caller waits for).
+#[derive(Debug)]
+pub struct IdleConnection(Arc<ClientConnection>);
+
+impl std::ops::Deref for IdleConnection {
+    type Target = Arc<ClientConnection>;
+    fn deref(&self) -> &Arc<ClientConnection> {
+        &self.0
+    }
+}
+
+impl Drop for IdleConnection {
+    fn drop(&mut self) {
+        self.0.release();
+    }
 }
 
 impl ConnectionCache {
@@ -52,26 +81,113 @@ impl ConnectionCache {
             return Ok(c);
         }
         let same = conns.entry(endpoint.clone()).or_default();
-        same.retain(|(d, _)| *d != dialect);
-        same.push((dialect, fresh.clone()));
+        // The broken shared connection goes; spares stay (and are looked at when used).
+        if let Some(i) = same.iter().position(|(d, _)| *d == dialect) {
+            same.remove(i);
+        }
+        let at = same
+            .iter()
+            .position(|(d, _)| *d == dialect)
+            .unwrap_or(same.len());
+        same.insert(at, (dialect, fresh.clone()));
         Ok(fresh)
     }
 
-    /// Closes and forgets the connection to `endpoint` in `dialect`, if any.
+    /// A connection to `endpoint` in `dialect` on which nothing is with the server
+    /// ([`ClientConnection::is_idle`]), for the caller alone until it drops it: the shared
+    /// one if idle, else a spare, else a new one.
+    ///
+    /// A call made while serving a request needs this. The server runs one connection's
+    /// requests in order, so a request sent on a connection busy with one of the requests
+    /// the caller is (indirectly) serving would wait for that request to finish — which
+    /// waits for this call: a deadlock. On an idle connection it waits for nothing.
+    pub fn get_idle(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+    ) -> Result<IdleConnection, TransportError> {
+        let candidates: Vec<Arc<ClientConnection>> = match self.conns.lock().get(endpoint) {
+            Some(same) => same
+                .iter()
+                .filter(|(d, c)| *d == dialect && c.try_claim())
+                .map(|(_, c)| c.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut found = None;
+        for c in candidates {
+            let c = IdleConnection(c);
+            // Checked outside the cache's lock: it may read the socket.
+            if found.is_none() && c.is_usable() {
+                found = Some(c);
+            } else if c.is_closed() {
+                self.discard(&c);
+            }
+        }
+        if let Some(c) = found {
+            return Ok(c);
+        }
+        let fresh = Arc::new(ClientConnection::connect(endpoint, dialect, &self.options)?);
+        let claimed = fresh.try_claim();
+        debug_assert!(claimed, "a new connection is idle");
+        let mut surplus = Vec::new();
+        {
+            let mut conns = self.conns.lock();
+            let same = conns.entry(endpoint.clone()).or_default();
+            same.retain(|(_, c)| !c.is_closed());
+            same.push((dialect, fresh.clone()));
+            let mut count = same.iter().filter(|(d, _)| *d == dialect).count();
+            let mut i = 0;
+            while count > MAX_SPARES && i < same.len() {
+                let (d, c) = &same[i];
+                // Never the shared one (the first), nor one a caller uses.
+                let first = same.iter().position(|(d2, _)| d2 == d) == Some(i);
+                if *d == dialect && !first && !Arc::ptr_eq(c, &fresh) && c.try_claim_to_close() {
+                    surplus.push(same.remove(i).1);
+                    count -= 1;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        for c in surplus {
+            c.close();
+        }
+        Ok(IdleConnection(fresh))
+    }
+
+    /// Closes and forgets `conn` (found broken), leaving the endpoint's other connections.
+    pub fn discard(&self, conn: &Arc<ClientConnection>) {
+        {
+            let mut conns = self.conns.lock();
+            let endpoint = conn.endpoint();
+            if let Some(same) = conns.get_mut(endpoint) {
+                same.retain(|(_, c)| !Arc::ptr_eq(c, conn));
+                if same.is_empty() {
+                    conns.remove(endpoint);
+                }
+            }
+        }
+        conn.close();
+    }
+
+    /// Closes and forgets every connection to `endpoint` in `dialect`.
     pub fn remove(&self, endpoint: &Endpoint, dialect: Dialect) {
-        let removed = {
+        let removed: Vec<_> = {
             let mut conns = self.conns.lock();
             let Some(same) = conns.get_mut(endpoint) else {
                 return;
             };
-            let i = same.iter().position(|(d, _)| *d == dialect);
-            let removed = i.map(|i| same.swap_remove(i).1);
+            let (gone, kept) = std::mem::take(same)
+                .into_iter()
+                .partition(|(d, _)| *d == dialect);
+            *same = kept;
             if same.is_empty() {
                 conns.remove(endpoint);
             }
-            removed
+            gone
         };
-        if let Some(c) = removed {
+        for (_, c) in removed {
             c.close();
         }
     }

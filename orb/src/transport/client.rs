@@ -53,6 +53,9 @@ struct Waiter {
     id: u32,
     reply: Option<Frame>,
     wake: Arc<Condvar>,
+    /// How many oneways had been written before this request: its reply shows the server
+    /// has taken them all (it serves a connection's requests in order).
+    oneways_before: u64,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +71,13 @@ struct State {
     /// The reader's list of the messages one read completed, lent to it and given back
     /// empty: kept here so that its capacity is reused, not allocated per read.
     inbox: Vec<Frame>,
+    /// Oneways written, and how many of them a later request's reply shows served.
+    oneways_sent: u64,
+    oneways_served: u64,
+    /// Requests whose callers stopped waiting (timed out): the server may still run them.
+    abandoned: Vec<u32>,
+    /// A caller holds the connection for itself ([`ClientConnection::try_claim`]).
+    claimed: bool,
 }
 
 impl State {
@@ -89,6 +99,15 @@ impl State {
                 w.wake.notify_one();
             }
         }
+    }
+
+    /// Nothing sent on the connection is still with the server, and no one holds it.
+    fn is_idle(&self) -> bool {
+        self.closed.is_none()
+            && !self.claimed
+            && self.waiters.is_empty()
+            && self.abandoned.is_empty()
+            && self.oneways_served == self.oneways_sent
     }
 
     fn fail(&mut self, cause: CloseCause) {
@@ -261,8 +280,50 @@ impl ClientConnection {
 
     /// Sends a request with no response expected; the same as [`send`](Self::send), named
     /// for what the invocation layer does with it.
+    ///
+    /// Until a reply to a later request comes back, the connection is not
+    /// [idle](Self::is_idle): the server may still be running the oneway.
     pub fn send_oneway(&self, request: &[u8]) -> Result<(), TransportError> {
-        self.send(request)
+        self.touch();
+        if let Some(cause) = self.state.lock().closed.clone() {
+            return Err(TransportError::Closed { sent: false, cause });
+        }
+        self.write_counted(&[request], Written::Oneway)
+            .map_err(|cause| TransportError::Closed { sent: false, cause })
+    }
+
+    /// Whether nothing sent on the connection is still with the server — no reply awaited,
+    /// none given up on, no oneway not yet known to be served — and no caller holds it. A
+    /// request sent now on an idle connection is served at once: it waits behind no other
+    /// request of this connection (a server serves each connection's requests in order).
+    pub fn is_idle(&self) -> bool {
+        self.state.lock().is_idle()
+    }
+
+    /// Takes the connection for the caller alone if it is [idle](Self::is_idle); other
+    /// callers' [`try_claim`](Self::try_claim) fail until [`release`](Self::release).
+    pub(super) fn try_claim(&self) -> bool {
+        let mut st = self.state.lock();
+        if !st.is_idle() {
+            return false;
+        }
+        st.claimed = true;
+        true
+    }
+
+    /// Takes the connection to close it, if no one waits on it or holds it: a oneway not
+    /// yet confirmed is all it may have with the server (written whole, so it is served).
+    pub(super) fn try_claim_to_close(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.closed.is_some() || st.claimed || !st.waiters.is_empty() || !st.abandoned.is_empty() {
+            return false;
+        }
+        st.claimed = true;
+        true
+    }
+
+    pub(super) fn release(&self) {
+        self.state.lock().claimed = false;
     }
 
     /// Sends a request (already encoded with request id `request_id`) and waits for the
@@ -306,9 +367,10 @@ impl ClientConnection {
                 id: request_id,
                 reply: None,
                 wake,
+                oneways_before: 0,
             });
         }
-        if let Err(cause) = self.write(segments) {
+        if let Err(cause) = self.write_counted(segments, Written::Request(request_id)) {
             let mut st = self.state.lock();
             st.remove(request_id);
             let cause = st.closed.clone().unwrap_or(cause);
@@ -321,7 +383,26 @@ impl ClientConnection {
     /// Writes a whole message or breaks the connection: a partial message cannot be taken
     /// back, so nothing else could follow it.
     fn write(&self, segments: &[&[u8]]) -> Result<(), CloseCause> {
+        self.write_counted(segments, Written::Other)
+    }
+
+    /// [`write`](Self::write), keeping count of what is with the server: under the write
+    /// lock, so that the count follows the order of the messages on the wire.
+    fn write_counted(&self, segments: &[&[u8]], what: Written) -> Result<(), CloseCause> {
         let _w = self.write.lock();
+        match what {
+            Written::Request(id) => {
+                let mut st = self.state.lock();
+                let sent = st.oneways_sent;
+                if let Some(i) = st.find(id) {
+                    st.waiters[i].oneways_before = sent;
+                }
+            }
+            // Counted before the first octet goes out: the server may run the oneway, and
+            // its upcall look for an idle connection, before this thread is back.
+            Written::Oneway => self.state.lock().oneways_sent += 1,
+            Written::Other => {}
+        }
         match self.stream.write_all_vectored(segments) {
             Ok(()) => Ok(()),
             Err((_, e)) => {
@@ -357,6 +438,7 @@ impl ClientConnection {
             let remaining = match deadline {
                 Some(d) if d <= now => {
                     st.remove(id);
+                    st.abandoned.push(id);
                     st.promote();
                     return Err(TransportError::Timeout);
                 }
@@ -474,8 +556,22 @@ fn deliver(st: &mut State, frame: Frame) -> Result<(), CloseCause> {
         let w = &mut st.waiters[i];
         w.reply = Some(frame);
         w.wake.notify_one();
+        let served = w.oneways_before;
+        st.oneways_served = st.oneways_served.max(served);
+    } else {
+        st.abandoned.retain(|&a| a != id);
     }
     Ok(())
+}
+
+/// What a write puts with the server, for [`ClientConnection::is_idle`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// A request whose reply the caller with this id awaits.
+    Request(u32),
+    Oneway,
+    /// Nothing the server answers or runs (CancelRequest, CloseConnection, MessageError).
+    Other,
 }
 
 impl std::fmt::Debug for ClientConnection {

@@ -68,7 +68,7 @@ mod endpoint;
 mod server;
 mod stream;
 
-pub use cache::ConnectionCache;
+pub use cache::{ConnectionCache, IdleConnection};
 pub use client::{ClientConnection, ClientOptions};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{

@@ -8,6 +8,12 @@ pub mod alltypes {
     include!(concat!(env!("OUT_DIR"), "/alltypes.rs"));
 }
 
+/// Stubs and servants called over a real ORB (`remote.idl`).
+#[deny(warnings)]
+pub mod remote {
+    include!(concat!(env!("OUT_DIR"), "/remote.rs"));
+}
+
 macro_rules! per_strategy {
     ($($strategy:ident),*) => {$(
         /// `echo.idl` and `ops50.idl` with one demux strategy.
