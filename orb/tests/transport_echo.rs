@@ -293,3 +293,112 @@ fn a_handler_may_shut_its_own_server_down() {
         );
     }
 }
+
+/// Replies to each request with how many requests its connection has made so far, counted
+/// in the connection's attachment; records every request id in the order handled.
+struct PerConnection {
+    ids: std::sync::Mutex<Vec<u32>>,
+}
+
+impl orb::transport::Handler for PerConnection {
+    fn on_frame(&self, conn: &orb::transport::ConnectionHandle, frame: orb::giop::Frame) {
+        let slot = conn
+            .attachment()
+            .get_or_init(|| Box::new(std::sync::atomic::AtomicU32::new(0)));
+        let count = slot
+            .downcast_ref::<std::sync::atomic::AtomicU32>()
+            .expect("only this handler fills the slot")
+            .fetch_add(1, Ordering::SeqCst)
+            + 1;
+        let msg = frame.decode().unwrap();
+        let orb::giop::Header::Request(req) = msg.header() else {
+            return;
+        };
+        self.ids.lock().unwrap().push(req.request_id);
+        if req.response_flags.response_expected() {
+            let _ = conn.send(reply_to(&msg, req.request_id, &count.to_le_bytes()));
+        }
+    }
+}
+
+#[test]
+fn each_connection_has_its_own_attachment() {
+    for strategy in STRATEGIES {
+        let handler = Arc::new(PerConnection {
+            ids: std::sync::Mutex::new(Vec::new()),
+        });
+        let (server, bound) = serve(
+            tcp_any(),
+            Dialect::Giop,
+            strategy,
+            &handler,
+            ServerOptions::default(),
+        );
+        let conns: Vec<ClientConnection> = (0..2)
+            .map(|_| ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default()))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for round in 1..=3u32 {
+            for conn in &conns {
+                let id = conn.next_request_id();
+                let reply = conn
+                    .call(id, &request(Dialect::Giop, id, "count", b""), deadline())
+                    .unwrap();
+                assert_eq!(
+                    reply_parts(&reply),
+                    (id, round.to_le_bytes().to_vec()),
+                    "{strategy:?}"
+                );
+            }
+        }
+        drop(conns);
+        server.shutdown(true);
+    }
+}
+
+#[test]
+fn oneways_written_at_once_are_all_dispatched_in_order() {
+    use std::io::{Read, Write};
+    for strategy in STRATEGIES {
+        let handler = Arc::new(PerConnection {
+            ids: std::sync::Mutex::new(Vec::new()),
+        });
+        let (server, bound) = serve(
+            tcp_any(),
+            Dialect::Giop,
+            strategy,
+            &handler,
+            ServerOptions::default(),
+        );
+        let Endpoint::Iiop { port, .. } = bound else {
+            unreachable!("a TCP endpoint")
+        };
+        // 300 oneways and a twoway in one write: many messages per read, the last ones
+        // likely cut by a read's end.
+        let mut stream = Vec::new();
+        for id in 0..300u32 {
+            let header = orb::giop::Header::Request(orb::giop::RequestHeader {
+                response_flags: orb::giop::ResponseFlags::from_response_expected(false),
+                ..orb::giop::RequestHeader::new(id, b"key", "ping")
+            });
+            let mut w =
+                orb::giop::MessageWriter::new(GiopVersion::V1_2, ByteOrder::NATIVE, &header)
+                    .unwrap();
+            w.body().write_octets(&id.to_le_bytes());
+            stream.extend_from_slice(&w.finish().unwrap());
+        }
+        stream.extend_from_slice(&request(Dialect::Giop, 300, "count", b""));
+        let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        sock.write_all(&stream).unwrap();
+        // The twoway's reply comes once everything before it was handled.
+        let mut header = [0u8; 12];
+        sock.read_exact(&mut header).unwrap();
+        assert_eq!(&header[..4], b"GIOP");
+        let ids = handler.ids.lock().unwrap().clone();
+        assert_eq!(ids, (0..=300).collect::<Vec<u32>>(), "{strategy:?}");
+        drop(sock);
+        server.shutdown(true);
+    }
+}
