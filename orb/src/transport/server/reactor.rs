@@ -266,6 +266,29 @@ pub(crate) struct Reactor {
     first_conn: usize,
 }
 
+/// Counts the server threads that have made their start-up allocations (the thread's own, the
+/// buffer pool's, the read buffer), so that `start` returns only once a pool is ready: a thread
+/// the scheduler runs late would otherwise allocate in the middle of steady-state serving.
+#[derive(Default)]
+struct ThreadsReady {
+    count: Mutex<usize>,
+    cv: parking_lot::Condvar,
+}
+
+impl ThreadsReady {
+    fn one_more(&self) {
+        *self.count.lock() += 1;
+        self.cv.notify_all();
+    }
+
+    fn wait_for(&self, threads: usize) {
+        let mut count = self.count.lock();
+        while *count < threads {
+            self.cv.wait(&mut count);
+        }
+    }
+}
+
 impl Reactor {
     pub(super) fn start(
         mut listeners: Vec<(Listener, Dialect)>,
@@ -306,11 +329,13 @@ impl Reactor {
             first_conn,
         });
         let mut handles = Vec::with_capacity(threads);
+        let ready = Arc::new(ThreadsReady::default());
         for i in 0..threads {
             let r = reactor.clone();
+            let ready = ready.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("rtorb-reactor-{i}"))
-                .spawn(move || r.run());
+                .spawn(move || r.run(&ready));
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(e) => {
@@ -327,6 +352,7 @@ impl Reactor {
                 }
             }
         }
+        ready.wait_for(threads);
         Ok((reactor, handles))
     }
 
@@ -336,9 +362,10 @@ impl Reactor {
         let _ = self.wake.waker.wake();
     }
 
-    fn run(self: Arc<Self>) {
+    fn run(self: Arc<Self>, ready: &ThreadsReady) {
         super::prepare_server_thread(self.options.allocator);
         let mut buf = vec![0u8; READ_BUF];
+        ready.one_more();
         while let Some(work) = self.next_work() {
             self.process(work, &mut buf);
         }
