@@ -15,6 +15,7 @@
 //! (value types, native types, and everything that depends on them) become a comment in the
 //! output, and a model it cannot make sense of is a [`GenError`].
 
+mod fingerprint;
 mod interface;
 mod items;
 pub mod names;
@@ -113,20 +114,35 @@ pub fn generate(model: &Model, options: &Options) -> Result<String> {
 pub fn generate_cached(model: &Model, options: &Options, cache: &RenderCache) -> Result<String> {
     let g = Generator::new(model, options.clone())?;
     let mut seen = HashSet::new();
-    let nodes = g.nodes(&g.m.roots, &[], &mut seen)?;
+    let nodes = g.nodes(&g.m.roots, &[], &mut seen, Some(cache))?;
     let mut text = String::new();
     render_nodes(&nodes, 0, cache, &mut text)?;
     Ok(finish(&text))
 }
 
-/// Rendered items by nesting depth and tokens, shared by the translation units of a run.
+/// Rendered items, shared by the translation units of a run.
 ///
-/// Rendering (syn's parse and prettyplease) is most of idlc's time, and most of what it
-/// renders repeats: each output holds the definitions of every file its IDL file includes,
-/// so a widely included file's items come out identically in every unit that includes it.
-/// An item's text depends only on its tokens and its indentation, so it is rendered once.
+/// Most of what idlc generates repeats: each output holds the definitions of every file its
+/// IDL file includes, so a widely included file's items come out identically in every unit
+/// that includes it. Two levels: by the item's [`fingerprint`] (everything its generation
+/// reads), so a repeated item is neither generated nor rendered again; and by tokens and
+/// indentation (an item's text depends only on those), for items whose tokens are built in
+/// another context but come out the same.
 #[derive(Debug, Default)]
-pub struct RenderCache(Mutex<HashMap<(usize, String), Arc<str>>>);
+pub struct RenderCache {
+    rendered: Mutex<HashMap<(usize, String), Arc<str>>>,
+    /// By fingerprint key: the text, and which items of the fingerprint's closure (by
+    /// position) generating it marked as emitted, to mark them again on reuse.
+    generated: Mutex<HashMap<String, Generated>>,
+}
+
+/// An item's text, and the positions in its fingerprint's closure of the items generating it
+/// marked as emitted.
+type Generated = (Arc<str>, Vec<usize>);
+
+fn poisoned<T>(_: T) -> GenError {
+    GenError::new("internal error: a rendering thread panicked")
+}
 
 /// A file's tree of modules, each rendered item by item.
 enum Node {
@@ -136,26 +152,40 @@ enum Node {
         children: Vec<Node>,
     },
     Item(TokenStream),
+    /// An item generated here, to be rendered and kept under its fingerprint's key.
+    Fresh {
+        tokens: TokenStream,
+        key: String,
+        marked: Vec<usize>,
+    },
+    /// An item another unit generated.
+    Text(Arc<str>),
 }
 
 impl Node {
-    fn into_tokens(self) -> TokenStream {
+    fn into_tokens(self) -> Result<TokenStream> {
         match self {
-            Node::Item(t) => t,
+            Node::Item(t) | Node::Fresh { tokens: t, .. } => Ok(t),
+            Node::Text(_) => Err(GenError::new(
+                "internal error: a rendered item inside a generated one",
+            )),
             Node::Module {
                 doc,
                 name,
                 children,
             } => {
-                let inner = children.into_iter().map(Node::into_tokens);
-                quote! {
+                let inner = children
+                    .into_iter()
+                    .map(Node::into_tokens)
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(quote! {
                     #[doc = #doc]
                     // Whoever includes the file picks the enclosing module's name, which may be this one.
                     #[allow(clippy::module_inception)]
                     pub mod #name {
                         #(#inner)*
                     }
-                }
+                })
             }
         }
     }
@@ -192,6 +222,24 @@ fn render_nodes(nodes: &[Node], depth: usize, cache: &RenderCache, out: &mut Str
                 }
                 out.push_str(&render_item(tokens, depth, cache)?);
             }
+            Node::Fresh {
+                tokens,
+                key,
+                marked,
+            } => {
+                let text: Arc<str> = if tokens.is_empty() {
+                    "".into()
+                } else {
+                    render_item(tokens, depth, cache)?
+                };
+                out.push_str(&text);
+                cache
+                    .generated
+                    .lock()
+                    .map_err(poisoned)?
+                    .insert(key.clone(), (text, marked.clone()));
+            }
+            Node::Text(text) => out.push_str(text),
         }
     }
     Ok(())
@@ -199,8 +247,7 @@ fn render_nodes(nodes: &[Node], depth: usize, cache: &RenderCache, out: &mut Str
 
 fn render_item(tokens: &TokenStream, depth: usize, cache: &RenderCache) -> Result<Arc<str>> {
     let key = (depth, tokens.to_string());
-    let poisoned = |_| GenError::new("internal error: a rendering thread panicked");
-    if let Some(text) = cache.0.lock().map_err(poisoned)?.get(&key) {
+    if let Some(text) = cache.rendered.lock().map_err(poisoned)?.get(&key) {
         return Ok(text.clone());
     }
     let mut wrapped = tokens.clone();
@@ -223,7 +270,11 @@ fn render_item(tokens: &TokenStream, depth: usize, cache: &RenderCache) -> Resul
         item.push('\n');
     }
     let item: Arc<str> = item.into();
-    cache.0.lock().map_err(poisoned)?.insert(key, item.clone());
+    cache
+        .rendered
+        .lock()
+        .map_err(poisoned)?
+        .insert(key, item.clone());
     Ok(item)
 }
 
@@ -740,19 +791,20 @@ impl<'m> Generator<'m> {
         path: &[String],
         seen: &mut HashSet<ItemId>,
     ) -> Result<Vec<TokenStream>> {
-        Ok(self
-            .nodes(contents, path, seen)?
+        self.nodes(contents, path, seen, None)?
             .into_iter()
             .map(Node::into_tokens)
-            .collect())
+            .collect()
     }
 
-    /// The items of one scope, modules as trees.
+    /// The items of one scope, modules as trees; with a cache, items another unit generated
+    /// are taken from it.
     fn nodes(
         &self,
         contents: &[ItemId],
         path: &[String],
         seen: &mut HashSet<ItemId>,
+        cache: Option<&RenderCache>,
     ) -> Result<Vec<Node>> {
         let mut out = Vec::new();
         for &id in contents {
@@ -771,13 +823,35 @@ impl<'m> Generator<'m> {
                 ))));
                 continue;
             }
-            out.push(Node::Item(match &item.kind {
+            let fingerprint = match (cache, &item.kind) {
+                (Some(cache), kind) if !matches!(kind, ItemKind::Module(_)) => {
+                    let fp = self.fingerprint(id, path, seen)?;
+                    let hit = cache
+                        .generated
+                        .lock()
+                        .map_err(poisoned)?
+                        .get(&fp.key)
+                        .cloned();
+                    if let Some((text, marked)) = hit {
+                        for i in marked {
+                            if let Some(&m) = fp.closure.get(i) {
+                                seen.insert(m);
+                            }
+                        }
+                        out.push(Node::Text(text));
+                        continue;
+                    }
+                    Some(fp)
+                }
+                _ => None,
+            };
+            let tokens = match &item.kind {
                 ItemKind::Module(md) => {
                     let n = self.names(id)?;
                     let name = ident(&n.ident);
                     let mut sub = path.to_vec();
                     sub.push(n.ident.clone());
-                    let children = self.nodes(&md.contents, &sub, seen)?;
+                    let children = self.nodes(&md.contents, &sub, seen, cache)?;
                     let doc = format!(" IDL module `{}`.", item.scoped());
                     out.push(Node::Module {
                         doc,
@@ -794,7 +868,21 @@ impl<'m> Generator<'m> {
                 ItemKind::Union(_) => self.union(id, path, seen)?,
                 ItemKind::Enum(_) => self.enumeration(id, path)?,
                 _ => TokenStream::new(),
-            }));
+            };
+            out.push(match fingerprint {
+                Some(fp) => {
+                    let marked = (fp.closure.iter().zip(&fp.was_seen).enumerate())
+                        .filter(|(_, (m, was))| !**was && seen.contains(*m))
+                        .map(|(i, _)| i)
+                        .collect();
+                    Node::Fresh {
+                        tokens,
+                        key: fp.key,
+                        marked,
+                    }
+                }
+                None => Node::Item(tokens),
+            });
         }
         Ok(out)
     }

@@ -1,0 +1,259 @@
+//! What an item's generated code depends on, written out as a key, so that a translation unit
+//! can reuse the text another unit generated for the same definition without building its
+//! tokens again (see [`super::RenderCache`]).
+//!
+//! Generating item X reads: the model's data of X, of everything inside X, and of everything
+//! X refers to (types, bases, raised exceptions, enumerators), transitively; the Rust names
+//! assigned to all of those (their module paths make the relative paths `super::m::T`); which
+//! of them are not mapped, and why; which of the items inside X were already emitted; the
+//! module X is emitted in; and the options. It does not read the unit's other items, parents,
+//! or locations. The key holds all of that, with item ids (which differ between units)
+//! replaced by the order in which the walk first meets each item, so two units produce the
+//! same key exactly when they would generate the same text. The key is the description
+//! itself, not a hash of it, so two different descriptions can never share an entry.
+
+use super::{Acc, Generator, Result};
+use crate::model::{
+    Attribute, CaseLabel, Const, ConstValue, Exception, Factory, Interface, ItemId, ItemKind,
+    Member, Module, Operation, Param, StateMember, Struct, TypeRef, Typedef, Union, UnionCase,
+    ValueBox, ValueType,
+};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+/// An item's key, and the items it covers in the order the key numbers them.
+pub(super) struct Fingerprint {
+    pub key: String,
+    pub closure: Vec<ItemId>,
+    /// Whether each item of `closure` was already emitted when the key was made.
+    pub was_seen: Vec<bool>,
+}
+
+/// Numbers item ids in the order first met, and queues each for description.
+#[derive(Default)]
+struct Canon {
+    index: HashMap<ItemId, usize>,
+    order: Vec<ItemId>,
+}
+
+impl Canon {
+    fn id(&mut self, id: &mut ItemId) {
+        let next = self.order.len();
+        let n = *self.index.entry(*id).or_insert_with(|| next);
+        if n == next {
+            self.order.push(*id);
+        }
+        *id = ItemId(n);
+    }
+
+    fn ids(&mut self, ids: &mut [ItemId]) {
+        for id in ids {
+            self.id(id);
+        }
+    }
+
+    fn ty(&mut self, ty: &mut TypeRef) {
+        match ty {
+            TypeRef::Named(id) => self.id(id),
+            TypeRef::Sequence(t, _) | TypeRef::Array(t, _) => self.ty(t),
+            TypeRef::Primitive(_)
+            | TypeRef::String(_)
+            | TypeRef::WString(_)
+            | TypeRef::Fixed { .. } => {}
+        }
+    }
+
+    fn value(&mut self, v: &mut ConstValue) {
+        if let ConstValue::Enum { ty, .. } = v {
+            self.id(ty);
+        }
+    }
+
+    fn params(&mut self, params: &mut [Param]) {
+        for Param {
+            name: _,
+            dir: _,
+            ty,
+        } in params
+        {
+            self.ty(ty);
+        }
+    }
+
+    fn members(&mut self, members: &mut [Member]) {
+        for Member {
+            name: _,
+            ty,
+            location: _,
+        } in members
+        {
+            self.ty(ty);
+        }
+    }
+
+    /// Every item id in `kind` renumbered (the destructuring is exhaustive, so that a field
+    /// added to the model is not forgotten here).
+    fn kind(&mut self, kind: &mut ItemKind) {
+        match kind {
+            ItemKind::Module(Module { contents }) => self.ids(contents),
+            ItemKind::Interface(Interface {
+                kind: _,
+                defined: _,
+                bases,
+                contents,
+            }) => {
+                self.ids(bases);
+                self.ids(contents);
+            }
+            ItemKind::Operation(Operation {
+                oneway: _,
+                result,
+                params,
+                raises,
+                context: _,
+            }) => {
+                if let Some(r) = result {
+                    self.ty(r);
+                }
+                self.params(params);
+                self.ids(raises);
+            }
+            ItemKind::Attribute(Attribute {
+                readonly: _,
+                ty,
+                get_raises,
+                set_raises,
+            }) => {
+                self.ty(ty);
+                self.ids(get_raises);
+                self.ids(set_raises);
+            }
+            ItemKind::Const(Const { ty, value }) => {
+                self.ty(ty);
+                self.value(value);
+            }
+            ItemKind::Typedef(Typedef { ty }) => self.ty(ty),
+            ItemKind::Struct(Struct {
+                defined: _,
+                members,
+                nested,
+            }) => {
+                self.members(members);
+                self.ids(nested);
+            }
+            ItemKind::Exception(Exception { members, nested }) => {
+                self.members(members);
+                self.ids(nested);
+            }
+            ItemKind::Union(Union {
+                defined: _,
+                discriminator,
+                cases,
+                nested,
+            }) => {
+                self.ty(discriminator);
+                for UnionCase {
+                    labels,
+                    name: _,
+                    ty,
+                    location: _,
+                } in cases
+                {
+                    for l in labels {
+                        match l {
+                            CaseLabel::Default => {}
+                            CaseLabel::Value(v) => self.value(v),
+                        }
+                    }
+                    self.ty(ty);
+                }
+                self.ids(nested);
+            }
+            ItemKind::Enum(_) | ItemKind::Native => {}
+            ItemKind::ValueType(ValueType {
+                kind: _,
+                defined: _,
+                truncatable: _,
+                bases,
+                supports,
+                contents,
+            }) => {
+                self.ids(bases);
+                self.ids(supports);
+                self.ids(contents);
+            }
+            ItemKind::ValueBox(ValueBox { ty }) | ItemKind::StateMember(StateMember { ty, .. }) => {
+                self.ty(ty)
+            }
+            ItemKind::Factory(Factory { params, raises }) => {
+                self.params(params);
+                self.ids(raises);
+            }
+        }
+    }
+}
+
+impl Generator<'_> {
+    /// The key of item `id` emitted in module `path`, `seen` holding the items emitted so far.
+    pub(super) fn fingerprint(
+        &self,
+        id: ItemId,
+        path: &[String],
+        seen: &HashSet<ItemId>,
+    ) -> Result<Fingerprint> {
+        let mut key = String::new();
+        // Writing to a String cannot fail.
+        let _ = write!(key, "{:?}|{path:?}", self.opts.demux);
+        let mut canon = Canon::default();
+        canon.id(&mut id.clone());
+        let mut was_seen = Vec::new();
+        let mut next = 0;
+        while let Some(&at) = canon.order.get(next) {
+            next += 1;
+            let item = self.item(at)?;
+            let mut kind = item.kind.clone();
+            canon.kind(&mut kind);
+            let seen_now = seen.contains(&at);
+            was_seen.push(seen_now);
+            let _ = write!(
+                key,
+                "\n{:?} {:?} {:?} {seen_now} {kind:?} {:?} {:?}",
+                item.name,
+                item.scoped_name,
+                item.repository_id,
+                self.names.get(&at),
+                self.unsupported.get(&at),
+            );
+            if let (Some(names), ItemKind::Interface(iface)) = (self.ifaces.get(&at), &item.kind) {
+                let super::IfaceNames {
+                    methods,
+                    errors,
+                    error_variants,
+                    upcalls,
+                    stubs,
+                    params,
+                } = names;
+                for member in &iface.contents {
+                    for acc in [Acc::Op, Acc::Get, Acc::Set] {
+                        let k = (*member, acc);
+                        let _ = write!(
+                            key,
+                            " {:?}{:?}{:?}{:?}{:?}",
+                            methods.get(&k),
+                            errors.get(&k),
+                            error_variants.get(&k),
+                            upcalls.get(&k),
+                            stubs.get(&k),
+                        );
+                    }
+                    let _ = write!(key, "{:?}", params.get(member));
+                }
+            }
+        }
+        Ok(Fingerprint {
+            key,
+            closure: canon.order,
+            was_seen,
+        })
+    }
+}
