@@ -29,21 +29,17 @@ pub(super) struct Fingerprint {
     pub was_seen: Vec<bool>,
 }
 
-/// Numbers item ids in the order first met, and queues each for description.
+/// Collects the item ids a definition refers to, in a fixed order, putting a placeholder in
+/// their place (so that the rest can be written out once per unit, whatever the numbering).
 #[derive(Default)]
-struct Canon {
-    index: HashMap<ItemId, usize>,
-    order: Vec<ItemId>,
+struct Refs {
+    ids: Vec<ItemId>,
 }
 
-impl Canon {
+impl Refs {
     fn id(&mut self, id: &mut ItemId) {
-        let next = self.order.len();
-        let n = *self.index.entry(*id).or_insert_with(|| next);
-        if n == next {
-            self.order.push(*id);
-        }
-        *id = ItemId(n);
+        self.ids.push(*id);
+        *id = ItemId(usize::MAX);
     }
 
     fn ids(&mut self, ids: &mut [ItemId]) {
@@ -91,7 +87,7 @@ impl Canon {
         }
     }
 
-    /// Every item id in `kind` renumbered (the destructuring is exhaustive, so that a field
+    /// Every item id in `kind` collected (the destructuring is exhaustive, so that a field
     /// added to the model is not forgotten here).
     fn kind(&mut self, kind: &mut ItemKind) {
         match kind {
@@ -193,6 +189,12 @@ impl Canon {
     }
 }
 
+/// An item's own part of a fingerprint: its data, with the items it refers to apart.
+pub(super) struct Described {
+    text: String,
+    refs: Vec<ItemId>,
+}
+
 impl Generator<'_> {
     /// The key of item `id` emitted in module `path`, `seen` holding the items emitted so far.
     pub(super) fn fingerprint(
@@ -204,56 +206,80 @@ impl Generator<'_> {
         let mut key = String::new();
         // Writing to a String cannot fail.
         let _ = write!(key, "{:?}|{path:?}", self.opts.demux);
-        let mut canon = Canon::default();
-        canon.id(&mut id.clone());
+        let mut index = HashMap::from([(id, 0)]);
+        let mut closure = vec![id];
         let mut was_seen = Vec::new();
         let mut next = 0;
-        while let Some(&at) = canon.order.get(next) {
+        while let Some(&at) = closure.get(next) {
             next += 1;
-            let item = self.item(at)?;
-            let mut kind = item.kind.clone();
-            canon.kind(&mut kind);
+            let described = self.described(at)?;
             let seen_now = seen.contains(&at);
             was_seen.push(seen_now);
-            let _ = write!(
-                key,
-                "\n{:?} {:?} {:?} {seen_now} {kind:?} {:?} {:?}",
-                item.name,
-                item.scoped_name,
-                item.repository_id,
-                self.names.get(&at),
-                self.unsupported.get(&at),
-            );
-            if let (Some(names), ItemKind::Interface(iface)) = (self.ifaces.get(&at), &item.kind) {
-                let super::IfaceNames {
-                    methods,
-                    errors,
-                    error_variants,
-                    upcalls,
-                    stubs,
-                    params,
-                } = names;
-                for member in &iface.contents {
-                    for acc in [Acc::Op, Acc::Get, Acc::Set] {
-                        let k = (*member, acc);
-                        let _ = write!(
-                            key,
-                            " {:?}{:?}{:?}{:?}{:?}",
-                            methods.get(&k),
-                            errors.get(&k),
-                            error_variants.get(&k),
-                            upcalls.get(&k),
-                            stubs.get(&k),
-                        );
-                    }
-                    let _ = write!(key, "{:?}", params.get(member));
+            let _ = write!(key, "\n{seen_now} {}", described.text);
+            for r in &described.refs {
+                let n = *index.entry(*r).or_insert(closure.len());
+                if n == closure.len() {
+                    closure.push(*r);
                 }
+                let _ = write!(key, " #{n}");
             }
         }
         Ok(Fingerprint {
             key,
-            closure: canon.order,
+            closure,
             was_seen,
         })
+    }
+
+    /// Item `at`'s own part of its fingerprints, made once.
+    fn described(&self, at: ItemId) -> Result<std::rc::Rc<Described>> {
+        if let Some(d) = self.described.borrow().get(&at) {
+            return Ok(d.clone());
+        }
+        let item = self.item(at)?;
+        let mut kind = item.kind.clone();
+        let mut refs = Refs::default();
+        refs.kind(&mut kind);
+        let mut key = String::new();
+        let _ = write!(
+            key,
+            "{:?} {:?} {:?} {kind:?} {:?} {:?}",
+            item.name,
+            item.scoped_name,
+            item.repository_id,
+            self.names.get(&at),
+            self.unsupported.get(&at),
+        );
+        if let (Some(names), ItemKind::Interface(iface)) = (self.ifaces.get(&at), &item.kind) {
+            let super::IfaceNames {
+                methods,
+                errors,
+                error_variants,
+                upcalls,
+                stubs,
+                params,
+            } = names;
+            for member in &iface.contents {
+                for acc in [Acc::Op, Acc::Get, Acc::Set] {
+                    let k = (*member, acc);
+                    let _ = write!(
+                        key,
+                        " {:?}{:?}{:?}{:?}{:?}",
+                        methods.get(&k),
+                        errors.get(&k),
+                        error_variants.get(&k),
+                        upcalls.get(&k),
+                        stubs.get(&k),
+                    );
+                }
+                let _ = write!(key, "{:?}", params.get(member));
+            }
+        }
+        let d = std::rc::Rc::new(Described {
+            text: key,
+            refs: refs.ids,
+        });
+        self.described.borrow_mut().insert(at, d.clone());
+        Ok(d)
     }
 }

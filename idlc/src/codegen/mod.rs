@@ -406,6 +406,8 @@ pub(crate) struct Generator<'m> {
     support_memo: RefCell<HashMap<ItemId, Option<String>>>,
     /// Items each item's type graph reaches (for recursive TypeCodes), memoised.
     reach: RefCell<HashMap<ItemId, HashSet<ItemId>>>,
+    /// Each item's own part of a fingerprint, made once per unit (see `fingerprint`).
+    described: RefCell<HashMap<ItemId, std::rc::Rc<fingerprint::Described>>>,
 }
 
 impl<'m> Generator<'m> {
@@ -418,6 +420,7 @@ impl<'m> Generator<'m> {
             unsupported: HashMap::new(),
             support_memo: RefCell::new(HashMap::new()),
             reach: RefCell::new(HashMap::new()),
+            described: RefCell::new(HashMap::new()),
         };
         let (mut types, mut values) = (Scope::default(), Scope::default());
         g.assign(&m.roots.clone(), &[], &mut types, &mut values)?;
