@@ -194,4 +194,18 @@ fn a_shared_cache_reuses_an_included_definition_only_where_its_output_is_the_sam
             assert!(shared == alone[i], "{} differs", units[i].0);
         }
     }
+    // Units on several threads at once, as `Builder::compile` runs them: one waits for an
+    // item another is generating.
+    let cache = idlc::codegen::RenderCache::default();
+    std::thread::scope(|s| {
+        for order in [[0, 1, 2, 3, 4], [1, 0, 4, 3, 2], [4, 2, 0, 1, 3]] {
+            let (cache, models, alone, options) = (&cache, &models, &alone, &options);
+            s.spawn(move || {
+                for i in order {
+                    let shared = idlc::codegen::generate_cached(&models[i], options, cache);
+                    assert!(shared.unwrap() == alone[i], "{} differs", units[i].0);
+                }
+            });
+        }
+    });
 }
