@@ -135,12 +135,14 @@ impl Builder {
             targets.push(target);
         }
         // Translation units are independent: compiled on every core, sharing what they
-        // render (the items of files several of them include).
+        // generate (the items of files several of them include). Two per core, as a unit
+        // waits whenever it needs an item another unit is generating: the other keeps the
+        // core busy (the COS run: 0.7 s of wall time instead of 1.0 s on 2 cores).
         let cache = codegen::RenderCache::default();
         let results: Vec<OnceLock<Unit>> = files.iter().map(|_| OnceLock::new()).collect();
         let next = AtomicUsize::new(0);
         let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
+            .map_or(1, |n| n.get() * 2)
             .min(files.len());
         std::thread::scope(|s| {
             for _ in 0..workers {

@@ -123,3 +123,89 @@ fn a_shared_render_cache_changes_no_output() {
         assert!(shared == alone[i], "{} differs", files[i].display());
     }
 }
+
+/// Units of one run reuse the text another unit generated for the same included definition
+/// (keyed on everything its generation reads): where what it reads differs between units —
+/// the module it is included in, the names it gets beside the including file's own
+/// definitions, the macros defined before the include — the text must still be each unit's
+/// own.
+#[test]
+fn a_shared_cache_reuses_an_included_definition_only_where_its_output_is_the_same() {
+    let dir = std::env::temp_dir().join(format!("idlc-shared-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let common = r#"
+        module C {
+            struct S { long a; };
+        #ifdef WIDE
+            typedef sequence<S> Ss;
+        #endif
+            exception Oops { string why; };
+            interface I { S get() raises (Oops); attribute long n; };
+            interface J : I { void put(in S value); };
+            const long K = 3;
+        };
+    "#;
+    let units = [
+        (
+            "plain.idl",
+            "#include \"common.idl\"\nmodule X { interface L : C::J {}; };\n",
+        ),
+        ("again.idl", "#include \"common.idl\"\n"),
+        // `S_` takes the Rust name `S` first: the included `S` becomes `S_`, and so do the
+        // paths to it.
+        (
+            "clash.idl",
+            "module C { struct S_ { short b; }; };\n#include \"common.idl\"\n",
+        ),
+        // Included one module down: the same paths, indented one level more.
+        (
+            "nested.idl",
+            "module Outer {\n#include \"common.idl\"\n};\n",
+        ),
+        ("wide.idl", "#define WIDE\n#include \"common.idl\"\n"),
+    ];
+    std::fs::write(dir.join("common.idl"), common).expect("write");
+    let models: Vec<_> = units
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write");
+            Frontend::new()
+                .parse_file(&path)
+                .unwrap_or_else(|d| panic!("{name}: {}", d.render()))
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = Options::default();
+    let alone: Vec<String> = models
+        .iter()
+        .map(|m| idlc::codegen::generate(m, &options).expect("generates"))
+        .collect();
+    // The contexts do change the included definitions' text, so sharing one text would show.
+    assert!(alone[2].contains("pub struct S_ ") && !alone[1].contains("pub struct S_ "));
+    assert!(
+        alone[3].contains("\n        pub struct S ") && alone[1].contains("\n    pub struct S ")
+    );
+    assert!(alone[4].contains("Ss") && !alone[1].contains("Ss"));
+    for order in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 3, 1, 4]] {
+        let cache = idlc::codegen::RenderCache::default();
+        for i in order.into_iter().chain(order) {
+            let shared = idlc::codegen::generate_cached(&models[i], &options, &cache).unwrap();
+            assert!(shared == alone[i], "{} differs", units[i].0);
+        }
+    }
+    // Units on several threads at once, as `Builder::compile` runs them: one waits for an
+    // item another is generating.
+    let cache = idlc::codegen::RenderCache::default();
+    std::thread::scope(|s| {
+        for order in [[0, 1, 2, 3, 4], [1, 0, 4, 3, 2], [4, 2, 0, 1, 3]] {
+            let (cache, models, alone, options) = (&cache, &models, &alone, &options);
+            s.spawn(move || {
+                for i in order {
+                    let shared = idlc::codegen::generate_cached(&models[i], options, cache);
+                    assert!(shared.unwrap() == alone[i], "{} differs", units[i].0);
+                }
+            });
+        }
+    });
+}
