@@ -3,7 +3,8 @@
 //! - `echo_server` / `echo_client`: the first program (`idl/echo.idl`).
 //! - `cubit_server` / `cubit_client`: the design's cubit (`idl/cubit.idl`): a long, a struct
 //!   and sequences of 4 and 1,024 longs cubed, and a oneway.
-//! - `showcase`: the wire layer, with nothing to set up.
+//! - `showcase`: the wire layer, then the ORB with an embedded naming service, with nothing
+//!   to set up.
 //!
 //! Every program takes omniORB's `-ORB...` options (`-ORBendPoint giop:tcp:127.0.0.1:0`,
 //! `-ORBgiopLite 1`, ...).
@@ -20,8 +21,11 @@ pub mod cubit {
     include!(concat!(env!("OUT_DIR"), "/cubit.rs"));
 }
 
+use cubit::cubit_app::{cubit as cubit_types, Cubit};
+use orb::exception::SystemException;
 use orb::Orb;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Starts an ORB from the program's arguments; the rest of them (without the program name)
 /// are returned. Exits with a message on a bad `-ORB` option.
@@ -41,4 +45,40 @@ pub fn publish(ior: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{ior}")?;
     out.flush()
+}
+
+/// Cubes with two's-complement wraparound (as IDL `long` arithmetic and omniORB's servant do).
+#[derive(Default)]
+pub struct CubitImpl {
+    pings: AtomicU64,
+}
+
+fn cube(v: i32) -> i32 {
+    v.wrapping_mul(v).wrapping_mul(v)
+}
+
+impl Cubit for CubitImpl {
+    fn cube_octet(&self, o: u8) -> Result<u8, SystemException> {
+        Ok(o.wrapping_mul(o).wrapping_mul(o))
+    }
+    fn cube_long(&self, l: i32) -> Result<i32, SystemException> {
+        Ok(cube(l))
+    }
+    fn cube_struct(&self, m: &cubit_types::Many) -> Result<cubit_types::Many, SystemException> {
+        Ok(cubit_types::Many {
+            o: m.o.wrapping_mul(m.o).wrapping_mul(m.o),
+            l: cube(m.l),
+            s: cube(i32::from(m.s)) as i16,
+        })
+    }
+    fn cube_seq(&self, s: &[i32]) -> Result<cubit_types::LongSeq, SystemException> {
+        Ok(s.iter().copied().map(cube).collect())
+    }
+    fn ping(&self) -> Result<(), SystemException> {
+        let n = self.pings.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            eprintln!("cubit_server: {n} pings");
+        }
+        Ok(())
+    }
 }

@@ -4,24 +4,33 @@
 //! 1.2 and GIOP-lite, frames each from a byte stream fed one octet at a time, decodes omniNames'
 //! own IOR the way omniORB's `catior` does, resolves `corbaloc:`/`corbaname:` URLs, round-trips
 //! an `any` holding a struct, and shows what hostile input gets: a clear error, no allocation.
+//! Then the ORB itself: a cubit object served on loopback, named in a naming service started in
+//! this process, found by a client ORB through `corbaname:` and called over GIOP, over GIOP-lite
+//! and collocated.
 
+use naming_service::cos_naming::{NamingContext, NamingContextExt};
 use orb::cdr::{ByteOrder, Encoder, GiopVersion};
 use orb::giop::{Framer, Header, Message, MessageWriter, ReplyHeader, ReplyStatus, RequestHeader};
 use orb::giop::{ServiceContexts, HEADER_LEN};
 use orb::ior::{describe, parse_object_url, Corbaloc, DescribeOptions, ObjectUrl};
 use orb::typecode::{Any, TypeCode, Value};
+use orb::Orb;
+use rtorb_examples::cubit::cubit_app::{cubit, Cubit, CubitRef};
+use rtorb_examples::CubitImpl;
 use std::error::Error;
+use std::time::{Duration, Instant};
 
 /// omniNames' root naming context, as omniORB 4.2.5 published it (captured into the tests).
 const OMNINAMES_IOR: &str = include_str!("../../../orb/tests/vectors/omninames-root.ior");
 
 fn main() -> Result<(), Box<dyn Error>> {
-    println!("rtorb wire-layer showcase\n");
+    println!("rtorb showcase\n");
     requests_in_every_dialect()?;
     a_reply()?;
     object_references()?;
     typed_any()?;
     hostile_input();
+    the_orb_and_an_embedded_naming_service()?;
     Ok(())
 }
 
@@ -212,4 +221,97 @@ fn hexdump(bytes: &[u8], indent: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+fn orb_with(args: &str) -> Result<Orb, Box<dyn Error>> {
+    Ok(Orb::init_from_args(args.split_whitespace().map(str::to_owned))?.0)
+}
+
+/// The median time of one call of `call`, over `rounds` rounds of `per_round` calls.
+fn median_call(
+    mut call: impl FnMut() -> Result<(), Box<dyn Error>>,
+) -> Result<Duration, Box<dyn Error>> {
+    let (rounds, per_round) = (21, 500u32);
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            call()?;
+        }
+        times.push(start.elapsed() / per_round);
+    }
+    times.sort();
+    Ok(times[rounds / 2])
+}
+
+/// The ORB end to end, in this one process: nothing to install or start.
+fn the_orb_and_an_embedded_naming_service() -> Result<(), Box<dyn Error>> {
+    println!("\n7. The ORB: a cubit served, named in an embedded naming service, called");
+    let server = orb_with(
+        "-ORBendPoint giop:tcp:127.0.0.1:0 -ORBliteEndPoint giop:tcp:127.0.0.1:0 \
+         -ORBthreadStrategy connection",
+    )?;
+    let obj = server.activate(&server.root_poa(), cubit::servant(CubitImpl::default()))?;
+    // A free port for the naming service: nothing answers there, so it starts in-process.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let (root, embedded) = naming_service::connect_or_start(&server, port, None)?;
+    println!(
+        "   naming service on 127.0.0.1:{port}: {}",
+        if embedded.is_some() {
+            "started in this process"
+        } else {
+            "found running"
+        }
+    );
+    let name = root
+        .to_name("showcase/cubit.obj")
+        .map_err(|e| format!("{e:?}"))?;
+    root.bind_new_context(&name[..1])
+        .map_err(|e| format!("{e:?}"))?;
+    root.rebind(&name, &obj).map_err(|e| format!("{e:?}"))?;
+    let url = format!("corbaname::127.0.0.1:{port}#showcase/cubit.obj");
+    println!("   bound as showcase/cubit.obj; a client ORB resolves {url}");
+
+    let mut rows = Vec::new();
+    for (what, args) in [
+        ("remote, GIOP 1.2 over TCP", "-ORBcollocation none"),
+        (
+            "remote, GIOP-lite over TCP",
+            "-ORBcollocation none -ORBgiopLite 1",
+        ),
+    ] {
+        let client = orb_with(args)?;
+        let cubit = CubitRef::narrow(&client.string_to_object(&url)?)?
+            .ok_or("the name is not bound to a Cubit")?;
+        let seven = cubit.cube_long(7)?;
+        let t = median_call(|| {
+            cubit.cube_long(3)?;
+            Ok(())
+        })?;
+        rows.push((what, seven, t));
+        client.shutdown(true);
+    }
+    // The server's own reference: the stub calls the servant in this thread (ThruPoa: the POA
+    // manager and the object's activation are checked first), no marshaling, no socket.
+    let local = CubitRef::unchecked_narrow(obj.clone());
+    let seven = local.cube_long(7)?;
+    let t = median_call(|| {
+        local.cube_long(3)?;
+        Ok(())
+    })?;
+    rows.push(("collocated (ThruPoa)", seven, t));
+    let giop = rows[0].2.as_secs_f64().max(1e-12);
+    for (what, seven, t) in &rows {
+        println!(
+            "   {what:<28} cube_long(7) = {seven}   median {:>8.3} µs per call, {:.3}× the GIOP call",
+            t.as_secs_f64() * 1e6,
+            t.as_secs_f64() / giop
+        );
+    }
+    root.unbind(&name).map_err(|e| format!("{e:?}"))?;
+    drop(embedded);
+    server.shutdown(true);
+    Ok(())
 }
