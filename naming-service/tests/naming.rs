@@ -488,7 +488,13 @@ fn kill_dash_nine_amid_concurrent_clients_loses_no_acknowledged_binding() {
         root.resolve(&n(name))
             .unwrap_or_else(|e| panic!("acknowledged {name} lost: {e}"));
     }
-    assert!(!daemon.stderr().contains("damaged"), "{}", daemon.stderr());
+    // SIGKILL can land inside the `write` of a batch not yet acknowledged (the kernel stops
+    // copying at a fatal signal), so a torn last record is allowed and must be reported as such;
+    // any other damage (a checksum mismatch) would mean a record was written wrongly.
+    let stderr = daemon.stderr();
+    if stderr.contains("damaged") {
+        assert!(stderr.contains("cut short"), "{stderr}");
+    }
 }
 
 #[test]
