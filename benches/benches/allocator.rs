@@ -159,9 +159,6 @@ impl Servant for Calc {
             _ => Err(SystemException::bad_operation()),
         }
     }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
-        None
-    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -36,8 +36,12 @@ pub trait Servant: Send + Sync + 'static {
     /// The implementation as an `Arc<dyn I>` for the interface `I` with repository id `id`
     /// (the servant's own interface or an ancestor), boxed as `Any`; `None` for any other id.
     /// A collocated typed reference calls it once, when it is made, and then calls the
-    /// implementation directly.
-    fn upcast(&self, id: &str) -> Option<Box<dyn Any + Send + Sync>>;
+    /// implementation directly. The default offers none: a servant written by hand against
+    /// this trait, with no generated interface trait, is only ever called through `dispatch`.
+    fn upcast(&self, id: &str) -> Option<Box<dyn Any + Send + Sync>> {
+        let _ = id;
+        None
+    }
 
     /// The servant itself, to get back the implementation's concrete type
     /// (`reference_to_servant`, `id_to_servant`).

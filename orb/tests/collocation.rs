@@ -28,9 +28,6 @@ impl Servant for Nothing {
     ) -> Result<DispatchStatus, SystemException> {
         Err(SystemException::bad_operation())
     }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
-        None
-    }
     fn as_any(&self) -> &dyn Any {
         self
     }

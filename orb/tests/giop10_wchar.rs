@@ -31,9 +31,6 @@ impl Servant for Counter {
         reply.write_ulong(self.0.fetch_add(1, Ordering::SeqCst) + 1);
         Ok(DispatchStatus::NoException)
     }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn std::any::Any + Send + Sync>> {
-        None
-    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }

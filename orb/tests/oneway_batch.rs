@@ -47,9 +47,6 @@ impl Servant for Notes {
             _ => Err(SystemException::bad_operation()),
         }
     }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
-        None
-    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -81,9 +81,6 @@ impl Servant for Calc {
             _ => Err(SystemException::bad_operation()),
         }
     }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
-        None
-    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -590,9 +587,6 @@ impl Servant for Relay {
             _ => return Err(SystemException::bad_operation()),
         }
         Ok(DispatchStatus::NoException)
-    }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn Any + Send + Sync>> {
-        None
     }
     fn as_any(&self) -> &dyn Any {
         self

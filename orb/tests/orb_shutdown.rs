@@ -47,9 +47,6 @@ impl Servant for Stopper {
         }
         Ok(DispatchStatus::NoException)
     }
-    fn upcast(&self, _id: &str) -> Option<Box<dyn std::any::Any + Send + Sync>> {
-        None
-    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
