@@ -994,7 +994,10 @@ impl<'m> Generator<'m> {
             1 => binds.remove(0),
             _ => quote!((#(#binds),*)),
         };
-        let call = quote!(<S as #trait_path>::#method(servant #(, #args)*));
+        // The servant's type parameter is `_S`: upcalls live in the interface's module beside
+        // its nested types, and a mapped type name never starts with `_`, so an IDL type `S`
+        // (alfa's typedef2.idl) cannot be shadowed by it.
+        let call = quote!(<_S as #trait_path>::#method(servant #(, #args)*));
         let body = match &sig.raises {
             None if binds_empty => quote! {
                 #call?;
@@ -1038,8 +1041,8 @@ impl<'m> Generator<'m> {
         Ok(quote! {
             #[doc = #doc]
             #[doc(hidden)]
-            pub fn #fname<S: #trait_path + ?Sized>(
-                servant: &S,
+            pub fn #fname<_S: #trait_path + ?Sized>(
+                servant: &_S,
                 #dec_name: &mut #cg::Decoder<'_>,
                 #enc_name: &mut #cg::Encoder,
             ) -> Result<#cg::DispatchStatus, #cg::SystemException> {

@@ -21,7 +21,11 @@ fn main() {
     Builder::new()
         .include(&idl)
         .out_dir(&out)
-        .compile(&[idl.join("alltypes.idl"), idl.join("remote.idl")])
+        .compile(&[
+            idl.join("alltypes.idl"),
+            idl.join("remote.idl"),
+            idl.join("regressions.idl"),
+        ])
         .unwrap_or_else(|e| panic!("{e}"));
     omniorb(&out);
 }

@@ -160,29 +160,29 @@ pub mod counter {
     }
     /// Upcall of `increment`; the skeletons of derived interfaces share it.
     #[doc(hidden)]
-    pub fn upcall_increment<S: super::Counter + ?Sized>(
-        servant: &S,
+    pub fn upcall_increment<_S: super::Counter + ?Sized>(
+        servant: &_S,
         _dec: &mut ::orb::codegen::Decoder<'_>,
         _enc: &mut ::orb::codegen::Encoder,
     ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
-        <S as super::Counter>::increment(servant)?;
+        <_S as super::Counter>::increment(servant)?;
         Ok(::orb::codegen::DispatchStatus::NoException)
     }
     /// Upcall of `value`; the skeletons of derived interfaces share it.
     #[doc(hidden)]
-    pub fn upcall_value<S: super::Counter + ?Sized>(
-        servant: &S,
+    pub fn upcall_value<_S: super::Counter + ?Sized>(
+        servant: &_S,
         _dec: &mut ::orb::codegen::Decoder<'_>,
         enc: &mut ::orb::codegen::Encoder,
     ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
-        let ret = <S as super::Counter>::value(servant)?;
+        let ret = <_S as super::Counter>::value(servant)?;
         ::orb::codegen::reply_ok(::orb::codegen::CdrEncode::encode(&ret, enc))?;
         Ok(::orb::codegen::DispatchStatus::NoException)
     }
     /// Upcall of `reset`; the skeletons of derived interfaces share it.
     #[doc(hidden)]
-    pub fn upcall_reset<S: super::Counter + ?Sized>(
-        servant: &S,
+    pub fn upcall_reset<_S: super::Counter + ?Sized>(
+        servant: &_S,
         dec: &mut ::orb::codegen::Decoder<'_>,
         _enc: &mut ::orb::codegen::Encoder,
     ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
@@ -190,7 +190,7 @@ pub mod counter {
             <i32 as ::orb::codegen::CdrDecode>::decode(dec),
             "to",
         )?;
-        <S as super::Counter>::reset(servant, to)?;
+        <_S as super::Counter>::reset(servant, to)?;
         Ok(::orb::codegen::DispatchStatus::NoException)
     }
     /// Stub of `increment`: the request through `target`.

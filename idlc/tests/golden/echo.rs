@@ -256,8 +256,8 @@ pub mod example {
         impl ::std::error::Error for EchoStringError {}
         /// Upcall of `echo_string`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_echo_string<S: super::Echo + ?Sized>(
-            servant: &S,
+        pub fn upcall_echo_string<_S: super::Echo + ?Sized>(
+            servant: &_S,
             dec: &mut ::orb::codegen::Decoder<'_>,
             enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
@@ -265,7 +265,7 @@ pub mod example {
                 <String as ::orb::codegen::CdrDecode>::decode(dec),
                 "s",
             )?;
-            match <S as super::Echo>::echo_string(servant, &s) {
+            match <_S as super::Echo>::echo_string(servant, &s) {
                 Ok(ret) => {
                     ::orb::codegen::reply_ok(
                         ::orb::codegen::CdrEncode::encode(&ret, enc),
@@ -280,19 +280,19 @@ pub mod example {
         }
         /// Upcall of `counter`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_get_counter<S: super::Echo + ?Sized>(
-            servant: &S,
+        pub fn upcall_get_counter<_S: super::Echo + ?Sized>(
+            servant: &_S,
             _dec: &mut ::orb::codegen::Decoder<'_>,
             enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
-            let ret = <S as super::Echo>::counter(servant)?;
+            let ret = <_S as super::Echo>::counter(servant)?;
             ::orb::codegen::reply_ok(::orb::codegen::CdrEncode::encode(&ret, enc))?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
         /// Upcall of `set_counter`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_set_counter<S: super::Echo + ?Sized>(
-            servant: &S,
+        pub fn upcall_set_counter<_S: super::Echo + ?Sized>(
+            servant: &_S,
             dec: &mut ::orb::codegen::Decoder<'_>,
             _enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
@@ -300,17 +300,17 @@ pub mod example {
                 <i32 as ::orb::codegen::CdrDecode>::decode(dec),
                 "value",
             )?;
-            <S as super::Echo>::set_counter(servant, value)?;
+            <_S as super::Echo>::set_counter(servant, value)?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
         /// Upcall of `ping`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_ping<S: super::Echo + ?Sized>(
-            servant: &S,
+        pub fn upcall_ping<_S: super::Echo + ?Sized>(
+            servant: &_S,
             _dec: &mut ::orb::codegen::Decoder<'_>,
             _enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
-            <S as super::Echo>::ping(servant)?;
+            <_S as super::Echo>::ping(servant)?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
         /// Stub of `echo_string`: the request through `target`.

@@ -250,19 +250,19 @@ pub mod self_ {
         }
         /// Upcall of `x`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_get_x<S: super::Gadget + ?Sized>(
-            servant: &S,
+        pub fn upcall_get_x<_S: super::Gadget + ?Sized>(
+            servant: &_S,
             _dec: &mut ::orb::codegen::Decoder<'_>,
             enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
-            let ret = <S as super::Gadget>::x(servant)?;
+            let ret = <_S as super::Gadget>::x(servant)?;
             ::orb::codegen::reply_ok(::orb::codegen::CdrEncode::encode(&ret, enc))?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
         /// Upcall of `set_x_`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_set_x<S: super::Gadget + ?Sized>(
-            servant: &S,
+        pub fn upcall_set_x<_S: super::Gadget + ?Sized>(
+            servant: &_S,
             dec: &mut ::orb::codegen::Decoder<'_>,
             _enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
@@ -270,13 +270,13 @@ pub mod self_ {
                 <i32 as ::orb::codegen::CdrDecode>::decode(dec),
                 "value",
             )?;
-            <S as super::Gadget>::set_x_(servant, value)?;
+            <_S as super::Gadget>::set_x_(servant, value)?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
         /// Upcall of `set_x`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_set_x_<S: super::Gadget + ?Sized>(
-            servant: &S,
+        pub fn upcall_set_x_<_S: super::Gadget + ?Sized>(
+            servant: &_S,
             dec: &mut ::orb::codegen::Decoder<'_>,
             _enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
@@ -284,13 +284,13 @@ pub mod self_ {
                 <i32 as ::orb::codegen::CdrDecode>::decode(dec),
                 "v",
             )?;
-            <S as super::Gadget>::set_x(servant, v)?;
+            <_S as super::Gadget>::set_x(servant, v)?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }
         /// Upcall of `r#fn`; the skeletons of derived interfaces share it.
         #[doc(hidden)]
-        pub fn upcall_fn<S: super::Gadget + ?Sized>(
-            servant: &S,
+        pub fn upcall_fn<_S: super::Gadget + ?Sized>(
+            servant: &_S,
             dec: &mut ::orb::codegen::Decoder<'_>,
             enc: &mut ::orb::codegen::Encoder,
         ) -> Result<::orb::codegen::DispatchStatus, ::orb::codegen::SystemException> {
@@ -298,7 +298,7 @@ pub mod self_ {
                 <String as ::orb::codegen::CdrDecode>::decode(dec),
                 "ref",
             )?;
-            let r#async = <S as super::Gadget>::r#fn(servant, &r#ref)?;
+            let r#async = <_S as super::Gadget>::r#fn(servant, &r#ref)?;
             ::orb::codegen::reply_ok(::orb::codegen::CdrEncode::encode(&r#async, enc))?;
             Ok(::orb::codegen::DispatchStatus::NoException)
         }

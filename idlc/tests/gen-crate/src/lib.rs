@@ -14,6 +14,12 @@ pub mod remote {
     include!(concat!(env!("OUT_DIR"), "/remote.rs"));
 }
 
+/// IDL from the corpus whose generated Rust once did not compile (`regressions.idl`).
+#[deny(warnings)]
+pub mod regressions {
+    include!(concat!(env!("OUT_DIR"), "/regressions.rs"));
+}
+
 macro_rules! per_strategy {
     ($($strategy:ident),*) => {$(
         /// `echo.idl` and `ops50.idl` with one demux strategy.
