@@ -1,7 +1,17 @@
-//! COS event channel and real-time event channel.
+//! The COS event service (OMG Event Service, untyped): an event channel servant usable in any
+//! process, collocated or remote, and the `event-service` daemon built on it.
 //!
-//! Built on the ORB core; this crate holds only the channels, never wire code.
+//! - [`EventChannel`]: the channel, its admins and proxies, in a POA of its own;
+//! - [`cos_event_comm`], [`cos_event_channel_admin`]: the stubs and skeletons idlc generates
+//!   from `idl/CosEventComm.idl` and `idl/CosEventChannelAdmin.idl`.
+//!
+//! Built on the ORB core; this crate holds only the channel, never wire code.
 #![forbid(unsafe_code)]
+
+mod channel;
+mod queue;
+
+pub use channel::{ChannelOptions, ChannelStats, EventChannel, PullMode};
 
 /// Generated from `idl/CosEventChannelAdmin.idl` and the `idl/CosEventComm.idl` it includes.
 #[allow(missing_docs, clippy::all)]
