@@ -113,6 +113,10 @@ impl Collector {
         PushConsumerRef::unchecked_narrow(obj)
     }
 
+    pub fn wait_count(&self, n: usize) {
+        wait_until(&format!("{n} events"), || self.count() >= n);
+    }
+
     pub fn wait_for(&self, n: usize) -> Vec<i32> {
         wait_until(&format!("{n} events"), || self.count() >= n);
         self.events()
