@@ -5,6 +5,11 @@
 //! - [`cos_event_comm`], [`cos_event_channel_admin`]: the stubs and skeletons idlc generates
 //!   from `idl/CosEventComm.idl` and `idl/CosEventChannelAdmin.idl`.
 //!
+//! A client that waits in `pull` on a remote proxy while it makes other calls to the
+//! channel's process (a `disconnect_pull_supplier` from another thread, say) should give the
+//! pulling thread a connection of its own with [`orb::use_idle_connections`]: a server serves
+//! one connection's requests in order, so the other calls would wait behind the pull.
+//!
 //! Built on the ORB core; this crate holds only the channel, never wire code.
 #![forbid(unsafe_code)]
 
