@@ -86,34 +86,51 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// omniEvents on a free port, its data and trace in `scratch`, in the foreground.
+/// omniEvents on a free port, its data and trace in `scratch`, in the foreground. A port
+/// free when looked at may be taken by another test before omniEvents binds it: then it
+/// exits, and another port is tried.
 fn start_omnievents(scratch: &Scratch) -> (Proc, u16) {
-    let port = free_port();
-    let data = scratch.path().join("omnievents-data");
-    std::fs::create_dir_all(&data).unwrap();
-    let child = scratch
-        .omniorb("omniEvents")
-        .args(["-f", "-p", &port.to_string(), "-l"])
-        .arg(&data)
-        .arg("-t")
-        .arg(scratch.path().join("omnievents-trace"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(scratch.path().join("omnievents-stderr")).unwrap())
-        .spawn()
-        .expect("omniEvents (package omnievents; scripts/test.sh installs it)");
-    let mut proc = Proc {
-        child,
-        what: "omniEvents",
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = proc.child.try_wait() {
-            panic!("omniEvents exited with {status} before listening");
+    let mut failures = Vec::new();
+    for attempt in 0..5 {
+        let port = free_port();
+        let data = scratch.path().join(format!("omnievents-data-{attempt}"));
+        std::fs::create_dir_all(&data).unwrap();
+        let trace = scratch.path().join(format!("omnievents-trace-{attempt}"));
+        let stderr = scratch.path().join(format!("omnievents-stderr-{attempt}"));
+        let child = scratch
+            .omniorb("omniEvents")
+            .args(["-f", "-p", &port.to_string(), "-l"])
+            .arg(&data)
+            .arg("-t")
+            .arg(&trace)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("omniEvents (package omnievents; scripts/test.sh installs it)");
+        let mut proc = Proc {
+            child,
+            what: "omniEvents",
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut exited = None;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = proc.child.try_wait() {
+                exited = Some(status);
+                break;
+            }
+            assert!(Instant::now() < deadline, "omniEvents does not listen");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(Instant::now() < deadline, "omniEvents does not listen");
-        std::thread::sleep(Duration::from_millis(20));
+        match exited {
+            None => return (proc, port),
+            Some(status) => failures.push(format!(
+                "port {port}: exited with {status}: {}{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default(),
+                std::fs::read_to_string(&trace).unwrap_or_default()
+            )),
+        }
     }
-    (proc, port)
+    panic!("omniEvents did not start: {failures:#?}");
 }
 
 /// Events of two types, to see that the `any`s travel whole.
