@@ -1,4 +1,26 @@
-//! COS event channel and real-time event channel.
+//! The COS event service (OMG Event Service, untyped): an event channel servant usable in any
+//! process, collocated or remote, and the `event-service` daemon built on it.
 //!
-//! Built on the ORB core; this crate holds only the channels, never wire code.
+//! - [`EventChannel`]: the channel, its admins and proxies, in a POA of its own;
+//! - [`cos_event_comm`], [`cos_event_channel_admin`]: the stubs and skeletons idlc generates
+//!   from `idl/CosEventComm.idl` and `idl/CosEventChannelAdmin.idl`.
+//!
+//! A client that waits in `pull` on a remote proxy while it makes other calls to the
+//! channel's process (a `disconnect_pull_supplier` from another thread, say) should give the
+//! pulling thread a connection of its own with [`orb::use_idle_connections`]: a server serves
+//! one connection's requests in order, so the other calls would wait behind the pull.
+//!
+//! Built on the ORB core; this crate holds only the channel, never wire code.
 #![forbid(unsafe_code)]
+
+mod channel;
+mod queue;
+
+pub use channel::{ChannelOptions, ChannelStats, EventChannel, PullMode};
+
+/// Generated from `idl/CosEventChannelAdmin.idl` and the `idl/CosEventComm.idl` it includes.
+#[allow(missing_docs, clippy::all)]
+pub mod generated {
+    include!(concat!(env!("OUT_DIR"), "/CosEventChannelAdmin.rs"));
+}
+pub use generated::{cos_event_channel_admin, cos_event_comm};

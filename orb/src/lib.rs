@@ -33,5 +33,7 @@ pub mod typecode;
 
 pub use buffers::AllocatorStrategy;
 pub use object::ObjectRef;
-pub use runtime::{CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa};
+pub use runtime::{
+    use_idle_connections, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,
+};
 pub use servant::{Servant, ServantRef};

@@ -295,9 +295,10 @@ impl std::ops::Deref for Conn {
 /// A call made while this thread serves a request (a callback, a call to another object
 /// of this or another ORB of the process) goes on an idle connection: on the shared one it
 /// could wait behind the very request it serves, or one that waits for it — the server
-/// runs one connection's requests in order — and deadlock. Other calls share a connection.
+/// runs one connection's requests in order — and deadlock. So do the calls of a thread that
+/// asked for it (`use_idle_connections`). Other calls share a connection.
 fn connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
-    let conn = if super::in_upcall() {
+    let conn = if super::wants_idle_connection() {
         orb.cache.get_idle(&b.endpoint, b.dialect).map(Conn::Idle)
     } else {
         orb.cache.get(&b.endpoint, b.dialect).map(Conn::Shared)

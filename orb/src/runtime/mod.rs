@@ -644,6 +644,27 @@ pub(crate) fn in_upcall() -> bool {
     CURRENT.with(|c| c.borrow().is_some())
 }
 
+thread_local! {
+    /// Set by [`use_idle_connections`].
+    static IDLE_CONNECTIONS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the calling thread's twoway calls go, as calls made while serving a request do, on
+/// a connection with nothing else in the server's hands instead of the endpoint's shared
+/// one. A server runs one connection's requests in order, so on the shared connection a
+/// call waits behind every other call of the process to that server; a thread that calls
+/// peers on behalf of others (an event channel's delivery thread, pushing to a consumer
+/// that may take its time) must not hold up, or be held up by, the calls of its siblings.
+/// The cost is a connection per such call under way.
+pub fn use_idle_connections(on: bool) {
+    IDLE_CONNECTIONS.with(|c| c.set(on));
+}
+
+/// Whether the calling thread's calls go on idle connections (see [`use_idle_connections`]).
+pub(crate) fn wants_idle_connection() -> bool {
+    in_upcall() || IDLE_CONNECTIONS.with(std::cell::Cell::get)
+}
+
 /// Sets the thread's current ORB while a server thread dispatches, so references the
 /// request carries bind to the ORB that received them.
 pub(crate) struct CurrentGuard {

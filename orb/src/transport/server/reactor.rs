@@ -425,7 +425,7 @@ impl Reactor {
 
     fn process(&self, work: Work, buf: &mut [u8]) {
         match work {
-            Work::Accept(i) => self.accept(i, buf),
+            Work::Accept(i) => self.accept(i),
             Work::Conn {
                 token,
                 readable,
@@ -446,7 +446,7 @@ impl Reactor {
         }
     }
 
-    fn accept(&self, i: usize, buf: &mut [u8]) {
+    fn accept(&self, i: usize) {
         let (listener, dialect) = &self.listeners[i];
         loop {
             let Some((stream, peer)) = listener.accept_next() else {
@@ -504,7 +504,17 @@ impl Reactor {
                 std::mem::take(&mut st.rerun)
             };
             if rerun {
-                self.serve(&conn, false, buf);
+                // Handed on rather than served here: a request that blocks (an upcall that
+                // waits for something) would keep this thread from accepting the connections
+                // queued behind this one, whose readiness was in the same edge-triggered
+                // event — they would wait for that request, however unrelated.
+                self.pending.lock().push_back(Work::Conn {
+                    token: conn.token,
+                    readable: true,
+                    writable: false,
+                    hup: false,
+                });
+                let _ = self.wake.waker.wake();
             }
         }
     }

@@ -1,0 +1,207 @@
+//! The `event-service` daemon as a process of its own: reached by `corbaloc:` at its
+//! well-known key and by name through a naming service it bound itself in, events through it
+//! over TCP to push and pull consumers, destroy, and its answers to bad arguments.
+
+mod common;
+
+use common::*;
+use event_service::cos_event_channel_admin::{
+    ConsumerAdmin, EventChannel as _, EventChannelRef, ProxyPullSupplier, ProxyPushConsumer,
+    ProxyPushSupplier, SupplierAdmin,
+};
+use event_service::cos_event_comm::{PullConsumerRef, PullSupplier, PushConsumer, PushSupplierRef};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+/// The daemon, killed (SIGKILL) and reaped when dropped.
+struct Daemon {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the daemon on a free port with `extra` arguments; returns once it printed its IOR.
+fn start(extra: &[&str]) -> (Daemon, String) {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_event-service"))
+        .args(["--port", &port.to_string()])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let daemon = Daemon { child, port };
+    assert!(line.starts_with("IOR:"), "event-service printed {line:?}");
+    (daemon, line.trim().to_owned())
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_event-service"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn events_flow_through_the_daemon_found_by_corbaloc_and_by_name() {
+    let client = remote_orb();
+    let ns_port = free_port();
+    let (root, embedded) = naming_service::connect_or_start(&client, ns_port, None).unwrap();
+    assert!(embedded.is_some());
+    drop(root);
+    let dir = tempfile::tempdir().unwrap();
+    let ior_file = dir.path().join("channel.ior");
+    let ns_url = format!("corbaloc::127.0.0.1:{ns_port}/NameService");
+    let (daemon, ior) = start(&[
+        "--ior-file",
+        ior_file.to_str().unwrap(),
+        "--name-service",
+        &ns_url,
+        "--name",
+        "events.channel",
+        "--queue-length",
+        "64",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&ior_file).unwrap().trim(),
+        ior,
+        "the IOR file"
+    );
+
+    // Consumers find it by its well-known key.
+    let by_key = EventChannelRef::narrow(
+        &client
+            .string_to_object(&format!("corbaloc::127.0.0.1:{}/EventChannel", daemon.port))
+            .unwrap(),
+    )
+    .unwrap()
+    .expect("corbaloc .../EventChannel is an EventChannel");
+    let admin = by_key.for_consumers().unwrap();
+    let consumers = [Collector::default(), Collector::default()];
+    for c in &consumers {
+        admin
+            .obtain_push_supplier()
+            .unwrap()
+            .connect_push_consumer(&c.activate(&client))
+            .unwrap();
+    }
+    let puller = admin.obtain_pull_supplier().unwrap();
+    puller
+        .connect_pull_consumer(&PullConsumerRef::nil())
+        .unwrap();
+
+    // The supplier finds it by name.
+    let by_name = EventChannelRef::narrow(
+        &client
+            .string_to_object(&format!("corbaname::127.0.0.1:{ns_port}#events.channel"))
+            .unwrap(),
+    )
+    .unwrap()
+    .expect("the name is bound to an EventChannel");
+    let supplier = by_name
+        .for_suppliers()
+        .unwrap()
+        .obtain_push_consumer()
+        .unwrap();
+    supplier
+        .connect_push_supplier(&PushSupplierRef::nil())
+        .unwrap();
+    for i in 0..30 {
+        supplier.push(&ev(i)).unwrap();
+    }
+    let want: Vec<i32> = (0..30).collect();
+    for c in &consumers {
+        assert_eq!(c.wait_for(30), want);
+    }
+    let pulled: Vec<i32> = (0..30)
+        .map(|_| puller.pull().unwrap().as_i32().unwrap())
+        .collect();
+    assert_eq!(pulled, want);
+
+    // Destroyed, it tells its consumers and is gone, by either key.
+    by_name.destroy().unwrap();
+    wait_until("the consumers told", || {
+        consumers.iter().all(Collector::disconnected)
+    });
+    for (what, ch) in [("by name", &by_name), ("by key", &by_key)] {
+        match ch.for_suppliers() {
+            Err(e) => assert_eq!(
+                e.kind,
+                orb::exception::SystemExceptionKind::OBJECT_NOT_EXIST,
+                "{what}"
+            ),
+            Ok(_) => panic!("the channel {what} answers after destroy"),
+        }
+    }
+    drop(daemon);
+    client.shutdown(true);
+}
+
+fn assert_refused(out: &Output, expect: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "exit status {}", out.status);
+    assert!(
+        stderr.contains(expect),
+        "stderr does not mention {expect:?}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    assert_refused(&run(&["--queue-length", "0"]), "--queue-length");
+    assert_refused(&run(&["--port", "seventy"]), "--port");
+    assert_refused(&run(&["--name", "x"]), "--name-service");
+    assert_refused(&run(&["--pull-mode", "sometimes"]), "--pull-mode");
+    let port = free_port().to_string();
+    assert_refused(
+        &run(&["--port", &port, "-ORBfrobnicate", "1"]),
+        "-ORBfrobnicate",
+    );
+    assert_refused(
+        &run(&[
+            "--port",
+            &port,
+            "--name-service",
+            "corbaloc::127.0.0.1:1/NameService",
+            "--name",
+            "a",
+        ]),
+        "cannot bind",
+    );
+    assert_refused(
+        &run(&[
+            "--port",
+            &port,
+            "--name-service",
+            "no-such-url",
+            "--name",
+            "a",
+        ]),
+        "no-such-url",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let missing: &Path = &dir.path().join("no/such/dir/ior");
+    assert_refused(
+        &run(&["--port", &port, "--ior-file", missing.to_str().unwrap()]),
+        "cannot write",
+    );
+}
