@@ -14,7 +14,8 @@ trap 'rm -f "$log"' EXIT
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- System packages: omniORB and its services, the independent ORB we test against. -------------
-packages=(libomniorb4-dev omniidl omniorb omniorb-nameserver omniorb-idl libcos4-dev omnievents libomnievents-dev)
+packages=(libomniorb4-dev omniidl omniorb omniorb-nameserver omniorb-idl libcos4-dev omnievents libomnievents-dev
+  iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,8 +4,10 @@
 //! from our channel and supplying into it.
 //!
 //! Every program runs on a free port with its files in a temporary directory, and is killed by
-//! pid when its guard drops. (omniEvents listens on every interface: its `-p PORT` makes the
-//! endpoint `giop:::PORT`, and an `-ORBendPoint` beside it clashes with that one.)
+//! pid when its guard drops. omniEvents listens on every interface (its `-p PORT` makes the
+//! endpoint `giop:::PORT`, and an `-ORBendPoint` beside it clashes with that one), and so does
+//! an omniORB program serving a consumer, so each test runs again in a network namespace of
+//! its own whose only interface is loopback: nothing listens on any other address.
 
 mod common;
 
@@ -133,6 +135,36 @@ fn start_omnievents(scratch: &Scratch) -> (Proc, u16) {
     panic!("omniEvents did not start: {failures:#?}");
 }
 
+/// Set in the copy of the test binary that runs inside the private network namespace.
+const IN_NETNS: &str = "RTORB_EVENTS_TEST_IN_NETNS";
+
+/// Runs the test `name` again, in this test binary, in a network namespace of its own (`unshare
+/// --net --map-root-user`, its loopback brought up), unless this already is that run. Returns
+/// whether the caller is the outer run, whose part ends with the inner run's success.
+fn rerun_in_private_netns(name: &str) -> bool {
+    if std::env::var_os(IN_NETNS).is_some() {
+        return false;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("unshare")
+        .args(["--net", "--map-root-user", "--", "sh", "-c"])
+        .arg(r#"ip link set lo up && exec "$0" "$@""#)
+        .arg(&exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(IN_NETNS, "1")
+        .output()
+        .expect("unshare (util-linux) runs the test in a network namespace of its own");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name} in its own network namespace ({}; `unshare --net --map-root-user` and `ip` \
+         from iproute2 are needed):\n{stdout}\n{stderr}",
+        out.status
+    );
+    true
+}
+
 /// Events of two types, to see that the `any`s travel whole.
 fn event(i: i32) -> Any {
     if i % 3 == 2 {
@@ -155,6 +187,9 @@ fn describe(events: &[Any]) -> Vec<String> {
 
 #[test]
 fn our_supplier_and_consumers_through_an_omnievents_channel() {
+    if rerun_in_private_netns("our_supplier_and_consumers_through_an_omnievents_channel") {
+        return;
+    }
     let scratch = Scratch::new();
     let client = remote_orb();
     // eventc binds the channel it makes in a naming service: ours, in this process.
@@ -238,6 +273,9 @@ fn our_supplier_and_consumers_through_an_omnievents_channel() {
 
 #[test]
 fn omnievents_tools_consume_from_and_supply_into_our_channel() {
+    if rerun_in_private_netns("omnievents_tools_consume_from_and_supply_into_our_channel") {
+        return;
+    }
     let scratch = Scratch::new();
     let server = server_orb();
     let source = EventChannel::start(&server, ChannelOptions::default()).unwrap();
