@@ -552,13 +552,16 @@ fn saved_omniorb_iors_describe_as_catior_says() {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (free when asked; good enough for a test).
+/// A port on 127.0.0.1, free when asked, picked below the kernel's ephemeral range (32768 and
+/// up by default): the outgoing connections of tests running in parallel take their local
+/// ports from that range, and one could take a port picked there before its server binds it.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, RandomState};
+    let random = RandomState::new();
+    (0u64..)
+        .map(|n| 20_000 + (random.hash_one(n) % 12_000) as u16)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port on 127.0.0.1")
 }
 
 /// A child process killed (by its pid) and a directory removed when dropped.

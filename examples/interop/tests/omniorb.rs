@@ -153,11 +153,16 @@ fn omniorb_client_calls_every_op_of_the_omniorb_server_in_giop_1_0_1_2() {
     }
 }
 
+/// A port on 127.0.0.1, free when asked, picked below the kernel's ephemeral range (32768 and
+/// up by default): the outgoing connections of tests running in parallel take their local
+/// ports from that range, and one could take a port picked there before its server binds it.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("an ephemeral port on 127.0.0.1")
+    use std::hash::{BuildHasher, RandomState};
+    let random = RandomState::new();
+    (0u64..)
+        .map(|n| 20_000 + (random.hash_one(n) % 12_000) as u16)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port on 127.0.0.1")
 }
 
 /// omniNames on 127.0.0.1 at a free port, its data in a temporary directory.
