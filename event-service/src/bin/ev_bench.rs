@@ -507,9 +507,9 @@ fn run(args: &Args) -> Result<(), Error> {
         };
         println!("  {:<11} {:>9.0} events/s{vs}", c.label, rate);
     }
-    for c in &channels {
-        let _ = c.reference.destroy();
-    }
+    // The channels are not destroyed, only their processes killed: omniEvents' `destroy` now
+    // and then never replied (seen once in six runs), and the bench is not about it.
+    drop(channels);
     orb.shutdown(true);
     Ok(())
 }
