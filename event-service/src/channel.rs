@@ -204,7 +204,7 @@ enum Proxy {
 }
 
 impl Proxy {
-    fn shut(&self, notify: bool) {
+    fn shut(&self, notify: bool) -> bool {
         match self {
             Proxy::PushSupplier(p) => p.shut(notify),
             Proxy::PullSupplier(p) => p.shut(notify),
@@ -368,6 +368,11 @@ fn nil_reference() -> SystemException {
         orb::exception::minor::OMG_VMCID,
         CompletionStatus::No,
     )
+}
+
+/// `NO_RESOURCES`: no thread could be made for a proxy's deliveries or pulls.
+fn no_thread() -> SystemException {
+    SystemException::new(SystemExceptionKind::NO_RESOURCES, 0, CompletionStatus::No)
 }
 
 fn internal(e: OrbError) -> SystemException {
@@ -586,10 +591,11 @@ struct PushSupplierProxy {
 }
 
 impl PushSupplierProxy {
-    fn shut(&self, notify: bool) {
+    /// Disposes of the proxy; false if it was disposed of already.
+    fn shut(&self, notify: bool) -> bool {
         let (peer, was_live) = self.link.lock().take();
         if !was_live {
-            return;
+            return false;
         }
         self.queue.close();
         if let Some(ch) = self.channel.upgrade() {
@@ -600,6 +606,7 @@ impl PushSupplierProxy {
                 let _ = consumer.disconnect_push_consumer();
             });
         }
+        true
     }
 
     /// The delivery thread: pushes each queued event to the consumer until the queue closes.
@@ -647,11 +654,11 @@ impl PushSupplierProxy {
 
 impl PushSupplier for PushSupplierProxy {
     fn disconnect_push_supplier(&self) -> Result<(), SystemException> {
-        if matches!(*self.link.lock(), Link::Gone) {
-            return Err(gone());
+        if self.shut(true) {
+            Ok(())
+        } else {
+            Err(gone())
         }
-        self.shut(true);
-        Ok(())
     }
 }
 
@@ -681,12 +688,7 @@ impl ProxyPushSupplier for PushSupplierProxy {
         let spawned = spawn("event-push", move || me.deliver(consumer, options));
         if spawned.is_err() {
             self.shut(false);
-            return Err(SystemException::new(
-                SystemExceptionKind::NO_RESOURCES,
-                0,
-                CompletionStatus::No,
-            )
-            .into());
+            return Err(no_thread().into());
         }
         Ok(())
     }
@@ -702,10 +704,11 @@ struct PullSupplierProxy {
 }
 
 impl PullSupplierProxy {
-    fn shut(&self, notify: bool) {
+    /// Disposes of the proxy; false if it was disposed of already.
+    fn shut(&self, notify: bool) -> bool {
         let (peer, was_live) = self.link.lock().take();
         if !was_live {
-            return;
+            return false;
         }
         self.queue.close();
         if let Some(ch) = self.channel.upgrade() {
@@ -716,6 +719,7 @@ impl PullSupplierProxy {
                 let _ = consumer.disconnect_pull_consumer();
             });
         }
+        true
     }
 
     /// Waits for an event in slices, so that a pull does not hold a server thread past the
@@ -768,11 +772,11 @@ impl PullSupplier for PullSupplierProxy {
     }
 
     fn disconnect_pull_supplier(&self) -> Result<(), SystemException> {
-        if matches!(*self.link.lock(), Link::Gone) {
-            return Err(gone());
+        if self.shut(true) {
+            Ok(())
+        } else {
+            Err(gone())
         }
-        self.shut(true);
-        Ok(())
     }
 }
 
@@ -803,10 +807,11 @@ struct PushConsumerProxy {
 }
 
 impl PushConsumerProxy {
-    fn shut(&self, notify: bool) {
+    /// Disposes of the proxy; false if it was disposed of already.
+    fn shut(&self, notify: bool) -> bool {
         let (peer, was_live) = self.link.lock().take();
         if !was_live {
-            return;
+            return false;
         }
         if let Some(ch) = self.channel.upgrade() {
             ch.forget(&self.id);
@@ -816,6 +821,7 @@ impl PushConsumerProxy {
                 let _ = supplier.disconnect_push_supplier();
             });
         }
+        true
     }
 }
 
@@ -831,11 +837,11 @@ impl PushConsumer for PushConsumerProxy {
     }
 
     fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
-        if matches!(*self.link.lock(), Link::Gone) {
-            return Err(gone());
+        if self.shut(true) {
+            Ok(())
+        } else {
+            Err(gone())
         }
-        self.shut(true);
-        Ok(())
     }
 }
 
@@ -873,10 +879,11 @@ enum Pulled {
 }
 
 impl PullConsumerProxy {
-    fn shut(&self, notify: bool) {
+    /// Disposes of the proxy; false if it was disposed of already.
+    fn shut(&self, notify: bool) -> bool {
         let (peer, was_live) = self.link.lock().take();
         if !was_live {
-            return;
+            return false;
         }
         self.wake.notify_all();
         if let Some(ch) = self.channel.upgrade() {
@@ -887,6 +894,7 @@ impl PullConsumerProxy {
                 let _ = supplier.disconnect_pull_supplier();
             });
         }
+        true
     }
 
     /// Pauses for `d`; returns whether the proxy is still connected after it.
@@ -958,11 +966,11 @@ impl PullConsumerProxy {
 
 impl PullConsumer for PullConsumerProxy {
     fn disconnect_pull_consumer(&self) -> Result<(), SystemException> {
-        if matches!(*self.link.lock(), Link::Gone) {
-            return Err(gone());
+        if self.shut(true) {
+            Ok(())
+        } else {
+            Err(gone())
         }
-        self.shut(true);
-        Ok(())
     }
 }
 
@@ -985,12 +993,7 @@ impl ProxyPullConsumer for PullConsumerProxy {
         let spawned = spawn("event-pull", move || me.pull_loop(supplier, options));
         if spawned.is_err() {
             self.shut(false);
-            return Err(SystemException::new(
-                SystemExceptionKind::NO_RESOURCES,
-                0,
-                CompletionStatus::No,
-            )
-            .into());
+            return Err(no_thread().into());
         }
         Ok(())
     }
