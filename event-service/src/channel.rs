@@ -352,7 +352,7 @@ impl Channel {
 
 /// `OBJECT_NOT_EXIST`: the proxy or channel was disconnected or destroyed. What a remote
 /// caller gets from the POA then; a collocated caller that skipped the POA gets it from us.
-fn gone() -> SystemException {
+pub(crate) fn gone() -> SystemException {
     SystemException::new(
         SystemExceptionKind::OBJECT_NOT_EXIST,
         orb::exception::minor::OBJECT_NOT_EXIST_NO_MATCH,
@@ -362,7 +362,7 @@ fn gone() -> SystemException {
 
 /// CORBA 3.0 §4.11.3.28: "A parameter passed to a call is out of range or otherwise
 /// considered illegal."
-fn nil_reference() -> SystemException {
+pub(crate) fn nil_reference() -> SystemException {
     SystemException::new(
         SystemExceptionKind::BAD_PARAM,
         orb::exception::minor::OMG_VMCID,
@@ -371,11 +371,11 @@ fn nil_reference() -> SystemException {
 }
 
 /// `NO_RESOURCES`: no thread could be made for a proxy's deliveries or pulls.
-fn no_thread() -> SystemException {
+pub(crate) fn no_thread() -> SystemException {
     SystemException::new(SystemExceptionKind::NO_RESOURCES, 0, CompletionStatus::No)
 }
 
-fn internal(e: OrbError) -> SystemException {
+pub(crate) fn internal(e: OrbError) -> SystemException {
     match e {
         OrbError::System(s) => s,
         _ => SystemException::new(SystemExceptionKind::INTERNAL, 0, CompletionStatus::No),
@@ -384,7 +384,7 @@ fn internal(e: OrbError) -> SystemException {
 
 /// Whether a peer failing with `kind` looks unreachable (gone, or the way to it broken), as
 /// opposed to refusing one call.
-fn unreachable(kind: SystemExceptionKind) -> bool {
+pub(crate) fn unreachable(kind: SystemExceptionKind) -> bool {
     matches!(
         kind,
         SystemExceptionKind::OBJECT_NOT_EXIST
@@ -406,7 +406,7 @@ fn tell_peer(f: impl FnOnce() + Send + 'static) {
 /// process serves each connection's requests in order, so on a shared connection one
 /// consumer blocked in `push` (or a supplier in `pull`) would hold up every call to its
 /// process, other consumers' events included.
-fn spawn(
+pub(crate) fn spawn(
     name: &str,
     f: impl FnOnce() + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
