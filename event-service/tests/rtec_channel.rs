@@ -228,8 +228,11 @@ fn push_all(client: &Orb, ch: &EventChannelRef, events: &[(i32, i32)]) {
 
 // ---- filters and correlation ----------------------------------------------------------------
 
-/// Each QOS shape, the events pushed, and the sizes of the sets its consumer must get.
-fn shapes() -> Vec<(&'static str, ConsumerQos, Vec<(i32, i32)>, Vec<usize>)> {
+/// A QOS shape's name, the QOS, the `(source, type)`s pushed, and the sizes of the sets its
+/// consumer must get.
+type Shape = (&'static str, ConsumerQos, Vec<(i32, i32)>, Vec<usize>);
+
+fn shapes() -> Vec<Shape> {
     let b = ConsumerQosBuilder::new;
     let stream = vec![(1, 20), (2, 20), (1, 21), (3, 22), (1, 20), (2, 21)];
     vec![

@@ -12,7 +12,7 @@ use super::idl::rtec_event_channel_admin::{
 };
 use super::idl::rtec_event_comm::Event;
 use super::options::{ObserverStrategy, RtecOptions, SupplierFiltering};
-use super::proxy::{ConsumerProxy, SupplierProxy};
+use super::proxy::{Accepted, ConsumerProxy, SupplierProxy};
 use super::subscriptions::Subscriptions;
 use super::threads::Threads;
 use super::timeout::Timers;
@@ -332,10 +332,10 @@ impl Core {
                 timer: None,
             };
             let mut single = None;
-            let visit = |c: &Arc<SupplierProxy>| {
-                if let Some(batch) = c.accept(&input, &mut single) {
-                    self.dispatcher.dispatch(c, batch);
-                }
+            let visit = |c: &Arc<SupplierProxy>| match c.accept(&input) {
+                Some(Accepted::Single) => self.dispatcher.dispatch_event(c, e, &mut single),
+                Some(Accepted::Set(batch)) => self.dispatcher.dispatch(c, batch),
+                None => {}
             };
             let candidates = match self.options.supplier_filtering {
                 SupplierFiltering::Null => snapshot.for_each_candidate(0, 0, visit),

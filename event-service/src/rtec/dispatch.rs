@@ -7,6 +7,7 @@
 //! every strategy in the order they were dispatched, so each supplier's events reach each
 //! consumer in the order pushed.
 
+use super::idl::rtec_event_comm::Event;
 use super::options::{Dispatching, FullPolicy, RtecOptions};
 use super::proxy::SupplierProxy;
 use super::rt_thread;
@@ -236,8 +237,26 @@ impl Dispatcher {
         }
     }
 
-    /// Hands `events` to `target` by the strategy; `lane` overrides the consumer's lane
-    /// queue choice only for priority dispatching of timeouts in reactive channels.
+    /// Hands one event to `target`. Reactive dispatching pushes the caller's event as it is
+    /// (no copy, no allocation); the others queue `shared`, made once for every consumer
+    /// that takes this event.
+    pub(crate) fn dispatch_event(
+        &self,
+        target: &Arc<SupplierProxy>,
+        event: &Event,
+        shared: &mut Option<Batch>,
+    ) {
+        if let Dispatcher::Reactive = self {
+            target.deliver(std::slice::from_ref(event));
+            return;
+        }
+        let batch = shared
+            .get_or_insert_with(|| Arc::new([event.clone()]))
+            .clone();
+        self.dispatch(target, batch);
+    }
+
+    /// Hands `events` to `target` by the strategy.
     pub(crate) fn dispatch(&self, target: &Arc<SupplierProxy>, events: Batch) {
         let queue = match self {
             Dispatcher::Reactive => {

@@ -46,13 +46,13 @@ pub enum SupplierFiltering {
     PerSupplier,
 }
 
-/// How timeout events reach consumers (`-ECTimeout`).
+/// How timeout events reach consumers (`-ECTimeout`). Both values take the same path:
+/// a timeout goes through the channel's dispatching like any event — from the timer's thread
+/// with reactive dispatching, at its consumer's lane with priority dispatching — which is
+/// what TAO's priority timeout generator is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeoutStrategy {
-    /// Delivered through the channel's dispatching like any event: at the consumer's lane
-    /// with priority dispatching, in the timer's thread with reactive dispatching.
     Reactive,
-    /// Always through the consumer's priority lane, whatever the dispatching.
     Priority,
 }
 

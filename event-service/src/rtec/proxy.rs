@@ -90,6 +90,14 @@ struct FilterSlot {
     timers: Vec<(TimerId, i32)>,
 }
 
+/// What a consumer's filter let through.
+pub(crate) enum Accepted {
+    /// The event that came in, alone.
+    Single,
+    /// A correlated set.
+    Set(Batch),
+}
+
 /// The channel's side of a consumer: `ProxyPushSupplier`.
 pub(crate) struct SupplierProxy {
     pub id: u64,
@@ -133,9 +141,8 @@ impl SupplierProxy {
         matches!(*self.link.lock(), Link::Connected(_))
     }
 
-    /// Runs `input` through the consumer's filter: the events to push to it, if any.
-    /// `single` is the one-event set shared by every consumer that takes the event whole.
-    pub(crate) fn accept(&self, input: &Input<'_>, single: &mut Option<Batch>) -> Option<Batch> {
+    /// Runs `input` through the consumer's filter: what to push to it, if anything.
+    pub(crate) fn accept(&self, input: &Input<'_>) -> Option<Accepted> {
         // Suspended consumers lose what comes meanwhile (TAO drops it too).
         if self.suspended.load(Ordering::Acquire) {
             return None;
@@ -159,10 +166,8 @@ impl SupplierProxy {
         }
         drop(slot);
         Some(match out {
-            Output::Single => single
-                .get_or_insert_with(|| Arc::new([input.event.clone()]))
-                .clone(),
-            Output::Set(v) => Arc::from(v),
+            Output::Single => Accepted::Single,
+            Output::Set(v) => Accepted::Set(Arc::from(v)),
         })
     }
 
@@ -264,9 +269,10 @@ impl TimerTarget for SupplierProxy {
             event: &event,
             timer: Some(slot),
         };
-        let mut single = None;
-        if let Some(batch) = me.accept(&input, &mut single) {
-            core.dispatcher.dispatch(&me, batch);
+        match me.accept(&input) {
+            Some(Accepted::Single) => core.dispatcher.dispatch_event(&me, &event, &mut None),
+            Some(Accepted::Set(batch)) => core.dispatcher.dispatch(&me, batch),
+            None => {}
         }
     }
 }
