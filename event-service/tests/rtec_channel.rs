@@ -514,7 +514,7 @@ fn interval_and_deadline_timeouts() {
             .insert_time(ACE_ES_EVENT_INTERVAL_TIMEOUT, timebase(period), 0)
             .build(),
     );
-    // A deadline of 60 ms, met by an event every 10 ms for a while, then missed.
+    // A deadline of 200 ms, met by an event every 10 ms for a while, then missed.
     let watched = Sink::default();
     connect(
         &orb,
@@ -525,7 +525,7 @@ fn interval_and_deadline_timeouts() {
             .insert(1, 20, 0)
             .insert_time(
                 ACE_ES_EVENT_DEADLINE_TIMEOUT,
-                timebase(Duration::from_millis(60)),
+                timebase(Duration::from_millis(200)),
                 0,
             )
             .build(),
@@ -540,7 +540,7 @@ fn interval_and_deadline_timeouts() {
         .iter()
         .filter(|e| e.1 == ACE_ES_EVENT_DEADLINE_TIMEOUT)
         .count();
-    // Fed every 10 ms against a 60 ms deadline: a miss needs a 60 ms stall of this thread.
+    // Fed every 10 ms against a 200 ms deadline: a miss needs a 200 ms stall of this thread.
     assert!(
         missed_while_fed <= 2,
         "{missed_while_fed} deadline misses while fed"
@@ -1240,6 +1240,47 @@ fn dead_consumers_are_reaped_by_the_control() {
     server.shutdown(true);
 }
 
+#[test]
+fn dead_suppliers_are_reaped_by_the_control() {
+    let orb = server_orb();
+    let channel = RtecChannel::start(
+        &orb,
+        options(|o| {
+            o.supplier_control(Some(Duration::from_millis(20)));
+        }),
+    )
+    .unwrap();
+    let ch = channel.reference().clone();
+    let live = Source::default();
+    let sp = ch.for_suppliers().unwrap().obtain_push_consumer().unwrap();
+    sp.connect_push_supplier(&live.activate(&orb), &SupplierQos::default())
+        .unwrap();
+    let doomed: orb::ServantRef = Arc::new(push_supplier::Tie::new(Source::default()));
+    let supplier_ref =
+        PushSupplierRef::unchecked_narrow(orb.activate(&orb.root_poa(), doomed.clone()).unwrap());
+    let dp = ch.for_suppliers().unwrap().obtain_push_consumer().unwrap();
+    dp.connect_push_supplier(&supplier_ref, &SupplierQos::default())
+        .unwrap();
+    // A nil supplier cannot be probed: it stays.
+    any_supplier(&ch);
+    assert_eq!(channel.stats().suppliers, 3);
+    let root = orb.root_poa();
+    root.deactivate_object(&root.servant_to_id(&doomed).unwrap())
+        .unwrap();
+    wait_until("the dead supplier to be reaped", || {
+        channel.stats().reaped == 1
+    });
+    assert_eq!(channel.stats().suppliers, 2);
+    assert_eq!(
+        dp.push(&[ev(1, 20, 0)]).unwrap_err().kind,
+        SystemExceptionKind::OBJECT_NOT_EXIST
+    );
+    channel.destroy();
+    assert_eq!(live.disconnects(), 1);
+    assert_eq!(channel.stats().threads, 0);
+    orb.shutdown(true);
+}
+
 // ---- a storm --------------------------------------------------------------------------------
 
 /// xorshift: the storm's choices, reproducible.
@@ -1325,10 +1366,15 @@ fn a_storm_of_calls_from_callbacks_then_destroy() {
         }
         let pushers: Vec<_> = (1..=2)
             .map(|source| {
-                let ch = ch.clone();
+                let (ch, budget) = (ch.clone(), budget.clone());
                 std::thread::spawn(move || {
                     let s = any_supplier(&ch);
-                    for i in 0..100 {
+                    // Until the callbacks have spent their budget (full queues drop events,
+                    // so how many pushes that takes varies), and on through the destroy.
+                    for i in 0..1_000_000 {
+                        if budget.load(Ordering::SeqCst) == 0 && i >= 100 {
+                            return;
+                        }
                         if s.push(&[ev(source, 20, i)]).is_err() {
                             return;
                         }
@@ -1354,8 +1400,14 @@ fn a_storm_of_calls_from_callbacks_then_destroy() {
         );
         let stats = channel.stats();
         assert_eq!(
-            (stats.consumers.len(), stats.suppliers, stats.timers),
-            (0, 0, 0)
+            (
+                stats.consumers.len(),
+                stats.suppliers,
+                stats.timers,
+                stats.threads
+            ),
+            (0, 0, 0, 0),
+            "{dispatching:?}"
         );
         assert!(sinks.iter().all(|s| s.push_count() > 0));
         orb.shutdown(true);

@@ -62,6 +62,9 @@ pub struct RtecStats {
     pub refused: u64,
     /// Timers in the timeout heap.
     pub timers: usize,
+    /// The channel's threads still running (dispatching, timers, control): none once it
+    /// is destroyed.
+    pub threads: usize,
 }
 
 /// A real-time event channel (TAO's `RtecEventChannelAdmin::EventChannel`) served by an
@@ -357,6 +360,7 @@ impl Core {
             reaped: self.reaped.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
             timers: self.timers.len(),
+            threads: self.threads.live(),
             ..RtecStats::default()
         };
         for p in self.proxies() {

@@ -25,6 +25,15 @@ impl Threads {
         Ok(())
     }
 
+    /// Threads still running.
+    pub(crate) fn live(&self) -> usize {
+        self.handles
+            .lock()
+            .iter()
+            .filter(|h| !h.is_finished())
+            .count()
+    }
+
     /// Joins every thread but the caller's (a channel may be destroyed from one of its own
     /// threads, by a consumer's callback); returns how many were joined.
     pub(crate) fn join_all(&self) -> usize {
