@@ -21,7 +21,7 @@ use crate::channel::{gone, internal, unreachable};
 use orb::exception::SystemException;
 use orb::poa::{IdAssignment, Policy};
 use orb::{ObjectRef, Orb, OrbError, OrbPoa, ServantRef};
-use parking_lot::{Condvar, Mutex, ReentrantMutex};
+use parking_lot::{Condvar, Mutex};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -107,7 +107,8 @@ impl RtecChannel {
             timers,
             threads,
             observers: Mutex::new(Observers::default()),
-            observer_calls: ReentrantMutex::new(()),
+            consumer_updates: AtomicU64::new(0),
+            supplier_updates: AtomicU64::new(0),
             stopping: Mutex::new(false),
             stop: Condvar::new(),
             next_id: AtomicU64::new(0),
@@ -189,9 +190,12 @@ pub(crate) struct Core {
     pub timers: Arc<Timers<SupplierProxy>>,
     pub threads: Threads,
     observers: Mutex<Observers>,
-    /// Observer updates go one at a time, so the last an observer hears is the latest
-    /// state; reentrant, as a collocated observer may connect from inside its update.
-    observer_calls: ReentrantMutex<()>,
+    /// Numbers the changes observers are told of. No lock is held while they are told (an
+    /// observer may well connect to this channel from its update, from another thread): an
+    /// update already overtaken by a newer change is not sent, so the last an observer
+    /// hears is the latest state.
+    consumer_updates: AtomicU64,
+    supplier_updates: AtomicU64,
     stopping: Mutex<bool>,
     stop: Condvar,
     next_id: AtomicU64,
@@ -399,7 +403,6 @@ impl Core {
             h
         };
         // A new observer learns the present state at once.
-        let _serial = self.observer_calls.lock();
         let consumers = self.consumer_aggregate();
         let suppliers = self.supplier_aggregate();
         let failed = observer
@@ -488,9 +491,12 @@ impl Core {
         if observers.is_empty() || self.state.lock().destroyed {
             return;
         }
-        let _serial = self.observer_calls.lock();
+        let n = self.consumer_updates.fetch_add(1, Ordering::SeqCst) + 1;
         let qos = self.consumer_aggregate();
         for (h, o) in observers {
+            if self.consumer_updates.load(Ordering::SeqCst) != n {
+                return;
+            }
             if let Err(e) = o.update_consumer(&qos) {
                 self.drop_observer_if_dead(h, &e);
             }
@@ -502,9 +508,12 @@ impl Core {
         if observers.is_empty() || self.state.lock().destroyed {
             return;
         }
-        let _serial = self.observer_calls.lock();
+        let n = self.supplier_updates.fetch_add(1, Ordering::SeqCst) + 1;
         let qos = self.supplier_aggregate();
         for (h, o) in observers {
+            if self.supplier_updates.load(Ordering::SeqCst) != n {
+                return;
+            }
             if let Err(e) = o.update_supplier(&qos) {
                 self.drop_observer_if_dead(h, &e);
             }

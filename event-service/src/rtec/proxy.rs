@@ -224,7 +224,7 @@ impl SupplierProxy {
             core.dropped_gone
                 .fetch_add(self.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
             core.forget(&self.oid);
-            if peer.is_some() {
+            if peer.as_ref().is_some_and(|p| !p.qos.is_gateway) {
                 core.consumers_changed();
             }
         }
@@ -307,6 +307,9 @@ impl ProxyPushSupplier for SupplierProxy {
             tracing::debug!("connect_push_consumer: TypeError: {e}");
             TypeError {}
         })?;
+        // Gateways' subscriptions are not in the aggregate: their comings and goings change
+        // nothing an observer hears (and telling would echo between federated channels).
+        let gateways_only: bool;
         {
             let mut link = self.link.lock();
             link.check_connectable(core.options.consumer_reconnect)?;
@@ -317,6 +320,11 @@ impl ProxyPushSupplier for SupplierProxy {
             {
                 return Err(no_thread().into());
             }
+            gateways_only = qos.is_gateway
+                && match &*link {
+                    Link::Connected(old) => old.qos.is_gateway,
+                    _ => true,
+                };
             *link = Link::Connected(ConsumerLink {
                 consumer: Arc::new(push_consumer.clone()),
                 qos: qos.clone(),
@@ -340,7 +348,9 @@ impl ProxyPushSupplier for SupplierProxy {
             core.subs.set(self.id, &me, &filter.keys);
             slot.filter = Some(filter);
         }
-        core.consumers_changed();
+        if !gateways_only {
+            core.consumers_changed();
+        }
         Ok(())
     }
 
@@ -393,7 +403,7 @@ impl ConsumerProxy {
         self.connected.store(false, Ordering::Release);
         if let Some(core) = self.core.upgrade() {
             core.forget(&self.oid);
-            if peer.is_some() {
+            if peer.as_ref().is_some_and(|p| !p.qos.is_gateway) {
                 core.suppliers_changed();
             }
         }
@@ -457,16 +467,24 @@ impl ProxyPushConsumer for ConsumerProxy {
         // A nil supplier is allowed: it is never told anything.
         let core = self.core.upgrade().ok_or_else(gone)?;
         core.check_alive()?;
+        let gateways_only: bool;
         {
             let mut link = self.link.lock();
             link.check_connectable(core.options.supplier_reconnect)?;
+            gateways_only = qos.is_gateway
+                && match &*link {
+                    Link::Connected(old) => old.qos.is_gateway,
+                    _ => true,
+                };
             *link = Link::Connected(SupplierLink {
                 supplier: push_supplier.clone(),
                 qos: qos.clone(),
             });
             self.connected.store(true, Ordering::Release);
         }
-        core.suppliers_changed();
+        if !gateways_only {
+            core.suppliers_changed();
+        }
         Ok(())
     }
 }
