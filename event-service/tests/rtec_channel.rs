@@ -486,6 +486,19 @@ fn a_bad_qos_is_type_error_and_a_nil_consumer_bad_param() {
         }
         other => panic!("expected BAD_PARAM, got {other:?}"),
     }
+    // Extreme periods are held in range, never a panic: a huge one waits, 100 ns ticks
+    // every 100 µs.
+    for period in [u64::MAX, 1] {
+        let sink = Sink::default();
+        let qos = ConsumerQosBuilder::new()
+            .insert_time(ACE_ES_EVENT_INTERVAL_TIMEOUT, period, 0)
+            .build();
+        let p = connect(&client, &ch, &sink, &qos);
+        if period == 1 {
+            sink.wait_count(3);
+        }
+        p.disconnect_push_supplier().unwrap();
+    }
     channel.destroy();
     client.shutdown(true);
     server.shutdown(true);

@@ -24,6 +24,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+/// The shortest timeout period a QOS gets: shorter ones are raised to it.
+const MIN_PERIOD: Duration = Duration::from_micros(100);
+/// The longest: about ten years.
+const MAX_PERIOD: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// A proxy's connection to its peer (one shape for both kinds, as the COS channel's).
 pub(crate) enum Link<T> {
     /// Obtained, not connected yet.
@@ -335,8 +340,10 @@ impl ProxyPushSupplier for SupplierProxy {
             }
             slot.state = filter.new_state();
             for (i, t) in filter.timeouts.iter().enumerate() {
-                // TimeBase units are 100 ns.
-                let period = Duration::from_nanos(t.period.saturating_mul(100));
+                // TimeBase units are 100 ns. Clamped: a period of a few hundred nanoseconds
+                // would spin the timer thread, one of centuries overflow the clock.
+                let period = Duration::from_nanos(t.period.saturating_mul(100))
+                    .clamp(MIN_PERIOD, MAX_PERIOD);
                 let periodic = t.kind != ACE_ES_EVENT_TIMEOUT;
                 let id = core
                     .timers
