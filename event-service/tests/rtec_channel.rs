@@ -731,6 +731,28 @@ fn reconnecting_is_already_connected_unless_allowed() {
         s.connect_push_supplier(&PushSupplierRef::nil(), &SupplierQos::default()),
         Err(proxy_push_consumer::ConnectPushSupplierError::AlreadyConnected(_))
     ));
+    // With supplier reconnection on, a connected supplier proxy takes a new supplier.
+    let open = RtecChannel::start(
+        &orb,
+        options(|o| {
+            o.supplier_reconnect(true);
+        }),
+    )
+    .unwrap();
+    let (first, second) = (Source::default(), Source::default());
+    let sp = open
+        .reference()
+        .for_suppliers()
+        .unwrap()
+        .obtain_push_consumer()
+        .unwrap();
+    sp.connect_push_supplier(&first.activate(&orb), &SupplierQos::default())
+        .unwrap();
+    sp.connect_push_supplier(&second.activate(&orb), &SupplierQos::default())
+        .unwrap();
+    open.destroy();
+    // Only the supplier connected at the end is told; the replaced one never was.
+    assert_eq!((first.disconnects(), second.disconnects()), (0, 1));
     // With disconnect callbacks on, a peer that disconnects itself is told too.
     let told = RtecChannel::start(
         &orb,

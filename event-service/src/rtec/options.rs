@@ -98,6 +98,10 @@ pub struct RtecOptions {
     /// `None` never does (`null`).
     pub consumer_control: Option<Duration>,
     pub supplier_control: Option<Duration>,
+    /// The period `-ECConsumerControl reactive` probes at (`-ECConsumerControlPeriod`,
+    /// which alone turns nothing on, as in TAO).
+    pub consumer_control_period: Duration,
+    pub supplier_control_period: Duration,
     /// A proxy push supplier that is connected may be connected again, to a new consumer
     /// or QOS, instead of raising `AlreadyConnected` (TAO's `consumer_reconnect`).
     pub consumer_reconnect: bool,
@@ -131,6 +135,8 @@ impl Default for RtecOptions {
             observer: ObserverStrategy::Null,
             consumer_control: None,
             supplier_control: None,
+            consumer_control_period: DEFAULT_CONTROL_PERIOD,
+            supplier_control_period: DEFAULT_CONTROL_PERIOD,
             consumer_reconnect: false,
             supplier_reconnect: false,
             disconnect_callbacks: false,
@@ -156,6 +162,8 @@ impl fmt::Debug for RtecOptions {
             .field("observer", &self.observer)
             .field("consumer_control", &self.consumer_control)
             .field("supplier_control", &self.supplier_control)
+            .field("consumer_control_period", &self.consumer_control_period)
+            .field("supplier_control_period", &self.supplier_control_period)
             .field("consumer_reconnect", &self.consumer_reconnect)
             .field("supplier_reconnect", &self.supplier_reconnect)
             .field("disconnect_callbacks", &self.disconnect_callbacks)
@@ -305,22 +313,24 @@ impl RtecOptions {
                     }
                 }
                 "-ecconsumercontrol" => {
-                    self.consumer_control = control(&value()?, self.consumer_control)
+                    self.consumer_control = control(&value()?, self.consumer_control_period)
                         .ok_or_else(|| bad(args_value(&args, name), "null or reactive"))?
                 }
                 "-ecsuppliercontrol" => {
-                    self.supplier_control = control(&value()?, self.supplier_control)
+                    self.supplier_control = control(&value()?, self.supplier_control_period)
                         .ok_or_else(|| bad(args_value(&args, name), "null or reactive"))?
                 }
                 "-ecconsumercontrolperiod" => {
                     let us = micros(&value()?)
                         .ok_or_else(|| bad(args_value(&args, name), "microseconds, above 0"))?;
-                    self.consumer_control = Some(us);
+                    self.consumer_control_period = us;
+                    self.consumer_control = self.consumer_control.map(|_| us);
                 }
                 "-ecsuppliercontrolperiod" => {
                     let us = micros(&value()?)
                         .ok_or_else(|| bad(args_value(&args, name), "microseconds, above 0"))?;
-                    self.supplier_control = Some(us);
+                    self.supplier_control_period = us;
+                    self.supplier_control = self.supplier_control.map(|_| us);
                 }
                 // Our locks are always thread-safe; the values are checked, then moot.
                 "-ecproxyconsumerlock"
@@ -386,10 +396,10 @@ fn micros(v: &str) -> Option<Duration> {
     v.parse().ok().filter(|n| *n > 0).map(Duration::from_micros)
 }
 
-fn control(v: &str, current: Option<Duration>) -> Option<Option<Duration>> {
+fn control(v: &str, period: Duration) -> Option<Option<Duration>> {
     match v {
         "null" => Some(None),
-        "reactive" => Some(Some(current.unwrap_or(DEFAULT_CONTROL_PERIOD))),
+        "reactive" => Some(Some(period)),
         _ => None,
     }
 }
@@ -434,6 +444,11 @@ mod tests {
         assert_eq!(o.supplier_filtering, SupplierFiltering::Null);
         assert_eq!(o.observer, ObserverStrategy::Basic);
         assert_eq!(o.consumer_control, Some(Duration::from_millis(250)));
+        // A period alone turns no control on; given before the control, it is used.
+        o.parse_args(["-ECSupplierControlPeriod", "1000"]).unwrap();
+        assert_eq!(o.supplier_control, None);
+        o.parse_args(["-ECSupplierControl", "reactive"]).unwrap();
+        assert_eq!(o.supplier_control, Some(Duration::from_millis(1)));
         assert_eq!(
             o.parse_args(["-ECBogus", "1"]).unwrap_err(),
             OptionError::Unknown("-ECBogus".into())
