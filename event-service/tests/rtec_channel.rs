@@ -1313,6 +1313,49 @@ fn dead_suppliers_are_reaped_by_the_control() {
     orb.shutdown(true);
 }
 
+#[test]
+fn a_consumer_may_destroy_the_channel_from_its_push() {
+    for dispatching in [
+        Dispatching::Reactive,
+        Dispatching::Mt,
+        Dispatching::Tpc,
+        Dispatching::Priority,
+    ] {
+        let orb = server_orb();
+        let channel = RtecChannel::start(
+            &orb,
+            options(|o| {
+                o.dispatching(dispatching);
+            }),
+        )
+        .unwrap();
+        let ch = channel.reference().clone();
+        let killer = Sink::default();
+        let bystander = Sink::default();
+        {
+            let ch = ch.clone();
+            let hook: Hook = Box::new(move |_| {
+                let _ = ch.destroy();
+            });
+            *killer.0.hook.lock().unwrap() = Some(Arc::new(hook));
+        }
+        let qos = ConsumerQosBuilder::new().insert_type(20, 0).build();
+        connect(&orb, &ch, &killer, &qos);
+        connect(&orb, &ch, &bystander, &qos);
+        let s = any_supplier(&ch);
+        let _ = s.push(&[ev(1, 20, 0)]);
+        wait_until("the destroy", || channel.is_destroyed());
+        wait_until("every callback", || {
+            killer.disconnects() == 1 && bystander.disconnects() == 1
+        });
+        // The thread that destroyed it could not join itself: it ends on its own.
+        wait_until("every channel thread to end", || {
+            channel.stats().threads == 0
+        });
+        orb.shutdown(true);
+    }
+}
+
 // ---- a storm --------------------------------------------------------------------------------
 
 /// xorshift: the storm's choices, reproducible.
