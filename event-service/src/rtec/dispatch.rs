@@ -376,9 +376,20 @@ mod tests {
             let q = q.clone();
             std::thread::spawn(move || matches!(q.push(3), Pushed::Queued))
         };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !q.state.lock().full {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the supplier never blocked"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(q.pop(), Some(1));
         q.done(1);
-        // One left: above the low-water mark, so the supplier still waits.
+        // One left: above the low-water mark, so the supplier still waits (the pause only
+        // gives a wrong early wake-up the chance to show).
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!pusher.is_finished());
         assert_eq!(q.pop(), Some(2));
         q.done(1);
         assert!(pusher.join().unwrap());
