@@ -90,13 +90,13 @@ fn client(program: &str, args: &[&str]) -> (bool, String) {
     (status.success(), text.trim().to_owned())
 }
 
-fn expect(program: &str, args: &[&str], want: &str) {
+fn expect(program: &str, args: &[&str], want: &'static str) {
     expect_all(&[(program, args.to_vec(), want)]);
 }
 
 /// Runs each client to its end, then fails with every run that did not print what it should:
 /// a failing GIOP version or fragment size does not hide what the others did.
-fn expect_all(runs: &[(&str, Vec<&str>, &str)]) {
+fn expect_all(runs: &[Run]) {
     let failures: Vec<String> = runs
         .iter()
         .filter_map(|(program, args, want)| {
@@ -169,14 +169,45 @@ fn omniorb_client_calls_every_op_of_the_omniorb_server_in_giop_1_0_1_2() {
 }
 
 /// What both clients print with `--large` (`check_large`, and `check_large` in
-/// cpp/client.cc): wide characters are not sent in GIOP 1.0, nor between the two ORBs in
-/// GIOP 1.1 (`PeerOrb`).
+/// cpp/client.cc), `wide` saying whether wide characters are sent in that GIOP version.
 fn large(wide: bool) -> &'static str {
     if wide {
         "24/24 ops ok"
     } else {
         "17/17 ops ok (not called: echo_wide_bulk)"
     }
+}
+
+/// Between the two ORBs wide characters go in GIOP 1.2 only (`PeerOrb`)...
+fn wide_across(version: &str) -> bool {
+    version == "1.2"
+}
+
+/// ... and between two rtorb ORBs in 1.1 and 1.2.
+fn wide_rtorb(version: &str) -> bool {
+    version != "1.0"
+}
+
+/// A client run: the program, its arguments, what it must print.
+type Run<'a> = (&'a str, Vec<&'a str>, &'static str);
+
+/// `program --peer PEER --large IOR -ORBmaxGIOPVersion V EXTRA...` for each version `V`.
+fn large_runs<'a>(
+    program: &'a str,
+    peer: &'a str,
+    ior: &'a str,
+    versions: &[&'a str],
+    extra: &[&'a str],
+    wide: fn(&str) -> bool,
+) -> Vec<Run<'a>> {
+    versions
+        .iter()
+        .map(|v| {
+            let mut args = vec!["--peer", peer, "--large", ior, "-ORBmaxGIOPVersion", v];
+            args.extend(extra);
+            (program, args, large(wide(v)))
+        })
+        .collect()
 }
 
 /// The GIOP versions with fragments. GIOP 1.0 has none, and is run beside them where the
@@ -188,20 +219,28 @@ const FRAGMENTING: [&str; 2] = ["1.1", "1.2"];
 /// boundaries fall elsewhere in every value.
 const FRAGMENT_SIZES: [&str; 2] = ["8192", "1000"];
 
+/// A Rust server for each of `FRAGMENT_SIZES`, in that order.
+fn fragmenting_rust_servers() -> Vec<(Proc, String)> {
+    FRAGMENT_SIZES
+        .iter()
+        .map(|size| server(RUST_SERVER, &["-ORBfragmentSize", size]))
+        .collect()
+}
+
 /// The large values (every type of the IDL, messages of 64 KiB to 1 MiB) from omniORB, which
 /// splits each request into fragments of about 8 KiB in GIOP 1.1 and 1.2; the Rust server
 /// checks every element of each request and sends whole replies, which the C++ client checks.
 #[test]
 fn omniorb_client_sends_large_values_in_fragments_to_the_rust_server_in_giop_1_1_1_2() {
     let (_server, ior) = server(RUST_SERVER, &[]);
-    let runs: Vec<_> = VERSIONS
-        .iter()
-        .map(|v| {
-            let args = vec!["--peer", "rtorb", "--large", &ior, "-ORBmaxGIOPVersion", v];
-            (CXX_CLIENT, args, large(*v == "1.2"))
-        })
-        .collect();
-    expect_all(&runs);
+    expect_all(&large_runs(
+        CXX_CLIENT,
+        "rtorb",
+        &ior,
+        &VERSIONS,
+        &[],
+        wide_across,
+    ));
 }
 
 /// The large values to omniORB, whose replies come in fragments of about 8 KiB in GIOP 1.1
@@ -210,38 +249,25 @@ fn omniorb_client_sends_large_values_in_fragments_to_the_rust_server_in_giop_1_1
 #[test]
 fn rust_client_gets_large_values_in_fragments_from_the_omniorb_server_in_giop_1_1_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
-    let runs: Vec<_> = VERSIONS
-        .iter()
-        .map(|v| {
-            let args = vec![
-                "--peer",
-                "omniorb",
-                "--large",
-                &ior,
-                "-ORBmaxGIOPVersion",
-                v,
-            ];
-            (RUST_CLIENT, args, large(*v == "1.2"))
-        })
-        .collect();
-    expect_all(&runs);
+    expect_all(&large_runs(
+        RUST_CLIENT,
+        "omniorb",
+        &ior,
+        &VERSIONS,
+        &[],
+        wide_across,
+    ));
 }
 
 /// rtorb's fragments (`-ORBfragmentSize`) to omniORB: each Rust server sends its replies in
 /// fragments of one size, which the C++ client checks, and gets omniORB's.
 #[test]
 fn rust_server_sends_large_values_in_fragments_to_the_omniorb_client_in_giop_1_1_1_2() {
-    let servers: Vec<_> = FRAGMENT_SIZES
+    let servers = fragmenting_rust_servers();
+    let runs: Vec<_> = servers
         .iter()
-        .map(|size| server(RUST_SERVER, &["-ORBfragmentSize", size]))
+        .flat_map(|(_, ior)| large_runs(CXX_CLIENT, "rtorb", ior, &FRAGMENTING, &[], wide_across))
         .collect();
-    let mut runs = Vec::new();
-    for (_server, ior) in &servers {
-        for v in FRAGMENTING {
-            let args = vec!["--peer", "rtorb", "--large", ior, "-ORBmaxGIOPVersion", v];
-            runs.push((CXX_CLIENT, args, large(v == "1.2")));
-        }
-    }
     expect_all(&runs);
 }
 
@@ -250,22 +276,20 @@ fn rust_server_sends_large_values_in_fragments_to_the_omniorb_client_in_giop_1_1
 #[test]
 fn rust_client_sends_large_values_in_fragments_to_the_omniorb_server_in_giop_1_1_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
-    let mut runs = Vec::new();
-    for size in FRAGMENT_SIZES {
-        for v in FRAGMENTING {
-            let args = vec![
-                "--peer",
+    let runs: Vec<_> = FRAGMENT_SIZES
+        .iter()
+        .flat_map(|size| {
+            let extra = ["-ORBfragmentSize", size];
+            large_runs(
+                RUST_CLIENT,
                 "omniorb",
-                "--large",
                 &ior,
-                "-ORBmaxGIOPVersion",
-                v,
-                "-ORBfragmentSize",
-                size,
-            ];
-            runs.push((RUST_CLIENT, args, large(v == "1.2")));
-        }
-    }
+                &FRAGMENTING,
+                &extra,
+                wide_across,
+            )
+        })
+        .collect();
     expect_all(&runs);
 }
 
@@ -273,40 +297,29 @@ fn rust_client_sends_large_values_in_fragments_to_the_omniorb_server_in_giop_1_1
 #[test]
 fn rust_client_exchanges_large_values_with_the_rust_server_in_giop_1_0_1_1_1_2() {
     let (_server, ior) = server(RUST_SERVER, &[]);
-    let runs: Vec<_> = VERSIONS
-        .iter()
-        .map(|v| {
-            let args = vec!["--peer", "rtorb", "--large", &ior, "-ORBmaxGIOPVersion", v];
-            (RUST_CLIENT, args, large(*v != "1.0"))
-        })
-        .collect();
-    expect_all(&runs);
+    expect_all(&large_runs(
+        RUST_CLIENT,
+        "rtorb",
+        &ior,
+        &VERSIONS,
+        &[],
+        wide_rtorb,
+    ));
 }
 
 /// The large values between two rtorb ORBs in fragments of one size one way and of the
 /// other the other way.
 #[test]
 fn rust_client_exchanges_large_values_in_fragments_with_the_rust_server_in_giop_1_1_1_2() {
-    let servers: Vec<_> = FRAGMENT_SIZES
+    let servers = fragmenting_rust_servers();
+    let runs: Vec<_> = servers
         .iter()
-        .map(|size| server(RUST_SERVER, &["-ORBfragmentSize", size]))
+        .zip(FRAGMENT_SIZES.iter().rev())
+        .flat_map(|((_, ior), client_size)| {
+            let extra = ["-ORBfragmentSize", client_size];
+            large_runs(RUST_CLIENT, "rtorb", ior, &FRAGMENTING, &extra, wide_rtorb)
+        })
         .collect();
-    let mut runs = Vec::new();
-    for ((_server, ior), client_size) in servers.iter().zip(FRAGMENT_SIZES.iter().rev()) {
-        for v in FRAGMENTING {
-            let args = vec![
-                "--peer",
-                "rtorb",
-                "--large",
-                ior,
-                "-ORBmaxGIOPVersion",
-                v,
-                "-ORBfragmentSize",
-                client_size,
-            ];
-            runs.push((RUST_CLIENT, args, large(true)));
-        }
-    }
     expect_all(&runs);
 }
 
@@ -316,21 +329,14 @@ fn rust_client_exchanges_large_values_in_fragments_with_the_rust_server_in_giop_
 #[test]
 fn omniorb_client_exchanges_large_values_with_the_omniorb_server_in_giop_1_0_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
-    let runs: Vec<_> = ["1.0", "1.2"]
-        .iter()
-        .map(|v| {
-            let args = vec![
-                "--peer",
-                "omniorb",
-                "--large",
-                &ior,
-                "-ORBmaxGIOPVersion",
-                v,
-            ];
-            (CXX_CLIENT, args, large(*v == "1.2"))
-        })
-        .collect();
-    expect_all(&runs);
+    expect_all(&large_runs(
+        CXX_CLIENT,
+        "omniorb",
+        &ior,
+        &["1.0", "1.2"],
+        &[],
+        wide_across,
+    ));
 }
 
 /// omniORB against itself in GIOP 1.1 with fragments: every large value but two kinds
