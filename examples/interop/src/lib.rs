@@ -290,6 +290,14 @@ pub struct Report {
 ///   the layout (BAD_PARAM `WCharTCSNotKnown`, to its own client too). A server cannot tell
 ///   an omniORB client from another, and no layout reaches omniORB's server, so rtorb keeps
 ///   the specification's and the two do not exchange wide characters in 1.1.
+/// - an `any` whose value runs across GIOP 1.1 fragments (`echo_held`, with `check_large`):
+///   omniORB sends one as it sends everything in 1.1, each fragment aligned from its own
+///   header, but cannot read one, not even from its own client: its server raises MARSHAL
+///   `SequenceIsTooLong` or takes the rest of the request for a message and closes the
+///   connection (`omniorb_cannot_send_itself_a_large_any_or_wide_characters_in_giop_1_1`).
+///   So in 1.1 `echo_held` is not called where omniORB would read it in fragments: by the
+///   Rust client that fragments its requests, by the C++ client of a Rust server that
+///   fragments its replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerOrb {
     Rtorb,
@@ -560,8 +568,15 @@ pub fn check_all(t: &TesterRef, version: GiopVersion, peer: PeerOrb) -> Report {
 
 /// Calls `echo_pairs`, `echo_bulk`, `echo_held` and `echo_wide_bulk` with large values and
 /// checks every element of the replies (the servant checks the requests'); see [`large`].
-/// Wide characters are not sent in GIOP 1.0, nor to omniORB in GIOP 1.1 (see [`PeerOrb`]).
-pub fn check_large(t: &TesterRef, version: GiopVersion, peer: PeerOrb) -> Report {
+/// `fragmenting`: this client's ORB sends its requests in fragments (`-ORBfragmentSize`).
+/// Wide characters are not sent in GIOP 1.0, nor to omniORB in GIOP 1.1; nor an any in
+/// fragments of GIOP 1.1 to omniORB (see [`PeerOrb`]).
+pub fn check_large(
+    t: &TesterRef,
+    version: GiopVersion,
+    peer: PeerOrb,
+    fragmenting: bool,
+) -> Report {
     let mut r = Report::default();
     for n in large::PAIRS_COUNTS {
         let got = t.echo_pairs(&large::pairs(n));
@@ -598,12 +613,16 @@ pub fn check_large(t: &TesterRef, version: GiopVersion, peer: PeerOrb) -> Report
         ),
     }
 
-    for seed in large::SEEDS {
-        let lead = large::lead(seed);
-        let got = t.echo_held(&lead, &large::held(seed));
-        r.check_large("echo_held", format!("lead {seed}"), got, |got| {
-            large::check_held(&lead, got)
-        });
+    if version == GiopVersion::V1_1 && peer == PeerOrb::OmniOrb && fragmenting {
+        r.skipped.push("echo_held");
+    } else {
+        for seed in large::SEEDS {
+            let lead = large::lead(seed);
+            let got = t.echo_held(&lead, &large::held(seed));
+            r.check_large("echo_held", format!("lead {seed}"), got, |got| {
+                large::check_held(&lead, got)
+            });
+        }
     }
 
     if version == GiopVersion::V1_0 || (version == GiopVersion::V1_1 && peer == PeerOrb::OmniOrb) {
