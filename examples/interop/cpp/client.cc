@@ -1,14 +1,13 @@
 // The omniORB Tester client: `interop_client [--peer rtorb|omniorb] [--large
 // [--fragmented-replies]] IOR-or-URL [-ORB...]`. Calls every operation of Interop::Tester and
-// checks every result exactly, as the Rust client (src/lib.rs, check_all) does, or with
-// --large the operations with large values (cpp/large.h), as check_large does
-// (--fragmented-replies: the server sends its replies in fragments); prints `N/N ops ok`, or names each failed operation
-// and exits 1. With -ORBmaxGIOPVersion 1.0 the wide-character operations must be refused by
-// omniORB itself before sending: omniORB 4.2.5 raises INV_OBJREF minor 1
-// (INV_OBJREF_WCharNotSupported: no code set is negotiated in GIOP 1.0), completed NO.
-// Against rtorb (--peer rtorb, the default), long double is not called, nor wchar/wstring
-// in GIOP 1.1: omniORB does not follow the GIOP specification there (see PeerOrb in
-// src/lib.rs).
+// checks every result exactly, as the Rust client (src/lib.rs, check_all) does, or with --large
+// the operations with large values (cpp/large.h), as check_large does (--fragmented-replies:
+// the server sends its replies in fragments); prints `N/N ops ok`, or names each failed
+// operation and exits 1. With -ORBmaxGIOPVersion 1.0 the wide-character operations must be
+// refused by omniORB itself before sending: omniORB 4.2.5 raises INV_OBJREF minor 1
+// (INV_OBJREF_WCharNotSupported: no code set is negotiated in GIOP 1.0), completed NO. Against
+// rtorb (--peer rtorb, the default), long double is not called, nor wchar/wstring in GIOP 1.1:
+// omniORB does not follow the GIOP specification there (see PeerOrb in src/lib.rs).
 
 #include "interop.hh"
 #include "large.h"

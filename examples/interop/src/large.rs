@@ -1,9 +1,9 @@
-//! Large values for `echo_pairs`, `echo_bulk`, `echo_held` and `echo_wide_bulk`: messages of 64 KiB and
-//! more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every element is computed from
-//! its field, a seed and its index, exactly as `cpp/large.h` computes it (change one, change
-//! the other), so whichever side receives a value checks it element by element, and a value
-//! that went wrong on the way names the first element that differs, what it is and what it
-//! should be.
+//! Large values for `echo_pairs`, `echo_bulk`, `echo_held` and `echo_wide_bulk`: messages of 64
+//! KiB and more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every element is
+//! computed from its field, a seed and its index, exactly as `cpp/large.h` computes it (change
+//! one, change the other), so whichever side receives a value checks it element by element, and
+//! a value that went wrong on the way names the first element that differs, what it is and what
+//! it should be.
 
 use crate::interop::{Bulk, Color, Odd, Pair, PeerRef, Shape, WideBulk};
 use orb::cdr::{WChar, WString};
@@ -13,12 +13,12 @@ use std::fmt::Debug;
 /// The sizes `echo_pairs` is called with: the two the fragment bug was reported with.
 pub const PAIRS_COUNTS: [usize; 2] = [1000, 65536];
 
-/// `Bulk::lead` and `WideBulk::lead` are the first 1 to 7 characters of this; their number
-/// is the seed of every other value.
+/// `Bulk::lead`, `WideBulk::lead` and `echo_held`'s `lead` are the first 1 to 7 characters
+/// of this; their number is the seed of every other value.
 pub const LEAD: &str = "abcdefg";
 
-/// The seeds `echo_bulk` and `echo_wide_bulk` are called with: every shift of what follows
-/// the lead within an 8-octet alignment.
+/// The seeds `echo_bulk`, `echo_held` and `echo_wide_bulk` are called with: every shift of
+/// what follows the lead within an 8-octet alignment.
 pub const SEEDS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
 
 /// What a value is of, so that each field draws other numbers; the same numbers as
@@ -50,9 +50,10 @@ enum Field {
 }
 
 impl Field {
-    /// How many elements a field of a `Bulk` or `WideBulk` has (the seed is added, so
-    /// each seed moves the boundaries of everything that follows). Every field is larger
-    /// than a fragment of 8 KiB, or several of its elements are.
+    /// How many elements a field has (the seed is added, so each seed moves the boundaries
+    /// of everything that follows). Every field takes several fragments of 1000 octets, and
+    /// a `Bulk` (about 200 KiB), a `WideBulk` (about 75 KiB in GIOP 1.2) and the any of
+    /// `echo_held` (72 KiB) many of 8 KiB.
     fn count(self, seed: u8) -> usize {
         let base = match self {
             Field::Pairs => 1000,
@@ -72,7 +73,7 @@ impl Field {
             Field::Shapes | Field::ShapeLabels => 499,
             Field::Colors => 2011,
             Field::Nested => 101,
-            Field::Held => 1500,
+            Field::Held => 4500,
             Field::WChars => 9001,
             Field::WStrings => 2003,
         };
