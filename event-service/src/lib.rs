@@ -3,7 +3,9 @@
 //!
 //! - [`EventChannel`]: the channel, its admins and proxies, in a POA of its own;
 //! - [`cos_event_comm`], [`cos_event_channel_admin`]: the stubs and skeletons idlc generates
-//!   from `idl/CosEventComm.idl` and `idl/CosEventChannelAdmin.idl`.
+//!   from `idl/CosEventComm.idl` and `idl/CosEventChannelAdmin.idl`;
+//! - [`rtec`]: those of TAO's real-time event service (`RtecEventComm`,
+//!   `RtecEventChannelAdmin`, `RtecScheduler`, ...), the wire contract of the real-time channel.
 //!
 //! A client that waits in `pull` on a remote proxy while it makes other calls to the
 //! channel's process (a `disconnect_pull_supplier` from another thread, say) should give the
@@ -24,3 +26,14 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/CosEventChannelAdmin.rs"));
 }
 pub use generated::{cos_event_channel_admin, cos_event_comm};
+
+/// The IDL of TAO's real-time event service, generated from `idl/RtecEventService.idl`: the
+/// modules `rtec_event_channel_admin`, `rtec_event_comm`, `rtec_scheduler`, `rtec_base` and
+/// `time_base`, the global-scope `RtecEventData` payload (and `EventPayload`) at this
+/// module's root, and `corba::OctetSeq` that the payload names. Names and repository ids are
+/// TAO's, so TAO's clients and servers, and programs built on TAO's IDL with any ORB, talk to
+/// these types unchanged.
+#[allow(missing_docs, clippy::all)]
+pub mod rtec {
+    include!(concat!(env!("OUT_DIR"), "/RtecEventService.rs"));
+}

@@ -216,6 +216,8 @@ impl<'a> CdrDecode<'a> for ObjectRef {
 /// (see [`crate::buffers`]); decoders borrow from it.
 pub struct Reply {
     pub(crate) message: Buffer,
+    /// Where GIOP 1.1 fragments start in `message` (see [`crate::giop::Joined`]).
+    pub(crate) fragment_starts: Vec<u32>,
     pub(crate) body_offset: usize,
     pub(crate) order: ByteOrder,
     pub(crate) version: GiopVersion,
@@ -235,8 +237,9 @@ pub enum ReplyOutcome<'a> {
 impl Reply {
     fn decoder(&self) -> Decoder<'_> {
         let mut dec = Decoder::new_at(&self.message, self.body_offset, self.order);
-        dec.set_version(self.version);
-        dec.set_codesets(self.codesets);
+        dec.set_version(self.version)
+            .set_codesets(self.codesets)
+            .set_fragments(&self.fragment_starts);
         dec
     }
 

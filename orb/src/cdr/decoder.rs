@@ -8,8 +8,7 @@ macro_rules! get_number {
         $(#[$m])*
         #[inline]
         pub fn $name(&mut self) -> Result<$ty, DecodeError> {
-            self.align($size)?;
-            let bytes: [u8; $size] = self.take_array()?;
+            let bytes: [u8; $size] = self.read_primitive()?;
             Ok(match self.order {
                 ByteOrder::BigEndian => <$ty>::from_be_bytes(bytes),
                 ByteOrder::LittleEndian => <$ty>::from_le_bytes(bytes),
@@ -17,6 +16,10 @@ macro_rules! get_number {
         }
     };
 }
+
+/// Octets of a GIOP 1.1 Fragment's header: the alignment origin of its data is this far
+/// before the data's first octet.
+const FRAGMENT_1_1_HEADER_LEN: usize = 12;
 
 /// Deepest encapsulation nesting followed (TypeCodes nest one per level of IDL type nesting);
 /// deeper input is refused rather than risking the stack.
@@ -26,6 +29,15 @@ pub(crate) const MAX_DEPTH: u32 = 64;
 ///
 /// Every read checks the remaining length first. Errors carry the absolute offset: the position
 /// plus `base`, the offset of this buffer inside the message it was cut from.
+///
+/// A GIOP 1.1 message joined from fragments is read with the fragments' boundaries
+/// ([`Decoder::set_fragments`]): §15.4.9 aligns the data of each 1.1 fragment relative to that
+/// fragment's own header, so at each boundary the alignment origin moves. What the
+/// specification leaves open follows omniORB, the de-facto layout: a value whose aligned start
+/// reaches the end of a fragment starts in the next one, aligned afresh there; a run of
+/// primitives read as a block ([`Decoder::align_run`]) is aligned once and then flows across
+/// boundaries octet for octet; a primitive split by a boundary, or padding that crosses one,
+/// is an error, never a guess.
 #[derive(Debug, Clone)]
 pub struct Decoder<'a> {
     buf: &'a [u8],
@@ -38,6 +50,14 @@ pub struct Decoder<'a> {
     version: GiopVersion,
     codesets: CodeSets,
     depth: u32,
+    /// Where in `buf` the data of each GIOP 1.1 continuation fragment starts, ascending; empty
+    /// for everything else, which then never leaves the fast paths.
+    fragments: &'a [u32],
+    /// How many of `fragments` the reading has entered.
+    fragment: usize,
+    /// End of the current fragment's data: the next boundary, or `buf.len()` after the last.
+    /// The fast paths check against it alone.
+    fragment_end: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -52,6 +72,9 @@ impl<'a> Decoder<'a> {
             version: GiopVersion::V1_2,
             codesets: CodeSets::default(),
             depth: 0,
+            fragments: &[],
+            fragment: 0,
+            fragment_end: buf.len(),
         }
     }
 
@@ -66,6 +89,48 @@ impl<'a> Decoder<'a> {
     pub fn set_version(&mut self, version: GiopVersion) -> &mut Self {
         self.version = version;
         self
+    }
+
+    /// Reads `buf` as a GIOP 1.1 message joined from fragments: `starts` are the indexes in
+    /// `buf` where the data of each continuation fragment begins (its 12-octet header removed),
+    /// ascending, as [`crate::giop::Frame::fragments`] gives them. The current position may be
+    /// anywhere; a position on a boundary belongs to the fragment that ends there.
+    pub fn set_fragments(&mut self, starts: &'a [u32]) -> &mut Self {
+        self.fragments = starts;
+        self.fragment = 0;
+        self.fragment_end = starts
+            .first()
+            .map_or(self.buf.len(), |&s| (s as usize).min(self.buf.len()));
+        self.sync_fragment();
+        self
+    }
+
+    /// The GIOP 1.1 fragment boundaries given to [`Decoder::set_fragments`].
+    pub fn fragment_starts(&self) -> &'a [u32] {
+        self.fragments
+    }
+
+    /// Moves into the next fragment, whose data is aligned relative to its own header.
+    #[cold]
+    fn enter_next_fragment(&mut self) {
+        let start = self.fragments[self.fragment] as usize;
+        self.origin = start.wrapping_sub(FRAGMENT_1_1_HEADER_LEN);
+        self.fragment += 1;
+        self.fragment_end = self
+            .fragments
+            .get(self.fragment)
+            .map_or(self.buf.len(), |&s| (s as usize).min(self.buf.len()));
+    }
+
+    fn has_next_fragment(&self) -> bool {
+        self.fragment < self.fragments.len()
+    }
+
+    /// Catches up with a position that runs of octets carried past fragment boundaries.
+    fn sync_fragment(&mut self) {
+        while self.has_next_fragment() && self.pos > self.fragment_end {
+            self.enter_next_fragment();
+        }
     }
 
     pub fn set_codesets(&mut self, codesets: CodeSets) -> &mut Self {
@@ -132,19 +197,90 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Skips padding up to a multiple of `n` (a power of two) from the origin.
+    /// Skips padding up to a multiple of `n` (a power of two) from the origin, before a value
+    /// that must not be split: in a message joined from GIOP 1.1 fragments, a value whose
+    /// aligned start reaches the end of its fragment starts in the next fragment instead.
     #[inline]
     pub fn align(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.align_for(n, false)
+    }
+
+    /// Aligns to `n` before a run of primitives read as one block (sequences and arrays of
+    /// them): the run is aligned where it starts and then, as omniORB writes it, flows across
+    /// GIOP 1.1 fragment boundaries without further padding.
+    #[inline]
+    pub fn align_run(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.align_for(n, true)
+    }
+
+    #[inline(always)]
+    fn align_for(&mut self, n: usize, run: bool) -> Result<(), DecodeError> {
         debug_assert!(n.is_power_of_two());
         let pad = self.origin.wrapping_sub(self.pos) & (n - 1);
-        if pad > self.remaining() {
-            return Err(self.error(DecodeErrorKind::Truncated {
-                needed: pad,
-                remaining: self.remaining(),
-            }));
+        if self.pos + pad < self.fragment_end {
+            self.pos += pad;
+            return Ok(());
         }
-        self.pos += pad;
-        Ok(())
+        self.align_at_boundary(n, run)
+    }
+
+    /// The end of the buffer or of a GIOP 1.1 fragment is at or before the aligned position.
+    #[cold]
+    fn align_at_boundary(&mut self, n: usize, run: bool) -> Result<(), DecodeError> {
+        loop {
+            self.sync_fragment();
+            let pad = self.origin.wrapping_sub(self.pos) & (n - 1);
+            let at = self.pos + pad;
+            let fits = if run {
+                at <= self.fragment_end
+            } else {
+                at < self.fragment_end
+            };
+            if fits || !self.has_next_fragment() {
+                if at > self.buf.len() {
+                    return Err(self.error(DecodeErrorKind::Truncated {
+                        needed: pad,
+                        remaining: self.remaining(),
+                    }));
+                }
+                self.pos = at;
+                return Ok(());
+            }
+            if at == self.fragment_end || self.pos == self.fragment_end {
+                // Nothing of the value is in this fragment (its padding may be): it starts in
+                // the next one, aligned relative to that fragment.
+                self.pos = self.fragment_end;
+                self.enter_next_fragment();
+                continue;
+            }
+            return Err(self.error(DecodeErrorKind::Invalid(
+                "alignment padding crosses a GIOP 1.1 fragment boundary",
+            )));
+        }
+    }
+
+    /// An aligned primitive of `N` octets (2, 4 or 8), which no fragment boundary may split.
+    #[inline]
+    fn read_primitive<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let start = self.pos + (self.origin.wrapping_sub(self.pos) & (N - 1));
+        if start + N <= self.fragment_end {
+            self.pos = start + N;
+            let mut a = [0u8; N];
+            a.copy_from_slice(&self.buf[start..start + N]);
+            return Ok(a);
+        }
+        self.read_primitive_at_boundary()
+    }
+
+    #[cold]
+    fn read_primitive_at_boundary<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        self.align(N)?;
+        if self.pos + N > self.fragment_end && self.has_next_fragment() {
+            return Err(self.error(DecodeErrorKind::Invalid(
+                "a primitive is split across GIOP 1.1 fragments",
+            )));
+        }
+        self.take_array()
     }
 
     /// The next `n` octets, borrowed.
@@ -284,6 +420,8 @@ impl<'a> Decoder<'a> {
                 ))
             }
         };
+        // An encapsulation is an octet sequence to the message around it: whatever fragments
+        // carried it, its octets are contiguous here and aligned from its own start.
         Ok(Decoder {
             buf: body,
             pos: 1,
@@ -293,6 +431,9 @@ impl<'a> Decoder<'a> {
             version: self.version,
             codesets: self.codesets,
             depth: self.depth + 1,
+            fragments: &[],
+            fragment: 0,
+            fragment_end: body.len(),
         })
     }
 

@@ -14,7 +14,7 @@ macro_rules! put_number {
         $(#[$m])*
         #[inline]
         pub fn $name(&mut self, v: $ty) {
-            self.align($size);
+            self.align_value($size);
             let bytes = match self.order {
                 ByteOrder::BigEndian => v.to_be_bytes(),
                 ByteOrder::LittleEndian => v.to_le_bytes(),
@@ -29,6 +29,10 @@ macro_rules! put_number {
 /// Infallible for fixed-size primitives; text can fail because not every character fits every
 /// code set. Alignment is counted from the *origin*: index 0 of the buffer (the start of the GIOP
 /// message) unless an encapsulation is being written.
+///
+/// It can also cut what it writes into fragments as it goes ([`Encoder::start_fragments`]), the
+/// way a GIOP 1.1 message must be fragmented: alignment restarts at each fragment, so only the
+/// marshaller, which knows where values begin, can place the cuts.
 #[derive(Debug, Clone)]
 pub struct Encoder {
     buf: Vec<u8>,
@@ -36,6 +40,26 @@ pub struct Encoder {
     order: ByteOrder,
     version: GiopVersion,
     codesets: CodeSets,
+    /// Where the current fragment ends; `usize::MAX` when not fragmenting, so that the one
+    /// check aligned writes make never fires.
+    fragment_limit: usize,
+    fragments: Option<Box<Fragments>>,
+}
+
+/// The state of an encoder cutting its output into fragments.
+#[derive(Debug, Clone)]
+struct Fragments {
+    /// Octets of each fragment after the first, header gap included: a multiple of 8, so that
+    /// a fragment always ends aligned for any primitive.
+    max_len: usize,
+    /// Octets left at the start of each fragment after the first, for the caller's header.
+    header_len: usize,
+    /// Where the first fragment ends.
+    first_limit: usize,
+    /// Alignment origin of the first fragment.
+    first_origin: usize,
+    /// Where each fragment after the first starts (its header gap).
+    starts: Vec<usize>,
 }
 
 impl Default for Encoder {
@@ -59,7 +83,101 @@ impl Encoder {
             order,
             version: GiopVersion::V1_2,
             codesets: CodeSets::default(),
+            fragment_limit: usize::MAX,
+            fragments: None,
         }
+    }
+
+    /// From here on, cuts the output into fragments: the current one ends at `first_limit`,
+    /// every later one holds at most `max_len` octets (rounded down to a multiple of 8) and
+    /// starts with a gap of `header_len` zero octets for its header, which the caller fills
+    /// once done ([`Encoder::fragment_starts`]). Alignment restarts at each fragment's start,
+    /// as GIOP 1.1 requires (§15.4.9; with GIOP 1.2's 16-octet headers and fragments of a
+    /// multiple of 8 octets, that is the same as counting from the message's start).
+    ///
+    /// The layout is omniORB's: a primitive never straddles two fragments — one that does not
+    /// fit is padded to the fragment's end and starts the next fragment, aligned there; runs of
+    /// octets, strings, encapsulations and blocks of primitives written with [`Encoder::align`]
+    /// and [`Encoder::write_octets`] flow across the cut unchanged.
+    ///
+    /// `first_limit` must lie at a multiple of 8 from the current alignment origin, at or
+    /// after the current position, and `max_len` must exceed `header_len` by at least 16.
+    pub fn start_fragments(&mut self, first_limit: usize, max_len: usize, header_len: usize) {
+        let max_len = max_len & !7;
+        debug_assert!(max_len >= header_len + 16);
+        debug_assert!(first_limit >= self.buf.len());
+        debug_assert_eq!(first_limit.wrapping_sub(self.origin) & 7, 0);
+        self.fragment_limit = first_limit;
+        self.fragments = Some(Box::new(Fragments {
+            max_len,
+            header_len,
+            first_limit,
+            first_origin: self.origin,
+            starts: Vec::new(),
+        }));
+    }
+
+    /// Closes the fragments (cutting what the last writes carried past a fragment's end) and
+    /// returns where each fragment after the first starts; empty when not fragmenting or when
+    /// everything fit in one.
+    pub fn fragment_starts(&mut self) -> &[usize] {
+        self.cut_overflow();
+        self.fragments.as_ref().map_or(&[], |f| &f.starts)
+    }
+
+    /// Pads before a primitive of `n` octets; one that would cross the current fragment's end
+    /// goes to the start of the next fragment instead.
+    #[inline]
+    fn align_value(&mut self, n: usize) {
+        let pad = self.origin.wrapping_sub(self.buf.len()) & (n - 1);
+        if self.buf.len() + pad + n > self.fragment_limit {
+            return self.align_value_in_next_fragment(n);
+        }
+        if pad != 0 {
+            self.buf.resize(self.buf.len() + pad, 0);
+        }
+    }
+
+    #[cold]
+    fn align_value_in_next_fragment(&mut self, n: usize) {
+        self.cut_overflow();
+        let pad = self.origin.wrapping_sub(self.buf.len()) & (n - 1);
+        if self.buf.len() + pad + n > self.fragment_limit {
+            // The fragment ends at a multiple of 8 from its start, so the aligned position is
+            // its very end: pad up to it, and align afresh in the next.
+            self.buf.resize(self.fragment_limit, 0);
+            self.open_fragment();
+        }
+        let pad = self.origin.wrapping_sub(self.buf.len()) & (n - 1);
+        self.buf.resize(self.buf.len() + pad, 0);
+    }
+
+    /// Runs of octets may carry the output past the current fragment's end (checking every
+    /// octet written would slow the common case); before the next aligned value, or at the
+    /// end, the excess moves into fragments of its own, octet for octet.
+    fn cut_overflow(&mut self) {
+        if self.buf.len() <= self.fragment_limit {
+            return;
+        }
+        let tail = self.buf.split_off(self.fragment_limit);
+        let mut rest = &tail[..];
+        while !rest.is_empty() {
+            self.open_fragment();
+            let n = (self.fragment_limit - self.buf.len()).min(rest.len());
+            self.buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
+    }
+
+    fn open_fragment(&mut self) {
+        let Some(f) = self.fragments.as_mut() else {
+            return;
+        };
+        let start = self.buf.len();
+        f.starts.push(start);
+        self.buf.resize(start + f.header_len, 0);
+        self.origin = start;
+        self.fragment_limit = start + f.max_len;
     }
 
     pub fn set_version(&mut self, version: GiopVersion) -> &mut Self {
@@ -98,6 +216,21 @@ impl Encoder {
     /// Drops what was written after the first `len` octets (alignment still counts from the
     /// start, so writing on continues as if they had never been written).
     pub fn truncate(&mut self, len: usize) {
+        let mut len = len;
+        if let Some(f) = self.fragments.as_mut() {
+            // Fragments whose header would be cut go too, and with them their alignment.
+            while let Some(&start) = f.starts.last() {
+                if start + f.header_len <= len {
+                    break;
+                }
+                f.starts.pop();
+                len = len.min(start);
+            }
+            (self.origin, self.fragment_limit) = match f.starts.last() {
+                Some(&start) => (start, start + f.max_len),
+                None => (f.first_origin, f.first_limit),
+            };
+        }
         self.buf.truncate(len);
     }
 
@@ -114,10 +247,14 @@ impl Encoder {
     }
 
     /// Pads with zero octets until the position is a multiple of `n` (a power of two) from the
-    /// origin.
+    /// origin: before a block of primitives written as octets, which may then run on into the
+    /// next fragment when fragmenting (see [`Encoder::start_fragments`]).
     #[inline]
     pub fn align(&mut self, n: usize) {
         debug_assert!(n.is_power_of_two());
+        if self.buf.len() > self.fragment_limit {
+            self.cut_overflow();
+        }
         let pad = self.origin.wrapping_sub(self.buf.len()) & (n - 1);
         if pad != 0 {
             self.buf.resize(self.buf.len() + pad, 0);
@@ -175,7 +312,7 @@ impl Encoder {
     /// Writes a placeholder `unsigned long` and returns where it is, for [`Encoder::patch_ulong`]:
     /// lengths that are known only after their content (message size, encapsulation length).
     pub fn reserve_ulong(&mut self) -> usize {
-        self.align(4);
+        self.align_value(4);
         let at = self.buf.len();
         self.buf.extend_from_slice(&[0; 4]);
         at
@@ -198,11 +335,15 @@ impl Encoder {
     {
         let len_at = self.reserve_ulong();
         let saved_origin = self.origin;
+        // To the stream around it an encapsulation is octets: fragments cut it anywhere, and
+        // never realign inside it (its own alignment counts from its start).
+        let saved_limit = std::mem::replace(&mut self.fragment_limit, usize::MAX);
         self.origin = self.buf.len();
         self.buf.push(self.order.flag());
         let result = body(self);
         let len = self.buf.len() - self.origin;
         self.origin = saved_origin;
+        self.fragment_limit = saved_limit;
         result?;
         let len = u32::try_from(len).map_err(|_| EncodeError::TooLong(len))?;
         self.patch_ulong(len_at, len);

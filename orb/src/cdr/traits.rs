@@ -116,7 +116,7 @@ macro_rules! number_impls {
                 if n == 0 {
                     return Ok(Vec::new());
                 }
-                dec.align($size)?;
+                dec.align_run($size)?;
                 let bytes = dec.take(n * $size)?;
                 if dec.order() == ByteOrder::NATIVE {
                     // One copy. Message buffers are normally aligned, so the octets can be viewed
@@ -223,7 +223,7 @@ impl<'a> CdrDecode<'a> for LongDouble {
     const MIN_WIRE_SIZE: usize = 16;
 
     fn decode(dec: &mut Decoder<'a>) -> Result<Self, DecodeError> {
-        dec.align(8)?;
+        dec.align_run(8)?;
         let mut b = [0u8; 16];
         b.copy_from_slice(dec.take(16)?);
         if dec.order() == ByteOrder::LittleEndian {

@@ -1,5 +1,7 @@
 //! GIOP fragmentation (§15.4.9): joining a message and its Fragment messages into one buffer
-//! ([`Reassembler`]), and splitting an outgoing GIOP 1.2 message ([`fragment_message`]).
+//! ([`Reassembler`]), and splitting an already marshalled GIOP 1.2 message
+//! ([`fragment_message`]). Fragmenting while marshalling, the only way for GIOP 1.1, is
+//! [`super::MessageWriter::fragment`].
 //!
 //! Reassembly never holds more than its configured limit, summed over every message in
 //! progress, and never trusts a size it has not received.
@@ -18,21 +20,42 @@ struct Partial {
     version: GiopVersion,
     order: ByteOrder,
     bytes: Vec<u8>,
+    /// GIOP 1.1: where each Fragment's data starts in `bytes`.
+    starts: Vec<u32>,
 }
 
-/// Joins fragmented messages, fed one whole GIOP message at a time, into whole messages: the
-/// initial message's octets followed by each Fragment's data, with the size rewritten and the
-/// more-fragments flag cleared.
+/// A whole message out of a [`Reassembler`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The initial message's octets followed by each Fragment's data, with the size rewritten
+    /// and the more-fragments flag cleared.
+    pub bytes: Vec<u8>,
+    /// For a GIOP 1.1 message joined from fragments, where the data of each Fragment starts in
+    /// `bytes`: the boundaries a decoder must know ([`crate::cdr::Decoder::set_fragments`]).
+    /// Empty otherwise.
+    pub fragment_starts: Vec<u32>,
+}
+
+impl Joined {
+    fn whole(bytes: Vec<u8>) -> Joined {
+        Joined {
+            bytes,
+            fragment_starts: Vec::new(),
+        }
+    }
+}
+
+/// Joins fragmented messages, fed one whole GIOP message at a time, into whole messages.
 ///
 /// GIOP 1.2 fragments of different requests may interleave (they carry the request id); GIOP
 /// 1.1 fragments of one message are contiguous.
 ///
 /// The body of a reassembled message is the concatenation of the fragments' data. That is
 /// exactly the 1.2 stream (§15.4.9 makes every fragment but the last a multiple of 8 octets,
-/// checked here). In 1.1 the data of each fragment is aligned relative to that fragment, so a
-/// value after a 1.1 fragment boundary decodes correctly from the joined buffer when the
-/// boundary sits at the same position modulo its alignment in both: always for octets and,
-/// with omniORB's 8-octet-multiple fragments, for values up to 4 octets.
+/// checked here, and its 16-octet header keeps the alignment). In 1.1 the data of each
+/// fragment is aligned relative to that fragment's own header, so the joined message comes
+/// with the places where fragments start ([`Joined::fragment_starts`]), which its decoder
+/// needs to know where alignment restarts.
 #[derive(Debug)]
 pub struct Reassembler {
     max_size: usize,
@@ -66,7 +89,7 @@ impl Reassembler {
 
     /// Takes one whole GIOP message (header and the octets its size announces). Returns a whole
     /// message when `message` is one or completes one, `None` when it was kept for reassembly.
-    pub fn push(&mut self, message: Vec<u8>) -> Result<Option<Vec<u8>>, GiopError> {
+    pub fn push(&mut self, message: Vec<u8>) -> Result<Option<Joined>, GiopError> {
         let h = GiopHeader::parse(&message)?;
         if h.message_len() != message.len() as u64 {
             return Err(GiopError::SizeMismatch {
@@ -85,7 +108,7 @@ impl Reassembler {
             // §15.4.9: a CancelRequest may be sent before the final fragment of the request it
             // cancels; the server then assumes no more fragments follow.
             self.cancel(request_id_at_12(&message, h.order));
-            return Ok(Some(message));
+            return Ok(Some(Joined::whole(message)));
         }
         if self.contiguous.is_some() {
             // GIOP 1.1 fragments cannot say which message they continue, so nothing but a
@@ -95,7 +118,7 @@ impl Reassembler {
             });
         }
         if !h.more_fragments {
-            return Ok(Some(message));
+            return Ok(Some(Joined::whole(message)));
         }
         // §15.4.9: in GIOP 1.1 only Request and Reply may be fragmented; 1.2 adds
         // LocateRequest and LocateReply.
@@ -120,6 +143,7 @@ impl Reassembler {
                 version: h.version,
                 order: h.order,
                 bytes: message,
+                starts: Vec::new(),
             });
             return Ok(None);
         }
@@ -140,6 +164,7 @@ impl Reassembler {
             version: h.version,
             order: h.order,
             bytes: message,
+            starts: Vec::new(),
         });
         Ok(None)
     }
@@ -172,7 +197,7 @@ impl Reassembler {
         &mut self,
         h: &GiopHeader,
         fragment: Vec<u8>,
-    ) -> Result<Option<Vec<u8>>, GiopError> {
+    ) -> Result<Option<Joined>, GiopError> {
         let Some(p) = self.contiguous.as_mut() else {
             return Err(GiopError::FragmentWithoutMessage {
                 version: h.version,
@@ -182,6 +207,8 @@ impl Reassembler {
         check_matches(p, h)?;
         let data = &fragment[HEADER_LEN..];
         grow(&mut self.buffered, self.max_size, data.len())?;
+        // `grow` kept the joined size within a u32 (it must fit the header's size field).
+        p.starts.push(p.bytes.len() as u32);
         p.bytes.extend_from_slice(data);
         if h.more_fragments {
             return Ok(None);
@@ -196,7 +223,7 @@ impl Reassembler {
         &mut self,
         h: &GiopHeader,
         fragment: Vec<u8>,
-    ) -> Result<Option<Vec<u8>>, GiopError> {
+    ) -> Result<Option<Joined>, GiopError> {
         let Some(id) = request_id_at_12(&fragment, h.order) else {
             return Err(GiopError::Incomplete {
                 needed: FRAGMENT_1_2_HEADER_LEN,
@@ -280,7 +307,7 @@ fn request_id_1_1(message: &[u8], order: ByteOrder) -> Option<u32> {
     dec.read_ulong().ok()
 }
 
-fn finish(p: Partial) -> Vec<u8> {
+fn finish(p: Partial) -> Joined {
     let mut bytes = p.bytes;
     let size = (bytes.len() - HEADER_LEN) as u32;
     let size = match p.order {
@@ -289,7 +316,10 @@ fn finish(p: Partial) -> Vec<u8> {
     };
     bytes[6] &= !0x02;
     bytes[8..12].copy_from_slice(&size);
-    bytes
+    Joined {
+        bytes,
+        fragment_starts: p.starts,
+    }
 }
 
 /// Splits a whole GIOP 1.2 message into fragments of at most `max_fragment_len` octets each
@@ -300,7 +330,8 @@ fn finish(p: Partial) -> Vec<u8> {
 /// no primitive of 8 octets or less is ever split (§15.4.9).
 ///
 /// GIOP 1.1 is refused: its fragment data is aligned relative to each fragment, which only the
-/// marshaller, knowing where values begin, can arrange. Send 1.1 messages whole.
+/// marshaller, knowing where values begin, can arrange — [`super::MessageWriter::fragment`]
+/// does, for 1.1 and 1.2 alike.
 pub fn fragment_message(
     message: &[u8],
     max_fragment_len: usize,

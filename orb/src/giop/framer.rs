@@ -253,14 +253,16 @@ impl Framer {
             return Ok(Some(Frame {
                 bytes: Buffer::from_vec(message, self.allocator),
                 lite: Some(order),
+                fragment_starts: Vec::new(),
             }));
         }
         // An unfragmented message comes back as it went in; a reassembled one is the first
         // fragment's buffer, grown.
         match self.reassembler.push(message) {
-            Ok(Some(bytes)) => Ok(Some(Frame {
-                bytes: Buffer::from_vec(bytes, self.allocator),
+            Ok(Some(joined)) => Ok(Some(Frame {
+                bytes: Buffer::from_vec(joined.bytes, self.allocator),
                 lite: None,
+                fragment_starts: joined.fragment_starts,
             })),
             Ok(None) => Ok(None),
             Err(e) => Err(self.fail(e)),
@@ -282,6 +284,8 @@ impl Framer {
 pub struct Frame {
     bytes: Buffer,
     lite: Option<ByteOrder>,
+    /// See [`Frame::fragment_starts`]; empty (and unallocated) but for GIOP 1.1 fragments.
+    fragment_starts: Vec<u32>,
 }
 
 impl Frame {
@@ -289,22 +293,30 @@ impl Frame {
     pub fn decode(&self) -> Result<Message<'_>, GiopError> {
         match self.lite {
             Some(order) => Message::decode_lite(&self.bytes, order),
-            None => Message::decode(&self.bytes),
+            None => Message::decode_joined(&self.bytes, &self.fragment_starts),
         }
+    }
+
+    /// Where the data of each Fragment starts in a GIOP 1.1 message joined from fragments
+    /// (see [`super::Joined`]); empty for every other message. Whoever decodes
+    /// [`Frame::as_bytes`] itself must give these to its decoder
+    /// ([`crate::cdr::Decoder::set_fragments`]).
+    pub fn fragment_starts(&self) -> &[u32] {
+        &self.fragment_starts
+    }
+
+    /// The message in its pooled buffer, with [`Frame::fragment_starts`].
+    pub fn into_parts(self) -> (Buffer, Vec<u32>) {
+        (self.bytes, self.fragment_starts)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
 
-    /// The message, no longer pooled.
+    /// The message's octets, no longer pooled (without [`Frame::fragment_starts`]).
     pub fn into_vec(self) -> Vec<u8> {
         self.bytes.into_vec()
-    }
-
-    /// The message in its pooled buffer.
-    pub fn into_buffer(self) -> Buffer {
-        self.bytes
     }
 
     pub fn is_lite(&self) -> bool {

@@ -120,6 +120,8 @@ impl Header<'_> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message<'a> {
     bytes: &'a [u8],
+    /// Where GIOP 1.1 fragments start in `bytes` (see [`super::Joined`]).
+    fragment_starts: &'a [u32],
     lite: bool,
     version: GiopVersion,
     order: ByteOrder,
@@ -132,14 +134,25 @@ impl<'a> Message<'a> {
     /// Decodes one whole GIOP message: `bytes` must be exactly the 12-octet header and the
     /// `message_size` octets it announces.
     pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, GiopError> {
+        Message::decode_joined(bytes, &[])
+    }
+
+    /// Decodes a GIOP 1.1 message joined from fragments whose data starts at
+    /// `fragment_starts` in `bytes` (as [`super::Reassembler`] gives them; empty for a message
+    /// that came whole).
+    pub fn decode_joined(
+        bytes: &'a [u8],
+        fragment_starts: &'a [u32],
+    ) -> Result<Message<'a>, GiopError> {
         let h = GiopHeader::parse(bytes)?;
         check_size(bytes.len() - HEADER_LEN, h.size)?;
         let mut dec = Decoder::new_at(bytes, HEADER_LEN, h.order);
-        dec.set_version(h.version);
+        dec.set_version(h.version).set_fragments(fragment_starts);
         let (header, body_offset) = decode_giop_header(&mut dec, h.version, h.msg_type)
             .map_err(|e| GiopError::decode(h.msg_type, e))?;
         let msg = Message {
             bytes,
+            fragment_starts,
             lite: false,
             version: h.version,
             order: h.order,
@@ -161,6 +174,7 @@ impl<'a> Message<'a> {
             .map_err(|e| GiopError::decode(h.msg_type, e))?;
         let msg = Message {
             bytes,
+            fragment_starts: &[],
             lite: true,
             version: LITE_CDR_VERSION,
             order,
@@ -240,8 +254,15 @@ impl<'a> Message<'a> {
     /// message's byte order and version (code sets are the caller's to set).
     pub fn body_decoder(&self) -> Decoder<'a> {
         let mut dec = Decoder::new_at(self.bytes, self.body_offset, self.order);
-        dec.set_version(self.version);
+        dec.set_version(self.version)
+            .set_fragments(self.fragment_starts);
         dec
+    }
+
+    /// Where GIOP 1.1 fragments start in [`Message::as_bytes`]; empty unless the message was
+    /// joined from fragments.
+    pub fn fragment_starts(&self) -> &'a [u32] {
+        self.fragment_starts
     }
 
     /// Decodes a value at the start of the body: [`SystemExceptionBody`] for
@@ -488,6 +509,12 @@ pub struct MessageWriter {
     /// Where a Reply header's status is, so a server can write the body before it knows
     /// whether the operation returned or raised.
     reply_status_at: Option<usize>,
+    /// Set by [`MessageWriter::fragment`]: the request id each GIOP 1.2 Fragment repeats
+    /// (`None` in 1.1, whose Fragments have none).
+    fragmenting: Option<Option<u32>>,
+    msg_type: MsgType,
+    request_id: Option<u32>,
+    order: ByteOrder,
 }
 
 impl MessageWriter {
@@ -535,6 +562,8 @@ impl MessageWriter {
         if let Header::Reply(_) = header {
             w.reply_status_at = Some(status_at);
         }
+        w.msg_type = header.msg_type();
+        w.request_id = header.request_id();
         Ok(w)
     }
 
@@ -579,6 +608,7 @@ impl MessageWriter {
         if body_aligned {
             enc.align(8);
         }
+        let enc_order = enc.order();
         Ok(MessageWriter {
             body_start: enc.len(),
             enc,
@@ -589,7 +619,63 @@ impl MessageWriter {
             more_fragments: false,
             version,
             reply_status_at: None,
+            fragmenting: None,
+            msg_type: MsgType(0),
+            request_id: None,
+            order: enc_order,
         })
+    }
+
+    /// Sends the message in fragments of at most `max_len` octets each, headers included
+    /// (rounded down to a multiple of 8; at least 32), if it turns out longer: call before
+    /// writing the body. [`MessageWriter::finish`] then returns the initial message followed
+    /// by its Fragment messages, back to back, ready to be written to the connection.
+    ///
+    /// The body is cut while it is marshalled (see [`Encoder::start_fragments`]), so GIOP 1.1,
+    /// whose fragments each restart alignment (§15.4.9), is cut as exactly as 1.2. The first
+    /// fragment always holds the whole message header. GIOP 1.1 fragments only Requests and
+    /// Replies, 1.2 also LocateRequests and LocateReplies; GIOP 1.0 and GIOP-lite not at all.
+    pub fn fragment(&mut self, max_len: usize) -> Result<&mut Self, GiopEncodeError> {
+        let max_len = max_len & !7;
+        if max_len < 32 {
+            return Err(GiopEncodeError::CannotFragment(
+                "a fragment must hold at least 32 octets",
+            ));
+        }
+        if self.lite {
+            return Err(GiopEncodeError::NotInLite {
+                what: "fragmentation",
+            });
+        }
+        let allowed = match self.version.minor {
+            0 => false,
+            1 => matches!(self.msg_type, MsgType::REQUEST | MsgType::REPLY),
+            _ => matches!(
+                self.msg_type,
+                MsgType::REQUEST | MsgType::REPLY | MsgType::LOCATE_REQUEST | MsgType::LOCATE_REPLY
+            ),
+        };
+        if !allowed {
+            return Err(GiopEncodeError::CannotFragment(
+                "GIOP 1.1 fragments only Requests and Replies, 1.2 also LocateRequests and \
+                 LocateReplies, 1.0 nothing",
+            ));
+        }
+        if self.enc.len() != self.body_start {
+            return Err(GiopEncodeError::CannotFragment(
+                "fragmentation must be chosen before the body is written",
+            ));
+        }
+        let (header_len, request_id) = if self.version.minor == 1 {
+            (HEADER_LEN, None)
+        } else {
+            (HEADER_LEN + 4, self.request_id)
+        };
+        // The first fragment holds the whole header; alignment counts from the message start.
+        let first_limit = max_len.max((self.body_start + 7) & !7);
+        self.enc.start_fragments(first_limit, max_len, header_len);
+        self.fragmenting = Some(request_id);
+        Ok(self)
     }
 
     /// Rewrites the status of the Reply this writer started (nothing for other messages):
@@ -643,11 +729,54 @@ impl MessageWriter {
                 });
             }
         }
+        if let Some(request_id) = self.fragmenting {
+            return self.finish_fragments(request_id);
+        }
         self.enc.patch_ulong(self.size_at, size);
         let mut bytes = self.enc.into_vec();
         bytes.truncate(len);
         if self.more_fragments {
             bytes[6] |= 0x02;
+        }
+        Ok(bytes)
+    }
+
+    /// The initial message and its Fragments, each header written over the gap the encoder
+    /// left for it.
+    fn finish_fragments(mut self, request_id: Option<u32>) -> Result<Vec<u8>, GiopEncodeError> {
+        let starts = self.enc.fragment_starts().to_vec();
+        let empty_body = self.enc.len() == self.body_start;
+        let order = self.order;
+        let version = self.version;
+        let mut bytes = self.enc.into_vec();
+        if empty_body {
+            bytes.truncate(self.header_end);
+        }
+        let total = bytes.len();
+        let ends = starts.iter().copied().chain(std::iter::once(total));
+        let begins = std::iter::once(0).chain(starts.iter().copied());
+        for (i, (begin, end)) in begins.zip(ends).enumerate() {
+            let size = end - begin - HEADER_LEN;
+            let size = u32::try_from(size).map_err(|_| GiopEncodeError::TooLarge(size))?;
+            let more = end < total;
+            let header = &mut bytes[begin..begin + HEADER_LEN];
+            if i > 0 {
+                header[..4].copy_from_slice(&MAGIC);
+                header[4] = version.major;
+                header[5] = version.minor;
+                header[7] = MsgType::FRAGMENT.0;
+            }
+            header[6] = order.flag() | if more { 0x02 } else { 0 };
+            header[8..12].copy_from_slice(&match order {
+                ByteOrder::BigEndian => size.to_be_bytes(),
+                ByteOrder::LittleEndian => size.to_le_bytes(),
+            });
+            if let (true, Some(id)) = (i > 0, request_id) {
+                bytes[begin + HEADER_LEN..begin + HEADER_LEN + 4].copy_from_slice(&match order {
+                    ByteOrder::BigEndian => id.to_be_bytes(),
+                    ByteOrder::LittleEndian => id.to_le_bytes(),
+                });
+            }
         }
         Ok(bytes)
     }

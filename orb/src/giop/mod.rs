@@ -6,7 +6,8 @@
 //! reads a message header, borrowing object keys, operation names, principals and service
 //! contexts from the buffer, and says where the body starts. Bytes out: a [`MessageWriter`]
 //! writes a header, lets the caller encode the body into the same CDR encoder, and patches the
-//! size; [`fragment_message`] splits a large GIOP 1.2 message.
+//! size, cutting the message into Fragments as it goes if asked ([`MessageWriter::fragment`]);
+//! [`fragment_message`] splits an already marshalled GIOP 1.2 message.
 //!
 //! GIOP-lite is rtorb's reduced framing for connections between two rtorb ORBs (after TAO's
 //! GIOP-lite): an 8-octet header (type, flags, size) with no magic, version or byte-order flag
@@ -24,7 +25,7 @@ mod message;
 mod types;
 
 pub use error::{GiopEncodeError, GiopError};
-pub use fragment::{fragment_message, Reassembler};
+pub use fragment::{fragment_message, Joined, Reassembler};
 pub use framer::{Frame, Framer};
 pub use header::{GiopHeader, LiteHeader, MsgType, HEADER_LEN, LITE_HEADER_LEN, MAGIC};
 pub use message::{

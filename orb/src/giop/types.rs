@@ -328,9 +328,10 @@ pub struct ServiceContexts<'a> {
 #[derive(Clone, Copy)]
 enum Repr<'a> {
     /// `count` contexts start at `buf[start]`; alignment counts from `buf[0]`, as in every
-    /// [`Decoder`].
+    /// [`Decoder`], or from the GIOP 1.1 fragment they are in.
     Wire {
         buf: &'a [u8],
+        fragment_starts: &'a [u32],
         start: usize,
         count: u32,
         order: ByteOrder,
@@ -366,10 +367,15 @@ impl<'a> ServiceContexts<'a> {
             inner: match self.repr {
                 Repr::Wire {
                     buf,
+                    fragment_starts,
                     start,
                     count,
                     order,
-                } => IterRepr::Wire(Decoder::new_at(buf, start, order), count),
+                } => {
+                    let mut dec = Decoder::new_at(buf, start, order);
+                    dec.set_fragments(fragment_starts);
+                    IterRepr::Wire(dec, count)
+                }
                 Repr::Slice(s) => IterRepr::Slice(s.iter()),
             },
         }
@@ -490,6 +496,7 @@ impl<'a> CdrDecode<'a> for ServiceContexts<'a> {
         Ok(ServiceContexts {
             repr: Repr::Wire {
                 buf: dec.buffer(),
+                fragment_starts: dec.fragment_starts(),
                 start,
                 // read_seq_len returned a value read from a ulong.
                 count: count as u32,

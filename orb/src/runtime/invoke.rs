@@ -239,6 +239,7 @@ fn encode_request(
         Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
     }
     .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
+    super::fragment_if_configured(&mut w, &orb.options);
     w.body().set_codesets(b.codesets);
     args(w.body()).map_err(|e| match e {
         // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
@@ -363,9 +364,11 @@ fn read_reply(frame: Frame, codesets: CodeSets) -> Result<Attempt, SystemExcepti
         }
     }
     drop(msg);
+    let (message, fragment_starts) = frame.into_parts();
     Ok(Attempt::Done(Reply {
         // Back to the pool when the caller drops the reply.
-        message: frame.into_buffer(),
+        message,
+        fragment_starts,
         body_offset,
         order,
         version,
@@ -572,6 +575,7 @@ fn locate_once(
     };
     let here = || Reply {
         message: Buffer::from_vec(Vec::new(), orb.options.allocator),
+        fragment_starts: Vec::new(),
         body_offset: 0,
         order: ByteOrder::NATIVE,
         version: b.version,

@@ -608,6 +608,15 @@ impl Orb {
 
 /// What names this machine in UIOP profiles: a socket path is only meaningful on the host
 /// that has it. The kernel's host name (Linux), else `localhost`.
+/// Sends the message `w` writes in fragments when the ORB was asked to (`-ORBfragmentSize`).
+/// GIOP 1.0 and GIOP-lite cannot fragment: their messages go whole, which every receiver
+/// takes.
+pub(crate) fn fragment_if_configured(w: &mut crate::giop::MessageWriter, options: &OrbOptions) {
+    if let Some(n) = options.fragment_size {
+        let _ = w.fragment(n);
+    }
+}
+
 pub(crate) fn local_host_id() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {

@@ -59,6 +59,10 @@ pub struct OrbOptions {
     /// (`-ORBonewayBatchMicros N`, 0 = each written at once, the default): `SYNC_NONE`
     /// semantics, in order, flushed before a twoway on the same connection and at shutdown.
     pub oneway_batch: Option<Duration>,
+    /// Requests and replies longer than this many octets are sent as GIOP 1.1/1.2 fragments
+    /// of at most this size, headers included (`-ORBfragmentSize N`, at least 32; 0 = whole
+    /// messages, the default). Receiving fragments needs no option.
+    pub fragment_size: Option<usize>,
 }
 
 impl Default for OrbOptions {
@@ -82,6 +86,7 @@ impl Default for OrbOptions {
             connect_timeout: Duration::from_secs(10),
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
             oneway_batch: None,
+            fragment_size: None,
         }
     }
 }
@@ -250,6 +255,16 @@ impl OrbOptions {
                     .ok_or_else(|| bad("a number of microseconds up to 1000000"))?;
                 self.oneway_batch = (us > 0).then(|| Duration::from_micros(us));
             }
+            "fragmentsize" => {
+                let n: usize = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n == 0 || *n >= 32)
+                    .ok_or_else(|| {
+                        bad("0 (no fragments) or a fragment size of at least 32 octets")
+                    })?;
+                self.fragment_size = (n > 0).then_some(n);
+            }
             _ => return Err(OptionsError::Unknown(name.to_owned())),
         }
         Ok(())
@@ -280,6 +295,7 @@ const OPTION_NAMES: &[&str] = &[
     "clientConnectTimeOutPeriod",
     "giopMaxMsgSize",
     "onewayBatchMicros",
+    "fragmentSize",
 ];
 
 /// omniORB writes `giop:tcp::0` and `giop:tcp:host:` for "any interface" / "any port".
@@ -344,6 +360,11 @@ mod tests {
         assert_eq!(o.oneway_batch, None);
         assert!(o.parse_args(args("-ORBonewayBatchMicros 2000000")).is_err());
         assert!(o.parse_args(args("-ORBonewayBatchMicros -1")).is_err());
+        o.parse_args(args("-ORBfragmentSize 8192")).unwrap();
+        assert_eq!(o.fragment_size, Some(8192));
+        o.parse_args(args("-ORBfragmentSize 0")).unwrap();
+        assert_eq!(o.fragment_size, None);
+        assert!(o.parse_args(args("-ORBfragmentSize 31")).is_err());
     }
 
     #[test]

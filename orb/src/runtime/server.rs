@@ -209,6 +209,7 @@ impl RequestHandler {
         let Ok(mut w) = writer else {
             return;
         };
+        super::fragment_if_configured(&mut w, &orb.options);
         w.body().set_codesets(codesets);
         let outcome = self.dispatch_to_target(orb, req, msg, codesets, w.body());
         match outcome {

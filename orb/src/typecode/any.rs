@@ -728,6 +728,9 @@ impl ValueReader {
         tc: &TypeCode,
         n: usize,
     ) -> Result<Vec<Value>, DecodeError> {
+        if let Some(run) = read_number_run(dec, tc, n) {
+            return run;
+        }
         // Grow with what is really decoded: `n` is only checked against a lower bound.
         let mut v = Vec::with_capacity(n.min(1024));
         for _ in 0..n {
@@ -957,7 +960,10 @@ impl ValueWriter {
             (T::Sequence(s), V::Sequence(vs)) => {
                 check_bound(s.bound, vs.len())?;
                 enc.write_length(vs.len())?;
-                vs.iter().try_for_each(|v| self.write(enc, &s.content, v))?;
+                match write_number_run(enc, &s.content, vs) {
+                    Some(run) => run?,
+                    None => vs.iter().try_for_each(|v| self.write(enc, &s.content, v))?,
+                }
             }
             (T::Array(a), V::Octets(b)) if matches!(a.content.unalias(), T::Octet) => {
                 if b.len() != a.length as usize {
@@ -969,7 +975,10 @@ impl ValueWriter {
                 if vs.len() != a.length as usize {
                     return Err(MISMATCH);
                 }
-                vs.iter().try_for_each(|v| self.write(enc, &a.content, v))?;
+                match write_number_run(enc, &a.content, vs) {
+                    Some(run) => run?,
+                    None => vs.iter().try_for_each(|v| self.write(enc, &a.content, v))?,
+                }
             }
             (T::Alias(a), v) => self.write(enc, &a.content, v)?,
             (T::Value(_) | T::Event(_) | T::ValueBox(_), V::Valuetype(None)) => enc.write_ulong(0),
@@ -1044,4 +1053,69 @@ impl ValueWriter {
         self.env.truncate(saved);
         r
     }
+}
+
+/// The fixed-size number kinds, named alike in [`TypeCode`] and [`Value`]: `$apply!(Kind, ..)`.
+macro_rules! number_kinds {
+    ($apply:ident) => {
+        $apply!(Short, UShort, Long, ULong, LongLong, ULongLong, Float, Double)
+    };
+}
+
+/// Sequences and arrays of fixed-size numbers travel as one aligned run, as generated code
+/// (and omniORB) marshals them: where GIOP 1.1 fragments cut a message, a run flows across the
+/// cut while single values are realigned, so an `any` must read and write them the same way.
+/// `None` for any other element type.
+fn read_number_run(
+    dec: &mut Decoder<'_>,
+    tc: &TypeCode,
+    n: usize,
+) -> Option<Result<Vec<Value>, DecodeError>> {
+    fn run<'a, T: CdrDecode<'a>>(
+        dec: &mut Decoder<'a>,
+        n: usize,
+        value: fn(T) -> Value,
+    ) -> Result<Vec<Value>, DecodeError> {
+        Ok(T::decode_vec(dec, n)?.into_iter().map(value).collect())
+    }
+    macro_rules! read {
+        ($($kind:ident),*) => {
+            match tc.unalias() {
+                $(TypeCode::$kind => Some(run(dec, n, Value::$kind)),)*
+                _ => None,
+            }
+        };
+    }
+    number_kinds!(read)
+}
+
+/// The encoding side of [`read_number_run`].
+fn write_number_run(
+    enc: &mut Encoder,
+    tc: &TypeCode,
+    values: &[Value],
+) -> Option<Result<(), EncodeError>> {
+    fn run<T: CdrEncode>(
+        enc: &mut Encoder,
+        values: &[Value],
+        number: fn(&Value) -> Option<T>,
+    ) -> Result<(), EncodeError> {
+        let items = values
+            .iter()
+            .map(|v| number(v).ok_or(MISMATCH))
+            .collect::<Result<Vec<T>, _>>()?;
+        T::encode_slice(&items, enc)
+    }
+    macro_rules! write {
+        ($($kind:ident),*) => {
+            match tc.unalias() {
+                $(TypeCode::$kind => Some(run(enc, values, |v| match v {
+                    Value::$kind(x) => Some(*x),
+                    _ => None,
+                })),)*
+                _ => None,
+            }
+        };
+    }
+    number_kinds!(write)
 }
