@@ -20,9 +20,6 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<bool, Box<dyn std::error::Error>> {
-    // Read before the ORB takes its options: which of the calls with large values omniORB
-    // can read depends on whether they come in fragments (see `PeerOrb`).
-    let fragmenting = std::env::args().any(|a| a.eq_ignore_ascii_case("-ORBfragmentSize"));
     let (orb, rest) = Orb::init_from_args(std::env::args().skip(1))?;
     let usage = "usage: interop-client [--peer omniorb|rtorb] [--large] \
                  IOR-or-corbaloc-or-corbaname [-ORB... value]...";
@@ -49,6 +46,9 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let tester =
         TesterRef::narrow(&obj)?.ok_or_else(|| format!("{target} is not an Interop::Tester"))?;
     let version = orb.options().giop_version;
+    // Which of the calls with large values omniORB can read depends on whether they come in
+    // fragments (see `PeerOrb`).
+    let fragmenting = orb.options().fragment_size.is_some();
     let report = if large {
         check_large(&tester, version, peer, fragmenting)
     } else {
