@@ -229,12 +229,185 @@ const FRAGMENTING: [&str; 2] = ["1.1", "1.2"];
 /// boundaries fall elsewhere in every value.
 const FRAGMENT_SIZES: [&str; 2] = ["8192", "1000"];
 
-/// A Rust server for each of `FRAGMENT_SIZES`, in that order.
-fn fragmenting_rust_servers() -> Vec<(Proc, String)> {
-    FRAGMENT_SIZES
-        .iter()
-        .map(|size| server(RUST_SERVER, &["-ORBfragmentSize", size]))
-        .collect()
+/// A relay on 127.0.0.1 in front of one server, keeping every octet that crosses it each way,
+/// one connection apart from another, so that a test sees the messages themselves: whether
+/// they came in fragments and how large they were. Its accepting thread stops when it drops;
+/// each connection's two threads stop when the connection closes.
+struct Relay {
+    /// The server's IOR with its IIOP profile pointing at the relay.
+    ior: String,
+    addr: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Per connection: what went to the server, what came back.
+    seen: Arc<Mutex<Vec<(Captured, Captured)>>>,
+}
+
+type Captured = Arc<Mutex<Vec<u8>>>;
+
+impl Relay {
+    fn new(server_ior: &str) -> Relay {
+        use orb::ior::parse_ior_string;
+        use std::net::{TcpListener, TcpStream};
+        let mut ior = parse_ior_string(server_ior).expect("the server's IOR");
+        let mut profile = ior.iiop_profiles().expect("its IIOP profiles")[0].clone();
+        let server = (profile.host.clone(), profile.port);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("the relay's port");
+        let addr = listener.local_addr().expect("the relay's address");
+        profile.host = "127.0.0.1".into();
+        profile.port = addr.port();
+        let at = ior
+            .profiles
+            .iter()
+            .position(|p| p.tag == orb::iop::ProfileId::INTERNET_IOP)
+            .expect("an IIOP profile");
+        ior.profiles[at] = profile
+            .to_tagged(orb::cdr::ByteOrder::LittleEndian)
+            .expect("the relay's profile");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen: Arc<Mutex<Vec<(Captured, Captured)>>> = Arc::default();
+        let (stop2, seen2) = (stop.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let server = TcpStream::connect((server.0.as_str(), server.1))
+                    .expect("the relay reaches the server");
+                let (up, down): (Captured, Captured) = Default::default();
+                seen2.lock().unwrap().push((up.clone(), down.clone()));
+                pump(client.try_clone().unwrap(), server.try_clone().unwrap(), up);
+                pump(server, client, down);
+            }
+        });
+        Relay {
+            ior: ior.to_ior_string().expect("the relay's IOR"),
+            addr,
+            stop,
+            seen,
+        }
+    }
+
+    /// Checks each GIOP 1.1 and 1.2 connection so far: what went to the server and what came
+    /// back have the shape given.
+    fn check(&self, to_server: Shape, to_client: Shape) {
+        let seen = self.seen.lock().unwrap();
+        let mut fragmenting = 0;
+        for (n, (up, down)) in seen.iter().enumerate() {
+            let up = giop_messages(&up.lock().unwrap());
+            let down = giop_messages(&down.lock().unwrap());
+            if up.first().is_some_and(|m| m.minor >= 1) {
+                fragmenting += 1;
+                to_server.check(&format!("connection {n} to the server"), &up);
+                to_client.check(&format!("connection {n} to the client"), &down);
+            }
+        }
+        assert!(
+            fragmenting > 0,
+            "no GIOP 1.1 or 1.2 connection went through the relay"
+        );
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accepting thread, which sees `stop`.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+/// Copies `from` to `to` until `from` ends, keeping a copy of every octet.
+fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream, kept: Captured) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let mut buf = [0; 65536];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            kept.lock().unwrap().extend_from_slice(&buf[..n]);
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+/// A GIOP message's header as a relay saw it.
+struct Message {
+    minor: u8,
+    /// GIOP's `MsgType_1_1`: 7 is a Fragment.
+    kind: u8,
+    /// Header included.
+    len: usize,
+}
+
+const FRAGMENT: u8 = 7;
+
+/// The GIOP messages in what crossed a relay one way, from their 12-octet headers.
+fn giop_messages(bytes: &[u8]) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let header = &bytes[at..(at + 12).min(bytes.len())];
+        assert!(
+            header.len() == 12 && header.starts_with(b"GIOP"),
+            "no GIOP header at octet {at} of what crossed the relay: {header:02x?}"
+        );
+        let size = [header[8], header[9], header[10], header[11]];
+        // Bit 0 of the flags (1.1, 1.2) or the byte order octet (1.0): little-endian.
+        let size = if header[6] & 1 == 1 {
+            u32::from_le_bytes(size)
+        } else {
+            u32::from_be_bytes(size)
+        };
+        let len = 12 + size as usize;
+        out.push(Message {
+            minor: header[5],
+            kind: header[7],
+            len,
+        });
+        at += len;
+    }
+    out
+}
+
+/// What the messages of one connection one way must look like.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Whole messages, no Fragment among them.
+    Whole,
+    /// Some in fragments (omniORB's, of its own size).
+    Fragments,
+    /// Some in fragments, and no message longer than this (rtorb's `-ORBfragmentSize`).
+    FragmentsOfAtMost(usize),
+}
+
+impl Shape {
+    /// Fragments of at most `size` (`-ORBfragmentSize`'s argument) octets.
+    fn at_most(size: &str) -> Shape {
+        Shape::FragmentsOfAtMost(size.parse().expect("a fragment size"))
+    }
+
+    fn check(self, what: &str, messages: &[Message]) {
+        let fragments = messages.iter().filter(|m| m.kind == FRAGMENT).count();
+        let longest = messages.iter().map(|m| m.len).max().unwrap_or(0);
+        let ok = match self {
+            Shape::Whole => fragments == 0,
+            Shape::Fragments => fragments > 0,
+            Shape::FragmentsOfAtMost(n) => fragments > 0 && longest <= n,
+        };
+        assert!(
+            ok,
+            "{what}: {} messages, {fragments} of them Fragments, the longest {longest} \
+             octets; expected {}",
+            messages.len(),
+            match self {
+                Shape::Whole => "no Fragment".to_owned(),
+                Shape::Fragments => "Fragments".to_owned(),
+                Shape::FragmentsOfAtMost(n) => format!("Fragments, none over {n} octets"),
+            }
+        );
+    }
 }
 
 /// The large values (every type of the IDL, messages of 64 KiB to 1 MiB) from omniORB, which
@@ -243,15 +416,18 @@ fn fragmenting_rust_servers() -> Vec<(Proc, String)> {
 #[test]
 fn omniorb_client_sends_large_values_in_fragments_to_the_rust_server_in_giop_1_1_1_2() {
     let (_server, ior) = server(RUST_SERVER, &[]);
+    let relay = Relay::new(&ior);
+    let ior = &relay.ior;
     expect_all(&large_runs(
         CXX_CLIENT,
         "rtorb",
-        &ior,
+        ior,
         &VERSIONS,
         &[],
         wide_across,
         false,
     ));
+    relay.check(Shape::Fragments, Shape::Whole);
 }
 
 /// The large values to omniORB, whose replies come in fragments of about 8 KiB in GIOP 1.1
@@ -260,38 +436,39 @@ fn omniorb_client_sends_large_values_in_fragments_to_the_rust_server_in_giop_1_1
 #[test]
 fn rust_client_gets_large_values_in_fragments_from_the_omniorb_server_in_giop_1_1_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
+    let relay = Relay::new(&ior);
+    let ior = &relay.ior;
     expect_all(&large_runs(
         RUST_CLIENT,
         "omniorb",
-        &ior,
+        ior,
         &VERSIONS,
         &[],
         wide_across,
         false,
     ));
+    relay.check(Shape::Whole, Shape::Fragments);
 }
 
 /// rtorb's fragments (`-ORBfragmentSize`) to omniORB: each Rust server sends its replies in
 /// fragments of one size, which the C++ client checks, and gets omniORB's.
 #[test]
 fn rust_server_sends_large_values_in_fragments_to_the_omniorb_client_in_giop_1_1_1_2() {
-    let servers = fragmenting_rust_servers();
-    let runs: Vec<_> = servers
-        .iter()
-        .flat_map(|(_, ior)| {
-            let extra = ["--fragmented-replies"];
-            large_runs(
-                CXX_CLIENT,
-                "rtorb",
-                ior,
-                &FRAGMENTING,
-                &extra,
-                wide_across,
-                true,
-            )
-        })
-        .collect();
-    expect_all(&runs);
+    for size in FRAGMENT_SIZES {
+        let (_server, ior) = server(RUST_SERVER, &["-ORBfragmentSize", size]);
+        let relay = Relay::new(&ior);
+        let extra = ["--fragmented-replies"];
+        expect_all(&large_runs(
+            CXX_CLIENT,
+            "rtorb",
+            &relay.ior,
+            &FRAGMENTING,
+            &extra,
+            wide_across,
+            true,
+        ));
+        relay.check(Shape::Fragments, Shape::at_most(size));
+    }
 }
 
 /// rtorb's fragments (`-ORBfragmentSize`) to omniORB: the Rust client sends its requests in
@@ -299,61 +476,62 @@ fn rust_server_sends_large_values_in_fragments_to_the_omniorb_client_in_giop_1_1
 #[test]
 fn rust_client_sends_large_values_in_fragments_to_the_omniorb_server_in_giop_1_1_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
-    let runs: Vec<_> = FRAGMENT_SIZES
-        .iter()
-        .flat_map(|size| {
-            let extra = ["-ORBfragmentSize", size];
-            large_runs(
-                RUST_CLIENT,
-                "omniorb",
-                &ior,
-                &FRAGMENTING,
-                &extra,
-                wide_across,
-                true,
-            )
-        })
-        .collect();
-    expect_all(&runs);
+    for size in FRAGMENT_SIZES {
+        let relay = Relay::new(&ior);
+        let extra = ["-ORBfragmentSize", size];
+        expect_all(&large_runs(
+            RUST_CLIENT,
+            "omniorb",
+            &relay.ior,
+            &FRAGMENTING,
+            &extra,
+            wide_across,
+            true,
+        ));
+        relay.check(Shape::at_most(size), Shape::Fragments);
+    }
 }
 
 /// The large values between two rtorb ORBs in whole messages.
 #[test]
 fn rust_client_exchanges_large_values_with_the_rust_server_in_giop_1_0_1_1_1_2() {
     let (_server, ior) = server(RUST_SERVER, &[]);
+    let relay = Relay::new(&ior);
+    let ior = &relay.ior;
     expect_all(&large_runs(
         RUST_CLIENT,
         "rtorb",
-        &ior,
+        ior,
         &VERSIONS,
         &[],
         wide_rtorb,
         false,
     ));
+    relay.check(Shape::Whole, Shape::Whole);
 }
 
 /// The large values between two rtorb ORBs in fragments of one size one way and of the
 /// other the other way.
 #[test]
 fn rust_client_exchanges_large_values_in_fragments_with_the_rust_server_in_giop_1_1_1_2() {
-    let servers = fragmenting_rust_servers();
-    let runs: Vec<_> = servers
-        .iter()
-        .zip(FRAGMENT_SIZES.iter().rev())
-        .flat_map(|((_, ior), client_size)| {
-            let extra = ["-ORBfragmentSize", client_size];
-            large_runs(
-                RUST_CLIENT,
-                "rtorb",
-                ior,
-                &FRAGMENTING,
-                &extra,
-                wide_rtorb,
-                false,
-            )
-        })
-        .collect();
-    expect_all(&runs);
+    for (server_size, client_size) in FRAGMENT_SIZES
+        .into_iter()
+        .zip(FRAGMENT_SIZES.into_iter().rev())
+    {
+        let (_server, ior) = server(RUST_SERVER, &["-ORBfragmentSize", server_size]);
+        let relay = Relay::new(&ior);
+        let extra = ["-ORBfragmentSize", client_size];
+        expect_all(&large_runs(
+            RUST_CLIENT,
+            "rtorb",
+            &relay.ior,
+            &FRAGMENTING,
+            &extra,
+            wide_rtorb,
+            false,
+        ));
+        relay.check(Shape::at_most(client_size), Shape::at_most(server_size));
+    }
 }
 
 /// The C++ large-value checks agree with themselves (omniORB against omniORB, fragments in
@@ -362,15 +540,18 @@ fn rust_client_exchanges_large_values_in_fragments_with_the_rust_server_in_giop_
 #[test]
 fn omniorb_client_exchanges_large_values_with_the_omniorb_server_in_giop_1_0_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
+    let relay = Relay::new(&ior);
+    let ior = &relay.ior;
     expect_all(&large_runs(
         CXX_CLIENT,
         "omniorb",
-        &ior,
+        ior,
         &["1.0", "1.2"],
         &[],
         wide_across,
         false,
     ));
+    relay.check(Shape::Fragments, Shape::Fragments);
 }
 
 /// omniORB against itself in GIOP 1.1 with fragments: every large value but two kinds
