@@ -86,14 +86,6 @@ static Interop::Record sample_record(CORBA::Long n) {
   return r;
 }
 
-static bool same(const Interop::Record& a, const Interop::Record& b) {
-  return a.s == b.s && a.us == b.us && a.l == b.l && a.ul == b.ul &&
-         a.ll == b.ll && a.ull == b.ull && a.f == b.f && a.d == b.d &&
-         a.b == b.b && a.o == b.o && a.c == b.c &&
-         std::strcmp(a.str, b.str) == 0 && a.hue == b.hue &&
-         a.where.x == b.where.x && a.where.y == b.where.y;
-}
-
 static bool wide_equal(const CORBA::WChar* a, const CORBA::WChar* b) {
   while (*a && *a == *b) ++a, ++b;
   return *a == *b;
@@ -200,7 +192,7 @@ static void check_all(Interop::Tester_ptr t, const std::string& version, bool rt
     try {
       Interop::Record rec = sample_record(3);
       Interop::Record_var got = t->echo_record(rec);
-      if (!same(got.in(), rec)) fail("echo_record", "returned another record");
+      if (!large::same(got.in(), rec)) fail("echo_record", "returned another record");
     } catch (CORBA::Exception& e) {
       fail("echo_record", std::string("raised ") + e._name());
     }
@@ -231,7 +223,7 @@ static void check_all(Interop::Tester_ptr t, const std::string& version, bool rt
       Interop::Records_var got = t->reverse_records(recs);
       bool ok = got->length() == 4;
       for (CORBA::ULong i = 0; ok && i < 4; ++i)
-        ok = same(got[i], sample_record(4 - i));
+        ok = large::same(got[i], sample_record(4 - i));
       if (!ok) fail("reverse_records", "returned other records");
     } catch (CORBA::Exception& e) {
       fail("reverse_records", std::string("raised ") + e._name());
@@ -403,6 +395,17 @@ static void check_large(Interop::Tester_ptr t, const std::string& version, bool 
                            got->peers[2]->_is_equivalent(second)))
         why = "peers are not the references sent";
       return why;
+    });
+
+  for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+    large_call("raise_large", "lead " + std::to_string(seed), [&]() -> std::string {
+      std::string lead(large::LEAD, seed);
+      try {
+        t->raise_large(lead.c_str());
+      } catch (Interop::Failure& f) {
+        return large::check_failure(lead.c_str(), f);
+      }
+      return "returned, expected a Failure";
     });
 
   if (version == "1.1" && rtorb && fragmented_replies) {

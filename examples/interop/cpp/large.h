@@ -1,15 +1,16 @@
-// Large values for echo_pairs, echo_bulk, echo_held and echo_wide_bulk: messages of 64 KiB and
-// more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every element is computed from
-// its field, a seed and its index exactly as src/large.rs computes it (change one, change the
-// other), so whichever side receives a value checks it element by element, and a value that
-// went wrong on the way names the first element that differs, what it is and what it should be.
-// Included by client.cc and server.cc.
+// Large values for echo_pairs, echo_bulk, raise_large, echo_held and echo_wide_bulk: messages
+// of 64 KiB and more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every element is
+// computed from its field, a seed and its index exactly as src/large.rs computes it (change
+// one, change the other), so whichever side receives a value checks it element by element, and
+// a value that went wrong on the way names the first element that differs, what it is and what
+// it should be. Included by client.cc and server.cc.
 
 #ifndef INTEROP_LARGE_H
 #define INTEROP_LARGE_H
 
 #include "interop.hh"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <sstream>
@@ -27,7 +28,7 @@ static const unsigned FIRST_SEED = 1, LAST_SEED = 7;
 enum Field {
   PAIRS = 1, OCTETS, BOOLEANS, CHARS, SHORTS, USHORTS, LONGS, ULONGS, LONGLONGS,
   ULONGLONGS, FLOATS, DOUBLES, STRINGS, ODDS, SHAPES, SHAPE_LABELS, COLORS, NESTED, HELD,
-  WCHARS, WSTRINGS
+  WCHARS, WSTRINGS, RECORDS, RECORD_TEXTS, GRIDS, REASONS
 };
 
 // How many elements a field of a Bulk or WideBulk has; the seed is added, so each seed
@@ -35,7 +36,8 @@ enum Field {
 inline CORBA::ULong count(Field f, unsigned seed) {
   static const CORBA::ULong base[] = {0,    1000, 9001, 8191, 8209, 4999, 4111, 3001,
                                       2801, 1503, 1301, 2503, 1237, 701,  997,  499,
-                                      499,  2011, 101,  4500, 9001, 2003};
+                                      499,  2011, 101,  4500, 9001, 2003,
+                                      601,  601,  701,  70000};
   return base[f] + seed;
 }
 
@@ -59,6 +61,9 @@ inline CORBA::Double to_double(uint64_t m) {
 }
 // A BMP character that is neither NUL nor a surrogate.
 inline CORBA::WChar to_wchar(uint64_t m) { return (CORBA::WChar)(1 + m % 0xd7ff); }
+
+// A Grid's six cells, row by row: an array cannot be returned.
+typedef std::array<CORBA::Long, 6> Cells;
 
 inline std::string text(Field f, unsigned seed, uint64_t i) {
   std::string s(mix(f, 0, seed, i) % 13, ' ');
@@ -119,6 +124,45 @@ template <class E, class V>
 void assign(E& e, const V& v) { e = v; }
 inline void assign(_CORBA_String_element e, const std::string& v) { e = v.c_str(); }
 inline void assign(_CORBA_WString_element e, const std::wstring& v) { e = v.c_str(); }
+inline void assign(Interop::Grid_slice* e, const Cells& v) {
+  for (int k = 0; k < 6; ++k) e[k / 3][k % 3] = v[k];
+}
+
+inline Interop::Record record(unsigned seed, CORBA::ULong i) {
+  auto m = [&](unsigned part) { return mix(RECORDS, part, seed, i); };
+  Interop::Record r;
+  r.s = (CORBA::Short)(uint16_t)m(0);
+  r.us = (CORBA::UShort)m(1);
+  r.l = (CORBA::Long)(uint32_t)m(2);
+  r.ul = (CORBA::ULong)m(3);
+  r.ll = (CORBA::LongLong)m(4);
+  r.ull = (CORBA::ULongLong)m(5);
+  r.f = to_float(m(6));
+  r.d = to_double(m(7));
+  r.b = (CORBA::Boolean)((m(8) >> 7) & 1);
+  r.o = (CORBA::Octet)m(9);
+  r.c = latin1(m(10));
+  r.str = text(RECORD_TEXTS, seed, i).c_str();
+  r.hue = (Interop::Color)(m(11) % 3);
+  r.where.x = (CORBA::Long)(uint32_t)m(12);
+  r.where.y = (CORBA::Long)(uint32_t)m(13);
+  return r;
+}
+
+inline Cells grid(unsigned seed, CORBA::ULong i) {
+  Cells g;
+  for (uint64_t k = 0; k < 6; ++k)
+    g[k] = (CORBA::Long)(uint32_t)mix(GRIDS, 0, seed, ((uint64_t)i << 3) | k);
+  return g;
+}
+
+// The reason of the Failure raise_large raises after the lead of `seed`: 70,000 and more
+// ISO-8859-1 characters.
+inline std::string reason(unsigned seed) {
+  std::string s(count(REASONS, seed), ' ');
+  for (uint64_t k = 0; k < s.size(); ++k) s[k] = latin1(mix(REASONS, 0, seed, k));
+  return s;
+}
 
 // Fills `seq` with the values of `f`: element i is want(i).
 template <class Seq, class Want>
@@ -146,7 +190,9 @@ void fill(Seq& seq, Field f, unsigned seed, Want want) {
   X(odds, ODDS, odd(seed, i))                                                            \
   X(shapes, SHAPES, shape(seed, i))                                                      \
   X(colors, COLORS, (Interop::Color)(mix(COLORS, 0, seed, i) % 3))                       \
-  X(nested, NESTED, nested(seed, i))
+  X(nested, NESTED, nested(seed, i))                                                     \
+  X(recs, RECORDS, record(seed, i))                                                      \
+  X(grids, GRIDS, grid(seed, i))
 
 // What echo_pairs is called with: n pairs of seed 0.
 inline Interop::PairSeq pairs(CORBA::ULong n) {
@@ -205,6 +251,17 @@ inline bool same(const Interop::Shape& a, const Interop::Shape& b) {
     default: return a.weight() == b.weight();
   }
 }
+inline bool same(const Interop::Record& a, const Interop::Record& b) {
+  return a.s == b.s && a.us == b.us && a.l == b.l && a.ul == b.ul && a.ll == b.ll &&
+         a.ull == b.ull && a.f == b.f && a.d == b.d && a.b == b.b && a.o == b.o &&
+         a.c == b.c && !std::strcmp(a.str, b.str) && a.hue == b.hue &&
+         a.where.x == b.where.x && a.where.y == b.where.y;
+}
+inline bool same(const Interop::Grid_slice* a, const Cells& b) {
+  for (int k = 0; k < 6; ++k)
+    if (a[k / 3][k % 3] != b[k]) return false;
+  return true;
+}
 inline bool same(const Interop::LongSeq& a, const Interop::LongSeq& b) {
   if (a.length() != b.length()) return false;
   for (CORBA::ULong k = 0; k < a.length(); ++k)
@@ -243,6 +300,23 @@ inline std::string show(const Interop::Shape& s) {
     case 2: case 3: return "label(" + d + ") " + show(s.label());
     default: return "weight(" + d + ") " + show(s.weight());
   }
+}
+inline std::string show(const Interop::Record& r) {
+  return "Record { s: " + show(r.s) + ", us: " + show(r.us) + ", l: " + show(r.l) +
+         ", ul: " + show(r.ul) + ", ll: " + show(r.ll) + ", ull: " + show(r.ull) +
+         ", f: " + show(r.f) + ", d: " + show(r.d) + ", b: " + show(r.b) + ", o: " +
+         show(r.o) + ", c: " + show(r.c) + ", str: " + show(r.str.in()) + ", hue: " +
+         show((unsigned)r.hue) + ", where: " + show(r.where.x) + "," + show(r.where.y) + " }";
+}
+inline std::string show(const Cells& g) {
+  std::string s = "[";
+  for (int k = 0; k < 6; ++k) s += (k ? ", " : "") + show(g[k]);
+  return s + "]";
+}
+inline std::string show(const Interop::Grid_slice* g) {
+  Cells c;
+  for (int k = 0; k < 6; ++k) c[k] = g[k / 3][k % 3];
+  return show(c);
 }
 inline std::string show(const Interop::LongSeq& l) {
   std::string s = "[";
@@ -316,6 +390,16 @@ inline std::string check_held(const char* lead, const CORBA::Any& got) {
   if (!(got >>= held)) return "held does not hold an Interop::PairSeq";
   return check("held", *held, count(HELD, seed),
                [&](CORBA::ULong i) { return pair(HELD, seed, i); });
+}
+
+// Checks the Failure raise_large raised after `lead`.
+inline std::string check_failure(const char* lead, const Interop::Failure& got) {
+  unsigned seed = seed_of(lead);
+  if (!seed) return "lead is " + show(lead) + ", not 1 to 7 characters of \"abcdefg\"";
+  if (got.code != (CORBA::Long)seed)
+    return "code is " + show(got.code) + ", expected " + show(seed);
+  std::string want = reason(seed), got_reason(got.reason.in());
+  return check("reason", got_reason, want.size(), [&](CORBA::ULong k) { return want[k]; });
 }
 
 inline std::string check_wide_bulk(const Interop::WideBulk& got) {

@@ -127,6 +127,11 @@ class TesterImpl : public POA_Interop::Tester {
     refuse_if(large::check_bulk(b));
     return new Interop::Bulk(b);
   }
+  void raise_large(const char* lead) {
+    unsigned seed = large::seed_of(lead);
+    if (!seed) refuse_if("lead is " + large::show(lead) + ", not one of ours");
+    throw Interop::Failure((CORBA::Long)seed, large::reason(seed).c_str());
+  }
   CORBA::Any* echo_held(const char* lead, const CORBA::Any& held) {
     refuse_if(large::check_held(lead, held));
     return new CORBA::Any(held);

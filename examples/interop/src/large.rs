@@ -1,11 +1,11 @@
-//! Large values for `echo_pairs`, `echo_bulk`, `echo_held` and `echo_wide_bulk`: messages of 64
-//! KiB and more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every element is
-//! computed from its field, a seed and its index, exactly as `cpp/large.h` computes it (change
-//! one, change the other), so whichever side receives a value checks it element by element, and
-//! a value that went wrong on the way names the first element that differs, what it is and what
-//! it should be.
+//! Large values for `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk`:
+//! messages of 64 KiB and more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every
+//! element is computed from its field, a seed and its index, exactly as `cpp/large.h` computes
+//! it (change one, change the other), so whichever side receives a value checks it element by
+//! element, and a value that went wrong on the way names the first element that differs, what
+//! it is and what it should be.
 
-use crate::interop::{Bulk, Color, Odd, Pair, PeerRef, Shape, WideBulk};
+use crate::interop::{Bulk, Color, Grid, Odd, Pair, PeerRef, Point, Record, Shape, WideBulk};
 use orb::cdr::{WChar, WString};
 use orb::typecode::{Any, Value};
 use std::fmt::Debug;
@@ -17,7 +17,7 @@ pub const PAIRS_COUNTS: [usize; 2] = [1000, 65536];
 /// of this; their number is the seed of every other value.
 pub const LEAD: &str = "abcdefg";
 
-/// The seeds `echo_bulk`, `echo_held` and `echo_wide_bulk` are called with: every shift of
+/// The seeds `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk` are called with: every shift of
 /// what follows the lead within an 8-octet alignment.
 pub const SEEDS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
 
@@ -47,6 +47,10 @@ enum Field {
     Held,
     WChars,
     WStrings,
+    Records,
+    RecordTexts,
+    Grids,
+    Reasons,
 }
 
 impl Field {
@@ -76,6 +80,9 @@ impl Field {
             Field::Held => 4500,
             Field::WChars => 9001,
             Field::WStrings => 2003,
+            Field::Records | Field::RecordTexts => 601,
+            Field::Grids => 701,
+            Field::Reasons => 70_000,
         };
         base + usize::from(seed)
     }
@@ -147,6 +154,34 @@ fn nested(seed: u8, i: usize) -> Vec<i32> {
         .collect()
 }
 
+fn record(seed: u8, i: usize) -> Record {
+    let m = |part: u8| mix(Field::Records, part, seed, i);
+    Record {
+        s: m(0) as i16,
+        us: m(1) as u16,
+        l: m(2) as i32,
+        ul: m(3) as u32,
+        ll: m(4) as i64,
+        ull: m(5),
+        f: float(m(6)),
+        d: double(m(7)),
+        b: (m(8) >> 7) & 1 == 1,
+        o: m(9) as u8,
+        c: latin1(m(10)),
+        str: text(Field::RecordTexts, seed, i),
+        hue: color(m(11)),
+        r#where: Point {
+            x: m(12) as i32,
+            y: m(13) as i32,
+        },
+    }
+}
+
+fn grid(seed: u8, i: usize) -> Grid {
+    let cell = |k: usize| mix(Field::Grids, 0, seed, (i << 3) | k) as i32;
+    [[cell(0), cell(1), cell(2)], [cell(3), cell(4), cell(5)]]
+}
+
 fn wide_text(seed: u8, i: usize) -> WString {
     let len = mix(Field::WStrings, 0, seed, i) % 21;
     WString(
@@ -211,6 +246,8 @@ pub fn bulk(seed: u8, first: &PeerRef, second: &PeerRef) -> Bulk {
         shapes: values(Field::Shapes, s, |i| shape(s, i)),
         colors: values(Field::Colors, s, |i| color(m(Field::Colors, 0)(i))),
         nested: values(Field::Nested, s, |i| nested(s, i)),
+        recs: values(Field::Records, s, |i| record(s, i)),
+        grids: values(Field::Grids, s, |i| grid(s, i)),
         peers: vec![first.clone(), PeerRef::nil(), second.clone()],
     }
 }
@@ -292,6 +329,8 @@ pub fn check_bulk(got: &Bulk) -> Result<(), String> {
     same("shapes", &got.shapes, &want.shapes)?;
     same("colors", &got.colors, &want.colors)?;
     same("nested", &got.nested, &want.nested)?;
+    same("recs", &got.recs, &want.recs)?;
+    same("grids", &got.grids, &want.grids)?;
     let nil: Vec<bool> = got.peers.iter().map(PeerRef::is_nil).collect();
     if nil != [false, true, false] {
         return Err(format!(
@@ -326,6 +365,35 @@ pub fn check_held(lead: &str, held: &Any) -> Result<(), String> {
         .collect();
     let want = values(Field::Held, seed, |i| Some(pair(Field::Held, seed, i)));
     same("held", &got, &want)
+}
+
+/// The reason of the Failure `raise_large` raises after the lead of `seed`: 70,000 and more
+/// ISO-8859-1 characters.
+pub fn reason(seed: u8) -> String {
+    values(Field::Reasons, seed, |k| {
+        latin1(mix(Field::Reasons, 0, seed, k))
+    })
+    .into_iter()
+    .collect()
+}
+
+/// The Failure `raise_large` raises after `lead`: `Err` if the lead is not one of ours.
+pub fn failure(lead: &str) -> Result<crate::interop::Failure, String> {
+    let seed = seed_of(lead)?;
+    Ok(crate::interop::Failure {
+        code: i32::from(seed),
+        reason: reason(seed),
+    })
+}
+
+/// Checks the Failure `raise_large` raised after `lead`.
+pub fn check_failure(lead: &str, got: &crate::interop::Failure) -> Result<(), String> {
+    let want = failure(lead)?;
+    if got.code != want.code {
+        return Err(format!("code is {}, expected {}", got.code, want.code));
+    }
+    let chars = |s: &str| s.chars().collect::<Vec<char>>();
+    same("reason", &chars(&got.reason), &chars(&want.reason))
 }
 
 /// Checks a `WideBulk` against the values its lead gives.

@@ -241,6 +241,9 @@ impl Tester for TesterImpl {
         large::check_bulk(b).map_err(in_request)?;
         Ok(b.clone())
     }
+    fn raise_large(&self, lead: &str) -> Result<(), tester::RaiseLargeError> {
+        Err(large::failure(lead).map_err(in_request)?.into())
+    }
     fn echo_held(&self, lead: &str, held: &Any) -> Result<Any, tester::EchoHeldError> {
         large::check_held(lead, held).map_err(in_request)?;
         Ok(held.clone())
@@ -566,8 +569,9 @@ pub fn check_all(t: &TesterRef, version: GiopVersion, peer: PeerOrb) -> Report {
     r
 }
 
-/// Calls `echo_pairs`, `echo_bulk`, `echo_held` and `echo_wide_bulk` with large values and
-/// checks every element of the replies (the servant checks the requests'); see [`large`].
+/// Calls `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk` with large
+/// values and checks every element of the replies (the servant checks the requests'); see
+/// [`large`].
 /// `fragmenting`: this client's ORB sends its requests in fragments (`-ORBfragmentSize`).
 /// Wide characters are not sent in GIOP 1.0, nor to omniORB in GIOP 1.1; nor an any in
 /// fragments of GIOP 1.1 to omniORB (see [`PeerOrb`]).
@@ -611,6 +615,18 @@ pub fn check_large(
             "make_peer",
             format!("for echo_bulk's references: {first:?}, {second:?}"),
         ),
+    }
+
+    for seed in large::SEEDS {
+        let lead = large::lead(seed);
+        let got = match t.raise_large(&lead) {
+            Err(tester::RaiseLargeError::Failure(f)) => Ok(f),
+            Ok(()) => Err("returned, expected a Failure".to_owned()),
+            Err(e) => Err(format!("{e:?}, expected a Failure")),
+        };
+        r.check_large("raise_large", format!("lead {seed}"), got, |got| {
+            large::check_failure(&lead, got)
+        });
     }
 
     if version == GiopVersion::V1_1 && peer == PeerOrb::OmniOrb && fragmenting {
