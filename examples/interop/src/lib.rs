@@ -322,20 +322,18 @@ impl Report {
         }
     }
 
-    /// One call with a large value, `label` saying which: `check` says what is wrong with
-    /// the reply (the servant has checked the request).
-    fn check_large<T, E: std::fmt::Debug>(
+    /// One call with a large value, `label` saying which: `got` is the reply or what went
+    /// wrong instead, and `check` says what is wrong with the reply (the servant has
+    /// checked the request).
+    fn check_large<T>(
         &mut self,
         op: &'static str,
         label: String,
-        got: Result<T, E>,
+        got: Result<T, String>,
         check: impl FnOnce(&T) -> Result<(), String>,
     ) {
         self.checked += 1;
-        let why = match got {
-            Ok(v) => check(&v).map_err(|why| format!("the reply: {why}")),
-            Err(e) => Err(format!("raised {e:?}")),
-        };
+        let why = got.and_then(|v| check(&v).map_err(|why| format!("the reply: {why}")));
         if let Err(why) = why {
             self.fail(op, format!("{label}: {why}"));
         }
@@ -571,10 +569,9 @@ pub fn check_all(t: &TesterRef, version: GiopVersion, peer: PeerOrb) -> Report {
 
 /// Calls `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk` with large
 /// values and checks every element of the replies (the servant checks the requests'); see
-/// [`large`].
-/// `fragmenting`: this client's ORB sends its requests in fragments (`-ORBfragmentSize`).
-/// Wide characters are not sent in GIOP 1.0, nor to omniORB in GIOP 1.1; nor an any in
-/// fragments of GIOP 1.1 to omniORB (see [`PeerOrb`]).
+/// [`large`]. `fragmenting`: this client's ORB sends its requests in fragments
+/// (`-ORBfragmentSize`). Wide characters are not sent in GIOP 1.0, nor to omniORB in GIOP
+/// 1.1; nor an any in fragments of GIOP 1.1 to omniORB (see [`PeerOrb`]).
 pub fn check_large(
     t: &TesterRef,
     version: GiopVersion,
@@ -583,7 +580,7 @@ pub fn check_large(
 ) -> Report {
     let mut r = Report::default();
     for n in large::PAIRS_COUNTS {
-        let got = t.echo_pairs(&large::pairs(n));
+        let got = t.echo_pairs(&large::pairs(n)).map_err(raised);
         r.check_large("echo_pairs", format!("{n} pairs"), got, |got| {
             large::check_pairs(got, n)
         });
@@ -594,7 +591,9 @@ pub fn check_large(
     match (t.make_peer(71), t.make_peer(72)) {
         (Ok(first), Ok(second)) => {
             for seed in large::SEEDS {
-                let got = t.echo_bulk(&large::bulk(seed, &first, &second));
+                let got = t
+                    .echo_bulk(&large::bulk(seed, &first, &second))
+                    .map_err(raised);
                 r.check_large("echo_bulk", format!("lead {seed}"), got, |got| {
                     large::check_bulk(got)?;
                     // check_bulk saw three references.
@@ -622,7 +621,7 @@ pub fn check_large(
         let got = match t.raise_large(&lead) {
             Err(tester::RaiseLargeError::Failure(f)) => Ok(f),
             Ok(()) => Err("returned, expected a Failure".to_owned()),
-            Err(e) => Err(format!("{e:?}, expected a Failure")),
+            Err(e) => Err(format!("{}, expected a Failure", raised(e))),
         };
         r.check_large("raise_large", format!("lead {seed}"), got, |got| {
             large::check_failure(&lead, got)
@@ -634,7 +633,7 @@ pub fn check_large(
     } else {
         for seed in large::SEEDS {
             let lead = large::lead(seed);
-            let got = t.echo_held(&lead, &large::held(seed));
+            let got = t.echo_held(&lead, &large::held(seed)).map_err(raised);
             r.check_large("echo_held", format!("lead {seed}"), got, |got| {
                 large::check_held(&lead, got)
             });
@@ -645,7 +644,7 @@ pub fn check_large(
         r.skipped.push("echo_wide_bulk");
     } else {
         for seed in large::SEEDS {
-            let got = t.echo_wide_bulk(&large::wide_bulk(seed));
+            let got = t.echo_wide_bulk(&large::wide_bulk(seed)).map_err(raised);
             r.check_large(
                 "echo_wide_bulk",
                 format!("lead {seed}"),
@@ -655,6 +654,10 @@ pub fn check_large(
         }
     }
     r
+}
+
+fn raised(e: impl std::fmt::Debug) -> String {
+    format!("raised {e:?}")
 }
 
 fn refused_with<T: std::fmt::Debug>(
