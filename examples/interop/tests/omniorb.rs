@@ -2,8 +2,12 @@
 //! (built from `idl/interop.idl` and `cpp/client.cc` by build.rs) calls every operation of
 //! the Rust server, the Rust client every operation of the omniORB C++ server, each checking
 //! every result exactly; Rust against Rust; and the Rust client reaching the C++ server
-//! through a real omniNames. Every process listens on 127.0.0.1 (ephemeral or free ports)
-//! and is killed by pid when its guard drops, so a failing test leaves nothing running.
+//! through a real omniNames. Then the same pairs exchange large values of every type of the
+//! IDL (`--large`: 64 KiB to 1 MiB, so in fragments of GIOP 1.1 and 1.2, omniORB's of about
+//! 8 KiB and rtorb's with `-ORBfragmentSize`), checked element by element on both sides, and
+//! through a relay that shows the messages went in the fragments each test claims. Every
+//! process listens on 127.0.0.1 (ephemeral or free ports) and is killed by pid when its guard
+//! drops, so a failing test leaves nothing running.
 //!
 //! What is not called between the two ORBs, and why, is in `PeerOrb` (src/lib.rs); the
 //! `omniorb_wire_*` test captures what omniORB sends there, byte for byte.
