@@ -7,7 +7,6 @@
 //! omniORB's files.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 
 mod common;
 
