@@ -367,7 +367,7 @@ static void large_call(const char* op, const std::string& label, Call call) {
 
 // The calls with large values (the servant checks the requests, this the replies), as
 // check_large in src/lib.rs. Wide characters are not sent in GIOP 1.0, nor to rtorb in
-// GIOP 1.1; nor an any to an rtorb server that replies in fragments of GIOP 1.1, which
+// GIOP 1.1; nor anys to an rtorb server that replies in fragments of GIOP 1.1, which
 // omniORB cannot read (see PeerOrb in src/lib.rs).
 static void check_large(Interop::Tester_ptr t, const std::string& version, bool rtorb,
                         bool fragmented_replies) {
@@ -406,6 +406,13 @@ static void check_large(Interop::Tester_ptr t, const std::string& version, bool 
         return large::check_failure(lead.c_str(), f);
       }
       return "returned, expected a Failure";
+    });
+
+  for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+    large_call("echo_trees", "lead " + std::to_string(seed), [&] {
+      std::string lead(large::LEAD, seed);
+      Interop::AnySeq_var got = t->echo_trees(lead.c_str(), large::trees(seed));
+      return large::check_trees(lead.c_str(), got.in());
     });
 
   if (version == "1.1" && rtorb && fragmented_replies) {

@@ -1,4 +1,4 @@
-// Large values for echo_pairs, echo_bulk, raise_large, echo_held and echo_wide_bulk: messages
+// Large values for echo_pairs, echo_bulk, raise_large, echo_held, echo_trees and echo_wide_bulk: messages
 // of 64 KiB and more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every element is
 // computed from its field, a seed and its index exactly as src/large.rs computes it (change
 // one, change the other), so whichever side receives a value checks it element by element, and
@@ -28,7 +28,7 @@ static const unsigned FIRST_SEED = 1, LAST_SEED = 7;
 enum Field {
   PAIRS = 1, OCTETS, BOOLEANS, CHARS, SHORTS, USHORTS, LONGS, ULONGS, LONGLONGS,
   ULONGLONGS, FLOATS, DOUBLES, STRINGS, ODDS, SHAPES, SHAPE_LABELS, COLORS, NESTED, HELD,
-  WCHARS, WSTRINGS, RECORDS, RECORD_TEXTS, GRIDS, REASONS
+  WCHARS, WSTRINGS, RECORDS, RECORD_TEXTS, GRIDS, REASONS, TREES
 };
 
 // How many elements a field of a Bulk or WideBulk has; the seed is added, so each seed
@@ -37,7 +37,7 @@ inline CORBA::ULong count(Field f, unsigned seed) {
   static const CORBA::ULong base[] = {0,    1000, 9001, 8191, 8209, 4999, 4111, 3001,
                                       2801, 1503, 1301, 2503, 1237, 701,  997,  499,
                                       499,  2011, 101,  4500, 9001, 2003,
-                                      601,  601,  701,  70000};
+                                      601,  601,  701,  70000, 1000};
   return base[f] + seed;
 }
 
@@ -156,6 +156,27 @@ inline Cells grid(unsigned seed, CORBA::ULong i) {
   return g;
 }
 
+// Node `path` of tree `i` (1 for the root; a child's is four times its parent's plus one
+// plus its index): up to two children each, three levels below the root at most.
+inline Interop::Node node(unsigned seed, CORBA::ULong i, uint64_t path, unsigned depth) {
+  uint64_t key = ((uint64_t)i << 16) | path;
+  Interop::Node n;
+  n.id = (CORBA::Long)(uint32_t)mix(TREES, depth, seed, key);
+  n.children.length(depth < 3 ? (CORBA::ULong)(mix(TREES, 8 + depth, seed, key) % 3) : 0);
+  for (CORBA::ULong j = 0; j < n.children.length(); ++j)
+    n.children[j] = node(seed, i, 4 * path + 1 + j, depth + 1);
+  return n;
+}
+
+// What echo_trees is called with after the lead of `seed`: anys each holding a tree of
+// Nodes, with Node's recursive TypeCode.
+inline Interop::AnySeq trees(unsigned seed) {
+  Interop::AnySeq t;
+  t.length(count(TREES, seed));
+  for (CORBA::ULong i = 0; i < t.length(); ++i) t[i] <<= node(seed, i, 1, 0);
+  return t;
+}
+
 // The reason of the Failure raise_large raises after the lead of `seed`: 70,000 and more
 // ISO-8859-1 characters.
 inline std::string reason(unsigned seed) {
@@ -262,6 +283,16 @@ inline bool same(const Interop::Grid_slice* a, const Cells& b) {
     if (a[k / 3][k % 3] != b[k]) return false;
   return true;
 }
+inline bool same(const Interop::Node& a, const Interop::Node& b) {
+  if (a.id != b.id || a.children.length() != b.children.length()) return false;
+  for (CORBA::ULong j = 0; j < a.children.length(); ++j)
+    if (!same(a.children[j], b.children[j])) return false;
+  return true;
+}
+inline bool same(const CORBA::Any& a, const Interop::Node& b) {
+  const Interop::Node* n = 0;
+  return (a >>= n) && same(*n, b);
+}
 inline bool same(const Interop::LongSeq& a, const Interop::LongSeq& b) {
   if (a.length() != b.length()) return false;
   for (CORBA::ULong k = 0; k < a.length(); ++k)
@@ -317,6 +348,16 @@ inline std::string show(const Interop::Grid_slice* g) {
   Cells c;
   for (int k = 0; k < 6; ++k) c[k] = g[k / 3][k % 3];
   return show(c);
+}
+inline std::string show(const Interop::Node& n) {
+  std::string s = "Node { id: " + show(n.id) + ", children: [";
+  for (CORBA::ULong j = 0; j < n.children.length(); ++j) s += (j ? ", " : "") + show(n.children[j]);
+  return s + "] }";
+}
+inline std::string show(const CORBA::Any& a) {
+  const Interop::Node* n = 0;
+  if (!(a >>= n)) return "an any without an Interop::Node";
+  return show(*n);
 }
 inline std::string show(const Interop::LongSeq& l) {
   std::string s = "[";
@@ -400,6 +441,14 @@ inline std::string check_failure(const char* lead, const Interop::Failure& got) 
     return "code is " + show(got.code) + ", expected " + show(seed);
   std::string want = reason(seed), got_reason(got.reason.in());
   return check("reason", got_reason, want.size(), [&](CORBA::ULong k) { return want[k]; });
+}
+
+// Checks what echo_trees carries after `lead`.
+inline std::string check_trees(const char* lead, const Interop::AnySeq& got) {
+  unsigned seed = seed_of(lead);
+  if (!seed) return "lead is " + show(lead) + ", not 1 to 7 characters of \"abcdefg\"";
+  return check("trees", got, count(TREES, seed),
+               [&](CORBA::ULong i) { return node(seed, i, 1, 0); });
 }
 
 inline std::string check_wide_bulk(const Interop::WideBulk& got) {

@@ -136,6 +136,10 @@ class TesterImpl : public POA_Interop::Tester {
     refuse_if(large::check_held(lead, held));
     return new CORBA::Any(held);
   }
+  Interop::AnySeq* echo_trees(const char* lead, const Interop::AnySeq& trees) {
+    refuse_if(large::check_trees(lead, trees));
+    return new Interop::AnySeq(trees);
+  }
   Interop::WideBulk* echo_wide_bulk(const Interop::WideBulk& w) {
     refuse_if(large::check_wide_bulk(w));
     return new Interop::WideBulk(w);

@@ -1,11 +1,11 @@
-//! Large values for `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk`:
+//! Large values for `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held`, `echo_trees` and `echo_wide_bulk`:
 //! messages of 64 KiB and more, which omniORB sends as fragments in GIOP 1.1 and 1.2. Every
 //! element is computed from its field, a seed and its index, exactly as `cpp/large.h` computes
 //! it (change one, change the other), so whichever side receives a value checks it element by
 //! element, and a value that went wrong on the way names the first element that differs, what
 //! it is and what it should be.
 
-use crate::interop::{Bulk, Color, Grid, Odd, Pair, PeerRef, Point, Record, Shape, WideBulk};
+use crate::interop::{Bulk, Color, Grid, Node, Odd, Pair, PeerRef, Point, Record, Shape, WideBulk};
 use orb::cdr::{WChar, WString};
 use orb::typecode::{Any, Value};
 use std::fmt::Debug;
@@ -17,7 +17,8 @@ pub const PAIRS_COUNTS: [usize; 2] = [1000, 65536];
 /// of this; their number is the seed of every other value.
 pub const LEAD: &str = "abcdefg";
 
-/// The seeds `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk` are called with: every shift of
+/// The seeds `echo_bulk`, `raise_large`, `echo_held`, `echo_trees` and `echo_wide_bulk` are
+/// called with: every shift of
 /// what follows the lead within an 8-octet alignment.
 pub const SEEDS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
 
@@ -51,6 +52,7 @@ enum Field {
     RecordTexts,
     Grids,
     Reasons,
+    Trees,
 }
 
 impl Field {
@@ -83,6 +85,7 @@ impl Field {
             Field::Records | Field::RecordTexts => 601,
             Field::Grids => 701,
             Field::Reasons => 70_000,
+            Field::Trees => 1000,
         };
         base + usize::from(seed)
     }
@@ -180,6 +183,30 @@ fn record(seed: u8, i: usize) -> Record {
 fn grid(seed: u8, i: usize) -> Grid {
     let cell = |k: usize| mix(Field::Grids, 0, seed, (i << 3) | k) as i32;
     [[cell(0), cell(1), cell(2)], [cell(3), cell(4), cell(5)]]
+}
+
+/// Node `path` of tree `i` (1 for the root; a child's is four times its parent's plus one
+/// plus its index): up to two children each, three levels below the root at most.
+fn node(seed: u8, i: usize, path: usize, depth: u8) -> Node {
+    let key = (i << 16) | path;
+    let children = if depth < 3 {
+        mix(Field::Trees, 8 + depth, seed, key) % 3
+    } else {
+        0
+    };
+    Node {
+        id: mix(Field::Trees, depth, seed, key) as i32,
+        children: (0..children as usize)
+            .map(|j| node(seed, i, 4 * path + 1 + j, depth + 1))
+            .collect(),
+    }
+}
+
+fn node_value(n: &Node) -> Value {
+    Value::Struct(vec![
+        Value::Long(n.id),
+        Value::Sequence(n.children.iter().map(node_value).collect()),
+    ])
 }
 
 fn wide_text(seed: u8, i: usize) -> WString {
@@ -365,6 +392,20 @@ pub fn check_held(lead: &str, held: &Any) -> Result<(), String> {
         .collect();
     let want = values(Field::Held, seed, |i| Some(pair(Field::Held, seed, i)));
     same("held", &got, &want)
+}
+
+/// What `echo_trees` is called with after the lead of `seed`: anys each holding a tree of
+/// Nodes, with Node's recursive TypeCode.
+pub fn trees(seed: u8) -> Vec<Any> {
+    values(Field::Trees, seed, |i| {
+        Any::new(Node::type_code(), node_value(&node(seed, i, 1, 0)))
+            .expect("a tree of Nodes is a Node")
+    })
+}
+
+/// Checks what `echo_trees` carries after `lead`.
+pub fn check_trees(lead: &str, got: &[Any]) -> Result<(), String> {
+    same("trees", got, &trees(seed_of(lead)?))
 }
 
 /// The reason of the Failure `raise_large` raises after the lead of `seed`: 70,000 and more

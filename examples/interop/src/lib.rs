@@ -248,6 +248,10 @@ impl Tester for TesterImpl {
         large::check_held(lead, held).map_err(in_request)?;
         Ok(held.clone())
     }
+    fn echo_trees(&self, lead: &str, trees: &[Any]) -> Result<Vec<Any>, tester::EchoTreesError> {
+        large::check_trees(lead, trees).map_err(in_request)?;
+        Ok(trees.to_vec())
+    }
     fn echo_wide_bulk(&self, w: &WideBulk) -> Result<WideBulk, tester::EchoWideBulkError> {
         large::check_wide_bulk(w).map_err(in_request)?;
         Ok(w.clone())
@@ -293,14 +297,16 @@ pub struct Report {
 ///   the layout (BAD_PARAM `WCharTCSNotKnown`, to its own client too). A server cannot tell
 ///   an omniORB client from another, and no layout reaches omniORB's server, so rtorb keeps
 ///   the specification's and the two do not exchange wide characters in 1.1.
-/// - an `any` whose value runs across GIOP 1.1 fragments (`echo_held`, with `check_large`):
-///   omniORB sends one as it sends everything in 1.1, each fragment aligned from its own
-///   header, but cannot read one, not even from its own client: its server raises MARSHAL
-///   `SequenceIsTooLong` or takes the rest of the request for a message and closes the
-///   connection (`omniorb_cannot_send_itself_a_large_any_or_wide_characters_in_giop_1_1`).
-///   So in 1.1 `echo_held` is not called where omniORB would read it in fragments: by the
-///   Rust client that fragments its requests, by the C++ client of a Rust server that
-///   fragments its replies.
+/// - an `any` holding a sequence that runs past the end of the GIOP 1.1 fragment it starts in
+///   (`echo_held`, with `check_large`): omniORB sends one as it sends everything in 1.1,
+///   each fragment aligned from its own header, but cannot read one, not even from its own
+///   client: its server raises MARSHAL `SequenceIsTooLong` or takes the rest of the request
+///   for a message and closes the connection
+///   (`omniorb_cannot_send_itself_a_large_any_or_wide_characters_in_giop_1_1`). 400 pairs
+///   in the any cross, 500 (8,000 octets) do not; a thousand small anys, some across
+///   boundaries, do (`echo_trees`). So in 1.1 `echo_held` is not called where omniORB would
+///   read it in fragments: by the Rust client that fragments its requests, by the C++ client
+///   of a Rust server that fragments its replies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerOrb {
     Rtorb,
@@ -567,9 +573,9 @@ pub fn check_all(t: &TesterRef, version: GiopVersion, peer: PeerOrb) -> Report {
     r
 }
 
-/// Calls `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held` and `echo_wide_bulk` with large
-/// values and checks every element of the replies (the servant checks the requests'); see
-/// [`large`]. `fragmenting`: this client's ORB sends its requests in fragments
+/// Calls `echo_pairs`, `echo_bulk`, `raise_large`, `echo_held`, `echo_trees` and
+/// `echo_wide_bulk` with large values and checks every element of the replies (the servant
+/// checks the requests'); see [`large`]. `fragmenting`: this client's ORB sends its requests in fragments
 /// (`-ORBfragmentSize`). Wide characters are not sent in GIOP 1.0, nor to omniORB in GIOP
 /// 1.1; nor an any in fragments of GIOP 1.1 to omniORB (see [`PeerOrb`]).
 pub fn check_large(
@@ -625,6 +631,14 @@ pub fn check_large(
         };
         r.check_large("raise_large", format!("lead {seed}"), got, |got| {
             large::check_failure(&lead, got)
+        });
+    }
+
+    for seed in large::SEEDS {
+        let lead = large::lead(seed);
+        let got = t.echo_trees(&lead, &large::trees(seed)).map_err(raised);
+        r.check_large("echo_trees", format!("lead {seed}"), got, |got| {
+            large::check_trees(&lead, got)
         });
     }
 
