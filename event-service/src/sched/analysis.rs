@@ -277,7 +277,7 @@ pub fn analyze(infos: &[RtInfo], options: &Options) -> Result<Schedule, Analysis
                     ),
                 ));
             } else {
-                unresolved.push(info.entry_point.clone());
+                unresolved.push((info.handle, info.entry_point.clone()));
             }
         }
         let one_way: Vec<(Vec<Stream>, u64)> = callers[t]
@@ -304,7 +304,10 @@ pub fn analyze(infos: &[RtInfo], options: &Options) -> Result<Schedule, Analysis
         inline[t] = normalize(disjunction(&two_way));
     }
     if !unresolved.is_empty() {
-        return Err(AnalysisError::Unresolved(unresolved));
+        unresolved.sort();
+        return Err(AnalysisError::Unresolved(
+            unresolved.into_iter().map(|(_, name)| name).collect(),
+        ));
     }
 
     // Execution time per dispatch, callees first: a two-way call's time is spent in the
@@ -634,6 +637,10 @@ fn disjunction(sources: &[(Vec<Stream>, u64)]) -> Vec<Stream> {
 /// Runs once all sources have delivered: over the frame (the least common multiple of
 /// their periods), as often as the source that delivers least. `None` on overflow.
 fn conjunction(sources: &[(Vec<Stream>, u64)]) -> Option<Vec<Stream>> {
+    if let [_] = sources {
+        // All of one source is that source: its rates pass through unbunched.
+        return Some(disjunction(sources));
+    }
     let mut frame = 1u64;
     for (streams, _) in sources {
         for s in streams {
