@@ -694,6 +694,27 @@ fn exercise(s: &SchedulerRef, service: &SchedulerService) {
     set(s, b, 120_000, 30_000);
     set(s, c, 200_000, 50_000);
     assert_eq!(s.get(b).unwrap().period, 120_000);
+    // reset replaces the attributes as set does (one tuple per RT_Info).
+    let reset = |h: i32, wcet: u64| {
+        s.reset(
+            h,
+            CriticalityT::LowCriticality,
+            wcet,
+            wcet,
+            wcet,
+            200_000,
+            ImportanceT::LowImportance,
+            0,
+            0,
+            InfoTypeT::Operation,
+        )
+    };
+    reset(c, 50_000).unwrap();
+    assert_eq!(s.get(c).unwrap().criticality, CriticalityT::LowCriticality);
+    assert!(matches!(
+        reset(99, 1),
+        Err(scheduler::ResetError::UnknownTask(_))
+    ));
 
     // Nothing computed yet.
     assert!(matches!(

@@ -263,7 +263,8 @@ impl Scheduler for SchedulerServant {
     ) -> Result<(), scheduler::ResetError> {
         // One tuple of attributes per RT_Info here (see SCHEDULER.md), so dropping the
         // earlier ones and adding this one is setting it.
-        let a = attributes(
+        self.set(
+            handle,
             criticality,
             wc_time,
             typical_time,
@@ -273,8 +274,13 @@ impl Scheduler for SchedulerServant {
             quantum,
             threads,
             info_type,
-        );
-        self.change(|r| r.set(handle, &a)).map_err(refuse)
+        )
+        .map_err(|e| match e {
+            scheduler::SetError::UnknownTask(x) => x.into(),
+            scheduler::SetError::Internal(x) => x.into(),
+            scheduler::SetError::SynchronizationFailure(x) => x.into(),
+            scheduler::SetError::System(x) => x.into(),
+        })
     }
 
     fn set_seq(&self, infos: &[RtInfo]) -> Result<(), scheduler::SetSeqError> {
