@@ -17,6 +17,7 @@
 
 mod channel;
 mod queue;
+pub mod sched;
 
 pub use channel::{ChannelOptions, ChannelStats, EventChannel, PullMode};
 
