@@ -20,6 +20,7 @@
 mod channel;
 mod queue;
 pub mod rtec;
+pub mod sched;
 
 pub use channel::{ChannelOptions, ChannelStats, EventChannel, PullMode};
 

@@ -19,7 +19,7 @@ fn main() {
 }
 
 fn build_omniorb_side() {
-    for path in ["cpp/server.cc", "cpp/client.cc", "build.rs"] {
+    for path in ["cpp/server.cc", "cpp/client.cc", "cpp/large.h", "build.rs"] {
         println!("cargo:rerun-if-changed={path}");
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -482,3 +482,41 @@ fn a_reply_rewritten_after_a_fragmented_body_drops_its_fragments() {
     let ex = msg.system_exception().unwrap();
     assert_eq!(ex.minor, 5);
 }
+
+/// `any` values whose TypeCodes hold indirections (a recursive struct) and whose values hold
+/// runs of numbers: offsets inside a message count in the stream the receiver joins, without
+/// the fragment headers, wherever the boundaries fall.
+#[test]
+fn anys_with_indirections_and_number_runs_cross_fragments() {
+    use orb::typecode::{Any, TCKind, TypeCode, Value};
+    const NODE: &str = "IDL:test/Node:1.0";
+    let node_tc = TypeCode::struct_tc(
+        NODE,
+        "Node",
+        [(
+            "children",
+            TypeCode::sequence(TypeCode::recursive(TCKind::Struct, NODE), 0),
+        )],
+    );
+    let leaf = Value::Struct(vec![Value::Sequence(vec![])]);
+    let tree = Value::Struct(vec![Value::Sequence(vec![
+        leaf.clone(),
+        Value::Struct(vec![Value::Sequence(vec![leaf.clone(), leaf])]),
+    ])]);
+    let node = Any::new(node_tc, tree).unwrap();
+    let doubles = Any::new(
+        TypeCode::sequence(TypeCode::Double, 0),
+        Value::Sequence((0..50).map(|i| Value::Double(i as f64 / 7.0)).collect()),
+    )
+    .unwrap();
+    let value = vec![doubles, node.clone(), node];
+    for version in [GiopVersion::V1_1, GiopVersion::V1_2] {
+        for size in 32..240 {
+            for order in [BE, LE] {
+                let stream = encode(version, order, &request_header(2), Some(size), &value);
+                let got: Vec<Any> = decode(&frame(&stream, 11)).unwrap();
+                assert_eq!(got, value, "GIOP {version}, fragments of {size}");
+            }
+        }
+    }
+}

@@ -1,14 +1,16 @@
-// The omniORB Tester client: `interop_client [--peer rtorb|omniorb] IOR-or-URL [-ORB...]`.
-// Calls every operation of Interop::Tester and checks every result exactly, as the Rust
-// client (src/lib.rs, check_all) does; prints `N/N ops ok`, or names each failed operation
-// and exits 1. With -ORBmaxGIOPVersion 1.0 the wide-character operations must be refused by
-// omniORB itself before sending: omniORB 4.2.5 raises INV_OBJREF minor 1
-// (INV_OBJREF_WCharNotSupported: no code set is negotiated in GIOP 1.0), completed NO.
-// Against rtorb (--peer rtorb, the default), long double is not called, nor wchar/wstring
-// in GIOP 1.1: omniORB does not follow the GIOP specification there (see PeerOrb in
-// src/lib.rs).
+// The omniORB Tester client: `interop_client [--peer rtorb|omniorb] [--large
+// [--fragmented-replies]] IOR-or-URL [-ORB...]`. Calls every operation of Interop::Tester and
+// checks every result exactly, as the Rust client (src/lib.rs, check_all) does, or with --large
+// the operations with large values (cpp/large.h), as check_large does (--fragmented-replies:
+// the server sends its replies in fragments); prints `N/N ops ok`, or names each failed
+// operation and exits 1. With -ORBmaxGIOPVersion 1.0 the wide-character operations must be
+// refused by omniORB itself before sending: omniORB 4.2.5 raises INV_OBJREF minor 1
+// (INV_OBJREF_WCharNotSupported: no code set is negotiated in GIOP 1.0), completed NO. Against
+// rtorb (--peer rtorb, the default), long double is not called, nor wchar/wstring in GIOP 1.1:
+// omniORB does not follow the GIOP specification there (see PeerOrb in src/lib.rs).
 
 #include "interop.hh"
+#include "large.h"
 
 #include <omniORB4/minorCode.h>
 
@@ -82,14 +84,6 @@ static Interop::Record sample_record(CORBA::Long n) {
   r.where.x = n;
   r.where.y = -n;
   return r;
-}
-
-static bool same(const Interop::Record& a, const Interop::Record& b) {
-  return a.s == b.s && a.us == b.us && a.l == b.l && a.ul == b.ul &&
-         a.ll == b.ll && a.ull == b.ull && a.f == b.f && a.d == b.d &&
-         a.b == b.b && a.o == b.o && a.c == b.c &&
-         std::strcmp(a.str, b.str) == 0 && a.hue == b.hue &&
-         a.where.x == b.where.x && a.where.y == b.where.y;
 }
 
 static bool wide_equal(const CORBA::WChar* a, const CORBA::WChar* b) {
@@ -198,7 +192,7 @@ static void check_all(Interop::Tester_ptr t, const std::string& version, bool rt
     try {
       Interop::Record rec = sample_record(3);
       Interop::Record_var got = t->echo_record(rec);
-      if (!same(got.in(), rec)) fail("echo_record", "returned another record");
+      if (!large::same(got.in(), rec)) fail("echo_record", "returned another record");
     } catch (CORBA::Exception& e) {
       fail("echo_record", std::string("raised ") + e._name());
     }
@@ -229,7 +223,7 @@ static void check_all(Interop::Tester_ptr t, const std::string& version, bool rt
       Interop::Records_var got = t->reverse_records(recs);
       bool ok = got->length() == 4;
       for (CORBA::ULong i = 0; ok && i < 4; ++i)
-        ok = same(got[i], sample_record(4 - i));
+        ok = large::same(got[i], sample_record(4 - i));
       if (!ok) fail("reverse_records", "returned other records");
     } catch (CORBA::Exception& e) {
       fail("reverse_records", std::string("raised ") + e._name());
@@ -351,31 +345,137 @@ static void check_all(Interop::Tester_ptr t, const std::string& version, bool rt
   }
 }
 
+// One call with large values: `call` returns what is wrong with the reply ("" if nothing).
+template <class Call>
+static void large_call(const char* op, const std::string& label, Call call) {
+  ++checked;
+  std::string why;
+  try {
+    why = call();
+    if (!why.empty()) why = "the reply: " + why;
+  } catch (Interop::Failure& f) {
+    why = std::string("raised Failure: ") + f.reason.in();
+  } catch (CORBA::SystemException& e) {
+    std::ostringstream s;
+    s << "raised " << e._name() << " minor 0x" << std::hex << e.minor();
+    why = s.str();
+  } catch (CORBA::Exception& e) {
+    why = std::string("raised ") + e._name();
+  }
+  if (!why.empty()) fail(op, label + ": " + why);
+}
+
+// The calls with large values (the servant checks the requests, this the replies), as
+// check_large in src/lib.rs. Wide characters are not sent in GIOP 1.0, nor to rtorb in
+// GIOP 1.1; nor anys to an rtorb server that replies in fragments of GIOP 1.1, which
+// omniORB cannot read (see PeerOrb in src/lib.rs).
+static void check_large(Interop::Tester_ptr t, const std::string& version, bool rtorb,
+                        bool fragmented_replies) {
+  for (CORBA::ULong n : large::PAIRS_COUNTS)
+    large_call("echo_pairs", std::to_string(n) + " pairs", [&] {
+      Interop::PairSeq_var got = t->echo_pairs(large::pairs(n));
+      return large::check_pairs(got.in(), n);
+    });
+
+  // References travel in a Bulk; these two are the server's own, so it need not call back.
+  ++checked;
+  Interop::Peer_var first, second;
+  try {
+    first = t->make_peer(71);
+    second = t->make_peer(72);
+  } catch (CORBA::Exception& e) {
+    fail("make_peer", std::string("for echo_bulk's references: raised ") + e._name());
+    return;
+  }
+  for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+    large_call("echo_bulk", "lead " + std::to_string(seed), [&] {
+      Interop::Bulk_var got = t->echo_bulk(large::bulk(seed, first, second));
+      std::string why = large::check_bulk(got.in());
+      if (why.empty() && !(got->peers[0]->_is_equivalent(first) &&
+                           got->peers[2]->_is_equivalent(second)))
+        why = "peers are not the references sent";
+      return why;
+    });
+
+  for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+    large_call("raise_large", "lead " + std::to_string(seed), [&]() -> std::string {
+      std::string lead(large::LEAD, seed);
+      try {
+        t->raise_large(lead.c_str());
+      } catch (Interop::Failure& f) {
+        return large::check_failure(lead.c_str(), f);
+      }
+      return "returned, expected a Failure";
+    });
+
+  for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+    large_call("echo_trees", "lead " + std::to_string(seed), [&] {
+      std::string lead(large::LEAD, seed);
+      Interop::AnySeq_var got = t->echo_trees(lead.c_str(), large::trees(seed));
+      return large::check_trees(lead.c_str(), got.in());
+    });
+
+  if (version == "1.1" && rtorb && fragmented_replies) {
+    skip("echo_held");
+  } else {
+    for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+      large_call("echo_held", "lead " + std::to_string(seed), [&] {
+        std::string lead(large::LEAD, seed);
+        CORBA::Any_var got = t->echo_held(lead.c_str(), large::held(seed));
+        return large::check_held(lead.c_str(), got.in());
+      });
+  }
+
+  if (version == "1.0" || (version == "1.1" && rtorb)) {
+    skip("echo_wide_bulk");
+  } else {
+    for (unsigned seed = large::FIRST_SEED; seed <= large::LAST_SEED; ++seed)
+      large_call("echo_wide_bulk", "lead " + std::to_string(seed), [&] {
+        Interop::WideBulk_var got = t->echo_wide_bulk(large::wide_bulk(seed));
+        return large::check_wide_bulk(got.in());
+      });
+  }
+}
+
 int main(int argc, char** argv) {
   std::string version = giop_version(argc, argv);
   try {
     CORBA::ORB_var orb = CORBA::ORB_init(argc, argv);
     bool rtorb = true;
-    int target = 1;
-    if (argc == 4 && !std::strcmp(argv[1], "--peer")) {
-      rtorb = !std::strcmp(argv[2], "rtorb");
-      if (!rtorb && std::strcmp(argv[2], "omniorb")) target = 0;
-      else target = 3;
-    } else if (argc != 2) {
-      target = 0;
+    bool large = false;
+    bool fragmented_replies = false;
+    const char* target = 0;
+    bool usage = false;
+    for (int i = 1; i < argc; ++i) {
+      if (!std::strcmp(argv[i], "--peer") && i + 1 < argc) {
+        rtorb = !std::strcmp(argv[++i], "rtorb");
+        if (!rtorb && std::strcmp(argv[i], "omniorb")) usage = true;
+      } else if (!std::strcmp(argv[i], "--large")) {
+        large = true;
+      } else if (!std::strcmp(argv[i], "--fragmented-replies")) {
+        fragmented_replies = true;
+      } else if (!target) {
+        target = argv[i];
+      } else {
+        usage = true;
+      }
     }
-    if (!target) {
-      std::cerr << "usage: interop_client [--peer rtorb|omniorb] IOR-or-URL [-ORB... value]..."
+    if (usage || !target) {
+      std::cerr << "usage: interop_client [--peer rtorb|omniorb] [--large "
+                   "[--fragmented-replies]] IOR-or-URL [-ORB... value]..."
                 << std::endl;
       return 2;
     }
-    CORBA::Object_var obj = orb->string_to_object(argv[target]);
+    CORBA::Object_var obj = orb->string_to_object(target);
     Interop::Tester_var t = Interop::Tester::_narrow(obj);
     if (CORBA::is_nil(t)) {
       std::cerr << "interop_client: not an Interop::Tester" << std::endl;
       return 2;
     }
-    check_all(t, version, rtorb);
+    if (large)
+      check_large(t, version, rtorb, fragmented_replies);
+    else
+      check_all(t, version, rtorb);
     std::cout << (checked - failed) << "/" << checked << " ops ok";
     if (!skipped.empty()) std::cout << " (not called: " << skipped << ")";
     std::cout << std::endl;

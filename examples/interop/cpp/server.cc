@@ -4,6 +4,7 @@
 // naming service -ORBInitRef NameService=... names. Serves until killed.
 
 #include "interop.hh"
+#include "large.h"
 
 #include <omniORB4/Naming.hh>
 
@@ -20,6 +21,12 @@ class PeerImpl : public POA_Interop::Peer {
  private:
   CORBA::Long id_;
 };
+
+// A large value that arrived wrong, as both servants tell the client: so a failure says
+// which way the value was going when it went wrong.
+static void refuse_if(const std::string& why) {
+  if (!why.empty()) throw Interop::Failure(1, ("the request: " + why).c_str());
+}
 
 class TesterImpl : public POA_Interop::Tester {
  public:
@@ -112,6 +119,31 @@ class TesterImpl : public POA_Interop::Tester {
   }
   void notify(CORBA::Long token) { last_ = token; }
   CORBA::Long last_notified() { return last_; }
+  Interop::PairSeq* echo_pairs(const Interop::PairSeq& p) {
+    refuse_if(large::check_pairs(p, p.length()));
+    return new Interop::PairSeq(p);
+  }
+  Interop::Bulk* echo_bulk(const Interop::Bulk& b) {
+    refuse_if(large::check_bulk(b));
+    return new Interop::Bulk(b);
+  }
+  void raise_large(const char* lead) {
+    unsigned seed = large::seed_of(lead);
+    if (!seed) refuse_if("lead is " + large::show(lead) + ", not one of ours");
+    throw Interop::Failure((CORBA::Long)seed, large::reason(seed).c_str());
+  }
+  CORBA::Any* echo_held(const char* lead, const CORBA::Any& held) {
+    refuse_if(large::check_held(lead, held));
+    return new CORBA::Any(held);
+  }
+  Interop::AnySeq* echo_trees(const char* lead, const Interop::AnySeq& trees) {
+    refuse_if(large::check_trees(lead, trees));
+    return new Interop::AnySeq(trees);
+  }
+  Interop::WideBulk* echo_wide_bulk(const Interop::WideBulk& w) {
+    refuse_if(large::check_wide_bulk(w));
+    return new Interop::WideBulk(w);
+  }
 
  private:
   PortableServer::POA_var poa_;

@@ -17,6 +17,38 @@ pub fn corpus_dir() -> PathBuf {
     }
 }
 
+/// The corpus directory, or `None` after printing why the calling test is skipped: the
+/// corpus lives beside the repository (CI has it), not in it, so a clone on its own has none.
+/// With `IDL_CORPUS_REQUIRED=1` (as CI runs) a missing corpus fails instead.
+pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
+    let dir = corpus_dir();
+    if dir.join("corpus.tsv").is_file() {
+        return Some(dir);
+    }
+    let why = format!(
+        "the IDL corpus is not at {} (it is expected beside the repository, \
+         ../shared/idl-corpus, or at $IDL_CORPUS)",
+        dir.display()
+    );
+    if std::env::var_os("IDL_CORPUS_REQUIRED").is_some_and(|v| v == "1") {
+        panic!("{why}, and IDL_CORPUS_REQUIRED=1");
+    }
+    let line = format!("skipped: {test}: {why}");
+    println!("{line}");
+    // A passing test's output is captured; the test command collects skips from this file.
+    if let Some(log) = std::env::var_os("RTORB_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+    None
+}
+
 pub struct Row {
     pub path: String,
     pub verdict: String,

@@ -202,6 +202,16 @@ impl Encoder {
         self.codesets
     }
 
+    /// Where the next octet will be in the stream the receiver reads: [`Encoder::len`] less
+    /// the headers of the fragments cut so far (see [`Encoder::start_fragments`]), which the
+    /// receiver strips. Offsets inside a message (TypeCode indirections) count in this stream.
+    pub fn stream_position(&self) -> usize {
+        match &self.fragments {
+            Some(f) => self.buf.len() - f.starts.len() * f.header_len,
+            None => self.buf.len(),
+        }
+    }
+
     /// Octets written so far (the length of the buffer).
     #[inline]
     pub fn len(&self) -> usize {

@@ -409,14 +409,17 @@ impl<'t> Writer<'t> {
     }
 
     /// The offset is measured from its own first octet to the target's kind, both as
-    /// positions in the whole buffer: encapsulations are written inline, so that is the same
-    /// stream the decoder will measure in.
+    /// positions in the stream the decoder will measure in: encapsulations are written inline,
+    /// and fragment headers, which the receiver strips, do not count
+    /// ([`Encoder::stream_position`]).
     fn indirection(enc: &mut Encoder, target: usize) -> Result<(), EncodeError> {
         enc.write_ulong(INDIRECTION);
-        let at = enc.len();
+        // Placed first: a fragment may begin before it, which moves where it is.
+        let slot = enc.reserve_ulong();
+        let at = enc.stream_position() - 4;
         let offset = i32::try_from(target as i64 - at as i64)
             .map_err(|_| EncodeError::Invalid("TypeCode indirection offset exceeds a long"))?;
-        enc.write_long(offset);
+        enc.patch_ulong(slot, offset as u32);
         Ok(())
     }
 
@@ -447,9 +450,8 @@ impl<'t> Writer<'t> {
                 return Ok(free);
             }
         }
-        enc.align(4);
-        let at = enc.len();
         enc.write_ulong(tc.kind().value());
+        let at = enc.stream_position() - 4;
         let mut free = Free::new();
         match tc {
             TypeCode::String(b) | TypeCode::WString(b) => enc.write_ulong(*b),
