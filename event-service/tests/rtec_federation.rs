@@ -1,0 +1,567 @@
+//! Federated real-time channels. IIOP: three channels in three processes (this binary run
+//! again as a "node" that obeys commands on its stdin), joined by gateways: exactly-once
+//! delivery to the remote consumers that subscribed and to nobody else, a loop of gateways
+//! stopped by the ttl, a peer killed with SIGKILL and restarted, a subscription withdrawn.
+//! UDP multicast: a sender and a receiver in a network namespace of their own (this binary
+//! run again under `unshare -n`), with a fragmented event and a lost fragment.
+//!
+//! The binary has its own `main` (no libtest harness) because its children are itself: a
+//! child is told what to be by an environment variable, before any test runs.
+
+use event_service::rtec::rtec_event_channel_admin::{
+    ConsumerAdmin, EventChannel, ProxyPushConsumer, ProxyPushSupplier, ProxyPushSupplierRef,
+    SupplierAdmin,
+};
+use event_service::rtec::rtec_event_comm::{
+    push_consumer, Event, PushConsumer, PushConsumerRef, PushSupplier, PushSupplierRef,
+};
+use event_service::rtec::{
+    self, ConsumerQosBuilder, FilteringMode, Gateway, GatewayOptions, ObserverStrategy,
+    RtecChannel, RtecOptions, SupplierQosBuilder,
+};
+use orb::exception::SystemException;
+use orb::{Orb, OrbOptions};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[path = "rtec_federation/udp.rs"]
+mod udp;
+
+const NODE_ENV: &str = "RTEC_FED_NODE";
+const DIR_ENV: &str = "RTEC_FED_DIR";
+
+fn main() {
+    if let Ok(name) = std::env::var(NODE_ENV) {
+        let dir = PathBuf::from(std::env::var(DIR_ENV).expect("RTEC_FED_DIR"));
+        node_main(&name, &dir);
+        return;
+    }
+    if udp::is_child() {
+        udp::child_main();
+        return;
+    }
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let tests: &[(&str, fn())] = &[
+        (
+            "three_channels_deliver_exactly_once_to_subscribers",
+            three_channels_deliver_exactly_once_to_subscribers,
+        ),
+        (
+            "a_loop_of_three_gateways_stops_at_the_ttl",
+            a_loop_of_three_gateways_stops_at_the_ttl,
+        ),
+        (
+            "a_killed_peer_is_found_again_and_delivery_resumes",
+            a_killed_peer_is_found_again_and_delivery_resumes,
+        ),
+        (
+            "a_consumer_leaving_stops_forwarding_of_its_types",
+            a_consumer_leaving_stops_forwarding_of_its_types,
+        ),
+        ("udp_multicast_federation", udp::udp_multicast_federation),
+    ];
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, test) in tests {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        ran += 1;
+        println!("test {name} ...");
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        ran - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        std::process::exit(1);
+    }
+}
+
+// ---- the node: a channel in a process of its own, driven by lines on stdin ------------------
+
+/// A consumer that keeps `(source, type, ttl)` of what it gets.
+#[derive(Clone, Default)]
+struct Counter(Arc<Mutex<Vec<(i32, i32, i32)>>>);
+
+impl PushConsumer for Counter {
+    fn push(&self, data: &[Event]) -> Result<(), SystemException> {
+        let mut got = self.0.lock().unwrap();
+        got.extend(
+            data.iter()
+                .map(|e| (e.header.source, e.header.r#type, e.header.ttl)),
+        );
+        Ok(())
+    }
+
+    fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
+        Ok(())
+    }
+}
+
+fn node_orb() -> Orb {
+    let mut options = OrbOptions::default();
+    options
+        .parse_args([
+            "-ORBthreadPoolSize".into(),
+            "16".into(),
+            "-ORBendPoint".into(),
+            "giop:tcp:127.0.0.1:0".into(),
+            // A dead peer must not hold a gateway's probe or a push for long.
+            "-ORBclientCallTimeOutPeriod".into(),
+            "5000".into(),
+        ])
+        .unwrap();
+    Orb::init(options).unwrap()
+}
+
+fn node_options() -> RtecOptions {
+    let mut o = RtecOptions::default();
+    o.filtering(FilteringMode::Prefix);
+    o.observer(ObserverStrategy::Basic);
+    o
+}
+
+fn ior_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.ior"))
+}
+
+/// Commands (one per line; each answered by one line):
+/// `gateway PEER`, `consume ID SOURCE TYPE [SOURCE TYPE...]`, `disconnect ID`,
+/// `publish SOURCE TYPE TTL COUNT`, `count ID`, `sync`, `gw PEER`, `stats`, `quit`.
+fn node_main(name: &str, dir: &Path) {
+    let orb = node_orb();
+    let channel = RtecChannel::start(&orb, node_options()).unwrap();
+    let ch = channel.reference().clone();
+    // Written whole, then renamed: a gateway reading it never sees half an IOR.
+    let tmp = dir.join(format!("{name}.ior.tmp"));
+    std::fs::write(&tmp, channel.object().to_ior_string().unwrap()).unwrap();
+    std::fs::rename(&tmp, ior_path(dir, name)).unwrap();
+
+    let supplier = ch.for_suppliers().unwrap().obtain_push_consumer().unwrap();
+    supplier
+        .connect_push_supplier(
+            &PushSupplierRef::nil(),
+            &SupplierQosBuilder::new().insert(0, 0, 0, 1).build(),
+        )
+        .unwrap();
+    let mut gateways: HashMap<String, Gateway> = HashMap::new();
+    let mut consumers: HashMap<String, (Counter, ProxyPushSupplierRef)> = HashMap::new();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "ready").unwrap();
+    out.flush().unwrap();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let num = |i: usize| -> i32 { words[i].parse().unwrap() };
+        let reply = match words.first().copied() {
+            Some("gateway") => {
+                let peer = words[1];
+                let locator = format!("file://{}", ior_path(dir, peer).display());
+                let options = GatewayOptions {
+                    probe_period: Duration::from_millis(100),
+                    backoff_min: Duration::from_millis(20),
+                    backoff_max: Duration::from_millis(400),
+                };
+                let gw = Gateway::start(&orb, &ch, &locator, options).unwrap();
+                gateways.insert(peer.to_owned(), gw);
+                "ok".to_owned()
+            }
+            Some("consume") => {
+                let pairs: Vec<(i32, i32)> = (2..words.len())
+                    .step_by(2)
+                    .map(|i| (num(i), num(i + 1)))
+                    .collect();
+                let mut b = ConsumerQosBuilder::new();
+                if pairs.len() > 1 {
+                    b = b.start_disjunction_group(pairs.len() as i32);
+                }
+                for (s, t) in pairs {
+                    b = b.insert(s, t, 0);
+                }
+                let counter = Counter::default();
+                let obj = orb
+                    .activate(
+                        &orb.root_poa(),
+                        Arc::new(push_consumer::Tie::new(counter.clone())),
+                    )
+                    .unwrap();
+                let proxy = ch.for_consumers().unwrap().obtain_push_supplier().unwrap();
+                proxy
+                    .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &b.build())
+                    .unwrap();
+                consumers.insert(words[1].to_owned(), (counter, proxy));
+                "ok".to_owned()
+            }
+            Some("disconnect") => {
+                let (_, proxy) = consumers.remove(words[1]).unwrap();
+                proxy.disconnect_push_supplier().unwrap();
+                "ok".to_owned()
+            }
+            Some("publish") => {
+                let mut e = rtec::event(num(1), num(2));
+                e.header.ttl = num(3);
+                for _ in 0..num(4) {
+                    supplier.push(std::slice::from_ref(&e)).unwrap();
+                }
+                "ok".to_owned()
+            }
+            Some("count") => {
+                let n = consumers[words[1]].0 .0.lock().unwrap().len();
+                format!("{n}")
+            }
+            Some("types") => {
+                let got = consumers[words[1]].0 .0.lock().unwrap().clone();
+                got.iter()
+                    .map(|(s, t, ttl)| format!("{s}/{t}/{ttl}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+            Some("sync") => {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while !gateways.values().all(|g| g.stats().synced) {
+                    assert!(Instant::now() < deadline, "{name}: gateways never synced");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                "ok".to_owned()
+            }
+            Some("gw") => {
+                let s = gateways[words[1]].stats();
+                let subscribed: Vec<String> = s
+                    .subscribed
+                    .iter()
+                    .map(|(s, t)| format!("{s}/{t}"))
+                    .collect();
+                format!(
+                    "{} {} {} {} {} {}",
+                    s.received,
+                    s.forwarded,
+                    s.expired,
+                    s.connects,
+                    s.synced,
+                    subscribed.join(",")
+                )
+            }
+            Some("stats") => {
+                let s = channel.stats();
+                format!("{} {} {}", s.pushed, s.unsubscribed, s.consumers.len())
+            }
+            Some("quit") => {
+                for (_, g) in gateways.drain() {
+                    g.shutdown();
+                }
+                channel.destroy();
+                writeln!(out, "bye").unwrap();
+                out.flush().unwrap();
+                orb.shutdown(true);
+                return;
+            }
+            other => panic!("{name}: unknown command {other:?}"),
+        };
+        writeln!(out, "{reply}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+// ---- the test's side of a node -------------------------------------------------------------
+
+struct Node {
+    name: String,
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// Reads one line, giving up (and failing the test) after `limit`: a child that hangs
+/// must not hang the test.
+fn read_line(stdout: &mut BufReader<ChildStdout>, what: &str) -> String {
+    let mut line = String::new();
+    let n = stdout.read_line(&mut line).unwrap();
+    assert!(n > 0, "{what}: the node closed its output");
+    line.trim_end().to_owned()
+}
+
+impl Node {
+    fn spawn(dir: &Path, name: &str) -> Node {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(NODE_ENV, name)
+            .env(DIR_ENV, dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        assert_eq!(read_line(&mut stdout, name), "ready");
+        Node {
+            name: name.to_owned(),
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.stdin.flush().unwrap();
+        read_line(&mut self.stdout, &format!("{}: {command}", self.name))
+    }
+
+    fn ok(&mut self, command: &str) {
+        assert_eq!(self.ask(command), "ok", "{}: {command}", self.name);
+    }
+
+    fn count(&mut self, id: &str) -> usize {
+        self.ask(&format!("count {id}")).parse().unwrap()
+    }
+
+    /// `(received, forwarded, expired)` of the gateway that pulls from `peer`.
+    fn gw(&mut self, peer: &str) -> (u64, u64, u64) {
+        let s = self.gw_line(peer);
+        let w: Vec<&str> = s.split(' ').collect();
+        (
+            w[0].parse().unwrap(),
+            w[1].parse().unwrap(),
+            w[2].parse().unwrap(),
+        )
+    }
+
+    fn gw_line(&mut self, peer: &str) -> String {
+        self.ask(&format!("gw {peer}"))
+    }
+
+    fn connects(&mut self, peer: &str) -> u64 {
+        self.gw_line(peer)
+            .split(' ')
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// `(pushed, unsubscribed, consumers)` of the node's channel.
+    fn stats(&mut self) -> (u64, u64, usize) {
+        let s = self.ask("stats");
+        let w: Vec<&str> = s.split(' ').collect();
+        (
+            w[0].parse().unwrap(),
+            w[1].parse().unwrap(),
+            w[2].parse().unwrap(),
+        )
+    }
+
+    fn quit(mut self) {
+        assert_eq!(self.ask("quit"), "bye");
+        let _ = self.child.wait();
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: the node gets no chance to disconnect anything.
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // A failed test still leaves no process behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// Polls `done` for up to 30 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---- the tests ------------------------------------------------------------------------------
+
+/// Every channel joined to every other (six gateways), events with a ttl of 1: each
+/// subscribed remote consumer gets each event once, straight from its supplier's channel;
+/// the copy a neighbour would relay has no ttl left and stops at the next gateway.
+fn three_channels_deliver_exactly_once_to_subscribers() {
+    let dir = scratch();
+    let mut a = Node::spawn(dir.path(), "a");
+    let mut b = Node::spawn(dir.path(), "b");
+    let mut c = Node::spawn(dir.path(), "c");
+    for (n, peers) in [
+        (&mut a, ["b", "c"]),
+        (&mut b, ["a", "c"]),
+        (&mut c, ["a", "b"]),
+    ] {
+        for p in peers {
+            n.ok(&format!("gateway {p}"));
+        }
+    }
+    b.ok("consume b1 0 20 1 21");
+    c.ok("consume c1 1 21");
+    a.ok("consume a1 0 22");
+    for n in [&mut a, &mut b, &mut c] {
+        n.ok("sync");
+    }
+    // Reactive dispatching and twoway pushes: when `publish` returns, every hop is done.
+    a.ok("publish 1 20 1 5");
+    a.ok("publish 1 21 1 5");
+    a.ok("publish 2 21 1 5"); // nobody wants source 2's
+    a.ok("publish 1 23 1 5"); // nor type 23
+    b.ok("publish 7 22 1 3");
+    assert_eq!(b.count("b1"), 10);
+    assert_eq!(c.count("c1"), 5);
+    assert_eq!(a.count("a1"), 3);
+    assert_eq!(c.ask("types c1"), vec!["1/21/0"; 5].join(" "));
+    // What each gateway saw: the relayed copies were refused for their spent ttl.
+    assert_eq!(b.gw("a"), (10, 10, 0));
+    assert_eq!(c.gw("a"), (5, 5, 0));
+    assert_eq!(c.gw("b"), (5, 0, 5));
+    assert_eq!(b.gw("c"), (5, 0, 5));
+    assert_eq!(a.gw("b"), (3, 3, 0));
+    assert_eq!(a.gw("c"), (0, 0, 0));
+    // Source 2's and type 23's events stopped at a's supplier proxy: no gateway asked.
+    assert_eq!(a.stats().1, 10);
+    for n in [a, b, c] {
+        n.quit();
+    }
+}
+
+/// a ← c ← b ← a: each node pulls from the one before it. An event published at a with a
+/// ttl of 4 makes four hops (b, c, a, b) and stops at c's gateway.
+fn a_loop_of_three_gateways_stops_at_the_ttl() {
+    let dir = scratch();
+    let mut a = Node::spawn(dir.path(), "a");
+    let mut b = Node::spawn(dir.path(), "b");
+    let mut c = Node::spawn(dir.path(), "c");
+    a.ok("gateway c");
+    b.ok("gateway a");
+    c.ok("gateway b");
+    for n in [&mut a, &mut b, &mut c] {
+        n.ok("consume x 0 30");
+    }
+    for n in [&mut a, &mut b, &mut c] {
+        n.ok("sync");
+    }
+    a.ok("publish 1 30 4 3");
+    assert_eq!(a.count("x"), 6);
+    assert_eq!(b.count("x"), 6);
+    assert_eq!(c.count("x"), 3);
+    assert_eq!(a.ask("types x"), "1/30/4 1/30/1 ".repeat(3).trim_end());
+    assert_eq!(b.gw("a"), (6, 6, 0));
+    assert_eq!(c.gw("b"), (6, 3, 3));
+    assert_eq!(a.gw("c"), (3, 3, 0));
+    // Nothing is still going round: a second look finds the same counts.
+    assert_eq!(a.count("x") + b.count("x") + c.count("x"), 15);
+    for n in [a, b, c] {
+        n.quit();
+    }
+}
+
+/// b pulls from a, c pulls from b. b is killed with SIGKILL and started again (its IOR file
+/// rewritten with a new port): c's gateway finds the new b by itself, and delivery through
+/// both resumes; counts are taken only once the gateways have recovered.
+fn a_killed_peer_is_found_again_and_delivery_resumes() {
+    let dir = scratch();
+    let mut a = Node::spawn(dir.path(), "a");
+    let mut b = Node::spawn(dir.path(), "b");
+    let mut c = Node::spawn(dir.path(), "c");
+    b.ok("gateway a");
+    c.ok("gateway b");
+    b.ok("consume y 0 40");
+    c.ok("consume z 0 41");
+    b.ok("sync");
+    c.ok("sync");
+    a.ok("publish 1 40 1 3");
+    b.ok("publish 2 41 1 2");
+    assert_eq!(b.count("y"), 3);
+    assert_eq!(c.count("z"), 2);
+    assert_eq!(c.connects("b"), 1);
+
+    b.kill();
+    let mut b = Node::spawn(dir.path(), "b");
+    b.ok("gateway a");
+    b.ok("consume y 0 40");
+    b.ok("sync");
+    wait_until("c's gateway to reconnect to the new b", || {
+        let s = c.gw_line("b");
+        let w: Vec<&str> = s.split(' ').collect();
+        w[3] == "2" && w[4] == "true"
+    });
+    a.ok("publish 1 40 1 4");
+    b.ok("publish 2 41 1 5");
+    assert_eq!(b.count("y"), 4);
+    assert_eq!(c.count("z"), 7);
+    assert_eq!(c.gw("b"), (7, 7, 0));
+    // The dead b's gateway proxy in a is reaped once pushes to it fail: a then serves
+    // only the new b's gateway.
+    wait_until("a to reap the dead gateway", || {
+        a.ok("publish 3 40 0 1");
+        a.stats().2 == 1
+    });
+    for n in [a, b, c] {
+        n.quit();
+    }
+}
+
+/// A consumer on the far side leaves: its types stop being forwarded (they stop at the
+/// supplier's proxy, as nobody subscribes to them there any more), the others go on. A
+/// gateway shut down disconnects from the remote channel.
+fn a_consumer_leaving_stops_forwarding_of_its_types() {
+    let dir = scratch();
+    let mut a = Node::spawn(dir.path(), "a");
+    let mut b = Node::spawn(dir.path(), "b");
+    let mut c = Node::spawn(dir.path(), "c");
+    b.ok("gateway a");
+    c.ok("gateway a");
+    b.ok("consume k 0 50");
+    b.ok("consume m 0 51");
+    c.ok("consume n 0 52");
+    b.ok("sync");
+    c.ok("sync");
+    assert!(b.gw_line("a").ends_with(" 0/50,0/51"), "{}", b.gw_line("a"));
+    a.ok("publish 1 50 1 2");
+    a.ok("publish 1 51 1 2");
+    a.ok("publish 1 52 1 2");
+    assert_eq!((b.count("k"), b.count("m"), c.count("n")), (2, 2, 2));
+    assert_eq!(a.stats(), (6, 0, 2));
+
+    b.ok("disconnect m");
+    b.ok("sync");
+    assert!(b.gw_line("a").ends_with(" 0/50"), "{}", b.gw_line("a"));
+    a.ok("publish 1 50 1 2");
+    a.ok("publish 1 51 1 2");
+    a.ok("publish 1 52 1 2");
+    assert_eq!((b.count("k"), c.count("n")), (4, 4));
+    assert_eq!(b.gw("a"), (6, 6, 0));
+    // The two type-51 events went nowhere: stopped at a's supplier proxy.
+    assert_eq!(a.stats(), (12, 2, 2));
+
+    // A clean shutdown disconnects b's gateway from a.
+    b.quit();
+    assert_eq!(a.stats().2, 1);
+    for n in [a, c] {
+        n.quit();
+    }
+}
