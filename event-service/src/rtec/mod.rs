@@ -33,6 +33,7 @@ mod channel;
 mod dispatch;
 mod filter;
 mod gateway;
+pub mod mcast;
 mod options;
 mod proxy;
 mod rt_thread;
