@@ -28,7 +28,8 @@ use super::idl::rtec_event_comm::{
 };
 use super::{is_designator, SupplierQosBuilder};
 use orb::exception::{SystemException, SystemExceptionKind};
-use orb::{Orb, OrbError};
+use orb::poa::ObjectId;
+use orb::{ObjectRef, Orb, OrbError, ServantRef};
 use parking_lot::{Condvar, Mutex};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +102,8 @@ struct Inner {
     options: GatewayOptions,
     state: Mutex<State>,
     wake: Condvar,
+    /// The object ids of the gateway's consumer and observer, deactivated on shutdown.
+    servants: Mutex<Vec<ObjectId>>,
     received: AtomicU64,
     forwarded: AtomicU64,
     expired: AtomicU64,
@@ -139,21 +142,22 @@ impl Gateway {
             options,
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            servants: Mutex::new(Vec::new()),
             received: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             expired: AtomicU64::new(0),
             connects: AtomicU64::new(0),
         });
-        let root = orb.root_poa();
-        let consumer = orb.activate(
-            &root,
+        let (consumer, consumer_id) = activate(
+            orb,
             Arc::new(push_consumer::Tie::new(GatewayConsumer(inner.clone()))),
         )?;
         let consumer = PushConsumerRef::unchecked_narrow(consumer);
-        let watcher = orb.activate(
-            &root,
+        let (watcher, watcher_id) = activate(
+            orb,
             Arc::new(observer::Tie::new(GatewayObserver(inner.clone()))),
         )?;
+        *inner.servants.lock() = vec![consumer_id, watcher_id];
         // The local channel tells the present subscriptions from inside this call.
         let handle = local
             .append_observer(&ObserverRef::unchecked_narrow(watcher))
@@ -210,6 +214,15 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Activates `servant` in the root POA, keeping its id to deactivate it later.
+fn activate(orb: &Orb, servant: ServantRef) -> Result<(ObjectRef, ObjectId), OrbError> {
+    let poa = orb.root_poa();
+    let type_id = servant.repository_id();
+    let id = poa.activate_object(servant)?;
+    let key = poa.id_to_reference(&id)?;
+    Ok((orb.key_to_reference(key, type_id)?, id))
 }
 
 /// The `(source, type)`s a QOS subscribes to, designators left out (TAO's gateway skips its
@@ -335,8 +348,12 @@ impl Inner {
                 // losing and repeating nothing.
                 Ok(()) => Some(p),
                 Err(_) => {
-                    // TAO's way otherwise: close, then connect anew.
+                    // TAO's way otherwise: close, then connect anew. (Also what a dead
+                    // proxy comes to.)
                     let _ = p.disconnect_push_supplier();
+                    let mut st = self.state.lock();
+                    st.remote = None;
+                    st.applied = None;
                     None
                 }
             },
@@ -415,6 +432,12 @@ impl Inner {
         }
         if let Some((p, _)) = local {
             let _ = p.disconnect_push_consumer();
+        }
+        // Whatever still calls them (a remote channel that missed the disconnect) hears
+        // OBJECT_NOT_EXIST and lets go of them.
+        let poa = self.orb.root_poa();
+        for id in self.servants.lock().drain(..) {
+            let _ = poa.deactivate_object(&id);
         }
     }
 }

@@ -264,6 +264,11 @@ struct Partial {
     order: ByteOrder,
     total: u32,
     have: Vec<bool>,
+    /// The size of every fragment but the last (known from the first of them seen): each
+    /// must sit at `index * piece`, and the last end the message, so that the pieces tile
+    /// it exactly (no overlap passes for data, no hole for a whole message).
+    piece: Option<usize>,
+    last_offset: Option<usize>,
     filled: usize,
     buf: Vec<u8>,
     started: Instant,
@@ -394,6 +399,8 @@ impl Reassembler {
                     order: h.order,
                     total: h.total,
                     have: vec![false; h.count as usize],
+                    piece: None,
+                    last_offset: None,
                     filled: 0,
                     buf: vec![0; need],
                     started: now,
@@ -411,8 +418,28 @@ impl Reassembler {
             self.stats.duplicates += 1;
             return Accepted::Duplicate;
         }
-        p.have[h.index as usize] = true;
         let at = h.offset as usize;
+        let last = h.index + 1 == h.count;
+        let placed = if last {
+            at + piece.len() == h.total as usize
+                && p.piece.is_none_or(|n| at == (h.index as usize) * n)
+        } else {
+            let n = p.piece.unwrap_or(piece.len());
+            piece.len() == n
+                && n > 0
+                && at == (h.index as usize) * n
+                && p.last_offset.is_none_or(|l| l == (p.have.len() - 1) * n)
+        };
+        if !placed {
+            self.stats.malformed += 1;
+            return Accepted::Malformed;
+        }
+        if last {
+            p.last_offset = Some(at);
+        } else {
+            p.piece = Some(piece.len());
+        }
+        p.have[h.index as usize] = true;
         p.buf[at..at + piece.len()].copy_from_slice(piece);
         p.filled += piece.len();
         if p.have.iter().all(|&x| x) {

@@ -321,11 +321,28 @@ pub fn reassembly_refuses_what_is_not_ours() {
     cases.push(bad_header(&|h| h.index = h.count)); // no such fragment
     cases.push(bad_header(&|h| h.count = 0));
     cases.push(bad_header(&|h| h.offset = h.total - 10)); // runs past the end
+    cases.push(bad_header(&|h| h.offset = 10)); // not where fragment 0 goes
     for c in &cases {
         assert_eq!(r.accept(from(1), c, now), Accepted::Malformed, "{c:?}");
     }
-    assert_eq!(r.buffered(), 0);
     assert_eq!(r.stats().malformed, cases.len() as u64);
+    // A fragment that overlaps its neighbour is refused; the right one then completes it.
+    let mut r = Reassembler::new(ReassemblyLimits::default());
+    assert_eq!(r.accept(from(1), &good[0], now), Accepted::Pending);
+    let (h, piece) = FragmentHeader::parse(&good[1]).unwrap();
+    let mut shifted = good[1].clone();
+    shifted[12..16].copy_from_slice(&(h.offset - 1).to_le_bytes());
+    assert_eq!(r.accept(from(1), &shifted, now), Accepted::Malformed);
+    assert_eq!(piece.len(), 976);
+    assert_eq!(good.len(), 4);
+    assert_eq!(r.accept(from(1), &good[1], now), Accepted::Pending);
+    assert_eq!(r.accept(from(1), &good[2], now), Accepted::Pending);
+    assert!(matches!(
+        r.accept(from(1), &good[3], now),
+        Accepted::Complete(..)
+    ));
+    assert_eq!(r.accept(from(1), &good[0], now), Accepted::Duplicate);
+    assert_eq!(r.buffered(), 0);
     // CDR that is not an EventSet is refused too.
     assert!(decode_events(&message(50), ByteOrder::BigEndian).is_none());
     let set = [ev(60, 3, 100), ev(61, 0, 0)];
