@@ -9,8 +9,8 @@
 //! child is told what to be by an environment variable, before any test runs.
 
 use event_service::rtec::rtec_event_channel_admin::{
-    ConsumerAdmin, EventChannel, ProxyPushConsumer, ProxyPushSupplier, ProxyPushSupplierRef,
-    SupplierAdmin,
+    ConsumerAdmin, ConsumerQos, EventChannel, EventChannelRef, ProxyPushConsumer,
+    ProxyPushConsumerRef, ProxyPushSupplier, ProxyPushSupplierRef, SupplierAdmin,
 };
 use event_service::rtec::rtec_event_comm::{
     push_consumer, Event, PushConsumer, PushConsumerRef, PushSupplier, PushSupplierRef,
@@ -106,17 +106,13 @@ fn main() {
 
 // ---- the node: a channel in a process of its own, driven by lines on stdin ------------------
 
-/// A consumer that keeps `(source, type, ttl)` of what it gets.
+/// A consumer that keeps what it gets.
 #[derive(Clone, Default)]
-struct Counter(Arc<Mutex<Vec<(i32, i32, i32)>>>);
+struct Counter(Arc<Mutex<Vec<Event>>>);
 
 impl PushConsumer for Counter {
     fn push(&self, data: &[Event]) -> Result<(), SystemException> {
-        let mut got = self.0.lock().unwrap();
-        got.extend(
-            data.iter()
-                .map(|e| (e.header.source, e.header.r#type, e.header.ttl)),
-        );
+        self.0.lock().unwrap().extend_from_slice(data);
         Ok(())
     }
 
@@ -148,6 +144,38 @@ fn node_options() -> RtecOptions {
     o
 }
 
+/// A [`Counter`] connected to `ch` with `qos`, and its proxy.
+fn connect_counter(
+    orb: &Orb,
+    ch: &EventChannelRef,
+    qos: &ConsumerQos,
+) -> (Counter, ProxyPushSupplierRef) {
+    let counter = Counter::default();
+    let obj = orb
+        .activate(
+            &orb.root_poa(),
+            Arc::new(push_consumer::Tie::new(counter.clone())),
+        )
+        .unwrap();
+    let proxy = ch.for_consumers().unwrap().obtain_push_supplier().unwrap();
+    proxy
+        .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), qos)
+        .unwrap();
+    (counter, proxy)
+}
+
+/// A supplier of anything, connected to `ch`.
+fn connect_supplier(ch: &EventChannelRef) -> ProxyPushConsumerRef {
+    let proxy = ch.for_suppliers().unwrap().obtain_push_consumer().unwrap();
+    proxy
+        .connect_push_supplier(
+            &PushSupplierRef::nil(),
+            &SupplierQosBuilder::new().insert(0, 0, 0, 1).build(),
+        )
+        .unwrap();
+    proxy
+}
+
 fn ior_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.ior"))
 }
@@ -164,13 +192,7 @@ fn node_main(name: &str, dir: &Path) {
     std::fs::write(&tmp, channel.object().to_ior_string().unwrap()).unwrap();
     std::fs::rename(&tmp, ior_path(dir, name)).unwrap();
 
-    let supplier = ch.for_suppliers().unwrap().obtain_push_consumer().unwrap();
-    supplier
-        .connect_push_supplier(
-            &PushSupplierRef::nil(),
-            &SupplierQosBuilder::new().insert(0, 0, 0, 1).build(),
-        )
-        .unwrap();
+    let supplier = connect_supplier(&ch);
     let mut gateways: HashMap<String, Gateway> = HashMap::new();
     let mut consumers: HashMap<String, (Counter, ProxyPushSupplierRef)> = HashMap::new();
     let stdout = std::io::stdout();
@@ -206,18 +228,8 @@ fn node_main(name: &str, dir: &Path) {
                 for (s, t) in pairs {
                     b = b.insert(s, t, 0);
                 }
-                let counter = Counter::default();
-                let obj = orb
-                    .activate(
-                        &orb.root_poa(),
-                        Arc::new(push_consumer::Tie::new(counter.clone())),
-                    )
-                    .unwrap();
-                let proxy = ch.for_consumers().unwrap().obtain_push_supplier().unwrap();
-                proxy
-                    .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &b.build())
-                    .unwrap();
-                consumers.insert(words[1].to_owned(), (counter, proxy));
+                let connected = connect_counter(&orb, &ch, &b.build());
+                consumers.insert(words[1].to_owned(), connected);
                 "ok".to_owned()
             }
             Some("disconnect") => {
@@ -240,7 +252,7 @@ fn node_main(name: &str, dir: &Path) {
             Some("types") => {
                 let got = consumers[words[1]].0 .0.lock().unwrap().clone();
                 got.iter()
-                    .map(|(s, t, ttl)| format!("{s}/{t}/{ttl}"))
+                    .map(|e| format!("{}/{}/{}", e.header.source, e.header.r#type, e.header.ttl))
                     .collect::<Vec<_>>()
                     .join(" ")
             }

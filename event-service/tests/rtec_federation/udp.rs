@@ -7,18 +7,11 @@ use event_service::rtec::mcast::{
     decode_events, encode_events, fragment, Accepted, AddressTable, FragmentHeader, Reassembler,
     ReassemblyLimits, ReceiverOptions, SenderOptions, UdpReceiver, UdpSender,
 };
-use event_service::rtec::rtec_event_channel_admin::{
-    ConsumerAdmin, EventChannel, ProxyPushConsumer, ProxyPushSupplier, SupplierAdmin,
-};
-use event_service::rtec::rtec_event_comm::{
-    push_consumer, Event, PushConsumer, PushConsumerRef, PushSupplier, PushSupplierRef,
-};
-use event_service::rtec::{self, ConsumerQosBuilder, RtecChannel, SupplierQosBuilder};
+use event_service::rtec::rtec_event_comm::{Event, PushConsumer, PushSupplier};
+use event_service::rtec::{self, ConsumerQosBuilder, RtecChannel};
 use orb::cdr::ByteOrder;
-use orb::exception::SystemException;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "RTEC_FED_UDP_CHILD";
@@ -64,20 +57,6 @@ fn ip(args: &[&str]) {
     assert!(s.success(), "ip {args:?}");
 }
 
-#[derive(Clone, Default)]
-struct Got(Arc<Mutex<Vec<Event>>>);
-
-impl PushConsumer for Got {
-    fn push(&self, data: &[Event]) -> Result<(), SystemException> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(())
-    }
-
-    fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
-        Ok(())
-    }
-}
-
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -111,29 +90,15 @@ pub fn child_main() {
         .route(62, g(2))
         .route(63, g(3));
 
-    let got = Got::default();
-    let obj = orb
-        .activate(
-            &orb.root_poa(),
-            Arc::new(push_consumer::Tie::new(got.clone())),
-        )
-        .unwrap();
-    let proxy = receiving
-        .reference()
-        .for_consumers()
-        .unwrap()
-        .obtain_push_supplier()
-        .unwrap();
-    proxy
-        .connect_push_consumer(
-            &PushConsumerRef::unchecked_narrow(obj),
-            &ConsumerQosBuilder::new()
-                .start_disjunction_group(2)
-                .insert_type(60, 0)
-                .insert_type(61, 0)
-                .build(),
-        )
-        .unwrap();
+    let (got, proxy) = super::connect_counter(
+        &orb,
+        receiving.reference(),
+        &ConsumerQosBuilder::new()
+            .start_disjunction_group(2)
+            .insert_type(60, 0)
+            .insert_type(61, 0)
+            .build(),
+    );
     let mut ropts = ReceiverOptions::default();
     ropts.limits.timeout = Duration::from_millis(200);
     let receiver = UdpReceiver::start(&orb, receiving.reference(), table.clone(), ropts).unwrap();
@@ -162,18 +127,7 @@ pub fn child_main() {
         ..SenderOptions::default()
     };
     let sender = UdpSender::start(&orb, sending.reference(), table, sopts).unwrap();
-    let supplier = sending
-        .reference()
-        .for_suppliers()
-        .unwrap()
-        .obtain_push_consumer()
-        .unwrap();
-    supplier
-        .connect_push_supplier(
-            &PushSupplierRef::nil(),
-            &SupplierQosBuilder::new().insert(0, 0, 0, 1).build(),
-        )
-        .unwrap();
+    let supplier = super::connect_supplier(sending.reference());
     let push = |e: Event| supplier.push(&[e]).unwrap();
     for (ty, n) in [(60, 10), (61, 10), (62, 5), (63, 5)] {
         for _ in 0..n {
