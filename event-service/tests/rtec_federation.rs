@@ -34,6 +34,8 @@ mod udp;
 
 const NODE_ENV: &str = "RTEC_FED_NODE";
 const DIR_ENV: &str = "RTEC_FED_DIR";
+/// More `-EC…` options for a node's channel.
+const EC_ARGS_ENV: &str = "RTEC_FED_EC_ARGS";
 
 fn main() {
     if let Ok(name) = std::env::var(NODE_ENV) {
@@ -141,6 +143,9 @@ fn node_options() -> RtecOptions {
     let mut o = RtecOptions::default();
     o.filtering(FilteringMode::Prefix);
     o.observer(ObserverStrategy::Basic);
+    if let Ok(args) = std::env::var(EC_ARGS_ENV) {
+        o.parse_args(args.split_whitespace()).unwrap();
+    }
     o
 }
 
@@ -336,9 +341,15 @@ fn reader(stdout: ChildStdout) -> Receiver<String> {
 
 impl Node {
     fn spawn(dir: &Path, name: &str) -> Node {
+        Node::spawn_with(dir, name, "")
+    }
+
+    /// A node whose channel also takes `ec_args`.
+    fn spawn_with(dir: &Path, name: &str, ec_args: &str) -> Node {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .env(NODE_ENV, name)
             .env(DIR_ENV, dir)
+            .env(EC_ARGS_ENV, ec_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -469,7 +480,8 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 /// Every channel joined to every other (six gateways), events with a ttl of 1: each
 /// subscribed remote consumer gets each event once, straight from its supplier's channel;
-/// the copy a neighbour would relay has no ttl left and stops at the next gateway.
+/// the copy a neighbour would relay has no ttl left and stops at the next gateway. Then a
+/// subscription grows and the gateway reconnects with it.
 fn three_channels_deliver_exactly_once_to_subscribers() {
     let dir = scratch();
     let mut a = Node::spawn(dir.path(), "a");
@@ -508,6 +520,15 @@ fn three_channels_deliver_exactly_once_to_subscribers() {
     assert_eq!(a.gw("c"), (0, 0, 0));
     // Source 2's and type 23's events stopped at a's supplier proxy: no gateway asked.
     assert_eq!(a.stats().1, 10);
+    // c wants more: a does not allow consumer reconnection, so c's gateway connects a new
+    // proxy with the new QOS (TAO's way) and lets the old one go.
+    c.ok("consume c2 0 24");
+    c.ok("sync");
+    assert_eq!(c.connects("a"), 2);
+    assert_eq!(a.stats().2, 3); // b's gateway, c's new one, and a1
+    a.ok("publish 1 24 1 2");
+    c.expect_count("c2", 2);
+    assert_eq!(c.count("c1"), 5);
     for n in [a, b, c] {
         n.quit();
     }
@@ -598,11 +619,12 @@ fn a_killed_peer_is_found_again_and_delivery_resumes() {
 }
 
 /// A consumer on the far side leaves: its types stop being forwarded (they stop at the
-/// supplier's proxy, as nobody subscribes to them there any more), the others go on. A
-/// gateway shut down disconnects from the remote channel.
+/// supplier's proxy, as nobody subscribes to them there any more), the others go on. a
+/// allows consumer reconnection, so b's gateway changes its QOS in place (no new
+/// connection). A gateway shut down disconnects from the remote channel.
 fn a_consumer_leaving_stops_forwarding_of_its_types() {
     let dir = scratch();
-    let mut a = Node::spawn(dir.path(), "a");
+    let mut a = Node::spawn_with(dir.path(), "a", "-ECConsumerReconnect 1");
     let mut b = Node::spawn(dir.path(), "b");
     let mut c = Node::spawn(dir.path(), "c");
     b.ok("gateway a");
@@ -624,6 +646,7 @@ fn a_consumer_leaving_stops_forwarding_of_its_types() {
     b.ok("disconnect m");
     b.ok("sync");
     assert!(b.gw_line("a").ends_with(" 0/50"), "{}", b.gw_line("a"));
+    assert_eq!(b.connects("a"), 1);
     a.ok("publish 1 50 1 2");
     a.ok("publish 1 51 1 2");
     a.ok("publish 1 52 1 2");

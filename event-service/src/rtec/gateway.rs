@@ -18,6 +18,9 @@
 //! found) with exponential backoff. What this module must never do: call the remote channel
 //! from an observer callback or a push, or hold its lock across any call.
 
+use super::idl::rtec_event_channel_admin::event_channel::AppendObserverError;
+use super::idl::rtec_event_channel_admin::proxy_push_consumer::ConnectPushSupplierError;
+use super::idl::rtec_event_channel_admin::proxy_push_supplier::ConnectPushConsumerError;
 use super::idl::rtec_event_channel_admin::{
     observer, ConsumerAdmin, ConsumerQos, EventChannel, EventChannelRef, Observer, ObserverRef,
     ProxyPushConsumer, ProxyPushConsumerRef, ProxyPushSupplier, ProxyPushSupplierRef,
@@ -159,16 +162,19 @@ impl Gateway {
         )?;
         *inner.servants.lock() = vec![consumer_id, watcher_id];
         // The local channel tells the present subscriptions from inside this call.
-        let handle = local
-            .append_observer(&ObserverRef::unchecked_narrow(watcher))
-            .map_err(|e| {
-                match e {
-                super::idl::rtec_event_channel_admin::event_channel::AppendObserverError::System(
-                    s,
-                ) => GatewayError::System(s),
-                _ => GatewayError::ObserverRefused,
+        let handle = match local.append_observer(&ObserverRef::unchecked_narrow(watcher)) {
+            Ok(h) => h,
+            Err(e) => {
+                let poa = orb.root_poa();
+                for id in inner.servants.lock().drain(..) {
+                    let _ = poa.deactivate_object(&id);
+                }
+                return Err(match e {
+                    AppendObserverError::System(s) => GatewayError::System(s),
+                    _ => GatewayError::ObserverRefused,
+                });
             }
-            })?;
+        };
         let worker_inner = inner.clone();
         let worker = std::thread::Builder::new()
             .name("rtec-gateway".into())
@@ -387,7 +393,7 @@ impl Inner {
         proxy
             .connect_push_consumer(consumer, qos)
             .map_err(|e| match e {
-                super::idl::rtec_event_channel_admin::proxy_push_supplier::ConnectPushConsumerError::System(s) => s,
+                ConnectPushConsumerError::System(s) => s,
                 _ => transient(),
             })?;
         Ok(proxy)
@@ -413,7 +419,7 @@ impl Inner {
         proxy
             .connect_push_supplier(&PushSupplierRef::nil(), &local_qos(wanted))
             .map_err(|e| match e {
-                super::idl::rtec_event_channel_admin::proxy_push_consumer::ConnectPushSupplierError::System(s) => s,
+                ConnectPushSupplierError::System(s) => s,
                 _ => transient(),
             })?;
         self.state.lock().local_proxy = Some((proxy, wanted.clone()));
