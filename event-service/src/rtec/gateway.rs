@@ -223,7 +223,7 @@ impl Drop for Gateway {
 }
 
 /// Activates `servant` in the root POA, keeping its id to deactivate it later.
-fn activate(orb: &Orb, servant: ServantRef) -> Result<(ObjectRef, ObjectId), OrbError> {
+pub(super) fn activate(orb: &Orb, servant: ServantRef) -> Result<(ObjectRef, ObjectId), OrbError> {
     let poa = orb.root_poa();
     let type_id = servant.repository_id();
     let id = poa.activate_object(servant)?;

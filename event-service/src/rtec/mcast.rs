@@ -28,6 +28,7 @@
 //! header has been checked against the limits, keep more than `max_buffered` octets of
 //! partial messages, or deliver a message twice.
 
+use super::gateway::activate;
 use super::idl::rtec_event_channel_admin::{
     observer, ConsumerAdmin, ConsumerQos, EventChannel, EventChannelRef, Observer, ObserverRef,
     ProxyPushConsumer, ProxyPushConsumerRef, ProxyPushSupplier, ProxyPushSupplierRef,
@@ -39,6 +40,7 @@ use super::idl::rtec_event_comm::{
 use super::{is_designator, ConsumerQosBuilder, SupplierQosBuilder, ACE_ES_EVENT_ANY};
 use orb::cdr::{ByteOrder, CdrDecode, CdrEncode, Decoder, Encoder};
 use orb::exception::SystemException;
+use orb::poa::ObjectId;
 use orb::Orb;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -523,9 +525,12 @@ pub struct SenderStats {
 }
 
 /// Sends the local channel's events to multicast groups.
+/// Dropping it (or [`UdpSender::shutdown`]) disconnects it from the local channel.
 pub struct UdpSender {
     inner: Arc<SenderInner>,
     proxy: ProxyPushSupplierRef,
+    orb: Orb,
+    servant: Option<ObjectId>,
 }
 
 struct SenderInner {
@@ -571,34 +576,56 @@ impl UdpSender {
         for ty in types {
             qos = qos.insert_type(ty, 0);
         }
-        let obj = orb
-            .activate(
-                &orb.root_poa(),
-                Arc::new(push_consumer::Tie::new(SenderConsumer(inner.clone()))),
-            )
-            .map_err(std::io::Error::other)?;
+        let (obj, id) = activate(
+            orb,
+            Arc::new(push_consumer::Tie::new(SenderConsumer(inner.clone()))),
+        )
+        .map_err(std::io::Error::other)?;
         let io = |e: SystemException| std::io::Error::other(format!("{e:?}"));
-        let proxy = local
+        let connected = local
             .for_consumers()
-            .map_err(io)?
-            .obtain_push_supplier()
-            .map_err(io)?;
-        proxy
-            .connect_push_consumer(
-                &PushConsumerRef::unchecked_narrow(obj),
-                &qos.gateway(true).build(),
-            )
-            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-        Ok(UdpSender { inner, proxy })
+            .and_then(|admin| admin.obtain_push_supplier())
+            .map_err(io)
+            .and_then(|proxy| {
+                proxy
+                    .connect_push_consumer(
+                        &PushConsumerRef::unchecked_narrow(obj),
+                        &qos.gateway(true).build(),
+                    )
+                    .map_err(|e| std::io::Error::other(format!("{e:?}")))
+                    .map(|()| proxy)
+            });
+        match connected {
+            Ok(proxy) => Ok(UdpSender {
+                inner,
+                proxy,
+                orb: orb.clone(),
+                servant: Some(id),
+            }),
+            Err(e) => {
+                let _ = orb.root_poa().deactivate_object(&id);
+                Err(e)
+            }
+        }
     }
 
     pub fn stats(&self) -> SenderStats {
         self.inner.state.lock().2.clone()
     }
 
-    /// Disconnects from the local channel.
+    /// Disconnects from the local channel (what dropping it does; this says so at the
+    /// call).
     pub fn shutdown(self) {
-        let _ = self.proxy.disconnect_push_supplier();
+        drop(self);
+    }
+}
+
+impl Drop for UdpSender {
+    fn drop(&mut self) {
+        if let Some(id) = self.servant.take() {
+            let _ = self.proxy.disconnect_push_supplier();
+            let _ = self.orb.root_poa().deactivate_object(&id);
+        }
     }
 }
 
@@ -692,12 +719,15 @@ pub struct ReceiverStats {
     pub joined: Vec<SocketAddrV4>,
 }
 
-/// Receives multicast events for the local channel's consumers.
+/// Receives multicast events for the local channel's consumers. Dropping it (or
+/// [`UdpReceiver::shutdown`]) leaves its groups and disconnects it.
 pub struct UdpReceiver {
     shared: Arc<ReceiverShared>,
     threads: Vec<JoinHandle<()>>,
     observer: u32,
     local: EventChannelRef,
+    orb: Orb,
+    servant: Option<ObjectId>,
 }
 
 struct ReceiverShared {
@@ -756,15 +786,19 @@ impl UdpReceiver {
             forwarded: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
-        let obj = orb
-            .activate(
-                &orb.root_poa(),
-                Arc::new(observer::Tie::new(ReceiverObserver(shared.clone()))),
-            )
-            .map_err(std::io::Error::other)?;
-        let handle = local
-            .append_observer(&ObserverRef::unchecked_narrow(obj))
-            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        let (obj, id) = activate(
+            orb,
+            Arc::new(observer::Tie::new(ReceiverObserver(shared.clone()))),
+        )
+        .map_err(std::io::Error::other)?;
+        let handle = match local.append_observer(&ObserverRef::unchecked_narrow(obj)) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = orb.root_poa().deactivate_object(&id);
+                let _ = shared.proxy.disconnect_push_consumer();
+                return Err(std::io::Error::other(format!("{e:?}")));
+            }
+        };
         let mut threads = Vec::new();
         for (port, socket) in sockets {
             let s = shared.clone();
@@ -779,6 +813,8 @@ impl UdpReceiver {
             threads,
             observer: handle,
             local: local.clone(),
+            orb: orb.clone(),
+            servant: Some(id),
         })
     }
 
@@ -804,20 +840,22 @@ impl UdpReceiver {
     }
 
     fn stop(&mut self) {
+        let Some(id) = self.servant.take() else {
+            return;
+        };
         self.shared.stop.store(true, Ordering::SeqCst);
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
         let _ = self.local.remove_observer(self.observer);
         let _ = self.shared.proxy.disconnect_push_consumer();
+        let _ = self.orb.root_poa().deactivate_object(&id);
     }
 }
 
 impl Drop for UdpReceiver {
     fn drop(&mut self) {
-        if !self.threads.is_empty() {
-            self.stop();
-        }
+        self.stop();
     }
 }
 
