@@ -18,6 +18,8 @@
 //! found) with exponential backoff. What this module must never do: call the remote channel
 //! from an observer callback or a push, or hold its lock across any call.
 
+#![forbid(unsafe_code)]
+
 use super::idl::rtec_event_channel_admin::event_channel::AppendObserverError;
 use super::idl::rtec_event_channel_admin::proxy_push_consumer::ConnectPushSupplierError;
 use super::idl::rtec_event_channel_admin::proxy_push_supplier::ConnectPushConsumerError;

@@ -28,6 +28,8 @@
 //! header has been checked against the limits, keep more than `max_buffered` octets of
 //! partial messages, or deliver a message twice.
 
+#![forbid(unsafe_code)]
+
 use super::gateway::activate;
 use super::idl::rtec_event_channel_admin::{
     observer, ConsumerAdmin, ConsumerQos, EventChannel, EventChannelRef, Observer, ObserverRef,
