@@ -23,19 +23,17 @@ pub fn is_child() -> bool {
 /// The test's side: runs the child in a new network namespace, or says why it cannot.
 pub fn udp_multicast_federation() {
     let probe = Command::new("unshare").args(["-n", "true"]).output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            println!(
-                "skipped: `unshare -n` refused (root is needed): {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            println!("skipped: `unshare` cannot run: {e}");
-            return;
-        }
+    let why = match probe {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "`unshare -n` refused (root is needed): {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Some(format!("`unshare` cannot run: {e}")),
+    };
+    if let Some(why) = why {
+        skip("udp_multicast_federation", &why);
+        return;
     }
     let out = Command::new("unshare")
         .arg("-n")
@@ -50,6 +48,23 @@ pub fn udp_multicast_federation() {
         "the namespace's child failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("udp federation: ok"), "{stdout}");
+}
+
+/// Says why a test did not run, as the workspace's tests do: on stdout, and in the file
+/// `scripts/test.sh` collects skips from.
+fn skip(test: &str, why: &str) {
+    let line = format!("skipped: {test}: {why}");
+    println!("{line}");
+    if let Some(log) = std::env::var_os("RTORB_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
 }
 
 fn ip(args: &[&str]) {
