@@ -47,7 +47,7 @@ fn main() {
         udp::child_main();
         return;
     }
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args = Args::parse();
     let tests: &[(&str, fn())] = &[
         (
             "three_channels_deliver_exactly_once_to_subscribers",
@@ -82,7 +82,11 @@ fn main() {
     let mut failed = Vec::new();
     let mut ran = 0;
     for (name, test) in tests {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+        if !args.selects(name) {
+            continue;
+        }
+        if args.list {
+            println!("{name}: test");
             continue;
         }
         ran += 1;
@@ -95,6 +99,9 @@ fn main() {
             }
         }
     }
+    if args.list {
+        return;
+    }
     println!(
         "\ntest result: {}. {} passed; {} failed",
         if failed.is_empty() { "ok" } else { "FAILED" },
@@ -103,6 +110,48 @@ fn main() {
     );
     if !failed.is_empty() {
         std::process::exit(1);
+    }
+}
+
+/// The part of libtest's command line that means something here: filters, `--exact`,
+/// `--skip`, `--list`; flags that take a value have it skipped, other flags are ignored.
+#[derive(Default)]
+struct Args {
+    filters: Vec<String>,
+    skip: Vec<String>,
+    exact: bool,
+    list: bool,
+}
+
+impl Args {
+    fn parse() -> Args {
+        let mut a = Args::default();
+        let mut it = std::env::args().skip(1);
+        while let Some(arg) = it.next() {
+            match arg.as_str() {
+                "--exact" => a.exact = true,
+                "--list" => a.list = true,
+                "--skip" => a.skip.extend(it.next()),
+                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
+                    it.next();
+                }
+                f if f.starts_with('-') => {}
+                f => a.filters.push(f.to_owned()),
+            }
+        }
+        a
+    }
+
+    fn selects(&self, name: &str) -> bool {
+        let matches = |f: &String| {
+            if self.exact {
+                name == f
+            } else {
+                name.contains(f.as_str())
+            }
+        };
+        (self.filters.is_empty() || self.filters.iter().any(matches))
+            && !self.skip.iter().any(|s| name.contains(s.as_str()))
     }
 }
 
