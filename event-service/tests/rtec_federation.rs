@@ -551,6 +551,14 @@ fn three_channels_deliver_exactly_once_to_subscribers() {
     for n in [&mut a, &mut b, &mut c] {
         n.ok("sync");
     }
+    // Each gateway asks for its own channel's consumers' wants only: the other gateways'
+    // subscriptions there (is_gateway) are not echoed on.
+    let subscribed =
+        |n: &mut Node, peer: &str| n.gw_line(peer).rsplit(' ').next().map(str::to_owned);
+    assert_eq!(subscribed(&mut b, "a").as_deref(), Some("0/20,1/21"));
+    assert_eq!(subscribed(&mut b, "c").as_deref(), Some("0/20,1/21"));
+    assert_eq!(subscribed(&mut c, "a").as_deref(), Some("1/21"));
+    assert_eq!(subscribed(&mut a, "b").as_deref(), Some("0/22"));
     a.ok("publish 1 20 1 5");
     a.ok("publish 1 21 1 5");
     a.ok("publish 2 21 1 5"); // nobody wants source 2's
