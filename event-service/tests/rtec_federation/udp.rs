@@ -30,7 +30,11 @@ pub fn udp_multicast_federation() {
             String::from_utf8_lossy(&o.stderr).trim()
         )),
         Err(e) => Some(format!("`unshare` cannot run: {e}")),
-    };
+    }
+    .or_else(|| match Command::new("ip").arg("-V").output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("`ip` (iproute2) cannot run, to bring the namespace's loopback up".into()),
+    });
     if let Some(why) = why {
         skip("udp_multicast_federation", &why);
         return;
