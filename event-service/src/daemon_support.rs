@@ -39,11 +39,21 @@ impl From<orb::OrbError> for DaemonError {
     }
 }
 
-/// The ORB options of a daemon: `OrbOptions::from_env`, a thread pool of 64 unless the
-/// environment picks a strategy (consumers and suppliers each hold a server thread while a
-/// call of theirs is in the channel), `giop:tcp:127.0.0.1:PORT` unless `endpoints` are given,
-/// then `orb_args` (`-ORB…`). Anything in `orb_args` the ORB does not know is a usage error.
+/// The COS channel's thread strategy: a consumer's `pull` holds a server thread until an event
+/// comes, so a pool with room for many of them.
+pub const POOL_OF_64: &[&str] = &["-ORBthreadStrategy", "pool", "-ORBthreadPoolSize", "64"];
+
+/// The real-time channel's: its suppliers' `push` is oneway, and a pool would run two oneways
+/// of one connection at once and could swap them; a thread per connection keeps each
+/// supplier's events in the order it sent them, as TAO's reactor does.
+pub const THREAD_PER_CONNECTION: &[&str] = &["-ORBthreadStrategy", "connection"];
+
+/// The ORB options of a daemon: `OrbOptions::from_env`, then `threads` (one of the strategies
+/// above) unless the environment picks a strategy, `giop:tcp:127.0.0.1:PORT` unless
+/// `endpoints` are given, then `orb_args` (`-ORB…`, which may override all of it). Anything in
+/// `orb_args` the ORB does not know is a usage error.
 pub fn orb_options(
+    threads: &[&str],
     port: u16,
     endpoints: &[String],
     orb_args: &[String],
@@ -52,12 +62,7 @@ pub fn orb_options(
         .map_err(|e| DaemonError::Usage(format!("ORB options in the environment: {e}")))?;
     let mut args: Vec<String> = Vec::new();
     if std::env::var_os("ORBthreadStrategy").is_none() {
-        args.extend([
-            "-ORBthreadStrategy".into(),
-            "pool".into(),
-            "-ORBthreadPoolSize".into(),
-            "64".into(),
-        ]);
+        args.extend(threads.iter().map(|a| a.to_string()));
     }
     if endpoints.is_empty() {
         args.extend(["-ORBendPoint".into(), format!("giop:tcp:127.0.0.1:{port}")]);

@@ -59,9 +59,7 @@ struct Args {
 /// A positive number of seconds, at most a day: a report period.
 fn parse_period(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.001 && secs <= 86_400.0 => {
-            Ok(Duration::from_secs_f64(secs))
-        }
+        Ok(secs) if (0.001..=86_400.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!(
             "{s:?} is not a number of seconds between 0.001 and 86400 (e.g. 5 or 0.5)"
         )),
@@ -119,7 +117,12 @@ fn run(args: Args) -> Result<(), DaemonError> {
             "{e} (event-service/RTEC.md tables the -EC options and their values)"
         ))
     })?;
-    let options = daemon_support::orb_options(args.port, &args.endpoint, &orb_args)?;
+    let options = daemon_support::orb_options(
+        daemon_support::THREAD_PER_CONNECTION,
+        args.port,
+        &args.endpoint,
+        &orb_args,
+    )?;
     let orb = Orb::init(options)?;
     let channel = Arc::new(
         RtecChannel::start(&orb, rtec_options)
