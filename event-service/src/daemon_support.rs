@@ -4,7 +4,25 @@
 
 use naming_service::cos_naming::{Name, NameComponent, NamingContext, NamingContextExtRef};
 use orb::{ObjectRef, Orb, OrbOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The flags every channel daemon takes besides its port (`#[command(flatten)]` them).
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Listen on this endpoint instead (`giop:tcp:HOST:PORT`, `giop:unix:PATH`); repeatable.
+    #[arg(long)]
+    pub endpoint: Vec<String>,
+    /// Write the channel's IOR to this file once serving.
+    #[arg(long)]
+    pub ior_file: Option<PathBuf>,
+    /// Bind the channel in the naming service at this URL (`corbaloc::HOST:PORT/NameService`,
+    /// an IOR, ...) under --name.
+    #[arg(long, requires = "name")]
+    pub name_service: Option<String>,
+    /// The name to bind the channel under (`a/b.kind`; contexts on the way must exist).
+    #[arg(long, requires = "name_service")]
+    pub name: Option<String>,
+}
 
 /// Why a daemon could not start: bad input (exit status 2: the command line is to change) or a
 /// failure once the input was understood (exit status 1).

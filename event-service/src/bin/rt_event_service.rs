@@ -4,12 +4,11 @@
 //! `event-service/RTEC.md` ("Daemon") has the command line and an example session.
 
 use clap::Parser;
-use event_service::daemon_support::{self, DaemonError};
+use event_service::daemon_support::{self, DaemonError, ServeArgs};
 use event_service::rtec::{RtecChannel, RtecOptions, RtecStats};
 use orb::Orb;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,19 +30,8 @@ struct Args {
     /// "listening on" line); ignored with --endpoint.
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Listen on this endpoint instead (`giop:tcp:HOST:PORT`, `giop:unix:PATH`); repeatable.
-    #[arg(long)]
-    endpoint: Vec<String>,
-    /// Write the channel's IOR to this file once serving.
-    #[arg(long)]
-    ior_file: Option<PathBuf>,
-    /// Bind the channel in the naming service at this URL (`corbaloc::HOST:PORT/NameService`,
-    /// an IOR, ...) under --name.
-    #[arg(long, requires = "name")]
-    name_service: Option<String>,
-    /// The name to bind the channel under (`a/b.kind`; contexts on the way must exist).
-    #[arg(long, requires = "name_service")]
-    name: Option<String>,
+    #[command(flatten)]
+    serve: ServeArgs,
     /// Every SECONDS (decimals allowed), print each consumer's queue depth and drops on stderr.
     #[arg(long, value_name = "SECONDS", value_parser = parse_period)]
     stats: Option<Duration>,
@@ -51,7 +39,7 @@ struct Args {
     #[arg(
         allow_hyphen_values = true,
         trailing_var_arg = true,
-        value_name = "OPTIONS"
+        value_name = "-EC…|-ORB… VALUE"
     )]
     rest: Vec<String>,
 }
@@ -120,7 +108,7 @@ fn run(args: Args) -> Result<(), DaemonError> {
     let options = daemon_support::orb_options(
         daemon_support::THREAD_PER_CONNECTION,
         args.port,
-        &args.endpoint,
+        &args.serve.endpoint,
         &orb_args,
     )?;
     let orb = Orb::init(options)?;
@@ -130,11 +118,11 @@ fn run(args: Args) -> Result<(), DaemonError> {
     );
     channel.register_well_known(WELL_KNOWN_KEY)?;
     let endpoints = orb.listen()?;
-    if let (Some(url), Some(name)) = (&args.name_service, &args.name) {
+    if let (Some(url), Some(name)) = (&args.serve.name_service, &args.serve.name) {
         daemon_support::bind(&orb, url, name, channel.object())?;
     }
     let ior = orb.object_to_string(channel.object())?;
-    daemon_support::publish_ior(&ior, args.ior_file.as_deref())?;
+    daemon_support::publish_ior(&ior, args.serve.ior_file.as_deref())?;
     eprintln!(
         "{NAME}: listening on {}",
         endpoints
