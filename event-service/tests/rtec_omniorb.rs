@@ -20,7 +20,7 @@ use event_service::rtec::rtec_event_comm::{Event, PushConsumer as _, PushSupplie
 use event_service::rtec::{self, ConsumerQosBuilder, RtecChannel, RtecOptions, SupplierQosBuilder};
 use orb::typecode::Any;
 use rtd_common::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -237,9 +237,7 @@ impl CxxConsumer {
             &programs().consumer,
             &[channel, type_source, &count.to_string()],
         );
-        let mut reader = BufReader::new(omni.child.stdout.take().unwrap());
-        let mut first = String::new();
-        reader.read_line(&mut first).unwrap();
+        let (first, reader) = first_line(omni.child.stdout.take().unwrap());
         // The rest of its stdout is read when it has exited; put the pipe back for that.
         omni.child.stdout = Some(reader.into_inner());
         CxxConsumer { omni, first }

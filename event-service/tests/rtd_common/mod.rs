@@ -28,6 +28,21 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The first line `pipe` gives (empty at its end), and the pipe for the rest; panics after 30
+/// s without one, so that a program that hangs fails its test instead of stalling it (the
+/// caller's guard then kills the program, which ends the reading thread too).
+pub fn first_line<R: std::io::Read + Send + 'static>(pipe: R) -> (String, BufReader<R>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send((line, reader));
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("a child process printed no line in 30 s")
+}
+
 /// `rt-event-service`, killed (SIGKILL) and reaped when dropped.
 pub struct RtDaemon {
     child: Child,
@@ -73,8 +88,7 @@ impl RtDaemon {
             port: 0,
             stderr,
         };
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let (line, _) = first_line(stdout);
         if !line.starts_with("IOR:") {
             // It is exiting: all of its stderr, then the failure.
             let _ = reader.join();
