@@ -5,11 +5,9 @@
 
 mod rtd_common;
 
-use event_service::rtec::rtec_event_channel_admin::{
-    EventChannel, EventChannelRef, ProxyPushConsumer, SupplierAdmin,
-};
-use event_service::rtec::rtec_event_comm::{PushConsumer as _, PushSupplierRef};
-use event_service::rtec::{self, ConsumerQosBuilder, SupplierQosBuilder};
+use event_service::rtec::rtec_event_channel_admin::{EventChannel, EventChannelRef};
+use event_service::rtec::rtec_event_comm::PushConsumer as _;
+use event_service::rtec::{self, ConsumerQosBuilder};
 use naming_service::{open_store, NamingService};
 use orb::{Orb, OrbOptions};
 use rtd_common::*;
@@ -95,18 +93,7 @@ fn events_reach_exactly_their_subscribers_through_the_daemon_found_by_corbaloc_a
     )
     .unwrap()
     .expect("the name is bound to an RtecEventChannelAdmin::EventChannel");
-    let supplier = by_name
-        .for_suppliers()
-        .unwrap()
-        .obtain_push_consumer()
-        .unwrap();
-    let mut publications = SupplierQosBuilder::new();
-    for (source, ty) in CYCLE {
-        publications = publications.insert(source, ty, 0, 1);
-    }
-    supplier
-        .connect_push_supplier(&PushSupplierRef::nil(), &publications.build())
-        .unwrap();
+    let supplier = connect_supplier(&by_name, CYCLE);
     for i in 0..60 {
         let (source, ty) = CYCLE[i % CYCLE.len()];
         let mut e = rtec::event(source, ty);

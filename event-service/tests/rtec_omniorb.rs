@@ -13,11 +13,9 @@
 
 mod rtd_common;
 
-use event_service::rtec::rtec_event_channel_admin::{
-    EventChannel, EventChannelRef, ProxyPushConsumer, SupplierAdmin,
-};
-use event_service::rtec::rtec_event_comm::{Event, PushConsumer as _, PushSupplierRef};
-use event_service::rtec::{self, ConsumerQosBuilder, RtecChannel, RtecOptions, SupplierQosBuilder};
+use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
+use event_service::rtec::rtec_event_comm::{Event, PushConsumer as _};
+use event_service::rtec::{self, ConsumerQosBuilder, RtecChannel, RtecOptions};
 use orb::typecode::Any;
 use rtd_common::*;
 use std::io::Read;
@@ -355,14 +353,7 @@ fn a_rust_supplier_reaches_the_cxx_consumer_through_the_daemon() {
     let consumer = CxxConsumer::connect(&daemon.corbaloc(), "18:0", 15);
     let client = client_orb();
     let ch = EventChannelRef::unchecked_narrow(client.string_to_object(&daemon.ior).unwrap());
-    let proxy = ch.for_suppliers().unwrap().obtain_push_consumer().unwrap();
-    let mut qos = SupplierQosBuilder::new();
-    for (t, s) in PAIRS {
-        qos = qos.insert(s, t, 0, 1);
-    }
-    proxy
-        .connect_push_supplier(&PushSupplierRef::nil(), &qos.build())
-        .unwrap();
+    let proxy = connect_supplier(&ch, PAIRS.map(|(t, s)| (s, t)));
     for i in 0..60 {
         let (t, s) = PAIRS[i % PAIRS.len()];
         proxy.push(&[cxx_style_event(t, s, i as i32)]).unwrap();

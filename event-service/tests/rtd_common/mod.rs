@@ -4,10 +4,13 @@
 #![allow(dead_code)]
 
 use event_service::rtec::rtec_event_channel_admin::{
-    ConsumerAdmin, ConsumerQos, EventChannel, EventChannelRef, ProxyPushSupplier,
-    ProxyPushSupplierRef,
+    ConsumerAdmin, ConsumerQos, EventChannel, EventChannelRef, ProxyPushConsumer,
+    ProxyPushConsumerRef, ProxyPushSupplier, ProxyPushSupplierRef, SupplierAdmin,
 };
-use event_service::rtec::rtec_event_comm::{push_consumer, Event, PushConsumer, PushConsumerRef};
+use event_service::rtec::rtec_event_comm::{
+    push_consumer, Event, PushConsumer, PushConsumerRef, PushSupplierRef,
+};
+use event_service::rtec::SupplierQosBuilder;
 use orb::exception::SystemException;
 use orb::{Orb, OrbOptions};
 use std::io::{BufRead, BufReader};
@@ -199,6 +202,28 @@ pub fn client_orb() -> Orb {
         .unwrap();
     options.collocation = orb::CollocationStrategy::None;
     Orb::init(options).unwrap()
+}
+
+/// A push supplier connected to `channel` (a nil one: it is never told anything) that
+/// publishes `publications`, `(source, type)` each.
+pub fn connect_supplier(
+    channel: &EventChannelRef,
+    publications: impl IntoIterator<Item = (i32, i32)>,
+) -> ProxyPushConsumerRef {
+    let proxy = channel
+        .for_suppliers()
+        .unwrap()
+        .obtain_push_consumer()
+        .unwrap();
+    let qos = publications
+        .into_iter()
+        .fold(SupplierQosBuilder::new(), |q, (source, ty)| {
+            q.insert(source, ty, 0, 1)
+        });
+    proxy
+        .connect_push_supplier(&PushSupplierRef::nil(), &qos.build())
+        .unwrap();
+    proxy
 }
 
 /// A push consumer that keeps every event it is pushed.
