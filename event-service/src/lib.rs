@@ -18,6 +18,9 @@
 #![deny(unsafe_code)]
 
 mod channel;
+/// For the daemons' binaries: ORB options, naming-service binding, the IOR line.
+#[doc(hidden)]
+pub mod daemon_support;
 mod queue;
 pub mod rtec;
 pub mod sched;
