@@ -1,6 +1,6 @@
 //! Request demultiplexing in the object adapter (after TAO's active demultiplexing papers):
-//! object key → servant for 1 to 100,000 active objects in each active object map strategy, and
-//! key → POA for POAs nested 1 to 25 deep. Active demultiplexing should cost the same at every
+//! object key → servant for 1 to 100,000 active objects in each active object map strategy (the
+//! linear one to 10,000), and key → POA for POAs nested 1 to 25 deep. Active demultiplexing should cost the same at every
 //! size and depth; the linear map grows with the number of objects, the hash map with little
 //! but hashing.
 //!
@@ -172,8 +172,9 @@ fn summary(full: bool) {
     let (rounds, lookups) = if full { (31, 20_000) } else { (3, 2_000) };
     println!(
         "key -> servant, keys in shuffled order; {rounds} alternating rounds of max({lookups}, \
-         servants) lookups after as many untimed; ns per lookup in the fastest round (the least disturbed by neighbours), its \
-         ratio to the floor's fastest, and the median (min-max) of the rounds' own ratios"
+         servants) lookups after as many untimed; ns per lookup in the fastest round (the \
+         least disturbed by neighbours), its ratio to the floor's fastest, and the median \
+         (min-max) of the rounds' own ratios"
     );
     println!(
         "{:>9} {:>7} {:>7} {:>7} {:>7} {:>18} {:>7} {:>18}",

@@ -3,19 +3,19 @@
 //!
 //! Locking: one `parking_lot::RwLock` over the POA table, which holds every POA's mutable
 //! state (active object map, default servant, children) beside its entry. A lookup takes that
-//! read lock once and nothing else: readers never wait for each other. Each lock round trip is
-//! two locked instructions (about 5 ns each on the machine the benches ran on, and they
-//! serialise the memory accesses around them); a lock per POA under the table's, as there was,
-//! made a lookup 36 ns instead of 26 (`poa_demux` bench). The price is on the write side: an activation
-//! or deactivation in one POA holds the whole table for its map update, so lookups in other POAs
-//! wait for it — O(1), but the update that grows a map of 100,000 objects copies it. Writers are
-//! rare next to requests, which is the trade active demultiplexing makes anyway. An Arc-swap
-//! snapshot would make reads wait-free, but every activation would copy the map (O(n) for
-//! 100,000 objects) or need a persistent map with a hashing fast path — the very cost active
+//! read lock once and nothing else: readers never wait for each other. A lock round trip is two
+//! locked instructions (about 5 ns each on the machine the benches ran on, and the memory
+//! accesses around them cannot cross them); with a second lock per POA, as there was, a lookup
+//! took 36 ns instead of 26 (`poa_demux` bench). The price is on the write side: an activation
+//! or deactivation in one POA holds the whole table for its map update, so lookups in other
+//! POAs wait for it — constant time, but the update that grows a map of 100,000 objects copies
+//! it. Requests outnumber activations by far in the servers this is for. An Arc-swap snapshot
+//! would make reads wait-free, but every activation would copy the map (O(n) for 100,000
+//! objects) or need a persistent map with a hashing fast path — the very cost active
 //! demultiplexing removes. Servants leave the lock only as clones (`S: Clone`, typically an
 //! `Arc`), and servants dropped by deactivation or destruction are dropped after the lock is
-//! released, so no user code runs under it. A POA handle reaches its state through the table
-//! by its index and generation, so a destroyed POA's handle finds nothing: [`PoaError::Destroyed`].
+//! released, so no user code runs under it. A POA handle reaches its state through the table by
+//! its index and generation, so a destroyed POA's handle finds none: [`PoaError::Destroyed`].
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
