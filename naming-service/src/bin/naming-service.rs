@@ -62,16 +62,41 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(extra) = rest.first() {
         return Err(format!("unexpected argument {extra:?}").into());
     }
+    log_to_stderr(&options);
     let orb = Orb::init(options)?;
     let store = open_store(args.data_dir.as_deref())?;
     let service = NamingService::start(&orb, store)?;
-    orb.listen()?;
+    let endpoints = orb.listen()?;
     let ior = orb.object_to_string(service.root())?;
     if let Some(path) = &args.ior_file {
         std::fs::write(path, format!("{ior}\n"))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
-    orb.run()?;
+    eprintln!("naming-service: listening on {}", list(&endpoints));
+    if let Some(signal) = orb.run_until_signal()? {
+        eprintln!("naming-service: signal {signal}: shut down");
+    }
+    // Every change was in the log (fsynced) before its reply; dropping the service closes
+    // the log with nothing half-written, as a restart's recovery confirms.
+    drop(service);
     Ok(())
+}
+
+/// The ORB's `tracing` output on stderr, as much as `-ORBtraceLevel` and
+/// `-ORBtraceInvocations` ask (warnings by default).
+fn log_to_stderr(options: &OrbOptions) {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(options.trace_filter())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .try_init();
+}
+
+fn list(endpoints: &[orb::transport::Endpoint]) -> String {
+    endpoints
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

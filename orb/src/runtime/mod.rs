@@ -526,6 +526,43 @@ impl Orb {
         Ok(())
     }
 
+    /// [`Orb::run`] until the process gets SIGINT or SIGTERM, then a clean shutdown: the
+    /// listeners closed, requests under way answered, the server's threads joined. Returns
+    /// the signal that ended it (`None` when [`Orb::shutdown`] did), so that a daemon's
+    /// `main` can return normally and run its destructors (flushing logs, closing files)
+    /// instead of dying mid-write. While it runs, those two signals no longer kill the
+    /// process; afterwards their handlers stay registered but unused (`signal-hook` cannot
+    /// restore the default action safely), so a program that wants to be killable by them
+    /// again should exit.
+    pub fn run_until_signal(&self) -> Result<Option<i32>, OrbError> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let io = |source| {
+            OrbError::Transport(crate::transport::TransportError::Io {
+                what: "registering the SIGINT and SIGTERM handlers",
+                source,
+            })
+        };
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(io)?;
+        let handle = signals.handle();
+        let orb = self.clone();
+        let watcher = std::thread::Builder::new()
+            .name("orb-signals".into())
+            .spawn(move || {
+                let got = signals.forever().next();
+                if let Some(sig) = got {
+                    tracing::info!(signal = sig, "signal received: shutting down");
+                    orb.shutdown(false);
+                }
+                got
+            })
+            .map_err(io)?;
+        let ran = self.run();
+        // Ends `forever()` when the ORB was shut down some other way.
+        handle.close();
+        let got = watcher.join().unwrap_or(None);
+        ran.map(|()| got)
+    }
+
     /// `work_pending`/`perform_work`: the server's threads do the work, so there is never
     /// work for the caller's thread; returns whether the ORB still runs.
     pub fn perform_work(&self) -> bool {
