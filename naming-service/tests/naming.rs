@@ -445,6 +445,52 @@ fn kill_dash_nine_loses_no_acknowledged_binding_and_references_survive() {
 /// `kill -9` leaves the page cache to the kernel, so this shows that nothing acknowledged
 /// lived only in the process (unwritten, or buffered); that replies wait for the `fsync`
 /// itself is `replies_wait_for_the_fsync_and_concurrent_binds_share_one`'s to show.
+/// SIGTERM (what `systemctl stop` and `docker stop` send) is a clean shutdown: the daemon
+/// said where it listens, exits 0, and leaves a log that replays whole, every binding in it.
+#[test]
+fn sigterm_shuts_the_daemon_down_cleanly() {
+    let scratch = tempdir();
+    let dir = scratch.path().join("data");
+    let port = free_port();
+    let mut daemon = Daemon::start(port, &dir);
+    wait_until("\"listening on\" on the daemon's stderr", || {
+        daemon.stderr().contains("listening on")
+    });
+    assert!(
+        daemon
+            .stderr()
+            .contains(&format!("naming-service: listening on giop:tcp:127.0.0.1:{port}")),
+        "{}",
+        daemon.stderr()
+    );
+    let client = client_orb();
+    let root = NamingContextExtRef::unchecked_narrow(
+        client
+            .string_to_object(&format!("corbaloc::127.0.0.1:{port}/NameService"))
+            .unwrap(),
+    );
+    let obj = some_object(&client, "x");
+    for i in 0..20 {
+        root.bind(&n(&format!("o{i}")), &obj).unwrap();
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &daemon.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut status = None;
+    wait_until("the daemon to exit after SIGTERM", || {
+        status = daemon.0.try_wait().unwrap();
+        status.is_some()
+    });
+    let status = status.unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}: {}", daemon.stderr());
+    assert!(daemon.stderr().contains("signal 15"), "{}", daemon.stderr());
+    let (store, recovery) = Store::open(&dir).unwrap();
+    assert_eq!(recovery.truncated, None);
+    assert_eq!(store.context(ROOT).unwrap().len(), 20);
+}
+
 #[test]
 fn kill_dash_nine_amid_concurrent_clients_loses_no_acknowledged_binding() {
     let scratch = tempdir();
