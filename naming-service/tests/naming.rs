@@ -457,9 +457,9 @@ fn sigterm_shuts_the_daemon_down_cleanly() {
         daemon.stderr().contains("listening on")
     });
     assert!(
-        daemon
-            .stderr()
-            .contains(&format!("naming-service: listening on giop:tcp:127.0.0.1:{port}")),
+        daemon.stderr().contains(&format!(
+            "naming-service: listening on giop:tcp:127.0.0.1:{port}"
+        )),
         "{}",
         daemon.stderr()
     );
@@ -628,4 +628,76 @@ fn embedded_mode_starts_a_service_only_when_none_answers() {
     let (again, none) = naming_service::connect_or_start(&orb, port, None).unwrap();
     assert!(none.is_none());
     again.resolve(&n("here")).unwrap();
+}
+
+#[test]
+fn embedded_mode_gives_up_on_a_port_that_never_answers() {
+    // Something took the port and never answers: an error naming the port, not a hang.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().flatten().collect();
+        drop(held);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let orb = Orb::init(OrbOptions::default()).unwrap();
+        let _ = tx.send(
+            naming_service::connect_or_start(&orb, port, None)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+    });
+    let got = rx
+        .recv_timeout(naming_service::PROBE_TIMEOUT * 6)
+        .expect("connect_or_start still waiting on a silent port");
+    let e = got.unwrap_err();
+    assert!(
+        e.starts_with(&format!(
+            "something at 127.0.0.1:{port} accepts connections but does not answer"
+        )) && e.contains("TIMEOUT"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_said_so() {
+    let scratch = tempdir();
+    let file = scratch.path().join("data");
+    std::fs::write(&file, "not a directory").unwrap();
+    let e = open_store(Some(&file)).err().unwrap().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "the data directory {} is a file, not a directory: give --data-dir a directory \
+             (it is made if missing), or move the file away",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn nsadmin_list_of_an_object_says_it_is_not_a_context() {
+    let scratch = tempdir();
+    let port = free_port();
+    let _daemon = Daemon::start(port, &scratch.path().join("data"));
+    let ns = format!("corbaloc::127.0.0.1:{port}/NameService");
+    let client = client_orb();
+    let root = NamingContextExtRef::unchecked_narrow(client.string_to_object(&ns).unwrap());
+    // A live object of the service that is not a context: a binding iterator.
+    let (_, iterator) = root.list(0).unwrap();
+    root.bind(&n("thing"), iterator.object()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nsadmin"))
+        .args(["--ns", &ns, "list", "thing"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "nsadmin: list \"thing\" at {ns}: \"thing\" is bound to an object that is not a \
+             naming context: there is nothing to list (`nsadmin resolve thing` prints its IOR)"
+        )
+    );
 }
