@@ -30,7 +30,9 @@ pub mod example {
     }
     impl ::std::fmt::Display for NotFound {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            write!(f, "CORBA user exception {}", Self::REPOSITORY_ID)
+            write!(
+                f, "user exception {} {{ what: {:?} }}", Self::REPOSITORY_ID, self.what
+            )
         }
     }
     impl ::std::error::Error for NotFound {}
