@@ -306,7 +306,7 @@ impl SystemException {
             },
             (K::TRANSIENT, minor::TRANSIENT_CONNECTION_CLOSED) => write!(
                 f,
-                "{peer} closed the connection before the request could run — \
+                "the connection to {peer} closed before the request could run — \
                  is the server restarting or shutting down?"
             ),
             (K::TRANSIENT, minor::TRANSIENT_NO_USABLE_PROFILE) => {
