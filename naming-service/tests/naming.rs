@@ -701,3 +701,38 @@ fn nsadmin_list_of_an_object_says_it_is_not_a_context() {
         )
     );
 }
+
+#[test]
+fn a_typed_reference_can_have_its_own_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().flatten().collect();
+        drop(held);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut o = OrbOptions::default();
+        // The ORB would wait for ever; the typed reference does not.
+        o.parse_args(["-ORBclientCallTimeOutPeriod".into(), "0".into()])
+            .unwrap();
+        let orb = Orb::init(o).unwrap();
+        let root = NamingContextExtRef::unchecked_narrow(
+            orb.string_to_object(&format!("corbaloc::{addr}/NameService"))
+                .unwrap(),
+        )
+        .with_timeout(Duration::from_millis(200));
+        assert_eq!(root.object().timeout(), Some(Duration::from_millis(200)));
+        let _ = tx.send(root.resolve(&n("x")).map(drop));
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the call was still waiting");
+    match got {
+        Err(naming_context::ResolveError::System(e)) => {
+            assert_eq!(e.kind, SystemExceptionKind::TIMEOUT, "{e}");
+            assert_eq!(e.peer(), Some(addr));
+        }
+        other => panic!("{other:?}"),
+    }
+}
