@@ -5,6 +5,7 @@
 use clap::Parser;
 use event_service::{ChannelOptions, EventChannel, PullMode};
 use naming_service::cos_naming::{Name, NameComponent, NamingContext, NamingContextExtRef};
+use naming_service::daemon;
 use orb::{Orb, OrbOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,7 +96,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(extra) = rest.first() {
         return Err(format!("unexpected argument {extra:?}").into());
     }
-    log_to_stderr(&options);
+    daemon::log_to_stderr(&options);
     let orb = Orb::init(options)?;
     let channel_options = ChannelOptions {
         queue_length: args.queue_length as usize,
@@ -119,28 +120,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
-    eprintln!(
-        "event-service: listening on {}",
-        endpoints
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    daemon::say_listening("event-service", &endpoints);
     if let Some(signal) = orb.run_until_signal()? {
         eprintln!("event-service: signal {signal}: shut down");
     }
     Ok(())
-}
-
-/// The ORB's `tracing` output on stderr, as much as `-ORBtraceLevel` and
-/// `-ORBtraceInvocations` ask (warnings by default).
-fn log_to_stderr(options: &OrbOptions) {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(options.trace_filter())
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .try_init();
 }
 
 /// Binds (or rebinds) the channel under `name` in the naming service at `url`.

@@ -2,7 +2,7 @@
 //! `--data-dir`. ORB options (`-ORB...`, omniORB's spelling) may follow the flags.
 
 use clap::Parser;
-use naming_service::{open_store, NamingService};
+use naming_service::{daemon, open_store, NamingService};
 use orb::{Orb, OrbOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,7 +62,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(extra) = rest.first() {
         return Err(format!("unexpected argument {extra:?}").into());
     }
-    log_to_stderr(&options);
+    daemon::log_to_stderr(&options);
     let orb = Orb::init(options)?;
     let store = open_store(args.data_dir.as_deref())?;
     let service = NamingService::start(&orb, store)?;
@@ -73,7 +73,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
-    eprintln!("naming-service: listening on {}", list(&endpoints));
+    daemon::say_listening("naming-service", &endpoints);
     if let Some(signal) = orb.run_until_signal()? {
         eprintln!("naming-service: signal {signal}: shut down");
     }
@@ -81,22 +81,4 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // the log with nothing half-written, as a restart's recovery confirms.
     drop(service);
     Ok(())
-}
-
-/// The ORB's `tracing` output on stderr, as much as `-ORBtraceLevel` and
-/// `-ORBtraceInvocations` ask (warnings by default).
-fn log_to_stderr(options: &OrbOptions) {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(options.trace_filter())
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .try_init();
-}
-
-fn list(endpoints: &[orb::transport::Endpoint]) -> String {
-    endpoints
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
