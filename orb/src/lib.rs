@@ -36,5 +36,6 @@ pub use object::ObjectRef;
 pub use runtime::invoke::with_call_timeout;
 pub use runtime::{
     use_idle_connections, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,
+    SignalWatch,
 };
 pub use servant::{Servant, ServantRef};

@@ -66,7 +66,7 @@ fn captured() -> &'static Captured {
         let writer = out.clone();
         tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
-            .with_max_level(tracing::Level::DEBUG)
+            .with_max_level(tracing::Level::TRACE)
             .with_span_events(FmtSpan::CLOSE)
             .init();
         out
@@ -164,6 +164,12 @@ fn requests_and_connections_are_traced_on_both_sides() {
     assert_eq!(
         lines(&["orb::invocations", "invocation", "operation=\"add\""]),
         1,
+        "{log}"
+    );
+    // -ORBtraceLevel 25's worth: each message.
+    assert!(lines(&["orb::giop", "request sent"]) >= 2, "{log}");
+    assert!(
+        lines(&["orb::giop", "message received", "msg_type=Request"]) >= 2,
         "{log}"
     );
     // Connections, both sides.

@@ -120,8 +120,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
+    // Watched before saying so: a SIGTERM right after "listening on" is a clean stop too.
+    let signals = orb.watch_signals()?;
     daemon::say_listening("event-service", &endpoints);
-    if let Some(signal) = orb.run_until_signal()? {
+    if let Some(signal) = signals.run()? {
         eprintln!("event-service: signal {signal}: shut down");
     }
     Ok(())

@@ -73,8 +73,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
+    // Watched before saying so: a SIGTERM right after "listening on" is a clean stop too.
+    let signals = orb.watch_signals()?;
     daemon::say_listening("naming-service", &endpoints);
-    if let Some(signal) = orb.run_until_signal()? {
+    if let Some(signal) = signals.run()? {
         eprintln!("naming-service: signal {signal}: shut down");
     }
     // Every change was in the log (fsynced) before its reply; dropping the service closes

@@ -457,6 +457,14 @@ impl Handler for RequestHandler {
             return conn.close();
         };
         let _current = CurrentGuard::enter(&self.orb);
+        // -ORBtraceLevel 25: each message, as omniORB traces each send and receive.
+        tracing::trace!(
+            target: "orb::giop",
+            peer = conn.peer(),
+            msg_type = %frame.msg_type(),
+            octets = frame.as_bytes().len(),
+            "message received"
+        );
         let msg = match frame.decode() {
             Ok(m) => m,
             Err(_) => {
