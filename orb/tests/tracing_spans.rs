@@ -167,7 +167,7 @@ fn requests_and_connections_are_traced_on_both_sides() {
         "{log}"
     );
     // -ORBtraceLevel 25's worth: each message.
-    assert!(lines(&["orb::giop", "request sent"]) >= 2, "{log}");
+    assert!(lines(&["orb::giop", "sending request"]) >= 2, "{log}");
     assert!(
         lines(&["orb::giop", "message received", "msg_type=Request"]) >= 2,
         "{log}"

@@ -380,7 +380,7 @@ fn attempt(
     let request =
         encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
     flush_oneways(orb, &conn);
-    tracing::trace!(target: "orb::giop", request_id = id, octets = request.len(), "request sent");
+    tracing::trace!(target: "orb::giop", request_id = id, octets = request.len(), "sending request");
     let result = conn.call(id, &request, deadline(orb, r));
     buffers::give(orb.options.allocator, request);
     let frame = result.map_err(|e| {
