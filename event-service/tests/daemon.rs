@@ -209,3 +209,43 @@ fn bad_arguments_get_clear_errors() {
         "cannot write",
     );
 }
+
+/// SIGTERM is a clean shutdown: the daemon said where it listens, and exits 0.
+#[test]
+fn sigterm_stops_the_daemon_cleanly() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_event-service"))
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert_eq!(
+        line.trim_end(),
+        format!("event-service: listening on giop:tcp:127.0.0.1:{port}")
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // Bounded, so that a daemon that ignores the signal fails the test rather than hangs it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the daemon was still running 60 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}: {rest}");
+    assert!(rest.contains("signal 15"), "{rest}");
+}

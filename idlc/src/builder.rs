@@ -25,7 +25,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// What can go wrong compiling IDL to Rust.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same as `Display` — idlc's rendered diagnostics (file:line:col, the
+/// line, a caret) — because a build script's `main() -> Result<(), Box<dyn Error>>` and its
+/// `.unwrap()` print an error with `Debug`, and a struct dump of the diagnostics is no help
+/// there.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// The IDL has errors (each with file, line and column).
     #[error("{}", .0.render())]
@@ -41,6 +46,12 @@ pub enum Error {
     NoOutDir,
     #[error("two IDL files would both be written to {}", .0.display())]
     DuplicateOutput(PathBuf),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// Settings for compiling IDL files to Rust.

@@ -83,3 +83,29 @@ fn builder_lists_included_files_and_defines_macros() {
     assert!(text.contains("pub const X: i32 = 7;"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A build script's `main() -> Result<(), Box<dyn Error>>` prints its error with `Debug`, as
+/// `.unwrap()` does: either way the user sees idlc's diagnostics, not a struct dump.
+#[test]
+fn builder_errors_print_as_diagnostics_whatever_the_caller_does() {
+    let dir = scratch("builder-error");
+    let src = dir.join("broken.idl");
+    std::fs::write(
+        &src,
+        "module M {\n  struct S { long x; }\n  interface I { void f(in Nope n); };\n};\n",
+    )
+    .unwrap();
+    let err = idlc::Builder::new()
+        .out_dir(dir.join("out"))
+        .emit_rerun_if_changed(false)
+        .compile(&[&src])
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.contains("broken.idl:"), "{shown}");
+    assert!(shown.contains('^'), "no caret: {shown}");
+    assert_eq!(format!("{err:?}"), shown);
+    let boxed: Box<dyn std::error::Error> = err.into();
+    assert_eq!(format!("{boxed:?}"), shown);
+    assert!(!shown.contains("Diagnostic {"), "{shown}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -445,6 +445,52 @@ fn kill_dash_nine_loses_no_acknowledged_binding_and_references_survive() {
 /// `kill -9` leaves the page cache to the kernel, so this shows that nothing acknowledged
 /// lived only in the process (unwritten, or buffered); that replies wait for the `fsync`
 /// itself is `replies_wait_for_the_fsync_and_concurrent_binds_share_one`'s to show.
+/// SIGTERM (what `systemctl stop` and `docker stop` send) is a clean shutdown: the daemon
+/// said where it listens, exits 0, and leaves a log that replays whole, every binding in it.
+#[test]
+fn sigterm_shuts_the_daemon_down_cleanly() {
+    let scratch = tempdir();
+    let dir = scratch.path().join("data");
+    let port = free_port();
+    let mut daemon = Daemon::start(port, &dir);
+    wait_until("\"listening on\" on the daemon's stderr", || {
+        daemon.stderr().contains("listening on")
+    });
+    assert!(
+        daemon.stderr().contains(&format!(
+            "naming-service: listening on giop:tcp:127.0.0.1:{port}"
+        )),
+        "{}",
+        daemon.stderr()
+    );
+    let client = client_orb();
+    let root = NamingContextExtRef::unchecked_narrow(
+        client
+            .string_to_object(&format!("corbaloc::127.0.0.1:{port}/NameService"))
+            .unwrap(),
+    );
+    let obj = some_object(&client, "x");
+    for i in 0..20 {
+        root.bind(&n(&format!("o{i}")), &obj).unwrap();
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &daemon.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut status = None;
+    wait_until("the daemon to exit after SIGTERM", || {
+        status = daemon.0.try_wait().unwrap();
+        status.is_some()
+    });
+    let status = status.unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}: {}", daemon.stderr());
+    assert!(daemon.stderr().contains("signal 15"), "{}", daemon.stderr());
+    let (store, recovery) = Store::open(&dir).unwrap();
+    assert_eq!(recovery.truncated, None);
+    assert_eq!(store.context(ROOT).unwrap().len(), 20);
+}
+
 #[test]
 fn kill_dash_nine_amid_concurrent_clients_loses_no_acknowledged_binding() {
     let scratch = tempdir();
@@ -582,4 +628,111 @@ fn embedded_mode_starts_a_service_only_when_none_answers() {
     let (again, none) = naming_service::connect_or_start(&orb, port, None).unwrap();
     assert!(none.is_none());
     again.resolve(&n("here")).unwrap();
+}
+
+#[test]
+fn embedded_mode_gives_up_on_a_port_that_never_answers() {
+    // Something took the port and never answers: an error naming the port, not a hang.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().flatten().collect();
+        drop(held);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let orb = Orb::init(OrbOptions::default()).unwrap();
+        let _ = tx.send(
+            naming_service::connect_or_start(&orb, port, None)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        );
+    });
+    let got = rx
+        .recv_timeout(naming_service::PROBE_TIMEOUT * 6)
+        .expect("connect_or_start still waiting on a silent port");
+    let e = got.unwrap_err();
+    assert!(
+        e.starts_with(&format!(
+            "something at 127.0.0.1:{port} accepts connections but does not answer"
+        )) && e.contains("TIMEOUT"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_said_so() {
+    let scratch = tempdir();
+    let file = scratch.path().join("data");
+    std::fs::write(&file, "not a directory").unwrap();
+    let e = open_store(Some(&file)).err().unwrap().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "the data directory {} is a file, not a directory: give --data-dir a directory \
+             (it is made if missing), or move the file away",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn nsadmin_list_of_an_object_says_it_is_not_a_context() {
+    let scratch = tempdir();
+    let port = free_port();
+    let _daemon = Daemon::start(port, &scratch.path().join("data"));
+    let ns = format!("corbaloc::127.0.0.1:{port}/NameService");
+    let client = client_orb();
+    let root = NamingContextExtRef::unchecked_narrow(client.string_to_object(&ns).unwrap());
+    // A live object of the service that is not a context: a binding iterator.
+    let (_, iterator) = root.list(0).unwrap();
+    root.bind(&n("thing"), iterator.object()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nsadmin"))
+        .args(["--ns", &ns, "list", "thing"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "nsadmin: list \"thing\" at {ns}: \"thing\" is bound to an object that is not a \
+             naming context: there is nothing to list (`nsadmin resolve thing` prints its IOR)"
+        )
+    );
+}
+
+#[test]
+fn a_typed_reference_can_have_its_own_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().flatten().collect();
+        drop(held);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut o = OrbOptions::default();
+        // The ORB would wait for ever; the typed reference does not.
+        o.parse_args(["-ORBclientCallTimeOutPeriod".into(), "0".into()])
+            .unwrap();
+        let orb = Orb::init(o).unwrap();
+        let root = NamingContextExtRef::unchecked_narrow(
+            orb.string_to_object(&format!("corbaloc::{addr}/NameService"))
+                .unwrap(),
+        )
+        .with_timeout(Duration::from_millis(200));
+        assert_eq!(root.object().timeout(), Some(Duration::from_millis(200)));
+        let _ = tx.send(root.resolve(&n("x")).map(drop));
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the call was still waiting");
+    match got {
+        Err(naming_context::ResolveError::System(e)) => {
+            assert_eq!(e.kind, SystemExceptionKind::TIMEOUT, "{e}");
+            assert_eq!(e.peer(), Some(addr));
+        }
+        other => panic!("{other:?}"),
+    }
 }

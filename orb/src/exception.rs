@@ -13,6 +13,7 @@ use crate::cdr::{CdrEncode, DecodeError, DecodeErrorKind, EncodeError};
 use crate::giop::{CompletionStatus, SystemExceptionBody};
 use std::borrow::Cow;
 use std::fmt;
+use std::net::SocketAddr;
 
 macro_rules! system_exceptions {
     ($($variant:ident = $name:literal,)*) => {
@@ -174,15 +175,179 @@ pub mod minor {
     pub const MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT: u32 = OMNIORB_VMCID | 11;
     /// BAD_INV_ORDER: the ORB has been shut down (`_ORBHasShutdown`).
     pub const BAD_INV_ORDER_ORB_HAS_SHUTDOWN: u32 = OMG_VMCID | 4;
+
+    /// The name of a minor code of `kind` that this ORB raises: omniORB's name (without the
+    /// kind's prefix) for the codes it shares with omniORB, so that a log reads like
+    /// omniORB's. Minor codes are per kind (OMG minor 1 means something else for each).
+    pub fn name(kind: super::SystemExceptionKind, minor: u32) -> Option<&'static str> {
+        use super::SystemExceptionKind as K;
+        Some(match (kind, minor) {
+            (K::BAD_OPERATION, BAD_OPERATION_UNKNOWN_OPERATION) => "UnRecognisedOperationName",
+            (K::MARSHAL, MARSHAL_PASS_END_OF_MESSAGE) => "PassEndOfMessage",
+            (K::MARSHAL, MARSHAL_SEQUENCE_TOO_LONG) => "SequenceIsTooLong",
+            (K::MARSHAL, MARSHAL_STRING_NOT_END_WITH_NULL) => "StringNotEndWithNull",
+            (K::MARSHAL, MARSHAL_INVALID_ENUM_VALUE) => "InvalidEnumValue",
+            (K::MARSHAL, MARSHAL_INVALID_FIXED_VALUE) => "InvalidFixedValue",
+            (K::MARSHAL, MARSHAL_WCHAR_IN_GIOP_1_0) => "WCharSentByGIOP10Server",
+            (K::MARSHAL, MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT) => "WCharSentByGIOP10Client",
+            (K::MARSHAL, MARSHAL_MESSAGE_TOO_LONG) => "MessageTooLong",
+            (K::MARSHAL, MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT) => {
+                "MessageSizeExceedLimitOnClient"
+            }
+            (K::BAD_PARAM, BAD_PARAM_STRING_TOO_LONG) => "StringIsTooLong",
+            (K::BAD_PARAM, BAD_PARAM_SEQUENCE_TOO_LONG) => "SequenceIsTooLong",
+            (K::BAD_PARAM, BAD_PARAM_WRONG_UNION_MEMBER) => "WrongUnionMemberSelected",
+            (K::BAD_PARAM, BAD_PARAM_INVALID_FIXED_LIMITS) => "InvalidFixedPointLimits",
+            (K::DATA_CONVERSION, DATA_CONVERSION_CHAR) => "CannotMapChar",
+            (K::UNKNOWN, UNKNOWN_USER_EXCEPTION) => "UserException",
+            (K::OBJECT_NOT_EXIST, OBJECT_NOT_EXIST_NO_MATCH) => "NoMatch",
+            (K::INV_OBJREF, INV_OBJREF_NIL) => "InvokeOnNilObjRef",
+            (K::TRANSIENT, TRANSIENT_NO_USABLE_PROFILE) => "NoUsableProfile",
+            (K::TRANSIENT, TRANSIENT_FAILED_ON_FORWARDED) => "FailedOnForwarded",
+            (K::TRANSIENT, TRANSIENT_CONNECT_FAILED) => "ConnectFailed",
+            (K::TRANSIENT, TRANSIENT_CONNECTION_CLOSED) => "ConnectionClosed",
+            (K::COMM_FAILURE, COMM_FAILURE_WAITING_FOR_REPLY) => "WaitingForReply",
+            (K::COMM_FAILURE, COMM_FAILURE_UNMARSHAL_RESULTS) => "UnMarshalResults",
+            (K::TIMEOUT, TIMEOUT_CALL_TIMED_OUT) => "CallTimedOutOnClient",
+            (K::BAD_INV_ORDER, BAD_INV_ORDER_ORB_HAS_SHUTDOWN) => "ORBHasShutdown",
+            _ => return None,
+        })
+    }
 }
 
-/// A standard CORBA system exception: kind, minor code and completion status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("CORBA::{kind} (minor {minor:#010x}, {completed})")]
+/// A standard CORBA system exception: kind, minor code and completion status, and — when the
+/// ORB knows it — the address of the peer it came from or could not reach.
+///
+/// Its `Display` is written for the person reading a log: the minor code's name where it is
+/// one of ours (omniORB's names for omniORB's codes), and a hint of what to check:
+/// `TRANSIENT (minor ConnectFailed 0x41540002, COMPLETED_NO): nothing listens at
+/// 127.0.0.1:2809 — is the server running?`.
+///
+/// Equality and hashing look at kind, minor code and completion status only: the peer is
+/// context, not identity (the same failure from two replicas is the same failure).
+#[derive(Clone, Copy, Debug)]
 pub struct SystemException {
     pub kind: SystemExceptionKind,
     pub minor: u32,
     pub completed: CompletionStatus,
+    peer: Option<SocketAddr>,
+    cause: Cause,
+}
+
+/// What the ORB saw beyond the minor code, when that changes the advice (a refused
+/// connection and one that timed out are both `TRANSIENT_ConnectFailed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cause {
+    /// Nothing more is known.
+    Unknown,
+    /// The peer refused the connection: nothing listens there.
+    ConnectionRefused,
+    /// The connection attempt got no answer within the connect timeout.
+    ConnectTimedOut,
+}
+
+impl PartialEq for SystemException {
+    fn eq(&self, other: &Self) -> bool {
+        (self.kind, self.minor, self.completed) == (other.kind, other.minor, other.completed)
+    }
+}
+
+impl Eq for SystemException {}
+
+impl std::hash::Hash for SystemException {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.kind, self.minor, self.completed).hash(state)
+    }
+}
+
+impl std::error::Error for SystemException {}
+
+impl fmt::Display for SystemException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (minor ", self.kind)?;
+        if let Some(name) = minor::name(self.kind, self.minor) {
+            write!(f, "{name} ")?;
+        }
+        write!(f, "{:#010x}, {})", self.minor, self.completed)?;
+        match self.hint() {
+            Some(hint) => write!(f, ": {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a hint names the peer: its address, or words for it when the ORB does not know it.
+struct Peer(Option<SocketAddr>);
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(a) => write!(f, "{a}"),
+            None => f.write_str("the server's address"),
+        }
+    }
+}
+
+impl SystemException {
+    fn write_hint(&self, f: &mut String) -> fmt::Result {
+        use fmt::Write;
+        use SystemExceptionKind as K;
+        let e = self;
+        let peer = Peer(e.peer);
+        match (e.kind, e.minor) {
+            (K::TRANSIENT, minor::TRANSIENT_CONNECT_FAILED) => match e.cause {
+                Cause::ConnectTimedOut => write!(
+                    f,
+                    "no answer from {peer} within the connect timeout \
+                     (-ORBclientConnectTimeOutPeriod) — is the host reachable?"
+                ),
+                _ => write!(f, "nothing listens at {peer} — is the server running?"),
+            },
+            (K::TRANSIENT, minor::TRANSIENT_CONNECTION_CLOSED) => write!(
+                f,
+                "the connection to {peer} closed before the request could run — \
+                 is the server restarting or shutting down?"
+            ),
+            (K::TRANSIENT, minor::TRANSIENT_NO_USABLE_PROFILE) => {
+                f.write_str("the reference has no address this ORB can use (no IIOP profile)")
+            }
+            (K::TRANSIENT, minor::TRANSIENT_FAILED_ON_FORWARDED) => {
+                f.write_str("LOCATION_FORWARD replies went round in a loop")
+            }
+            (K::COMM_FAILURE, minor::COMM_FAILURE_WAITING_FOR_REPLY) => write!(
+                f,
+                "the connection to {peer} broke while waiting for the reply; \
+                 the operation may or may not have run"
+            ),
+            (K::TIMEOUT, minor::TIMEOUT_CALL_TIMED_OUT) => write!(
+                f,
+                "no reply from {peer} within the call timeout; the operation may still \
+                 run there (raise it with -ORBclientCallTimeOutPeriod MS or \
+                 ObjectRef::with_timeout)"
+            ),
+            (K::OBJECT_NOT_EXIST, _) => f.write_str(
+                "the server does not know this object: deactivated, or a stale reference \
+                 from an earlier run of a server without persistent references",
+            ),
+            (K::BAD_OPERATION, minor::BAD_OPERATION_UNKNOWN_OPERATION) => f.write_str(
+                "the object has no operation of that name — do client and server use the \
+                 same IDL, and is the reference of the type you think?",
+            ),
+            (K::INV_OBJREF, minor::INV_OBJREF_NIL) => f.write_str("the reference is nil"),
+            (K::BAD_INV_ORDER, minor::BAD_INV_ORDER_ORB_HAS_SHUTDOWN) => {
+                f.write_str("the ORB has been shut down")
+            }
+            (K::UNKNOWN, minor::UNKNOWN_USER_EXCEPTION) => f.write_str(
+                "the server raised a user exception the operation does not declare \
+                 (different IDL on the two sides?)",
+            ),
+            _ => match e.peer {
+                Some(a) => write!(f, "from {a}"),
+                None => Ok(()),
+            },
+        }
+    }
 }
 
 impl SystemException {
@@ -191,7 +356,44 @@ impl SystemException {
             kind,
             minor,
             completed,
+            peer: None,
+            cause: Cause::Unknown,
         }
+    }
+
+    /// The same exception, saying which peer it came from or could not reach.
+    pub const fn with_peer(self, peer: SocketAddr) -> Self {
+        SystemException {
+            peer: Some(peer),
+            ..self
+        }
+    }
+
+    /// The same exception, with what the ORB saw beyond the minor code.
+    pub const fn with_cause(self, cause: Cause) -> Self {
+        SystemException { cause, ..self }
+    }
+
+    /// The peer the exception came from or could not reach, when the ORB knows it.
+    pub const fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// What the ORB saw beyond the minor code.
+    pub const fn cause(&self) -> Cause {
+        self.cause
+    }
+
+    /// The minor code's name, where it is one the ORB knows (`ConnectFailed`).
+    pub fn minor_name(&self) -> Option<&'static str> {
+        minor::name(self.kind, self.minor)
+    }
+
+    /// Advice for the reader (what `Display` shows after the colon), if the ORB has some.
+    pub fn hint(&self) -> Option<String> {
+        let mut hint = String::new();
+        self.write_hint(&mut hint).ok()?;
+        (!hint.is_empty()).then_some(hint)
     }
 
     /// `BAD_OPERATION`, completed NO: what a skeleton answers for an operation name its
@@ -368,6 +570,52 @@ mod tests {
     #[test]
     fn display_names_kind_minor_and_completion() {
         let s = SystemException::bad_operation().to_string();
-        assert_eq!(s, "CORBA::BAD_OPERATION (minor 0x41540026, COMPLETED_NO)");
+        assert!(
+            s.starts_with(
+                "BAD_OPERATION (minor UnRecognisedOperationName 0x41540026, COMPLETED_NO): "
+            ),
+            "{s}"
+        );
+        let odd = SystemException::new(
+            SystemExceptionKind::NO_RESOURCES,
+            7,
+            CompletionStatus::Maybe,
+        );
+        assert_eq!(
+            odd.to_string(),
+            "NO_RESOURCES (minor 0x00000007, COMPLETED_MAYBE)"
+        );
+    }
+
+    #[test]
+    fn display_names_the_peer_and_says_what_to_check() {
+        let peer: SocketAddr = "127.0.0.1:2809".parse().unwrap();
+        let e = SystemException::new(
+            SystemExceptionKind::TRANSIENT,
+            minor::TRANSIENT_CONNECT_FAILED,
+            CompletionStatus::No,
+        )
+        .with_peer(peer);
+        assert_eq!(
+            e.to_string(),
+            "TRANSIENT (minor ConnectFailed 0x41540002, COMPLETED_NO): nothing listens at \
+             127.0.0.1:2809 — is the server running?"
+        );
+        let slow = e.with_cause(Cause::ConnectTimedOut).to_string();
+        assert!(
+            slow.contains("no answer from 127.0.0.1:2809 within the connect timeout"),
+            "{slow}"
+        );
+        // The peer is context: the same failure from anywhere compares equal.
+        assert_eq!(e, e.with_peer("10.0.0.1:1".parse().unwrap()));
+        let other =
+            SystemException::new(SystemExceptionKind::NO_RESOURCES, 7, CompletionStatus::No)
+                .with_peer(peer);
+        assert!(
+            other
+                .to_string()
+                .ends_with("COMPLETED_NO): from 127.0.0.1:2809"),
+            "{other}"
+        );
     }
 }

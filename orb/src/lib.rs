@@ -33,7 +33,9 @@ pub mod typecode;
 
 pub use buffers::AllocatorStrategy;
 pub use object::ObjectRef;
+pub use runtime::invoke::with_call_timeout;
 pub use runtime::{
     use_idle_connections, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,
+    SignalWatch,
 };
 pub use servant::{Servant, ServantRef};

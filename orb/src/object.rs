@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, LazyLock, Weak};
+use std::time::Duration;
 
 /// `CORBA::Object`: a reference to an object, local or remote, or nil. Cloning is cheap
 /// (clones share what the ORB learnt, such as a forwarded location).
@@ -34,6 +35,8 @@ pub(crate) struct RefInner {
     pub(crate) binding: Mutex<Option<Arc<Binding>>>,
     /// Whether the object is in this process, found out at the first need.
     pub(crate) local: std::sync::OnceLock<Option<runtime::collocation::Local>>,
+    /// This reference's own call timeout ([`ObjectRef::with_timeout`]), over the ORB's.
+    pub(crate) timeout: Option<Duration>,
 }
 
 static NIL_IOR: LazyLock<Ior> = LazyLock::new(Ior::nil);
@@ -59,7 +62,33 @@ impl ObjectRef {
             orb,
             binding: Mutex::new(None),
             local: std::sync::OnceLock::new(),
+            timeout: None,
         })))
+    }
+
+    /// A reference to the same object whose twoway calls fail with `TIMEOUT` (completed
+    /// MAYBE) when no reply came within `timeout`, whatever the ORB's default
+    /// (`-ORBclientCallTimeOutPeriod`, 30 s unless set); `Duration::ZERO` waits for ever.
+    /// Like a relative round-trip timeout policy set with `_set_policy_overrides`: `self`
+    /// keeps its timeout. Typed references get the same from `Ref::from(obj.with_timeout(..))`
+    /// or their own `with_timeout`. For one call only, see [`crate::with_call_timeout`].
+    pub fn with_timeout(&self, timeout: Duration) -> ObjectRef {
+        let Some(r) = &self.0 else {
+            return ObjectRef::nil();
+        };
+        ObjectRef(Some(Arc::new(RefInner {
+            ior: r.ior.clone(),
+            orb: r.orb.clone(),
+            // Where a forward sent the original is as good for the copy.
+            binding: Mutex::new(r.binding.lock().clone()),
+            local: std::sync::OnceLock::new(),
+            timeout: Some(timeout),
+        })))
+    }
+
+    /// The timeout set by [`ObjectRef::with_timeout`], if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.0.as_ref().and_then(|r| r.timeout)
     }
 
     pub(crate) fn inner(&self) -> Option<&Arc<RefInner>> {

@@ -119,3 +119,20 @@ fn run_returns_after_the_requests_under_way_when_a_servant_shuts_down_without_wa
         .expect("the reply to a request under way at shutdown");
     assert_eq!(*log.lock().unwrap(), ["slow done", "run returned"]);
 }
+
+/// `run_until_signal` is `run` when no signal comes: a shutdown from elsewhere ends it, with
+/// no signal to report, and its signal-watching thread goes too.
+#[test]
+fn run_until_signal_returns_none_after_a_shutdown_from_elsewhere() {
+    let orb = Orb::init(OrbOptions::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let runner = orb.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(runner.run_until_signal().map_err(|e| e.to_string()));
+    });
+    orb.shutdown(true);
+    let got = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("run_until_signal still running after shutdown");
+    assert_eq!(got, Ok(None));
+}

@@ -5,6 +5,7 @@
 use clap::Parser;
 use event_service::{ChannelOptions, EventChannel, PullMode};
 use naming_service::cos_naming::{Name, NameComponent, NamingContext, NamingContextExtRef};
+use naming_service::daemon;
 use orb::{Orb, OrbOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +96,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(extra) = rest.first() {
         return Err(format!("unexpected argument {extra:?}").into());
     }
+    daemon::log_to_stderr(&options);
     let orb = Orb::init(options)?;
     let channel_options = ChannelOptions {
         queue_length: args.queue_length as usize,
@@ -108,7 +110,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let channel = EventChannel::start(&orb, channel_options)?;
     channel.register_well_known("EventChannel")?;
-    orb.listen()?;
+    let endpoints = orb.listen()?;
     if let (Some(url), Some(name)) = (&args.name_service, &args.name) {
         bind(&orb, url, name, &channel)?;
     }
@@ -118,7 +120,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
-    orb.run()?;
+    // Watched before saying so: a SIGTERM right after "listening on" is a clean stop too.
+    let signals = orb.watch_signals()?;
+    daemon::say_listening("event-service", &endpoints);
+    if let Some(signal) = signals.run()? {
+        eprintln!("event-service: signal {signal}: shut down");
+    }
     Ok(())
 }
 

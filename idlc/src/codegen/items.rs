@@ -211,6 +211,23 @@ impl Generator<'_> {
         let common = self.type_common(id, tc)?;
         let nested = self.nested_types(id, &e.nested, path, seen)?;
         let cg = quote!(::orb::codegen);
+        // The members are what a reader of `NotFound` needs (why, and how much of the name
+        // was left): `user exception IDL:...NotFound:1.0 { why: MissingNode, ... }`, under
+        // their IDL names.
+        let shown = e
+            .members
+            .iter()
+            .map(|m| format!("{}: {{:?}}", m.name))
+            .collect::<Vec<_>>();
+        let format = if shown.is_empty() {
+            "user exception {}".to_owned()
+        } else {
+            format!("user exception {{}} {{{{ {} }}}}", shown.join(", "))
+        };
+        let values = n.fields.iter().map(|f| {
+            let f = ident(f);
+            quote!(self.#f)
+        });
         Ok(quote! {
             #[doc = #doc]
             #derive
@@ -228,7 +245,7 @@ impl Generator<'_> {
 
             impl ::std::fmt::Display for #name {
                 fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    write!(f, "CORBA user exception {}", Self::REPOSITORY_ID)
+                    write!(f, #format, Self::REPOSITORY_ID #(, #values)*)
                 }
             }
 

@@ -61,6 +61,12 @@ impl CounterRef {
     pub fn into_object(self) -> ::orb::codegen::ObjectRef {
         self.obj
     }
+    /// The same reference with its own call timeout (`ObjectRef::with_timeout`;
+    /// zero waits for ever). Collocated calls do not go through the transport,
+    /// and so have none.
+    pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
+        Self::unchecked_narrow(self.obj.with_timeout(timeout))
+    }
     /// Whether calls skip marshaling and go straight to the implementation, which
     /// is in this process (the ORB's collocation strategy is `Direct` or
     /// `ThruPoa`, and its servant implements the interface).

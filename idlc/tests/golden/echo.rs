@@ -30,7 +30,9 @@ pub mod example {
     }
     impl ::std::fmt::Display for NotFound {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            write!(f, "CORBA user exception {}", Self::REPOSITORY_ID)
+            write!(
+                f, "user exception {} {{ what: {:?} }}", Self::REPOSITORY_ID, self.what
+            )
         }
     }
     impl ::std::error::Error for NotFound {}
@@ -120,6 +122,12 @@ pub mod example {
         }
         pub fn into_object(self) -> ::orb::codegen::ObjectRef {
             self.obj
+        }
+        /// The same reference with its own call timeout (`ObjectRef::with_timeout`;
+        /// zero waits for ever). Collocated calls do not go through the transport,
+        /// and so have none.
+        pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
+            Self::unchecked_narrow(self.obj.with_timeout(timeout))
         }
         /// Whether calls skip marshaling and go straight to the implementation, which
         /// is in this process (the ORB's collocation strategy is `Direct` or

@@ -2,7 +2,7 @@
 //! `--data-dir`. ORB options (`-ORB...`, omniORB's spelling) may follow the flags.
 
 use clap::Parser;
-use naming_service::{open_store, NamingService};
+use naming_service::{daemon, open_store, NamingService};
 use orb::{Orb, OrbOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,16 +62,25 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(extra) = rest.first() {
         return Err(format!("unexpected argument {extra:?}").into());
     }
+    daemon::log_to_stderr(&options);
     let orb = Orb::init(options)?;
     let store = open_store(args.data_dir.as_deref())?;
     let service = NamingService::start(&orb, store)?;
-    orb.listen()?;
+    let endpoints = orb.listen()?;
     let ior = orb.object_to_string(service.root())?;
     if let Some(path) = &args.ior_file {
         std::fs::write(path, format!("{ior}\n"))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     println!("{ior}");
-    orb.run()?;
+    // Watched before saying so: a SIGTERM right after "listening on" is a clean stop too.
+    let signals = orb.watch_signals()?;
+    daemon::say_listening("naming-service", &endpoints);
+    if let Some(signal) = signals.run()? {
+        eprintln!("naming-service: signal {signal}: shut down");
+    }
+    // Every change was in the log (fsynced) before its reply; dropping the service closes
+    // the log with nothing half-written, as a restart's recovery confirms.
+    drop(service);
     Ok(())
 }

@@ -99,6 +99,8 @@ enum Failure {
     InvalidName,
     AlreadyBound,
     NotEmpty,
+    /// `list NAME` where NAME is bound to an object that is not a context.
+    NotAContext(String),
     System(SystemException),
     Other(String),
 }
@@ -148,6 +150,11 @@ impl fmt::Display for Failure {
             Failure::NotEmpty => {
                 f.write_str("the context is not empty: unbind or remove what it holds first")
             }
+            Failure::NotAContext(name) => write!(
+                f,
+                "{name:?} is bound to an object that is not a naming context: there is \
+                 nothing to list (`nsadmin resolve {name}` prints its IOR)"
+            ),
             Failure::System(e) if e.kind == SystemExceptionKind::TRANSIENT => {
                 write!(f, "no naming service answers there ({e})")
             }
@@ -242,7 +249,14 @@ fn run(args: &Args) -> Result<(), Failure> {
                 }
                 None => NamingContextRef::unchecked_narrow(root.object().clone()),
             };
-            list(&ctx, "", *recursive)?;
+            list(&ctx, "", *recursive).map_err(|f| match (f, name) {
+                // An object without a `list` operation: not a context (narrowing with
+                // `_is_a` first would cost every listing a round trip).
+                (Failure::System(e), Some(n)) if e.kind == SystemExceptionKind::BAD_OPERATION => {
+                    Failure::NotAContext(n.clone())
+                }
+                (f, _) => f,
+            })?;
         }
         Command::Bind { name, object } => {
             let full = parse_name(name)?;

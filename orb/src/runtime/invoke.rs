@@ -12,7 +12,7 @@
 use super::{Binding, Orb, OrbShared, TAG_RTORB_LITE};
 use crate::buffers::{self, Buffer};
 use crate::cdr::{ByteOrder, CodeSetId, CodeSets, Decoder, EncodeError, Encoder, GiopVersion};
-use crate::exception::{minor, SystemException, SystemExceptionKind};
+use crate::exception::{minor, Cause, SystemException, SystemExceptionKind};
 use crate::giop::{
     AddressingDisposition, CompletionStatus, Frame, Header, IorAddressingInfo, LocateRequestHeader,
     LocateStatus, MessageWriter, ReplyStatus, RequestHeader, ResponseFlags, ServiceContexts,
@@ -24,7 +24,8 @@ use crate::object::{ObjectRef, RefInner, Reply};
 use crate::transport::{ClientConnection, Dialect, Endpoint, IdleConnection, TransportError};
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tracing::field::Empty;
 
 /// More forwards than this in one call is a loop.
 const MAX_FORWARDS: usize = 16;
@@ -53,8 +54,8 @@ fn bad_reply() -> SystemException {
     )
 }
 
-/// The exception a transport failure becomes.
-fn transport_exception(e: &TransportError) -> SystemException {
+/// The exception a transport failure on the way to `endpoint` becomes.
+fn transport_exception(e: &TransportError, endpoint: &Endpoint) -> SystemException {
     let completed = e.completion();
     let (kind, minor) = match e {
         TransportError::Timeout => (SystemExceptionKind::TIMEOUT, minor::TIMEOUT_CALL_TIMED_OUT),
@@ -71,7 +72,62 @@ fn transport_exception(e: &TransportError) -> SystemException {
             minor::COMM_FAILURE_WAITING_FOR_REPLY,
         ),
     };
-    SystemException::new(kind, minor, completed)
+    let cause = match e {
+        TransportError::Connect { source, .. } => match source.kind() {
+            std::io::ErrorKind::ConnectionRefused => Cause::ConnectionRefused,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Cause::ConnectTimedOut,
+            _ => Cause::Unknown,
+        },
+        _ => Cause::Unknown,
+    };
+    with_peer(
+        SystemException::new(kind, minor, completed).with_cause(cause),
+        endpoint,
+    )
+}
+
+/// The exception, saying which peer it concerns when the endpoint has an IP address (a host
+/// name is not looked up again on an error path, nor is a Unix socket an address).
+fn with_peer(e: SystemException, endpoint: &Endpoint) -> SystemException {
+    match endpoint {
+        Endpoint::Iiop { host, port } if e.peer().is_none() => {
+            match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => e.with_peer(std::net::SocketAddr::new(ip, *port)),
+                Err(_) => e,
+            }
+        }
+        _ => e,
+    }
+}
+
+thread_local! {
+    /// The timeout of the calls this thread makes inside [`with_call_timeout`].
+    static CALL_TIMEOUT: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with every twoway call it makes from this thread bounded by `timeout` (zero:
+/// unbounded), whatever the reference's or the ORB's timeout: a per-call override that needs
+/// nothing of the generated stubs. Nested calls restore the outer value.
+pub fn with_call_timeout<T>(timeout: Duration, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Duration>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CALL_TIMEOUT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CALL_TIMEOUT.with(|c| c.replace(Some(timeout))));
+    f()
+}
+
+/// When a twoway call's reply must have come: the innermost of [`with_call_timeout`], the
+/// reference's own ([`ObjectRef::with_timeout`]) and the ORB's
+/// (`-ORBclientCallTimeOutPeriod`); a zero duration at any of these is no deadline.
+fn deadline(orb: &OrbShared, r: &RefInner) -> Option<Instant> {
+    let timeout = CALL_TIMEOUT
+        .with(|c| c.get())
+        .or(r.timeout)
+        .or(orb.options.request_timeout)?;
+    (!timeout.is_zero()).then(|| Instant::now() + timeout)
 }
 
 /// Chooses the profile requests for `ior` go to: the first IIOP profile this ORB can use,
@@ -304,7 +360,7 @@ fn connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
     } else {
         orb.cache.get(&b.endpoint, b.dialect).map(Conn::Shared)
     };
-    conn.map_err(|e| transport_exception(&e))
+    conn.map_err(|e| transport_exception(&e, &b.endpoint))
 }
 
 /// The connection a oneway goes on: as any call's, except that a thread that takes idle
@@ -335,19 +391,20 @@ fn attempt(
     let no_retry = |e| (e, false);
     let conn = connection(orb, b).map_err(no_retry)?;
     let id = conn.next_request_id();
+    record_binding(b, id);
     let target = target(r, b, addressing).map_err(no_retry)?;
     let first = conn.claim_first_request();
     let request =
         encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
     flush_oneways(orb, &conn);
-    let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
-    let result = conn.call(id, &request, deadline);
+    tracing::trace!(target: "orb::giop", request_id = id, octets = request.len(), "sending request");
+    let result = conn.call(id, &request, deadline(orb, r));
     buffers::give(orb.options.allocator, request);
     let frame = result.map_err(|e| {
         if matches!(e, TransportError::Closed { .. }) {
             orb.cache.discard(&conn);
         }
-        (transport_exception(&e), e.is_retryable())
+        (transport_exception(&e, &b.endpoint), e.is_retryable())
     })?;
     read_reply(frame, b.codesets).map_err(no_retry)
 }
@@ -467,7 +524,7 @@ fn run<T>(
                     retried = true;
                     continue;
                 }
-                return Err(e);
+                return Err(with_peer(e, &b.endpoint));
             }
         }
     }
@@ -479,19 +536,77 @@ pub(crate) fn invoke(
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Reply, SystemException> {
-    let reply = run(
+    // Disabled (no allocation, no formatting) unless a subscriber wants it: the
+    // zero-allocation twoway path stays so.
+    let span = tracing::debug_span!(
+        "invoke",
+        operation,
+        request_id = Empty,
+        peer = Empty,
+        giop = Empty,
+        transport = Empty,
+        outcome = Empty,
+    );
+    let _entered = span.enter();
+    let result = run(
         obj,
         |orb, r, b, a| attempt(orb, r, b, a, operation, args),
         |a| match a {
             Attempt::Done(reply) => Some(reply),
             _ => None,
         },
-    )?;
+    );
+    record_outcome(obj, &span, operation, &result);
+    let reply = result?;
     // References in the reply belong to the ORB that received it.
     if let Ok(orb) = Orb::of(obj) {
         super::decoding_reply_of(&orb);
     }
     Ok(reply)
+}
+
+/// Fills the current request span's binding fields (a no-op without a subscriber).
+fn record_binding(b: &Binding, request_id: u32) {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    span.record("request_id", request_id);
+    span.record("peer", tracing::field::display(&b.endpoint));
+    span.record("giop", tracing::field::display(b.version));
+    span.record("transport", transport_name(b));
+}
+
+fn transport_name(b: &Binding) -> &'static str {
+    match (&b.endpoint, b.dialect.is_lite()) {
+        (Endpoint::Iiop { .. }, false) => "iiop",
+        (Endpoint::Iiop { .. }, true) => "iiop-lite",
+        (Endpoint::Uiop { .. }, false) => "uiop",
+        (Endpoint::Uiop { .. }, true) => "uiop-lite",
+    }
+}
+
+/// Records how a call ended in its span, and says so as an event of its own when the ORB
+/// traces invocations (`-ORBtraceInvocations 1`).
+fn record_outcome(
+    obj: &ObjectRef,
+    span: &tracing::Span,
+    operation: &str,
+    result: &Result<Reply, SystemException>,
+) {
+    let outcome: &dyn std::fmt::Display = match result {
+        Ok(r) if r.user_exception => &"user exception",
+        Ok(_) => &"ok",
+        Err(e) => e,
+    };
+    if !span.is_disabled() {
+        span.record("outcome", tracing::field::display(outcome));
+    }
+    if tracing::enabled!(target: "orb::invocations", tracing::Level::INFO)
+        && Orb::of(obj).is_ok_and(|o| o.options.trace_invocations)
+    {
+        tracing::info!(target: "orb::invocations", operation, outcome = %outcome, "invocation");
+    }
 }
 
 /// A oneway request: sent, never answered.
@@ -547,7 +662,7 @@ pub(crate) fn invoke_oneway(
             retried = true;
             continue;
         }
-        return Err(transport_exception(&e));
+        return Err(transport_exception(&e, &b.endpoint));
     }
 }
 
@@ -581,10 +696,9 @@ fn locate_once(
         .and_then(MessageWriter::finish)
         .map_err(|_| no_retry(bad_reply()))?;
     flush_oneways(orb, &conn);
-    let deadline = orb.options.request_timeout.map(|t| Instant::now() + t);
-    let frame = conn.call(id, &request, deadline).map_err(|e| {
+    let frame = conn.call(id, &request, deadline(orb, r)).map_err(|e| {
         orb.cache.discard(&conn);
-        (transport_exception(&e), e.is_retryable())
+        (transport_exception(&e, &b.endpoint), e.is_retryable())
     })?;
     let msg = frame.decode().map_err(|_| no_retry(bad_reply()))?;
     let Header::LocateReply(h) = msg.header() else {

@@ -116,6 +116,48 @@ pub struct Orb {
     pub(crate) shared: Arc<OrbShared>,
 }
 
+/// SIGINT and SIGTERM watched for an ORB ([`Orb::watch_signals`]): either shuts it down.
+/// Dropping it stops watching.
+pub struct SignalWatch {
+    orb: Orb,
+    handle: signal_hook::iterator::Handle,
+    watcher: Option<std::thread::JoinHandle<Option<i32>>>,
+}
+
+impl SignalWatch {
+    /// [`Orb::run`]: serves until a watched signal or [`Orb::shutdown`] ends it, and returns
+    /// once the shutdown has completed, with the signal that caused it, if one did.
+    pub fn run(mut self) -> Result<Option<i32>, OrbError> {
+        let ran = self.orb.run();
+        ran.map(|()| self.stop())
+    }
+
+    /// Ends the watcher thread (its `forever()` when no signal came) and gives what it saw.
+    fn stop(&mut self) -> Option<i32> {
+        self.handle.close();
+        self.watcher.take().and_then(|w| w.join().unwrap_or(None))
+    }
+}
+
+impl Drop for SignalWatch {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for SignalWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalWatch").finish_non_exhaustive()
+    }
+}
+
+fn signal_error(source: std::io::Error) -> OrbError {
+    OrbError::Transport(crate::transport::TransportError::Io {
+        what: "watching for SIGINT and SIGTERM",
+        source,
+    })
+}
+
 /// Tagged component of ours (vendor range, "RTO\x02"): the GIOP-lite listeners of an rtorb
 /// server, as an encapsulated sequence of `(string host, ushort port)`. Other ORBs skip it.
 pub const TAG_RTORB_LITE: ComponentId = ComponentId(0x5254_4f02);
@@ -524,6 +566,48 @@ impl Orb {
         }
         self.complete_shutdown();
         Ok(())
+    }
+
+    /// [`Orb::run`] until the process gets SIGINT or SIGTERM, then a clean shutdown: the
+    /// listeners closed, requests under way answered, the server's threads joined. Returns
+    /// the signal that ended it (`None` when [`Orb::shutdown`] did), so that a daemon's
+    /// `main` can return normally and run its destructors (flushing logs, closing files)
+    /// instead of dying mid-write. Same as `orb.watch_signals()?.run()`; a program that
+    /// announces it is ready should watch first and announce then (see
+    /// [`Orb::watch_signals`]).
+    pub fn run_until_signal(&self) -> Result<Option<i32>, OrbError> {
+        self.watch_signals()?.run()
+    }
+
+    /// From now on, SIGINT and SIGTERM shut this ORB down cleanly instead of killing the
+    /// process; [`SignalWatch::run`] serves until then. Watch before telling the world the
+    /// server is up (a "listening on" line, a PID file): a signal sent right after would
+    /// otherwise find the default action, and kill the process mid-start. While watched,
+    /// those two signals no longer kill the process; afterwards their handlers stay
+    /// registered but unused (`signal-hook` cannot restore the default action safely), so a
+    /// program that wants to be killable by them again should exit.
+    pub fn watch_signals(&self) -> Result<SignalWatch, OrbError> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals =
+            signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(signal_error)?;
+        let handle = signals.handle();
+        let orb = self.clone();
+        let watcher = std::thread::Builder::new()
+            .name("orb-signals".into())
+            .spawn(move || {
+                let got = signals.forever().next();
+                if let Some(sig) = got {
+                    tracing::info!(signal = sig, "signal received: shutting down");
+                    orb.shutdown(false);
+                }
+                got
+            })
+            .map_err(signal_error)?;
+        Ok(SignalWatch {
+            orb: self.clone(),
+            handle,
+            watcher: Some(watcher),
+        })
     }
 
     /// `work_pending`/`perform_work`: the server's threads do the work, so there is never

@@ -49,9 +49,14 @@ pub struct OrbOptions {
     pub init_refs: Vec<(String, String)>,
     /// `-ORBDefaultInitRef URL`: `resolve_initial_references(n)` tries `URL/n`.
     pub default_init_ref: Option<String>,
-    /// Round-trip timeout of a twoway call (`-ORBclientCallTimeOutPeriod MS`, 0 = none).
+    /// Round-trip timeout of a twoway call (`-ORBclientCallTimeOutPeriod MS`, 0 = none):
+    /// by default [`OrbOptions::DEFAULT_CALL_TIMEOUT`], so that a server that accepts and
+    /// never answers costs a caller `TIMEOUT` rather than a hung thread. A reference can
+    /// have its own ([`crate::ObjectRef::with_timeout`]), a call too
+    /// ([`crate::with_call_timeout`]).
     pub request_timeout: Option<Duration>,
-    /// `-ORBclientConnectTimeOutPeriod MS`.
+    /// How long a connection attempt may take (`-ORBclientConnectTimeOutPeriod MS`), by
+    /// default [`OrbOptions::DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Duration,
     /// The largest message sent or accepted (`-ORBgiopMaxMsgSize`), default 64 MiB.
     pub max_message_size: usize,
@@ -63,6 +68,13 @@ pub struct OrbOptions {
     /// of at most this size, headers included (`-ORBfragmentSize N`, at least 32; 0 = whole
     /// messages, the default). Receiving fragments needs no option.
     pub fragment_size: Option<usize>,
+    /// omniORB's `-ORBtraceLevel N` (default 1): how much the ORB's `tracing` output is
+    /// meant to show, as [`OrbOptions::trace_filter`] maps it for a program's subscriber
+    /// (the library installs none).
+    pub trace_level: u32,
+    /// `-ORBtraceInvocations 1`: an `INFO` event (target `orb::invocations`) per twoway
+    /// call made, with its operation and outcome.
+    pub trace_invocations: bool,
 }
 
 impl Default for OrbOptions {
@@ -82,11 +94,13 @@ impl Default for OrbOptions {
             allocator: AllocatorStrategy::ThreadLocal,
             init_refs: Vec::new(),
             default_init_ref: None,
-            request_timeout: None,
-            connect_timeout: Duration::from_secs(10),
+            request_timeout: Some(OrbOptions::DEFAULT_CALL_TIMEOUT),
+            connect_timeout: OrbOptions::DEFAULT_CONNECT_TIMEOUT,
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
             oneway_batch: None,
             fragment_size: None,
+            trace_level: 1,
+            trace_invocations: false,
         }
     }
 }
@@ -95,7 +109,7 @@ impl Default for OrbOptions {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptionsError {
-    #[error("unknown ORB option -ORB{0}")]
+    #[error("unknown ORB option -ORB{0}; the options this ORB knows are {list}", list = supported_options())]
     Unknown(String),
     #[error("ORB option -ORB{0} needs a value")]
     MissingValue(String),
@@ -110,6 +124,33 @@ pub enum OptionsError {
 }
 
 impl OrbOptions {
+    /// The default round-trip timeout of a twoway call: long enough for any call a server
+    /// answers at all, short enough that a hung server is noticed.
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default connect timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The most verbose `tracing` level the options ask for, for a program to give its
+    /// subscriber: omniORB's trace levels mapped onto tracing's — 0 errors only, 1 warnings
+    /// (the default), 5 connections opened and closed and listeners (INFO), 10 a span per
+    /// request on client and server (DEBUG), 25 and up each message (TRACE).
+    /// `-ORBtraceInvocations 1` raises it to INFO at least.
+    pub fn trace_filter(&self) -> tracing::level_filters::LevelFilter {
+        use tracing::level_filters::LevelFilter;
+        let level = match self.trace_level {
+            0 => LevelFilter::ERROR,
+            1..=4 => LevelFilter::WARN,
+            5..=9 => LevelFilter::INFO,
+            10..=24 => LevelFilter::DEBUG,
+            _ => LevelFilter::TRACE,
+        };
+        if self.trace_invocations {
+            level.max(LevelFilter::INFO)
+        } else {
+            level
+        }
+    }
+
     /// Defaults, then the `ORB<option>` environment variables omniORB also reads
     /// (`ORBInitRef`, `ORBendPoint`, ...).
     pub fn from_env() -> Result<OrbOptions, OptionsError> {
@@ -265,6 +306,12 @@ impl OrbOptions {
                     })?;
                 self.fragment_size = (n > 0).then_some(n);
             }
+            "tracelevel" => {
+                self.trace_level = value.parse().map_err(|_| bad("a trace level (0 to 40)"))?
+            }
+            "traceinvocations" => {
+                self.trace_invocations = parse_bool(value).ok_or_else(|| bad("0 or 1"))?
+            }
             _ => return Err(OptionsError::Unknown(name.to_owned())),
         }
         Ok(())
@@ -296,7 +343,18 @@ const OPTION_NAMES: &[&str] = &[
     "giopMaxMsgSize",
     "onewayBatchMicros",
     "fragmentSize",
+    "traceLevel",
+    "traceInvocations",
 ];
+
+/// `-ORBendPoint, -ORBliteEndPoint, ...`, for the error that rejects another.
+fn supported_options() -> String {
+    OPTION_NAMES
+        .iter()
+        .map(|n| format!("-ORB{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// omniORB writes `giop:tcp::0` and `giop:tcp:host:` for "any interface" / "any port".
 fn parse_endpoint(value: &str) -> Result<Endpoint, OptionsError> {
@@ -386,5 +444,46 @@ mod tests {
         assert!(o.parse_args(args("-ORBInitRef NoUrl")).is_err());
         assert!(o.parse_args(args("-ORBthreadPoolSize 0")).is_err());
         assert!(o.parse_args(args("-ORBendPoint giop:carrier:x")).is_err());
+        let unknown = o
+            .parse_args(args("-ORBfrobnicate 1"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.starts_with(
+                "unknown ORB option -ORBfrobnicate; the options this ORB knows are -ORBendPoint, "
+            ) && unknown.contains("-ORBtraceLevel"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn calls_time_out_by_default_and_zero_means_never() {
+        let mut o = OrbOptions::default();
+        assert_eq!(o.request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(o.connect_timeout, Duration::from_secs(10));
+        o.parse_args(args("-ORBclientCallTimeOutPeriod 0")).unwrap();
+        assert_eq!(o.request_timeout, None);
+    }
+
+    #[test]
+    fn omniorb_trace_options_map_onto_tracing_levels() {
+        use tracing::level_filters::LevelFilter;
+        let filter = |s: &str| {
+            let mut o = OrbOptions::default();
+            o.parse_args(args(s)).unwrap();
+            o.trace_filter()
+        };
+        assert_eq!(OrbOptions::default().trace_filter(), LevelFilter::WARN);
+        assert_eq!(filter("-ORBtraceLevel 0"), LevelFilter::ERROR);
+        assert_eq!(filter("-ORBtraceLevel 5"), LevelFilter::INFO);
+        assert_eq!(filter("-ORBtraceLevel 10"), LevelFilter::DEBUG);
+        assert_eq!(filter("-ORBtraceLevel 25"), LevelFilter::TRACE);
+        assert_eq!(filter("-ORBtraceInvocations 1"), LevelFilter::INFO);
+        assert_eq!(
+            filter("-ORBtraceLevel 25 -ORBtraceInvocations 1"),
+            LevelFilter::TRACE
+        );
+        let mut o = OrbOptions::default();
+        assert!(o.parse_args(args("-ORBtraceLevel lots")).is_err());
     }
 }

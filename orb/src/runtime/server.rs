@@ -212,6 +212,14 @@ impl RequestHandler {
         super::fragment_if_configured(&mut w, &orb.options);
         w.body().set_codesets(codesets);
         let outcome = self.dispatch_to_target(orb, req, msg, codesets, w.body());
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            match &outcome {
+                Ok(DispatchStatus::NoException) => span.record("outcome", "ok"),
+                Ok(DispatchStatus::UserException) => span.record("outcome", "user exception"),
+                Err(e) => span.record("outcome", tracing::field::display(e)),
+            };
+        }
         match outcome {
             Ok(DispatchStatus::NoException) => {}
             Ok(DispatchStatus::UserException) => {
@@ -449,6 +457,14 @@ impl Handler for RequestHandler {
             return conn.close();
         };
         let _current = CurrentGuard::enter(&self.orb);
+        // -ORBtraceLevel 25: each message, as omniORB traces each send and receive.
+        tracing::trace!(
+            target: "orb::giop",
+            peer = conn.peer(),
+            msg_type = %frame.msg_type(),
+            octets = frame.as_bytes().len(),
+            "message received"
+        );
         let msg = match frame.decode() {
             Ok(m) => m,
             Err(_) => {
@@ -472,6 +488,18 @@ impl Handler for RequestHandler {
         match msg.header() {
             Header::Request(req) => {
                 let counted = req.response_flags.response_expected();
+                // Disabled, and so free of allocation and formatting, without a subscriber.
+                let span = tracing::debug_span!(
+                    "request",
+                    operation = &*req.operation,
+                    request_id = req.request_id,
+                    peer = conn.peer(),
+                    giop = %msg.version(),
+                    transport = %conn.dialect(),
+                    oneway = !counted,
+                    outcome = tracing::field::Empty,
+                );
+                let _entered = span.enter();
                 if let Some(codesets) = self.begin(conn, &req.service_context, counted) {
                     self.request(&orb, conn, &msg, req, codesets);
                     if counted {
@@ -506,11 +534,26 @@ impl Handler for RequestHandler {
     }
 
     fn on_accept(&self, conn: &ConnectionHandle) {
+        tracing::info!(
+            target: "orb::connection",
+            id = conn.id().0,
+            peer = conn.peer(),
+            dialect = %conn.dialect(),
+            side = "server",
+            "connection opened"
+        );
         let _ = conn_work(conn);
         self.connections.lock().insert(conn.id(), conn.clone());
     }
 
-    fn on_close(&self, conn: ConnectionId, _cause: &CloseCause) {
+    fn on_close(&self, conn: ConnectionId, cause: &CloseCause) {
+        tracing::info!(
+            target: "orb::connection",
+            id = conn.0,
+            cause = %cause,
+            side = "server",
+            "connection closed"
+        );
         self.connections.lock().remove(&conn);
     }
 }

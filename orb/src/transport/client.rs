@@ -160,7 +160,11 @@ impl ClientConnection {
         dialect: Dialect,
         options: &ClientOptions,
     ) -> Result<ClientConnection, TransportError> {
-        let stream = BlockingStream::connect(endpoint, options.connect_timeout)?;
+        let stream =
+            BlockingStream::connect(endpoint, options.connect_timeout).inspect_err(|e| {
+                tracing::debug!(target: "orb::connection", %endpoint, error = %e, "connect failed");
+            })?;
+        tracing::info!(target: "orb::connection", %endpoint, %dialect, side = "client", "connection opened");
         stream
             .set_write_timeout(options.write_timeout)
             .map_err(|e| TransportError::Connect {
@@ -592,6 +596,12 @@ impl std::fmt::Debug for ClientConnection {
 
 impl Drop for ClientConnection {
     fn drop(&mut self) {
+        tracing::info!(
+            target: "orb::connection",
+            endpoint = %self.endpoint,
+            side = "client",
+            "connection closed"
+        );
         self.stream.shutdown();
     }
 }

@@ -250,9 +250,15 @@ fn user_exceptions_are_encoded_and_system_exceptions_returned() {
     );
     // The error enum converts and displays.
     let err: demo::echo::FailsError = t::Empty {}.into();
+    assert_eq!(err.to_string(), "user exception IDL:AllTypes/Empty:1.0");
+    // Members are shown, under their IDL names.
+    let oops = t::Oops {
+        code: 7,
+        why: "disk full".into(),
+    };
     assert_eq!(
-        err.to_string(),
-        "CORBA user exception IDL:AllTypes/Empty:1.0"
+        oops.to_string(),
+        "user exception IDL:AllTypes/Oops:1.0 { code: 7, why: \"disk full\" }"
     );
     let got = call(
         &s,
