@@ -1,22 +1,27 @@
 //! The mio reactor behind [`Strategy::Reactive`](super::Strategy::Reactive) (one thread) and
 //! [`Strategy::ThreadPool`](super::Strategy::ThreadPool) (leader/followers).
 //!
-//! Threads take turns being the leader: the leader owns the `Poll`, turns readiness into
-//! work items, takes the first for itself and lets go of the leadership, so a follower polls
-//! (or takes the next item) while the former leader reads the connection and runs the handler
-//! on the same thread — no queue between reading and running. With one thread this is the
-//! plain reactor.
+//! Every thread waits in `epoll_wait` on the one epoll instance (see [`super::epoll`]); the
+//! kernel wakes one of them per ready event, and that thread reads the connection and runs the
+//! handler itself — no queue between reading and running, no lock handed over, no follower
+//! woken to take over the polling. A pool thread takes one event per wait, so that what else
+//! is ready wakes a sleeping thread rather than waiting behind this one's requests; the lone
+//! reactor thread takes many per wait.
 //!
 //! A connection is served by one thread at a time: a thread that finds it busy leaves a note
 //! (`rerun`) and the busy thread goes round once more before it lets go. This is the
 //! leader/followers "suspended handle", without the `epoll_ctl` calls of really suspending it.
 //!
+//! Work that no readiness announces — a connection handed back after its read budget, one
+//! accepted with input already waiting, one closed from another thread — goes into `pending`,
+//! and the `mio::Waker` wakes a thread to take it.
+//!
 //! Writes need no reactor: any thread sending on a connection writes to the socket itself,
 //! under the connection's lock, when nothing is queued before it (so a reply from the reactor
 //! thread or a pool thread goes out in the call that sends it); only what the socket does not
-//! take is queued, and only then is the connection registered for writability. Closing from
-//! another thread is the one thing that wakes the reactor, through the `mio::Waker`.
+//! take is queued, and only then is the connection registered for writability.
 
+use super::epoll::{self, Readiness};
 use super::{
     ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments, ServerOptions,
 };
@@ -25,7 +30,7 @@ use crate::transport::endpoint::Dialect;
 use crate::transport::stream::{MioStream, OutQueue};
 use crate::transport::{CloseCause, TransportError};
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Interest, Poll, Registry, Token, Waker};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io;
@@ -44,18 +49,8 @@ const READ_BUF: usize = 64 * 1024;
 /// is picked up again later): a peer streaming requests cannot starve the others.
 const READ_BUDGET: usize = 16;
 
-/// What a thread found to do.
-#[derive(Debug)]
-enum Work {
-    Accept(usize),
-    Conn {
-        token: Token,
-        readable: bool,
-        writable: bool,
-        /// The peer closed or the socket has an error: read until end of stream.
-        hup: bool,
-    },
-}
+/// Events one `epoll_wait` of the lone reactor thread takes.
+const REACTIVE_EVENTS: usize = 256;
 
 /// What wakes the reactor from another thread, shared with every connection.
 #[derive(Debug)]
@@ -244,17 +239,15 @@ impl Slab {
     }
 }
 
-struct Leader {
-    poll: Poll,
-    events: Events,
-}
-
 pub(crate) struct Reactor {
-    /// Followers wait here; the holder is the leader.
-    leader: Mutex<Leader>,
-    /// Work polled and not yet taken, or handed back. Apart from the leader's lock, which the
-    /// leader holds while it blocks in `poll`.
-    pending: Mutex<VecDeque<Work>>,
+    /// Never polled through mio: every thread waits on its epoll descriptor directly
+    /// ([`epoll::Events::wait`]); it is here to own that descriptor for the threads' lifetime.
+    poll: Poll,
+    /// Events a thread takes per wait.
+    events_per_wait: usize,
+    /// Connections to serve that no readiness will announce (see the module's doc); each push
+    /// is followed by a wake of the `Waker`.
+    pending: Mutex<VecDeque<Readiness>>,
     wake: Arc<Wake>,
     listeners: Vec<(Listener, Dialect)>,
     conns: Mutex<Slab>,
@@ -309,10 +302,8 @@ impl Reactor {
         }
         let first_conn = FIRST_LISTENER + listeners.len();
         let reactor = Arc::new(Reactor {
-            leader: Mutex::new(Leader {
-                poll,
-                events: Events::with_capacity(256),
-            }),
+            poll,
+            events_per_wait: if threads == 1 { REACTIVE_EVENTS } else { 1 },
             pending: Mutex::new(VecDeque::new()),
             wake: Arc::new(Wake {
                 registry,
@@ -365,84 +356,76 @@ impl Reactor {
     fn run(self: Arc<Self>, ready: &ThreadsReady) {
         super::prepare_server_thread(self.options.allocator);
         let mut buf = vec![0u8; READ_BUF];
+        let mut events = epoll::Events::with_capacity(self.events_per_wait);
         ready.one_more();
-        while let Some(work) = self.next_work() {
-            self.process(work, &mut buf);
+        loop {
+            if self.stopping.load(Ordering::Acquire) {
+                // Wakes one more thread, which sees the flag and wakes the next: every thread
+                // sleeping in `epoll_wait` hears of the stop in turn.
+                let _ = self.wake.waker.wake();
+                break;
+            }
+            if let Some(r) = self.take_pending() {
+                self.process(r, &mut buf);
+                continue;
+            }
+            match events.wait(&self.poll) {
+                Ok(ready) => {
+                    for r in ready {
+                        self.process(r, &mut buf);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The epoll instance itself failed: nothing can be served any more.
+                Err(_) => self.stopping.store(true, Ordering::Release),
+            }
         }
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.close_all();
         }
     }
 
-    /// Becomes the leader (waiting behind the others), takes queued work or polls for some,
-    /// and gives up the leadership by returning.
-    fn next_work(&self) -> Option<Work> {
-        let mut lead = self.leader.lock();
-        loop {
-            if self.stopping.load(Ordering::Acquire) {
-                // Wake the next follower so it sees the flag too.
-                let _ = self.wake.waker.wake();
-                return None;
+    /// Hands `r` to whichever thread wakes first.
+    fn push_pending(&self, r: Readiness) {
+        self.pending.lock().push_back(r);
+        // If the wake fails the poll is gone, and with it the server.
+        let _ = self.wake.waker.wake();
+    }
+
+    /// The first pending connection. If more are waiting, another thread is woken for them,
+    /// so that one whose requests block does not hold up the others.
+    fn take_pending(&self) -> Option<Readiness> {
+        let mut pending = self.pending.lock();
+        let r = pending.pop_front()?;
+        if !pending.is_empty() && self.events_per_wait == 1 {
+            let _ = self.wake.waker.wake();
+        }
+        Some(r)
+    }
+
+    fn process(&self, r: Readiness, buf: &mut [u8]) {
+        if r.token == WAKER {
+            let closing = std::mem::take(&mut *self.wake.closing.lock());
+            for token in closing {
+                self.process_conn(Readiness::closing(token), buf);
             }
-            if let Some(w) = self.pending.lock().pop_front() {
-                return Some(w);
-            }
-            let Leader { poll, events } = &mut *lead;
-            match poll.poll(events, None) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    // The poll itself failed: nothing can be served any more.
-                    self.stopping.store(true, Ordering::Release);
-                    continue;
-                }
-            }
-            let mut pending = self.pending.lock();
-            for ev in events.iter() {
-                let t = ev.token();
-                if t == WAKER {
-                    for token in self.wake.closing.lock().drain(..) {
-                        pending.push_back(Work::Conn {
-                            token,
-                            readable: false,
-                            writable: false,
-                            hup: false,
-                        });
-                    }
-                } else if t.0 < self.first_conn {
-                    pending.push_back(Work::Accept(t.0 - FIRST_LISTENER));
-                } else {
-                    pending.push_back(Work::Conn {
-                        token: t,
-                        readable: ev.is_readable(),
-                        writable: ev.is_writable(),
-                        hup: ev.is_read_closed() || ev.is_error(),
-                    });
-                }
-            }
+        } else if r.token.0 < self.first_conn {
+            self.accept(r.token.0 - FIRST_LISTENER);
+        } else {
+            self.process_conn(r, buf);
         }
     }
 
-    fn process(&self, work: Work, buf: &mut [u8]) {
-        match work {
-            Work::Accept(i) => self.accept(i),
-            Work::Conn {
-                token,
-                readable,
-                writable,
-                hup,
-            } => {
-                let Some(conn) = self.conns.lock().get(token.0 - self.first_conn).cloned() else {
-                    // A connection closed since the event was polled.
-                    return;
-                };
-                if writable {
-                    conn.on_writable();
-                }
-                if readable || hup || conn.is_closing() {
-                    self.serve(&conn, hup, buf);
-                }
-            }
+    fn process_conn(&self, r: Readiness, buf: &mut [u8]) {
+        let Some(conn) = self.conns.lock().get(r.token.0 - self.first_conn).cloned() else {
+            // A connection closed since the event was polled.
+            return;
+        };
+        if r.writable {
+            conn.on_writable();
+        }
+        if r.readable || r.hup || conn.is_closing() {
+            self.serve(&conn, r.hup, buf);
         }
     }
 
@@ -508,13 +491,7 @@ impl Reactor {
                 // waits for something) would keep this thread from accepting the connections
                 // queued behind this one, whose readiness was in the same edge-triggered
                 // event — they would wait for that request, however unrelated.
-                self.pending.lock().push_back(Work::Conn {
-                    token: conn.token,
-                    readable: true,
-                    writable: false,
-                    hup: false,
-                });
-                let _ = self.wake.waker.wake();
+                self.push_pending(Readiness::readable(conn.token));
             }
         }
     }
@@ -541,15 +518,9 @@ impl Reactor {
                 Served::Drained => {}
                 Served::Yield => {
                     conn.state.lock().busy = false;
-                    // Handed back through the queue, and the leader woken to see it: it may
-                    // be blocked in `poll` with nothing else to wake it.
-                    self.pending.lock().push_back(Work::Conn {
-                        token: conn.token,
-                        readable: true,
-                        writable: false,
-                        hup: false,
-                    });
-                    let _ = self.wake.waker.wake();
+                    // Handed back through the queue: no readiness will announce what is left
+                    // to read (edge-triggered, and already announced).
+                    self.push_pending(Readiness::readable(conn.token));
                     return;
                 }
                 Served::Close(cause) => {
