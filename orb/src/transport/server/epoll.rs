@@ -2,12 +2,8 @@
 //! does not offer (`Poll::poll` takes `&mut self`), and what a leader/followers pool without a
 //! hand-off needs.
 //!
-//! Every pool thread sleeps in `epoll_wait` on the same epoll descriptor. The kernel queues
-//! such waiters as exclusive, so readiness wakes one of them, not all; a thread that takes
-//! fewer events than are ready leaves the rest on the ready list, and the kernel then wakes
-//! another waiter for them (`ep_done_scan` in `fs/eventpoll.c`). The thread that wakes reads
-//! the connection and runs its requests itself while the others stay asleep: no lock is
-//! handed over and no follower is woken on the common path.
+//! Whichever pool thread is the poller at the time waits here, without holding a lock the
+//! others need (see the reactor for who polls when).
 //!
 //! Registrations stay mio's (`Registry`, edge-triggered, the `Token` in `epoll_event.u64`);
 //! this module only waits, and turns the kernel's event bits into what the reactor needs.
@@ -65,27 +61,31 @@ impl Readiness {
 /// One thread's buffer of events.
 pub(super) struct Events {
     events: Vec<libc::epoll_event>,
+    /// How many the last wait filled.
+    ready: usize,
 }
 
 impl Events {
-    /// Room for `n` events a wait (at least one). A pool waits for one at a time, so that
-    /// whatever else is ready wakes another thread instead of queueing behind this one's
-    /// requests; a lone reactor thread takes many per system call.
+    /// Room for `n` events a wait (at least one).
     pub(super) fn with_capacity(n: usize) -> Events {
         let n = n.clamp(1, libc::c_int::MAX as usize);
         Events {
             events: vec![libc::epoll_event { events: 0, u64: 0 }; n],
+            ready: 0,
         }
     }
 
-    /// Blocks until something registered with `poll` is ready, and returns what is.
-    /// `Interrupted` when a signal came first.
-    pub(super) fn wait(&mut self, poll: &Poll) -> io::Result<impl Iterator<Item = Readiness> + '_> {
-        // Why not mio's `Poll::poll`: it takes `&mut Poll`, so threads sharing one poll must
-        // take turns behind a lock, and the turn passes with a futex wake-up of a follower
-        // that then goes back to sleep in `epoll_wait` — two context switches per request when
-        // client and server share a core (the pool measured 1.6–1.7× omniORB's median round
-        // trip pinned).
+    /// How many events of those registered with `poll` are ready (at most the room), each
+    /// then read with [`Events::get`]; if `block`, waits until one is. `Interrupted` when a
+    /// signal came first.
+    pub(super) fn wait(&mut self, poll: &Poll, block: bool) -> io::Result<usize> {
+        // Why not mio's `Poll::poll`: it takes `&mut Poll`, so a pool's threads would take
+        // turns behind a lock around it, and a thread that gets an event and must let another
+        // poll while it serves would have to wake it through that lock — with client and
+        // server on one core, two more context switches per request (the pool measured
+        // 1.6–1.7× omniORB's median round trip pinned, the single reactor thread 1.06×).
+        // Waiting on the descriptor directly lets whichever thread is the poller wait without
+        // holding anything the others need.
         //
         // SAFETY: `poll` owns the epoll descriptor and outlives this call (it is borrowed);
         // the pointer and the count describe `self.events`, an initialised buffer of exactly
@@ -96,12 +96,18 @@ impl Events {
                 poll.as_raw_fd(),
                 self.events.as_mut_ptr(),
                 self.events.len() as libc::c_int,
-                -1,
+                if block { -1 } else { 0 },
             )
         };
         // A negative count is an error; otherwise the kernel filled the first `n` entries.
         let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-        Ok(self.events[..n].iter().map(Readiness::of))
+        self.ready = n.min(self.events.len());
+        Ok(self.ready)
+    }
+
+    /// The `i`th event of the last wait.
+    pub(super) fn get(&self, i: usize) -> Readiness {
+        Readiness::of(&self.events[..self.ready][i])
     }
 }
 
@@ -147,18 +153,21 @@ mod tests {
         a.write_all(b"x").unwrap();
         waker.wake().unwrap();
         let mut one = Events::with_capacity(1);
-        let first: Vec<Readiness> = one.wait(&poll).unwrap().collect();
-        assert_eq!(first.len(), 1);
+        assert_eq!(one.wait(&poll, true).unwrap(), 1);
+        let first = one.get(0);
         // The other event stayed ready for the next wait (edge-triggered: delivered once).
-        let second: Vec<Readiness> = one.wait(&poll).unwrap().collect();
-        let mut tokens = [first[0].token.0, second[0].token.0];
+        assert_eq!(one.wait(&poll, true).unwrap(), 1);
+        let second = one.get(0);
+        let mut tokens = [first.token.0, second.token.0];
         tokens.sort_unstable();
         assert_eq!(tokens, [3, 11]);
-        let data = if first[0].token == Token(11) {
-            first[0]
+        let data = if first.token == Token(11) {
+            first
         } else {
-            second[0]
+            second
         };
         assert!(data.readable && !data.writable && !data.hup);
+        // Nothing more is ready: a look without waiting says so.
+        assert_eq!(one.wait(&poll, false).unwrap(), 0);
     }
 }
