@@ -486,6 +486,15 @@ impl Reactor {
                 }
                 continue;
             }
+            // Another thread polls, asleep in `epoll_wait` or serving what it woke with. Under
+            // load more may be ready than it takes; a look, without waiting, finds it.
+            let looked = MutexGuard::unlocked(&mut threads, || events.wait(&self.poll, false));
+            if let Ok(n @ 1..) = looked {
+                let first = events.get(0);
+                self.left_wait(&mut threads, &events, n);
+                MutexGuard::unlocked(&mut threads, || self.process(first, &mut buf));
+                continue;
+            }
             if self.pool_size > 1 && threads.deputy == Deputy::None {
                 self.stand_by(&mut threads);
                 continue;
