@@ -23,7 +23,8 @@
 //! only the other threads waiting and wakes one of them, which then finds the first thread
 //! back and the request taken, or takes it from a cold cache; measured, 1.39× omniORB's
 //! median round trip pinned and 1.42× unpinned, against 1.06× for the lone reactor thread.
-//! Mutex-guarded leadership with a follower woken to poll at every request measured 1.6–1.7×.
+//! Mutex-guarded leadership with a follower woken to poll at every request measured
+//! 1.14–1.15× (all pinned, in one session).
 //!
 //! A connection is served by one thread at a time: a thread that finds it busy leaves a note
 //! (`rerun`) and the busy thread goes round once more before it lets go. This is the
