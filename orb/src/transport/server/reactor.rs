@@ -102,7 +102,7 @@ struct Threads {
     /// Times a poller left `epoll_wait` with something to serve: the deputy's clock.
     departures: u64,
     deputy: Deputy,
-    /// Threads waiting on `Reactor::idle` for work.
+    /// Threads waiting on `Reactor::idle` for work, not yet woken.
     idle: usize,
     /// Ready connections no thread has taken yet.
     pending: VecDeque<Readiness>,
@@ -500,9 +500,10 @@ impl Reactor {
                 self.stand_by(&mut threads);
                 continue;
             }
+            // Counted out by whoever wakes it (`wake_idle`), so a thread woken and not yet
+            // running is not counted on twice.
             threads.idle += 1;
             self.idle.wait(&mut threads);
-            threads.idle -= 1;
         }
         drop(threads);
         // Whoever is still waiting hears of the stop, even if it began after `stop` woke all.
@@ -520,15 +521,34 @@ impl Reactor {
         for i in 1..n {
             threads.pending.push_back(events.get(i));
         }
-        let mut woken = 0;
-        while woken < n - 1 && woken < threads.idle {
-            self.idle.notify_one();
-            woken += 1;
-        }
-        if threads.deputy == Deputy::Asleep || (woken < n - 1 && threads.deputy != Deputy::None) {
+        let deputy_woken = self.hand_out(threads, n - 1);
+        if threads.deputy == Deputy::Asleep && !deputy_woken {
             threads.deputy = Deputy::Looking;
             self.deputy.notify_one();
         }
+    }
+
+    /// Wakes threads for `work` new pending items: idle ones first, then the deputy, then,
+    /// if that is still not enough and a thread sleeps in `epoll_wait`, that one (through the
+    /// `Waker`; it takes pending work before it polls again) — else the work would wait for a
+    /// thread that may be stuck in a handler. Whether the deputy was woken.
+    fn hand_out(&self, threads: &mut Threads, work: usize) -> bool {
+        let mut woken = 0;
+        while woken < work && self.wake_idle(threads) {
+            woken += 1;
+        }
+        let mut deputy_woken = false;
+        if woken < work && threads.deputy != Deputy::None {
+            threads.deputy = Deputy::Looking;
+            self.deputy.notify_one();
+            deputy_woken = true;
+            woken += 1;
+        }
+        if woken < work && threads.polling {
+            // If the wake fails the poll is gone, and with it the server.
+            let _ = self.wake.waker.wake();
+        }
+        deputy_woken
     }
 
     /// Stands by as the deputy until there is work, or until the poller has been gone
@@ -561,18 +581,24 @@ impl Reactor {
         }
         threads.deputy = Deputy::None;
         // Someone must stand by in this one's place, in case what it goes to do blocks too.
-        if threads.idle > 0 {
-            self.idle.notify_one();
+        self.wake_idle(threads);
+    }
+
+    /// Wakes one idle thread, if there is one.
+    fn wake_idle(&self, threads: &mut Threads) -> bool {
+        if threads.idle == 0 {
+            return false;
         }
+        threads.idle -= 1;
+        self.idle.notify_one();
+        true
     }
 
     /// Hands `r` to an idle thread, or to whichever thread comes back to look for work first.
     fn push_pending(&self, r: Readiness) {
         let mut threads = self.threads.lock();
         threads.pending.push_back(r);
-        if threads.idle > 0 {
-            self.idle.notify_one();
-        }
+        self.hand_out(&mut threads, 1);
     }
 
     /// Hands back a connection with more to read, to be served after a look at what else is
