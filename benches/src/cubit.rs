@@ -175,8 +175,8 @@ impl Cubit for CubitImpl {
 }
 
 /// The environment variable that turns an executable calling [`serve_if_asked`] into rtorb's
-/// cubit server: its value is the server's thread strategy, `reactive`, `pool` or
-/// `connection`.
+/// cubit server: its value is the server's thread strategy, `reactive`, `pool` (two threads),
+/// `pool:N` or `connection`.
 pub const SERVE_ENV: &str = "RTORB_CUBIT_SERVE";
 
 /// The server strategies a server process can be started with.
@@ -184,25 +184,41 @@ pub const SERVE_ENV: &str = "RTORB_CUBIT_SERVE";
 pub enum ServerKind {
     /// One thread, a mio reactor.
     Reactive,
-    /// A leader/followers pool of two threads (one per core of the benchmark machine).
-    Pool,
+    /// A leader/followers pool of this many threads.
+    Pool(usize),
     /// A thread per connection, blocking reads (omniORB's default server model).
     PerConnection,
 }
 
 impl ServerKind {
-    fn name(self) -> &'static str {
+    /// The pool of the cubit_latency cases: two threads, one per core of the benchmark machine.
+    pub const POOL: ServerKind = ServerKind::Pool(2);
+
+    /// The value of [`SERVE_ENV`] that starts this kind of server.
+    fn name(self) -> String {
         match self {
-            ServerKind::Reactive => "reactive",
-            ServerKind::Pool => "pool",
-            ServerKind::PerConnection => "connection",
+            ServerKind::Reactive => "reactive".to_owned(),
+            ServerKind::Pool(threads) => format!("pool:{threads}"),
+            ServerKind::PerConnection => "connection".to_owned(),
+        }
+    }
+
+    fn parse(name: &str) -> Option<ServerKind> {
+        match name {
+            "reactive" => Some(ServerKind::Reactive),
+            "pool" => Some(ServerKind::POOL),
+            "connection" => Some(ServerKind::PerConnection),
+            _ => {
+                let threads = name.strip_prefix("pool:")?.parse().ok()?;
+                (threads > 0).then_some(ServerKind::Pool(threads))
+            }
         }
     }
 
     fn strategy(self) -> Strategy {
         match self {
             ServerKind::Reactive => Strategy::Reactive,
-            ServerKind::Pool => Strategy::ThreadPool { threads: 2 },
+            ServerKind::Pool(threads) => Strategy::ThreadPool { threads },
             ServerKind::PerConnection => Strategy::ThreadPerConnection,
         }
     }
@@ -219,14 +235,9 @@ pub fn serve_if_asked() {
     let Some(kind) = std::env::var_os(SERVE_ENV) else {
         return;
     };
-    let kind = match kind.to_str() {
-        Some("reactive") => ServerKind::Reactive,
-        Some("pool") => ServerKind::Pool,
-        Some("connection") => ServerKind::PerConnection,
-        other => {
-            eprintln!("{SERVE_ENV}={other:?}: expected reactive, pool or connection");
-            std::process::exit(2);
-        }
+    let Some(kind) = kind.to_str().and_then(ServerKind::parse) else {
+        eprintln!("{SERVE_ENV}={kind:?}: expected reactive, pool, pool:N or connection");
+        std::process::exit(2);
     };
     match serve(kind) {
         Ok(()) => std::process::exit(0),
@@ -241,7 +252,7 @@ fn serve(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
     let socket = std::env::temp_dir().join(format!(
         "rtorb-cubit-{}-{}.sock",
         std::process::id(),
-        kind.name()
+        kind.name().replace(':', "-")
     ));
     let orb = Orb::init(OrbOptions {
         endpoints: vec![

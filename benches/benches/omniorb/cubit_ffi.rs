@@ -363,7 +363,7 @@ pub struct Env<'a> {
 pub fn with_env<R>(f: impl FnOnce(&Env<'_>) -> R) -> R {
     let omni = ServerProcess::omniorb();
     let reactive = ServerProcess::rtorb(ServerKind::Reactive);
-    let pool = ServerProcess::rtorb(ServerKind::Pool);
+    let pool = ServerProcess::rtorb(ServerKind::POOL);
     let tpc = ServerProcess::rtorb(ServerKind::PerConnection);
     let orb = Orb::start(0);
     let env = Env {

@@ -164,10 +164,20 @@ impl BlockingStream {
     }
 
     pub(crate) fn shutdown(&self) {
+        self.shutdown_how(Shutdown::Both);
+    }
+
+    /// Ends the reading side only: a thread blocked reading sees the end of the stream, and
+    /// writes still go out.
+    pub(crate) fn shutdown_read(&self) {
+        self.shutdown_how(Shutdown::Read);
+    }
+
+    fn shutdown_how(&self, how: Shutdown) {
         // The peer may already be gone: nothing useful to do with the error.
         let _ = match self {
-            BlockingStream::Tcp(s) => s.shutdown(Shutdown::Both),
-            BlockingStream::Unix(s) => s.shutdown(Shutdown::Both),
+            BlockingStream::Tcp(s) => s.shutdown(how),
+            BlockingStream::Unix(s) => s.shutdown(how),
         };
     }
 

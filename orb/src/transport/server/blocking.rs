@@ -33,6 +33,8 @@ pub(crate) struct Conn {
     /// Serialises writers so that messages are never interleaved.
     write: Mutex<()>,
     closed: Mutex<Option<CloseCause>>,
+    /// The server stopped reading it (see [`Conn::stop_reading`]).
+    stopped: AtomicBool,
     allocator: AllocatorStrategy,
     pub(super) attachment: super::Attachment,
 }
@@ -74,6 +76,15 @@ impl Conn {
 
     pub(super) fn is_closed(&self) -> bool {
         self.closed.lock().is_some()
+    }
+
+    /// What a stopping server does to a connection: its thread reads no further and closes
+    /// it once its handler call under way, if any, has returned — so what that call still
+    /// sends (its reply, the ORB's CloseConnection) goes out rather than meeting a closed
+    /// connection.
+    fn stop_reading(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.stream.shutdown_read();
     }
 }
 
@@ -148,13 +159,13 @@ impl Acceptor {
                 }
             }
         }
-        // Listeners close with this thread; then every connection is shut down, which ends
-        // its thread.
+        // Listeners close with this thread; then every connection stops being read, which
+        // ends its thread (and closes it) after the handler call it may be in.
         drop(listeners);
         self.stopping.store(true, Ordering::Release);
         let conns: Vec<Arc<Conn>> = self.conns.lock().values().cloned().collect();
         for c in conns {
-            c.close(CloseCause::Local);
+            c.stop_reading();
         }
     }
 
@@ -182,6 +193,7 @@ impl Acceptor {
                 stream,
                 write: Mutex::new(()),
                 closed: Mutex::new(None),
+                stopped: AtomicBool::new(false),
                 allocator: self.options.allocator,
                 attachment: super::Attachment::default(),
             });
@@ -242,8 +254,17 @@ impl Acceptor {
                 }
             }
         };
-        // A close asked for locally reads as an end of stream here: report it as asked.
-        let cause = conn.closed.lock().clone().unwrap_or(cause);
+        // A close asked for locally, or the server's stop, reads as an end of stream here:
+        // report it as what it was.
+        let cause = conn
+            .closed
+            .lock()
+            .clone()
+            .unwrap_or(if conn.stopped.load(Ordering::Acquire) {
+                CloseCause::Local
+            } else {
+                cause
+            });
         conn.close(cause.clone());
         self.conns.lock().remove(&conn.id);
         self.handler.on_close(conn.id, &cause);

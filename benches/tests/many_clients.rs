@@ -1,0 +1,68 @@
+//! A short run of the `many_clients` tool: every server process starts and stops, every
+//! server is measured with every count of clients, and the table says so. Figures from it
+//! mean nothing.
+
+use std::process::Command;
+
+#[test]
+fn every_server_is_measured_with_every_count_of_clients() {
+    let out = Command::new(env!("CARGO_BIN_EXE_many_clients"))
+        .args([
+            "--clients",
+            "1",
+            "--clients",
+            "3",
+            "--pool-threads",
+            "2",
+            "--seconds",
+            "0.05",
+            "--max-calls",
+            "200",
+            "--rounds",
+            "2",
+        ])
+        .output()
+        .expect("many_clients runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "many_clients failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for server in ["omniorb", "rtorb_reactive", "rtorb_pool_2", "rtorb_tpc"] {
+        for clients in [1, 3] {
+            let row = stdout
+                .lines()
+                .find(|l| {
+                    let mut cols = l.split_whitespace();
+                    cols.next() == Some(server) && cols.next() == Some(&clients.to_string())
+                })
+                .unwrap_or_else(|| panic!("no row for {server} with {clients}\n{stdout}"));
+            // calls/s, ÷omni and max/min: numbers, the calls made at least one a client.
+            let cols: Vec<f64> = row
+                .split_whitespace()
+                .skip(2)
+                .map(|c| c.parse().unwrap_or_else(|_| panic!("{row}")))
+                .collect();
+            assert_eq!(cols.len(), 3, "{row}");
+            assert!(cols[0] > 0.0 && cols[2] >= 1.0, "{row}");
+        }
+    }
+    assert!(!stdout.contains("rtorb_pool_4"), "{stdout}");
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    for args in [
+        &["--seconds", "0"][..],
+        &["--clients", "0"],
+        &["--pool-threads", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_many_clients"))
+            .args(args)
+            .output()
+            .expect("many_clients runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
