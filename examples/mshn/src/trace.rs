@@ -76,6 +76,36 @@ impl Tracer {
             .collect()
     }
 
+    /// Waits (at most `timeout`) until `n` events of type `ty` about `job` were seen.
+    pub fn wait_for(
+        &self,
+        job: mshn::JobId,
+        ty: i32,
+        n: usize,
+        timeout: std::time::Duration,
+    ) -> Result<(), Error> {
+        let end = Instant::now() + timeout;
+        loop {
+            let got = self
+                .seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .filter(|s| s.job == Some(job) && s.ty == ty)
+                .count();
+            if got >= n {
+                return Ok(());
+            }
+            if Instant::now() > end {
+                return Err(Error(format!(
+                    "job {job}: saw {got} {} of {n}",
+                    wire::type_name(ty)
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     pub fn clear(&self) {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
