@@ -77,10 +77,8 @@ impl Bus {
                     handler,
                     closed: closed.clone(),
                 };
-                let obj = orb.activate(
-                    &orb.root_poa(),
-                    Arc::new(push_consumer::Tie::new(servant)),
-                )?;
+                let obj =
+                    orb.activate(&orb.root_poa(), Arc::new(push_consumer::Tie::new(servant)))?;
                 let proxy = channel.for_consumers()?.obtain_push_supplier()?;
                 proxy
                     .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)
@@ -103,9 +101,13 @@ impl Bus {
             return Err(Error(format!("{}: disconnected", self.name)));
         }
         let e = wire::event(source, ty, value)?;
-        self.supplier
-            .push(&[e])
-            .map_err(|e| Error(format!("{}: publishing {}: {e}", self.name, wire::type_name(ty))))
+        self.supplier.push(&[e]).map_err(|e| {
+            Error(format!(
+                "{}: publishing {}: {e}",
+                self.name,
+                wire::type_name(ty)
+            ))
+        })
     }
 
     /// Publishes, reporting a failure on standard error: for handlers, which have nobody to

@@ -131,7 +131,9 @@ impl ClientLibrary {
     }
 
     fn bus(&self) -> Result<&Bus, Error> {
-        self.bus.get().ok_or_else(|| Error::new("cl: not connected"))
+        self.bus
+            .get()
+            .ok_or_else(|| Error::new("cl: not connected"))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, JobState>> {

@@ -38,10 +38,13 @@ impl DaemonOptions {
     }
 }
 
+/// A job's run: (job, attempt).
+type Attempt = (mshn::JobId, u32);
+
 pub struct Daemon {
     options: Mutex<DaemonOptions>,
     /// Children running, by (job, attempt): the waiter thread polls them, `kill` kills them.
-    children: Mutex<HashMap<(mshn::JobId, u32), Arc<Mutex<Child>>>>,
+    children: Mutex<HashMap<Attempt, Arc<Mutex<Child>>>>,
     dead: AtomicBool,
     beats: AtomicU64,
     bus: OnceLock<Bus>,
@@ -104,10 +107,12 @@ impl Daemon {
                 }
                 let seq = d.beats.fetch_add(1, Ordering::AcqRel) + 1;
                 let period = d.opts().heartbeat;
-                d.send(
-                    mshn::HEARTBEAT_EVENT,
-                    &mshn::Heartbeat { platform: p, seq },
-                );
+                d.send(mshn::HEARTBEAT_EVENT, &mshn::Heartbeat { platform: p, seq });
+                // Now and then the whole status too: an RSS started (or restarted) after
+                // this daemon learns of the platform within ten periods.
+                if seq % 10 == 0 {
+                    d.report_status();
+                }
                 drop(d);
                 std::thread::sleep(period);
             })?;
@@ -132,7 +137,10 @@ impl Daemon {
     }
 
     pub fn running(&self) -> usize {
-        self.children.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     fn status(&self) -> PlatformStatus {

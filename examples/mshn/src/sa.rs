@@ -234,7 +234,11 @@ impl SchedulingAdvisor {
             mshn::EXEC_RESULT_EVENT => {
                 let r: mshn::ExecResult = decode(e)?;
                 let mut st = self.lock();
-                if st.admitted.get(&r.job).is_some_and(|a| a.attempt == r.attempt) {
+                if st
+                    .admitted
+                    .get(&r.job)
+                    .is_some_and(|a| a.attempt == r.attempt)
+                {
                     st.admitted.remove(&r.job);
                 }
             }

@@ -114,6 +114,9 @@ mod tests {
         e.data.payload[0] = 1;
         assert!(decode::<mshn::RequirementsQuery>(&e).is_err());
         e.data.payload.clear();
-        assert!(decode::<mshn::RequirementsQuery>(&e).unwrap_err().0.contains("empty"));
+        assert!(decode::<mshn::RequirementsQuery>(&e)
+            .unwrap_err()
+            .0
+            .contains("empty"));
     }
 }

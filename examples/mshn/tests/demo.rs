@@ -32,7 +32,12 @@ fn the_demo_runs_every_job_exactly_once_and_prints_the_table() {
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r.len(), 4, "{r:?}");
         assert_eq!(r[0], (i + 1).to_string());
-        assert_eq!(r[3], "0", "job {} did not finish once with 0:\n{stdout}", i + 1);
+        assert_eq!(
+            r[3],
+            "0",
+            "job {} did not finish once with 0:\n{stdout}",
+            i + 1
+        );
         let attempts: usize = r[1].parse().unwrap();
         let platforms: Vec<&str> = r[2].split('>').collect();
         // One start per attempt, on a different platform each time, the first killed one
@@ -47,7 +52,10 @@ fn the_demo_runs_every_job_exactly_once_and_prints_the_table() {
             assert!(["101", "102", "103"].contains(&platforms[0]), "{r:?}");
         }
     }
-    assert!(stdout.contains("every job finished exactly once: yes (20 of 20)"), "{stdout}");
+    assert!(
+        stdout.contains("every job finished exactly once: yes (20 of 20)"),
+        "{stdout}"
+    );
     let killed_with: usize = stdout
         .split("with ")
         .nth(1)
@@ -76,10 +84,19 @@ fn the_demo_runs_every_job_exactly_once_and_prints_the_table() {
 #[test]
 fn bad_arguments_get_a_clear_error() {
     for (args, want) in [
-        (&["demo", "--jobs", "many"][..], "--jobs: `many` is not a valid value"),
-        (&["demo", "--frobnicate"][..], "demo: unknown argument `--frobnicate`"),
+        (
+            &["demo", "--jobs", "many"][..],
+            "--jobs: `many` is not a valid value",
+        ),
+        (
+            &["demo", "--frobnicate"][..],
+            "demo: unknown argument `--frobnicate`",
+        ),
         (&["--role", "sa"][..], "--naming-port is required"),
-        (&["--role", "cl", "--naming-port", "1", "--"][..], "`--` must be followed by a program"),
+        (
+            &["--role", "cl", "--naming-port", "1", "--"][..],
+            "`--` must be followed by a program",
+        ),
         (&["launch"][..], "expected `demo` or `--role ROLE`"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_mshn"))

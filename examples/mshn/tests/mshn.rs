@@ -74,7 +74,11 @@ fn a_job_causes_the_seven_event_path_in_order() {
         "{path:?}"
     );
     // Who sent each: the CL, the SA twice, the RSS, the RRD, the SA, then the platform.
-    let seen: Vec<_> = t.seen().into_iter().filter(|x| x.job == Some(job)).collect();
+    let seen: Vec<_> = t
+        .seen()
+        .into_iter()
+        .filter(|x| x.job == Some(job))
+        .collect();
     let platform = st.platform;
     for x in &seen {
         let want = match x.ty {
@@ -96,7 +100,8 @@ fn admission_control_refuses_a_job_that_would_overload_every_platform() {
     let mut hog = Job::new("sleep", &["5"]);
     hog.cpu_share = 0.7;
     let first = s.cl.submit(&hog).unwrap();
-    s.cl.wait_for(first, WAIT, |j| !j.starts.is_empty()).unwrap();
+    s.cl.wait_for(first, WAIT, |j| !j.starts.is_empty())
+        .unwrap();
     let second = s.cl.submit(&hog).unwrap();
     let st = s.cl.wait(second, WAIT).unwrap();
     let reason = st.refused.expect("the second job was admitted");
@@ -163,7 +168,13 @@ fn a_daemon_killed_mid_job_restarts_the_job_elsewhere_exactly_once() {
     let tail: Vec<_> = path.iter().skip_while(|x| **x != "ExecStarted").collect();
     assert_eq!(
         tail,
-        [&"ExecStarted", &"Schedule", &"ExecRequest", &"ExecStarted", &"ExecResult"]
+        [
+            &"ExecStarted",
+            &"Schedule",
+            &"ExecRequest",
+            &"ExecStarted",
+            &"ExecResult"
+        ]
     );
 }
 
@@ -177,7 +188,11 @@ fn a_resource_drop_moves_the_excess_and_keeps_the_rest() {
     for &id in &jobs {
         s.cl.wait_for(id, WAIT, |x| !x.starts.is_empty()).unwrap();
     }
-    let on = |p| jobs.iter().filter(|&&id| s.cl.state(id).unwrap().platform == p).count();
+    let on = |p| {
+        jobs.iter()
+            .filter(|&&id| s.cl.state(id).unwrap().platform == p)
+            .count()
+    };
     assert_eq!((on(101), on(102)), (2, 2));
     // 101 drops to half a CPU: one of its two jobs (the later) must go — but 102 is full
     // too (0.8 + 0.4 > 1.0), so it is refused with both reasons.
@@ -215,7 +230,9 @@ fn the_rrd_remembers_across_a_restart() {
         })
         .unwrap();
         for _ in 0..3 {
-            let st = s.cl.wait(s.cl.submit(&Job::new("true", &[])).unwrap(), WAIT).unwrap();
+            let st =
+                s.cl.wait(s.cl.submit(&Job::new("true", &[])).unwrap(), WAIT)
+                    .unwrap();
             assert_eq!(st.exits.len(), 1);
         }
         // The result reaches the RRD through the channel; wait for the third.

@@ -32,7 +32,9 @@ fn main() {
             println!("{USAGE}");
             Ok(())
         }
-        _ => Err(Error::new(format!("expected `demo` or `--role ROLE`\n{USAGE}"))),
+        _ => Err(Error::new(format!(
+            "expected `demo` or `--role ROLE`\n{USAGE}"
+        ))),
     };
     if let Err(e) = result {
         eprintln!("mshn: {e}");
@@ -95,7 +97,10 @@ impl Demo {
         );
         // Warm-up: the first fork/exec and first calls fault pages in; not counted.
         for _ in 0..3 {
-            s.cl.wait(s.cl.submit(&Job::new("true", &[]))?, Duration::from_secs(30))?;
+            s.cl.wait(
+                s.cl.submit(&Job::new("true", &[]))?,
+                Duration::from_secs(30),
+            )?;
         }
         let job = Job::new("sleep", &[&sleep]);
         let victim = mshn::FIRST_PLATFORM + 1;
