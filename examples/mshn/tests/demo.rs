@@ -6,7 +6,9 @@ use std::process::Command;
 #[test]
 fn the_demo_runs_every_job_exactly_once_and_prints_the_table() {
     let out = Command::new(env!("CARGO_BIN_EXE_mshn"))
-        .args(["demo", "--jobs", "20"])
+        // Ten missed heartbeats (200 ms) before a platform is dead: a machine busy enough
+        // to stall a heartbeat thread for 60 ms must not make the test see a second crash.
+        .args(["demo", "--jobs", "20", "--misses", "10"])
         .output()
         .expect("running mshn demo");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -14,6 +14,9 @@ const WAIT: Duration = Duration::from_secs(30);
 fn system(platforms: usize) -> System {
     System::start(SystemOptions {
         platforms,
+        // 200 ms without a heartbeat before a platform is dead: a busy machine stalling a
+        // heartbeat thread must not look like the crash a test did not cause.
+        misses: 10,
         ..SystemOptions::default()
     })
     .unwrap()
@@ -226,6 +229,7 @@ fn the_rrd_remembers_across_a_restart() {
         let s = System::start(SystemOptions {
             platforms: 1,
             rrd_file: Some(file.clone()),
+            misses: 10,
             ..SystemOptions::default()
         })
         .unwrap();

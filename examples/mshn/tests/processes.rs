@@ -67,7 +67,8 @@ fn components_as_processes_and_an_sa_restarted() {
     let port = free_port();
     let mut kids = Children(Vec::new());
     kids.0.push(role(port, &["channel"]));
-    kids.0.push(role(port, &["rss"]));
+    // 200 ms of silence before a platform is dead, so that a busy machine is not a crash.
+    kids.0.push(role(port, &["rss", "--misses", "10"]));
     kids.0.push(role(port, &["rrd"]));
     kids.0.push(role(port, &["sa"]));
     kids.0.push(role(port, &["daemon", "--platform", "101"]));

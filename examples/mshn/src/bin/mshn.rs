@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
+                 [--heartbeat-ms MS] [--misses N]
        mshn --role channel --naming-port PORT [-EC... options]
        mshn --role rss|rrd|sa --naming-port PORT [--rrd-file FILE]
        mshn --role daemon --naming-port PORT --platform ID [--cpu C] [--memory MB]
@@ -55,6 +56,8 @@ struct Demo {
     platforms: usize,
     in_flight: usize,
     sleep_ms: u64,
+    heartbeat: Duration,
+    misses: u32,
 }
 
 impl Demo {
@@ -64,6 +67,8 @@ impl Demo {
             platforms: 3,
             in_flight: 8,
             sleep_ms: 50,
+            heartbeat: Duration::from_millis(20),
+            misses: 3,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -72,6 +77,8 @@ impl Demo {
                 "--platforms" => d.platforms = value(a, it.next())?,
                 "--in-flight" => d.in_flight = value(a, it.next())?,
                 "--sleep-ms" => d.sleep_ms = value(a, it.next())?,
+                "--heartbeat-ms" => d.heartbeat = Duration::from_millis(value(a, it.next())?),
+                "--misses" => d.misses = value(a, it.next())?,
                 _ => return Err(Error::new(format!("demo: unknown argument `{a}`\n{USAGE}"))),
             }
         }
@@ -80,12 +87,19 @@ impl Demo {
                 "demo: needs at least 2 jobs, 2 platforms and 1 job in flight",
             ));
         }
+        if d.heartbeat.is_zero() || d.misses == 0 {
+            return Err(Error::new(
+                "demo: --heartbeat-ms and --misses must be positive",
+            ));
+        }
         Ok(d)
     }
 
     fn run(&self) -> Result<(), Error> {
         let s = System::start(SystemOptions {
             platforms: self.platforms,
+            heartbeat: self.heartbeat,
+            misses: self.misses,
             ..SystemOptions::default()
         })?;
         let alarms = Tracer::start(&s.orb, &s.channel_ref()?, &[m::RESOURCE_ALARM_EVENT])?;
