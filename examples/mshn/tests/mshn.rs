@@ -249,6 +249,7 @@ fn the_rrd_remembers_across_a_restart() {
     let s = System::start(SystemOptions {
         platforms: 1,
         rrd_file: Some(file.clone()),
+        misses: 10,
         ..SystemOptions::default()
     })
     .unwrap();
