@@ -95,6 +95,33 @@ impl Bus {
         })
     }
 
+    /// [`Bus::connect`] for a component: events go to `handle` while `component` lives (the
+    /// bus holds it weakly, so dropping the component ends it), and what `handle` refuses is
+    /// reported as a malformed event.
+    pub fn attach<C, F>(
+        orb: &Orb,
+        channel: &EventChannelRef,
+        name: &'static str,
+        subscribe: ConsumerQos,
+        publish: SupplierQos,
+        component: &Arc<C>,
+        handle: F,
+    ) -> Result<Bus, Error>
+    where
+        C: Send + Sync + 'static,
+        F: Fn(&Arc<C>, &Event) -> Result<(), Error> + Send + Sync + 'static,
+    {
+        let weak = Arc::downgrade(component);
+        let handler: Handler = Arc::new(move |e: &Event| {
+            if let Some(c) = weak.upgrade() {
+                if let Err(err) = handle(&c, e) {
+                    bad_event(name, err);
+                }
+            }
+        });
+        Bus::connect(orb, channel, name, Some(subscribe), publish, handler)
+    }
+
     /// Publishes `value` as an event of type `ty` from `source`.
     pub fn publish<T: CdrEncode>(&self, source: i32, ty: i32, value: &T) -> Result<(), Error> {
         if self.closed.load(Ordering::Acquire) {

@@ -5,7 +5,7 @@
 //! one the job is at, so a job is restarted exactly once per move however often the
 //! schedule is repeated.
 
-use crate::bus::{bad_event, Bus};
+use crate::bus::Bus;
 use crate::idl::mshn::{self, JobId, JobRequest};
 use crate::wire::decode;
 use crate::{Error, CL_SOURCE};
@@ -111,21 +111,7 @@ impl ClientLibrary {
             .insert(CL_SOURCE, mshn::JOB_REQUEST_EVENT, 0, 1)
             .insert(0, mshn::EXEC_REQUEST_EVENT, 0, 1)
             .build();
-        let weak = Arc::downgrade(&cl);
-        let bus = Bus::connect(
-            orb,
-            channel,
-            "cl",
-            Some(qos),
-            publish,
-            Arc::new(move |e: &Event| {
-                if let Some(cl) = weak.upgrade() {
-                    if let Err(err) = cl.handle(e) {
-                        bad_event("cl", err);
-                    }
-                }
-            }),
-        )?;
+        let bus = Bus::attach(orb, channel, "cl", qos, publish, &cl, |c, e| c.handle(e))?;
         let _ = cl.bus.set(bus);
         Ok(cl)
     }

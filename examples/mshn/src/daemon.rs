@@ -5,7 +5,7 @@
 //! [`Daemon::kill`] is what a crash looks like to the others: heartbeats stop, nothing more
 //! is reported, and the platform's children die with it.
 
-use crate::bus::{bad_event, Bus};
+use crate::bus::Bus;
 use crate::idl::mshn::{self, PlatformStatus};
 use crate::wire::decode;
 use crate::Error;
@@ -80,21 +80,7 @@ impl Daemon {
             .insert(p, mshn::STATUS_REPORT_EVENT, 0, 1)
             .insert(p, mshn::HEARTBEAT_EVENT, 0, 1)
             .build();
-        let weak = Arc::downgrade(&d);
-        let bus = Bus::connect(
-            orb,
-            channel,
-            "daemon",
-            Some(qos),
-            publish,
-            Arc::new(move |e: &Event| {
-                if let Some(d) = weak.upgrade() {
-                    if let Err(err) = d.handle(e) {
-                        bad_event("daemon", err);
-                    }
-                }
-            }),
-        )?;
+        let bus = Bus::attach(orb, channel, "daemon", qos, publish, &d, |c, e| c.handle(e))?;
         let _ = d.bus.set(bus);
         d.report_status();
         let weak = Arc::downgrade(&d);
@@ -183,43 +169,31 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        let spawn_ns = t0.elapsed().as_nanos() as u64;
+        let mut started = mshn::ExecStarted {
+            job: req.job,
+            attempt: req.attempt,
+            platform,
+            ok: false,
+            pid: 0,
+            spawn_ns: t0.elapsed().as_nanos() as u64,
+            error: String::new(),
+        };
         let child = match spawned {
             Ok(c) => c,
             Err(err) => {
-                self.send(
-                    mshn::EXEC_STARTED_EVENT,
-                    &mshn::ExecStarted {
-                        job: req.job,
-                        attempt: req.attempt,
-                        platform,
-                        ok: false,
-                        pid: 0,
-                        spawn_ns,
-                        error: format!("{}: {err}", req.program),
-                    },
-                );
+                started.error = format!("{}: {err}", req.program);
+                self.send(mshn::EXEC_STARTED_EVENT, &started);
                 return Ok(());
             }
         };
-        let pid = child.id();
+        started.ok = true;
+        started.pid = child.id();
         let child = Arc::new(Mutex::new(child));
         self.children
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert((req.job, req.attempt), child.clone());
-        self.send(
-            mshn::EXEC_STARTED_EVENT,
-            &mshn::ExecStarted {
-                job: req.job,
-                attempt: req.attempt,
-                platform,
-                ok: true,
-                pid,
-                spawn_ns,
-                error: String::new(),
-            },
-        );
+        self.send(mshn::EXEC_STARTED_EVENT, &started);
         let me = self.clone();
         std::thread::Builder::new()
             .name(format!("mshn-job-{}", req.job))

@@ -4,7 +4,7 @@
 //! `Mshn::RequirementsRecords`, replaced whole by write-to-temporary, fsync, rename: a
 //! crash leaves the old file or the new one, never a torn one.
 
-use crate::bus::{bad_event, Bus};
+use crate::bus::Bus;
 use crate::idl::mshn::{self, RequirementsRecord};
 use crate::wire::decode;
 use crate::{Error, RRD_SOURCE};
@@ -103,21 +103,7 @@ impl RequirementsDb {
         let publish = SupplierQosBuilder::new()
             .insert(RRD_SOURCE, mshn::REQUIREMENTS_ANSWER_EVENT, 0, 1)
             .build();
-        let weak = Arc::downgrade(&rrd);
-        let bus = Bus::connect(
-            orb,
-            channel,
-            "rrd",
-            Some(qos),
-            publish,
-            Arc::new(move |e: &Event| {
-                if let Some(rrd) = weak.upgrade() {
-                    if let Err(err) = rrd.handle(e) {
-                        bad_event("rrd", err);
-                    }
-                }
-            }),
-        )?;
+        let bus = Bus::attach(orb, channel, "rrd", qos, publish, &rrd, |c, e| c.handle(e))?;
         let _ = rrd.bus.set(bus);
         Ok(rrd)
     }

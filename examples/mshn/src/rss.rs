@@ -6,7 +6,7 @@
 //! last heartbeat, found by a check that runs every `period / 4`; so at most
 //! `(misses + 1/4) × period` after its last heartbeat (plus scheduling delay).
 
-use crate::bus::{bad_event, Bus};
+use crate::bus::Bus;
 use crate::idl::mshn::{self, AlarmKind, PlatformStatus};
 use crate::wire::decode;
 use crate::{Error, RSS_SOURCE};
@@ -70,21 +70,7 @@ impl StatusServer {
             .insert(RSS_SOURCE, mshn::STATUS_ANSWER_EVENT, 0, 1)
             .insert(RSS_SOURCE, mshn::RESOURCE_ALARM_EVENT, 0, 1)
             .build();
-        let weak = Arc::downgrade(&rss);
-        let bus = Bus::connect(
-            orb,
-            channel,
-            "rss",
-            Some(qos),
-            publish,
-            Arc::new(move |e: &Event| {
-                if let Some(rss) = weak.upgrade() {
-                    if let Err(err) = rss.handle(e) {
-                        bad_event("rss", err);
-                    }
-                }
-            }),
-        )?;
+        let bus = Bus::attach(orb, channel, "rss", qos, publish, &rss, |c, e| c.handle(e))?;
         let _ = rss.bus.set(bus);
         let weak = Arc::downgrade(&rss);
         std::thread::Builder::new()

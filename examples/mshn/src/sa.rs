@@ -17,7 +17,7 @@
 //! elsewhere (the dead platform, or the dropped one's excess, latest jobs first) and a new
 //! schedule, with the attempt number one higher, goes to the CL.
 
-use crate::bus::{bad_event, Bus};
+use crate::bus::Bus;
 use crate::idl::mshn::{self, AlarmKind, JobId, JobRequest, PlatformStatus};
 use crate::wire::decode;
 use crate::{Error, SA_SOURCE};
@@ -159,21 +159,7 @@ impl SchedulingAdvisor {
             .insert(SA_SOURCE, mshn::REQUIREMENTS_QUERY_EVENT, 0, 1)
             .insert(SA_SOURCE, mshn::SCHEDULE_EVENT, 0, 1)
             .build();
-        let weak = Arc::downgrade(&sa);
-        let bus = Bus::connect(
-            orb,
-            channel,
-            "sa",
-            Some(qos),
-            publish,
-            Arc::new(move |e: &Event| {
-                if let Some(sa) = weak.upgrade() {
-                    if let Err(err) = sa.handle(e) {
-                        bad_event("sa", err);
-                    }
-                }
-            }),
-        )?;
+        let bus = Bus::attach(orb, channel, "sa", qos, publish, &sa, |c, e| c.handle(e))?;
         let _ = sa.bus.set(bus);
         Ok(sa)
     }
@@ -209,27 +195,12 @@ impl SchedulingAdvisor {
             }
             mshn::STATUS_ANSWER_EVENT => {
                 let a: mshn::StatusAnswer = decode(e)?;
-                let ready = {
-                    let mut st = self.lock();
-                    let Some(p) = st.pending.get_mut(&a.job) else {
-                        return Ok(());
-                    };
-                    p.status = Some(a.platforms);
-                    self.take_ready(&mut st, a.job)
-                };
-                self.schedule(ready);
+                self.answered(a.job, |p| p.status = Some(a.platforms));
             }
             mshn::REQUIREMENTS_ANSWER_EVENT => {
                 let a: mshn::RequirementsAnswer = decode(e)?;
-                let ready = {
-                    let mut st = self.lock();
-                    let Some(p) = st.pending.get_mut(&a.job) else {
-                        return Ok(());
-                    };
-                    p.learned_us = Some(if a.runs > 0 { a.mean_run_us } else { 0 });
-                    self.take_ready(&mut st, a.job)
-                };
-                self.schedule(ready);
+                let learned = if a.runs > 0 { a.mean_run_us } else { 0 };
+                self.answered(a.job, |p| p.learned_us = Some(learned));
             }
             mshn::EXEC_RESULT_EVENT => {
                 let r: mshn::ExecResult = decode(e)?;
@@ -252,6 +223,22 @@ impl SchedulingAdvisor {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Records an answer about `job` (unless it is not pending: a late or repeated answer)
+    /// and schedules the job if that was the last one it waited for.
+    fn answered(&self, job: JobId, record: impl FnOnce(&mut Pending)) {
+        let ready = {
+            let mut st = self.lock();
+            let Some(p) = st.pending.get_mut(&job) else {
+                return;
+            };
+            record(p);
+            self.take_ready(&mut st, job)
+        };
+        if let Some(s) = ready {
+            self.send(mshn::SCHEDULE_EVENT, &s);
+        }
     }
 
     /// The schedule for `job` once both answers are in (admitting it if it fits).
@@ -299,12 +286,6 @@ impl SchedulingAdvisor {
                 reason,
             },
         })
-    }
-
-    fn schedule(&self, s: Option<mshn::Schedule>) {
-        if let Some(s) = s {
-            self.send(mshn::SCHEDULE_EVENT, &s);
-        }
     }
 
     fn reschedule(&self, alarm: &mshn::ResourceAlarm) -> Vec<mshn::Schedule> {
