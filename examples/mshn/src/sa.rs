@@ -66,6 +66,54 @@ enum Decision {
 }
 
 impl State {
+    /// Decides where attempt `attempt` of `req` runs (never on `exclude`), admits it there,
+    /// and says so in a schedule; `why` is the schedule's reason (prefixed to a refusal's).
+    fn place(
+        &mut self,
+        req: JobRequest,
+        learned_us: u64,
+        attempt: u32,
+        exclude: Option<i32>,
+        why: String,
+    ) -> mshn::Schedule {
+        let job = req.job;
+        match self.decide(&req, learned_us, exclude) {
+            Decision::Admit { platform, demand } => {
+                self.next_order += 1;
+                let order = self.next_order;
+                self.admitted.insert(
+                    job,
+                    Admitted {
+                        request: req,
+                        platform,
+                        attempt,
+                        demand,
+                        learned_us,
+                        order,
+                    },
+                );
+                mshn::Schedule {
+                    job,
+                    admitted: true,
+                    platform,
+                    attempt,
+                    reason: why,
+                }
+            }
+            Decision::Refuse(r) => mshn::Schedule {
+                job,
+                admitted: false,
+                platform: 0,
+                attempt,
+                reason: if why.is_empty() {
+                    r
+                } else {
+                    format!("{why}; {r}")
+                },
+            },
+        }
+    }
+
     fn load(&self, platform: i32) -> (f64, u64, usize) {
         let mut u = 0.0;
         let mut mem = 0u64;
@@ -250,42 +298,11 @@ impl SchedulingAdvisor {
         let p = st.pending.remove(&job)?;
         let (req, status, learned) = (p.request?, p.status?, p.learned_us?);
         for s in status {
-            // An alarm the SA heard is newer than a status saying alive only if the RSS
-            // has not heard from the platform since; the RSS's word is taken (it clears
-            // `alive` itself on missed heartbeats).
+            // The RSS's view replaces the SA's: it marks a platform dead itself when it
+            // raises the alarm, and alive again only once it hears from it.
             st.platforms.insert(s.platform, s);
         }
-        Some(match st.decide(&req, learned, None) {
-            Decision::Admit { platform, demand } => {
-                st.next_order += 1;
-                let order = st.next_order;
-                st.admitted.insert(
-                    job,
-                    Admitted {
-                        request: req,
-                        platform,
-                        attempt: 1,
-                        demand,
-                        learned_us: learned,
-                        order,
-                    },
-                );
-                mshn::Schedule {
-                    job,
-                    admitted: true,
-                    platform,
-                    attempt: 1,
-                    reason: String::new(),
-                }
-            }
-            Decision::Refuse(reason) => mshn::Schedule {
-                job,
-                admitted: false,
-                platform: 0,
-                attempt: 1,
-                reason,
-            },
-        })
+        Some(st.place(req, learned, 1, None, String::new()))
     }
 
     fn reschedule(&self, alarm: &mshn::ResourceAlarm) -> Vec<mshn::Schedule> {
@@ -324,37 +341,7 @@ impl SchedulingAdvisor {
             st.admitted.remove(&job);
             let attempt = v.attempt + 1;
             let why = format!("moved from {p}: {}", alarm.detail);
-            match st.decide(&v.request, v.learned_us, Some(p)) {
-                Decision::Admit { platform, demand } => {
-                    st.next_order += 1;
-                    let order = st.next_order;
-                    st.admitted.insert(
-                        job,
-                        Admitted {
-                            request: v.request,
-                            platform,
-                            attempt,
-                            demand,
-                            learned_us: v.learned_us,
-                            order,
-                        },
-                    );
-                    out.push(mshn::Schedule {
-                        job,
-                        admitted: true,
-                        platform,
-                        attempt,
-                        reason: why,
-                    });
-                }
-                Decision::Refuse(r) => out.push(mshn::Schedule {
-                    job,
-                    admitted: false,
-                    platform: 0,
-                    attempt,
-                    reason: format!("{why}; {r}"),
-                }),
-            }
+            out.push(st.place(v.request, v.learned_us, attempt, Some(p), why));
         }
         out
     }
