@@ -5,14 +5,12 @@
 //! one the job is at, so a job is restarted exactly once per move however often the
 //! schedule is repeated.
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Link};
 use crate::idl::mshn::{self, JobId, JobRequest};
 use crate::wire::decode;
 use crate::{Error, CL_SOURCE};
-use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
 use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
-use orb::Orb;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -87,11 +85,7 @@ pub struct ClientLibrary {
 
 impl ClientLibrary {
     /// A CL with `id` (1..; the top bits of its job ids).
-    pub fn start(
-        orb: &Orb,
-        channel: &EventChannelRef,
-        id: u16,
-    ) -> Result<Arc<ClientLibrary>, Error> {
+    pub fn start(link: &Link, id: u16) -> Result<Arc<ClientLibrary>, Error> {
         let cl = Arc::new(ClientLibrary {
             id,
             next: Mutex::new(0),
@@ -111,7 +105,7 @@ impl ClientLibrary {
             .insert(CL_SOURCE, mshn::JOB_REQUEST_EVENT, 0, 1)
             .insert(0, mshn::EXEC_REQUEST_EVENT, 0, 1)
             .build();
-        let bus = Bus::attach(orb, channel, "cl", qos, publish, &cl, |c, e| c.handle(e))?;
+        let bus = Bus::attach(link, "cl", qos, publish, &cl, |c, e| c.handle(e))?;
         let _ = cl.bus.set(bus);
         Ok(cl)
     }

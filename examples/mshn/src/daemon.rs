@@ -5,14 +5,12 @@
 //! [`Daemon::kill`] is what a crash looks like to the others: heartbeats stop, nothing more
 //! is reported, and the platform's children die with it.
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Link};
 use crate::idl::mshn::{self, PlatformStatus};
 use crate::wire::decode;
 use crate::Error;
-use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
 use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
-use orb::Orb;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,11 +49,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn start(
-        orb: &Orb,
-        channel: &EventChannelRef,
-        options: DaemonOptions,
-    ) -> Result<Arc<Daemon>, Error> {
+    pub fn start(link: &Link, options: DaemonOptions) -> Result<Arc<Daemon>, Error> {
         let p = options.platform;
         if p < crate::FIRST_PLATFORM {
             return Err(Error(format!(
@@ -80,7 +74,7 @@ impl Daemon {
             .insert(p, mshn::STATUS_REPORT_EVENT, 0, 1)
             .insert(p, mshn::HEARTBEAT_EVENT, 0, 1)
             .build();
-        let bus = Bus::attach(orb, channel, "daemon", qos, publish, &d, |c, e| c.handle(e))?;
+        let bus = Bus::attach(link, "daemon", qos, publish, &d, |c, e| c.handle(e))?;
         let _ = d.bus.set(bus);
         d.report_status();
         let weak = Arc::downgrade(&d);

@@ -4,15 +4,13 @@
 //! `Mshn::RequirementsRecords`, replaced whole by write-to-temporary, fsync, rename: a
 //! crash leaves the old file or the new one, never a torn one.
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Link};
 use crate::idl::mshn::{self, RequirementsRecord};
 use crate::wire::decode;
 use crate::{Error, RRD_SOURCE};
-use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
 use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
 use orb::cdr::{ByteOrder, CdrDecode, CdrEncode, Decoder, Encoder};
-use orb::Orb;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,11 +79,7 @@ fn save(path: &Path, table: &BTreeMap<String, Learned>) -> Result<(), Error> {
 
 impl RequirementsDb {
     /// Starts with what `file` holds (None: in memory only).
-    pub fn start(
-        orb: &Orb,
-        channel: &EventChannelRef,
-        file: Option<PathBuf>,
-    ) -> Result<Arc<RequirementsDb>, Error> {
+    pub fn start(link: &Link, file: Option<PathBuf>) -> Result<Arc<RequirementsDb>, Error> {
         let table = match &file {
             Some(p) => load(p)?,
             None => BTreeMap::new(),
@@ -103,7 +97,7 @@ impl RequirementsDb {
         let publish = SupplierQosBuilder::new()
             .insert(RRD_SOURCE, mshn::REQUIREMENTS_ANSWER_EVENT, 0, 1)
             .build();
-        let bus = Bus::attach(orb, channel, "rrd", qos, publish, &rrd, |c, e| c.handle(e))?;
+        let bus = Bus::attach(link, "rrd", qos, publish, &rrd, |c, e| c.handle(e))?;
         let _ = rrd.bus.set(bus);
         Ok(rrd)
     }

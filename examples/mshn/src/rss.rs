@@ -6,14 +6,12 @@
 //! last heartbeat, found by a check that runs every `period / 4`; so at most
 //! `(misses + 1/4) × period` after its last heartbeat (plus scheduling delay).
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Link};
 use crate::idl::mshn::{self, AlarmKind, PlatformStatus};
 use crate::wire::decode;
 use crate::{Error, RSS_SOURCE};
-use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
 use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
-use orb::Orb;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -49,11 +47,7 @@ pub struct StatusServer {
 }
 
 impl StatusServer {
-    pub fn start(
-        orb: &Orb,
-        channel: &EventChannelRef,
-        options: RssOptions,
-    ) -> Result<Arc<StatusServer>, Error> {
+    pub fn start(link: &Link, options: RssOptions) -> Result<Arc<StatusServer>, Error> {
         let rss = Arc::new(StatusServer {
             platforms: Mutex::new(BTreeMap::new()),
             bus: OnceLock::new(),
@@ -70,7 +64,7 @@ impl StatusServer {
             .insert(RSS_SOURCE, mshn::STATUS_ANSWER_EVENT, 0, 1)
             .insert(RSS_SOURCE, mshn::RESOURCE_ALARM_EVENT, 0, 1)
             .build();
-        let bus = Bus::attach(orb, channel, "rss", qos, publish, &rss, |c, e| c.handle(e))?;
+        let bus = Bus::attach(link, "rss", qos, publish, &rss, |c, e| c.handle(e))?;
         let _ = rss.bus.set(bus);
         let weak = Arc::downgrade(&rss);
         std::thread::Builder::new()

@@ -17,14 +17,12 @@
 //! elsewhere (the dead platform, or the dropped one's excess, latest jobs first) and a new
 //! schedule, with the attempt number one higher, goes to the CL.
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Link};
 use crate::idl::mshn::{self, AlarmKind, JobId, JobRequest, PlatformStatus};
 use crate::wire::decode;
 use crate::{Error, SA_SOURCE};
-use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
 use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
-use orb::Orb;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -189,7 +187,7 @@ impl State {
 }
 
 impl SchedulingAdvisor {
-    pub fn start(orb: &Orb, channel: &EventChannelRef) -> Result<Arc<SchedulingAdvisor>, Error> {
+    pub fn start(link: &Link) -> Result<Arc<SchedulingAdvisor>, Error> {
         let sa = Arc::new(SchedulingAdvisor {
             state: Mutex::new(State::default()),
             bus: OnceLock::new(),
@@ -207,7 +205,7 @@ impl SchedulingAdvisor {
             .insert(SA_SOURCE, mshn::REQUIREMENTS_QUERY_EVENT, 0, 1)
             .insert(SA_SOURCE, mshn::SCHEDULE_EVENT, 0, 1)
             .build();
-        let bus = Bus::attach(orb, channel, "sa", qos, publish, &sa, |c, e| c.handle(e))?;
+        let bus = Bus::attach(link, "sa", qos, publish, &sa, |c, e| c.handle(e))?;
         let _ = sa.bus.set(bus);
         Ok(sa)
     }

@@ -2,6 +2,7 @@
 //! on the given port), the real-time channel bound there as [`crate::CHANNEL_NAME`], and
 //! each component finding the channel through the naming service, as separate processes do.
 
+use crate::bus::Link;
 use crate::cl::ClientLibrary;
 use crate::daemon::{Daemon, DaemonOptions};
 use crate::rrd::RequirementsDb;
@@ -80,7 +81,7 @@ pub fn resolve_channel(root: &NamingContextExtRef) -> Result<EventChannelRef, Er
 pub fn naming(
     orb: &Orb,
     port: u16,
-) -> Result<(NamingContextExtRef, Option<naming_service::Embedded>), Error> {
+) -> Result<(NamingContextExtRef, u16, Option<naming_service::Embedded>), Error> {
     let port = if port == 0 {
         std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -88,12 +89,15 @@ pub fn naming(
     } else {
         port
     };
-    Ok(naming_service::connect_or_start(orb, port, None)?)
+    let (root, embedded) = naming_service::connect_or_start(orb, port, None)?;
+    Ok((root, port, embedded))
 }
 
 pub struct System {
     pub orb: Orb,
     pub channel: RtecChannel,
+    /// How the components found the channel (by name: they find a new one too).
+    pub link: Link,
     pub root: NamingContextExtRef,
     pub cl: Arc<ClientLibrary>,
     pub sa: Arc<SchedulingAdvisor>,
@@ -107,27 +111,28 @@ pub struct System {
 impl System {
     pub fn start(options: SystemOptions) -> Result<System, Error> {
         let orb = loopback_orb()?;
-        let (root, embedded) = naming(&orb, options.naming_port)?;
+        let (root, port, embedded) = naming(&orb, options.naming_port)?;
         let mut ec = RtecOptions::default();
         ec.parse_args(options.channel_args.iter().map(String::as_str))
             .map_err(|e| Error(format!("channel options: {e}")))?;
         let channel = RtecChannel::start(&orb, ec)?;
         bind_channel(&root, channel.object())?;
-        let ch = resolve_channel(&root)?;
+        let url = format!("corbaloc::127.0.0.1:{port}/NameService");
+        let link = Link::named(&orb, &url, Duration::from_secs(10))?;
         let rss = StatusServer::start(
-            &orb,
-            &ch,
+            &link,
             RssOptions {
                 heartbeat: options.heartbeat,
                 misses: options.misses,
             },
         )?;
-        let rrd = RequirementsDb::start(&orb, &ch, options.rrd_file.clone())?;
-        let sa = SchedulingAdvisor::start(&orb, &ch)?;
-        let cl = ClientLibrary::start(&orb, &ch, 1)?;
+        let rrd = RequirementsDb::start(&link, options.rrd_file.clone())?;
+        let sa = SchedulingAdvisor::start(&link)?;
+        let cl = ClientLibrary::start(&link, 1)?;
         let mut system = System {
             orb,
             channel,
+            link,
             root,
             cl,
             sa,
@@ -150,12 +155,11 @@ impl System {
         cpu_capacity: f64,
         memory_mb: u32,
     ) -> Result<Arc<Daemon>, Error> {
-        let ch = self.channel_ref()?;
         let mut o = DaemonOptions::new(platform);
         o.cpu_capacity = cpu_capacity;
         o.memory_mb = memory_mb;
         o.heartbeat = self.options.heartbeat;
-        let d = Daemon::start(&self.orb, &ch, o)?;
+        let d = Daemon::start(&self.link, o)?;
         self.daemons.push(d.clone());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while !self
@@ -175,6 +179,17 @@ impl System {
     /// The channel, found through the naming service.
     pub fn channel_ref(&self) -> Result<EventChannelRef, Error> {
         resolve_channel(&self.root)
+    }
+
+    /// Destroys the channel and starts another, bound under the same name: what a
+    /// restarted channel process looks like to the components.
+    pub fn restart_channel(&mut self) -> Result<(), Error> {
+        self.channel.destroy();
+        let mut ec = RtecOptions::default();
+        ec.parse_args(self.options.channel_args.iter().map(String::as_str))
+            .map_err(|e| Error(format!("channel options: {e}")))?;
+        self.channel = RtecChannel::start(&self.orb, ec)?;
+        bind_channel(&self.root, self.channel.object())
     }
 
     pub fn daemon(&self, platform: i32) -> Option<&Arc<Daemon>> {

@@ -2,14 +2,12 @@
 //! what it saw, put in publication order by the publishers' stamps (a channel may deliver a
 //! cause after its effect when dispatching runs handlers in the supplier's thread).
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Link};
 use crate::idl::mshn;
 use crate::wire;
 use crate::Error;
-use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
 use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
-use orb::Orb;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -32,7 +30,7 @@ pub struct Tracer {
 impl Tracer {
     /// Subscribes to the MSHN types in `types` (heartbeats and status reports are many;
     /// leave them out unless they are wanted).
-    pub fn start(orb: &Orb, channel: &EventChannelRef, types: &[i32]) -> Result<Tracer, Error> {
+    pub fn start(link: &Link, types: &[i32]) -> Result<Tracer, Error> {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let mut qos = ConsumerQosBuilder::new().start_disjunction_group(types.len() as i32);
         for &t in types {
@@ -40,8 +38,7 @@ impl Tracer {
         }
         let s = seen.clone();
         let bus = Bus::connect(
-            orb,
-            channel,
+            link,
             "tracer",
             Some(qos.build()),
             SupplierQosBuilder::new().build(),

@@ -23,7 +23,7 @@ fn system(platforms: usize) -> System {
 }
 
 fn tracer(s: &System) -> Tracer {
-    Tracer::start(&s.orb, &s.channel_ref().unwrap(), &JOB_TYPES).unwrap()
+    Tracer::start(&s.link, &JOB_TYPES).unwrap()
 }
 
 #[test]
@@ -261,4 +261,34 @@ fn the_rrd_remembers_across_a_restart() {
     std::fs::write(&file, [1, 0, 0]).unwrap();
     let err = mshn::rrd::load(&file).unwrap_err().0;
     assert!(err.contains("not an RRD store"), "{err}");
+}
+
+#[test]
+fn a_restarted_channel_is_found_again_through_the_naming_service() {
+    let mut s = system(2);
+    let st =
+        s.cl.wait(s.cl.submit(&Job::new("true", &[])).unwrap(), WAIT)
+            .unwrap();
+    assert_eq!(st.exits.len(), 1);
+    let before = s.channel.stats();
+    // CL, SA, RSS, RRD and two daemons: six consumers and six suppliers.
+    assert_eq!((before.consumers.len(), before.suppliers), (6, 6));
+    s.restart_channel().unwrap();
+    // Each component's prober finds the old channel gone and the new one by name.
+    let end = std::time::Instant::now() + WAIT;
+    loop {
+        let now = s.channel.stats();
+        if (now.consumers.len(), now.suppliers) == (6, 6) {
+            break;
+        }
+        assert!(std::time::Instant::now() < end, "{now:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // The RSS kept its platforms; a job runs through the new channel, once.
+    let st =
+        s.cl.wait(s.cl.submit(&Job::new("true", &[])).unwrap(), WAIT)
+            .unwrap();
+    assert_eq!(st.starts.len(), 1, "{st:?}");
+    assert_eq!(st.exits.len(), 1, "{st:?}");
+    assert!(s.channel.stats().pushed > 0);
 }

@@ -3,6 +3,7 @@
 //! `mshn --role channel|rss|rrd|sa|daemon|cl`: one component as a process, finding the
 //! channel through the naming service on `--naming-port`.
 
+use mshn::bus::Link;
 use mshn::cl::{ClientLibrary, Job, JobState};
 use mshn::daemon::{Daemon, DaemonOptions};
 use mshn::idl::mshn as m;
@@ -102,7 +103,7 @@ impl Demo {
             misses: self.misses,
             ..SystemOptions::default()
         })?;
-        let alarms = Tracer::start(&s.orb, &s.channel_ref()?, &[m::RESOURCE_ALARM_EVENT])?;
+        let alarms = Tracer::start(&s.link, &[m::RESOURCE_ALARM_EVENT])?;
         let sleep = format!("{}.{:03}", self.sleep_ms / 1000, self.sleep_ms % 1000);
         println!(
             "mshn demo: {} platforms, {} jobs (`sleep {sleep}`, {} in flight), one process: \
@@ -350,7 +351,7 @@ impl Role {
     fn run(self) -> Result<(), Error> {
         let orb = system::loopback_orb()?;
         if self.role == "channel" {
-            let (root, _embedded) = system::naming(&orb, self.naming_port)?;
+            let (root, _, _embedded) = system::naming(&orb, self.naming_port)?;
             let mut ec = event_service::rtec::RtecOptions::default();
             ec.parse_args(self.channel_args.iter().map(String::as_str))
                 .map_err(|e| Error::new(format!("channel options: {e}")))?;
@@ -359,13 +360,14 @@ impl Role {
             println!("mshn channel: bound as {}", mshn::CHANNEL_NAME);
             return Ok(orb.run()?);
         }
-        // The others wait for the channel to be bound (it may start after them).
-        let ch = self.find_channel(&orb)?;
+        // The others wait for the channel to be bound (it may start after them), and find
+        // it again by name if it restarts.
+        let url = format!("corbaloc::127.0.0.1:{}/NameService", self.naming_port);
+        let link = Link::named(&orb, &url, Duration::from_secs(30))?;
         match self.role.as_str() {
             "rss" => {
                 let _c = StatusServer::start(
-                    &orb,
-                    &ch,
+                    &link,
                     RssOptions {
                         heartbeat: self.heartbeat,
                         misses: self.misses,
@@ -374,11 +376,11 @@ impl Role {
                 self.serve(&orb)
             }
             "rrd" => {
-                let _c = RequirementsDb::start(&orb, &ch, self.rrd_file.clone())?;
+                let _c = RequirementsDb::start(&link, self.rrd_file.clone())?;
                 self.serve(&orb)
             }
             "sa" => {
-                let _c = SchedulingAdvisor::start(&orb, &ch)?;
+                let _c = SchedulingAdvisor::start(&link)?;
                 self.serve(&orb)
             }
             "daemon" => {
@@ -389,7 +391,7 @@ impl Role {
                 o.cpu_capacity = self.cpu;
                 o.memory_mb = self.memory;
                 o.heartbeat = self.heartbeat;
-                let _c = Daemon::start(&orb, &ch, o)?;
+                let _c = Daemon::start(&link, o)?;
                 self.serve(&orb)
             }
             "cl" => {
@@ -398,7 +400,7 @@ impl Role {
                     .clone()
                     .ok_or_else(|| Error::new("--role cl needs `-- PROGRAM [ARGS...]`"))?;
                 // Its id from the pid's low bits: CLs in other processes share the channel.
-                let cl = ClientLibrary::start(&orb, &ch, (std::process::id() & 0x7fff) as u16 + 1)?;
+                let cl = ClientLibrary::start(&link, (std::process::id() & 0x7fff) as u16 + 1)?;
                 let t0 = Instant::now();
                 let id = cl.submit(&job)?;
                 let st = cl.wait(id, Duration::from_secs(600))?;
@@ -422,24 +424,6 @@ impl Role {
                 Ok(())
             }
             other => Err(Error::new(format!("unknown role `{other}`\n{USAGE}"))),
-        }
-    }
-
-    fn find_channel(
-        &self,
-        orb: &orb::Orb,
-    ) -> Result<event_service::rtec::rtec_event_channel_admin::EventChannelRef, Error> {
-        let url = format!("corbaloc::127.0.0.1:{}/NameService", self.naming_port);
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            let root = naming_service::cos_naming::NamingContextExtRef::unchecked_narrow(
-                orb.string_to_object(&url)?,
-            );
-            match system::resolve_channel(&root) {
-                Ok(ch) => return Ok(ch),
-                Err(e) if Instant::now() > end => return Err(e),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
         }
     }
 
