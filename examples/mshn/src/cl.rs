@@ -66,11 +66,13 @@ pub struct JobState {
 }
 
 impl JobState {
-    /// Finished, refused, or failed to start.
+    /// Finished (its start and its exit both heard of: over TCP an ORB may dispatch the
+    /// exit before the start), refused, or failed to start.
     pub fn is_done(&self) -> bool {
         self.refused.is_some()
             || !self.start_errors.is_empty()
-            || self.exits.iter().any(|e| e.0 == self.attempt)
+            || (self.exits.iter().any(|e| e.0 == self.attempt)
+                && self.starts.iter().any(|s| s.attempt == self.attempt))
     }
 }
 

@@ -45,6 +45,16 @@ impl Default for SystemOptions {
 
 /// An ORB serving on loopback (port 0), with a pool for the channel's calls.
 pub fn loopback_orb() -> Result<Orb, Error> {
+    let orb = unbound_orb()?;
+    orb.listen()?;
+    Ok(orb)
+}
+
+/// [`loopback_orb`] before it binds its port: a process that is to serve the naming
+/// service on a given port starts that first, so that its own ephemeral port cannot be
+/// the one the naming service was given (a port just found free is the next one the
+/// kernel hands out).
+pub fn unbound_orb() -> Result<Orb, Error> {
     let (orb, _) = Orb::init_from_args(
         [
             "-ORBendPoint",
@@ -54,7 +64,6 @@ pub fn loopback_orb() -> Result<Orb, Error> {
         ]
         .map(String::from),
     )?;
-    orb.listen()?;
     Ok(orb)
 }
 

@@ -349,9 +349,10 @@ impl Role {
     }
 
     fn run(self) -> Result<(), Error> {
-        let orb = system::loopback_orb()?;
         if self.role == "channel" {
+            let orb = system::unbound_orb()?;
             let (root, _, _embedded) = system::naming(&orb, self.naming_port)?;
+            orb.listen()?;
             let mut ec = event_service::rtec::RtecOptions::default();
             ec.parse_args(self.channel_args.iter().map(String::as_str))
                 .map_err(|e| Error::new(format!("channel options: {e}")))?;
@@ -360,6 +361,7 @@ impl Role {
             println!("mshn channel: bound as {}", mshn::CHANNEL_NAME);
             return Ok(orb.run()?);
         }
+        let orb = system::loopback_orb()?;
         // The others wait for the channel to be bound (it may start after them), and find
         // it again by name if it restarts.
         let url = format!("corbaloc::127.0.0.1:{}/NameService", self.naming_port);
