@@ -42,15 +42,22 @@ fn the_demo_runs_every_job_exactly_once_and_prints_the_table() {
         );
         let attempts: usize = r[1].parse().unwrap();
         let platforms: Vec<&str> = r[2].split('>').collect();
-        // One start per attempt, on a different platform each time, the first killed one
-        // (101) if it moved.
-        assert_eq!(platforms.len(), attempts, "{r:?}");
+        // At most one start per attempt, never two on one platform; a job that moved
+        // left 101 (the killed platform) for another. A job scheduled on 101 between the
+        // kill and the alarm never started there: it shows one start, on its new platform.
+        assert!(
+            !platforms.is_empty() && platforms.len() <= attempts,
+            "{r:?}"
+        );
         if attempts > 1 {
             assert_eq!(attempts, 2, "{r:?}");
-            assert_eq!(platforms[0], "101");
-            assert_ne!(platforms[1], "101");
+            assert_ne!(platforms[platforms.len() - 1], "101", "{r:?}");
+            if platforms.len() == 2 {
+                assert_eq!(platforms[0], "101", "{r:?}");
+            }
             migrated += 1;
         } else {
+            assert_eq!(platforms.len(), 1, "{r:?}");
             assert!(["101", "102", "103"].contains(&platforms[0]), "{r:?}");
         }
     }
@@ -73,7 +80,7 @@ fn the_demo_runs_every_job_exactly_once_and_prints_the_table() {
         "{stdout}"
     );
     for row in [
-        "submit->running, event path (20 jobs)",
+        "submit->running, event path (",
         "submit->running, with the daemon's fork/exec",
         &format!("agility: alarm->running elsewhere ({migrated} jobs)"),
         "detection: daemon killed->alarm",

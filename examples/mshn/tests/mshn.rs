@@ -292,3 +292,35 @@ fn a_restarted_channel_is_found_again_through_the_naming_service() {
     assert_eq!(st.exits.len(), 1, "{st:?}");
     assert!(s.channel.stats().pushed > 0);
 }
+
+#[test]
+fn a_malformed_event_is_ignored_and_the_system_goes_on() {
+    let s = system(1);
+    let t = tracer(&s);
+    let evil = mshn::bus::Bus::connect(
+        &s.link,
+        "evil",
+        None,
+        event_service::rtec::SupplierQosBuilder::new().build(),
+        std::sync::Arc::new(|_: &event_service::rtec::rtec_event_comm::Event| {}),
+    )
+    .unwrap();
+    // A heartbeat's struct under the job request's type: the SA cannot decode it as one.
+    let wrong = m::Heartbeat {
+        platform: 7,
+        seq: u64::MAX,
+    };
+    evil.publish(mshn::CL_SOURCE, m::JOB_REQUEST_EVENT, &wrong)
+        .unwrap();
+    let st =
+        s.cl.wait(s.cl.submit(&Job::new("true", &[])).unwrap(), WAIT)
+            .unwrap();
+    assert_eq!((st.starts.len(), st.exits.len()), (1, 1), "{st:?}");
+    t.wait_for(st.job, m::EXEC_RESULT_EVENT, 1, WAIT).unwrap();
+    // The bad request went no further than the SA: one query of each kind, for the job.
+    let seen = t.seen();
+    let count = |ty| seen.iter().filter(|x| x.ty == ty).count();
+    assert_eq!(count(m::JOB_REQUEST_EVENT), 2);
+    assert_eq!(count(m::STATUS_QUERY_EVENT), 1);
+    assert_eq!(count(m::REQUIREMENTS_QUERY_EVENT), 1);
+}
