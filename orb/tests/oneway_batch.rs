@@ -198,3 +198,57 @@ fn oneways_of_a_thread_on_idle_connections_stay_in_order() {
     .unwrap();
     assert_eq!(wait_for(&notes, n as usize), (0..n).collect::<Vec<_>>());
 }
+
+/// The same with oneways to twenty objects of one server, interleaved: each object's arrive
+/// in order. More objects than an endpoint keeps spare connections for: the routes to them
+/// must not be closed as surplus (a closed route's oneways could be overtaken by the next
+/// ones on a new connection, and every push reconnected).
+#[test]
+fn oneways_to_many_objects_on_idle_connections_stay_in_order() {
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    };
+    o.parse_args(["-ORBthreadStrategy".into(), "connection".into()])
+        .unwrap();
+    let server = Orb::init(o).unwrap();
+    let objects = 20;
+    let all: Vec<(Arc<Notes>, String)> = (0..objects)
+        .map(|_| {
+            let notes = Arc::new(Notes::default());
+            let ior = server
+                .activate(&server.root_poa(), notes.clone())
+                .unwrap()
+                .to_ior_string()
+                .unwrap();
+            (notes, ior)
+        })
+        .collect();
+    let client = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    })
+    .unwrap();
+    let refs: Vec<ObjectRef> = all
+        .iter()
+        .map(|(_, ior)| client.string_to_object(ior).unwrap())
+        .collect();
+    let n = 200;
+    std::thread::spawn(move || {
+        orb::use_idle_connections(true);
+        for i in 0..n {
+            for r in &refs {
+                note(r, i);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+    for (k, (notes, _)) in all.iter().enumerate() {
+        assert_eq!(
+            wait_for(notes, n as usize),
+            (0..n).collect::<Vec<_>>(),
+            "object {k}"
+        );
+    }
+}

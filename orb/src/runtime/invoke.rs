@@ -374,6 +374,11 @@ fn oneway_connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemExcepti
     if let Some(c) = orb.cache.oneway_route(&b.endpoint, b.dialect, &b.key) {
         return Ok(Conn::Shared(c));
     }
+    if let Some(c) = orb.cache.crowded_route(&b.endpoint, b.dialect) {
+        orb.cache
+            .set_oneway_route(&b.endpoint, b.dialect, &b.key, &c);
+        return Ok(Conn::Shared(c));
+    }
     let conn = connection(orb, b)?;
     orb.cache
         .set_oneway_route(&b.endpoint, b.dialect, &b.key, &conn);

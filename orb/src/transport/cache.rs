@@ -14,6 +14,26 @@ use std::sync::{Arc, Weak};
 /// Routes kept before the ones whose oneways have all been served are swept out.
 const MAX_ONEWAY_ROUTES: usize = 1024;
 
+/// Connections to one endpoint that carry oneway routes; objects beyond share them (the one
+/// fewest objects use), so a process with many objects is not sent as many connections.
+const MAX_ROUTED_CONNECTIONS: usize = 16;
+
+/// Where oneways to one object go: see [`ConnectionCache::oneway_route`].
+#[derive(Debug)]
+struct Route {
+    /// Which endpoint and dialect (a hash), to count and share an endpoint's routes.
+    endpoint: u64,
+    conn: Weak<ClientConnection>,
+}
+
+impl Route {
+    fn live(&self) -> Option<Arc<ClientConnection>> {
+        self.conn
+            .upgrade()
+            .filter(|c| !c.is_closed() && c.has_oneways_in_flight())
+    }
+}
+
 /// The client connection cache. A connection found broken (closed by the server, failed) is
 /// replaced by a new one the next time it is asked for; callers still holding the old one get
 /// its error.
@@ -27,7 +47,7 @@ pub struct ConnectionCache {
     /// Where the last oneways to each object went, keyed by a hash of endpoint, dialect and
     /// object key (a collision only makes two objects share a route): see
     /// [`ConnectionCache::oneway_route`].
-    oneway_routes: Mutex<HashMap<u64, Weak<ClientConnection>>>,
+    oneway_routes: Mutex<HashMap<u64, Route>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -92,14 +112,35 @@ impl ConnectionCache {
     ) -> Option<Arc<ClientConnection>> {
         let h = self.route_hash(endpoint, dialect, key);
         let mut routes = self.oneway_routes.lock();
-        let conn = routes.get(&h)?.upgrade();
-        match conn {
-            Some(c) if !c.is_closed() && c.has_oneways_in_flight() => Some(c),
-            _ => {
-                routes.remove(&h);
-                None
+        let live = routes.get(&h)?.live();
+        if live.is_none() {
+            routes.remove(&h);
+        }
+        live
+    }
+
+    /// For an object with no route yet: one of the endpoint's routed connections when it has
+    /// [`MAX_ROUTED_CONNECTIONS`] already (the one the fewest objects use), else `None` (take
+    /// an idle connection).
+    pub fn crowded_route(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+    ) -> Option<Arc<ClientConnection>> {
+        let eh = self.route_hash(endpoint, dialect, &[]);
+        let routes = self.oneway_routes.lock();
+        let mut used: Vec<(Arc<ClientConnection>, usize)> = Vec::new();
+        for r in routes.values().filter(|r| r.endpoint == eh) {
+            let Some(c) = r.live() else { continue };
+            match used.iter_mut().find(|(u, _)| Arc::ptr_eq(u, &c)) {
+                Some((_, n)) => *n += 1,
+                None => used.push((c, 1)),
             }
         }
+        if used.len() < MAX_ROUTED_CONNECTIONS {
+            return None;
+        }
+        used.into_iter().min_by_key(|(_, n)| *n).map(|(c, _)| c)
     }
 
     /// Records that oneways to the object `key` at `endpoint` go on `conn` from now on.
@@ -111,14 +152,27 @@ impl ConnectionCache {
         conn: &Arc<ClientConnection>,
     ) {
         let h = self.route_hash(endpoint, dialect, key);
+        let eh = self.route_hash(endpoint, dialect, &[]);
         let mut routes = self.oneway_routes.lock();
         if routes.len() >= MAX_ONEWAY_ROUTES {
-            routes.retain(|_, c| {
-                c.upgrade()
-                    .is_some_and(|c| !c.is_closed() && c.has_oneways_in_flight())
-            });
+            routes.retain(|_, r| r.live().is_some());
         }
-        routes.insert(h, Arc::downgrade(conn));
+        routes.insert(
+            h,
+            Route {
+                endpoint: eh,
+                conn: Arc::downgrade(conn),
+            },
+        );
+    }
+
+    /// Whether oneways to some object go on `conn`: such a connection is never surplus.
+    fn is_oneway_route(&self, conn: &Arc<ClientConnection>) -> bool {
+        let weak = Arc::downgrade(conn);
+        self.oneway_routes
+            .lock()
+            .values()
+            .any(|r| r.conn.ptr_eq(&weak) && r.live().is_some())
     }
 
     fn route_hash(&self, endpoint: &Endpoint, dialect: Dialect, key: &[u8]) -> u64 {
@@ -207,7 +261,12 @@ impl ConnectionCache {
                 let (d, c) = &same[i];
                 // Never the shared one (the first), nor one a caller uses.
                 let first = same.iter().position(|(d2, _)| d2 == d) == Some(i);
-                if *d == dialect && !first && !Arc::ptr_eq(c, &fresh) && c.try_claim_to_close() {
+                if *d == dialect
+                    && !first
+                    && !Arc::ptr_eq(c, &fresh)
+                    && !self.is_oneway_route(c)
+                    && c.try_claim_to_close()
+                {
                     surplus.push(same.remove(i).1);
                     count -= 1;
                 } else {
