@@ -18,6 +18,8 @@
 #![deny(unsafe_code)]
 
 mod channel;
+#[doc(hidden)]
+pub mod comparison;
 mod queue;
 pub mod rtec;
 pub mod sched;
