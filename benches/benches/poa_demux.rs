@@ -1,16 +1,26 @@
 //! Request demultiplexing in the object adapter (after TAO's active demultiplexing papers):
-//! object key → servant for 1 to 100,000 active objects in each active object map strategy, and
-//! key → POA for POAs nested 1 to 25 deep. Active demultiplexing should cost the same at every
+//! object key → servant for 1 to 100,000 active objects in each active object map strategy (the
+//! linear one to 10,000), and key → POA for POAs nested 1 to 25 deep. Active demultiplexing should cost the same at every
 //! size and depth; the linear map grows with the number of objects, the hash map with little
 //! but hashing.
 //!
 //! The keys are looked up in a shuffled order spread over the whole set (so the slots touched
 //! are not the ones just touched, unlike one hot key), but read from one contiguous buffer in
 //! that order, as a real ORB reads a key it has just received.
+//!
+//! Before criterion, a summary times key → servant through active demultiplexing and the hash
+//! map beside the floor — a plain `Vec` of the same servants indexed in the same order, each
+//! handle cloned as the POA clones it — in alternating rounds of the same run, so that a
+//! neighbour's burst on this shared machine hits all alike, and prints the ratios to the floor.
+//!
+//! `cargo bench -p rtorb-benches --bench poa_demux` for the full run (`-- zzz` for the summary
+//! alone: a criterion filter that matches no case); without `--bench` (as `cargo test
+//! --benches` runs it) a short summary, to prove it works.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{black_box, BenchmarkId, Criterion};
 use orb::poa::{AomStrategy, Decision, Lifespan, Poa, PoaTree, Policy};
 
 /// Stands for the ORB's `dyn Servant`: a fat `Arc`, like the real thing.
@@ -66,14 +76,14 @@ impl KeyRing {
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
 /// Checks every key reaches its own servant, then times `dispatch_decision` going round the ring.
-fn bench_ring(g: &mut Group<'_>, name: &str, param: usize, tree: &PoaTree<S>, ring: &KeyRing) {
-    for (&(a, b), &n) in ring.bounds.iter().zip(&ring.expected) {
-        match tree.dispatch_decision(&ring.octets[a..b]) {
-            Decision::Dispatch(t) => assert_eq!(t.servant.number(), n),
-            Decision::Hold => panic!("key {n}: the manager must be active"),
-            Decision::Reject(e) => panic!("key {n} must dispatch before it is timed, got {e:?}"),
-        }
-    }
+fn bench_ring(
+    g: &mut Group<'_>,
+    (name, param): (&str, usize),
+    strategy: AomStrategy,
+    tree: &PoaTree<S>,
+    ring: &KeyRing,
+) {
+    check_ring(tree, ring, strategy);
     g.bench_with_input(BenchmarkId::new(name, param), ring, |b, ring| {
         let mut i = 0;
         b.iter(|| {
@@ -87,7 +97,137 @@ fn bench_ring(g: &mut Group<'_>, name: &str, param: usize, tree: &PoaTree<S>, ri
     });
 }
 
-const SIZES: [usize; 5] = [1, 100, 1_000, 10_000, 100_000];
+const SIZES: [usize; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
+
+/// A POA of `strategy` under an active manager, with `servants` activated in order; the
+/// keys of their references, in the same order.
+fn populated(strategy: AomStrategy, servants: &[S]) -> (PoaTree<S>, Vec<Vec<u8>>) {
+    let tree: PoaTree<S> = PoaTree::new();
+    let root = tree.root();
+    root.manager().activate().unwrap();
+    let poa = root
+        .create_poa(
+            "objects",
+            Some(root.manager().clone()),
+            &[Policy::ActiveObjectMap(strategy)],
+        )
+        .unwrap();
+    let keys = servants
+        .iter()
+        .map(|s| {
+            let id = poa.activate_object(s.clone()).unwrap();
+            poa.id_to_reference(&id).unwrap()
+        })
+        .collect();
+    (tree, keys)
+}
+
+/// Every key of the ring must reach its own servant before it is timed — but for the linear
+/// map, whose full check would take O(n²) (half a minute at 100,000), 1,000 keys spread over
+/// the ring.
+fn check_ring(tree: &PoaTree<S>, ring: &KeyRing, strategy: AomStrategy) {
+    let step = match strategy {
+        AomStrategy::Linear => ring.bounds.len().div_ceil(1_000),
+        _ => 1,
+    };
+    let keys = ring.bounds.iter().zip(&ring.expected).step_by(step);
+    for (&(a, b), &n) in keys {
+        match tree.dispatch_decision(&ring.octets[a..b]) {
+            Decision::Dispatch(t) => assert_eq!(t.servant.number(), n),
+            Decision::Hold => panic!("key {n}: the manager must be active"),
+            Decision::Reject(e) => panic!("key {n} must dispatch before it is timed, got {e:?}"),
+        }
+    }
+}
+
+/// ns per lookup of `one(i)` for `lookups` successive positions of a ring of `len`, going on
+/// from `*at`, after as many untimed: the rounds alternate between contenders, whose tables
+/// evict each other's from the caches, and each is timed in its own steady state (with 100,000
+/// servants, the warm-up pass touches them all).
+fn time_round(len: usize, lookups: usize, at: &mut usize, mut one: impl FnMut(usize)) -> f64 {
+    let mut go = |n: usize| {
+        for _ in 0..n {
+            one(*at);
+            *at += 1;
+            if *at == len {
+                *at = 0;
+            }
+        }
+    };
+    go(lookups);
+    let start = Instant::now();
+    go(lookups);
+    start.elapsed().as_nanos() as f64 / lookups as f64
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The side-by-side summary (see the module's doc).
+fn summary(full: bool) {
+    // Short rounds, many of them: a burst from a neighbour spoils few. A round makes at least
+    // one pass over all the servants.
+    let (rounds, lookups) = if full { (31, 20_000) } else { (3, 2_000) };
+    println!(
+        "key -> servant, keys in shuffled order; {rounds} alternating rounds of max({lookups}, \
+         servants) lookups after as many untimed; ns per lookup in the fastest round (the \
+         least disturbed by neighbours), its ratio to the floor's fastest, and the median \
+         (min-max) of the rounds' own ratios"
+    );
+    println!(
+        "{:>9} {:>7} {:>7} {:>7} {:>7} {:>18} {:>7} {:>18}",
+        "servants", "floor", "demux", "hash", "demux÷", "rounds", "hash÷", "rounds"
+    );
+    for n in SIZES {
+        let servants: Vec<S> = (0..n as u64).map(|i| Arc::new(Object(i)) as S).collect();
+        let (demux, demux_keys) = populated(AomStrategy::ActiveDemux, &servants);
+        let (hash, hash_keys) = populated(AomStrategy::DynamicHash, &servants);
+        let demux_ring = KeyRing::new(&demux_keys, SEED);
+        let hash_ring = KeyRing::new(&hash_keys, SEED);
+        check_ring(&demux, &demux_ring, AomStrategy::ActiveDemux);
+        check_ring(&hash, &hash_ring, AomStrategy::DynamicHash);
+        let order: Vec<usize> = demux_ring.expected.iter().map(|&i| i as usize).collect();
+        let mut t = [Vec::new(), Vec::new(), Vec::new()];
+        let mut at = [0; 3];
+        let lookups = lookups.max(n);
+        let lookup = |tree: &PoaTree<S>, ring: &KeyRing, i: usize| {
+            let (s, e) = ring.bounds[i];
+            black_box(tree.dispatch_decision(black_box(&ring.octets[s..e])));
+        };
+        for _ in 0..rounds {
+            t[0].push(time_round(n, lookups, &mut at[0], |i| {
+                black_box(servants[black_box(order[i])].clone());
+            }));
+            t[1].push(time_round(n, lookups, &mut at[1], |i| {
+                lookup(&demux, &demux_ring, i)
+            }));
+            t[2].push(time_round(n, lookups, &mut at[2], |i| {
+                lookup(&hash, &hash_ring, i)
+            }));
+        }
+        let fastest = t.clone().map(|v| v.into_iter().fold(f64::MAX, f64::min));
+        let rounds = |k: usize| {
+            let mut r: Vec<f64> = t[k].iter().zip(&t[0]).map(|(a, f)| a / f).collect();
+            let (lo, hi) = r
+                .iter()
+                .fold((f64::MAX, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            format!("{:.2} ({:.2}-{:.2})", median(&mut r), lo, hi)
+        };
+        println!(
+            "{n:>9} {:>7.1} {:>7.1} {:>7.1} {:>7.2} {:>18} {:>7.2} {:>18}",
+            fastest[0],
+            fastest[1],
+            fastest[2],
+            fastest[1] / fastest[0],
+            rounds(1),
+            fastest[2] / fastest[0],
+            rounds(2),
+        );
+    }
+    println!();
+}
 
 fn key_to_servant(c: &mut Criterion) {
     let mut g = c.benchmark_group("poa_demux_servants");
@@ -125,26 +265,14 @@ fn key_to_servant(c: &mut Criterion) {
         ("linear", AomStrategy::Linear),
     ] {
         for (n, servants) in SIZES.into_iter().zip(&servants) {
-            let tree: PoaTree<S> = PoaTree::new();
-            let root = tree.root();
-            root.manager().activate().unwrap();
-            let poa = root
-                .create_poa(
-                    "objects",
-                    Some(root.manager().clone()),
-                    &[Policy::ActiveObjectMap(strategy)],
-                )
-                .unwrap();
-            let ids: Vec<Vec<u8>> = servants
-                .iter()
-                .map(|s| poa.activate_object(s.clone()).unwrap())
-                .collect();
-            let keys: Vec<Vec<u8>> = ids
-                .iter()
-                .map(|id| poa.id_to_reference(id).unwrap())
-                .collect();
+            // Making a linear map's 100,000 keys is itself O(n²) (each id_to_reference
+            // searches the map): half a minute of setup to learn that a lookup costs ~0.3 ms.
+            if strategy == AomStrategy::Linear && n > 10_000 {
+                continue;
+            }
+            let (tree, keys) = populated(strategy, servants);
             let ring = KeyRing::new(&keys, SEED);
-            bench_ring(&mut g, name, n, &tree, &ring);
+            bench_ring(&mut g, (name, n), strategy, &tree, &ring);
         }
     }
     g.finish();
@@ -185,7 +313,13 @@ fn key_to_poa(c: &mut Criterion) {
                 })
                 .collect();
             let ring = KeyRing::new(&keys, 7);
-            bench_ring(&mut g, name, depth, &tree, &ring);
+            bench_ring(
+                &mut g,
+                (name, depth),
+                AomStrategy::ActiveDemux,
+                &tree,
+                &ring,
+            );
         }
     }
     // For contrast: a persistent key from an earlier ORB instance walks the path (the slow
@@ -204,21 +338,26 @@ fn key_to_poa(c: &mut Criterion) {
             })
             .collect();
         let ring = KeyRing::new(&keys, 7);
-        bench_ring(&mut g, "persistent_after_restart", depth, &tree, &ring);
+        bench_ring(
+            &mut g,
+            ("persistent_after_restart", depth),
+            AomStrategy::ActiveDemux,
+            &tree,
+            &ring,
+        );
     }
     g.finish();
 }
 
-fn config() -> Criterion {
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    summary(full);
     // A shared two-core machine: short, repeated measurements rather than long ones.
-    Criterion::default()
+    let mut c = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2))
+        .configure_from_args();
+    key_to_servant(&mut c);
+    key_to_poa(&mut c);
+    c.final_summary();
 }
-
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = key_to_servant, key_to_poa
-}
-criterion_main!(benches);

@@ -1090,3 +1090,59 @@ fn rtsched_analyses_a_running_scheduler() {
     assert!(err.starts_with("rtsched: "), "{err}");
     orb.shutdown(true);
 }
+
+/// The schedule drives the channel's priority lanes: a consumer whose QOS names the fast
+/// task's RT_Info is dispatched in lane 0, the slow one's in the lower lane, one naming no
+/// known RT_Info in the lowest.
+#[test]
+fn a_schedule_puts_each_consumer_in_its_rt_infos_lane() {
+    use event_service::rtec::rtec_event_channel_admin::{
+        ConsumerAdmin, EventChannel, ProxyPushSupplier,
+    };
+    use event_service::rtec::rtec_event_comm::{
+        push_consumer, Event, PushConsumer, PushConsumerRef,
+    };
+    use event_service::rtec::{ConsumerQosBuilder, Dispatching, RtecChannel, RtecOptions};
+    use orb::exception::SystemException;
+    use std::sync::Arc;
+
+    struct Quiet;
+    impl PushConsumer for Quiet {
+        fn push(&self, _: &[Event]) -> Result<(), SystemException> {
+            Ok(())
+        }
+        fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
+            Ok(())
+        }
+    }
+
+    let reg = periodic(&[("fast", 10_000, 1_000), ("slow", 100_000, 5_000)]);
+    let (fast, slow) = (reg.lookup("fast").unwrap(), reg.lookup("slow").unwrap());
+    let schedule = reg.schedule(&Options::default()).unwrap();
+    assert_eq!(schedule.lanes.len(), 2);
+
+    let orb = Orb::init(OrbOptions::default()).unwrap();
+    let mut options = RtecOptions::default();
+    options.dispatching(Dispatching::Priority);
+    options.priority_lanes = schedule.lanes.len();
+    options.lane_resolver(schedule.lane_resolver());
+    let channel = RtecChannel::start(&orb, options).unwrap();
+    let consumer = PushConsumerRef::unchecked_narrow(
+        orb.activate(&orb.root_poa(), Arc::new(push_consumer::Tie::new(Quiet)))
+            .unwrap(),
+    );
+    for rt_info in [slow, fast, 999] {
+        let proxy = channel
+            .reference()
+            .for_consumers()
+            .unwrap()
+            .obtain_push_supplier()
+            .unwrap();
+        let qos = ConsumerQosBuilder::new().insert(0, 20, rt_info).build();
+        proxy.connect_push_consumer(&consumer, &qos).unwrap();
+    }
+    let lanes: Vec<usize> = channel.stats().consumers.iter().map(|c| c.lane).collect();
+    assert_eq!(lanes, vec![1, 0, 1]);
+    channel.destroy();
+    orb.shutdown(true);
+}

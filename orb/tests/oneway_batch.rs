@@ -161,3 +161,40 @@ fn shutdown_and_the_end_of_the_client_orb_write_what_is_buffered() {
     drop(obj);
     assert_eq!(wait_for(&notes, 49), (51..100).collect::<Vec<_>>());
 }
+
+/// A thread that takes idle connections (an upcall, an event channel's delivery) sends its
+/// oneways to one object after each other on one connection while any may still be with the
+/// server: sent on whichever connection was idle, a thread-per-connection server, which reads
+/// each connection with its own thread, ran later ones before earlier ones.
+#[test]
+fn oneways_of_a_thread_on_idle_connections_stay_in_order() {
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    };
+    o.parse_args(["-ORBthreadStrategy".into(), "connection".into()])
+        .unwrap();
+    let server = Orb::init(o).unwrap();
+    let notes = Arc::new(Notes::default());
+    let ior = server
+        .activate(&server.root_poa(), notes.clone())
+        .unwrap()
+        .to_ior_string()
+        .unwrap();
+    let client = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    })
+    .unwrap();
+    let obj = client.string_to_object(&ior).unwrap();
+    let n = 2_000;
+    std::thread::spawn(move || {
+        orb::use_idle_connections(true);
+        for i in 0..n {
+            note(&obj, i);
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(wait_for(&notes, n as usize), (0..n).collect::<Vec<_>>());
+}

@@ -163,6 +163,16 @@ impl RtecChannel {
         &self.core.options
     }
 
+    /// Also serves the channel under the plain object key `key` (`corbaloc::HOST:PORT/KEY`),
+    /// until it is destroyed, as the COS channel's namesake does (the daemon's
+    /// `RtEventChannel`).
+    pub fn register_well_known(&self, key: &str) -> Result<ObjectRef, OrbError> {
+        let servant = self.core.poa.id_to_servant(CHANNEL_ID)?;
+        let obj = self.core.orb.register_well_known(key, servant)?;
+        self.core.state.lock().well_known.push(key.to_owned());
+        Ok(obj)
+    }
+
     pub fn stats(&self) -> RtecStats {
         self.core.stats()
     }
@@ -212,6 +222,8 @@ struct State {
     /// Every proxy not yet disposed of, by object id, and in creation order.
     proxies: HashMap<Vec<u8>, Proxy>,
     order: Vec<Vec<u8>>,
+    /// Plain object keys the channel is also served under, unregistered when it is destroyed.
+    well_known: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -550,17 +562,22 @@ impl Core {
     }
 
     pub(crate) fn destroy(&self) {
-        let proxies = {
+        let (proxies, keys) = {
             let mut st = self.state.lock();
             if st.destroyed {
                 return;
             }
             st.destroyed = true;
-            st.order
+            let proxies = st
+                .order
                 .iter()
                 .filter_map(|o| st.proxies.get(o).cloned())
-                .collect::<Vec<Proxy>>()
+                .collect::<Vec<Proxy>>();
+            (proxies, std::mem::take(&mut st.well_known))
         };
+        for key in keys {
+            self.orb.poa_tree().unregister_well_known(key.as_bytes());
+        }
         self.subs.clear();
         *self.stopping.lock() = true;
         self.stop.notify_all();

@@ -32,6 +32,8 @@ mod admin;
 mod channel;
 mod dispatch;
 mod filter;
+mod gateway;
+pub mod mcast;
 mod options;
 mod proxy;
 mod rt_thread;
@@ -41,6 +43,7 @@ mod timeout;
 
 pub use channel::{ConsumerStats, RtecChannel, RtecStats};
 pub use filter::{FilteringMode, QosError, TimeoutSpec, MAX_DEPTH};
+pub use gateway::{Gateway, GatewayError, GatewayOptions, GatewayStats};
 pub use options::{
     default_lane, Dispatching, FullPolicy, LaneResolver, ObserverStrategy, OptionError,
     RtecOptions, SupplierFiltering, TimeoutStrategy,

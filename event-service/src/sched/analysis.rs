@@ -17,6 +17,7 @@ use super::idl::{
     ImportanceT, InfoTypeT, OsPriority, PreemptionPriorityT, RtInfo, RtInfoEnabledTypeT,
     SchedulingAnomaly, Time,
 };
+use crate::rtec::rtec_event_channel_admin::ConsumerQos;
 use std::collections::{BTreeSet, HashMap};
 
 /// What a schedule is computed within.
@@ -180,6 +181,28 @@ impl Schedule {
 
     pub fn task(&self, name: &str) -> Option<&TaskRow> {
         self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// Where the real-time channel's priority dispatching puts each consumer: in the lane
+    /// this schedule gave the RT_Info its `ConsumerQOS` names (the `rt_info` of its first
+    /// dependency that is not a designator, as TAO's channel reads it), the lowest lane for
+    /// an RT_Info the schedule does not know. Give it to
+    /// [`crate::rtec::RtecOptions::lane_resolver`], with as many priority lanes as
+    /// [`Schedule::lanes`].
+    pub fn lane_resolver(&self) -> impl Fn(&ConsumerQos) -> usize + Send + Sync + 'static {
+        let lanes: HashMap<HandleT, usize> = self
+            .tasks
+            .iter()
+            .map(|t| (t.handle, t.preemption_priority.max(0) as usize))
+            .collect();
+        let lowest = self.lanes.len().saturating_sub(1);
+        move |qos: &ConsumerQos| {
+            qos.dependencies
+                .iter()
+                .find(|d| !crate::rtec::is_designator(d.event.header.r#type))
+                .and_then(|d| lanes.get(&d.rt_info).copied())
+                .unwrap_or(lowest)
+        }
     }
 }
 

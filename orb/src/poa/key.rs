@@ -99,72 +99,59 @@ pub struct ObjectKeyRef<'a> {
     pub path: Option<PoaPath<'a>>,
 }
 
-fn u32_at(b: &[u8], at: usize, field: &'static str) -> Result<u32, KeyError> {
-    b.get(at..at + 4)
-        .and_then(|s| <[u8; 4]>::try_from(s).ok())
-        .map(u32::from_be_bytes)
-        .ok_or(KeyError::Truncated { field, offset: at })
+/// The big-endian u32 at `at` of the fixed fields (a constant offset once inlined: no bounds
+/// check is left).
+#[inline]
+fn be32(f: &[u8; KEY_FIXED_LEN], at: usize) -> u32 {
+    u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])
 }
+
+/// The fixed fields by first octet, for naming the one a short key ends in.
+const FIXED_FIELDS: [(usize, &str); 7] = [
+    (2, "version"),
+    (3, "flags"),
+    (4, "ORB instance id"),
+    (12, "POA index"),
+    (16, "POA generation"),
+    (20, "slot"),
+    (24, "slot generation"),
+];
 
 impl<'a> ObjectKeyRef<'a> {
     /// Reads the fixed fields and the id, and frames the path without reading its segments
     /// (they are checked as [`PoaPath::segments`] yields them; [`Self::validate`] checks all).
-    /// Constant time, whatever the POA's depth.
+    /// Constant time, whatever the POA's depth: every request runs this, so the fixed fields
+    /// are read from one array after a single length check rather than field by field.
+    #[inline]
     pub fn parse(b: &'a [u8]) -> Result<Self, KeyError> {
         if b.get(..2) != Some(&KEY_MAGIC[..]) {
             return Err(KeyError::NotOurs);
         }
-        let version = *b.get(2).ok_or(KeyError::Truncated {
-            field: "version",
-            offset: 2,
-        })?;
-        if version != KEY_VERSION {
-            return Err(KeyError::UnsupportedVersion { found: version });
+        let Some((f, rest)) = b.split_first_chunk::<KEY_FIXED_LEN>() else {
+            return Err(Self::short(b));
+        };
+        if f[2] != KEY_VERSION {
+            return Err(KeyError::UnsupportedVersion { found: f[2] });
         }
-        let flags = *b.get(3).ok_or(KeyError::Truncated {
-            field: "flags",
-            offset: 3,
-        })?;
+        let flags = f[3];
         if flags & !KNOWN_FLAGS != 0 {
             return Err(KeyError::UnknownFlags { flags });
         }
-        let instance_id = b
-            .get(4..12)
-            .and_then(|s| <[u8; 8]>::try_from(s).ok())
-            .map(u64::from_be_bytes)
-            .ok_or(KeyError::Truncated {
-                field: "ORB instance id",
-                offset: 4,
-            })?;
+        let instance_id = u64::from(be32(f, 4)) << 32 | u64::from(be32(f, 8));
         let poa = PoaId {
-            index: u32_at(b, 12, "POA index")?,
-            generation: u32_at(b, 16, "POA generation")?,
+            index: be32(f, 12),
+            generation: be32(f, 16),
         };
-        let slot_index = u32_at(b, 20, "slot")?;
-        let slot_generation = u32_at(b, 24, "slot generation")?;
-        let slot = if slot_index == NO_SLOT {
-            if slot_generation != 0 {
-                return Err(KeyError::BadSlot {
-                    generation: slot_generation,
-                });
-            }
-            None
-        } else {
-            Some(SlotHint {
-                index: slot_index,
-                generation: slot_generation,
-            })
-        };
-        let id_len = u32_at(b, 28, "object id length")? as usize;
-        let id_end = KEY_FIXED_LEN
-            .checked_add(id_len)
-            .filter(|&end| end <= b.len())
-            .ok_or(KeyError::Truncated {
+        let slot = Self::slot(be32(f, 20), be32(f, 24))?;
+        let id_len = be32(f, 28) as usize;
+        if id_len > rest.len() {
+            return Err(KeyError::Truncated {
                 field: "object id",
                 offset: KEY_FIXED_LEN,
-            })?;
-        let id = &b[KEY_FIXED_LEN..id_end];
-        let rest = &b[id_end..];
+            });
+        }
+        let (id, rest) = rest.split_at(id_len);
+        let id_end = KEY_FIXED_LEN + id_len;
         let path = if flags & FLAG_PERSISTENT != 0 {
             if rest.is_empty() {
                 return Err(KeyError::EmptyPath { offset: id_end });
@@ -186,6 +173,46 @@ impl<'a> ObjectKeyRef<'a> {
             id,
             path,
         })
+    }
+
+    /// The slot fields as a hint; "no slot" must come with generation 0.
+    #[inline]
+    fn slot(index: u32, generation: u32) -> Result<Option<SlotHint>, KeyError> {
+        match (index, generation) {
+            (NO_SLOT, 0) => Ok(None),
+            (NO_SLOT, generation) => Err(KeyError::BadSlot { generation }),
+            (index, generation) => Ok(Some(SlotHint { index, generation })),
+        }
+    }
+
+    /// Why a key of ours shorter than the fixed fields is malformed: what a reader going field
+    /// by field would meet first — a bad version or flags, a bad slot, or the field it ends in.
+    #[cold]
+    fn short(b: &[u8]) -> KeyError {
+        if let Some(&v) = b.get(2).filter(|&&v| v != KEY_VERSION) {
+            return KeyError::UnsupportedVersion { found: v };
+        }
+        if let Some(&flags) = b.get(3).filter(|&&f| f & !KNOWN_FLAGS != 0) {
+            return KeyError::UnknownFlags { flags };
+        }
+        if let Some(s) = b.get(20..28) {
+            let word = |at: usize| u32::from_be_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+            if let Err(e) = Self::slot(word(0), word(4)) {
+                return e;
+            }
+        }
+        let (offset, field) = FIXED_FIELDS
+            .iter()
+            .rev()
+            .find(|&&(at, _)| at <= b.len())
+            .map_or((2, "version"), |&(at, field)| (at, field));
+        // Every field but the id length ends before octet 28.
+        let (offset, field) = if b.len() >= 28 {
+            (28, "object id length")
+        } else {
+            (offset, field)
+        };
+        KeyError::Truncated { field, offset }
     }
 
     /// [`Self::parse`], then every path segment: what a key must pass to be called well formed.

@@ -1,24 +1,30 @@
 //! The POA tree, the POA table, the POA operations, and the decision the ORB asks for on every
 //! request: given an object key, dispatch to which servant, hold, or refuse with what.
 //!
-//! Locking: one `parking_lot::RwLock` over the POA table, one per POA over its mutable state
-//! (active object map, default servant, children). A lookup takes the table's read lock, then
-//! its POA's: readers never wait for each other, and a writer (activation, deactivation) holds a
-//! single POA's lock for one map update, so lookups on other POAs never wait at all. The order
-//! is always table, then POA, then (create/destroy only) parent or children — never the reverse —
-//! so there is no deadlock. An Arc-swap snapshot would make reads wait-free, but every
-//! activation would copy the map (O(n) for 100,000 objects) or need a persistent map with a
-//! hashing fast path — the very cost active demultiplexing removes; a reader-writer lock keeps
-//! both sides constant time. Servants leave the locks only as clones (`S: Clone`, typically an
-//! `Arc`), and servants dropped by deactivation or destruction are dropped after the locks are
-//! released, so no user code runs under them.
+//! Locking: one `parking_lot::RwLock` over the POA table, which holds every POA's mutable
+//! state (active object map, default servant, children) beside its entry. A lookup takes that
+//! read lock once and nothing else: readers never wait for each other. A lock round trip is two
+//! locked instructions (about 5 ns each on the machine the benches ran on, and the memory
+//! accesses around them cannot cross them); with a second lock per POA, as there was, a lookup
+//! took 36 ns instead of 26 (`poa_demux` bench). The price is on the write side: an activation
+//! or deactivation in one POA holds the whole table for its map update, so lookups in other
+//! POAs wait for it — constant time, but the update that grows a map of 100,000 objects copies
+//! it. Requests outnumber activations by far in the servers this is for. An Arc-swap snapshot
+//! would make reads wait-free, but every activation would copy the map (O(n) for 100,000
+//! objects) or need a persistent map with a hashing fast path — the very cost active
+//! demultiplexing removes. Servants leave the lock only as clones (`S: Clone`, typically an
+//! `Arc`), and servants dropped by deactivation or destruction are dropped after the lock is
+//! released, so no user code runs under it. A POA handle reaches its state through the table by
+//! its index and generation, so a destroyed POA's handle finds none: [`PoaError::Destroyed`].
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{
+    MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 
 use super::aom::ActiveObjectMap;
 use super::error::{PoaError, SystemException};
@@ -63,7 +69,14 @@ pub enum Decision<'a, S> {
 
 struct TableEntry<S> {
     generation: u32,
-    poa: Option<Arc<PoaShared<S>>>,
+    poa: Option<LivePoa<S>>,
+}
+
+/// A live POA: its fixed part, which handles share, and its mutable state, which lives in the
+/// table under the table's lock (see the module's doc).
+struct LivePoa<S> {
+    shared: Arc<PoaShared>,
+    state: PoaState<S>,
 }
 
 /// POAs by index. An index is reused after its POA is destroyed (LIFO, keeping the table dense)
@@ -75,7 +88,7 @@ struct PoaTable<S> {
 
 impl<S> PoaTable<S> {
     #[inline]
-    fn get(&self, id: PoaId) -> Option<&Arc<PoaShared<S>>> {
+    fn live(&self, id: PoaId) -> Option<&LivePoa<S>> {
         let e = self.entries.get(id.index as usize)?;
         if e.generation == id.generation {
             e.poa.as_ref()
@@ -84,10 +97,21 @@ impl<S> PoaTable<S> {
         }
     }
 
-    fn insert(
-        &mut self,
-        make: impl FnOnce(PoaId) -> Arc<PoaShared<S>>,
-    ) -> Option<Arc<PoaShared<S>>> {
+    fn live_mut(&mut self, id: PoaId) -> Option<&mut LivePoa<S>> {
+        let e = self.entries.get_mut(id.index as usize)?;
+        if e.generation == id.generation {
+            e.poa.as_mut()
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: PoaId) -> Option<&Arc<PoaShared>> {
+        self.live(id).map(|l| &l.shared)
+    }
+
+    fn insert(&mut self, make: impl FnOnce(PoaId) -> Arc<PoaShared>) -> Option<Arc<PoaShared>> {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -104,11 +128,14 @@ impl<S> PoaTable<S> {
             index,
             generation: e.generation,
         });
-        e.poa = Some(poa.clone());
+        e.poa = Some(LivePoa {
+            shared: poa.clone(),
+            state: PoaState::new(poa.policies),
+        });
         Some(poa)
     }
 
-    fn remove(&mut self, id: PoaId) -> Option<Arc<PoaShared<S>>> {
+    fn remove(&mut self, id: PoaId) -> Option<LivePoa<S>> {
         let e = self.entries.get_mut(id.index as usize)?;
         if e.generation != id.generation {
             return None;
@@ -126,7 +153,7 @@ impl<S> PoaTable<S> {
 
 struct TreeShared<S> {
     instance_id: u64,
-    root: Arc<PoaShared<S>>,
+    root: Arc<PoaShared>,
     table: RwLock<PoaTable<S>>,
     well_known: RwLock<HashMap<Box<[u8]>, S>>,
     /// Serial numbers of system ids: tree-wide, so a POA destroyed and re-created under the
@@ -134,7 +161,7 @@ struct TreeShared<S> {
     next_serial: AtomicU64,
 }
 
-struct PoaShared<S> {
+struct PoaShared {
     id: PoaId,
     name: Box<str>,
     parent: Option<PoaId>,
@@ -144,11 +171,9 @@ struct PoaShared<S> {
     path: Box<[u8]>,
     policies: Policies,
     manager: PoaManager,
-    state: RwLock<PoaState<S>>,
 }
 
 struct PoaState<S> {
-    destroyed: bool,
     aom: ActiveObjectMap<S>,
     /// Servant identity → its object id, kept with UNIQUE_ID only (the only policy under which a
     /// servant has *the* id: ServantAlreadyActive, servant_to_id). The AOM holds a clone of each
@@ -156,6 +181,17 @@ struct PoaState<S> {
     by_servant: HashMap<usize, Box<[u8]>>,
     default_servant: Option<S>,
     children: HashMap<Box<str>, PoaId>,
+}
+
+impl<S> PoaState<S> {
+    fn new(policies: Policies) -> Self {
+        PoaState {
+            aom: ActiveObjectMap::new(policies.aom),
+            by_servant: HashMap::new(),
+            default_servant: None,
+            children: HashMap::new(),
+        }
+    }
 }
 
 /// The POA hierarchy of one ORB instance: RootPOA, its descendants, the POA table that keys
@@ -176,7 +212,7 @@ impl<S> Clone for PoaTree<S> {
 /// after which its operations answer [`PoaError::Destroyed`] (OBJECT_NOT_EXIST).
 pub struct Poa<S> {
     tree: Arc<TreeShared<S>>,
-    shared: Arc<PoaShared<S>>,
+    shared: Arc<PoaShared>,
 }
 
 impl<S> Clone for Poa<S> {
@@ -244,7 +280,10 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
         let table = PoaTable {
             entries: vec![TableEntry {
                 generation: root_id.generation,
-                poa: Some(root.clone()),
+                poa: Some(LivePoa {
+                    shared: root.clone(),
+                    state: PoaState::new(root.policies),
+                }),
             }],
             free: Vec::new(),
         };
@@ -288,7 +327,7 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
         let table = self.shared.table.read();
         self.shared.locate(&table, &key).map(|(p, _)| Poa {
             tree: self.shared.clone(),
-            shared: p.clone(),
+            shared: p.shared.clone(),
         })
     }
 
@@ -362,26 +401,26 @@ impl<S: Clone> TreeShared<S> {
         &self,
         table: &'t PoaTable<S>,
         key: &ObjectKeyRef<'_>,
-    ) -> Option<(&'t Arc<PoaShared<S>>, bool)> {
+    ) -> Option<(&'t LivePoa<S>, bool)> {
         if key.instance_id == self.instance_id {
-            if let Some(p) = table.get(key.poa) {
+            if let Some(p) = table.live(key.poa) {
                 // A key's lifespan must be its POA's: anything else was not made by this POA.
-                return (p.policies.persistent() == key.is_persistent()).then_some((p, true));
+                return (p.shared.policies.persistent() == key.is_persistent())
+                    .then_some((p, true));
             }
         }
         // §11.3.7.2: only PERSISTENT objects outlive the POA incarnation (and the process) that
         // created them; they are found again through their POA's path from the root.
         let path = key.path?;
         let p = self.walk(table, path)?;
-        p.policies.persistent().then_some((p, false))
+        p.shared.policies.persistent().then_some((p, false))
     }
 
-    fn walk<'t>(&self, table: &'t PoaTable<S>, path: PoaPath<'_>) -> Option<&'t Arc<PoaShared<S>>> {
-        let mut poa = table.get(self.root.id)?;
+    fn walk<'t>(&self, table: &'t PoaTable<S>, path: PoaPath<'_>) -> Option<&'t LivePoa<S>> {
+        let mut poa = table.live(self.root.id)?;
         for name in path.segments() {
             let name = name.ok()?;
-            let child = *poa.state.read().children.get(name)?;
-            poa = table.get(child)?;
+            poa = table.live(*poa.state.children.get(name)?)?;
         }
         Some(poa)
     }
@@ -404,7 +443,7 @@ impl<S: Clone> TreeShared<S> {
             Err(_) => return Decision::Reject(SystemException::OBJECT_NOT_EXIST),
         };
         let table = self.table.read();
-        let Some((poa, hint_valid)) = self.locate(&table, &key) else {
+        let Some((LivePoa { shared: poa, state }, hint_valid)) = self.locate(&table, &key) else {
             return Decision::Reject(SystemException::OBJECT_NOT_EXIST);
         };
         if consult_manager {
@@ -420,8 +459,7 @@ impl<S: Clone> TreeShared<S> {
             }
         }
         let hint = if hint_valid { key.slot } else { None };
-        let st = poa.state.read();
-        match poa.servant_for(&st, hint, key.id) {
+        match poa.servant_for(state, hint, key.id) {
             Ok((servant, default_servant)) => Decision::Dispatch(Target {
                 servant,
                 poa: Some(poa.id),
@@ -433,7 +471,7 @@ impl<S: Clone> TreeShared<S> {
     }
 }
 
-impl<S: Clone> PoaShared<S> {
+impl PoaShared {
     fn new(
         id: PoaId,
         name: &str,
@@ -451,19 +489,12 @@ impl<S: Clone> PoaShared<S> {
             path: path.into(),
             policies,
             manager,
-            state: RwLock::new(PoaState {
-                destroyed: false,
-                aom: ActiveObjectMap::new(policies.aom),
-                by_servant: HashMap::new(),
-                default_servant: None,
-                children: HashMap::new(),
-            }),
         }
     }
 
     /// The servant for `id` under §11.3.7.6's rules, or the system exception for the client.
     #[inline]
-    fn servant_for(
+    fn servant_for<S: Clone>(
         &self,
         st: &PoaState<S>,
         hint: Option<SlotHint>,
@@ -527,46 +558,39 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         })
     }
 
-    /// `the_children`' names, sorted.
+    /// `the_children`' names, sorted (none once destroyed).
     pub fn children(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .shared
-            .state
-            .read()
-            .children
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
+        let mut names: Vec<String> = self.read().map_or_else(
+            |_| Vec::new(),
+            |st| st.children.keys().map(|k| k.to_string()).collect(),
+        );
         names.sort();
         names
     }
 
     pub fn is_destroyed(&self) -> bool {
-        self.shared.state.read().destroyed
+        self.read().is_err()
     }
 
-    /// How many objects are active (0 with NON_RETAIN).
+    /// How many objects are active (0 with NON_RETAIN, or once destroyed).
     pub fn active_object_count(&self) -> usize {
-        self.shared.state.read().aom.len()
+        self.read().map_or(0, |st| st.aom.len())
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, PoaState<S>>, PoaError> {
-        let st = self.shared.state.read();
-        if st.destroyed {
-            Err(PoaError::Destroyed)
-        } else {
-            Ok(st)
-        }
+    /// This POA's state, under the table's read lock; Destroyed once its table entry is gone.
+    fn read(&self) -> Result<MappedRwLockReadGuard<'_, PoaState<S>>, PoaError> {
+        RwLockReadGuard::try_map(self.tree.table.read(), |t| {
+            t.live(self.shared.id).map(|l| &l.state)
+        })
+        .map_err(|_| PoaError::Destroyed)
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, PoaState<S>>, PoaError> {
-        let st = self.shared.state.write();
+    /// This POA's state, under the table's write lock, counting a change.
+    fn write(&self) -> Result<MappedRwLockWriteGuard<'_, PoaState<S>>, PoaError> {
+        let table = self.tree.table.write();
         super::note_change();
-        if st.destroyed {
-            Err(PoaError::Destroyed)
-        } else {
-            Ok(st)
-        }
+        RwLockWriteGuard::try_map(table, |t| t.live_mut(self.shared.id).map(|l| &mut l.state))
+            .map_err(|_| PoaError::Destroyed)
     }
 
     fn make_key(&self, hint: Option<SlotHint>, id: &[u8]) -> ObjectKey {
@@ -632,13 +656,18 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         let manager = manager.unwrap_or_default();
 
         let mut table = self.tree.table.write();
-        let mut st = self.write()?;
+        super::note_change();
+        let parent = self.shared.id;
+        let siblings = &table
+            .live(parent)
+            .ok_or(PoaError::Destroyed)?
+            .state
+            .children;
         // "AdapterAlreadyExists is raised if the target POA already has a child POA with the
         // specified name."
-        if st.children.contains_key(name) {
+        if siblings.contains_key(name) {
             return Err(PoaError::AdapterAlreadyExists);
         }
-        let parent = self.shared.id;
         let child = table
             .insert(|id| {
                 Arc::new(PoaShared::new(
@@ -652,7 +681,9 @@ impl<S: Clone + ServantIdentity> Poa<S> {
                 ))
             })
             .ok_or(PoaError::NoResources("the POA table is full"))?;
-        st.children.insert(name.into(), child.id);
+        if let Some(p) = table.live_mut(parent) {
+            p.state.children.insert(name.into(), child.id);
+        }
         Ok(Poa {
             tree: self.tree.clone(),
             shared: child,
@@ -662,8 +693,10 @@ impl<S: Clone + ServantIdentity> Poa<S> {
     /// `find_POA` (without adapter activators: an absent child is AdapterNonExistent).
     pub fn find_poa(&self, name: &str) -> Result<Poa<S>, PoaError> {
         let table = self.tree.table.read();
-        let id = *self
-            .read()?
+        let id = *table
+            .live(self.shared.id)
+            .ok_or(PoaError::Destroyed)?
+            .state
             .children
             .get(name)
             .ok_or(PoaError::AdapterNonExistent)?;
@@ -685,30 +718,26 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         {
             let mut table = self.tree.table.write();
             super::note_change();
-            if self.shared.state.read().destroyed {
+            if table.live(self.shared.id).is_none() {
                 return Err(PoaError::Destroyed);
             }
             // Pre-order walk, then reversed: every POA comes after all its descendants.
             let mut order = Vec::new();
             let mut stack = vec![self.shared.id];
             while let Some(id) = stack.pop() {
-                if let Some(p) = table.get(id) {
-                    stack.extend(p.state.read().children.values().copied());
+                if let Some(p) = table.live(id) {
+                    stack.extend(p.state.children.values().copied());
                     order.push(id);
                 }
             }
             for id in order.into_iter().rev() {
-                if let Some(p) = table.remove(id) {
-                    let mut st = p.state.write();
-                    st.destroyed = true;
-                    released.extend(st.aom.drain());
-                    released.extend(st.default_servant.take());
-                    st.by_servant.clear();
-                    st.children.clear();
+                if let Some(mut p) = table.remove(id) {
+                    released.extend(p.state.aom.drain());
+                    released.extend(p.state.default_servant.take());
                 }
             }
-            if let Some(parent) = self.shared.parent.and_then(|id| table.get(id)) {
-                parent.state.write().children.remove(&*self.shared.name);
+            if let Some(parent) = self.shared.parent.and_then(|id| table.live_mut(id)) {
+                parent.state.children.remove(&*self.shared.name);
             }
         }
         // Servants' destructors are user code: run them with no lock held.

@@ -307,6 +307,23 @@ fn connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
     conn.map_err(|e| transport_exception(&e))
 }
 
+/// The connection a oneway goes on: as any call's, except that a thread that takes idle
+/// connections sends it after the oneways to the same object that may still be with the
+/// server, on their connection, so that it cannot overtake them
+/// ([`crate::transport::ConnectionCache::oneway_route`]).
+fn oneway_connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
+    if !super::wants_idle_connection() {
+        return connection(orb, b);
+    }
+    if let Some(c) = orb.cache.oneway_route(&b.endpoint, b.dialect, &b.key) {
+        return Ok(Conn::Shared(c));
+    }
+    let conn = connection(orb, b)?;
+    orb.cache
+        .set_oneway_route(&b.endpoint, b.dialect, &b.key, &conn);
+    Ok(conn)
+}
+
 fn attempt(
     orb: &OrbShared,
     r: &RefInner,
@@ -512,7 +529,7 @@ pub(crate) fn invoke_oneway(
                 sent.err().map(|(e, conn)| (e, Conn::Shared(conn)))
             }
             None => {
-                let conn = connection(&orb, &b)?;
+                let conn = oneway_connection(&orb, &b)?;
                 let request = encode(&conn)?;
                 let sent = match &orb.oneways {
                     Some(batcher) => batcher.push(&conn, &request),

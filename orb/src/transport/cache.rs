@@ -8,7 +8,11 @@ use super::endpoint::{Dialect, Endpoint};
 use super::TransportError;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, Weak};
+
+/// Routes kept before the ones whose oneways have all been served are swept out.
+const MAX_ONEWAY_ROUTES: usize = 1024;
 
 /// The client connection cache. A connection found broken (closed by the server, failed) is
 /// replaced by a new one the next time it is asked for; callers still holding the old one get
@@ -20,6 +24,11 @@ pub struct ConnectionCache {
     /// cloning it into a key (an allocation per call); an endpoint has one connection per
     /// dialect it is used in, nearly always just one.
     conns: Mutex<Conns>,
+    /// Where the last oneways to each object went, keyed by a hash of endpoint, dialect and
+    /// object key (a collision only makes two objects share a route): see
+    /// [`ConnectionCache::oneway_route`].
+    oneway_routes: Mutex<HashMap<u64, Weak<ClientConnection>>>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 /// Per endpoint, its connections in the order they were made: the first of a dialect is the
@@ -61,7 +70,63 @@ impl ConnectionCache {
         ConnectionCache {
             options,
             conns: Mutex::new(HashMap::new()),
+            oneway_routes: Mutex::new(HashMap::new()),
+            hasher: Default::default(),
         }
+    }
+
+    /// The connection the last oneways to the object `key` at `endpoint` went on, while one
+    /// of them may still be with the server.
+    ///
+    /// A caller that takes idle connections ([`ConnectionCache::get_idle`]) would otherwise
+    /// send each oneway on whichever connection is idle — never the one its last oneway is
+    /// still on — and a server reads each connection with its own thread, so a later oneway
+    /// could overtake an earlier one (an event channel's pushes to a consumer arrived out of
+    /// order). Oneways to one object follow each other on one connection instead; objects
+    /// still get connections of their own, so one slow to serve its oneways delays no other.
+    pub fn oneway_route(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        key: &[u8],
+    ) -> Option<Arc<ClientConnection>> {
+        let h = self.route_hash(endpoint, dialect, key);
+        let mut routes = self.oneway_routes.lock();
+        let conn = routes.get(&h)?.upgrade();
+        match conn {
+            Some(c) if !c.is_closed() && c.has_oneways_in_flight() => Some(c),
+            _ => {
+                routes.remove(&h);
+                None
+            }
+        }
+    }
+
+    /// Records that oneways to the object `key` at `endpoint` go on `conn` from now on.
+    pub fn set_oneway_route(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        key: &[u8],
+        conn: &Arc<ClientConnection>,
+    ) {
+        let h = self.route_hash(endpoint, dialect, key);
+        let mut routes = self.oneway_routes.lock();
+        if routes.len() >= MAX_ONEWAY_ROUTES {
+            routes.retain(|_, c| {
+                c.upgrade()
+                    .is_some_and(|c| !c.is_closed() && c.has_oneways_in_flight())
+            });
+        }
+        routes.insert(h, Arc::downgrade(conn));
+    }
+
+    fn route_hash(&self, endpoint: &Endpoint, dialect: Dialect, key: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        endpoint.hash(&mut h);
+        dialect.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
     }
 
     /// The open connection to `endpoint` in `dialect`, connecting if there is none or the

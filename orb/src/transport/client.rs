@@ -292,6 +292,13 @@ impl ClientConnection {
             .map_err(|cause| TransportError::Closed { sent: false, cause })
     }
 
+    /// Whether a oneway sent on the connection may still be with the server (no reply to a
+    /// later request has said it was served).
+    pub fn has_oneways_in_flight(&self) -> bool {
+        let st = self.state.lock();
+        st.oneways_served != st.oneways_sent
+    }
+
     /// Whether nothing sent on the connection is still with the server — no reply awaited,
     /// none given up on, no oneway not yet known to be served — and no caller holds it. A
     /// request sent now on an idle connection is served at once: it waits behind no other

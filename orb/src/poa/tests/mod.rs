@@ -94,6 +94,8 @@ macro_rules! aom_suite {
                 destroyed_poa_index_reused,
                 many_objects,
                 concurrent_lookups_and_activations,
+                reused_slot_never_resolves_an_earlier_key,
+                concurrent_churn_never_reaches_another_servant,
             );
         }
     )*};

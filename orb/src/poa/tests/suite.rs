@@ -1,6 +1,7 @@
 //! The behaviour every active object map strategy must show, written once; `aom_suite!` in
 //! `tests/mod.rs` runs each function for each strategy.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::*;
@@ -669,4 +670,116 @@ pub fn concurrent_lookups_and_activations(s: AomStrategy) {
     });
     assert_eq!(poa.active_object_count(), stable.len());
     assert!(dispatched(&t, &stable[0].1).is_some());
+}
+
+/// Ids of the three lengths the active object map compares differently: shorter than the 16
+/// octets kept in a slot, exactly 16 (a system id's length), and longer (checked by id).
+fn id_of_length_class(n: usize) -> Vec<u8> {
+    match n % 3 {
+        0 => format!("o{n}").into_bytes(),
+        1 => format!("{n:016}").into_bytes(),
+        _ => format!("an-object-id-longer-than-a-slot-{n:08}").into_bytes(),
+    }
+}
+
+/// The id a key names.
+fn key_id(key: &[u8]) -> Vec<u8> {
+    ObjectKeyRef::parse(key).unwrap().id.to_vec()
+}
+
+pub fn reused_slot_never_resolves_an_earlier_key(s: AomStrategy) {
+    let t = tree();
+    let poa = child(&t, "p", &with(s, &[USER_ID]));
+    let mut earlier: Vec<Vec<u8>> = Vec::new();
+    let mut slots = Vec::new();
+    for n in 0..120 {
+        let id = id_of_length_class(n);
+        let sv = servant(&String::from_utf8(id.clone()).unwrap());
+        poa.activate_object_with_id(&id, sv.clone()).unwrap();
+        let key = poa.id_to_reference(&id).unwrap();
+        slots.extend(slot_of(&key));
+        assert_reaches(&t, &key, &sv);
+        for old in &earlier {
+            assert_not_exist(&t, old);
+        }
+        // The current slot and generation with another id of the same length: a key that
+        // names another object, so it must not reach this one.
+        let mut other = id.clone();
+        *other.last_mut().unwrap() ^= 0x01;
+        let k = ObjectKeyRef::parse(&key).unwrap();
+        let mut forged = Vec::new();
+        ObjectKeyRef { id: &other, ..k }.encode(&mut forged);
+        assert_not_exist(&t, &forged);
+        poa.deactivate_object(&id).unwrap();
+        assert_not_exist(&t, &key);
+        earlier.push(key);
+    }
+    if s == AomStrategy::ActiveDemux {
+        // Every occupant took the one freed slot, each under a generation of its own.
+        assert!(slots.iter().all(|h| h.index == slots[0].index));
+        for (g, h) in slots.iter().enumerate() {
+            assert_eq!(h.generation, g as u32);
+        }
+    }
+}
+
+pub fn concurrent_churn_never_reaches_another_servant(s: AomStrategy) {
+    // Writers activate and deactivate ids (of every length class) over and over, so slots are
+    // reused constantly; readers meanwhile look up keys made at any time. A lookup may miss, or
+    // reach the servant of the object its key names — never another.
+    const LOOKUPS: usize = 3_000;
+    let t = tree();
+    let poa = child(&t, "p", &with(s, &[USER_ID]));
+    let keys = parking_lot::Mutex::new(Vec::<Vec<u8>>::new());
+    let (reached, missed) = (AtomicU64::new(0), AtomicU64::new(0));
+    std::thread::scope(|scope| {
+        for w in 0..2 {
+            let (poa, keys) = (poa.clone(), &keys);
+            scope.spawn(move || {
+                for i in 0..600 {
+                    let id = id_of_length_class(w * 3 + i % 6 * 7 + i % 3);
+                    let sv = servant(&String::from_utf8(id.clone()).unwrap());
+                    if poa.activate_object_with_id(&id, sv).is_ok() {
+                        keys.lock().push(poa.id_to_reference(&id).unwrap());
+                        poa.deactivate_object(&id).unwrap();
+                    }
+                }
+            });
+        }
+        for r in 0..2 {
+            let (t, keys, reached, missed) = (t.clone(), &keys, &reached, &missed);
+            scope.spawn(move || {
+                let mut i = 0usize;
+                while i < LOOKUPS {
+                    let key = {
+                        let k = keys.lock();
+                        if k.is_empty() {
+                            drop(k);
+                            std::thread::yield_now();
+                            continue;
+                        }
+                        k[(i * 7919 + r) % k.len()].clone()
+                    };
+                    i += 1;
+                    match t.dispatch_decision(&key) {
+                        Decision::Dispatch(target) => {
+                            let named = key_id(&key);
+                            assert_eq!(target.servant.as_bytes(), &named[..]);
+                            assert_eq!(target.object_id, &named[..]);
+                            reached.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => {
+                            assert_eq!(other, Decision::Reject(SystemException::OBJECT_NOT_EXIST));
+                            missed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(poa.active_object_count(), 0);
+    assert_eq!(
+        reached.load(Ordering::Relaxed) + missed.load(Ordering::Relaxed),
+        2 * LOOKUPS as u64
+    );
 }
