@@ -184,7 +184,11 @@ pub struct Arrivals {
 
 impl Board {
     /// Waits until `done` holds; an error naming `what` if nothing arrives for 20 s.
-    pub fn wait(&self, what: &str, mut done: impl FnMut(&Arrivals) -> bool) -> Result<Arrivals, Error> {
+    pub fn wait(
+        &self,
+        what: &str,
+        mut done: impl FnMut(&Arrivals) -> bool,
+    ) -> Result<Arrivals, Error> {
         let mut state = self.state.lock().map_err(|_| "a consumer panicked")?;
         while !done(&state) {
             let before = state.received;

@@ -91,7 +91,11 @@ struct Args {
     #[arg(long, default_value_t = 600)]
     util_ms: u64,
     /// High-priority work steps, in per cent of its period (utilization adds the low pair's).
-    #[arg(long, value_delimiter = ',', default_value = "10,20,30,40,45,50,55,60,65,70,75")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10,20,30,40,45,50,55,60,65,70,75"
+    )]
     util_steps: Vec<u32>,
     /// How long the priority inversion runs, in ms, with and without lanes each.
     #[arg(long, default_value_t = 1_000)]
@@ -400,14 +404,15 @@ fn serving_orb() -> Result<Orb, Error> {
 /// Channel options for `dispatching`; queues block their supplier when full (up to 1 s)
 /// rather than drop, so that throughput counts deliveries, not drops.
 fn channel_options(dispatching: Dispatching, lanes: usize) -> RtecOptions {
-    let mut o = RtecOptions::default();
-    o.dispatching = dispatching;
-    o.dispatching_threads = if dispatching == Dispatching::Mt { 2 } else { 1 };
-    o.priority_lanes = lanes;
-    o.full_policy = FullPolicy::Block {
-        max_delay: Duration::from_secs(1),
-    };
-    o
+    RtecOptions {
+        dispatching,
+        dispatching_threads: if dispatching == Dispatching::Mt { 2 } else { 1 },
+        priority_lanes: lanes,
+        full_policy: FullPolicy::Block {
+            max_delay: Duration::from_secs(1),
+        },
+        ..RtecOptions::default()
+    }
 }
 
 fn dispatching_name(d: Dispatching) -> &'static str {
@@ -589,7 +594,13 @@ mod latency {
         );
         println!(
             "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            "suppliers", "consumers", "1st med", "1st p99", "1st max", "last med", "last p99",
+            "suppliers",
+            "consumers",
+            "1st med",
+            "1st p99",
+            "1st max",
+            "last med",
+            "last p99",
             "last max"
         );
         for &s in &SUPPLIERS {
@@ -786,8 +797,8 @@ mod roles {
         Ok(())
     }
 
-    /// COUNT consumers; on END (after the suppliers are done), waits up to 2 s for every
-    /// event to reach every consumer and prints each event's latency to the first and last.
+    /// COUNT consumers; on END (after the suppliers are done), waits for every event to reach
+    /// every consumer and prints each event's latency to the first and last.
     fn consumers() -> Result<(), Error> {
         let orb = serving_orb()?;
         let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(&var("IOR")?)?);
@@ -799,9 +810,20 @@ mod roles {
         println!("READY");
         std::io::stdout().flush()?;
         stdin_line();
-        let _ = wait_for("every event", Duration::from_secs(2), || {
-            arrivals.delivered.load(Ordering::Acquire) >= (count * events) as u64
-        });
+        // Deliveries may lag far behind (see the report on connections): wait while they
+        // progress, and give up after 5 s without one.
+        let want = (count * events) as u64;
+        let mut seen = arrivals.delivered.load(Ordering::Acquire);
+        while seen < want {
+            let before = seen;
+            let _ = wait_for("more deliveries", Duration::from_secs(5), || {
+                arrivals.delivered.load(Ordering::Acquire) != before
+            });
+            seen = arrivals.delivered.load(Ordering::Acquire);
+            if seen == before {
+                break;
+            }
+        }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for (k, (f, l)) in arrivals.first.iter().zip(&arrivals.last).enumerate() {
             writeln!(
@@ -1096,9 +1118,9 @@ mod throughput {
                     })?;
                 }
             }
-            let done = self.board.wait("the burst", |s| {
-                s.received - start >= n as u64 * c
-            })?;
+            let done = self
+                .board
+                .wait("the burst", |s| s.received - start >= n as u64 * c)?;
             Ok(done.at.ok_or("no arrival time")? - t)
         }
     }
@@ -1175,7 +1197,11 @@ mod throughput {
                 "omniEvents",
                 consumers,
                 m,
-                format!("{:.0}..{:.0}", omni_rates[0], omni_rates[omni_rates.len() - 1])
+                format!(
+                    "{:.0}..{:.0}",
+                    omni_rates[0],
+                    omni_rates[omni_rates.len() - 1]
+                )
             );
             for (d, (mut r, mut q)) in ours.iter().zip(rates.into_iter().zip(ratios)) {
                 let m = median_f64(&mut r);
@@ -1290,13 +1316,13 @@ mod utilization {
     fn periodic(
         proxy: ProxyPushConsumerRef,
         (source, ty): (i32, i32),
-        period: Duration,
+        (period, phase): (Duration, Duration),
         stop: Arc<AtomicBool>,
     ) -> std::thread::JoinHandle<u64> {
         std::thread::spawn(move || {
             sys::fifo(20);
             let mut event = rtec::event(source, ty);
-            let start = sys::now_ns();
+            let start = sys::now_ns() + phase.as_nanos() as u64;
             let mut k = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let at = start + k * period.as_nanos() as u64;
@@ -1359,7 +1385,10 @@ mod utilization {
         let low = worker(iters(LOW_PERIOD, LOW_WORK), LOW_PERIOD, raise);
         connect_consumer(&orb, channel.reference(), Work(high.clone()), 0)?;
         // The low pair's own type, so that each consumer gets only its supplier's events.
-        let obj = orb.activate(&orb.root_poa(), Arc::new(push_consumer::Tie::new(Work(low.clone()))))?;
+        let obj = orb.activate(
+            &orb.root_poa(),
+            Arc::new(push_consumer::Tie::new(Work(low.clone()))),
+        )?;
         let qos = ConsumerQosBuilder::new().insert_type(TYPE + 1, 1).build();
         channel
             .reference()
@@ -1367,14 +1396,29 @@ mod utilization {
             .obtain_push_supplier()?
             .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)?;
         let high_proxy = connect_supplier(channel.reference(), 1)?;
-        let low_proxy = channel.reference().for_suppliers()?.obtain_push_consumer()?;
+        let low_proxy = channel
+            .reference()
+            .for_suppliers()?
+            .obtain_push_consumer()?;
         low_proxy.connect_push_supplier(
             &PushSupplierRef::nil(),
             &SupplierQosBuilder::new().insert(2, TYPE + 1, 1, 1).build(),
         )?;
         let stop = Arc::new(AtomicBool::new(false));
-        let h = periodic(high_proxy, (1, TYPE), HIGH_PERIOD, stop.clone());
-        let l = periodic(low_proxy, (2, TYPE + 1), LOW_PERIOD, stop.clone());
+        let h = periodic(
+            high_proxy,
+            (1, TYPE),
+            (HIGH_PERIOD, HIGH_PERIOD),
+            stop.clone(),
+        );
+        // Each low event comes just before a high one (the paper's worst case for a dispatcher
+        // that cannot preempt): the high event then waits for the low work.
+        let l = periodic(
+            low_proxy,
+            (2, TYPE + 1),
+            (LOW_PERIOD, HIGH_PERIOD - Duration::from_micros(100)),
+            stop.clone(),
+        );
         std::thread::sleep(run);
         stop.store(true, Ordering::Relaxed);
         let (hn, ln) = (
@@ -1411,7 +1455,11 @@ mod utilization {
              high pair every {} ms, low pair every {} ms with {}% work; spin {:.0} iterations/µs; \
              {} ms per step; missed/events:",
             cpu.map_or("?".to_owned(), |c| c.to_string()),
-            if fifo { "granted" } else { "refused (normal priority)" },
+            if fifo {
+                "granted"
+            } else {
+                "refused (normal priority)"
+            },
             HIGH_PERIOD.as_millis(),
             LOW_PERIOD.as_millis(),
             LOW_WORK,
@@ -1469,7 +1517,10 @@ mod utilization {
                 .obtain_push_supplier()?
                 .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)?;
             let high_proxy = connect_supplier(channel.reference(), 1)?;
-            let flood_proxy = channel.reference().for_suppliers()?.obtain_push_consumer()?;
+            let flood_proxy = channel
+                .reference()
+                .for_suppliers()?
+                .obtain_push_consumer()?;
             flood_proxy.connect_push_supplier(
                 &PushSupplierRef::nil(),
                 &SupplierQosBuilder::new().insert(2, TYPE + 1, 1, 1).build(),
@@ -1478,6 +1529,9 @@ mod utilization {
             let flood = {
                 let stop = stop.clone();
                 std::thread::spawn(move || {
+                    // A mid-priority thread: above the single dispatcher (+1), level with
+                    // the mid lane (lane 1 of 3 is +2), below the high lane (+3).
+                    sys::fifo(2);
                     let event = [rtec::event(2, TYPE + 1)];
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) && flood_proxy.push(&event).is_ok() {
@@ -1488,7 +1542,8 @@ mod utilization {
             };
             // Let the flood fill the queue first.
             std::thread::sleep(Duration::from_millis(50));
-            let h = periodic(high_proxy, (1, TYPE), Duration::from_millis(2), stop.clone());
+            let two = Duration::from_millis(2);
+            let h = periodic(high_proxy, (1, TYPE), (two, two), stop.clone());
             std::thread::sleep(Duration::from_millis(args.inversion_ms));
             stop.store(true, Ordering::Relaxed);
             let hn = h.join().map_err(|_| "supplier panicked")?;

@@ -21,8 +21,8 @@
 
 use clap::Parser;
 use event_service::comparison::{
-    client_orb, rerun_in_private_netns, start_omnievents, start_ours, Channel, Error,
-    OmniEvents, WINDOW,
+    client_orb, rerun_in_private_netns, start_omnievents, start_ours, Channel, Error, OmniEvents,
+    WINDOW,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,7 +76,6 @@ fn main() -> ExitCode {
     }
 }
 
-
 /// The channels' order in round `round`: each goes first in turn.
 fn rotated(round: usize, n: usize) -> impl Iterator<Item = usize> {
     (0..n).map(move |i| (i + round) % n)
@@ -99,7 +98,6 @@ fn latency(mut samples: Vec<Duration>) -> Latency {
 fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
-
 
 fn latency_case(channels: &mut [Channel], args: &Args) -> Result<Vec<Latency>, Error> {
     let per_round = args.events.div_ceil(args.rounds);
