@@ -665,7 +665,7 @@ mod latency {
             us(tw.max)
         );
         println!(
-            "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}   {:>10} {:>10}",
+            "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}   {:>10} {:>10} {:>11}",
             "suppliers",
             "consumers",
             "1st med",
@@ -675,11 +675,12 @@ mod latency {
             "last p99",
             "last max",
             "1st÷tw med",
-            "1st÷tw p99"
+            "1st÷tw p99",
+            "last÷tw med"
         );
         for (s, c, f, l) in rows {
             println!(
-                "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}   {:>10.2} {:>10.2}",
+                "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}   {:>10.2} {:>10.2} {:>11.2}",
                 s,
                 c,
                 us(f.median),
@@ -689,7 +690,8 @@ mod latency {
                 us(l.p99),
                 us(l.max),
                 f.median as f64 / tw.median as f64,
-                f.p99 as f64 / tw.p99 as f64
+                f.p99 as f64 / tw.p99 as f64,
+                l.median as f64 / tw.median as f64
             );
         }
         Ok(())
@@ -964,10 +966,15 @@ mod throughput {
         count: Arc<AtomicU64>,
         consumers: usize,
         pushed: u64,
+        rt_supplier: bool,
     }
 
     impl Collocated {
-        fn new(dispatching: Dispatching, consumers: usize) -> Result<Collocated, Error> {
+        fn new(
+            dispatching: Dispatching,
+            consumers: usize,
+            rt_supplier: bool,
+        ) -> Result<Collocated, Error> {
             let orb = collocated_orb()?;
             let channel = RtecChannel::start(&orb, channel_options(dispatching, 5))?;
             let count = Arc::new(AtomicU64::new(0));
@@ -983,15 +990,22 @@ mod throughput {
                 count,
                 consumers,
                 pushed: 0,
+                rt_supplier,
             })
         }
 
         /// Pushes `n` events back to back; the time until every consumer had them all.
         fn burst(&mut self, n: usize) -> Result<Duration, Error> {
             let event = [rtec::event(1, TYPE)];
+            // A real-time supplier runs above the lanes it feeds: else each push wakes a
+            // SCHED_FIFO lane thread that preempts it, two context switches per event.
+            let raised = self.rt_supplier && sys::fifo(20);
             let t = Instant::now();
             for _ in 0..n {
                 self.supplier.push(&event)?;
+            }
+            if raised {
+                sys::normal();
             }
             self.pushed += n as u64;
             let want = self.pushed * self.consumers as u64;
@@ -1004,9 +1018,17 @@ mod throughput {
 
     pub fn collocated(args: &Args) -> Result<(), Error> {
         let mut cases = Vec::new();
-        for d in DISPATCHINGS {
+        for (d, rt) in DISPATCHINGS
+            .iter()
+            .map(|&d| (d, false))
+            .chain([(Dispatching::Priority, true)])
+        {
             for c in [1, 4] {
-                cases.push((d, c, Collocated::new(d, c)?, Vec::new()));
+                let name = match rt {
+                    true => "priority+rt",
+                    false => dispatching_name(d),
+                };
+                cases.push((name, c, Collocated::new(d, c, rt)?, Vec::new()));
             }
         }
         for (_, _, case, _) in cases.iter_mut() {
@@ -1026,15 +1048,16 @@ mod throughput {
              full; mt has 2 threads), {} events per round, {} rounds, events pushed per second:",
             args.burst, args.rounds
         );
+        println!("  (priority+rt: the supplier runs SCHED_FIFO above the lanes)");
         println!(
             "  {:<10} {:>9} {:>12} {:>12} {:>12}",
             "dispatch", "consumers", "median", "min", "max"
         );
-        for (d, c, case, mut rates) in cases {
+        for (name, c, case, mut rates) in cases {
             let m = median_f64(&mut rates);
             println!(
                 "  {:<10} {:>9} {:>12.0} {:>12.0} {:>12.0}",
-                dispatching_name(d),
+                name,
                 c,
                 m,
                 rates[0],
