@@ -448,17 +448,37 @@ fn connect_consumer<C: PushConsumer + 'static>(
     servant: C,
     rt_info: i32,
 ) -> Result<(), Error> {
+    connect_consumer_of(orb, channel, servant, TYPE, rt_info)
+}
+
+/// Connects `servant` as a consumer of events of type `ty` at priority `rt_info`.
+fn connect_consumer_of<C: PushConsumer + 'static>(
+    orb: &Orb,
+    channel: &EventChannelRef,
+    servant: C,
+    ty: i32,
+    rt_info: i32,
+) -> Result<(), Error> {
     let obj = orb.activate(&orb.root_poa(), Arc::new(push_consumer::Tie::new(servant)))?;
     let proxy = channel.for_consumers()?.obtain_push_supplier()?;
-    let qos = ConsumerQosBuilder::new().insert_type(TYPE, rt_info).build();
+    let qos = ConsumerQosBuilder::new().insert_type(ty, rt_info).build();
     proxy.connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)?;
     Ok(())
 }
 
 /// A supplier proxy for events of [`TYPE`] from `source`.
 fn connect_supplier(channel: &EventChannelRef, source: i32) -> Result<ProxyPushConsumerRef, Error> {
+    connect_supplier_of(channel, source, TYPE)
+}
+
+/// A supplier proxy for events of type `ty` from `source`.
+fn connect_supplier_of(
+    channel: &EventChannelRef,
+    source: i32,
+    ty: i32,
+) -> Result<ProxyPushConsumerRef, Error> {
     let proxy = channel.for_suppliers()?.obtain_push_consumer()?;
-    let qos = SupplierQosBuilder::new().insert(source, TYPE, 0, 1).build();
+    let qos = SupplierQosBuilder::new().insert(source, ty, 0, 1).build();
     proxy.connect_push_supplier(&PushSupplierRef::nil(), &qos)?;
     Ok(proxy)
 }
@@ -1408,25 +1428,9 @@ mod utilization {
         let low = worker(iters(LOW_PERIOD, LOW_WORK), LOW_PERIOD, raise);
         connect_consumer(&orb, channel.reference(), Work(high.clone()), 0)?;
         // The low pair's own type, so that each consumer gets only its supplier's events.
-        let obj = orb.activate(
-            &orb.root_poa(),
-            Arc::new(push_consumer::Tie::new(Work(low.clone()))),
-        )?;
-        let qos = ConsumerQosBuilder::new().insert_type(TYPE + 1, 1).build();
-        channel
-            .reference()
-            .for_consumers()?
-            .obtain_push_supplier()?
-            .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)?;
+        connect_consumer_of(&orb, channel.reference(), Work(low.clone()), TYPE + 1, 1)?;
         let high_proxy = connect_supplier(channel.reference(), 1)?;
-        let low_proxy = channel
-            .reference()
-            .for_suppliers()?
-            .obtain_push_consumer()?;
-        low_proxy.connect_push_supplier(
-            &PushSupplierRef::nil(),
-            &SupplierQosBuilder::new().insert(2, TYPE + 1, 1, 1).build(),
-        )?;
+        let low_proxy = connect_supplier_of(channel.reference(), 2, TYPE + 1)?;
         let stop = Arc::new(AtomicBool::new(false));
         let h = periodic(
             high_proxy,
@@ -1529,25 +1533,9 @@ mod utilization {
             let high = worker(0, Duration::from_millis(2), raise);
             let mid = worker((20.0 * per_us) as u64, Duration::from_secs(3600), raise);
             connect_consumer(&orb, channel.reference(), Work(high.clone()), 0)?;
-            let obj = orb.activate(
-                &orb.root_poa(),
-                Arc::new(push_consumer::Tie::new(Work(mid.clone()))),
-            )?;
-            let qos = ConsumerQosBuilder::new().insert_type(TYPE + 1, 1).build();
-            channel
-                .reference()
-                .for_consumers()?
-                .obtain_push_supplier()?
-                .connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)?;
+            connect_consumer_of(&orb, channel.reference(), Work(mid.clone()), TYPE + 1, 1)?;
             let high_proxy = connect_supplier(channel.reference(), 1)?;
-            let flood_proxy = channel
-                .reference()
-                .for_suppliers()?
-                .obtain_push_consumer()?;
-            flood_proxy.connect_push_supplier(
-                &PushSupplierRef::nil(),
-                &SupplierQosBuilder::new().insert(2, TYPE + 1, 1, 1).build(),
-            )?;
+            let flood_proxy = connect_supplier_of(channel.reference(), 2, TYPE + 1)?;
             let stop = Arc::new(AtomicBool::new(false));
             let flood = {
                 let stop = stop.clone();
