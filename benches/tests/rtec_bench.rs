@@ -37,7 +37,7 @@ fn rtec_bench_runs_with_tiny_counts() {
         "per queued event",
         "latency, collocated",
         "latency across processes",
-        "twoway cube_long",
+        "twoway cube_long, one every",
         "throughput, collocated",
         "throughput through a channel process",
         "omniEvents ",

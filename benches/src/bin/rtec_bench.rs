@@ -643,9 +643,20 @@ mod latency {
         Ok(())
     }
 
-    /// Times `n` twoway `cube_long` calls.
-    fn cubit_calls(target: &cubit::CubitRef, n: usize, out: &mut Vec<u64>) -> Result<(), Error> {
-        for _ in 0..n {
+    /// Times `n` twoway `cube_long` calls, back to back or (with `pace_ns`) one per period, as
+    /// the supplier process pushes its events.
+    fn cubit_calls(
+        target: &cubit::CubitRef,
+        n: usize,
+        pace_ns: u64,
+        out: &mut Vec<u64>,
+    ) -> Result<(), Error> {
+        let start = sys::now_ns();
+        for k in 0..n as u64 {
+            let now = sys::now_ns();
+            if start + k * pace_ns > now {
+                std::thread::sleep(Duration::from_nanos(start + k * pace_ns - now));
+            }
             let t = sys::now_ns();
             let r = target.cube_long(cubit::X)?;
             out.push(sys::now_ns() - t);
@@ -660,17 +671,26 @@ mod latency {
         let server = ServerProcess::rtorb(ServerKind::Reactive);
         let client = cubit::client_orb(Transport::Giop, None);
         let target = cubit::cubit_ref(&client, server.ior());
-        let mut twoway = Vec::new();
-        cubit_calls(&target, args.process_events / 10 + 1, &mut Vec::new())?;
+        let (mut back_to_back, mut twoway) = (Vec::new(), Vec::new());
+        cubit_calls(&target, args.process_events / 10 + 1, 0, &mut Vec::new())?;
         let mut rows = Vec::new();
         for &s in &SUPPLIERS {
             for &c in &CONSUMERS {
-                // The twoway beside each case, so that drift in the load falls on both.
-                cubit_calls(&target, args.process_events, &mut twoway)?;
+                // The twoways beside each case, so that drift in the load falls on both: back
+                // to back, and at the events' pace (each process then sleeps between calls as
+                // the channel's do between events: the like-for-like figure).
+                cubit_calls(&target, args.process_events, 0, &mut back_to_back)?;
+                cubit_calls(
+                    &target,
+                    args.process_events,
+                    args.pace_us * 1_000,
+                    &mut twoway,
+                )?;
                 let (mut first, mut last) = process_case(args, s, c)?;
                 rows.push((s, c, summary(&mut first), summary(&mut last)));
             }
         }
+        let b2b = summary(&mut back_to_back);
         let tw = summary(&mut twoway);
         println!();
         println!(
@@ -679,7 +699,15 @@ mod latency {
             args.process_events, args.pace_us
         );
         println!(
-            "  twoway cube_long, same ORB, reactive server process: median {} p99 {} max {}",
+            "  twoway cube_long, same ORB, reactive server process, back to back: median {} p99 \
+             {} max {}",
+            us(b2b.median),
+            us(b2b.p99),
+            us(b2b.max)
+        );
+        println!(
+            "  twoway cube_long, one every {} µs (tw, the ratios' base): median {} p99 {} max {}",
+            args.pace_us,
             us(tw.median),
             us(tw.p99),
             us(tw.max)
