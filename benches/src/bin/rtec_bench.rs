@@ -106,15 +106,8 @@ struct Args {
     /// Events queued for the memory figure.
     #[arg(long, default_value_t = 10_000)]
     mem_events: usize,
-    /// omniEvents.
-    #[arg(long, default_value = "omniEvents")]
-    omnievents: String,
-    /// omniEvents' eventc, which makes its channel.
-    #[arg(long, default_value = "eventc")]
-    eventc: String,
-    /// omniEvents' channel CyclePeriod_ns (`eventc -c`), as `ev_bench` (0: its 100 ms default).
-    #[arg(long, default_value_t = 10_000)]
-    omnievents_cycle_ns: u64,
+    #[command(flatten)]
+    omnievents: OmniEvents,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -1199,15 +1192,7 @@ mod throughput {
     pub fn daemon(args: &Args) -> Result<(), Error> {
         let scratch = tempfile::Builder::new().prefix("rtec_bench-").tempdir()?;
         let orb = comparison::client_orb()?;
-        let omni = comparison::start_omnievents(
-            &OmniEvents {
-                omnievents: args.omnievents.clone(),
-                eventc: args.eventc.clone(),
-                cycle_ns: args.omnievents_cycle_ns,
-            },
-            scratch.path(),
-            &orb,
-        )?;
+        let omni = comparison::start_omnievents(&args.omnievents, scratch.path(), &orb)?;
         let mut omni = comparison::Channel::connect(&orb, "omniEvents", omni)?;
         let mut ours = DISPATCHINGS
             .iter()
@@ -1255,7 +1240,7 @@ mod throughput {
             "throughput through a channel process (supplier and consumers in the bench process, \
              at most {WINDOW} events in flight), {} events per round, {} rounds; omniEvents' COS \
              channel (eventc -c {}) in the same run:",
-            args.daemon_burst, args.rounds, args.omnievents_cycle_ns
+            args.daemon_burst, args.rounds, args.omnievents.cycle_ns
         );
         println!(
             "  {:<10} {:>9} {:>12} {:>12} {:>22}",

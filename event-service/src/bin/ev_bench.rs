@@ -43,18 +43,8 @@ struct Args {
     /// Our `event-service` binary (by default the one beside this one).
     #[arg(long)]
     event_service: Option<PathBuf>,
-    /// omniEvents.
-    #[arg(long, default_value = "omniEvents")]
-    omnievents: String,
-    /// omniEvents' eventc, which makes its channel.
-    #[arg(long, default_value = "eventc")]
-    eventc: String,
-    /// The omniEvents channel's CyclePeriod_ns (`eventc -c`): how long its proxies sleep
-    /// between passes over their queues. With omniEvents' own default, 100 ms, that sleep is
-    /// nearly all of every event's latency (a median of ~84 ms); 10 µs is about as well as it
-    /// does. 0 keeps its default.
-    #[arg(long, default_value_t = 10_000)]
-    omnievents_cycle_ns: u64,
+    #[command(flatten)]
+    omnievents: OmniEvents,
 }
 
 /// Set in the copy of the bench that runs inside the private network namespace.
@@ -127,15 +117,7 @@ fn run(args: &Args) -> Result<(), Error> {
     let scratch = tempfile::Builder::new().prefix("ev_bench-").tempdir()?;
     let orb = client_orb()?;
     let ours = start_ours(&bin)?;
-    let omni = start_omnievents(
-        &OmniEvents {
-            omnievents: args.omnievents.clone(),
-            eventc: args.eventc.clone(),
-            cycle_ns: args.omnievents_cycle_ns,
-        },
-        scratch.path(),
-        &orb,
-    )?;
+    let omni = start_omnievents(&args.omnievents, scratch.path(), &orb)?;
     let mut channels = [
         Channel::connect(&orb, "ours", ours)?,
         Channel::connect(&orb, "omniEvents", omni)?,
