@@ -18,6 +18,9 @@
 #![deny(unsafe_code)]
 
 mod channel;
+/// For the benches that set our channels beside omniEvents (ev_bench, rtec_bench).
+#[doc(hidden)]
+pub mod comparison;
 /// For the daemons' binaries: ORB options, naming-service binding, the IOR line.
 #[doc(hidden)]
 pub mod daemon_support;
