@@ -201,7 +201,7 @@ fn a_blocked_request_holds_up_its_own_connection_only() {
         let conns = connect(&bound, 3);
         std::thread::scope(|s| {
             // Blocks until another connection's request releases it: the pool must go on
-            // serving while a thread is stuck in a handler (the deputy takes over polling).
+            // serving while a thread is stuck in a handler (another thread takes over polling).
             let blocked = s.spawn(|| call(&conns[0], "block", b""));
             assert!(wait_until(|| handler.frames.load(Ordering::SeqCst) >= 1));
             // Other connections are served meanwhile, more than once.
@@ -267,7 +267,7 @@ fn a_connection_that_never_stops_sending_leaves_the_others_served() {
 }
 
 #[test]
-fn stop_reaches_the_poller_the_deputy_the_idle_and_a_busy_thread() {
+fn stop_reaches_every_thread_polling_idle_or_busy() {
     let handler = Pool::new(1);
     let (server, bound) = serve(
         tcp_any(),

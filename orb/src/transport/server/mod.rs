@@ -7,7 +7,6 @@
 //! told to the handler and then disconnected; every other connection goes on being served.
 
 mod blocking;
-mod epoll;
 mod reactor;
 
 use super::endpoint::{Dialect, Endpoint};
@@ -66,12 +65,10 @@ pub enum Strategy {
     /// One thread runs the reactor and calls the handler: no locking hand-offs, the lowest
     /// latency, and one request at a time for the whole server.
     Reactive,
-    /// Leader/followers over the reactor: of `threads` threads one polls at a time, and the
-    /// one that wakes with a ready connection reads it and runs the handler itself — no queue
-    /// between the thread that reads and the one that runs the handler, and no other thread
-    /// woken unless there is more ready than it takes. A connection is served by one thread
-    /// at a time, in order; a handler that blocks holds up its own connection, and the others
-    /// for at most a couple of milliseconds, until a standing-by thread takes over polling.
+    /// Leader/followers over the reactor: `threads` threads take turns polling; the one that
+    /// wakes with work promotes a follower to poll and serves the connection itself, so there
+    /// is no queue between the thread that reads and the one that runs the handler. A
+    /// connection is served by one thread at a time, in order.
     ThreadPool { threads: usize },
     /// One blocking thread per accepted connection, reading its messages and calling the
     /// handler; replies from other threads go through a lock on the socket.

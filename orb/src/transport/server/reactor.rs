@@ -1,45 +1,22 @@
 //! The mio reactor behind [`Strategy::Reactive`](super::Strategy::Reactive) (one thread) and
 //! [`Strategy::ThreadPool`](super::Strategy::ThreadPool) (leader/followers).
 //!
-//! One thread at a time is the poller: it waits in `epoll_wait` (see [`super::epoll`]), and
-//! when it wakes with a ready connection it stops being the poller and reads the connection
-//! and runs the handler itself — no queue between reading and running, and no other thread
-//! woken to take over the polling. Whichever thread comes back first polls next (the one that
-//! just served, usually: its cache is warm). When one wait returns several ready connections,
-//! the poller keeps the first and hands the others to idle threads (`pending`), woken for
-//! them: with work for them, waking them is not a waste.
-//!
-//! Nobody polls while the former poller serves. That costs nothing when requests are short
-//! (the connections that become ready meanwhile are found by the next wait), but a handler
-//! that blocks would leave every other connection unserved; so one idle thread, the deputy,
-//! looks every [`TAKEOVER`] whether anyone has polled since its last look, and if no one has,
-//! takes over the polling itself. The deputy's looks are the only wake-ups this costs, and
-//! only while the server works: after [`QUIET_LOOKS`] looks at a poller asleep in
-//! `epoll_wait` the deputy sleeps until a poller leaves the wait again.
-//!
-//! Why not every thread in `epoll_wait` at once (the kernel wakes one waiter per event, so
-//! there is no hand-off either): when the client runs between a pool thread's reply and that
-//! thread's return to `epoll_wait` — always, if they share a core — the next request finds
-//! only the other threads waiting and wakes one of them, which then finds the first thread
-//! back and the request taken, or takes it from a cold cache; measured, 1.39× omniORB's
-//! median round trip pinned and 1.42× unpinned, against 1.06× for the lone reactor thread.
-//! Mutex-guarded leadership with a follower woken to poll at every request measured
-//! 1.14–1.15× (all pinned, in one session).
+//! Threads take turns being the leader: the leader owns the `Poll`, turns readiness into
+//! work items, takes the first for itself and lets go of the leadership, so a follower polls
+//! (or takes the next item) while the former leader reads the connection and runs the handler
+//! on the same thread — no queue between reading and running. With one thread this is the
+//! plain reactor.
 //!
 //! A connection is served by one thread at a time: a thread that finds it busy leaves a note
 //! (`rerun`) and the busy thread goes round once more before it lets go. This is the
 //! leader/followers "suspended handle", without the `epoll_ctl` calls of really suspending it.
 //!
-//! Work that no readiness announces — a connection handed back after its read budget, one
-//! accepted with input already waiting — goes into `pending` too. A connection closed from
-//! another thread is announced through the `mio::Waker`.
-//!
 //! Writes need no reactor: any thread sending on a connection writes to the socket itself,
 //! under the connection's lock, when nothing is queued before it (so a reply from the reactor
 //! thread or a pool thread goes out in the call that sends it); only what the socket does not
-//! take is queued, and only then is the connection registered for writability.
+//! take is queued, and only then is the connection registered for writability. Closing from
+//! another thread is the one thing that wakes the reactor, through the `mio::Waker`.
 
-use super::epoll::{self, Readiness};
 use super::{
     ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments, ServerOptions,
 };
@@ -48,14 +25,13 @@ use crate::transport::endpoint::Dialect;
 use crate::transport::stream::{MioStream, OutQueue};
 use crate::transport::{CloseCause, TransportError};
 use mio::unix::SourceFd;
-use mio::{Interest, Poll, Registry, Token, Waker};
-use parking_lot::{Mutex, MutexGuard};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 const WAKER: Token = Token(0);
 const FIRST_LISTENER: usize = 1;
@@ -68,48 +44,17 @@ const READ_BUF: usize = 64 * 1024;
 /// is picked up again later): a peer streaming requests cannot starve the others.
 const READ_BUDGET: usize = 16;
 
-/// Events one `epoll_wait` takes: the first is served by the thread that waited, the others
-/// go to idle threads or wait their turn.
-const EVENTS_PER_WAIT: usize = 256;
-
-/// How often the deputy looks whether a poller is stuck in a handler; a handler that blocks
-/// keeps other connections waiting this long, up to twice this long.
-pub(super) const TAKEOVER: Duration = Duration::from_millis(1);
-
-/// Looks at a poller asleep in `epoll_wait`, with nobody having polled in between, after
-/// which the deputy stops looking until a poller leaves its wait.
-const QUIET_LOOKS: u32 = 10;
-
-/// The deputy's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Deputy {
-    /// No thread stands by (all serve, or the pool has one thread).
-    None,
-    /// A thread looks every [`TAKEOVER`].
-    Looking,
-    /// The server is idle: a thread stands by without a timeout, and the next poller that
-    /// leaves its wait must wake it.
-    Asleep,
-}
-
-/// Who polls and who stands by, and the work waiting for a thread: under one lock, taken
-/// twice per request by the thread that polls and serves it (uncontended when the server is
-/// not loaded).
+/// What a thread found to do.
 #[derive(Debug)]
-struct Threads {
-    /// A thread is the poller (in `epoll_wait` or on its way there).
-    polling: bool,
-    /// Times a poller left `epoll_wait` with something to serve: the deputy's clock.
-    departures: u64,
-    deputy: Deputy,
-    /// Threads waiting on `Reactor::idle` for work, not yet woken.
-    idle: usize,
-    /// Ready connections no thread has taken yet.
-    pending: VecDeque<Readiness>,
-    /// Connections handed back after their read budget, to be served again once whatever
-    /// else is ready has been polled (else a peer that never stops sending would keep every
-    /// other connection waiting).
-    yielded: VecDeque<Readiness>,
+enum Work {
+    Accept(usize),
+    Conn {
+        token: Token,
+        readable: bool,
+        writable: bool,
+        /// The peer closed or the socket has an error: read until end of stream.
+        hup: bool,
+    },
 }
 
 /// What wakes the reactor from another thread, shared with every connection.
@@ -299,18 +244,17 @@ impl Slab {
     }
 }
 
-pub(crate) struct Reactor {
-    /// Never polled through mio: the poller waits on its epoll descriptor directly
-    /// ([`epoll::Events::wait`]), without holding anything; it is here to own that
-    /// descriptor for the threads' lifetime.
+struct Leader {
     poll: Poll,
-    threads: Mutex<Threads>,
-    /// Idle threads wait here for pending work (or for the deputy's post).
-    idle: parking_lot::Condvar,
-    /// The deputy waits here.
-    deputy: parking_lot::Condvar,
-    /// Threads in the pool (1: the reactive server, which needs no deputy).
-    pool_size: usize,
+    events: Events,
+}
+
+pub(crate) struct Reactor {
+    /// Followers wait here; the holder is the leader.
+    leader: Mutex<Leader>,
+    /// Work polled and not yet taken, or handed back. Apart from the leader's lock, which the
+    /// leader holds while it blocks in `poll`.
+    pending: Mutex<VecDeque<Work>>,
     wake: Arc<Wake>,
     listeners: Vec<(Listener, Dialect)>,
     conns: Mutex<Slab>,
@@ -320,16 +264,6 @@ pub(crate) struct Reactor {
     next_id: AtomicU64,
     running: AtomicUsize,
     first_conn: usize,
-}
-
-impl Threads {
-    /// The connections that yielded go behind what the last look found ready.
-    fn requeue_yielded(&mut self) {
-        let Threads {
-            pending, yielded, ..
-        } = self;
-        pending.extend(yielded.drain(..));
-    }
 }
 
 /// Counts the server threads that have made their start-up allocations (the thread's own, the
@@ -375,18 +309,11 @@ impl Reactor {
         }
         let first_conn = FIRST_LISTENER + listeners.len();
         let reactor = Arc::new(Reactor {
-            poll,
-            threads: Mutex::new(Threads {
-                polling: false,
-                departures: 0,
-                deputy: Deputy::None,
-                idle: 0,
-                pending: VecDeque::with_capacity(EVENTS_PER_WAIT),
-                yielded: VecDeque::new(),
+            leader: Mutex::new(Leader {
+                poll,
+                events: Events::with_capacity(256),
             }),
-            idle: parking_lot::Condvar::new(),
-            deputy: parking_lot::Condvar::new(),
-            pool_size: threads,
+            pending: Mutex::new(VecDeque::new()),
             wake: Arc::new(Wake {
                 registry,
                 waker,
@@ -430,20 +357,7 @@ impl Reactor {
     }
 
     pub(super) fn stop(&self) {
-        {
-            // Under the lock, so a thread that found the flag clear cannot then miss the
-            // notification on its way to wait.
-            let _threads = self.threads.lock();
-            self.stopping.store(true, Ordering::Release);
-        }
-        self.wake_everyone();
-    }
-
-    /// Every thread hears of the stop: the poller through the `Waker`, the others through
-    /// their condition variables.
-    fn wake_everyone(&self) {
-        self.idle.notify_all();
-        self.deputy.notify_all();
+        self.stopping.store(true, Ordering::Release);
         // If the wake fails the poll is gone: the threads are already out.
         let _ = self.wake.waker.wake();
     }
@@ -451,186 +365,84 @@ impl Reactor {
     fn run(self: Arc<Self>, ready: &ThreadsReady) {
         super::prepare_server_thread(self.options.allocator);
         let mut buf = vec![0u8; READ_BUF];
-        let mut events = epoll::Events::with_capacity(EVENTS_PER_WAIT);
         ready.one_more();
-        let mut threads = self.threads.lock();
-        loop {
-            if self.stopping.load(Ordering::Acquire) {
-                break;
-            }
-            if let Some(r) = threads.pending.pop_front() {
-                MutexGuard::unlocked(&mut threads, || self.process(r, &mut buf));
-                continue;
-            }
-            if !threads.yielded.is_empty() && threads.polling {
-                // The poller will see what else is ready; the yielded go next in line.
-                threads.requeue_yielded();
-                continue;
-            }
-            if !threads.polling {
-                threads.polling = true;
-                // With connections yielded, only a look at what else is ready, no wait.
-                let block = threads.yielded.is_empty();
-                let waited = MutexGuard::unlocked(&mut threads, || events.wait(&self.poll, block));
-                threads.polling = false;
-                match waited {
-                    Ok(0) => threads.requeue_yielded(),
-                    Ok(n) => {
-                        let first = events.get(0);
-                        self.left_wait(&mut threads, &events, n);
-                        threads.requeue_yielded();
-                        MutexGuard::unlocked(&mut threads, || self.process(first, &mut buf));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // The epoll instance itself failed: nothing can be served any more.
-                    Err(_) => self.stopping.store(true, Ordering::Release),
-                }
-                continue;
-            }
-            // Another thread polls, asleep in `epoll_wait` or serving what it woke with. Under
-            // load more may be ready than it takes; a look, without waiting, finds it.
-            let looked = MutexGuard::unlocked(&mut threads, || events.wait(&self.poll, false));
-            if let Ok(n @ 1..) = looked {
-                let first = events.get(0);
-                self.left_wait(&mut threads, &events, n);
-                MutexGuard::unlocked(&mut threads, || self.process(first, &mut buf));
-                continue;
-            }
-            if self.pool_size > 1 && threads.deputy == Deputy::None {
-                self.stand_by(&mut threads);
-                continue;
-            }
-            // Counted out by whoever wakes it (`wake_idle`), so a thread woken and not yet
-            // running is not counted on twice.
-            threads.idle += 1;
-            self.idle.wait(&mut threads);
+        while let Some(work) = self.next_work() {
+            self.process(work, &mut buf);
         }
-        drop(threads);
-        // Whoever is still waiting hears of the stop, even if it began after `stop` woke all.
-        self.wake_everyone();
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.close_all();
         }
     }
 
-    /// A poller came out of `epoll_wait` with `n` ready events and will serve the first: the
-    /// others go to idle threads (or whoever comes back first), and a sleeping deputy starts
-    /// looking.
-    fn left_wait(&self, threads: &mut Threads, events: &epoll::Events, n: usize) {
-        threads.departures += 1;
-        for i in 1..n {
-            threads.pending.push_back(events.get(i));
-        }
-        let deputy_woken = self.hand_out(threads, n - 1);
-        if threads.deputy == Deputy::Asleep && !deputy_woken {
-            threads.deputy = Deputy::Looking;
-            self.deputy.notify_one();
-        }
-    }
-
-    /// Wakes threads for `work` new pending items: idle ones first, then the deputy, then,
-    /// if that is still not enough and a thread sleeps in `epoll_wait`, that one (through the
-    /// `Waker`; it takes pending work before it polls again) — else the work would wait for a
-    /// thread that may be stuck in a handler. Whether the deputy was woken.
-    fn hand_out(&self, threads: &mut Threads, work: usize) -> bool {
-        let mut woken = 0;
-        while woken < work && self.wake_idle(threads) {
-            woken += 1;
-        }
-        let mut deputy_woken = false;
-        if woken < work && threads.deputy != Deputy::None {
-            threads.deputy = Deputy::Looking;
-            self.deputy.notify_one();
-            deputy_woken = true;
-            woken += 1;
-        }
-        if woken < work && threads.polling {
-            // If the wake fails the poll is gone, and with it the server.
-            let _ = self.wake.waker.wake();
-        }
-        deputy_woken
-    }
-
-    /// Stands by as the deputy until there is work, or until the poller has been gone
-    /// (serving) for a whole look without anyone polling since: then it returns with nobody
-    /// polling, and the caller becomes the poller.
-    fn stand_by(&self, threads: &mut MutexGuard<'_, Threads>) {
-        threads.deputy = Deputy::Looking;
-        let mut seen = threads.departures;
-        let mut quiet = 0;
+    /// Becomes the leader (waiting behind the others), takes queued work or polls for some,
+    /// and gives up the leadership by returning.
+    fn next_work(&self) -> Option<Work> {
+        let mut lead = self.leader.lock();
         loop {
-            if threads.deputy == Deputy::Asleep {
-                self.deputy.wait(threads);
-            } else {
-                self.deputy.wait_for(threads, TAKEOVER);
+            if self.stopping.load(Ordering::Acquire) {
+                // Wake the next follower so it sees the flag too.
+                let _ = self.wake.waker.wake();
+                return None;
             }
-            if self.stopping.load(Ordering::Acquire) || !threads.pending.is_empty() {
-                break;
+            if let Some(w) = self.pending.lock().pop_front() {
+                return Some(w);
             }
-            let nobody_polled = threads.departures == seen;
-            if nobody_polled && !threads.polling {
-                // The poller left to serve at least a look ago and has not been back: its
-                // handler blocks, or takes long. Poll in its place.
-                break;
+            let Leader { poll, events } = &mut *lead;
+            match poll.poll(events, None) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    // The poll itself failed: nothing can be served any more.
+                    self.stopping.store(true, Ordering::Release);
+                    continue;
+                }
             }
-            quiet = if nobody_polled { quiet + 1 } else { 0 };
-            seen = threads.departures;
-            if quiet >= QUIET_LOOKS {
-                threads.deputy = Deputy::Asleep;
+            let mut pending = self.pending.lock();
+            for ev in events.iter() {
+                let t = ev.token();
+                if t == WAKER {
+                    for token in self.wake.closing.lock().drain(..) {
+                        pending.push_back(Work::Conn {
+                            token,
+                            readable: false,
+                            writable: false,
+                            hup: false,
+                        });
+                    }
+                } else if t.0 < self.first_conn {
+                    pending.push_back(Work::Accept(t.0 - FIRST_LISTENER));
+                } else {
+                    pending.push_back(Work::Conn {
+                        token: t,
+                        readable: ev.is_readable(),
+                        writable: ev.is_writable(),
+                        hup: ev.is_read_closed() || ev.is_error(),
+                    });
+                }
             }
-        }
-        threads.deputy = Deputy::None;
-        // Someone must stand by in this one's place, in case what it goes to do blocks too.
-        self.wake_idle(threads);
-    }
-
-    /// Wakes one idle thread, if there is one.
-    fn wake_idle(&self, threads: &mut Threads) -> bool {
-        if threads.idle == 0 {
-            return false;
-        }
-        threads.idle -= 1;
-        self.idle.notify_one();
-        true
-    }
-
-    /// Hands `r` to an idle thread, or to whichever thread comes back to look for work first.
-    fn push_pending(&self, r: Readiness) {
-        let mut threads = self.threads.lock();
-        threads.pending.push_back(r);
-        self.hand_out(&mut threads, 1);
-    }
-
-    /// Hands back a connection with more to read, to be served after a look at what else is
-    /// ready; the calling thread, on its way back for work, is the one that looks (or hands
-    /// it on to the poller's turn).
-    fn push_yielded(&self, r: Readiness) {
-        self.threads.lock().yielded.push_back(r);
-    }
-
-    fn process(&self, r: Readiness, buf: &mut [u8]) {
-        if r.token == WAKER {
-            let closing = std::mem::take(&mut *self.wake.closing.lock());
-            for token in closing {
-                self.process_conn(Readiness::closing(token), buf);
-            }
-        } else if r.token.0 < self.first_conn {
-            self.accept(r.token.0 - FIRST_LISTENER);
-        } else {
-            self.process_conn(r, buf);
         }
     }
 
-    fn process_conn(&self, r: Readiness, buf: &mut [u8]) {
-        let Some(conn) = self.conns.lock().get(r.token.0 - self.first_conn).cloned() else {
-            // A connection closed since the event was polled.
-            return;
-        };
-        if r.writable {
-            conn.on_writable();
-        }
-        if r.readable || r.hup || conn.is_closing() {
-            self.serve(&conn, r.hup, buf);
+    fn process(&self, work: Work, buf: &mut [u8]) {
+        match work {
+            Work::Accept(i) => self.accept(i),
+            Work::Conn {
+                token,
+                readable,
+                writable,
+                hup,
+            } => {
+                let Some(conn) = self.conns.lock().get(token.0 - self.first_conn).cloned() else {
+                    // A connection closed since the event was polled.
+                    return;
+                };
+                if writable {
+                    conn.on_writable();
+                }
+                if readable || hup || conn.is_closing() {
+                    self.serve(&conn, hup, buf);
+                }
+            }
         }
     }
 
@@ -696,7 +508,13 @@ impl Reactor {
                 // waits for something) would keep this thread from accepting the connections
                 // queued behind this one, whose readiness was in the same edge-triggered
                 // event — they would wait for that request, however unrelated.
-                self.push_pending(Readiness::readable(conn.token));
+                self.pending.lock().push_back(Work::Conn {
+                    token: conn.token,
+                    readable: true,
+                    writable: false,
+                    hup: false,
+                });
+                let _ = self.wake.waker.wake();
             }
         }
     }
@@ -723,9 +541,15 @@ impl Reactor {
                 Served::Drained => {}
                 Served::Yield => {
                     conn.state.lock().busy = false;
-                    // Handed back: no readiness will announce what is left to read
-                    // (edge-triggered, and already announced).
-                    self.push_yielded(Readiness::readable(conn.token));
+                    // Handed back through the queue, and the leader woken to see it: it may
+                    // be blocked in `poll` with nothing else to wake it.
+                    self.pending.lock().push_back(Work::Conn {
+                        token: conn.token,
+                        readable: true,
+                        writable: false,
+                        hup: false,
+                    });
+                    let _ = self.wake.waker.wake();
                     return;
                 }
                 Served::Close(cause) => {
