@@ -162,12 +162,10 @@ fn shutdown_and_the_end_of_the_client_orb_write_what_is_buffered() {
     assert_eq!(wait_for(&notes, 49), (51..100).collect::<Vec<_>>());
 }
 
-/// A thread that takes idle connections (an upcall, an event channel's delivery) sends its
-/// oneways to one object after each other on one connection while any may still be with the
-/// server: sent on whichever connection was idle, a thread-per-connection server, which reads
-/// each connection with its own thread, ran later ones before earlier ones.
-#[test]
-fn oneways_of_a_thread_on_idle_connections_stay_in_order() {
+/// `objects` Notes in a thread-per-connection server ORB (which reads each connection with a
+/// thread of its own, so that oneways on two connections can overtake each other), each with
+/// a client ORB's reference to it.
+fn thread_per_connection_objects(objects: usize) -> (Orb, Orb, Vec<(Arc<Notes>, ObjectRef)>) {
     let mut o = OrbOptions {
         collocation: CollocationStrategy::None,
         ..OrbOptions::default()
@@ -175,18 +173,33 @@ fn oneways_of_a_thread_on_idle_connections_stay_in_order() {
     o.parse_args(["-ORBthreadStrategy".into(), "connection".into()])
         .unwrap();
     let server = Orb::init(o).unwrap();
-    let notes = Arc::new(Notes::default());
-    let ior = server
-        .activate(&server.root_poa(), notes.clone())
-        .unwrap()
-        .to_ior_string()
-        .unwrap();
     let client = Orb::init(OrbOptions {
         collocation: CollocationStrategy::None,
         ..OrbOptions::default()
     })
     .unwrap();
-    let obj = client.string_to_object(&ior).unwrap();
+    let all = (0..objects)
+        .map(|_| {
+            let notes = Arc::new(Notes::default());
+            let ior = server
+                .activate(&server.root_poa(), notes.clone())
+                .unwrap()
+                .to_ior_string()
+                .unwrap();
+            (notes, client.string_to_object(&ior).unwrap())
+        })
+        .collect();
+    (server, client, all)
+}
+
+/// A thread that takes idle connections (an upcall, an event channel's delivery) sends its
+/// oneways to one object after each other on one connection while any may still be with the
+/// server: sent on whichever connection was idle, a thread-per-connection server, which reads
+/// each connection with its own thread, ran later ones before earlier ones.
+#[test]
+fn oneways_of_a_thread_on_idle_connections_stay_in_order() {
+    let (_server, _client, mut all) = thread_per_connection_objects(1);
+    let (notes, obj) = all.pop().unwrap();
     let n = 2_000;
     std::thread::spawn(move || {
         orb::use_idle_connections(true);
@@ -205,34 +218,8 @@ fn oneways_of_a_thread_on_idle_connections_stay_in_order() {
 /// ones on a new connection, and every push reconnected).
 #[test]
 fn oneways_to_many_objects_on_idle_connections_stay_in_order() {
-    let mut o = OrbOptions {
-        collocation: CollocationStrategy::None,
-        ..OrbOptions::default()
-    };
-    o.parse_args(["-ORBthreadStrategy".into(), "connection".into()])
-        .unwrap();
-    let server = Orb::init(o).unwrap();
-    let objects = 20;
-    let all: Vec<(Arc<Notes>, String)> = (0..objects)
-        .map(|_| {
-            let notes = Arc::new(Notes::default());
-            let ior = server
-                .activate(&server.root_poa(), notes.clone())
-                .unwrap()
-                .to_ior_string()
-                .unwrap();
-            (notes, ior)
-        })
-        .collect();
-    let client = Orb::init(OrbOptions {
-        collocation: CollocationStrategy::None,
-        ..OrbOptions::default()
-    })
-    .unwrap();
-    let refs: Vec<ObjectRef> = all
-        .iter()
-        .map(|(_, ior)| client.string_to_object(ior).unwrap())
-        .collect();
+    let (_server, _client, all) = thread_per_connection_objects(20);
+    let refs: Vec<ObjectRef> = all.iter().map(|(_, obj)| obj.clone()).collect();
     let n = 200;
     std::thread::spawn(move || {
         orb::use_idle_connections(true);
