@@ -509,12 +509,11 @@ pub struct MessageWriter {
     /// Where a Reply header's status is, so a server can write the body before it knows
     /// whether the operation returned or raised.
     reply_status_at: Option<usize>,
-    /// Set by [`MessageWriter::fragment`]: the request id each GIOP 1.2 Fragment repeats
-    /// (`None` in 1.1, whose Fragments have none).
-    fragmenting: Option<Option<u32>>,
+    /// Set by [`MessageWriter::fragment`].
+    fragmenting: bool,
     msg_type: MsgType,
+    /// What each GIOP 1.2 Fragment repeats in its header.
     request_id: Option<u32>,
-    order: ByteOrder,
 }
 
 impl MessageWriter {
@@ -608,7 +607,6 @@ impl MessageWriter {
         if body_aligned {
             enc.align(8);
         }
-        let enc_order = enc.order();
         Ok(MessageWriter {
             body_start: enc.len(),
             enc,
@@ -619,10 +617,9 @@ impl MessageWriter {
             more_fragments: false,
             version,
             reply_status_at: None,
-            fragmenting: None,
+            fragmenting: false,
             msg_type: MsgType(0),
             request_id: None,
-            order: enc_order,
         })
     }
 
@@ -666,15 +663,16 @@ impl MessageWriter {
                 "fragmentation must be chosen before the body is written",
             ));
         }
-        let (header_len, request_id) = if self.version.minor == 1 {
-            (HEADER_LEN, None)
+        // GIOP 1.2's Fragment header repeats the request id; 1.1's has none.
+        let header_len = if self.version.minor == 1 {
+            HEADER_LEN
         } else {
-            (HEADER_LEN + 4, self.request_id)
+            HEADER_LEN + 4
         };
         // The first fragment holds the whole header; alignment counts from the message start.
         let first_limit = max_len.max((self.body_start + 7) & !7);
         self.enc.start_fragments(first_limit, max_len, header_len);
-        self.fragmenting = Some(request_id);
+        self.fragmenting = true;
         Ok(self)
     }
 
@@ -729,8 +727,8 @@ impl MessageWriter {
                 });
             }
         }
-        if let Some(request_id) = self.fragmenting {
-            return self.finish_fragments(request_id);
+        if self.fragmenting {
+            return self.finish_fragments();
         }
         self.enc.patch_ulong(self.size_at, size);
         let mut bytes = self.enc.into_vec();
@@ -743,10 +741,11 @@ impl MessageWriter {
 
     /// The initial message and its Fragments, each header written over the gap the encoder
     /// left for it.
-    fn finish_fragments(mut self, request_id: Option<u32>) -> Result<Vec<u8>, GiopEncodeError> {
+    fn finish_fragments(mut self) -> Result<Vec<u8>, GiopEncodeError> {
         let starts = self.enc.fragment_starts().to_vec();
         let empty_body = self.enc.len() == self.body_start;
-        let order = self.order;
+        let order = self.enc.order();
+        let request_id = self.request_id.filter(|_| self.version.minor >= 2);
         let version = self.version;
         let mut bytes = self.enc.into_vec();
         if empty_body {
