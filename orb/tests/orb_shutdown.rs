@@ -136,3 +136,51 @@ fn run_until_signal_returns_none_after_a_shutdown_from_elsewhere() {
         .expect("run_until_signal still running after shutdown");
     assert_eq!(got, Ok(None));
 }
+
+/// A server that has shut down refuses connections under every thread strategy: the reactor's
+/// listening sockets stayed open after its threads were gone, so a client's connect succeeded
+/// into the backlog and its request waited, unanswered, until the call timeout (found by the
+/// async stub tests).
+#[test]
+fn a_server_shut_down_refuses_new_connections_under_every_strategy() {
+    for strategy in ["reactive", "pool", "connection"] {
+        let mut options = OrbOptions::default();
+        options
+            .parse_args(["-ORBthreadStrategy".into(), strategy.into()])
+            .unwrap();
+        let server = Orb::init(options).unwrap();
+        let (_release_tx, release_rx) = mpsc::channel();
+        let (started_tx, _started_rx) = mpsc::channel();
+        let servant = Arc::new(Stopper {
+            orb: Mutex::new(None),
+            release: Mutex::new(release_rx),
+            log: Arc::new(Mutex::new(Vec::new())),
+            started: Mutex::new(started_tx),
+        });
+        let ior = server
+            .activate(&server.root_poa(), servant)
+            .unwrap()
+            .to_ior_string()
+            .unwrap();
+        let client = Orb::init(OrbOptions {
+            collocation: CollocationStrategy::None,
+            request_timeout: Some(Duration::from_secs(20)),
+            ..OrbOptions::default()
+        })
+        .unwrap();
+        let obj = client.string_to_object(&ior).unwrap();
+        let call = || {
+            obj.invoke("stop", &|_: &mut Encoder| -> Result<(), EncodeError> {
+                Ok(())
+            })
+        };
+        call().expect("served before the shutdown");
+        server.shutdown(true);
+        let err = call().expect_err("nothing serves after the shutdown");
+        assert_eq!(
+            err.kind,
+            orb::exception::SystemExceptionKind::TRANSIENT,
+            "{strategy}: {err}"
+        );
+    }
+}

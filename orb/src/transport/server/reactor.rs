@@ -256,7 +256,9 @@ pub(crate) struct Reactor {
     /// leader holds while it blocks in `poll`.
     pending: Mutex<VecDeque<Work>>,
     wake: Arc<Wake>,
-    listeners: Vec<(Listener, Dialect)>,
+    /// Emptied (the sockets closed) when the server stops: a stopped server must refuse
+    /// connections, not leave them in the backlog unanswered.
+    listeners: Mutex<Vec<(Listener, Dialect)>>,
     conns: Mutex<Slab>,
     handler: Arc<dyn Handler>,
     options: ServerOptions,
@@ -319,7 +321,7 @@ impl Reactor {
                 waker,
                 closing: Mutex::new(Vec::new()),
             }),
-            listeners,
+            listeners: Mutex::new(listeners),
             conns: Mutex::new(Slab::default()),
             handler,
             options,
@@ -447,9 +449,16 @@ impl Reactor {
     }
 
     fn accept(&self, i: usize) {
-        let (listener, dialect) = &self.listeners[i];
         loop {
-            let Some((stream, peer)) = listener.accept_next() else {
+            let accepted = {
+                let listeners = self.listeners.lock();
+                let Some((listener, dialect)) = listeners.get(i) else {
+                    // Closed: the server stopped.
+                    return;
+                };
+                listener.accept_next().map(|(s, p)| (s, p, *dialect))
+            };
+            let Some((stream, peer, dialect)) = accepted else {
                 return;
             };
             let mut conns = self.conns.lock();
@@ -463,7 +472,7 @@ impl Reactor {
             // can serve it; readiness meanwhile leaves a `rerun` note.
             let conn = Arc::new(Conn {
                 id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
-                dialect: *dialect,
+                dialect,
                 peer,
                 token,
                 stream,
@@ -649,6 +658,7 @@ impl Reactor {
 
     /// The last thread out closes what is left.
     fn close_all(&self) {
+        self.listeners.lock().clear();
         let conns: Vec<Arc<Conn>> = {
             let slab = self.conns.lock();
             slab.entries.iter().flatten().cloned().collect()
