@@ -133,6 +133,21 @@ impl ObjectRef {
         runtime::invoke::invoke(self, operation, args)
     }
 
+    /// [`invoke`](Self::invoke) for async code: the request is written at once (a write
+    /// blocks only while the connection's socket is full, and connecting to a server not yet
+    /// connected to blocks as a blocking call's does), and the reply is awaited without
+    /// blocking the thread — on any executor: replies are read by the thread of a caller
+    /// reading for its own, else by a reader thread of the connection, started when needed
+    /// and woken by its futures. Follows forwards and retries as `invoke` does, within the
+    /// same timeouts. Dropping the future gives up the call (its reply is dropped).
+    pub async fn invoke_async(
+        &self,
+        operation: &str,
+        args: &(dyn Fn(&mut Encoder) -> Result<(), EncodeError> + Sync),
+    ) -> Result<Reply, SystemException> {
+        runtime::invoke::invoke_async(self, operation, args).await
+    }
+
     /// Sends `operation` as a oneway request: no reply, and so no exception from the server.
     pub fn invoke_oneway(
         &self,

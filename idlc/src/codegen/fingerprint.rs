@@ -257,6 +257,7 @@ impl Generator<'_> {
                 error_variants,
                 upcalls,
                 stubs,
+                async_stubs,
                 params,
             } = names;
             for member in &iface.contents {
@@ -264,12 +265,13 @@ impl Generator<'_> {
                     let k = (*member, acc);
                     let _ = write!(
                         key,
-                        " {:?}{:?}{:?}{:?}{:?}",
+                        " {:?}{:?}{:?}{:?}{:?}{:?}",
                         methods.get(&k),
                         errors.get(&k),
                         error_variants.get(&k),
                         upcalls.get(&k),
                         stubs.get(&k),
+                        async_stubs.get(&k),
                     );
                 }
                 let _ = write!(key, "{:?}", params.get(member));

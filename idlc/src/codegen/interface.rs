@@ -125,11 +125,12 @@ impl<'m> Generator<'m> {
             // that inherit them call them.
             stubs.push(self.stub(id, member, acc, &mod_path)?);
         }
-        let (skeleton, tie, typed_ref) = if iface.kind == InterfaceKind::Unconstrained {
+        let (skeleton, tie, typed_ref, async_ref) = if iface.kind == InterfaceKind::Unconstrained {
             (
                 self.skeleton(id, &mod_path)?,
                 self.tie(id, &mod_path)?,
                 self.typed_ref(id, path)?,
+                self.async_ref(id, &mod_path)?,
             )
         } else {
             Default::default()
@@ -169,6 +170,7 @@ impl<'m> Generator<'m> {
                 #(#stubs)*
                 #skeleton
                 #tie
+                #async_ref
                 #(#nested)*
             }
         })
@@ -360,6 +362,12 @@ impl<'m> Generator<'m> {
                 .get(&(member, acc))
                 .ok_or_else(|| GenError::new("no stub name"))?,
         );
+        let async_fname = ident(
+            names
+                .async_stubs
+                .get(&(member, acc))
+                .ok_or_else(|| GenError::new("no async stub name"))?,
+        );
         let sig = self.signature(decl, member, acc, from)?;
         let cg = quote!(::orb::codegen);
         let wire = self.wire_name(member, acc)?;
@@ -390,19 +398,31 @@ impl<'m> Generator<'m> {
             })
         };
         let doc = format!(" Stub of `{}`: the request through `target`.", sig.method);
-        let attrs = quote! {
-            #[doc = #doc]
-            #[doc(hidden)]
+        let async_doc = format!(
+            " Async stub of `{}`: the request through `target`, its reply awaited.",
+            sig.method
+        );
+        let allow = quote! {
             // Signatures come from the IDL, not from Rust conventions.
             #[allow(clippy::too_many_arguments, clippy::type_complexity, clippy::result_large_err)]
         };
         let oneway = matches!(&self.item(member)?.kind, ItemKind::Operation(op) if op.oneway);
         if oneway {
             // The front end rejects `oneway` with results or `raises`, so the error type is
-            // `SystemException` and there is nothing to decode.
+            // `SystemException` and there is nothing to decode. Sending one never waits for
+            // the server, so the async stub sends it as the blocking one does.
             return Ok(quote! {
-                #attrs
+                #[doc = #doc]
+                #[doc(hidden)]
+                #allow
                 pub fn #fname(target: &#cg::ObjectRef #(, #params)*) -> Result<#ok, #err> {
+                    target.invoke_oneway(#wire, #args)
+                }
+
+                #[doc = #async_doc]
+                #[doc(hidden)]
+                #allow
+                pub async fn #async_fname(target: &#cg::ObjectRef #(, #params)*) -> Result<#ok, #err> {
                     target.invoke_oneway(#wire, #args)
                 }
             });
@@ -466,14 +486,27 @@ impl<'m> Generator<'m> {
                 }
             }
         };
+        let outcome = quote! {
+            match reply.outcome()? {
+                #normal
+                #exception
+            }
+        };
         Ok(quote! {
-            #attrs
+            #[doc = #doc]
+            #[doc(hidden)]
+            #allow
             pub fn #fname(target: &#cg::ObjectRef #(, #params)*) -> Result<#ok, #err> {
                 let reply = target.invoke(#wire, #args)?;
-                match reply.outcome()? {
-                    #normal
-                    #exception
-                }
+                #outcome
+            }
+
+            #[doc = #async_doc]
+            #[doc(hidden)]
+            #allow
+            pub async fn #async_fname(target: &#cg::ObjectRef #(, #params)*) -> Result<#ok, #err> {
+                let reply = target.invoke_async(#wire, #args).await?;
+                #outcome
             }
         })
     }
@@ -582,6 +615,8 @@ impl<'m> Generator<'m> {
             item.repository_id,
             n.ident
         );
+        let to_async_doc =
+            format!(" The same reference with `async fn` operations ([`{module}::AsyncRef`]).");
         let mut impls = vec![self.ref_trait_impl(id, id, path)?];
         for b in self.ancestors(id)? {
             impls.push(self.ref_trait_impl(id, b, path)?);
@@ -647,6 +682,15 @@ impl<'m> Generator<'m> {
                     self.direct.is_some()
                 }
 
+                #[doc = #to_async_doc]
+                pub fn to_async(&self) -> #module::AsyncRef {
+                    // Field by field: an IDL operation may be called `clone` or `into`.
+                    #module::AsyncRef {
+                        obj: ::std::clone::Clone::clone(&self.obj),
+                        direct: ::std::clone::Clone::clone(&self.direct),
+                    }
+                }
+
                 /// `_non_existent`: true when the object is known to be gone.
                 pub fn non_existent(&self) -> Result<bool, #cg::SystemException> {
                     self.obj.non_existent()
@@ -691,6 +735,108 @@ impl<'m> Generator<'m> {
             }
 
             #(#impls)*
+        })
+    }
+
+    /// `AsyncRef`, in the interface's module: the typed reference's asynchronous twin, with
+    /// an `async fn` per operation and attribute accessor of the interface and its
+    /// ancestors. Remote calls go through the async stubs; a collocated implementation is
+    /// called directly, as the typed reference does (it returns at once).
+    fn async_ref(&self, id: ItemId, mod_path: &[String]) -> Result<TokenStream> {
+        let cg = quote!(::orb::codegen);
+        let n = self.names(id)?;
+        let rname = n
+            .reference
+            .as_deref()
+            .ok_or_else(|| GenError::new("concrete interface without a typed reference"))?;
+        let reference = relative(mod_path, &n.scope, rname);
+        let own = self.path_to(mod_path, id)?;
+        let mut methods = Vec::new();
+        let mut decls = vec![id];
+        decls.extend(self.ancestors(id)?);
+        for decl in decls {
+            let decl_trait = self.path_to(mod_path, decl)?;
+            let decl_mod = self.module_path(decl)?;
+            let names = self
+                .ifaces
+                .get(&decl)
+                .ok_or_else(|| GenError::new("interface without names"))?;
+            for (member, acc) in self.own_members(decl)? {
+                if self.member_unsupported(member, acc).is_some() {
+                    continue;
+                }
+                let sig = self.signature(decl, member, acc, mod_path)?;
+                let params = self.method_params(&sig, mod_path)?;
+                let args: Vec<&proc_macro2::Ident> = sig
+                    .params
+                    .iter()
+                    .filter(|p| p.dir != ParamDir::Out)
+                    .map(|p| &p.name)
+                    .collect();
+                let stub = relative(
+                    mod_path,
+                    &decl_mod,
+                    names
+                        .async_stubs
+                        .get(&(member, acc))
+                        .ok_or_else(|| GenError::new("no async stub name"))?,
+                );
+                let (method, ok, err, doc) = (&sig.method, &sig.ok, &sig.err, &sig.doc);
+                methods.push(quote! {
+                    #[doc = #doc]
+                    pub async fn #method(&self #(, #params)*) -> Result<#ok, #err> {
+                        if let Some(direct) = &self.direct {
+                            self.obj.check_collocated()?;
+                            return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
+                        }
+                        #stub(&self.obj #(, #args)*).await
+                    }
+                });
+            }
+        }
+        let doc = format!(
+            " The asynchronous twin of [`{rname}`](super::{rname}) (from `{rname}::to_async` or \
+             `From`): each operation is an `async fn` whose reply is awaited without blocking \
+             a thread, on any executor. Sending blocks only while the connection's socket is \
+             full (or, the first time, while connecting)."
+        );
+        Ok(quote! {
+            #[doc = #doc]
+            #[derive(Clone, Default)]
+            pub struct AsyncRef {
+                pub(super) obj: #cg::ObjectRef,
+                pub(super) direct: Option<#cg::Arc<dyn #own>>,
+            }
+
+            impl From<#reference> for AsyncRef {
+                fn from(r: #reference) -> AsyncRef {
+                    AsyncRef { obj: r.obj, direct: r.direct }
+                }
+            }
+
+            impl From<AsyncRef> for #reference {
+                fn from(r: AsyncRef) -> #reference {
+                    #reference { obj: r.obj, direct: r.direct }
+                }
+            }
+
+            impl ::std::fmt::Debug for AsyncRef {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.debug_tuple("AsyncRef").field(&self.obj).finish()
+                }
+            }
+
+            // Signatures and names come from the IDL, not from Rust conventions.
+            #[allow(
+                clippy::too_many_arguments,
+                clippy::type_complexity,
+                clippy::result_large_err,
+                clippy::wrong_self_convention,
+                clippy::new_ret_no_self
+            )]
+            impl AsyncRef {
+                #(#methods)*
+            }
         })
     }
 

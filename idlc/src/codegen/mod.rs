@@ -385,6 +385,8 @@ struct IfaceNames {
     upcalls: HashMap<(ItemId, Acc), String>,
     /// The `stub_*` function of each member: marshals a request, unmarshals the reply.
     stubs: HashMap<(ItemId, Acc), String>,
+    /// The `async_stub_*` function of each member: the same, the reply awaited.
+    async_stubs: HashMap<(ItemId, Acc), String>,
     params: HashMap<ItemId, Vec<String>>,
 }
 
@@ -406,7 +408,7 @@ const INTERFACE_MODULE_VALUES: &[&str] = &[
 ];
 
 /// Generated types with a fixed meaning in an interface's module: claimed before the IDL's.
-const INTERFACE_MODULE_TYPES: &[&str] = &["System", "Tie"];
+const INTERFACE_MODULE_TYPES: &[&str] = &["System", "Tie", "AsyncRef"];
 
 pub(crate) struct Generator<'m> {
     m: &'m Model,
@@ -600,6 +602,10 @@ impl<'m> Generator<'m> {
                         (member, Acc::Op),
                         values.claim(snake_with("stub_", &item.name)),
                     );
+                    names.async_stubs.insert(
+                        (member, Acc::Op),
+                        values.claim(snake_with("async_stub_", &item.name)),
+                    );
                     if !op.raises.is_empty() {
                         let e = types.claim(camel_with(&item.name, "", "Error"));
                         names.errors.insert((member, Acc::Op), e);
@@ -620,6 +626,10 @@ impl<'m> Generator<'m> {
                         (member, Acc::Get),
                         values.claim(snake_with("stub_get_", &item.name)),
                     );
+                    names.async_stubs.insert(
+                        (member, Acc::Get),
+                        values.claim(snake_with("async_stub_get_", &item.name)),
+                    );
                     if !a.get_raises.is_empty() {
                         names.errors.insert(
                             (member, Acc::Get),
@@ -638,6 +648,10 @@ impl<'m> Generator<'m> {
                         names.stubs.insert(
                             (member, Acc::Set),
                             values.claim(snake_with("stub_set_", &item.name)),
+                        );
+                        names.async_stubs.insert(
+                            (member, Acc::Set),
+                            values.claim(snake_with("async_stub_set_", &item.name)),
                         );
                         if !a.set_raises.is_empty() {
                             names.errors.insert(

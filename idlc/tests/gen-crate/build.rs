@@ -23,6 +23,7 @@ fn main() {
         .out_dir(&out)
         .compile(&[
             idl.join("alltypes.idl"),
+            idl.join("asyncs.idl"),
             idl.join("remote.idl"),
             idl.join("regressions.idl"),
         ])

@@ -73,6 +73,13 @@ impl CounterRef {
     pub fn is_collocated(&self) -> bool {
         self.direct.is_some()
     }
+    /// The same reference with `async fn` operations ([`counter::AsyncRef`]).
+    pub fn to_async(&self) -> counter::AsyncRef {
+        counter::AsyncRef {
+            obj: ::std::clone::Clone::clone(&self.obj),
+            direct: ::std::clone::Clone::clone(&self.direct),
+        }
+    }
     /// `_non_existent`: true when the object is known to be gone.
     pub fn non_existent(&self) -> Result<bool, ::orb::codegen::SystemException> {
         self.obj.non_existent()
@@ -217,6 +224,24 @@ pub mod counter {
             }
         }
     }
+    /// Async stub of `increment`: the request through `target`, its reply awaited.
+    #[doc(hidden)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err
+    )]
+    pub async fn async_stub_increment(
+        target: &::orb::codegen::ObjectRef,
+    ) -> Result<(), ::orb::codegen::SystemException> {
+        let reply = target.invoke_async("increment", &|_| Ok(())).await?;
+        match reply.outcome()? {
+            ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+            ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                Err(::orb::codegen::unknown_user_exception())
+            }
+        }
+    }
     /// Stub of `value`: the request through `target`.
     #[doc(hidden)]
     #[allow(
@@ -228,6 +253,30 @@ pub mod counter {
         target: &::orb::codegen::ObjectRef,
     ) -> Result<i32, ::orb::codegen::SystemException> {
         let reply = target.invoke("value", &|_| Ok(()))?;
+        match reply.outcome()? {
+            ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                let dec = &mut dec;
+                let ret: i32 = ::orb::codegen::reply_decode(
+                    <i32 as ::orb::codegen::CdrDecode>::decode(dec),
+                )?;
+                Ok(ret)
+            }
+            ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                Err(::orb::codegen::unknown_user_exception())
+            }
+        }
+    }
+    /// Async stub of `value`: the request through `target`, its reply awaited.
+    #[doc(hidden)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err
+    )]
+    pub async fn async_stub_value(
+        target: &::orb::codegen::ObjectRef,
+    ) -> Result<i32, ::orb::codegen::SystemException> {
+        let reply = target.invoke_async("value", &|_| Ok(())).await?;
         match reply.outcome()? {
             ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
                 let dec = &mut dec;
@@ -260,6 +309,33 @@ pub mod counter {
                     Ok(())
                 },
             )?;
+        match reply.outcome()? {
+            ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+            ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                Err(::orb::codegen::unknown_user_exception())
+            }
+        }
+    }
+    /// Async stub of `reset`: the request through `target`, its reply awaited.
+    #[doc(hidden)]
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err
+    )]
+    pub async fn async_stub_reset(
+        target: &::orb::codegen::ObjectRef,
+        to: i32,
+    ) -> Result<(), ::orb::codegen::SystemException> {
+        let reply = target
+            .invoke_async(
+                "reset",
+                &|enc| {
+                    ::orb::codegen::CdrEncode::encode(&to, enc)?;
+                    Ok(())
+                },
+            )
+            .await?;
         match reply.outcome()? {
             ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
             ::orb::codegen::ReplyOutcome::UserException { .. } => {
@@ -355,5 +431,68 @@ pub mod counter {
     /// `imp` as a servant, ready for the POA: `Tie::new(imp)` as a `ServantRef`.
     pub fn servant<T: super::Counter + 'static>(imp: T) -> ::orb::codegen::ServantRef {
         ::orb::codegen::Arc::new(Tie::new(imp))
+    }
+    /// The asynchronous twin of [`CounterRef`](super::CounterRef) (from `CounterRef::to_async` or `From`): each operation is an `async fn` whose reply is awaited without blocking a thread, on any executor. Sending blocks only while the connection's socket is full (or, the first time, while connecting).
+    #[derive(Clone, Default)]
+    pub struct AsyncRef {
+        pub(super) obj: ::orb::codegen::ObjectRef,
+        pub(super) direct: Option<::orb::codegen::Arc<dyn super::Counter>>,
+    }
+    impl From<super::CounterRef> for AsyncRef {
+        fn from(r: super::CounterRef) -> AsyncRef {
+            AsyncRef {
+                obj: r.obj,
+                direct: r.direct,
+            }
+        }
+    }
+    impl From<AsyncRef> for super::CounterRef {
+        fn from(r: AsyncRef) -> super::CounterRef {
+            super::CounterRef {
+                obj: r.obj,
+                direct: r.direct,
+            }
+        }
+    }
+    impl ::std::fmt::Debug for AsyncRef {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_tuple("AsyncRef").field(&self.obj).finish()
+        }
+    }
+    #[allow(
+        clippy::too_many_arguments,
+        clippy::type_complexity,
+        clippy::result_large_err,
+        clippy::wrong_self_convention,
+        clippy::new_ret_no_self
+    )]
+    impl AsyncRef {
+        /// IDL operation `increment`.
+        pub async fn increment(&self) -> Result<(), ::orb::codegen::SystemException> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn super::Counter as super::Counter>::increment(&**direct);
+            }
+            async_stub_increment(&self.obj).await
+        }
+        /// IDL operation `value`.
+        pub async fn value(&self) -> Result<i32, ::orb::codegen::SystemException> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn super::Counter as super::Counter>::value(&**direct);
+            }
+            async_stub_value(&self.obj).await
+        }
+        /// IDL operation `reset`.
+        pub async fn reset(
+            &self,
+            to: i32,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            if let Some(direct) = &self.direct {
+                self.obj.check_collocated()?;
+                return <dyn super::Counter as super::Counter>::reset(&**direct, to);
+            }
+            async_stub_reset(&self.obj, to).await
+        }
     }
 }

@@ -135,6 +135,13 @@ pub mod example {
         pub fn is_collocated(&self) -> bool {
             self.direct.is_some()
         }
+        /// The same reference with `async fn` operations ([`echo::AsyncRef`]).
+        pub fn to_async(&self) -> echo::AsyncRef {
+            echo::AsyncRef {
+                obj: ::std::clone::Clone::clone(&self.obj),
+                direct: ::std::clone::Clone::clone(&self.direct),
+            }
+        }
         /// `_non_existent`: true when the object is known to be gone.
         pub fn non_existent(&self) -> Result<bool, ::orb::codegen::SystemException> {
             self.obj.non_existent()
@@ -365,6 +372,51 @@ pub mod example {
                 }
             }
         }
+        /// Async stub of `echo_string`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_echo_string(
+            target: &::orb::codegen::ObjectRef,
+            s: &str,
+        ) -> Result<String, EchoStringError> {
+            let reply = target
+                .invoke_async(
+                    "echo_string",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(s, enc)?;
+                        Ok(())
+                    },
+                )
+                .await?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    let ret: String = ::orb::codegen::reply_decode(
+                        <String as ::orb::codegen::CdrDecode>::decode(dec),
+                    )?;
+                    Ok(ret)
+                }
+                ::orb::codegen::ReplyOutcome::UserException { id, mut body } => {
+                    match &*id {
+                        super::NotFound::REPOSITORY_ID => {
+                            Err(
+                                ::orb::codegen::reply_decode(
+                                        <super::NotFound as ::orb::codegen::CdrDecode>::decode(
+                                            &mut body,
+                                        ),
+                                    )?
+                                    .into(),
+                            )
+                        }
+                        _ => Err(::orb::codegen::unknown_user_exception().into()),
+                    }
+                }
+            }
+        }
         /// Stub of `counter`: the request through `target`.
         #[doc(hidden)]
         #[allow(
@@ -376,6 +428,30 @@ pub mod example {
             target: &::orb::codegen::ObjectRef,
         ) -> Result<i32, ::orb::codegen::SystemException> {
             let reply = target.invoke("_get_counter", &|_| Ok(()))?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    let ret: i32 = ::orb::codegen::reply_decode(
+                        <i32 as ::orb::codegen::CdrDecode>::decode(dec),
+                    )?;
+                    Ok(ret)
+                }
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
+        /// Async stub of `counter`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_get_counter(
+            target: &::orb::codegen::ObjectRef,
+        ) -> Result<i32, ::orb::codegen::SystemException> {
+            let reply = target.invoke_async("_get_counter", &|_| Ok(())).await?;
             match reply.outcome()? {
                 ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
                     let dec = &mut dec;
@@ -415,6 +491,33 @@ pub mod example {
                 }
             }
         }
+        /// Async stub of `set_counter`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_set_counter(
+            target: &::orb::codegen::ObjectRef,
+            value: i32,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            let reply = target
+                .invoke_async(
+                    "_set_counter",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(&value, enc)?;
+                        Ok(())
+                    },
+                )
+                .await?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
         /// Stub of `ping`: the request through `target`.
         #[doc(hidden)]
         #[allow(
@@ -423,6 +526,18 @@ pub mod example {
             clippy::result_large_err
         )]
         pub fn stub_ping(
+            target: &::orb::codegen::ObjectRef,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            target.invoke_oneway("ping", &|_| Ok(()))
+        }
+        /// Async stub of `ping`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_ping(
             target: &::orb::codegen::ObjectRef,
         ) -> Result<(), ::orb::codegen::SystemException> {
             target.invoke_oneway("ping", &|_| Ok(()))
@@ -530,6 +645,80 @@ pub mod example {
         /// `imp` as a servant, ready for the POA: `Tie::new(imp)` as a `ServantRef`.
         pub fn servant<T: super::Echo + 'static>(imp: T) -> ::orb::codegen::ServantRef {
             ::orb::codegen::Arc::new(Tie::new(imp))
+        }
+        /// The asynchronous twin of [`EchoRef`](super::EchoRef) (from `EchoRef::to_async` or `From`): each operation is an `async fn` whose reply is awaited without blocking a thread, on any executor. Sending blocks only while the connection's socket is full (or, the first time, while connecting).
+        #[derive(Clone, Default)]
+        pub struct AsyncRef {
+            pub(super) obj: ::orb::codegen::ObjectRef,
+            pub(super) direct: Option<::orb::codegen::Arc<dyn super::Echo>>,
+        }
+        impl From<super::EchoRef> for AsyncRef {
+            fn from(r: super::EchoRef) -> AsyncRef {
+                AsyncRef {
+                    obj: r.obj,
+                    direct: r.direct,
+                }
+            }
+        }
+        impl From<AsyncRef> for super::EchoRef {
+            fn from(r: AsyncRef) -> super::EchoRef {
+                super::EchoRef {
+                    obj: r.obj,
+                    direct: r.direct,
+                }
+            }
+        }
+        impl ::std::fmt::Debug for AsyncRef {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple("AsyncRef").field(&self.obj).finish()
+            }
+        }
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err,
+            clippy::wrong_self_convention,
+            clippy::new_ret_no_self
+        )]
+        impl AsyncRef {
+            /// IDL operation `echo_string`.
+            pub async fn echo_string(&self, s: &str) -> Result<String, EchoStringError> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Echo as super::Echo>::echo_string(&**direct, s);
+                }
+                async_stub_echo_string(&self.obj, s).await
+            }
+            /// Reads IDL attribute `counter`.
+            pub async fn counter(&self) -> Result<i32, ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Echo as super::Echo>::counter(&**direct);
+                }
+                async_stub_get_counter(&self.obj).await
+            }
+            /// Writes IDL attribute `counter`.
+            pub async fn set_counter(
+                &self,
+                value: i32,
+            ) -> Result<(), ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Echo as super::Echo>::set_counter(
+                        &**direct,
+                        value,
+                    );
+                }
+                async_stub_set_counter(&self.obj, value).await
+            }
+            /// IDL oneway operation `ping`.
+            pub async fn ping(&self) -> Result<(), ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Echo as super::Echo>::ping(&**direct);
+                }
+                async_stub_ping(&self.obj).await
+            }
         }
     }
 }

@@ -156,6 +156,13 @@ pub mod self_ {
         pub fn is_collocated(&self) -> bool {
             self.direct.is_some()
         }
+        /// The same reference with `async fn` operations ([`gadget::AsyncRef`]).
+        pub fn to_async(&self) -> gadget::AsyncRef {
+            gadget::AsyncRef {
+                obj: ::std::clone::Clone::clone(&self.obj),
+                direct: ::std::clone::Clone::clone(&self.direct),
+            }
+        }
         /// `_non_existent`: true when the object is known to be gone.
         pub fn non_existent(&self) -> Result<bool, ::orb::codegen::SystemException> {
             self.obj.non_existent()
@@ -332,6 +339,30 @@ pub mod self_ {
                 }
             }
         }
+        /// Async stub of `x`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_get_x(
+            target: &::orb::codegen::ObjectRef,
+        ) -> Result<i32, ::orb::codegen::SystemException> {
+            let reply = target.invoke_async("_get_x", &|_| Ok(())).await?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    let ret: i32 = ::orb::codegen::reply_decode(
+                        <i32 as ::orb::codegen::CdrDecode>::decode(dec),
+                    )?;
+                    Ok(ret)
+                }
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
         /// Stub of `set_x_`: the request through `target`.
         #[doc(hidden)]
         #[allow(
@@ -351,6 +382,33 @@ pub mod self_ {
                         Ok(())
                     },
                 )?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
+        /// Async stub of `set_x_`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_set_x(
+            target: &::orb::codegen::ObjectRef,
+            value: i32,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            let reply = target
+                .invoke_async(
+                    "_set_x",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(&value, enc)?;
+                        Ok(())
+                    },
+                )
+                .await?;
             match reply.outcome()? {
                 ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
                 ::orb::codegen::ReplyOutcome::UserException { .. } => {
@@ -384,6 +442,33 @@ pub mod self_ {
                 }
             }
         }
+        /// Async stub of `set_x`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_set_x_(
+            target: &::orb::codegen::ObjectRef,
+            v: i32,
+        ) -> Result<(), ::orb::codegen::SystemException> {
+            let reply = target
+                .invoke_async(
+                    "set_x",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(&v, enc)?;
+                        Ok(())
+                    },
+                )
+                .await?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(_) => Ok(()),
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
         /// Stub of `r#fn`: the request through `target`.
         #[doc(hidden)]
         #[allow(
@@ -403,6 +488,39 @@ pub mod self_ {
                         Ok(())
                     },
                 )?;
+            match reply.outcome()? {
+                ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
+                    let dec = &mut dec;
+                    let r#async: bool = ::orb::codegen::reply_decode(
+                        <bool as ::orb::codegen::CdrDecode>::decode(dec),
+                    )?;
+                    Ok(r#async)
+                }
+                ::orb::codegen::ReplyOutcome::UserException { .. } => {
+                    Err(::orb::codegen::unknown_user_exception())
+                }
+            }
+        }
+        /// Async stub of `r#fn`: the request through `target`, its reply awaited.
+        #[doc(hidden)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err
+        )]
+        pub async fn async_stub_fn(
+            target: &::orb::codegen::ObjectRef,
+            r#ref: &str,
+        ) -> Result<bool, ::orb::codegen::SystemException> {
+            let reply = target
+                .invoke_async(
+                    "fn",
+                    &|enc| {
+                        ::orb::codegen::CdrEncode::encode(r#ref, enc)?;
+                        Ok(())
+                    },
+                )
+                .await?;
             match reply.outcome()? {
                 ::orb::codegen::ReplyOutcome::Normal(mut dec) => {
                     let dec = &mut dec;
@@ -521,6 +639,86 @@ pub mod self_ {
             imp: T,
         ) -> ::orb::codegen::ServantRef {
             ::orb::codegen::Arc::new(Tie::new(imp))
+        }
+        /// The asynchronous twin of [`GadgetRef`](super::GadgetRef) (from `GadgetRef::to_async` or `From`): each operation is an `async fn` whose reply is awaited without blocking a thread, on any executor. Sending blocks only while the connection's socket is full (or, the first time, while connecting).
+        #[derive(Clone, Default)]
+        pub struct AsyncRef {
+            pub(super) obj: ::orb::codegen::ObjectRef,
+            pub(super) direct: Option<::orb::codegen::Arc<dyn super::Gadget>>,
+        }
+        impl From<super::GadgetRef> for AsyncRef {
+            fn from(r: super::GadgetRef) -> AsyncRef {
+                AsyncRef {
+                    obj: r.obj,
+                    direct: r.direct,
+                }
+            }
+        }
+        impl From<AsyncRef> for super::GadgetRef {
+            fn from(r: AsyncRef) -> super::GadgetRef {
+                super::GadgetRef {
+                    obj: r.obj,
+                    direct: r.direct,
+                }
+            }
+        }
+        impl ::std::fmt::Debug for AsyncRef {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple("AsyncRef").field(&self.obj).finish()
+            }
+        }
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err,
+            clippy::wrong_self_convention,
+            clippy::new_ret_no_self
+        )]
+        impl AsyncRef {
+            /// Reads IDL attribute `x`.
+            pub async fn x(&self) -> Result<i32, ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Gadget as super::Gadget>::x(&**direct);
+                }
+                async_stub_get_x(&self.obj).await
+            }
+            /// Writes IDL attribute `x`.
+            pub async fn set_x_(
+                &self,
+                value: i32,
+            ) -> Result<(), ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Gadget as super::Gadget>::set_x_(
+                        &**direct,
+                        value,
+                    );
+                }
+                async_stub_set_x(&self.obj, value).await
+            }
+            /// IDL operation `set_x`.
+            pub async fn set_x(
+                &self,
+                v: i32,
+            ) -> Result<(), ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Gadget as super::Gadget>::set_x(&**direct, v);
+                }
+                async_stub_set_x_(&self.obj, v).await
+            }
+            /// IDL operation `fn`.
+            pub async fn r#fn(
+                &self,
+                r#ref: &str,
+            ) -> Result<bool, ::orb::codegen::SystemException> {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn super::Gadget as super::Gadget>::r#fn(&**direct, r#ref);
+                }
+                async_stub_fn(&self.obj, r#ref).await
+            }
         }
     }
     // IDL native type self::Handle is not mapped: native types have no Rust mapping yet.

@@ -26,6 +26,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::field::Empty;
+use tracing::Instrument;
 
 /// More forwards than this in one call is a loop.
 const MAX_FORWARDS: usize = 16;
@@ -393,6 +394,22 @@ fn attempt(
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Attempt, (SystemException, bool)> {
+    let (conn, id, request) = prepare(orb, r, b, addressing, operation, args)?;
+    let result = conn.call(id, &request, deadline(orb, r));
+    buffers::give(orb.options.allocator, request);
+    received(orb, b, &conn, result)
+}
+
+/// An attempt's first half: the connection, the request id and the encoded request, with
+/// the oneways batched before it written first.
+fn prepare(
+    orb: &OrbShared,
+    r: &RefInner,
+    b: &Binding,
+    addressing: Addressing,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<(Conn, u32, Vec<u8>), (SystemException, bool)> {
     let no_retry = |e| (e, false);
     let conn = connection(orb, b).map_err(no_retry)?;
     let id = conn.next_request_id();
@@ -403,15 +420,24 @@ fn attempt(
         encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
     flush_oneways(orb, &conn);
     tracing::trace!(target: "orb::giop", request_id = id, octets = request.len(), "sending request");
-    let result = conn.call(id, &request, deadline(orb, r));
-    buffers::give(orb.options.allocator, request);
+    Ok((conn, id, request))
+}
+
+/// An attempt's second half: what the transport gave back, as an answer or an exception
+/// (retryable when the request cannot have run).
+fn received(
+    orb: &OrbShared,
+    b: &Binding,
+    conn: &Conn,
+    result: Result<Frame, TransportError>,
+) -> Result<Attempt, (SystemException, bool)> {
     let frame = result.map_err(|e| {
         if matches!(e, TransportError::Closed { .. }) {
-            orb.cache.discard(&conn);
+            orb.cache.discard(conn);
         }
         (transport_exception(&e, &b.endpoint), e.is_retryable())
     })?;
-    read_reply(frame, b.codesets).map_err(no_retry)
+    read_reply(frame, b.codesets).map_err(|e| (e, false))
 }
 
 fn read_reply(frame: Frame, codesets: CodeSets) -> Result<Attempt, SystemException> {
@@ -473,8 +499,75 @@ fn flush_oneways(orb: &OrbShared, conn: &Arc<ClientConnection>) {
     }
 }
 
-/// Runs attempts until one gives an answer: following forwards, changing the addressing
-/// mode when asked, and retrying once when a connection failed before the request could run.
+/// What follows an attempt: the retry policy shared by the blocking and the asynchronous
+/// calls — follow forwards, change the addressing mode when asked, retry once when a
+/// connection failed before the request could run.
+struct Retries {
+    forwards: usize,
+    retried: bool,
+    addressing: Addressing,
+    readdressed: bool,
+}
+
+impl Retries {
+    fn new() -> Retries {
+        Retries {
+            forwards: 0,
+            retried: false,
+            addressing: Addressing::Key,
+            readdressed: false,
+        }
+    }
+
+    /// `Ok(Some(a))`: the attempt's final answer; `Ok(None)`: attempt again (the reference
+    /// rebound as needed); `Err`: the call fails.
+    fn after(
+        &mut self,
+        orb: &OrbShared,
+        r: &RefInner,
+        b: &Binding,
+        outcome: Result<Attempt, (SystemException, bool)>,
+    ) -> Result<Option<Attempt>, SystemException> {
+        match outcome {
+            Ok(Attempt::Forward(ior)) => {
+                self.forwards += 1;
+                if self.forwards > MAX_FORWARDS || ior.is_nil() {
+                    return Err(SystemException::new(
+                        SystemExceptionKind::TRANSIENT,
+                        minor::TRANSIENT_FAILED_ON_FORWARDED,
+                        CompletionStatus::No,
+                    ));
+                }
+                *r.binding.lock() = Some(Arc::new(bind(orb, &ior)?));
+                Ok(None)
+            }
+            Ok(Attempt::Readdress(a)) if !self.readdressed => {
+                self.readdressed = true;
+                self.addressing = a;
+                Ok(None)
+            }
+            Ok(Attempt::Readdress(_)) => Err(bad_reply()),
+            Ok(other) => Ok(Some(other)),
+            Err((e, retryable)) => {
+                let forwarded = self.forwards > 0;
+                if forwarded && e.completed == CompletionStatus::No {
+                    // §15.4.4: a forwarded location that fails sends the client back to
+                    // the original one.
+                    *r.binding.lock() = None;
+                    self.forwards = MAX_FORWARDS;
+                    return Ok(None);
+                }
+                if retryable && !self.retried {
+                    self.retried = true;
+                    return Ok(None);
+                }
+                Err(with_peer(e, &b.endpoint))
+            }
+        }
+    }
+}
+
+/// Runs attempts until one gives an answer ([`Retries`]), which `done` turns into the result.
 fn run<T>(
     obj: &ObjectRef,
     mut once: impl FnMut(
@@ -487,50 +580,12 @@ fn run<T>(
 ) -> Result<T, SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
     let orb = Orb::of(obj)?;
-    let mut forwards = 0;
-    let mut retried = false;
-    let mut addressing = Addressing::Key;
-    let mut readdressed = false;
+    let mut retries = Retries::new();
     loop {
         let b = current_binding(&orb, r)?;
-        match once(&orb, r, &b, addressing) {
-            Ok(Attempt::Forward(ior)) => {
-                forwards += 1;
-                if forwards > MAX_FORWARDS || ior.is_nil() {
-                    return Err(SystemException::new(
-                        SystemExceptionKind::TRANSIENT,
-                        minor::TRANSIENT_FAILED_ON_FORWARDED,
-                        CompletionStatus::No,
-                    ));
-                }
-                *r.binding.lock() = Some(Arc::new(bind(&orb, &ior)?));
-            }
-            Ok(Attempt::Readdress(a)) if !readdressed => {
-                readdressed = true;
-                addressing = a;
-            }
-            Ok(Attempt::Readdress(_)) => return Err(bad_reply()),
-            Ok(other) => {
-                if let Some(v) = done(other) {
-                    return Ok(v);
-                }
-                return Err(bad_reply());
-            }
-            Err((e, retryable)) => {
-                let forwarded = forwards > 0;
-                if forwarded && e.completed == CompletionStatus::No {
-                    // §15.4.4: a forwarded location that fails sends the client back to
-                    // the original one.
-                    *r.binding.lock() = None;
-                    forwards = MAX_FORWARDS;
-                    continue;
-                }
-                if retryable && !retried {
-                    retried = true;
-                    continue;
-                }
-                return Err(with_peer(e, &b.endpoint));
-            }
+        let outcome = once(&orb, r, &b, retries.addressing);
+        if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
+            return done(answer).ok_or_else(bad_reply);
         }
     }
 }
@@ -564,6 +619,60 @@ pub(crate) fn invoke(
     record_outcome(obj, &span, operation, &result);
     let reply = result?;
     // References in the reply belong to the ORB that received it.
+    if let Ok(orb) = Orb::of(obj) {
+        super::decoding_reply_of(&orb);
+    }
+    Ok(reply)
+}
+
+/// A twoway request whose reply is a future: see [`ObjectRef::invoke_async`]. The same
+/// attempts and retries as [`invoke`]; only the wait for each reply is awaited instead of
+/// blocked on.
+pub(crate) async fn invoke_async(
+    obj: &ObjectRef,
+    operation: &str,
+    args: &(dyn Fn(&mut Encoder) -> Result<(), EncodeError> + Sync),
+) -> Result<Reply, SystemException> {
+    let span = tracing::debug_span!(
+        "invoke",
+        operation,
+        asynchronous = true,
+        request_id = Empty,
+        peer = Empty,
+        giop = Empty,
+        transport = Empty,
+        outcome = Empty,
+    );
+    let result = async {
+        let r = obj.inner().ok_or_else(nil_reference)?;
+        let orb = Orb::of(obj)?;
+        let mut retries = Retries::new();
+        loop {
+            let b = current_binding(&orb, r)?;
+            let outcome = match prepare(&orb, r, &b, retries.addressing, operation, args) {
+                Ok((conn, id, request)) => {
+                    let pending = conn.call_async(id, &request, deadline(&orb, r));
+                    buffers::give(orb.options.allocator, request);
+                    let result = match pending {
+                        Ok(reply) => reply.await,
+                        Err(e) => Err(e),
+                    };
+                    received(&orb, &b, &conn, result)
+                }
+                Err(e) => Err(e),
+            };
+            if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
+                return match answer {
+                    Attempt::Done(reply) => Ok(reply),
+                    _ => Err(bad_reply()),
+                };
+            }
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    record_outcome(obj, &span, operation, &result);
+    let reply = result?;
     if let Ok(orb) = Orb::of(obj) {
         super::decoding_reply_of(&orb);
     }

@@ -7,6 +7,11 @@
 //! wakes one remaining waiter to read next. So a lone caller's round trip is one write and one
 //! blocking read on its own thread, the same system calls as a hand-written ping-pong, and
 //! concurrent callers share the connection without a thread hand-off on the reader's path.
+//!
+//! An asynchronous caller ([`ClientConnection::call_async`]) cannot read: its reply is a
+//! future. While such futures wait and no thread reads, the connection's own reader thread
+//! (started on demand, gone after a second with nothing to wait for) reads for them and wakes
+//! their tasks. A thread that is reading for its own reply delivers theirs as well.
 
 use super::endpoint::{Dialect, Endpoint};
 use super::stream::BlockingStream;
@@ -14,9 +19,12 @@ use super::{CloseCause, TransportError};
 use crate::buffers::AllocatorStrategy;
 use crate::giop::{Frame, Framer, Header, MsgType};
 use parking_lot::{Condvar, Mutex};
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Size of the reader's buffer; replies larger than this are read in several calls.
@@ -47,12 +55,51 @@ impl Default for ClientOptions {
     }
 }
 
+/// How a waiting caller is woken.
+#[derive(Debug)]
+enum Wake {
+    /// A thread blocked in [`ClientConnection::call`].
+    Thread(Arc<Condvar>),
+    /// A task awaiting a [`PendingReply`]: its waker (none before its first poll), and when
+    /// it gives up, which the async reader wakes it for.
+    Task {
+        waker: Option<Waker>,
+        deadline: Option<Instant>,
+    },
+}
+
+impl Wake {
+    fn notify_one(&self) {
+        match self {
+            Wake::Thread(cv) => {
+                cv.notify_one();
+            }
+            Wake::Task { waker, .. } => {
+                if let Some(w) = waker {
+                    w.wake_by_ref();
+                }
+            }
+        }
+    }
+
+    fn is_task(&self) -> bool {
+        matches!(self, Wake::Task { .. })
+    }
+}
+
+/// How long the async reader thread stays when no future waits, for the next one.
+const ASYNC_READER_LINGER: Duration = Duration::from_secs(1);
+
+/// The longest single read of the async reader: it looks again whether anyone still waits
+/// (a future dropped meanwhile, whose reply never comes, must not keep it reading for ever).
+const ASYNC_READ_SLICE: Duration = Duration::from_secs(1);
+
 /// A caller waiting for its reply.
 #[derive(Debug)]
 struct Waiter {
     id: u32,
     reply: Option<Frame>,
-    wake: Arc<Condvar>,
+    wake: Wake,
     /// How many oneways had been written before this request: its reply shows the server
     /// has taken them all (it serves a connection's requests in order).
     oneways_before: u64,
@@ -76,6 +123,8 @@ struct State {
     oneways_served: u64,
     /// Requests whose callers stopped waiting (timed out): the server may still run them.
     abandoned: Vec<u32>,
+    /// The async reader thread's wake-up, while it runs.
+    async_reader: Option<Arc<Condvar>>,
     /// A caller holds the connection for itself ([`ClientConnection::try_claim`]).
     claimed: bool,
 }
@@ -88,17 +137,41 @@ impl State {
     fn remove(&mut self, id: u32) -> Option<Waiter> {
         let i = self.find(id)?;
         let w = self.waiters.swap_remove(i);
-        self.spare.push(w.wake.clone());
+        if let Wake::Thread(cv) = &w.wake {
+            self.spare.push(cv.clone());
+        }
         Some(w)
     }
 
-    /// Hands the reading to a caller still waiting, if no one reads.
+    /// Hands the reading to a caller still waiting, if no one reads: a blocked thread, or
+    /// for futures the async reader.
     fn promote(&self) {
-        if !self.reader {
-            if let Some(w) = self.waiters.iter().find(|w| w.reply.is_none()) {
-                w.wake.notify_one();
+        if self.reader {
+            return;
+        }
+        let mut unanswered = self.waiters.iter().filter(|w| w.reply.is_none());
+        if let Some(w) = unanswered.clone().find(|w| !w.wake.is_task()) {
+            w.wake.notify_one();
+        } else if unanswered.next().is_some() {
+            if let Some(cv) = &self.async_reader {
+                cv.notify_one();
             }
         }
+    }
+
+    /// Futures still waiting for their replies, and the earliest of their deadlines.
+    fn tasks_waiting(&self) -> (bool, Option<Instant>) {
+        let mut any = false;
+        let mut earliest: Option<Instant> = None;
+        for w in &self.waiters {
+            if let (Wake::Task { deadline, .. }, None) = (&w.wake, &w.reply) {
+                any = true;
+                if let Some(d) = deadline {
+                    earliest = Some(earliest.map_or(*d, |e| e.min(*d)));
+                }
+            }
+        }
+        (any, earliest)
     }
 
     /// Nothing sent on the connection is still with the server, and no one holds it.
@@ -116,6 +189,9 @@ impl State {
         }
         for w in &self.waiters {
             w.wake.notify_one();
+        }
+        if let Some(cv) = &self.async_reader {
+            cv.notify_one();
         }
     }
 }
@@ -360,7 +436,7 @@ impl ClientConnection {
         deadline: Option<Instant>,
     ) -> Result<Frame, TransportError> {
         self.touch();
-        {
+        let wake = {
             // Waiting before writing: the reply may be read by another caller before this one
             // is back from the write.
             let mut st = self.state.lock();
@@ -373,14 +449,62 @@ impl ClientConnection {
             if st.find(request_id).is_some() {
                 return Err(TransportError::DuplicateRequestId(request_id));
             }
-            let wake = st.spare.pop().unwrap_or_default();
+            let wake: Arc<Condvar> = st.spare.pop().unwrap_or_default();
             st.waiters.push(Waiter {
                 id: request_id,
                 reply: None,
-                wake,
+                wake: Wake::Thread(wake.clone()),
+                oneways_before: 0,
+            });
+            wake
+        };
+        self.write_request(request_id, segments)?;
+        self.wait(request_id, &wake, deadline)
+    }
+
+    /// [`call`](Self::call) without blocking for the reply: writes the request (which blocks
+    /// only while the socket does not take it) and returns the reply as a future, which any
+    /// executor can await. Until `deadline`, if there is one; dropping the future forgets the
+    /// request as a timeout does.
+    pub fn call_async(
+        self: &Arc<Self>,
+        request_id: u32,
+        request: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<PendingReply, TransportError> {
+        self.touch();
+        {
+            let mut st = self.state.lock();
+            if let Some(cause) = &st.closed {
+                return Err(TransportError::Closed {
+                    sent: false,
+                    cause: cause.clone(),
+                });
+            }
+            if st.find(request_id).is_some() {
+                return Err(TransportError::DuplicateRequestId(request_id));
+            }
+            st.waiters.push(Waiter {
+                id: request_id,
+                reply: None,
+                wake: Wake::Task {
+                    waker: None,
+                    deadline,
+                },
                 oneways_before: 0,
             });
         }
+        self.write_request(request_id, &[request])?;
+        Ok(PendingReply {
+            conn: self.clone(),
+            id: request_id,
+            deadline,
+            done: false,
+        })
+    }
+
+    /// Writes a request whose waiter is registered; on failure takes the waiter out again.
+    fn write_request(&self, request_id: u32, segments: &[&[u8]]) -> Result<(), TransportError> {
         if let Err(cause) = self.write_counted(segments, Written::Request(request_id)) {
             let mut st = self.state.lock();
             st.remove(request_id);
@@ -388,7 +512,7 @@ impl ClientConnection {
             st.promote();
             return Err(TransportError::Closed { sent: false, cause });
         }
-        self.wait(request_id, deadline)
+        Ok(())
     }
 
     /// Writes a whole message or breaks the connection: a partial message cannot be taken
@@ -425,7 +549,12 @@ impl ClientConnection {
         }
     }
 
-    fn wait(&self, id: u32, deadline: Option<Instant>) -> Result<Frame, TransportError> {
+    fn wait(
+        &self,
+        id: u32,
+        wake: &Condvar,
+        deadline: Option<Instant>,
+    ) -> Result<Frame, TransportError> {
         // From here on the request is all out: a failure leaves its completion MAYBE.
         let mut st = self.state.lock();
         loop {
@@ -457,7 +586,6 @@ impl ClientConnection {
                 None => None,
             };
             if st.reader {
-                let wake = st.waiters[i].wake.clone();
                 match deadline {
                     Some(d) => {
                         wake.wait_until(&mut st, d);
@@ -538,6 +666,180 @@ impl ClientConnection {
                 Ok(Some(f)) => frames.push(f),
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(CloseCause::Protocol(e)),
+            }
+        }
+    }
+}
+
+/// The reply to a request sent by [`ClientConnection::call_async`]: a future of the Reply
+/// or LocateReply frame, or of why it cannot come (the connection closed, the deadline
+/// passed). Dropped before it is ready, the request is forgotten: its reply, if it comes,
+/// is dropped.
+#[derive(Debug)]
+#[must_use = "the reply comes only when the future is awaited"]
+pub struct PendingReply {
+    conn: Arc<ClientConnection>,
+    id: u32,
+    deadline: Option<Instant>,
+    done: bool,
+}
+
+impl Future for PendingReply {
+    type Output = Result<Frame, TransportError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.done {
+            return Poll::Ready(Err(TransportError::Closed {
+                sent: true,
+                cause: CloseCause::Local,
+            }));
+        }
+        let id = self.id;
+        let conn = self.conn.clone();
+        let mut st = conn.state.lock();
+        let Some(i) = st.find(id) else {
+            self.done = true;
+            return Poll::Ready(Err(TransportError::Closed {
+                sent: true,
+                cause: st.closed.clone().unwrap_or(CloseCause::Local),
+            }));
+        };
+        if let Some(reply) = st.waiters[i].reply.take() {
+            st.remove(id);
+            st.promote();
+            self.done = true;
+            return Poll::Ready(Ok(reply));
+        }
+        if let Some(cause) = st.closed.clone() {
+            st.remove(id);
+            self.done = true;
+            return Poll::Ready(Err(TransportError::Closed { sent: true, cause }));
+        }
+        if self.deadline.is_some_and(|d| d <= Instant::now()) {
+            st.remove(id);
+            st.abandoned.push(id);
+            st.promote();
+            self.done = true;
+            return Poll::Ready(Err(TransportError::Timeout));
+        }
+        if let Wake::Task { waker, .. } = &mut st.waiters[i].wake {
+            match waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *waker = Some(cx.waker().clone()),
+            }
+        }
+        // Someone must read for this future: a thread reading for its own reply delivers it
+        // too; else the connection's async reader does.
+        match &st.async_reader {
+            Some(cv) => {
+                if !st.reader {
+                    cv.notify_one();
+                }
+            }
+            None => {
+                let cv = Arc::new(Condvar::new());
+                st.async_reader = Some(cv.clone());
+                let reader = conn.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("rtorb-async-reader".into())
+                    .spawn(move || reader.read_for_tasks(&cv));
+                if let Err(e) = spawned {
+                    st.async_reader = None;
+                    st.remove(id);
+                    self.done = true;
+                    return Poll::Ready(Err(TransportError::Io {
+                        what: "starting the reader of asynchronous replies",
+                        source: e,
+                    }));
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for PendingReply {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Given up: as a timed-out call, the server may still run the request.
+        let mut st = self.conn.state.lock();
+        if st.remove(self.id).is_some_and(|w| w.reply.is_none()) {
+            st.abandoned.push(self.id);
+        }
+        st.promote();
+    }
+}
+
+impl ClientConnection {
+    /// The async reader: while futures wait for replies and no thread reads, reads the socket
+    /// for them, wakes their tasks as their replies come and as their deadlines pass; stays
+    /// [`ASYNC_READER_LINGER`] after the last one for the next, then leaves.
+    fn read_for_tasks(&self, cv: &Condvar) {
+        let mut st = self.state.lock();
+        let mut idle_since = None;
+        while st.closed.is_none() {
+            let (waiting, earliest) = st.tasks_waiting();
+            let now = Instant::now();
+            if !waiting {
+                let since = *idle_since.get_or_insert(now);
+                if now.duration_since(since) >= ASYNC_READER_LINGER {
+                    break;
+                }
+                st.promote();
+                cv.wait_until(&mut st, since + ASYNC_READER_LINGER);
+                continue;
+            }
+            idle_since = None;
+            if earliest.is_some_and(|d| d <= now) {
+                // Their futures see the deadline passed when polled, and give up.
+                for w in &st.waiters {
+                    if let Wake::Task {
+                        deadline: Some(d), ..
+                    } = &w.wake
+                    {
+                        if *d <= now && w.reply.is_none() {
+                            w.wake.notify_one();
+                        }
+                    }
+                }
+            }
+            if st.reader {
+                // A thread reads for its own reply and delivers theirs; it hands the reading
+                // back (`promote`) when it leaves.
+                match earliest.filter(|d| *d > now) {
+                    Some(d) => {
+                        cv.wait_until(&mut st, d);
+                    }
+                    None => cv.wait(&mut st),
+                }
+                continue;
+            }
+            let slice = earliest
+                .filter(|d| *d > now)
+                .map_or(ASYNC_READ_SLICE, |d| (d - now).min(ASYNC_READ_SLICE));
+            st.reader = true;
+            let remaining = Some(slice);
+            let set_timeout = if st.read_timeout != remaining {
+                st.read_timeout = remaining;
+                true
+            } else {
+                false
+            };
+            let mut frames = std::mem::take(&mut st.inbox);
+            drop(st);
+            let got = self.read_frames(set_timeout.then_some(remaining), &mut frames);
+            st = self.state.lock();
+            self.after_read(&mut st, frames, got);
+        }
+        st.async_reader = None;
+        // Futures that came while it was leaving start another reader when polled; threads
+        // waiting are handed the reading.
+        st.promote();
+        for w in &st.waiters {
+            if w.wake.is_task() {
+                w.wake.notify_one();
             }
         }
     }

@@ -69,7 +69,7 @@ mod server;
 mod stream;
 
 pub use cache::{ConnectionCache, IdleConnection};
-pub use client::{ClientConnection, ClientOptions};
+pub use client::{ClientConnection, ClientOptions, PendingReply};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{
     Attachment, ConnectionHandle, ConnectionId, Handler, ListenerSpec, Server, ServerOptions,

@@ -8,6 +8,12 @@ pub mod alltypes {
     include!(concat!(env!("OUT_DIR"), "/alltypes.rs"));
 }
 
+/// Async stubs called over a real ORB (`asyncs.idl`).
+#[deny(warnings)]
+pub mod asyncs {
+    include!(concat!(env!("OUT_DIR"), "/asyncs.rs"));
+}
+
 /// Stubs and servants called over a real ORB (`remote.idl`).
 #[deny(warnings)]
 pub mod remote {
