@@ -142,7 +142,7 @@ fn builder_names_the_runtime_crate_it_is_given_and_nothing_else() {
         "the string constant is untouched"
     );
     assert!(
-        text.contains("super::orb::codegen::S"),
+        text.contains("pub s: orb::codegen::S,"),
         "the IDL module `orb` is untouched"
     );
 
