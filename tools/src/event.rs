@@ -335,6 +335,9 @@ fn pull_cos(obj: &ObjectRef, args: &ReceiveArgs, out: &mut dyn Write) -> Result<
     proxy
         .connect_pull_consumer(&PullConsumerRef::nil())
         .map_err(context("connect as a pull consumer"))?;
+    // On stderr, so that stdout holds only events: a script (or a test) waits for it before
+    // pushing, since a channel keeps nothing for a consumer not yet connected.
+    eprintln!("rtorb event: pulling from a COS event channel");
     let mut meter = Meter::new();
     while args.count.is_none_or(|n| meter.count < n) {
         let any = proxy
@@ -428,6 +431,8 @@ fn watch(
             .map_err(context("connect as a push consumer"))?;
         Box::new(move || proxy.disconnect_push_supplier())
     };
+    let what = if kind == Kind::Rt { "real-time" } else { "COS" };
+    eprintln!("rtorb event: watching a {what} event channel");
     // Ctrl-C or SIGTERM ends the watch with its summary.
     let signals = orb.watch_signals().map_err(context("watch for signals"))?;
     let stopped = orb.clone();
