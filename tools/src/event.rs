@@ -252,11 +252,26 @@ fn pace(start: Instant, i: u64, rate: Option<f64>) {
     }
 }
 
-/// What event `i` (from 1) of a push holds.
-fn payload(args: &PushArgs, i: u64) -> Payload {
-    args.data
-        .clone()
-        .unwrap_or(Payload::Long(i.min(i32::MAX as u64) as i32))
+/// Pushes `args.count` events, paced at `args.rate`, through `send`, which pushes what an
+/// event holds and describes it; each is printed unless `--quiet`. The meter, for the summary
+/// once disconnected.
+fn push_each(
+    args: &PushArgs,
+    out: &mut dyn Write,
+    mut send: impl FnMut(Payload) -> Result<String, String>,
+) -> Result<Meter, String> {
+    let mut meter = Meter::new();
+    for i in 1..=args.count {
+        pace(meter.start, i - 1, args.rate);
+        // Without --data, event i holds the long i, so that a receiver sees gaps and order.
+        let payload = (args.data.clone()).unwrap_or(Payload::Long(i.min(i32::MAX as u64) as i32));
+        let shown = send(payload).map_err(|e| format!("push event {i}: {e}"))?;
+        meter.count += 1;
+        if !args.channel.quiet {
+            print(out, &format!("#{i} {shown}"))?;
+        }
+    }
+    Ok(meter)
 }
 
 fn push_cos(obj: &ObjectRef, args: &PushArgs, out: &mut dyn Write) -> Result<(), String> {
@@ -269,21 +284,14 @@ fn push_cos(obj: &ObjectRef, args: &PushArgs, out: &mut dyn Write) -> Result<(),
     proxy
         .connect_push_supplier(&PushSupplierRef::nil())
         .map_err(context("connect as a push supplier"))?;
-    let mut meter = Meter::new();
-    for i in 0..args.count {
-        pace(meter.start, i, args.rate);
-        let any = match payload(args, i + 1) {
+    let meter = push_each(args, out, |payload| {
+        let any = match payload {
             Payload::Octets(o) => Any::from(o),
             typed => typed.typed().unwrap_or_default(),
         };
-        proxy
-            .push(&any)
-            .map_err(|e| format!("push event {}: {e}", i + 1))?;
-        meter.count += 1;
-        if !args.channel.quiet {
-            print(out, &format!("#{} {}", i + 1, show_any(&any)))?;
-        }
-    }
+        proxy.push(&any).map_err(|e| e.to_string())?;
+        Ok(show_any(&any))
+    })?;
     proxy
         .disconnect_push_consumer()
         .map_err(context("disconnect"))?;
@@ -303,22 +311,17 @@ fn push_rt(obj: &ObjectRef, args: &PushArgs, out: &mut dyn Write) -> Result<(), 
     proxy
         .connect_push_supplier(&rt_comm::PushSupplierRef::nil(), &qos)
         .map_err(context("connect as a push supplier"))?;
-    let mut meter = Meter::new();
-    for i in 0..args.count {
-        pace(meter.start, i, args.rate);
+    let meter = push_each(args, out, |payload| {
         let mut event = event_service::rtec::event(args.source, args.ty);
-        match payload(args, i + 1) {
+        match payload {
             Payload::Octets(o) => event.data.payload = o,
             typed => event.data.any_value = typed.typed().unwrap_or_default(),
         }
         proxy
             .push(std::slice::from_ref(&event))
-            .map_err(|e| format!("push event {}: {e}", i + 1))?;
-        meter.count += 1;
-        if !args.channel.quiet {
-            print(out, &format!("#{} {}", i + 1, show_event(&event)))?;
-        }
-    }
+            .map_err(|e| e.to_string())?;
+        Ok(show_event(&event))
+    })?;
     proxy
         .disconnect_push_consumer()
         .map_err(context("disconnect"))?;

@@ -164,3 +164,19 @@ fn refusals_say_what_is_wrong() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_watch_without_a_count_ends_at_sigterm_with_its_summary() {
+    let (_channel, ior) = start_daemon("event-service", &[]);
+    let mut watcher = receiver(&["watch", &ior]);
+    rtorb_ok(&["event", "push", &ior, "-n", "2", "--quiet"]);
+    watcher.wait_for(Stream::Out, |l| l == "#2 long 2");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &watcher.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let (events, summary) = received(watcher);
+    assert_eq!(events, ["#1 long 1", "#2 long 2"]);
+    assert!(summary.starts_with("received 2 events in "), "{summary}");
+}
