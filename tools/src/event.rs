@@ -86,7 +86,7 @@ pub struct PushArgs {
     #[arg(long, default_value_t = 1)]
     source: i32,
     /// The real-time header's event type (16 and up are the application's).
-    #[arg(long = "type", default_value_t = ACE_ES_EVENT_UNDEFINED)]
+    #[arg(long = "type", value_name = "TYPE", default_value_t = ACE_ES_EVENT_UNDEFINED)]
     ty: i32,
 }
 
@@ -101,7 +101,7 @@ pub struct ReceiveArgs {
     #[arg(long, default_value_t = 0)]
     source: i32,
     /// Real-time channel: only events of this type (0: any).
-    #[arg(long = "type", default_value_t = 0)]
+    #[arg(long = "type", value_name = "TYPE", default_value_t = 0)]
     ty: i32,
 }
 
