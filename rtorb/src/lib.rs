@@ -5,8 +5,10 @@
 //! object adapter ([`poa`], [`OrbPoa`]), exceptions ([`SystemException`],
 //! [`UserException`]), `any` and TypeCodes ([`Any`], [`TypeCode`]), the lower layers for
 //! tools ([`ior`], [`iop`], [`cdr`], [`giop`], [`transport`]), and what code generated from
-//! IDL calls (hidden). With the `build` feature, [`build`] is the IDL compiler for build
-//! scripts.
+//! IDL calls (hidden). Features: `build`, the IDL compiler for build scripts ([`build`]);
+//! `naming`, the naming service as `rtorb::naming` (the `naming-service` crate: CosNaming
+//! stubs, the servant, `connect_or_start`); `events`, the event channels as `rtorb::events`
+//! (the `event-service` crate: COS and real-time).
 //!
 //! # Use rtorb in your project
 //!
@@ -122,3 +124,9 @@ pub use orb::codegen;
 
 #[cfg(feature = "build")]
 pub mod build;
+
+#[cfg(feature = "naming")]
+pub use naming_service as naming;
+
+#[cfg(feature = "events")]
+pub use event_service as events;

@@ -8,22 +8,22 @@
 //! raw octets.
 
 use clap::{Args, Subcommand, ValueEnum};
-use event_service::cos_event_channel_admin::{
+use rtorb::events::cos_event_channel_admin::{
     event_channel as cos_event_channel, ConsumerAdmin as _, EventChannel as _, EventChannelRef,
     ProxyPullSupplier as _, ProxyPushConsumer as _, ProxyPushSupplier as _, SupplierAdmin as _,
 };
-use event_service::cos_event_comm::{
+use rtorb::events::cos_event_comm::{
     push_consumer, PullConsumerRef, PullSupplier as _, PushConsumer, PushConsumerRef,
     PushSupplier as _, PushSupplierRef,
 };
-use event_service::rtec::rtec_event_channel_admin::{
+use rtorb::events::rtec::rtec_event_channel_admin::{
     self as rt_admin, ConsumerAdmin as _, EventChannel as _, ProxyPushConsumer as _,
     ProxyPushSupplier as _, SupplierAdmin as _,
 };
-use event_service::rtec::rtec_event_comm::{
+use rtorb::events::rtec::rtec_event_comm::{
     self as rt_comm, Event, PushConsumer as _, PushSupplier as _,
 };
-use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder, ACE_ES_EVENT_UNDEFINED};
+use rtorb::events::rtec::{ConsumerQosBuilder, SupplierQosBuilder, ACE_ES_EVENT_UNDEFINED};
 use rtorb::{Any, ObjectRef, Orb, SystemException};
 use std::fmt::Display;
 use std::io::Write;
@@ -312,7 +312,7 @@ fn push_rt(obj: &ObjectRef, args: &PushArgs, out: &mut dyn Write) -> Result<(), 
         .connect_push_supplier(&rt_comm::PushSupplierRef::nil(), &qos)
         .map_err(context("connect as a push supplier"))?;
     let meter = push_each(args, out, |payload| {
-        let mut event = event_service::rtec::event(args.source, args.ty);
+        let mut event = rtorb::events::rtec::event(args.source, args.ty);
         match payload {
             Payload::Octets(o) => event.data.payload = o,
             typed => event.data.any_value = typed.typed().unwrap_or_default(),

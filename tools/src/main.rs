@@ -8,7 +8,7 @@
 //! rtorb event pull|watch CHANNEL [-n COUNT] [-- ORB options]
 //! ```
 //!
-//! Each subcommand is a thin face of a library: `rtorb::ior`, `naming_service::admin` (the
+//! Each subcommand is a thin face of a library: `rtorb::ior`, `rtorb::naming::admin` (the
 //! `nsadmin` tool's own code), the event service's stubs. Failures print one line, `rtorb:
 //! what was being done: why`, and exit 1; a command line clap refuses exits 2 with its usage.
 #![forbid(unsafe_code)]
@@ -17,7 +17,7 @@ mod event;
 mod ior;
 
 use clap::{Parser, Subcommand};
-use naming_service::admin;
+use rtorb::naming::admin;
 use std::io::Write;
 use std::process::ExitCode;
 

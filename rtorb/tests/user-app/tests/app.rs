@@ -79,3 +79,44 @@ fn a_client_on_rtorb_alone_calls_a_server_on_rtorb_alone() {
         other => panic!("expected Unknown, got {other:?}"),
     }
 }
+
+/// The naming service through `rtorb::naming` (feature `naming`): the server's object bound
+/// in a naming service, found by a client by `corbaname:`.
+#[test]
+fn the_object_is_found_by_name_through_the_facade() {
+    use rtorb::naming::cos_naming::{NameComponent, NamingContext as _, NamingContextExtRef};
+    let (_server, ior) = start_server();
+
+    let ns_orb = Orb::init_from_args(["-ORBendPoint", "giop:tcp:127.0.0.1:0"].map(String::from))
+        .expect("naming ORB")
+        .0;
+    let service =
+        rtorb::naming::NamingService::start(&ns_orb, rtorb::naming::open_store(None).unwrap())
+            .expect("naming service");
+    let port = match &ns_orb.listen().expect("listen")[0] {
+        rtorb::transport::Endpoint::Iiop { port, .. } => *port,
+        other => panic!("listening on {other}"),
+    };
+
+    let client = Orb::init(rtorb::OrbOptions::default()).expect("client ORB");
+    let root = NamingContextExtRef::unchecked_narrow(
+        client
+            .string_to_object(&format!("corbaloc::127.0.0.1:{port}/NameService"))
+            .expect("corbaloc"),
+    );
+    let name = [NameComponent {
+        id: "store".into(),
+        kind: "inventory".into(),
+    }];
+    let store = client.string_to_object(&ior).expect("IOR");
+    root.bind(&name, &store).expect("bind");
+
+    let found = client
+        .string_to_object(&format!("corbaname::127.0.0.1:{port}#store.inventory"))
+        .expect("corbaname");
+    let store = StoreRef::narrow(&found).expect("narrow").expect("a Store");
+    store.set_owner("grace").expect("set owner");
+    assert_eq!(store.owner().expect("owner"), "grace");
+    drop(service);
+    ns_orb.shutdown(true);
+}
