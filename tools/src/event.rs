@@ -62,6 +62,10 @@ pub struct ChannelArgs {
     /// Prints only the summary line, not each event.
     #[arg(long, short)]
     quiet: bool,
+    /// Prints the count and the rate so far every N events (`so far N events in S s (R
+    /// events/s)`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    every: Option<u64>,
     /// ORB options, after `--` (`-- -ORBendPoint giop:tcp:HOST:0` for where a watched
     /// channel reaches this program).
     #[arg(last = true, value_name = "ORB_OPTIONS")]
@@ -225,6 +229,24 @@ impl Meter {
         }
     }
 
+    /// Counts an event described as `shown`: prints it (`#N shown`) unless `--quiet`, and the
+    /// count and rate so far each `--every` events.
+    fn record(
+        &mut self,
+        shown: &str,
+        args: &ChannelArgs,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        self.count += 1;
+        if !args.quiet {
+            print(out, &format!("#{} {shown}", self.count))?;
+        }
+        if args.every.is_some_and(|n| self.count % n == 0) {
+            print(out, &self.summary("so far"))?;
+        }
+        Ok(())
+    }
+
     /// `VERB N events in S s (R events/s)`.
     fn summary(&self, verb: &str) -> String {
         let secs = self.start.elapsed().as_secs_f64();
@@ -253,7 +275,7 @@ fn pace(start: Instant, i: u64, rate: Option<f64>) {
 }
 
 /// Pushes `args.count` events, paced at `args.rate`, through `send`, which pushes what an
-/// event holds and describes it; each is printed unless `--quiet`. The meter, for the summary
+/// event holds and describes it; each is recorded in the meter, returned for the summary
 /// once disconnected.
 fn push_each(
     args: &PushArgs,
@@ -266,10 +288,7 @@ fn push_each(
         // Without --data, event i holds the long i, so that a receiver sees gaps and order.
         let payload = (args.data.clone()).unwrap_or(Payload::Long(i.min(i32::MAX as u64) as i32));
         let shown = send(payload).map_err(|e| format!("push event {i}: {e}"))?;
-        meter.count += 1;
-        if !args.channel.quiet {
-            print(out, &format!("#{i} {shown}"))?;
-        }
+        meter.record(&shown, &args.channel, out)?;
     }
     Ok(meter)
 }
@@ -346,10 +365,7 @@ fn pull_cos(obj: &ObjectRef, args: &ReceiveArgs, out: &mut dyn Write) -> Result<
         let any = proxy
             .pull()
             .map_err(|e| format!("pull event {}: {e}", meter.count + 1))?;
-        meter.count += 1;
-        if !args.channel.quiet {
-            print(out, &format!("#{} {}", meter.count, show_any(&any)))?;
-        }
+        meter.record(&show_any(&any), &args.channel, out)?;
     }
     proxy
         .disconnect_pull_supplier()
@@ -447,12 +463,7 @@ fn watch(
     let mut ended = None;
     while args.count.is_none_or(|n| meter.count < n) {
         match rx.recv() {
-            Ok(Heard::Event(text)) => {
-                meter.count += 1;
-                if !args.channel.quiet {
-                    print(out, &format!("#{} {text}", meter.count))?;
-                }
-            }
+            Ok(Heard::Event(text)) => meter.record(&text, &args.channel, out)?,
             Ok(Heard::End(why)) => {
                 ended = Some(why);
                 break;

@@ -67,7 +67,12 @@ fn cos_events_pushed_are_watched_and_pulled() {
     // Pull model, raw octets; without --data, event i is the long i.
     let puller = receiver(&["pull", &ior, "-n", "3"]);
     rtorb_ok(&["event", "push", &ior, "--data", "octets:0a0bff"]);
-    rtorb_ok(&["event", "push", &ior, "-n", "2", "--quiet"]);
+    let quiet = rtorb_ok(&["event", "push", &ior, "-n", "2", "--quiet", "--every", "1"]);
+    let lines: Vec<&str> = quiet.lines().collect();
+    assert_eq!(lines.len(), 3, "{quiet}");
+    assert!(lines[0].starts_with("so far 1 events in "), "{quiet}");
+    assert!(lines[1].starts_with("so far 2 events in "), "{quiet}");
+    assert!(lines[2].starts_with("pushed 2 events in "), "{quiet}");
     let (events, summary) = received(puller);
     assert_eq!(events, ["#1 octets 3 0a0bff", "#2 long 1", "#3 long 2"]);
     assert!(summary.starts_with("pulled 3 events in "), "{summary}");
@@ -135,6 +140,14 @@ fn refusals_say_what_is_wrong() {
             "invalid value '0' for '--rate <RATE>': \"0\" is not a number of \
                                events a second above 0"
         ),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = rtorb(&["event", "watch", &rt, "--every", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid value '0' for '--every <N>': 0 is not in 1.."),
         "{}",
         stderr(&out)
     );
