@@ -99,6 +99,13 @@ impl Builder {
         self
     }
 
+    /// The crate generated code names the runtime through (default `orb`): `rtorb` for a
+    /// crate that depends on the `rtorb` facade only (`rtorb::build::Builder` sets it).
+    pub fn runtime_crate(&mut self, name: &str) -> &mut Self {
+        self.options.runtime_crate = Some(name.to_owned());
+        self
+    }
+
     /// Where to write the `.rs` files (default: `$OUT_DIR`).
     pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
         self.out_dir = Some(dir.into());

@@ -1,7 +1,7 @@
 //! `idlc`: compiles IDL files to Rust, one `.rs` file per IDL file.
 //!
 //! ```text
-//! idlc [-I DIR]... [-D NAME[=VALUE]]... [--demux perfect|linear|binary|dynamic] --out DIR FILE.idl...
+//! idlc [-I DIR]... [-D NAME[=VALUE]]... [--demux perfect|linear|binary|dynamic] [--runtime-crate CRATE] --out DIR FILE.idl...
 //! ```
 #![forbid(unsafe_code)]
 
@@ -21,6 +21,9 @@ struct Args {
     /// How skeletons look operations up.
     #[arg(long, default_value = "perfect", value_name = "STRATEGY")]
     demux: idlc::Demux,
+    /// The crate generated code reaches the runtime through (`rtorb` for the facade).
+    #[arg(long, value_name = "CRATE")]
+    runtime_crate: Option<String>,
     /// Directory to write the .rs files to.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
@@ -40,6 +43,9 @@ fn main() -> ExitCode {
         .out_dir(&args.out);
     for i in &args.include {
         b.include(i);
+    }
+    if let Some(name) = &args.runtime_crate {
+        b.runtime_crate(name);
     }
     for d in &args.define {
         b.define(d);

@@ -109,3 +109,66 @@ fn builder_errors_print_as_diagnostics_whatever_the_caller_does() {
     assert!(!shown.contains("Diagnostic {"), "{shown}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn builder_names_the_runtime_crate_it_is_given_and_nothing_else() {
+    let dir = scratch("runtime-crate");
+    // A module called `orb` and a string holding the runtime's path: neither is the runtime.
+    let idl = dir.join("rt.idl");
+    std::fs::write(
+        &idl,
+        "module orb { module codegen { struct S { long x; }; }; };\n\
+         const string PATH = \"::orb::codegen::Any\";\n\
+         struct T { orb::codegen::S s; any a; };\n\
+         interface I { T get(); };\n",
+    )
+    .expect("write idl");
+    let (orb_text, _) = idlc::Builder::new()
+        .generate(&idl)
+        .expect("generate for orb");
+    let (text, _) = idlc::Builder::new()
+        .runtime_crate("rtorb")
+        .generate(&idl)
+        .expect("generate for rtorb");
+    let uses = |t: &str, path: &str| t.matches(path).count();
+    assert!(uses(&orb_text, "::orb::codegen::") > 10);
+    assert_eq!(
+        uses(&text, "::rtorb::codegen::"),
+        uses(&orb_text, "::orb::codegen::") - 1,
+        "every runtime path but the string constant's is renamed"
+    );
+    assert!(
+        text.contains("\"::orb::codegen::Any\""),
+        "the string constant is untouched"
+    );
+    assert!(
+        text.contains("pub s: orb::codegen::S,"),
+        "the IDL module `orb` is untouched"
+    );
+
+    let err = idlc::Builder::new()
+        .runtime_crate("my-orb")
+        .generate(&idl)
+        .expect_err("a crate name with a hyphen");
+    assert!(
+        err.to_string()
+            .contains("\"my-orb\" is not a Rust identifier"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn binary_takes_the_runtime_crate() {
+    let out = scratch("cli-runtime");
+    let status = Command::new(env!("CARGO_BIN_EXE_idlc"))
+        .args(["--runtime-crate", "rtorb", "--out"])
+        .arg(&out)
+        .arg(tests_dir().join("golden").join("echo.idl"))
+        .status()
+        .expect("run idlc");
+    assert!(status.success());
+    let got = std::fs::read_to_string(out.join("echo.rs")).expect("echo.rs");
+    assert!(got.contains("::rtorb::codegen::") && !got.contains("::orb::codegen::"));
+    let _ = std::fs::remove_dir_all(&out);
+}

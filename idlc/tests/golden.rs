@@ -13,8 +13,14 @@ fn check(idl: &Path, demux: Demux, expected: &Path, failures: &mut Vec<String>) 
     let model = Frontend::new()
         .parse_file(idl)
         .unwrap_or_else(|d| panic!("{}: {}", idl.display(), d.render()));
-    let text = idlc::codegen::generate(&model, &Options { demux })
-        .unwrap_or_else(|e| panic!("{}: {e}", idl.display()));
+    let text = idlc::codegen::generate(
+        &model,
+        &Options {
+            demux,
+            ..Options::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", idl.display()));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(expected, &text).expect("write golden file");
         return;

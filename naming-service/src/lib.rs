@@ -5,11 +5,13 @@
 //! - [`graph`]: CosNaming's rules over it (compound names, the exceptions);
 //! - [`servant`]: the CORBA objects — contexts in a persistent POA, binding iterators;
 //! - [`cos_naming`]: the stubs and skeletons idlc generates from `idl/CosNaming.idl`;
+//! - [`admin`]: what `nsadmin` (and `rtorb ns`) do: list, bind, resolve, unbind…;
 //! - [`daemon`]: what the daemons share at start-up (logging, "listening on");
 //! - [`connect_or_start`]: embedded mode — use the naming service at an address, or start
 //!   one in this process when none answers there.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod daemon;
 pub mod graph;
 pub mod servant;

@@ -17,8 +17,7 @@
 use orb::cdr::{ByteOrder, GiopVersion};
 use orb::iop::Ior;
 use orb::ior::{
-    describe, parse_object_url, CodeSetComponentInfo, Component, Corbaloc, DescribeOptions,
-    IiopProfile, ObjAddr, ObjectUrl,
+    describe_url, parse_object_url, CodeSetComponentInfo, Component, DescribeOptions, IiopProfile,
 };
 use std::process::ExitCode;
 
@@ -99,23 +98,8 @@ fn decode(args: &[String]) -> Result<String, Failure> {
             ))
         })?
     };
-    let text = text.trim();
-    let url = parse_object_url(text).map_err(|e| Failure::Input(e.to_string()))?;
-    let describe_ior = |ior: &Ior| describe(ior, opts).map_err(|e| Failure::Input(e.to_string()));
-    match url {
-        ObjectUrl::Ior(ior) => describe_ior(&ior),
-        ObjectUrl::Corbaloc(loc) => {
-            let mut out = String::from("corbaloc URL\n");
-            out.push_str(&describe_corbaloc(&loc, opts)?);
-            Ok(out)
-        }
-        ObjectUrl::Corbaname(name) => {
-            let mut out = String::from("corbaname URL\nNaming context:\n");
-            out.push_str(&describe_corbaloc(&name.context, opts)?);
-            out.push_str(&format!("Name: {:?}\n", name.string_name));
-            Ok(out)
-        }
-    }
+    let url = parse_object_url(text.trim()).map_err(|e| Failure::Input(e.to_string()))?;
+    describe_url(&url, opts).map_err(|e| Failure::Input(e.to_string()))
 }
 
 fn looks_like_url(s: &str) -> bool {
@@ -124,49 +108,6 @@ fn looks_like_url(s: &str) -> bool {
         && ["IOR", "corbaloc", "corbaname"]
             .iter()
             .any(|k| scheme.eq_ignore_ascii_case(k))
-}
-
-fn describe_corbaloc(loc: &Corbaloc, opts: DescribeOptions) -> Result<String, Failure> {
-    let mut out = String::from("Addresses:\n");
-    for (i, a) in loc.addresses.iter().enumerate() {
-        let line = match a {
-            ObjAddr::Iiop(a) => format!(
-                "IIOP {} {} {}",
-                a.version_or_default(),
-                a.host,
-                a.port_or_default()
-            ),
-            ObjAddr::Rir => "rir (resolve_initial_references)".to_owned(),
-            ObjAddr::Other { protocol, address } => format!("{protocol} {address} (not supported)"),
-        };
-        out.push_str(&format!("{}. {line}\n", i + 1));
-    }
-    out.push_str("Object Key: ");
-    if opts.hex_key {
-        let hex: String = loc.key.iter().map(|b| format!("{b:02x}")).collect();
-        out.push_str(&format!("0x{hex}  ({} bytes)\n", loc.key.len()));
-    } else {
-        out.push('"');
-        for &b in &loc.key {
-            if (b' '..=b'~').contains(&b) {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        }
-        out.push_str("\"\n");
-    }
-    out.push_str(&format!("As a URL: {loc}\n"));
-    if !loc.is_rir() {
-        if let Ok(ior) = loc.to_ior(ByteOrder::NATIVE) {
-            let s = ior
-                .to_ior_string()
-                .map_err(|e| Failure::Input(e.to_string()))?;
-            out.push_str(&format!("As an IOR: {s}\n"));
-            out.push_str(&describe(&ior, opts).map_err(|e| Failure::Input(e.to_string()))?);
-        }
-    }
-    Ok(out)
 }
 
 fn encode(args: &[String]) -> Result<String, Failure> {

@@ -85,6 +85,10 @@ impl FromStr for Demux {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub demux: Demux,
+    /// The crate generated code reaches the runtime through, as `::NAME::codegen`: `None` is
+    /// `orb`. A crate that depends on a facade re-exporting `orb::codegen` under its own name
+    /// (`rtorb`) sets it, so that it needs no dependency on `orb` itself.
+    pub runtime_crate: Option<String>,
 }
 
 /// The model cannot be turned into Rust (an inconsistent hand-built model, or a limit).
@@ -112,6 +116,14 @@ pub fn generate(model: &Model, options: &Options) -> Result<String> {
 
 /// [`generate`], reusing the items `cache` rendered for other translation units.
 pub fn generate_cached(model: &Model, options: &Options, cache: &RenderCache) -> Result<String> {
+    if let Some(name) = &options.runtime_crate {
+        if syn::parse_str::<syn::Ident>(name).is_err() {
+            return Err(GenError::new(format!(
+                "the runtime crate name {name:?} is not a Rust identifier: give the name code \
+                 uses (`my_orb`, not `my-orb`)"
+            )));
+        }
+    }
     let g = Generator::new(model, options.clone())?;
     let mut seen = HashSet::new();
     let nodes = g.nodes(&g.m.roots, &[], &mut seen, Some(cache))?;
@@ -291,6 +303,59 @@ fn render_item(tokens: &TokenStream, depth: usize, cache: &RenderCache) -> Resul
         .map_err(poisoned)?
         .insert(key, item.clone());
     Ok(item)
+}
+
+/// `tokens` with every `::orb::codegen` path starting at `::runtime::codegen` instead.
+///
+/// Rewritten on tokens rather than text, so that string literals (an IDL string constant
+/// may hold anything) are never touched, and only absolute paths: an IDL module named `orb`
+/// is reached by a relative path (`super::orb::codegen`), which stays as it is.
+fn with_runtime_crate(tokens: TokenStream, runtime: &proc_macro2::Ident) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_colon =
+        |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    let is_ident =
+        |t: Option<&TokenTree>, name: &str| matches!(t, Some(TokenTree::Ident(i)) if i == name);
+    let mut out = Vec::with_capacity(trees.len());
+    for (i, tree) in trees.iter().enumerate() {
+        let before = |n: usize| i.checked_sub(n).and_then(|j| trees.get(j));
+        let absolute_orb = is_ident(Some(tree), "orb")
+            && is_colon(before(1))
+            && is_colon(before(2))
+            && !continues_a_path(before(3))
+            && is_colon(trees.get(i + 1))
+            && is_colon(trees.get(i + 2))
+            && is_ident(trees.get(i + 3), "codegen");
+        out.push(match tree {
+            _ if absolute_orb => {
+                let mut name = runtime.clone();
+                name.set_span(tree.span());
+                TokenTree::Ident(name)
+            }
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), with_runtime_crate(g.stream(), runtime));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            other => other.clone(),
+        });
+    }
+    out.into_iter().collect()
+}
+
+/// Whether a `::` after `tree` continues a path (`super::`, `m::`) rather than starting one
+/// (`impl ::`, `as ::`, `<::`): a path goes on after a name or a path keyword, never after
+/// any other keyword or punctuation.
+fn continues_a_path(tree: Option<&proc_macro2::TokenTree>) -> bool {
+    match tree {
+        Some(proc_macro2::TokenTree::Ident(i)) => {
+            let name = i.to_string();
+            matches!(name.as_str(), "super" | "self" | "Self" | "crate")
+                || syn::parse_str::<syn::Ident>(&name).is_ok()
+        }
+        _ => false,
+    }
 }
 
 /// The file's text: the header, and comments in place of their markers.
@@ -915,6 +980,10 @@ impl<'m> Generator<'m> {
                 ItemKind::Union(_) => self.union(id, path, seen)?,
                 ItemKind::Enum(_) => self.enumeration(id, path)?,
                 _ => TokenStream::new(),
+            };
+            let tokens = match &self.opts.runtime_crate {
+                Some(name) => with_runtime_crate(tokens, &ident(name)),
+                None => tokens,
             };
             match claimed {
                 Some((fp, claim)) => {

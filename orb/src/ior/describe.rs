@@ -7,7 +7,10 @@
 //! formats; it never does I/O.
 
 use super::component::open_encapsulation;
-use super::{Component, IiopProfile, IorError, MultipleComponentProfile};
+use super::{
+    Component, Corbaloc, IiopProfile, IorError, MultipleComponentProfile, ObjAddr, ObjectUrl,
+};
+use crate::cdr::ByteOrder;
 use crate::cdr::{CdrDecode, DecodeError, Decoder, ResultExt};
 use crate::iop::{ComponentId, Ior, ProfileId, TaggedComponent};
 use std::fmt::Write;
@@ -22,6 +25,67 @@ pub struct DescribeOptions {
     /// Adds a line with the octets of each component `catior` does not decode (not in
     /// `catior`'s output; off for comparisons).
     pub raw_unknown: bool,
+}
+
+/// Describes any reference text `string_to_object` takes: an IOR as [`describe`] does; a
+/// `corbaloc:` URL by its addresses and key, then as the IOR a client would invoke; a
+/// `corbaname:` URL by its naming context's URL and the name (what `rtorb ior decode` and the
+/// `ior` example print).
+pub fn describe_url(url: &ObjectUrl, opts: DescribeOptions) -> Result<String, IorError> {
+    match url {
+        ObjectUrl::Ior(ior) => describe(ior, opts),
+        ObjectUrl::Corbaloc(loc) => {
+            let mut out = String::from("corbaloc URL\n");
+            out.push_str(&describe_corbaloc(loc, opts)?);
+            Ok(out)
+        }
+        ObjectUrl::Corbaname(name) => {
+            let mut out = String::from("corbaname URL\nNaming context:\n");
+            out.push_str(&describe_corbaloc(&name.context, opts)?);
+            let _ = writeln!(out, "Name: {:?}", name.string_name);
+            Ok(out)
+        }
+    }
+}
+
+fn describe_corbaloc(loc: &Corbaloc, opts: DescribeOptions) -> Result<String, IorError> {
+    let mut out = String::from("Addresses:\n");
+    for (i, a) in loc.addresses.iter().enumerate() {
+        let line = match a {
+            ObjAddr::Iiop(a) => format!(
+                "IIOP {} {} {}",
+                a.version_or_default(),
+                a.host,
+                a.port_or_default()
+            ),
+            ObjAddr::Rir => "rir (resolve_initial_references)".to_owned(),
+            ObjAddr::Other { protocol, address } => format!("{protocol} {address} (not supported)"),
+        };
+        let _ = writeln!(out, "{}. {line}", i + 1);
+    }
+    out.push_str("Object Key: ");
+    if opts.hex_key {
+        let hex: String = loc.key.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = writeln!(out, "0x{hex}  ({} bytes)", loc.key.len());
+    } else {
+        out.push('"');
+        for &b in &loc.key {
+            if (b' '..=b'~').contains(&b) {
+                out.push(b as char);
+            } else {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        out.push_str("\"\n");
+    }
+    let _ = writeln!(out, "As a URL: {loc}");
+    if !loc.is_rir() {
+        if let Ok(ior) = loc.to_ior(ByteOrder::NATIVE) {
+            let _ = writeln!(out, "As an IOR: {}", ior.to_ior_string()?);
+            out.push_str(&describe(&ior, opts)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Describes `ior` as `catior` would. Fails, as `catior` does, on an IIOP or

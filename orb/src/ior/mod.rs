@@ -7,7 +7,8 @@
 //! - [`parse_ior_string`] / [`Ior::to_ior_string`]: `IOR:` + hex.
 //! - [`Corbaloc`], [`Corbaname`]: `corbaloc:` and `corbaname:` URLs; [`parse_object_url`]
 //!   takes any of the three forms.
-//! - [`describe`]: the text omniORB's `catior` prints, for diagnostics.
+//! - [`describe`]: the text omniORB's `catior` prints, for diagnostics; [`describe_url`]: of
+//!   any reference text.
 //!
 //! The raw wire types stay in [`crate::iop`]: an IOR keeps its profiles and components as
 //! octets, so whatever this module does not understand survives a round trip byte for byte.
@@ -28,7 +29,7 @@ mod tests;
 pub use component::{
     CodeSetComponent, CodeSetComponentInfo, Component, SslSecTrans, OMNIORB_ORB_TYPE,
 };
-pub use describe::{describe, DescribeOptions};
+pub use describe::{describe, describe_url, DescribeOptions};
 pub use error::IorError;
 pub use profile::{IiopProfile, MultipleComponentProfile, UiopProfile};
 pub use stringified::{

@@ -1,0 +1,132 @@
+//! rtorb: a real-time CORBA ORB in Rust, interoperable with omniORB — the one crate an
+//! application depends on.
+//!
+//! It re-exports the ORB ([`Orb`], [`OrbOptions`]), object references ([`ObjectRef`]), the
+//! object adapter ([`poa`], [`OrbPoa`]), exceptions ([`SystemException`],
+//! [`UserException`]), `any` and TypeCodes ([`Any`], [`TypeCode`]), the lower layers for
+//! tools ([`ior`], [`iop`], [`cdr`], [`giop`], [`transport`]), and what code generated from
+//! IDL calls (hidden). Features: `build`, the IDL compiler for build scripts ([`build`]);
+//! `naming`, the naming service as `rtorb::naming` (the `naming-service` crate: CosNaming
+//! stubs, the servant, `connect_or_start`); `events`, the event channels as `rtorb::events`
+//! (the `event-service` crate: COS and real-time).
+//!
+//! # Use rtorb in your project
+//!
+//! `Cargo.toml` — the compiler only where build scripts run, so the program never builds it:
+//!
+//! ```toml
+//! [dependencies]
+//! rtorb = "0.1"
+//!
+//! [build-dependencies]
+//! rtorb = { version = "0.1", features = ["build"] }
+//! ```
+//!
+//! `idl/echo.idl`:
+//!
+//! ```idl
+//! module Demo {
+//!   exception Refused { string why; };
+//!   interface Echo {
+//!     string echo_string(in string mesg) raises (Refused);
+//!     readonly attribute long calls;
+//!   };
+//! };
+//! ```
+//!
+//! `build.rs` — writes `$OUT_DIR/echo.rs`; an IDL error fails the build with idlc's
+//! diagnostics (file:line:col, the line, a caret):
+//!
+//! ```no_run
+//! fn main() -> Result<(), rtorb::build::Error> {
+//!     rtorb::build::Builder::new().include("idl").compile(&["idl/echo.idl"])?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The program: the IDL module `Demo` becomes `demo`, the interface a trait to implement
+//! (`demo::Echo`), a servant constructor (`demo::echo::servant`) and a typed
+//! reference (`demo::EchoRef`); a user exception is a struct, and each operation's error an
+//! enum of what it raises and [`SystemException`] (`idlc/MAPPING.md` has the whole mapping).
+//! Server and client are two ORBs here to fit in one example; each is a process of its own
+//! as well, the client given the server's IOR (or a `corbaloc:`/`corbaname:` URL).
+//!
+//! ```
+//! // The generated code, in any module of the crate:
+//! mod echo {
+//! #   /*
+//!     include!(concat!(env!("OUT_DIR"), "/echo.rs"));
+//! #   */
+//! #   include!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/echo.rs"));
+//! }
+//! use echo::demo::{self, echo::EchoStringError, Echo, EchoRef, Refused};
+//! use rtorb::{Orb, SystemException};
+//! use std::sync::atomic::{AtomicI32, Ordering};
+//!
+//! /// The server's implementation of the IDL interface.
+//! #[derive(Default)]
+//! struct EchoImpl {
+//!     calls: AtomicI32,
+//! }
+//!
+//! impl Echo for EchoImpl {
+//!     fn echo_string(&self, mesg: &str) -> Result<String, EchoStringError> {
+//!         self.calls.fetch_add(1, Ordering::Relaxed);
+//!         if mesg.is_empty() {
+//!             return Err(Refused { why: "nothing to echo".into() }.into());
+//!         }
+//!         Ok(mesg.to_owned())
+//!     }
+//!     fn calls(&self) -> Result<i32, SystemException> {
+//!         Ok(self.calls.load(Ordering::Relaxed))
+//!     }
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Server: an ORB listening on an ephemeral port (omniORB's -ORB options work too),
+//!     // the servant activated in the root POA; requests are served on the ORB's threads.
+//!     let server =
+//!         Orb::init_from_args(["-ORBendPoint", "giop:tcp:127.0.0.1:0"].map(String::from))?.0;
+//!     let obj = server.activate(&server.root_poa(), demo::echo::servant(EchoImpl::default()))?;
+//!     let ior = server.object_to_string(&obj)?; // what a server prints or publishes
+//!
+//!     // Client: any reference text gives an object reference, narrowed to the interface.
+//!     let client = Orb::init(rtorb::OrbOptions::default())?;
+//!     let echo = EchoRef::narrow(&client.string_to_object(&ior)?)?.ok_or("not an Echo")?;
+//!     assert_eq!(echo.echo_string("Hello!")?, "Hello!");
+//!     match echo.echo_string("") {
+//!         Err(EchoStringError::Refused(e)) => assert_eq!(e.why, "nothing to echo"),
+//!         other => panic!("expected Refused, got {other:?}"),
+//!     }
+//!     assert_eq!(echo.calls()?, 2);
+//!
+//!     // A server program ends with `server.run_until_signal()?`: it serves until Ctrl-C or
+//!     // SIGTERM, then shuts down cleanly.
+//!     server.shutdown(true);
+//!     Ok(())
+//! }
+//! ```
+#![forbid(unsafe_code)]
+
+pub use orb::exception::{SystemException, SystemExceptionKind, UserException};
+pub use orb::typecode::{Any, TCKind, TypeCode, Value};
+pub use orb::{
+    use_idle_connections, with_call_timeout, AllocatorStrategy, CollocationStrategy, ObjectRef,
+    OptionsError, Orb, OrbError, OrbOptions, OrbPoa, Servant, ServantRef, SignalWatch,
+};
+
+pub use orb::{buffers, cdr, exception, giop, iop, ior, object, poa, servant, transport, typecode};
+
+/// The contract with code generated by idlc (`::rtorb::codegen::…`); not for hand-written
+/// code.
+#[doc(hidden)]
+pub use orb::codegen;
+
+#[cfg(feature = "build")]
+pub mod build;
+
+#[cfg(feature = "naming")]
+pub use naming_service as naming;
+
+#[cfg(feature = "events")]
+pub use event_service as events;
