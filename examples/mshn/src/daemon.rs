@@ -23,6 +23,9 @@ pub struct DaemonOptions {
     pub cpu_capacity: f64,
     pub memory_mb: u32,
     pub heartbeat: Duration,
+    /// Run nothing: report each job started and finished (exit 0, no run time) at once, so
+    /// that a measurement sees the events alone — the thesis's "component work zero".
+    pub zero_work: bool,
 }
 
 impl DaemonOptions {
@@ -32,6 +35,7 @@ impl DaemonOptions {
             cpu_capacity: 1.0,
             memory_mb: 4096,
             heartbeat: Duration::from_millis(20),
+            zero_work: false,
         }
     }
 }
@@ -156,6 +160,9 @@ impl Daemon {
         }
         let req: mshn::ExecRequest = decode(e)?;
         let platform = self.platform();
+        if self.opts().zero_work {
+            return self.pretend_to_run(req);
+        }
         let t0 = Instant::now();
         let spawned = Command::new(&req.program)
             .args(&req.args)
@@ -192,6 +199,31 @@ impl Daemon {
         std::thread::Builder::new()
             .name(format!("mshn-job-{}", req.job))
             .spawn(move || me.wait_for(req, child, t0))?;
+        Ok(())
+    }
+
+    /// A job run with zero work: started and finished, nothing spawned.
+    fn pretend_to_run(&self, req: mshn::ExecRequest) -> Result<(), Error> {
+        let platform = self.platform();
+        let started = mshn::ExecStarted {
+            job: req.job,
+            attempt: req.attempt,
+            platform,
+            ok: true,
+            pid: 0,
+            spawn_ns: 0,
+            error: String::new(),
+        };
+        self.send(mshn::EXEC_STARTED_EVENT, &started);
+        let result = mshn::ExecResult {
+            job: req.job,
+            attempt: req.attempt,
+            platform,
+            program: req.program,
+            exit_code: 0,
+            run_us: 0,
+        };
+        self.send(mshn::EXEC_RESULT_EVENT, &result);
         Ok(())
     }
 
