@@ -21,6 +21,7 @@ pub mod idl {
 pub mod bus;
 pub mod cl;
 pub mod daemon;
+pub mod netns;
 pub mod rrd;
 pub mod rss;
 pub mod sa;

@@ -16,19 +16,25 @@ use mshn::Error;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod bench;
+
 const USAGE: &str = "\
 usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
                  [--heartbeat-ms MS] [--misses N]
-       mshn --role channel --naming-port PORT [-EC... options]
+       mshn bench [--jobs N] [--only SECTIONS] [--trace] ...   (see `mshn bench --help`)
+       mshn --role channel --naming-port PORT [--host ADDR] [--ior-file FILE]
+                           [--gateway LOCATOR]... [-EC... options]
        mshn --role rss|rrd|sa --naming-port PORT [--rrd-file FILE]
-       mshn --role daemon --naming-port PORT --platform ID [--cpu C] [--memory MB]
-       mshn --role cl --naming-port PORT [--cpu-share S] [--memory MB] [--deadline-ms D] -- PROGRAM [ARGS...]
+       mshn --role daemon --naming-port PORT --platform ID [--cpu C] [--memory MB] [--zero-work]
+       mshn --role cl --naming-port PORT [--cpu-share S] [--memory MB] [--deadline-ms D]
+                      [--jobs N --in-flight K [--trace]] -- PROGRAM [ARGS...]
   (component options: --heartbeat-ms MS, --misses N)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => Demo::parse(&args[1..]).and_then(|d| d.run()),
+        Some("bench") => bench::Bench::parse(&args[1..]).and_then(|b| b.run()),
         Some("--role") => Role::parse(&args).and_then(|r| r.run()),
         Some("-h" | "--help") => {
             println!("{USAGE}");
@@ -44,7 +50,7 @@ fn main() {
     }
 }
 
-fn value<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<T, Error> {
+pub(crate) fn value<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<T, Error> {
     let v = v.ok_or_else(|| Error::new(format!("{flag} needs a value")))?;
     v.parse()
         .map_err(|_| Error::new(format!("{flag}: `{v}` is not a valid value")))
@@ -173,7 +179,7 @@ impl Demo {
     }
 }
 
-fn percentiles(mut v: Vec<Duration>) -> Option<[Duration; 4]> {
+pub(crate) fn percentiles(mut v: Vec<Duration>) -> Option<[Duration; 4]> {
     if v.is_empty() {
         return None;
     }
@@ -183,7 +189,7 @@ fn percentiles(mut v: Vec<Duration>) -> Option<[Duration; 4]> {
     Some([v[0], rank(0.5), rank(0.99), v[v.len() - 1]])
 }
 
-fn us(d: Duration) -> String {
+pub(crate) fn us(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e6)
 }
 
@@ -290,6 +296,16 @@ struct Role {
     misses: u32,
     channel_args: Vec<String>,
     job: Option<Job>,
+    /// The channel's address (what other hosts' gateways reach).
+    host: String,
+    ior_file: Option<std::path::PathBuf>,
+    /// Peer channels to join by a gateway each.
+    gateways: Vec<String>,
+    zero_work: bool,
+    /// The CL runs this many jobs (and prints one `sample` line each) instead of one.
+    jobs: Option<usize>,
+    in_flight: usize,
+    trace: bool,
 }
 
 impl Role {
@@ -305,6 +321,13 @@ impl Role {
             misses: 3,
             channel_args: vec!["-ECFiltering".into(), "prefix".into()],
             job: None,
+            host: "127.0.0.1".into(),
+            ior_file: None,
+            gateways: Vec::new(),
+            zero_work: false,
+            jobs: None,
+            in_flight: 1,
+            trace: false,
         };
         let mut job = Job::new("true", &[]);
         let mut it = args.iter();
@@ -321,6 +344,13 @@ impl Role {
                 "--rrd-file" => r.rrd_file = Some(value::<String>(a, it.next())?.into()),
                 "--heartbeat-ms" => r.heartbeat = Duration::from_millis(value(a, it.next())?),
                 "--misses" => r.misses = value(a, it.next())?,
+                "--host" => r.host = value(a, it.next())?,
+                "--ior-file" => r.ior_file = Some(value::<String>(a, it.next())?.into()),
+                "--gateway" => r.gateways.push(value(a, it.next())?),
+                "--zero-work" => r.zero_work = true,
+                "--jobs" => r.jobs = Some(value(a, it.next())?),
+                "--in-flight" => r.in_flight = value(a, it.next())?,
+                "--trace" => r.trace = true,
                 "--cpu-share" => job.cpu_share = value(a, it.next())?,
                 "--deadline-ms" => job.deadline = Duration::from_millis(value(a, it.next())?),
                 "--" => {
@@ -345,21 +375,15 @@ impl Role {
         if r.heartbeat.is_zero() || r.misses == 0 {
             return Err(Error::new("--heartbeat-ms and --misses must be positive"));
         }
+        if r.jobs == Some(0) || r.in_flight == 0 {
+            return Err(Error::new("--jobs and --in-flight must be positive"));
+        }
         Ok(r)
     }
 
     fn run(self) -> Result<(), Error> {
         if self.role == "channel" {
-            let orb = system::unbound_orb()?;
-            let (root, _, _embedded) = system::naming(&orb, self.naming_port)?;
-            orb.listen()?;
-            let mut ec = event_service::rtec::RtecOptions::default();
-            ec.parse_args(self.channel_args.iter().map(String::as_str))
-                .map_err(|e| Error::new(format!("channel options: {e}")))?;
-            let channel = event_service::rtec::RtecChannel::start(&orb, ec)?;
-            system::bind_channel(&root, channel.object())?;
-            println!("mshn channel: bound as {}", mshn::CHANNEL_NAME);
-            return Ok(orb.run()?);
+            return self.run_channel();
         }
         let orb = system::loopback_orb()?;
         // The others wait for the channel to be bound (it may start after them), and find
@@ -393,6 +417,7 @@ impl Role {
                 o.cpu_capacity = self.cpu;
                 o.memory_mb = self.memory;
                 o.heartbeat = self.heartbeat;
+                o.zero_work = self.zero_work;
                 let _c = Daemon::start(&link, o)?;
                 self.serve(&orb)
             }
@@ -403,6 +428,11 @@ impl Role {
                     .ok_or_else(|| Error::new("--role cl needs `-- PROGRAM [ARGS...]`"))?;
                 // Its id from the pid's low bits: CLs in other processes share the channel.
                 let cl = ClientLibrary::start(&link, (std::process::id() & 0x7fff) as u16 + 1)?;
+                if let Some(n) = self.jobs {
+                    let run = bench::run_jobs(&link, &cl, &job, n, self.in_flight, self.trace)?;
+                    run.print_lines();
+                    return Ok(());
+                }
                 let t0 = Instant::now();
                 let id = cl.submit(&job)?;
                 let st = cl.wait(id, Duration::from_secs(600))?;
@@ -427,6 +457,50 @@ impl Role {
             }
             other => Err(Error::new(format!("unknown role `{other}`\n{USAGE}"))),
         }
+    }
+
+    /// The channel, with the naming service on `--naming-port` if none answers there, bound
+    /// as [`mshn::CHANNEL_NAME`]; joined by a gateway to each `--gateway` peer.
+    fn run_channel(&self) -> Result<(), Error> {
+        let orb = system::unbound_orb_on(&self.host)?;
+        let (root, _, _embedded) = system::naming(&orb, self.naming_port)?;
+        orb.listen()?;
+        let mut ec = event_service::rtec::RtecOptions::default();
+        let mut args = self.channel_args.clone();
+        if !self.gateways.is_empty() {
+            // A gateway learns what to fetch from the peer by observing this channel.
+            args.extend(["-ECObserver".to_string(), "basic".to_string()]);
+        }
+        ec.parse_args(args.iter().map(String::as_str))
+            .map_err(|e| Error::new(format!("channel options: {e}")))?;
+        let channel = event_service::rtec::RtecChannel::start(&orb, ec)?;
+        system::bind_channel(&root, channel.object())?;
+        if let Some(f) = &self.ior_file {
+            // Written whole then renamed: a peer's gateway never reads half of it.
+            let tmp = f.with_extension("tmp");
+            std::fs::write(&tmp, orb.object_to_string(channel.object())?)?;
+            std::fs::rename(&tmp, f)?;
+        }
+        let options = event_service::rtec::GatewayOptions {
+            probe_period: Duration::from_millis(200),
+            backoff_min: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(500),
+        };
+        let _gateways = self
+            .gateways
+            .iter()
+            .map(|peer| {
+                event_service::rtec::Gateway::start(
+                    &orb,
+                    channel.reference(),
+                    peer,
+                    options.clone(),
+                )
+                .map_err(|e| Error::new(format!("gateway to {peer}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        println!("mshn channel: bound as {}", mshn::CHANNEL_NAME);
+        Ok(orb.run()?)
     }
 
     fn serve(&self, orb: &orb::Orb) -> Result<(), Error> {
