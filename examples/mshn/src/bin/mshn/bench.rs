@@ -180,6 +180,7 @@ fn describe(config: &str) -> &'static str {
 }
 
 /// What the CL saw of a run of jobs.
+#[derive(Default)]
 pub struct Run {
     /// Per job: the platform, submit → running, and the daemon's fork/exec time in that.
     pub samples: Vec<(i32, Duration, Duration)>,
@@ -187,6 +188,8 @@ pub struct Run {
     pub once: usize,
     /// Jobs whose traced events were the seven-event path in order (when traced).
     pub seven: Option<usize>,
+    /// Jobs per second over the run (several clients at once).
+    pub rate: Option<f64>,
 }
 
 impl Run {
@@ -215,11 +218,7 @@ impl Run {
     }
 
     fn parse(out: &str) -> Result<Run, Error> {
-        let mut run = Run {
-            samples: Vec::new(),
-            once: 0,
-            seven: None,
-        };
+        let mut run = Run::default();
         for line in out.lines() {
             let w: Vec<&str> = line.split_whitespace().collect();
             let num = |i: usize| -> Result<u64, Error> {
@@ -235,6 +234,7 @@ impl Run {
                 )),
                 Some("once") => run.once = num(1)? as usize,
                 Some("seven") => run.seven = Some(num(1)? as usize),
+                Some("rate") => run.rate = Some(num(1)? as f64),
                 _ => {}
             }
         }
@@ -249,6 +249,9 @@ impl Run {
         println!("once {}", self.once);
         if let Some(s) = self.seven {
             println!("seven {s}");
+        }
+        if let Some(r) = self.rate {
+            println!("rate {r:.0}");
         }
     }
 }
@@ -305,11 +308,7 @@ pub fn run_jobs(
     for id in open {
         cl.wait(id, WAIT)?;
     }
-    let mut run = Run {
-        samples: Vec::new(),
-        once: 0,
-        seven: None,
-    };
+    let mut run = Run::default();
     for &id in &ids {
         let st = cl.state(id).ok_or_else(|| Error::new("a job vanished"))?;
         if let Some(r) = &st.refused {
@@ -357,7 +356,8 @@ enum Part {
     Sa,
     Rss,
     Rrd,
-    Daemon(i32),
+    /// A process with daemons for the platforms `first..first + count`.
+    Daemons(i32, usize),
     Cl,
 }
 
@@ -367,6 +367,8 @@ struct Deployment {
     dir: PathBuf,
     hosts: Option<Hosts>,
     children: Vec<(String, Child)>,
+    /// Every host's naming-service port.
+    port: String,
 }
 
 impl Deployment {
@@ -425,108 +427,141 @@ impl Drop for Deployment {
 fn layout(config: &str) -> Vec<Vec<Part>> {
     use Part::*;
     match config {
-        "a" => vec![vec![Sa, Rss, Rrd, Daemon(101), Daemon(102), Cl]],
-        "b" => vec![vec![Sa, Rss, Rrd, Cl], vec![Daemon(101), Daemon(102)]],
-        _ => vec![vec![Sa, Rss, Rrd], vec![Cl], vec![Daemon(101), Daemon(102)]],
+        "a" => vec![vec![Sa, Rss, Rrd, Daemons(101, 1), Daemons(102, 1), Cl]],
+        "b" => vec![
+            vec![Sa, Rss, Rrd, Cl],
+            vec![Daemons(101, 1), Daemons(102, 1)],
+        ],
+        _ => vec![
+            vec![Sa, Rss, Rrd],
+            vec![Cl],
+            vec![Daemons(101, 1), Daemons(102, 1)],
+        ],
     }
 }
 
-/// (a), (b), (d): a channel per host (joined by gateways to every other host's), the parts
-/// as processes, the CL running the jobs.
+/// (a), (b), (d): the layout deployed, the CL running the jobs.
 fn deployed(config: &str, jobs: usize, zero: bool, trace: bool) -> Result<Run, Error> {
-    let layout = layout(config);
-    let hosts = if layout.len() > 1 {
-        Some(Hosts::create(layout.len())?)
-    } else {
-        None
-    };
-    let dir = std::env::temp_dir().join(format!("mshn-bench-{}-{config}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let mut d = Deployment {
-        exe: std::env::current_exe()?,
-        dir,
-        hosts,
-        children: Vec::new(),
-    };
-    // One port for every host's naming service: free here, and free in a new namespace.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port()
-        .to_string();
-    let ior = |i: usize| d.dir.join(format!("channel{i}.ior"));
-    let iors: Vec<PathBuf> = (0..layout.len()).map(ior).collect();
-    for (i, _) in layout.iter().enumerate() {
-        let mut args: Vec<String> = ["--role", "channel", "--naming-port", &port, "--host"]
-            .map(String::from)
-            .to_vec();
-        args.push(d.address(i));
-        args.extend(["--ior-file".into(), iors[i].display().to_string()]);
-        for (j, peer) in iors.iter().enumerate() {
-            if j != i {
-                args.extend(["--gateway".into(), format!("file://{}", peer.display())]);
-            }
-        }
-        d.spawn(format!("channel{i}"), i, &args)?;
-    }
-    wait_for_files(&iors, &d)?;
-    let mut cl = None;
-    for (i, parts) in layout.iter().enumerate() {
-        for part in parts {
-            let mut args: Vec<String> = vec!["--role".into()];
-            let (name, role) = match part {
-                Part::Sa => ("sa".to_string(), "sa"),
-                Part::Rss => ("rss".to_string(), "rss"),
-                Part::Rrd => ("rrd".to_string(), "rrd"),
-                Part::Daemon(p) => {
-                    args.extend(["--platform".into(), p.to_string()]);
-                    if zero {
-                        args.push("--zero-work".into());
-                    }
-                    (format!("daemon{p}"), "daemon")
-                }
-                Part::Cl => {
-                    cl = Some(i);
-                    continue;
-                }
-            };
-            args.insert(1, role.into());
-            args.extend(["--naming-port".into(), port.clone()]);
-            d.spawn(name, i, &args)?;
-        }
-    }
-    let host = cl.ok_or_else(|| Error::new("the layout has no CL"))?;
-    let mut args: Vec<String> = ["--role", "cl", "--naming-port", &port, "--jobs"]
-        .map(String::from)
-        .to_vec();
-    args.push(jobs.to_string());
+    let (d, cl) = Deployment::start(&layout(config), zero)?;
+    let mut args = vec!["--jobs".to_string(), jobs.to_string()];
     if trace {
         args.push("--trace".into());
     }
-    args.extend(["--", "true"].map(String::from));
-    let mut child = d
-        .command(host)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(d.dir.join("cl.err"))?)
-        .spawn()
-        .map_err(|e| Error::new(format!("starting the CL: {e}")))?;
-    let mut out = String::new();
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            out.push_str(&line?);
-            out.push('\n');
+    d.run_cl(cl, &args)
+}
+
+impl Deployment {
+    /// A channel per host (joined by a gateway to every other host's), each part as a
+    /// process; and the host where the CL is to run.
+    fn start(layout: &[Vec<Part>], zero: bool) -> Result<(Deployment, usize), Error> {
+        let hosts = if layout.len() > 1 {
+            Some(Hosts::create(layout.len())?)
+        } else {
+            None
+        };
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mshn-bench-{}-{run}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        // One port for every host's naming service: free here, and free in a new namespace.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port()
+            .to_string();
+        let mut d = Deployment {
+            exe: std::env::current_exe()?,
+            dir,
+            hosts,
+            children: Vec::new(),
+            port,
+        };
+        let iors: Vec<PathBuf> = (0..layout.len())
+            .map(|i| d.dir.join(format!("channel{i}.ior")))
+            .collect();
+        for i in 0..layout.len() {
+            let mut args: Vec<String> = vec!["--host".into(), d.address(i)];
+            args.extend(["--ior-file".into(), iors[i].display().to_string()]);
+            for (j, peer) in iors.iter().enumerate() {
+                if j != i {
+                    args.extend(["--gateway".into(), format!("file://{}", peer.display())]);
+                }
+            }
+            d.spawn_role("channel", format!("channel{i}"), i, &args)?;
         }
+        wait_for_files(&iors, &d)?;
+        let mut cl = None;
+        for (i, parts) in layout.iter().enumerate() {
+            for part in parts {
+                match *part {
+                    Part::Sa => d.spawn_role("sa", "sa".into(), i, &[])?,
+                    Part::Rss => d.spawn_role("rss", "rss".into(), i, &[])?,
+                    Part::Rrd => d.spawn_role("rrd", "rrd".into(), i, &[])?,
+                    Part::Daemons(first, count) => {
+                        let mut args = vec![
+                            "--platform".to_string(),
+                            first.to_string(),
+                            "--count".into(),
+                            count.to_string(),
+                        ];
+                        if zero {
+                            args.push("--zero-work".into());
+                        }
+                        d.spawn_role("daemon", format!("daemon{first}"), i, &args)?;
+                    }
+                    Part::Cl => cl = Some(i),
+                }
+            }
+        }
+        let cl = cl.ok_or_else(|| Error::new("the layout has no CL"))?;
+        Ok((d, cl))
     }
-    let status = child.wait()?;
-    d.children.push(("cl".into(), child));
-    if !status.success() {
-        return Err(Error::new(format!(
-            "the CL failed ({status}):{}",
-            d.complaints()
-        )));
+
+    fn spawn_role(
+        &mut self,
+        role: &str,
+        name: String,
+        host: usize,
+        args: &[String],
+    ) -> Result<(), Error> {
+        let mut all: Vec<String> = ["--role", role, "--naming-port", &self.port]
+            .map(String::from)
+            .to_vec();
+        all.extend_from_slice(args);
+        self.spawn(name, host, &all)
     }
-    Run::parse(&out)
+
+    /// A CL process on `host` with `args` (and the program `true`), to its end: what it saw.
+    fn run_cl(mut self, host: usize, args: &[String]) -> Result<Run, Error> {
+        let mut all: Vec<String> = ["--role", "cl", "--naming-port", &self.port]
+            .map(String::from)
+            .to_vec();
+        all.extend_from_slice(args);
+        all.extend(["--", "true"].map(String::from));
+        let mut child = self
+            .command(host)
+            .args(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(self.dir.join("cl.err"))?)
+            .spawn()
+            .map_err(|e| Error::new(format!("starting the CL: {e}")))?;
+        let mut out = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            for line in BufReader::new(stdout).lines() {
+                out.push_str(&line?);
+                out.push('\n');
+            }
+        }
+        let status = child.wait()?;
+        self.children.push(("cl".into(), child));
+        if !status.success() {
+            return Err(Error::new(format!(
+                "the CL failed ({status}):{}",
+                self.complaints()
+            )));
+        }
+        Run::parse(&out)
+    }
 }
 
 fn wait_for_files(files: &[PathBuf], d: &Deployment) -> Result<(), Error> {
@@ -670,18 +705,96 @@ fn moved_with_alarm(
 
 // ---- scalability ----------------------------------------------------------------------------
 
-/// Jobs/s at the SA and the median latency, for 1, 10, 100 clients (each a CL of its own,
-/// one job in flight) and 1, 10, 50 platforms; work zero, in one process.
-fn scalability(jobs: usize) -> Result<(), Error> {
+/// `clients` CLs (ids from `first_id`), each in a thread of its own submitting `per` jobs
+/// one after the other; jobs/s over all of them.
+pub fn run_clients(
+    link: &Link,
+    first_id: u16,
+    clients: usize,
+    job: &Job,
+    per: usize,
+) -> Result<Run, Error> {
+    let cls: Vec<Arc<ClientLibrary>> = (0..clients)
+        .map(|c| ClientLibrary::start(link, first_id.wrapping_add(c as u16).max(1)))
+        .collect::<Result<_, _>>()?;
+    warm_up(&cls[0], job)?;
+    // Each client's first job makes its connections; not counted.
+    for cl in &cls {
+        cl.wait(cl.submit(job)?, WAIT)?;
+    }
+    let t0 = Instant::now();
+    let threads: Vec<_> = cls
+        .iter()
+        .map(|cl| {
+            let (cl, job) = (cl.clone(), job.clone());
+            std::thread::spawn(move || -> Result<Run, Error> {
+                let mut run = Run::default();
+                for _ in 0..per {
+                    let st = cl.wait(cl.submit(&job)?, WAIT)?;
+                    if let Some(r) = st.refused {
+                        return Err(Error::new(format!("refused: {r}")));
+                    }
+                    if let Some(x) = st.starts.first() {
+                        run.samples.push((x.platform, x.at - st.submitted, x.spawn));
+                    }
+                    if st.starts.len() == 1 && st.exits.len() == 1 && st.exits[0].2 == 0 {
+                        run.once += 1;
+                    }
+                }
+                Ok(run)
+            })
+        })
+        .collect();
+    let mut all = Run::default();
+    for t in threads {
+        let r = t
+            .join()
+            .map_err(|_| Error::new("a client thread panicked"))??;
+        all.samples.extend(r.samples);
+        all.once += r.once;
+    }
+    all.rate = Some((per * clients) as f64 / t0.elapsed().as_secs_f64());
+    for cl in cls {
+        cl.shutdown();
+    }
+    Ok(all)
+}
+
+const CLIENTS: [usize; 3] = [1, 10, 100];
+const PLATFORMS: [usize; 3] = [1, 10, 50];
+
+/// A scalability job: small enough that 100 in flight fit on one platform.
+fn tiny_job() -> Job {
+    let mut job = Job::new("true", &[]);
+    job.cpu_share = 0.001;
+    job.memory_mb = 1;
+    job
+}
+
+fn scale_header(what: &str, jobs: usize) {
     println!();
-    println!(
-        "scalability, one process, work zero, {jobs} jobs per cell: jobs/s (median submit -> running us)"
-    );
+    println!("scalability, {what}, work zero, {jobs} jobs per cell: jobs/s at the SA (median submit -> running us)");
     println!(
         "{:<12} {:>22} {:>22} {:>22}",
         "platforms", "1 client", "10 clients", "100 clients"
     );
-    for platforms in [1usize, 10, 50] {
+}
+
+fn cell(r: &Run, expected: usize) -> String {
+    let median = percentiles(r.samples.iter().map(|s| s.1).collect())
+        .map(|p| us(p[1]))
+        .unwrap_or_default();
+    let lost = if r.once == expected { "" } else { " !" };
+    format!("{:.0} ({median}){lost}", r.rate.unwrap_or_default())
+}
+
+/// Jobs/s at the SA and the median latency, for 1, 10, 100 clients (each a CL of its own,
+/// one job in flight) and 1, 10, 50 platforms; work zero. In one process, then with the
+/// channel, SA, RSS, RRD, the daemons and the clients each in a process of their own
+/// (daemons all in one process, clients all in another).
+fn scalability(jobs: usize) -> Result<(), Error> {
+    scale_header("one process", jobs);
+    for platforms in PLATFORMS {
         let mut s = System::start(SystemOptions {
             platforms: 1,
             zero_work: true,
@@ -691,50 +804,36 @@ fn scalability(jobs: usize) -> Result<(), Error> {
             s.add_platform(mshn::FIRST_PLATFORM + 1 + p as i32, 1.0, 4096)?;
         }
         let mut cells = Vec::new();
-        for clients in [1usize, 10, 100] {
-            let cls: Vec<Arc<ClientLibrary>> = (0..clients)
-                .map(|c| ClientLibrary::start(&s.link, 2 + c as u16))
-                .collect::<Result<_, _>>()?;
-            let mut job = Job::new("true", &[]);
-            // Small enough that 100 in flight fit on one platform.
-            job.cpu_share = 0.001;
-            job.memory_mb = 1;
-            warm_up(&cls[0], &job)?;
-            let per = jobs.div_ceil(clients).max(1);
-            let t0 = Instant::now();
-            let threads: Vec<_> = cls
-                .iter()
-                .map(|cl| {
-                    let (cl, job) = (cl.clone(), job.clone());
-                    std::thread::spawn(move || -> Result<Vec<Duration>, Error> {
-                        let mut v = Vec::with_capacity(per);
-                        for _ in 0..per {
-                            let st = cl.wait(cl.submit(&job)?, WAIT)?;
-                            if let Some(r) = st.refused {
-                                return Err(Error::new(format!("refused: {r}")));
-                            }
-                            if let Some(x) = st.starts.first() {
-                                v.push(x.at - st.submitted);
-                            }
-                        }
-                        Ok(v)
-                    })
-                })
-                .collect();
-            let mut all = Vec::new();
-            for t in threads {
-                all.extend(
-                    t.join()
-                        .map_err(|_| Error::new("a client thread panicked"))??,
-                );
-            }
-            let elapsed = t0.elapsed();
-            let rate = (per * clients) as f64 / elapsed.as_secs_f64();
-            let median = percentiles(all).map(|p| us(p[1])).unwrap_or_default();
-            cells.push(format!("{rate:.0} ({median})"));
-            for cl in cls {
-                cl.shutdown();
-            }
+        for (n, clients) in CLIENTS.into_iter().enumerate() {
+            let per = jobs.div_ceil(clients);
+            let r = run_clients(&s.link, 2 + 100 * n as u16, clients, &tiny_job(), per)?;
+            cells.push(cell(&r, per * clients));
+        }
+        println!(
+            "{:<12} {:>22} {:>22} {:>22}",
+            platforms, cells[0], cells[1], cells[2]
+        );
+    }
+    scale_header("processes on one host (loopback TCP)", jobs);
+    use Part::*;
+    for platforms in PLATFORMS {
+        let mut cells = Vec::new();
+        for clients in CLIENTS {
+            let layout = [vec![Sa, Rss, Rrd, Daemons(101, platforms), Cl]];
+            let (d, host) = Deployment::start(&layout, true)?;
+            let per = jobs.div_ceil(clients);
+            let args = [
+                "--clients".to_string(),
+                clients.to_string(),
+                "--jobs".into(),
+                per.to_string(),
+                "--cpu-share".into(),
+                "0.001".into(),
+                "--memory".into(),
+                "1".into(),
+            ];
+            let r = d.run_cl(host, &args)?;
+            cells.push(cell(&r, per * clients));
         }
         println!(
             "{:<12} {:>22} {:>22} {:>22}",

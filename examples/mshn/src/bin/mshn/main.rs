@@ -25,9 +25,11 @@ usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
        mshn --role channel --naming-port PORT [--host ADDR] [--ior-file FILE]
                            [--gateway LOCATOR]... [-EC... options]
        mshn --role rss|rrd|sa --naming-port PORT [--rrd-file FILE]
-       mshn --role daemon --naming-port PORT --platform ID [--cpu C] [--memory MB] [--zero-work]
+       mshn --role daemon --naming-port PORT --platform ID [--count N] [--cpu C] [--memory MB]
+                          [--zero-work]
        mshn --role cl --naming-port PORT [--cpu-share S] [--memory MB] [--deadline-ms D]
-                      [--jobs N --in-flight K [--trace]] -- PROGRAM [ARGS...]
+                      [--jobs N [--in-flight K] [--trace] | --clients C --jobs N-EACH]
+                      -- PROGRAM [ARGS...]
   (component options: --heartbeat-ms MS, --misses N)";
 
 fn main() {
@@ -306,6 +308,9 @@ struct Role {
     jobs: Option<usize>,
     in_flight: usize,
     trace: bool,
+    /// Daemons in this process (`--count`), or CLs (`--clients`).
+    count: usize,
+    clients: Option<usize>,
 }
 
 impl Role {
@@ -328,6 +333,8 @@ impl Role {
             jobs: None,
             in_flight: 1,
             trace: false,
+            count: 1,
+            clients: None,
         };
         let mut job = Job::new("true", &[]);
         let mut it = args.iter();
@@ -351,6 +358,8 @@ impl Role {
                 "--jobs" => r.jobs = Some(value(a, it.next())?),
                 "--in-flight" => r.in_flight = value(a, it.next())?,
                 "--trace" => r.trace = true,
+                "--count" => r.count = value(a, it.next())?,
+                "--clients" => r.clients = Some(value(a, it.next())?),
                 "--cpu-share" => job.cpu_share = value(a, it.next())?,
                 "--deadline-ms" => job.deadline = Duration::from_millis(value(a, it.next())?),
                 "--" => {
@@ -375,8 +384,10 @@ impl Role {
         if r.heartbeat.is_zero() || r.misses == 0 {
             return Err(Error::new("--heartbeat-ms and --misses must be positive"));
         }
-        if r.jobs == Some(0) || r.in_flight == 0 {
-            return Err(Error::new("--jobs and --in-flight must be positive"));
+        if r.jobs == Some(0) || r.in_flight == 0 || r.count == 0 || r.clients == Some(0) {
+            return Err(Error::new(
+                "--jobs, --in-flight, --count and --clients must be positive",
+            ));
         }
         Ok(r)
     }
@@ -413,12 +424,17 @@ impl Role {
                 let platform = self
                     .platform
                     .ok_or_else(|| Error::new("--role daemon needs --platform ID"))?;
-                let mut o = DaemonOptions::new(platform);
-                o.cpu_capacity = self.cpu;
-                o.memory_mb = self.memory;
-                o.heartbeat = self.heartbeat;
-                o.zero_work = self.zero_work;
-                let _c = Daemon::start(&link, o)?;
+                // `--count N`: the platforms ID..ID+N, each a daemon of its own, in this process.
+                let _daemons = (0..self.count)
+                    .map(|k| {
+                        let mut o = DaemonOptions::new(platform + k as i32);
+                        o.cpu_capacity = self.cpu;
+                        o.memory_mb = self.memory;
+                        o.heartbeat = self.heartbeat;
+                        o.zero_work = self.zero_work;
+                        Daemon::start(&link, o)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.serve(&orb)
             }
             "cl" => {
@@ -427,7 +443,13 @@ impl Role {
                     .clone()
                     .ok_or_else(|| Error::new("--role cl needs `-- PROGRAM [ARGS...]`"))?;
                 // Its id from the pid's low bits: CLs in other processes share the channel.
-                let cl = ClientLibrary::start(&link, (std::process::id() & 0x7fff) as u16 + 1)?;
+                let id = (std::process::id() & 0x7fff) as u16 + 1;
+                if let Some(clients) = self.clients {
+                    let per = self.jobs.unwrap_or(1);
+                    bench::run_clients(&link, id, clients, &job, per)?.print_lines();
+                    return Ok(());
+                }
+                let cl = ClientLibrary::start(&link, id)?;
                 if let Some(n) = self.jobs {
                     let run = bench::run_jobs(&link, &cl, &job, n, self.in_flight, self.trace)?;
                     run.print_lines();
