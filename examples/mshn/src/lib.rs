@@ -37,6 +37,13 @@ pub const RSS_SOURCE: i32 = 3;
 pub const RRD_SOURCE: i32 = 4;
 pub const FIRST_PLATFORM: i32 = 100;
 
+/// The CL a job belongs to: its id, in the job id's top 16 bits. Schedules and exec reports
+/// about the job carry it as their source, so that each CL subscribes to its own jobs'
+/// events only (rather than every CL hearing of every job).
+pub fn client_of(job: idl::mshn::JobId) -> i32 {
+    (job >> 48) as i32
+}
+
 /// Name under which the channel is bound in the naming service.
 pub const CHANNEL_NAME: &str = "MSHN/EventChannel";
 

@@ -203,7 +203,8 @@ impl SchedulingAdvisor {
         let publish = SupplierQosBuilder::new()
             .insert(SA_SOURCE, mshn::STATUS_QUERY_EVENT, 0, 1)
             .insert(SA_SOURCE, mshn::REQUIREMENTS_QUERY_EVENT, 0, 1)
-            .insert(SA_SOURCE, mshn::SCHEDULE_EVENT, 0, 1)
+            // Addressed to the job's CL (its source).
+            .insert(0, mshn::SCHEDULE_EVENT, 0, 1)
             .build();
         let bus = Bus::attach(link, "sa", qos, publish, &sa, |c, e| c.handle(e))?;
         let _ = sa.bus.set(bus);
@@ -217,6 +218,13 @@ impl SchedulingAdvisor {
     fn send<T: orb::cdr::CdrEncode>(&self, ty: i32, v: &T) {
         if let Some(bus) = self.bus.get() {
             bus.send(SA_SOURCE, ty, v);
+        }
+    }
+
+    /// A schedule goes out with the job's CL as its source: only that CL subscribes to it.
+    fn send_schedule(&self, s: &mshn::Schedule) {
+        if let Some(bus) = self.bus.get() {
+            bus.send(crate::client_of(s.job), mshn::SCHEDULE_EVENT, s);
         }
     }
 
@@ -263,7 +271,7 @@ impl SchedulingAdvisor {
                 let a: mshn::ResourceAlarm = decode(e)?;
                 let schedules = self.reschedule(&a);
                 for s in schedules {
-                    self.send(mshn::SCHEDULE_EVENT, &s);
+                    self.send_schedule(&s);
                 }
             }
             _ => {}
@@ -283,7 +291,7 @@ impl SchedulingAdvisor {
             self.take_ready(&mut st, job)
         };
         if let Some(s) = ready {
-            self.send(mshn::SCHEDULE_EVENT, &s);
+            self.send_schedule(&s);
         }
     }
 

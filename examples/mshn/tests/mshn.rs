@@ -76,7 +76,9 @@ fn a_job_causes_the_seven_event_path_in_order() {
         path == expected_a || path == expected_b || path == expected_c,
         "{path:?}"
     );
-    // Who sent each: the CL, the SA twice, the RSS, the RRD, the SA, then the platform.
+    // Who sent each (or whom it is for): the CL, the SA twice, the RSS, the RRD; the
+    // schedule and the daemon's reports addressed to the job's CL, the exec request to the
+    // platform.
     let seen: Vec<_> = t
         .seen()
         .into_iter()
@@ -86,11 +88,12 @@ fn a_job_causes_the_seven_event_path_in_order() {
     for x in &seen {
         let want = match x.ty {
             m::JOB_REQUEST_EVENT => mshn::CL_SOURCE,
-            m::STATUS_QUERY_EVENT | m::REQUIREMENTS_QUERY_EVENT | m::SCHEDULE_EVENT => {
-                mshn::SA_SOURCE
-            }
+            m::STATUS_QUERY_EVENT | m::REQUIREMENTS_QUERY_EVENT => mshn::SA_SOURCE,
             m::STATUS_ANSWER_EVENT => mshn::RSS_SOURCE,
             m::REQUIREMENTS_ANSWER_EVENT => mshn::RRD_SOURCE,
+            m::SCHEDULE_EVENT | m::EXEC_STARTED_EVENT | m::EXEC_RESULT_EVENT => {
+                mshn::client_of(job)
+            }
             _ => platform,
         };
         assert_eq!(x.source, want, "{}", mshn::wire::type_name(x.ty));
