@@ -22,6 +22,7 @@ const USAGE: &str = "\
 usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
                  [--heartbeat-ms MS] [--misses N]
        mshn bench [--jobs N] [--only SECTIONS] [--trace] ...   (see `mshn bench --help`)
+       mshn --role naming --naming-port PORT
        mshn --role channel --naming-port PORT [--host ADDR] [--ior-file FILE]
                            [--gateway LOCATOR]... [-EC... options]
        mshn --role rss|rrd|sa --naming-port PORT [--rrd-file FILE]
@@ -396,6 +397,9 @@ impl Role {
         if self.role == "channel" {
             return self.run_channel();
         }
+        if self.role == "naming" {
+            return self.run_naming();
+        }
         let orb = system::loopback_orb()?;
         // The others wait for the channel to be bound (it may start after them), and find
         // it again by name if it restarts.
@@ -479,6 +483,20 @@ impl Role {
             }
             other => Err(Error::new(format!("unknown role `{other}`\n{USAGE}"))),
         }
+    }
+
+    /// A naming service alone on `--naming-port`: it outlives a channel process that is
+    /// killed (a channel that starts its own takes it down when it dies).
+    fn run_naming(&self) -> Result<(), Error> {
+        let orb = system::unbound_orb()?;
+        let (_, port, embedded) = system::naming(&orb, self.naming_port)?;
+        let Some(naming) = embedded else {
+            return Err(Error::new(format!(
+                "a naming service already answers on port {port}"
+            )));
+        };
+        println!("mshn naming: serving on 127.0.0.1:{port}");
+        Ok(naming.orb.run()?)
     }
 
     /// The channel, with the naming service on `--naming-port` if none answers there, bound
