@@ -116,6 +116,10 @@ impl Bench {
         }
         if self.wants("agility") {
             agility(self.rounds)?;
+            match Hosts::unavailable() {
+                None => agility_deployed(self.rounds)?,
+                Some(why) => println!("agility across namespaces skipped: {why}"),
+            }
         }
         if self.wants("scale") {
             scalability(self.scale_jobs)?;
@@ -190,6 +194,12 @@ pub struct Run {
     pub seven: Option<usize>,
     /// Jobs per second over the run (several clients at once).
     pub rate: Option<f64>,
+    /// Per daemon killed: its dead alarm → its job running elsewhere, and the kill → the
+    /// alarm.
+    pub agility: Vec<Duration>,
+    pub detection: Vec<Duration>,
+    /// Alarms the CL heard of.
+    pub alarms: Option<usize>,
 }
 
 impl Run {
@@ -235,6 +245,9 @@ impl Run {
                 Some("once") => run.once = num(1)? as usize,
                 Some("seven") => run.seven = Some(num(1)? as usize),
                 Some("rate") => run.rate = Some(num(1)? as f64),
+                Some("alarms") => run.alarms = Some(num(1)? as usize),
+                Some("agility") => run.agility.push(Duration::from_nanos(num(1)?)),
+                Some("detection") => run.detection.push(Duration::from_nanos(num(1)?)),
                 _ => {}
             }
         }
@@ -252,6 +265,15 @@ impl Run {
         }
         if let Some(r) = self.rate {
             println!("rate {r:.0}");
+        }
+        if let Some(a) = self.alarms {
+            println!("alarms {a}");
+        }
+        for a in &self.agility {
+            println!("agility {}", a.as_nanos());
+        }
+        for d in &self.detection {
+            println!("detection {}", d.as_nanos());
         }
     }
 }
@@ -358,6 +380,9 @@ enum Part {
     Rrd,
     /// A process with daemons for the platforms `first..first + count`.
     Daemons(i32, usize),
+    /// A process with the daemon of one platform, four times the others' capacity (so the
+    /// least loaded: the SA sends the next job there), to be killed.
+    Victim(i32),
     Cl,
 }
 
@@ -508,12 +533,26 @@ impl Deployment {
                         }
                         d.spawn_role("daemon", format!("daemon{first}"), i, &args)?;
                     }
+                    Part::Victim(p) => {
+                        let args = [
+                            "--platform".to_string(),
+                            p.to_string(),
+                            "--cpu".into(),
+                            "4".into(),
+                        ];
+                        d.spawn_role("daemon", format!("daemon{p}"), i, &args)?;
+                    }
                     Part::Cl => cl = Some(i),
                 }
             }
         }
         let cl = cl.ok_or_else(|| Error::new("the layout has no CL"))?;
         Ok((d, cl))
+    }
+
+    /// The pid of the process started as `name`.
+    fn pid_of(&self, name: &str) -> Option<u32> {
+        self.children.iter().find(|c| c.0 == name).map(|c| c.1.id())
     }
 
     fn spawn_role(
@@ -663,6 +702,128 @@ fn agility(rounds: usize) -> Result<(), Error> {
         heartbeat.as_millis() / 4
     );
     Ok(())
+}
+
+/// Agility across hosts, (d)'s layout: each round the CL submits a job, which goes to the
+/// next victim platform (a daemon process of its own), and kills that process (SIGKILL);
+/// the RSS on another host misses its heartbeats and raises the alarm, the SA moves the job,
+/// the CL starts it on a survivor. Real jobs (`sleep 0.3`).
+fn agility_deployed(rounds: usize) -> Result<(), Error> {
+    use Part::*;
+    let mut daemons = vec![Daemons(101, 2)];
+    daemons.extend((0..rounds).map(|r| Victim(200 + r as i32)));
+    let layout = [vec![Sa, Rss, Rrd], vec![Cl], daemons];
+    let (d, cl) = Deployment::start(&layout, false)?;
+    let victims = (0..rounds)
+        .map(|r| {
+            let p = 200 + r as i32;
+            d.pid_of(&format!("daemon{p}"))
+                .map(|pid| format!("{p}:{pid}"))
+                .ok_or_else(|| Error::new("a victim did not start"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let r = d.run_cl(cl, &["--agility".to_string(), victims.join(",")])?;
+    println!();
+    println!(
+        "agility across namespaces (SA+RSS+RRD | CL | daemons), {rounds} daemon processes killed (us)"
+    );
+    print_row("daemon dead alarm -> running elsewhere", r.agility);
+    print_row("detection: daemon killed -> alarm", r.detection);
+    println!(
+        "(alarms raised: {} for {rounds} kills; more means live platforms were suspected)",
+        r.alarms.unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn print_row(what: &str, v: Vec<Duration>) {
+    let n = v.len();
+    match percentiles(v) {
+        Some(p) => println!(
+            "{:<48} {:>8} {:>8} {:>8} {:>9}",
+            format!("{what} ({n})"),
+            us(p[0]),
+            us(p[1]),
+            us(p[2]),
+            us(p[3])
+        ),
+        None => println!("{what:<48} -"),
+    }
+}
+
+/// The CL's side of [`agility_deployed`]: `victims` are (platform, pid) pairs.
+pub fn run_agility(link: &Link, cl: &ClientLibrary, victims: &[(i32, u32)]) -> Result<Run, Error> {
+    let alarms = Tracer::start(link, &[m::RESOURCE_ALARM_EVENT])?;
+    warm_up(cl, &Job::new("true", &[]))?;
+    let mut job = Job::new("sleep", &["0.3"]);
+    job.cpu_share = 0.3;
+    let mut run = Run::default();
+    let mut ids = Vec::new();
+    // Each round kills the victim the job went to (a moved job may be on any of them).
+    let mut alive: std::collections::HashMap<i32, u32> = victims.iter().copied().collect();
+    for _ in victims {
+        // The SA sends a job to a victim (the least loaded) unless it thinks them all dead
+        // or full: then the job runs elsewhere, and another is tried.
+        let mut tries = 0;
+        let (id, st, platform, pid) = loop {
+            let id = cl.submit(&job)?;
+            ids.push(id);
+            let st = cl.wait_for(id, WAIT, |j| !j.starts.is_empty() || j.is_done())?;
+            if let Some(pid) = alive.remove(&st.platform) {
+                break (id, st.clone(), st.platform, pid);
+            }
+            tries += 1;
+            if tries == 5 {
+                return Err(Error::new(format!(
+                    "5 jobs in a row went to platforms that are not live victims (the last: {})",
+                    st.platform
+                )));
+            }
+            cl.wait(id, WAIT)?;
+        };
+        let killed_at = Instant::now();
+        let status = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()?;
+        if !status.success() {
+            return Err(Error::new(format!(
+                "kill -KILL {pid} (platform {platform}) failed"
+            )));
+        }
+        let end = Instant::now() + WAIT;
+        let alarm = loop {
+            let found = alarms.seen().into_iter().find(|a| {
+                mshn::wire::decode::<m::ResourceAlarm>(&a.event)
+                    .is_ok_and(|x| x.platform == platform)
+            });
+            if let Some(a) = found {
+                break a;
+            }
+            if Instant::now() > end {
+                return Err(Error::new(format!("no alarm for platform {platform}")));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let alarm_at = mshn::wire::stamp_instant(alarm.stamp_ns);
+        run.detection
+            .push(alarm_at.saturating_duration_since(killed_at));
+        let at_kill = st.attempt;
+        let st = cl.wait_for(id, WAIT, |j| {
+            j.starts.iter().any(|x| x.attempt > at_kill) || j.is_done()
+        })?;
+        if let Some(x) = st.starts.iter().find(|x| x.attempt > at_kill) {
+            run.agility.push(x.at.saturating_duration_since(alarm_at));
+        }
+    }
+    for id in ids {
+        let st = cl.wait(id, WAIT)?;
+        if st.exits.iter().any(|e| e.0 == st.attempt && e.2 == 0) {
+            run.once += 1;
+        }
+    }
+    // More alarms than kills: a live platform was suspected (its heartbeats late).
+    run.alarms = Some(alarms.seen().len());
+    Ok(run)
 }
 
 /// The times from the alarm after the first `before` alarms to each of `jobs` running on

@@ -29,7 +29,8 @@ usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
        mshn --role daemon --naming-port PORT --platform ID [--count N] [--cpu C] [--memory MB]
                           [--zero-work]
        mshn --role cl --naming-port PORT [--cpu-share S] [--memory MB] [--deadline-ms D]
-                      [--jobs N [--in-flight K] [--trace] | --clients C --jobs N-EACH]
+                      [--jobs N [--in-flight K] [--trace] | --clients C --jobs N-EACH
+                       | --agility PLATFORM:PID,...]
                       -- PROGRAM [ARGS...]
   (component options: --heartbeat-ms MS, --misses N)";
 
@@ -312,6 +313,8 @@ struct Role {
     /// Daemons in this process (`--count`), or CLs (`--clients`).
     count: usize,
     clients: Option<usize>,
+    /// (platform, pid) of daemons the CL is to kill, one per job (`--agility`).
+    victims: Vec<(i32, u32)>,
 }
 
 impl Role {
@@ -336,6 +339,7 @@ impl Role {
             trace: false,
             count: 1,
             clients: None,
+            victims: Vec::new(),
         };
         let mut job = Job::new("true", &[]);
         let mut it = args.iter();
@@ -361,6 +365,21 @@ impl Role {
                 "--trace" => r.trace = true,
                 "--count" => r.count = value(a, it.next())?,
                 "--clients" => r.clients = Some(value(a, it.next())?),
+                "--agility" => {
+                    let list: String = value(a, it.next())?;
+                    for pair in list.split(',') {
+                        let bad = || {
+                            Error::new(format!(
+                                "--agility: `{pair}` is not PLATFORM:PID (e.g. 201:4242)"
+                            ))
+                        };
+                        let (p, pid) = pair.split_once(':').ok_or_else(bad)?;
+                        r.victims.push((
+                            p.parse().map_err(|_| bad())?,
+                            pid.parse().map_err(|_| bad())?,
+                        ));
+                    }
+                }
                 "--cpu-share" => job.cpu_share = value(a, it.next())?,
                 "--deadline-ms" => job.deadline = Duration::from_millis(value(a, it.next())?),
                 "--" => {
@@ -454,6 +473,10 @@ impl Role {
                     return Ok(());
                 }
                 let cl = ClientLibrary::start(&link, id)?;
+                if !self.victims.is_empty() {
+                    bench::run_agility(&link, &cl, &self.victims)?.print_lines();
+                    return Ok(());
+                }
                 if let Some(n) = self.jobs {
                     let run = bench::run_jobs(&link, &cl, &job, n, self.in_flight, self.trace)?;
                     run.print_lines();
