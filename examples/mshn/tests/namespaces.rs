@@ -24,11 +24,13 @@ fn skip(test: &str, why: &str) {
     }
 }
 
-/// Runs `mshn bench --only CONFIG --jobs 20 --trace`; both rows (work zero, fork/exec) must
+/// Runs `mshn bench --only CONFIG --jobs 20 --trace --misses 25`; both rows (work zero, fork/exec) must
 /// say every job ran once along the seven-event path. Returns the bench's pid.
 fn bench_checks(config: &str) -> u32 {
     let child = Command::new(env!("CARGO_BIN_EXE_mshn"))
         .args(["bench", "--only", config, "--jobs", "20", "--trace"])
+        // Half a second of silence before a daemon is dead: a busy test machine is no crash.
+        .args(["--misses", "25"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

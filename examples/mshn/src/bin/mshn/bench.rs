@@ -34,6 +34,8 @@ usage: mshn bench [--jobs N] [--only SECTIONS] [--rounds R] [--scale-jobs N]
                    (default: all)
   --rounds R       kill rounds and resource-drop rounds for agility (default 20)
   --scale-jobs N   jobs per scalability cell (default 2000)
+  --misses N       heartbeats (of 20 ms) the RSS misses before a daemon process is dead
+                   (default 3; a loaded machine may need more not to suspect live ones)
   --trace          also check each job's seven-event path (deployments a, b, d)
 Pin it with `taskset -c 1 mshn bench` (its processes inherit the CPU set).";
 
@@ -52,6 +54,7 @@ pub struct Bench {
     rounds: usize,
     scale_jobs: usize,
     trace: bool,
+    misses: u32,
 }
 
 impl Bench {
@@ -64,6 +67,7 @@ impl Bench {
             rounds: 20,
             scale_jobs: 2000,
             trace: false,
+            misses: 3,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -71,6 +75,7 @@ impl Bench {
                 "--jobs" => b.jobs = value(a, it.next())?,
                 "--rounds" => b.rounds = value(a, it.next())?,
                 "--scale-jobs" => b.scale_jobs = value(a, it.next())?,
+                "--misses" => b.misses = value(a, it.next())?,
                 "--trace" => b.trace = true,
                 "--only" => {
                     let list: String = value(a, it.next())?;
@@ -90,9 +95,9 @@ impl Bench {
                 _ => return Err(Error::new(format!("bench: unknown argument `{a}`\n{HELP}"))),
             }
         }
-        if b.jobs == 0 || b.rounds == 0 || b.scale_jobs == 0 {
+        if b.jobs == 0 || b.rounds == 0 || b.scale_jobs == 0 || b.misses == 0 {
             return Err(Error::new(
-                "bench: --jobs, --rounds and --scale-jobs must be positive",
+                "bench: --jobs, --rounds, --scale-jobs and --misses must be positive",
             ));
         }
         Ok(b)
@@ -123,12 +128,12 @@ impl Bench {
         if self.wants("agility") {
             agility(self.rounds)?;
             match Hosts::unavailable() {
-                None => agility_deployed(self.rounds)?,
+                None => agility_deployed(self.rounds, self.misses)?,
                 Some(why) => println!("agility across namespaces skipped: {why}"),
             }
         }
         if self.wants("scale") {
-            scalability(self.scale_jobs)?;
+            scalability(self.scale_jobs, self.misses)?;
         }
         if failures.is_empty() {
             Ok(())
@@ -160,7 +165,7 @@ impl Bench {
                     );
                     continue;
                 } else {
-                    deployed(config, self.jobs, zero, self.trace)
+                    deployed(config, self.jobs, zero, self.trace, self.misses)
                 };
                 match run {
                     Ok(r) => {
@@ -484,8 +489,8 @@ fn layout(config: &str) -> Vec<Vec<Part>> {
 }
 
 /// (a), (b), (d): the layout deployed, the CL running the jobs.
-fn deployed(config: &str, jobs: usize, zero: bool, trace: bool) -> Result<Run, Error> {
-    let (d, cl) = Deployment::start(&layout(config), zero)?;
+fn deployed(config: &str, jobs: usize, zero: bool, trace: bool, misses: u32) -> Result<Run, Error> {
+    let (d, cl) = Deployment::start(&layout(config), zero, misses)?;
     let mut args = vec![
         "--jobs".to_string(),
         jobs.to_string(),
@@ -501,7 +506,7 @@ fn deployed(config: &str, jobs: usize, zero: bool, trace: bool) -> Result<Run, E
 impl Deployment {
     /// A channel per host (joined by a gateway to every other host's), each part as a
     /// process; and the host where the CL is to run.
-    fn start(layout: &[Vec<Part>], zero: bool) -> Result<(Deployment, usize), Error> {
+    fn start(layout: &[Vec<Part>], zero: bool, misses: u32) -> Result<(Deployment, usize), Error> {
         let hosts = if layout.len() > 1 {
             Some(Hosts::create(layout.len())?)
         } else {
@@ -542,7 +547,10 @@ impl Deployment {
             for part in parts {
                 match *part {
                     Part::Sa => d.spawn_role("sa", "sa".into(), i, &[])?,
-                    Part::Rss => d.spawn_role("rss", "rss".into(), i, &[])?,
+                    Part::Rss => {
+                        let args = ["--misses".to_string(), misses.to_string()];
+                        d.spawn_role("rss", "rss".into(), i, &args)?
+                    }
                     Part::Rrd => d.spawn_role("rrd", "rrd".into(), i, &[])?,
                     Part::Daemons(first, count) => {
                         let mut args = vec![
@@ -731,12 +739,12 @@ fn agility(rounds: usize) -> Result<(), Error> {
 /// next victim platform (a daemon process of its own), and kills that process (SIGKILL);
 /// the RSS on another host misses its heartbeats and raises the alarm, the SA moves the job,
 /// the CL starts it on a survivor. Real jobs (`sleep 0.3`).
-fn agility_deployed(rounds: usize) -> Result<(), Error> {
+fn agility_deployed(rounds: usize, misses: u32) -> Result<(), Error> {
     use Part::*;
     let mut daemons = vec![Daemons(101, 2)];
     daemons.extend((0..rounds).map(|r| Victim(200 + r as i32)));
     let layout = [vec![Sa, Rss, Rrd], vec![Cl], daemons];
-    let (d, cl) = Deployment::start(&layout, false)?;
+    let (d, cl) = Deployment::start(&layout, false, misses)?;
     let victims = (0..rounds)
         .map(|r| {
             let p = 200 + r as i32;
@@ -982,7 +990,7 @@ fn cell(r: &Run, expected: usize) -> String {
 /// one job in flight) and 1, 10, 50 platforms; work zero. In one process, then with the
 /// channel, SA, RSS, RRD, the daemons and the clients each in a process of their own
 /// (daemons all in one process, clients all in another).
-fn scalability(jobs: usize) -> Result<(), Error> {
+fn scalability(jobs: usize, misses: u32) -> Result<(), Error> {
     scale_header("one process", jobs);
     for platforms in PLATFORMS {
         let mut s = System::start(SystemOptions {
@@ -1010,7 +1018,7 @@ fn scalability(jobs: usize) -> Result<(), Error> {
         let mut cells = Vec::new();
         for clients in CLIENTS {
             let layout = [vec![Sa, Rss, Rrd, Daemons(101, platforms), Cl]];
-            let (d, host) = Deployment::start(&layout, true)?;
+            let (d, host) = Deployment::start(&layout, true, misses)?;
             let per = jobs.div_ceil(clients);
             let args = [
                 "--clients".to_string(),
