@@ -593,18 +593,30 @@ impl Deployment {
         host: usize,
         args: &[String],
     ) -> Result<(), Error> {
-        let mut all: Vec<String> = ["--role", role, "--naming-port", &self.port]
-            .map(String::from)
-            .to_vec();
+        let mut all: Vec<String> = [
+            "--role",
+            role,
+            "--naming-port",
+            &self.port,
+            "--exit-with-parent",
+        ]
+        .map(String::from)
+        .to_vec();
         all.extend_from_slice(args);
         self.spawn(name, host, &all)
     }
 
     /// A CL process on `host` with `args` (and the program `true`), to its end: what it saw.
     fn run_cl(mut self, host: usize, args: &[String]) -> Result<Run, Error> {
-        let mut all: Vec<String> = ["--role", "cl", "--naming-port", &self.port]
-            .map(String::from)
-            .to_vec();
+        let mut all: Vec<String> = [
+            "--role",
+            "cl",
+            "--naming-port",
+            &self.port,
+            "--exit-with-parent",
+        ]
+        .map(String::from)
+        .to_vec();
         all.extend_from_slice(args);
         all.extend(["--", "true"].map(String::from));
         let mut child = self

@@ -32,7 +32,7 @@ usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
                       [--jobs N [--in-flight K] [--trace] | --clients C --jobs N-EACH
                        | --agility PLATFORM:PID,...]
                       -- PROGRAM [ARGS...]
-  (component options: --heartbeat-ms MS, --misses N)";
+  (component options: --heartbeat-ms MS, --misses N, --exit-with-parent)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -287,6 +287,20 @@ fn report(states: &[JobState], kill_at: Instant, alarm_at: Instant, jobs: usize)
     }
 }
 
+/// Watches the parent process: when it is gone (this process handed to another), exits.
+fn exit_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    let _ = std::thread::Builder::new()
+        .name("mshn-parent-watch".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if std::os::unix::process::parent_id() != parent {
+                eprintln!("mshn: the process that started this one is gone; exiting");
+                std::process::exit(3);
+            }
+        });
+}
+
 // ---- roles ----------------------------------------------------------------------------------
 
 struct Role {
@@ -315,6 +329,9 @@ struct Role {
     clients: Option<usize>,
     /// (platform, pid) of daemons the CL is to kill, one per job (`--agility`).
     victims: Vec<(i32, u32)>,
+    /// Exit when the process that started this one is gone (the bench's children: a bench
+    /// killed mid-run leaves no components running).
+    exit_with_parent: bool,
 }
 
 impl Role {
@@ -340,6 +357,7 @@ impl Role {
             count: 1,
             clients: None,
             victims: Vec::new(),
+            exit_with_parent: false,
         };
         let mut job = Job::new("true", &[]);
         let mut it = args.iter();
@@ -363,6 +381,7 @@ impl Role {
                 "--jobs" => r.jobs = Some(value(a, it.next())?),
                 "--in-flight" => r.in_flight = value(a, it.next())?,
                 "--trace" => r.trace = true,
+                "--exit-with-parent" => r.exit_with_parent = true,
                 "--count" => r.count = value(a, it.next())?,
                 "--clients" => r.clients = Some(value(a, it.next())?),
                 "--agility" => {
@@ -413,6 +432,9 @@ impl Role {
     }
 
     fn run(self) -> Result<(), Error> {
+        if self.exit_with_parent {
+            exit_with_parent();
+        }
         if self.role == "channel" {
             return self.run_channel();
         }
