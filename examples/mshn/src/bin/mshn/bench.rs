@@ -414,6 +414,8 @@ struct Deployment {
     children: Vec<(String, Child)>,
     /// Every host's naming-service port.
     port: String,
+    /// The components' standard output, kept open after their first line.
+    outputs: Vec<BufReader<std::process::ChildStdout>>,
 }
 
 impl Deployment {
@@ -437,11 +439,33 @@ impl Deployment {
             .command(host)
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(err)
             .spawn()
             .map_err(|e| Error::new(format!("starting {name}: {e}")))?;
         self.children.push((name, child));
+        Ok(())
+    }
+
+    /// Waits until every process started so far says it is connected (its first line): a
+    /// consumer connecting later changes its host's subscriptions while the jobs run.
+    fn wait_connected(&mut self) -> Result<(), Error> {
+        for k in 0..self.children.len() {
+            let Some(stdout) = self.children[k].1.stdout.take() else {
+                continue;
+            };
+            let mut out = BufReader::new(stdout);
+            let mut line = String::new();
+            out.read_line(&mut line)?;
+            if !line.starts_with("mshn ") {
+                return Err(Error::new(format!(
+                    "{} did not start (it said {line:?}):{}",
+                    self.children[k].0,
+                    self.complaints()
+                )));
+            }
+            self.outputs.push(out);
+        }
         Ok(())
     }
 
@@ -527,6 +551,7 @@ impl Deployment {
             hosts,
             children: Vec::new(),
             port,
+            outputs: Vec::new(),
         };
         let iors: Vec<PathBuf> = (0..layout.len())
             .map(|i| d.dir.join(format!("channel{i}.ior")))
@@ -577,6 +602,7 @@ impl Deployment {
                 }
             }
         }
+        d.wait_connected()?;
         let cl = cl.ok_or_else(|| Error::new("the layout has no CL"))?;
         Ok((d, cl))
     }

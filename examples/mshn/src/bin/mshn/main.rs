@@ -553,8 +553,21 @@ impl Role {
         let mut ec = event_service::rtec::RtecOptions::default();
         let mut args = self.channel_args.clone();
         if !self.gateways.is_empty() {
-            // A gateway learns what to fetch from the peer by observing this channel.
-            args.extend(["-ECObserver".to_string(), "basic".to_string()]);
+            // A gateway learns what to fetch from the peer by observing this channel. When a
+            // host's consumers come and go, its gateways change their subscriptions at the
+            // peers (and their publications here): in place if the channel allows
+            // reconnection, else by a new connection, and events in between are lost.
+            args.extend(
+                [
+                    "-ECObserver",
+                    "basic",
+                    "-ECConsumerReconnect",
+                    "1",
+                    "-ECSupplierReconnect",
+                    "1",
+                ]
+                .map(String::from),
+            );
         }
         ec.parse_args(args.iter().map(String::as_str))
             .map_err(|e| Error::new(format!("channel options: {e}")))?;
