@@ -9,6 +9,13 @@
 //! every deadline), and `Σmemory + memory ≤ memory_mb`. A job whose learned run time
 //! exceeds its deadline is refused outright.
 //!
+//! **Reservations end at the deadline**: an admission holds its demand until the job's exit
+//! is heard of or its absolute deadline (admission + `D`) passes, whichever comes first. The
+//! density test promises a job nothing beyond its deadline; and an exit report lost on the
+//! way (a gateway reconnecting, a channel restarted, a CL that never acted on its schedule)
+//! no longer holds the share for good. A job still running past its deadline is no longer
+//! counted.
+//!
 //! **Policy**: among the platforms that admit the job, the least loaded after admission
 //! (lowest `(Σu + u) / cpu_capacity`; ties: fewest jobs, then lowest id) — worst fit, which
 //! leaves the most slack everywhere, so that an alarm has room to move jobs into.
@@ -25,6 +32,7 @@ use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct Pending {
@@ -41,6 +49,8 @@ struct Admitted {
     demand: f64,
     learned_us: u64,
     order: u64,
+    /// The absolute deadline: the reservation ends then.
+    until: Instant,
 }
 
 #[derive(Default)]
@@ -75,10 +85,15 @@ impl State {
         why: String,
     ) -> mshn::Schedule {
         let job = req.job;
+        self.expire();
         match self.decide(&req, learned_us, exclude) {
             Decision::Admit { platform, demand } => {
                 self.next_order += 1;
                 let order = self.next_order;
+                let now = Instant::now();
+                let until = now
+                    .checked_add(Duration::from_micros(req.deadline_us))
+                    .unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600));
                 self.admitted.insert(
                     job,
                     Admitted {
@@ -88,6 +103,7 @@ impl State {
                         demand,
                         learned_us,
                         order,
+                        until,
                     },
                 );
                 mshn::Schedule {
@@ -110,6 +126,12 @@ impl State {
                 },
             },
         }
+    }
+
+    /// Ends the reservations whose deadline has passed.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        self.admitted.retain(|_, a| a.until > now);
     }
 
     fn load(&self, platform: i32) -> (f64, u64, usize) {
@@ -313,6 +335,7 @@ impl SchedulingAdvisor {
 
     fn reschedule(&self, alarm: &mshn::ResourceAlarm) -> Vec<mshn::Schedule> {
         let mut st = self.lock();
+        st.expire();
         let p = alarm.platform;
         if let Some(s) = st.platforms.get_mut(&p) {
             match alarm.kind {
@@ -354,7 +377,9 @@ impl SchedulingAdvisor {
 
     /// Jobs admitted and not yet finished, per platform.
     pub fn admitted_on(&self, platform: i32) -> usize {
-        self.lock().load(platform).2
+        let mut st = self.lock();
+        st.expire();
+        st.load(platform).2
     }
 
     pub fn shutdown(&self) {

@@ -327,3 +327,31 @@ fn a_malformed_event_is_ignored_and_the_system_goes_on() {
     assert_eq!(count(m::STATUS_QUERY_EVENT), 1);
     assert_eq!(count(m::REQUIREMENTS_QUERY_EVENT), 1);
 }
+
+#[test]
+fn a_reservation_ends_at_the_jobs_deadline() {
+    let s = system(1);
+    // Admitted with a 2 s deadline; it runs far longer (and its exit is not heard of in
+    // time), as a job whose exit report was lost would look to the SA.
+    let mut long = Job::new("sleep", &["30"]);
+    long.cpu_share = 0.8;
+    long.deadline = Duration::from_secs(2);
+    let first = s.cl.submit(&long).unwrap();
+    s.cl.wait_for(first, WAIT, |j| !j.starts.is_empty())
+        .unwrap();
+    // Within its deadline the share is taken: another 0.8 does not fit.
+    let second = s.cl.wait(s.cl.submit(&long).unwrap(), WAIT).unwrap();
+    assert_eq!(
+        second.refused.as_deref(),
+        Some("no platform admits it (101: utilization 1.60 > 1.00)")
+    );
+    // Past it, the reservation is over and the platform admits the next one.
+    std::thread::sleep(Duration::from_millis(2200));
+    let third = s.cl.submit(&long).unwrap();
+    let st =
+        s.cl.wait_for(third, WAIT, |j| !j.starts.is_empty() || j.is_done())
+            .unwrap();
+    assert!(st.refused.is_none(), "{st:?}");
+    assert_eq!(st.platform, 101);
+    assert_eq!(s.sa.admitted_on(101), 1, "only the third is counted now");
+}
