@@ -1050,31 +1050,53 @@ fn scalability(jobs: usize, misses: u32) -> Result<(), Error> {
             platforms, cells[0], cells[1], cells[2]
         );
     }
-    scale_header("processes on one host (loopback TCP)", jobs);
     use Part::*;
+    scale_header("processes on one host (loopback TCP)", jobs);
     for platforms in PLATFORMS {
-        let mut cells = Vec::new();
-        for clients in CLIENTS {
-            let layout = [vec![Sa, Rss, Rrd, Daemons(101, platforms), Cl]];
-            let (d, host) = Deployment::start(&layout, true, misses)?;
-            let per = jobs.div_ceil(clients);
-            let args = [
-                "--clients".to_string(),
-                clients.to_string(),
-                "--jobs".into(),
-                per.to_string(),
-                "--cpu-share".into(),
-                "0.001".into(),
-                "--memory".into(),
-                "1".into(),
-            ];
-            let r = d.run_cl(host, &args)?;
-            cells.push(cell(&r, per * clients));
-        }
-        println!(
-            "{:<12} {:>22} {:>22} {:>22}",
-            platforms, cells[0], cells[1], cells[2]
-        );
+        let layout = [vec![Sa, Rss, Rrd, Daemons(101, platforms), Cl]];
+        scale_row(&layout, platforms, jobs, misses)?;
     }
+    match Hosts::unavailable() {
+        Some(why) => println!("\nscalability across namespaces skipped: {why}"),
+        None => {
+            scale_header("SA+RSS+RRD | CL | daemons (3 ns)", jobs);
+            for platforms in PLATFORMS {
+                let layout = [vec![Sa, Rss, Rrd], vec![Cl], vec![Daemons(101, platforms)]];
+                scale_row(&layout, platforms, jobs, misses)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One row of a process table: 1, 10, 100 clients in one CL process, each cell a fresh
+/// deployment of `layout`.
+fn scale_row(
+    layout: &[Vec<Part>],
+    platforms: usize,
+    jobs: usize,
+    misses: u32,
+) -> Result<(), Error> {
+    let mut cells = Vec::new();
+    for clients in CLIENTS {
+        let (d, host) = Deployment::start(layout, true, misses)?;
+        let per = jobs.div_ceil(clients);
+        let args = [
+            "--clients".to_string(),
+            clients.to_string(),
+            "--jobs".into(),
+            per.to_string(),
+            "--cpu-share".into(),
+            "0.001".into(),
+            "--memory".into(),
+            "1".into(),
+        ];
+        let r = d.run_cl(host, &args)?;
+        cells.push(cell(&r, per * clients));
+    }
+    println!(
+        "{:<12} {:>22} {:>22} {:>22}",
+        platforms, cells[0], cells[1], cells[2]
+    );
     Ok(())
 }
