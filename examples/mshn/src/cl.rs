@@ -96,11 +96,13 @@ impl ClientLibrary {
             changed: Condvar::new(),
             bus: OnceLock::new(),
         });
+        // Only its own jobs' events: the SA and the daemons address them to it (source).
+        let me = i32::from(id);
         let qos = ConsumerQosBuilder::new()
             .start_disjunction_group(3)
-            .insert(crate::SA_SOURCE, mshn::SCHEDULE_EVENT, 0)
-            .insert_type(mshn::EXEC_STARTED_EVENT, 0)
-            .insert_type(mshn::EXEC_RESULT_EVENT, 0)
+            .insert(me, mshn::SCHEDULE_EVENT, 0)
+            .insert(me, mshn::EXEC_STARTED_EVENT, 0)
+            .insert(me, mshn::EXEC_RESULT_EVENT, 0)
             .build();
         // Exec requests go out with the addressed platform as source: any source.
         let publish = SupplierQosBuilder::new()

@@ -23,6 +23,9 @@ pub struct DaemonOptions {
     pub cpu_capacity: f64,
     pub memory_mb: u32,
     pub heartbeat: Duration,
+    /// Run nothing: report each job started and finished (exit 0, no run time) at once, so
+    /// that a measurement sees the events alone — the thesis's "component work zero".
+    pub zero_work: bool,
 }
 
 impl DaemonOptions {
@@ -32,6 +35,7 @@ impl DaemonOptions {
             cpu_capacity: 1.0,
             memory_mb: 4096,
             heartbeat: Duration::from_millis(20),
+            zero_work: false,
         }
     }
 }
@@ -69,8 +73,9 @@ impl Daemon {
             .insert(p, mshn::EXEC_REQUEST_EVENT, 0)
             .build();
         let publish = SupplierQosBuilder::new()
-            .insert(p, mshn::EXEC_STARTED_EVENT, 0, 1)
-            .insert(p, mshn::EXEC_RESULT_EVENT, 0, 1)
+            // Addressed to the job's CL (its source).
+            .insert(0, mshn::EXEC_STARTED_EVENT, 0, 1)
+            .insert(0, mshn::EXEC_RESULT_EVENT, 0, 1)
             .insert(p, mshn::STATUS_REPORT_EVENT, 0, 1)
             .insert(p, mshn::HEARTBEAT_EVENT, 0, 1)
             .build();
@@ -108,11 +113,21 @@ impl Daemon {
     }
 
     fn send<T: orb::cdr::CdrEncode>(&self, ty: i32, v: &T) {
+        self.send_from(self.platform(), ty, v);
+    }
+
+    /// A start or an exit goes out with the job's CL as its source: only that CL (and
+    /// whoever takes every exit: the SA, the RRD) subscribes to it.
+    fn report<T: orb::cdr::CdrEncode>(&self, job: mshn::JobId, ty: i32, v: &T) {
+        self.send_from(crate::client_of(job), ty, v);
+    }
+
+    fn send_from<T: orb::cdr::CdrEncode>(&self, source: i32, ty: i32, v: &T) {
         if self.dead.load(Ordering::Acquire) {
             return;
         }
         if let Some(bus) = self.bus.get() {
-            bus.send(self.platform(), ty, v);
+            bus.send(source, ty, v);
         }
     }
 
@@ -156,6 +171,9 @@ impl Daemon {
         }
         let req: mshn::ExecRequest = decode(e)?;
         let platform = self.platform();
+        if self.opts().zero_work {
+            return self.pretend_to_run(req);
+        }
         let t0 = Instant::now();
         let spawned = Command::new(&req.program)
             .args(&req.args)
@@ -176,7 +194,7 @@ impl Daemon {
             Ok(c) => c,
             Err(err) => {
                 started.error = format!("{}: {err}", req.program);
-                self.send(mshn::EXEC_STARTED_EVENT, &started);
+                self.report(req.job, mshn::EXEC_STARTED_EVENT, &started);
                 return Ok(());
             }
         };
@@ -187,11 +205,36 @@ impl Daemon {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert((req.job, req.attempt), child.clone());
-        self.send(mshn::EXEC_STARTED_EVENT, &started);
+        self.report(req.job, mshn::EXEC_STARTED_EVENT, &started);
         let me = self.clone();
         std::thread::Builder::new()
             .name(format!("mshn-job-{}", req.job))
             .spawn(move || me.wait_for(req, child, t0))?;
+        Ok(())
+    }
+
+    /// A job run with zero work: started and finished, nothing spawned.
+    fn pretend_to_run(&self, req: mshn::ExecRequest) -> Result<(), Error> {
+        let platform = self.platform();
+        let started = mshn::ExecStarted {
+            job: req.job,
+            attempt: req.attempt,
+            platform,
+            ok: true,
+            pid: 0,
+            spawn_ns: 0,
+            error: String::new(),
+        };
+        self.report(req.job, mshn::EXEC_STARTED_EVENT, &started);
+        let result = mshn::ExecResult {
+            job: req.job,
+            attempt: req.attempt,
+            platform,
+            program: req.program,
+            exit_code: 0,
+            run_us: 0,
+        };
+        self.report(req.job, mshn::EXEC_RESULT_EVENT, &result);
         Ok(())
     }
 
@@ -212,7 +255,8 @@ impl Daemon {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(req.job, req.attempt));
         let exit_code = status.and_then(|s| s.code()).unwrap_or(-1);
-        self.send(
+        self.report(
+            req.job,
             mshn::EXEC_RESULT_EVENT,
             &mshn::ExecResult {
                 job: req.job,

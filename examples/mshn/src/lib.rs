@@ -21,6 +21,7 @@ pub mod idl {
 pub mod bus;
 pub mod cl;
 pub mod daemon;
+pub mod netns;
 pub mod rrd;
 pub mod rss;
 pub mod sa;
@@ -35,6 +36,13 @@ pub const SA_SOURCE: i32 = 2;
 pub const RSS_SOURCE: i32 = 3;
 pub const RRD_SOURCE: i32 = 4;
 pub const FIRST_PLATFORM: i32 = 100;
+
+/// The CL a job belongs to: its id, in the job id's top 16 bits. Schedules and exec reports
+/// about the job carry it as their source, so that each CL subscribes to its own jobs'
+/// events only (rather than every CL hearing of every job).
+pub fn client_of(job: idl::mshn::JobId) -> i32 {
+    (job >> 48) as i32
+}
 
 /// Name under which the channel is bound in the naming service.
 pub const CHANNEL_NAME: &str = "MSHN/EventChannel";

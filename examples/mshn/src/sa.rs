@@ -9,6 +9,13 @@
 //! every deadline), and `Σmemory + memory ≤ memory_mb`. A job whose learned run time
 //! exceeds its deadline is refused outright.
 //!
+//! **Reservations end at the deadline**: an admission holds its demand until the job's exit
+//! is heard of or its absolute deadline (admission + `D`) passes, whichever comes first. The
+//! density test promises a job nothing beyond its deadline; and an exit report lost on the
+//! way (a gateway reconnecting, a channel restarted, a CL that never acted on its schedule)
+//! no longer holds the share for good. A job still running past its deadline is no longer
+//! counted.
+//!
 //! **Policy**: among the platforms that admit the job, the least loaded after admission
 //! (lowest `(Σu + u) / cpu_capacity`; ties: fewest jobs, then lowest id) — worst fit, which
 //! leaves the most slack everywhere, so that an alarm has room to move jobs into.
@@ -25,6 +32,7 @@ use event_service::rtec::rtec_event_comm::Event;
 use event_service::rtec::{ConsumerQosBuilder, SupplierQosBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct Pending {
@@ -41,6 +49,8 @@ struct Admitted {
     demand: f64,
     learned_us: u64,
     order: u64,
+    /// The absolute deadline: the reservation ends then.
+    until: Instant,
 }
 
 #[derive(Default)]
@@ -75,10 +85,15 @@ impl State {
         why: String,
     ) -> mshn::Schedule {
         let job = req.job;
+        self.expire();
         match self.decide(&req, learned_us, exclude) {
             Decision::Admit { platform, demand } => {
                 self.next_order += 1;
                 let order = self.next_order;
+                let now = Instant::now();
+                let until = now
+                    .checked_add(Duration::from_micros(req.deadline_us))
+                    .unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600));
                 self.admitted.insert(
                     job,
                     Admitted {
@@ -88,6 +103,7 @@ impl State {
                         demand,
                         learned_us,
                         order,
+                        until,
                     },
                 );
                 mshn::Schedule {
@@ -110,6 +126,12 @@ impl State {
                 },
             },
         }
+    }
+
+    /// Ends the reservations whose deadline has passed.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        self.admitted.retain(|_, a| a.until > now);
     }
 
     fn load(&self, platform: i32) -> (f64, u64, usize) {
@@ -203,7 +225,8 @@ impl SchedulingAdvisor {
         let publish = SupplierQosBuilder::new()
             .insert(SA_SOURCE, mshn::STATUS_QUERY_EVENT, 0, 1)
             .insert(SA_SOURCE, mshn::REQUIREMENTS_QUERY_EVENT, 0, 1)
-            .insert(SA_SOURCE, mshn::SCHEDULE_EVENT, 0, 1)
+            // Addressed to the job's CL (its source).
+            .insert(0, mshn::SCHEDULE_EVENT, 0, 1)
             .build();
         let bus = Bus::attach(link, "sa", qos, publish, &sa, |c, e| c.handle(e))?;
         let _ = sa.bus.set(bus);
@@ -217,6 +240,13 @@ impl SchedulingAdvisor {
     fn send<T: orb::cdr::CdrEncode>(&self, ty: i32, v: &T) {
         if let Some(bus) = self.bus.get() {
             bus.send(SA_SOURCE, ty, v);
+        }
+    }
+
+    /// A schedule goes out with the job's CL as its source: only that CL subscribes to it.
+    fn send_schedule(&self, s: &mshn::Schedule) {
+        if let Some(bus) = self.bus.get() {
+            bus.send(crate::client_of(s.job), mshn::SCHEDULE_EVENT, s);
         }
     }
 
@@ -263,7 +293,7 @@ impl SchedulingAdvisor {
                 let a: mshn::ResourceAlarm = decode(e)?;
                 let schedules = self.reschedule(&a);
                 for s in schedules {
-                    self.send(mshn::SCHEDULE_EVENT, &s);
+                    self.send_schedule(&s);
                 }
             }
             _ => {}
@@ -283,7 +313,7 @@ impl SchedulingAdvisor {
             self.take_ready(&mut st, job)
         };
         if let Some(s) = ready {
-            self.send(mshn::SCHEDULE_EVENT, &s);
+            self.send_schedule(&s);
         }
     }
 
@@ -305,6 +335,7 @@ impl SchedulingAdvisor {
 
     fn reschedule(&self, alarm: &mshn::ResourceAlarm) -> Vec<mshn::Schedule> {
         let mut st = self.lock();
+        st.expire();
         let p = alarm.platform;
         if let Some(s) = st.platforms.get_mut(&p) {
             match alarm.kind {
@@ -346,7 +377,9 @@ impl SchedulingAdvisor {
 
     /// Jobs admitted and not yet finished, per platform.
     pub fn admitted_on(&self, platform: i32) -> usize {
-        self.lock().load(platform).2
+        let mut st = self.lock();
+        st.expire();
+        st.load(platform).2
     }
 
     pub fn shutdown(&self) {

@@ -28,6 +28,8 @@ pub struct SystemOptions {
     pub misses: u32,
     /// Naming-service port (0: a free one; a naming service is started there if none runs).
     pub naming_port: u16,
+    /// The daemons run nothing (see [`DaemonOptions::zero_work`]).
+    pub zero_work: bool,
 }
 
 impl Default for SystemOptions {
@@ -39,6 +41,7 @@ impl Default for SystemOptions {
             heartbeat: Duration::from_millis(20),
             misses: 3,
             naming_port: 0,
+            zero_work: false,
         }
     }
 }
@@ -55,15 +58,18 @@ pub fn loopback_orb() -> Result<Orb, Error> {
 /// the one the naming service was given (a port just found free is the next one the
 /// kernel hands out).
 pub fn unbound_orb() -> Result<Orb, Error> {
-    let (orb, _) = Orb::init_from_args(
-        [
-            "-ORBendPoint",
-            "giop:tcp:127.0.0.1:0",
-            "-ORBthreadPoolSize",
-            "8",
-        ]
-        .map(String::from),
-    )?;
+    unbound_orb_on("127.0.0.1")
+}
+
+/// [`unbound_orb`] serving on `host` (an address of this machine, or of its network
+/// namespace): what a channel that other hosts' gateways reach needs.
+pub fn unbound_orb_on(host: &str) -> Result<Orb, Error> {
+    let (orb, _) = Orb::init_from_args([
+        "-ORBendPoint".to_string(),
+        format!("giop:tcp:{host}:0"),
+        "-ORBthreadPoolSize".to_string(),
+        "8".to_string(),
+    ])?;
     Ok(orb)
 }
 
@@ -168,6 +174,7 @@ impl System {
         o.cpu_capacity = cpu_capacity;
         o.memory_mb = memory_mb;
         o.heartbeat = self.options.heartbeat;
+        o.zero_work = self.options.zero_work;
         let d = Daemon::start(&self.link, o)?;
         self.daemons.push(d.clone());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

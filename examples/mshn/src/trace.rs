@@ -121,3 +121,18 @@ pub const JOB_TYPES: [i32; 10] = [
     mshn::EXEC_RESULT_EVENT,
     mshn::RESOURCE_ALARM_EVENT,
 ];
+
+/// Whether `path` (a job's event types in publication order, as [`Tracer::path_of`] gives
+/// them) is the seven-event path then the result: the request, the two questions each
+/// before its answer (the two exchanges may interleave), the schedule, the exec request,
+/// the start and the exit.
+pub fn is_seven_event_path(path: &[&str]) -> bool {
+    let exchange = path.get(1..5).unwrap_or_default();
+    let at = |name: &str| exchange.iter().position(|x| *x == name);
+    let ordered = |q: &str, a: &str| matches!((at(q), at(a)), (Some(q), Some(a)) if q < a);
+    path.len() == 9
+        && path[0] == "JobRequest"
+        && ordered("StatusQuery", "StatusAnswer")
+        && ordered("RequirementsQuery", "RequirementsAnswer")
+        && path[5..] == ["Schedule", "ExecRequest", "ExecStarted", "ExecResult"]
+}

@@ -6,16 +6,18 @@ use crate::idl::mshn;
 use crate::Error;
 use event_service::rtec::{self, rtec_event_comm::Event};
 use orb::cdr::{ByteOrder, CdrDecode, CdrEncode, Decoder, Encoder};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The event with `value` as its payload, stamped with [`now_ns`] in `creation_time`.
+/// The event with `value` as its payload, stamped with [`now_ns`] in `creation_time`, with
+/// a `ttl` of 1: channels federated in a full mesh of gateways pass it on exactly once (a
+/// gateway drops an event whose `ttl` is spent, and the default is 0).
 pub fn event<T: CdrEncode>(source: i32, ty: i32, value: &T) -> Result<Event, Error> {
     let mut enc = Encoder::new(ByteOrder::NATIVE);
     enc.write_octet(ByteOrder::NATIVE.flag());
     value.encode(&mut enc)?;
     let mut e = rtec::event(source, ty);
     e.header.creation_time = now_ns();
+    e.header.ttl = 1;
     e.data.payload = enc.into_vec();
     Ok(e)
 }
@@ -40,20 +42,21 @@ pub fn decode<'a, T: CdrDecode<'a>>(event: &'a Event) -> Result<T, Error> {
     Ok(v)
 }
 
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Nanoseconds since this process first asked, from the monotonic clock: publishers stamp
-/// events with it so that an observer can put what it saw in the order it was published.
+/// Nanoseconds since the Unix epoch, from the wall clock: publishers stamp events with it
+/// so that an observer can put what it saw in the order it was published, even when the
+/// publishers are other processes (in other network namespaces) of the same machine. A
+/// clock step between two stamps would misorder them; the machines this runs on do not step.
 pub fn now_ns() -> u64 {
-    epoch().elapsed().as_nanos() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// The instant a stamp of this process names.
+/// The instant a stamp of this machine names.
 pub fn stamp_instant(ns: u64) -> Instant {
-    epoch() + Duration::from_nanos(ns)
+    let now = Instant::now();
+    let age = now_ns().saturating_sub(ns);
+    now.checked_sub(Duration::from_nanos(age)).unwrap_or(now)
 }
 
 /// The name of an MSHN event type, for traces and tables.

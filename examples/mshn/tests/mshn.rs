@@ -76,7 +76,9 @@ fn a_job_causes_the_seven_event_path_in_order() {
         path == expected_a || path == expected_b || path == expected_c,
         "{path:?}"
     );
-    // Who sent each: the CL, the SA twice, the RSS, the RRD, the SA, then the platform.
+    // Who sent each (or whom it is for): the CL, the SA twice, the RSS, the RRD; the
+    // schedule and the daemon's reports addressed to the job's CL, the exec request to the
+    // platform.
     let seen: Vec<_> = t
         .seen()
         .into_iter()
@@ -86,11 +88,12 @@ fn a_job_causes_the_seven_event_path_in_order() {
     for x in &seen {
         let want = match x.ty {
             m::JOB_REQUEST_EVENT => mshn::CL_SOURCE,
-            m::STATUS_QUERY_EVENT | m::REQUIREMENTS_QUERY_EVENT | m::SCHEDULE_EVENT => {
-                mshn::SA_SOURCE
-            }
+            m::STATUS_QUERY_EVENT | m::REQUIREMENTS_QUERY_EVENT => mshn::SA_SOURCE,
             m::STATUS_ANSWER_EVENT => mshn::RSS_SOURCE,
             m::REQUIREMENTS_ANSWER_EVENT => mshn::RRD_SOURCE,
+            m::SCHEDULE_EVENT | m::EXEC_STARTED_EVENT | m::EXEC_RESULT_EVENT => {
+                mshn::client_of(job)
+            }
             _ => platform,
         };
         assert_eq!(x.source, want, "{}", mshn::wire::type_name(x.ty));
@@ -323,4 +326,32 @@ fn a_malformed_event_is_ignored_and_the_system_goes_on() {
     assert_eq!(count(m::JOB_REQUEST_EVENT), 2);
     assert_eq!(count(m::STATUS_QUERY_EVENT), 1);
     assert_eq!(count(m::REQUIREMENTS_QUERY_EVENT), 1);
+}
+
+#[test]
+fn a_reservation_ends_at_the_jobs_deadline() {
+    let s = system(1);
+    // Admitted with a 2 s deadline; it runs far longer (and its exit is not heard of in
+    // time), as a job whose exit report was lost would look to the SA.
+    let mut long = Job::new("sleep", &["30"]);
+    long.cpu_share = 0.8;
+    long.deadline = Duration::from_secs(2);
+    let first = s.cl.submit(&long).unwrap();
+    s.cl.wait_for(first, WAIT, |j| !j.starts.is_empty())
+        .unwrap();
+    // Within its deadline the share is taken: another 0.8 does not fit.
+    let second = s.cl.wait(s.cl.submit(&long).unwrap(), WAIT).unwrap();
+    assert_eq!(
+        second.refused.as_deref(),
+        Some("no platform admits it (101: utilization 1.60 > 1.00)")
+    );
+    // Past it, the reservation is over and the platform admits the next one.
+    std::thread::sleep(Duration::from_millis(2200));
+    let third = s.cl.submit(&long).unwrap();
+    let st =
+        s.cl.wait_for(third, WAIT, |j| !j.starts.is_empty() || j.is_done())
+            .unwrap();
+    assert!(st.refused.is_none(), "{st:?}");
+    assert_eq!(st.platform, 101);
+    assert_eq!(s.sa.admitted_on(101), 1, "only the third is counted now");
 }

@@ -1,7 +1,8 @@
 //! Each component as its own process (`mshn --role ...`), finding the channel through the
 //! naming service: a job submitted by a CL process runs on a daemon process; the SA process
 //! killed and started again, and a job runs again (the others never held a reference to it:
-//! the new SA finds the channel by name and picks up the traffic).
+//! the new SA finds the channel by name and picks up the traffic); and the channel process
+//! killed under a naming service of its own, started again, and every component on it again.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -90,4 +91,51 @@ fn components_as_processes_and_an_sa_restarted() {
     kids.0.push(role(port, &["sa"]));
     let out = ran(&cl(port, &["true"]));
     assert!(out.contains("ran on platform 101 (attempt 1)"), "{out}");
+}
+
+/// `mshn --role cl --jobs 1 -- true`: submits until one job has run (at most 30 s: the
+/// components may still be finding a restarted channel), then one more; its report.
+fn cl_settled(port: u16) -> String {
+    ran(&Command::new(env!("CARGO_BIN_EXE_mshn"))
+        .args(["--role", "cl", "--naming-port", &port.to_string()])
+        .args(["--jobs", "1", "--", "true"])
+        .output()
+        .unwrap())
+}
+
+#[test]
+fn a_killed_channel_process_is_replaced_and_found_through_the_naming_service() {
+    let port = free_port();
+    let mut kids = Children(Vec::new());
+    kids.0.push(role(port, &["naming"]));
+    kids.0.push(role(port, &["channel"]));
+    kids.0.push(role(port, &["rss", "--misses", "10"]));
+    kids.0.push(role(port, &["rrd"]));
+    kids.0.push(role(port, &["sa"]));
+    kids.0.push(role(port, &["daemon", "--platform", "101"]));
+    let out = cl_settled(port);
+    assert!(out.contains("once 1"), "{out}");
+
+    // SIGKILL: the channel's connections drop, nothing is said. The naming service is
+    // another process and keeps the name; the new channel rebinds it.
+    let mut channel = kids.0.remove(1);
+    channel.kill().unwrap();
+    channel.wait().unwrap();
+    kids.0.push(role(port, &["channel"]));
+    let out = cl_settled(port);
+    assert!(
+        out.lines().any(|l| l.starts_with("sample 101 ")) && out.contains("once 1"),
+        "{out}"
+    );
+    // A second naming service on the port is refused, with the reason.
+    let dup = Command::new(env!("CARGO_BIN_EXE_mshn"))
+        .args(["--role", "naming", "--naming-port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(dup.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("already answers on port"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
 }

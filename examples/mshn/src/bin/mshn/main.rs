@@ -16,19 +16,29 @@ use mshn::Error;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod bench;
+
 const USAGE: &str = "\
 usage: mshn demo [--jobs N] [--platforms P] [--in-flight K] [--sleep-ms MS]
                  [--heartbeat-ms MS] [--misses N]
-       mshn --role channel --naming-port PORT [-EC... options]
+       mshn bench [--jobs N] [--only SECTIONS] [--trace] ...   (see `mshn bench --help`)
+       mshn --role naming --naming-port PORT
+       mshn --role channel --naming-port PORT [--host ADDR] [--ior-file FILE]
+                           [--gateway LOCATOR]... [-EC... options]
        mshn --role rss|rrd|sa --naming-port PORT [--rrd-file FILE]
-       mshn --role daemon --naming-port PORT --platform ID [--cpu C] [--memory MB]
-       mshn --role cl --naming-port PORT [--cpu-share S] [--memory MB] [--deadline-ms D] -- PROGRAM [ARGS...]
-  (component options: --heartbeat-ms MS, --misses N)";
+       mshn --role daemon --naming-port PORT --platform ID [--count N] [--cpu C] [--memory MB]
+                          [--zero-work]
+       mshn --role cl --naming-port PORT [--cpu-share S] [--memory MB] [--deadline-ms D]
+                      [--jobs N [--in-flight K] [--trace] | --clients C --jobs N-EACH
+                       | --agility PLATFORM:PID,...]
+                      -- PROGRAM [ARGS...]
+  (component options: --heartbeat-ms MS, --misses N, --exit-with-parent)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => Demo::parse(&args[1..]).and_then(|d| d.run()),
+        Some("bench") => bench::Bench::parse(&args[1..]).and_then(|b| b.run()),
         Some("--role") => Role::parse(&args).and_then(|r| r.run()),
         Some("-h" | "--help") => {
             println!("{USAGE}");
@@ -44,7 +54,7 @@ fn main() {
     }
 }
 
-fn value<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<T, Error> {
+pub(crate) fn value<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<T, Error> {
     let v = v.ok_or_else(|| Error::new(format!("{flag} needs a value")))?;
     v.parse()
         .map_err(|_| Error::new(format!("{flag}: `{v}` is not a valid value")))
@@ -173,7 +183,7 @@ impl Demo {
     }
 }
 
-fn percentiles(mut v: Vec<Duration>) -> Option<[Duration; 4]> {
+pub(crate) fn percentiles(mut v: Vec<Duration>) -> Option<[Duration; 4]> {
     if v.is_empty() {
         return None;
     }
@@ -183,7 +193,7 @@ fn percentiles(mut v: Vec<Duration>) -> Option<[Duration; 4]> {
     Some([v[0], rank(0.5), rank(0.99), v[v.len() - 1]])
 }
 
-fn us(d: Duration) -> String {
+pub(crate) fn us(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e6)
 }
 
@@ -277,6 +287,20 @@ fn report(states: &[JobState], kill_at: Instant, alarm_at: Instant, jobs: usize)
     }
 }
 
+/// Watches the parent process: when it is gone (this process handed to another), exits.
+fn exit_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    let _ = std::thread::Builder::new()
+        .name("mshn-parent-watch".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if std::os::unix::process::parent_id() != parent {
+                eprintln!("mshn: the process that started this one is gone; exiting");
+                std::process::exit(3);
+            }
+        });
+}
+
 // ---- roles ----------------------------------------------------------------------------------
 
 struct Role {
@@ -290,6 +314,24 @@ struct Role {
     misses: u32,
     channel_args: Vec<String>,
     job: Option<Job>,
+    /// The channel's address (what other hosts' gateways reach).
+    host: String,
+    ior_file: Option<std::path::PathBuf>,
+    /// Peer channels to join by a gateway each.
+    gateways: Vec<String>,
+    zero_work: bool,
+    /// The CL runs this many jobs (and prints one `sample` line each) instead of one.
+    jobs: Option<usize>,
+    in_flight: usize,
+    trace: bool,
+    /// Daemons in this process (`--count`), or CLs (`--clients`).
+    count: usize,
+    clients: Option<usize>,
+    /// (platform, pid) of daemons the CL is to kill, one per job (`--agility`).
+    victims: Vec<(i32, u32)>,
+    /// Exit when the process that started this one is gone (the bench's children: a bench
+    /// killed mid-run leaves no components running).
+    exit_with_parent: bool,
 }
 
 impl Role {
@@ -305,6 +347,17 @@ impl Role {
             misses: 3,
             channel_args: vec!["-ECFiltering".into(), "prefix".into()],
             job: None,
+            host: "127.0.0.1".into(),
+            ior_file: None,
+            gateways: Vec::new(),
+            zero_work: false,
+            jobs: None,
+            in_flight: 1,
+            trace: false,
+            count: 1,
+            clients: None,
+            victims: Vec::new(),
+            exit_with_parent: false,
         };
         let mut job = Job::new("true", &[]);
         let mut it = args.iter();
@@ -321,6 +374,31 @@ impl Role {
                 "--rrd-file" => r.rrd_file = Some(value::<String>(a, it.next())?.into()),
                 "--heartbeat-ms" => r.heartbeat = Duration::from_millis(value(a, it.next())?),
                 "--misses" => r.misses = value(a, it.next())?,
+                "--host" => r.host = value(a, it.next())?,
+                "--ior-file" => r.ior_file = Some(value::<String>(a, it.next())?.into()),
+                "--gateway" => r.gateways.push(value(a, it.next())?),
+                "--zero-work" => r.zero_work = true,
+                "--jobs" => r.jobs = Some(value(a, it.next())?),
+                "--in-flight" => r.in_flight = value(a, it.next())?,
+                "--trace" => r.trace = true,
+                "--exit-with-parent" => r.exit_with_parent = true,
+                "--count" => r.count = value(a, it.next())?,
+                "--clients" => r.clients = Some(value(a, it.next())?),
+                "--agility" => {
+                    let list: String = value(a, it.next())?;
+                    for pair in list.split(',') {
+                        let bad = || {
+                            Error::new(format!(
+                                "--agility: `{pair}` is not PLATFORM:PID (e.g. 201:4242)"
+                            ))
+                        };
+                        let (p, pid) = pair.split_once(':').ok_or_else(bad)?;
+                        r.victims.push((
+                            p.parse().map_err(|_| bad())?,
+                            pid.parse().map_err(|_| bad())?,
+                        ));
+                    }
+                }
                 "--cpu-share" => job.cpu_share = value(a, it.next())?,
                 "--deadline-ms" => job.deadline = Duration::from_millis(value(a, it.next())?),
                 "--" => {
@@ -345,21 +423,23 @@ impl Role {
         if r.heartbeat.is_zero() || r.misses == 0 {
             return Err(Error::new("--heartbeat-ms and --misses must be positive"));
         }
+        if r.jobs == Some(0) || r.in_flight == 0 || r.count == 0 || r.clients == Some(0) {
+            return Err(Error::new(
+                "--jobs, --in-flight, --count and --clients must be positive",
+            ));
+        }
         Ok(r)
     }
 
     fn run(self) -> Result<(), Error> {
+        if self.exit_with_parent {
+            exit_with_parent();
+        }
         if self.role == "channel" {
-            let orb = system::unbound_orb()?;
-            let (root, _, _embedded) = system::naming(&orb, self.naming_port)?;
-            orb.listen()?;
-            let mut ec = event_service::rtec::RtecOptions::default();
-            ec.parse_args(self.channel_args.iter().map(String::as_str))
-                .map_err(|e| Error::new(format!("channel options: {e}")))?;
-            let channel = event_service::rtec::RtecChannel::start(&orb, ec)?;
-            system::bind_channel(&root, channel.object())?;
-            println!("mshn channel: bound as {}", mshn::CHANNEL_NAME);
-            return Ok(orb.run()?);
+            return self.run_channel();
+        }
+        if self.role == "naming" {
+            return self.run_naming();
         }
         let orb = system::loopback_orb()?;
         // The others wait for the channel to be bound (it may start after them), and find
@@ -389,11 +469,17 @@ impl Role {
                 let platform = self
                     .platform
                     .ok_or_else(|| Error::new("--role daemon needs --platform ID"))?;
-                let mut o = DaemonOptions::new(platform);
-                o.cpu_capacity = self.cpu;
-                o.memory_mb = self.memory;
-                o.heartbeat = self.heartbeat;
-                let _c = Daemon::start(&link, o)?;
+                // `--count N`: the platforms ID..ID+N, each a daemon of its own, in this process.
+                let _daemons = (0..self.count)
+                    .map(|k| {
+                        let mut o = DaemonOptions::new(platform + k as i32);
+                        o.cpu_capacity = self.cpu;
+                        o.memory_mb = self.memory;
+                        o.heartbeat = self.heartbeat;
+                        o.zero_work = self.zero_work;
+                        Daemon::start(&link, o)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.serve(&orb)
             }
             "cl" => {
@@ -402,7 +488,22 @@ impl Role {
                     .clone()
                     .ok_or_else(|| Error::new("--role cl needs `-- PROGRAM [ARGS...]`"))?;
                 // Its id from the pid's low bits: CLs in other processes share the channel.
-                let cl = ClientLibrary::start(&link, (std::process::id() & 0x7fff) as u16 + 1)?;
+                let id = (std::process::id() & 0x7fff) as u16 + 1;
+                if let Some(clients) = self.clients {
+                    let per = self.jobs.unwrap_or(1);
+                    bench::run_clients(&link, id, clients, &job, per)?.print_lines();
+                    return Ok(());
+                }
+                let cl = ClientLibrary::start(&link, id)?;
+                if !self.victims.is_empty() {
+                    bench::run_agility(&link, &cl, &self.victims)?.print_lines();
+                    return Ok(());
+                }
+                if let Some(n) = self.jobs {
+                    let run = bench::run_jobs(&link, &cl, &job, n, self.in_flight, self.trace)?;
+                    run.print_lines();
+                    return Ok(());
+                }
                 let t0 = Instant::now();
                 let id = cl.submit(&job)?;
                 let st = cl.wait(id, Duration::from_secs(600))?;
@@ -427,6 +528,77 @@ impl Role {
             }
             other => Err(Error::new(format!("unknown role `{other}`\n{USAGE}"))),
         }
+    }
+
+    /// A naming service alone on `--naming-port`: it outlives a channel process that is
+    /// killed (a channel that starts its own takes it down when it dies).
+    fn run_naming(&self) -> Result<(), Error> {
+        let orb = system::unbound_orb()?;
+        let (_, port, embedded) = system::naming(&orb, self.naming_port)?;
+        let Some(naming) = embedded else {
+            return Err(Error::new(format!(
+                "a naming service already answers on port {port}"
+            )));
+        };
+        println!("mshn naming: serving on 127.0.0.1:{port}");
+        Ok(naming.orb.run()?)
+    }
+
+    /// The channel, with the naming service on `--naming-port` if none answers there, bound
+    /// as [`mshn::CHANNEL_NAME`]; joined by a gateway to each `--gateway` peer.
+    fn run_channel(&self) -> Result<(), Error> {
+        let orb = system::unbound_orb_on(&self.host)?;
+        let (root, _, _embedded) = system::naming(&orb, self.naming_port)?;
+        orb.listen()?;
+        let mut ec = event_service::rtec::RtecOptions::default();
+        let mut args = self.channel_args.clone();
+        if !self.gateways.is_empty() {
+            // A gateway learns what to fetch from the peer by observing this channel. When a
+            // host's consumers come and go, its gateways change their subscriptions at the
+            // peers (and their publications here): in place if the channel allows
+            // reconnection, else by a new connection, and events in between are lost.
+            args.extend(
+                [
+                    "-ECObserver",
+                    "basic",
+                    "-ECConsumerReconnect",
+                    "1",
+                    "-ECSupplierReconnect",
+                    "1",
+                ]
+                .map(String::from),
+            );
+        }
+        ec.parse_args(args.iter().map(String::as_str))
+            .map_err(|e| Error::new(format!("channel options: {e}")))?;
+        let channel = event_service::rtec::RtecChannel::start(&orb, ec)?;
+        system::bind_channel(&root, channel.object())?;
+        if let Some(f) = &self.ior_file {
+            // Written whole then renamed: a peer's gateway never reads half of it.
+            let tmp = f.with_extension("tmp");
+            std::fs::write(&tmp, orb.object_to_string(channel.object())?)?;
+            std::fs::rename(&tmp, f)?;
+        }
+        let options = event_service::rtec::GatewayOptions {
+            probe_period: Duration::from_millis(200),
+            backoff_min: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(500),
+        };
+        let _gateways = self
+            .gateways
+            .iter()
+            .map(|peer| {
+                event_service::rtec::Gateway::start(
+                    &orb,
+                    channel.reference(),
+                    peer,
+                    options.clone(),
+                )
+                .map_err(|e| Error::new(format!("gateway to {peer}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        println!("mshn channel: bound as {}", mshn::CHANNEL_NAME);
+        Ok(orb.run()?)
     }
 
     fn serve(&self, orb: &orb::Orb) -> Result<(), Error> {
