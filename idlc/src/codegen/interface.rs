@@ -37,6 +37,15 @@ struct Sig<'m> {
     doc: String,
 }
 
+/// Which stubs a typed reference's methods call.
+#[derive(Clone, Copy)]
+enum Calls {
+    /// The trait methods of `IRef`: `stub_*`.
+    Blocking,
+    /// The `async fn`s of `i::AsyncRef`: `async_stub_*`.
+    Async,
+}
+
 /// What an entry of the dispatch table does.
 enum Target {
     Upcall(TokenStream),
@@ -752,47 +761,8 @@ impl<'m> Generator<'m> {
         let reference = relative(mod_path, &n.scope, rname);
         let own = self.path_to(mod_path, id)?;
         let mut methods = Vec::new();
-        let mut decls = vec![id];
-        decls.extend(self.ancestors(id)?);
-        for decl in decls {
-            let decl_trait = self.path_to(mod_path, decl)?;
-            let decl_mod = self.module_path(decl)?;
-            let names = self
-                .ifaces
-                .get(&decl)
-                .ok_or_else(|| GenError::new("interface without names"))?;
-            for (member, acc) in self.own_members(decl)? {
-                if self.member_unsupported(member, acc).is_some() {
-                    continue;
-                }
-                let sig = self.signature(decl, member, acc, mod_path)?;
-                let params = self.method_params(&sig, mod_path)?;
-                let args: Vec<&proc_macro2::Ident> = sig
-                    .params
-                    .iter()
-                    .filter(|p| p.dir != ParamDir::Out)
-                    .map(|p| &p.name)
-                    .collect();
-                let stub = relative(
-                    mod_path,
-                    &decl_mod,
-                    names
-                        .async_stubs
-                        .get(&(member, acc))
-                        .ok_or_else(|| GenError::new("no async stub name"))?,
-                );
-                let (method, ok, err, doc) = (&sig.method, &sig.ok, &sig.err, &sig.doc);
-                methods.push(quote! {
-                    #[doc = #doc]
-                    pub async fn #method(&self #(, #params)*) -> Result<#ok, #err> {
-                        if let Some(direct) = &self.direct {
-                            self.obj.check_collocated()?;
-                            return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
-                        }
-                        #stub(&self.obj #(, #args)*).await
-                    }
-                });
-            }
+        for decl in std::iter::once(id).chain(self.ancestors(id)?) {
+            methods.extend(self.forwarding_methods(id, decl, mod_path, Calls::Async)?);
         }
         let doc = format!(
             " The asynchronous twin of [`{rname}`](super::{rname}) (from `{rname}::to_async` or \
@@ -840,6 +810,74 @@ impl<'m> Generator<'m> {
         })
     }
 
+    /// The methods of `id`'s typed reference (or its `AsyncRef`) for the members of `decl`
+    /// (`id` itself or an ancestor): each calls the collocated implementation when there is
+    /// one (after the POA's checks under `ThruPoa`), else `decl`'s stub — the blocking one as
+    /// trait methods, the async one as `pub async fn`s. `from` is where they are emitted.
+    fn forwarding_methods(
+        &self,
+        id: ItemId,
+        decl: ItemId,
+        from: &[String],
+        calls: Calls,
+    ) -> Result<Vec<TokenStream>> {
+        let own = self.path_to(from, id)?;
+        let decl_trait = self.path_to(from, decl)?;
+        let decl_mod = self.module_path(decl)?;
+        let names = self
+            .ifaces
+            .get(&decl)
+            .ok_or_else(|| GenError::new("interface without names"))?;
+        let stubs = match calls {
+            Calls::Blocking => &names.stubs,
+            Calls::Async => &names.async_stubs,
+        };
+        let mut methods = Vec::new();
+        for (member, acc) in self.own_members(decl)? {
+            if self.member_unsupported(member, acc).is_some() {
+                continue;
+            }
+            let sig = self.signature(decl, member, acc, from)?;
+            let params = self.method_params(&sig, from)?;
+            let args: Vec<&proc_macro2::Ident> = sig
+                .params
+                .iter()
+                .filter(|p| p.dir != ParamDir::Out)
+                .map(|p| &p.name)
+                .collect();
+            let stub = relative(
+                from,
+                &decl_mod,
+                stubs
+                    .get(&(member, acc))
+                    .ok_or_else(|| GenError::new("no stub name"))?,
+            );
+            let (method, ok, err, doc) = (&sig.method, &sig.ok, &sig.err, &sig.doc);
+            let direct = quote! {
+                if let Some(direct) = &self.direct {
+                    self.obj.check_collocated()?;
+                    return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
+                }
+            };
+            methods.push(match calls {
+                Calls::Blocking => quote! {
+                    fn #method(&self #(, #params)*) -> Result<#ok, #err> {
+                        #direct
+                        #stub(&self.obj #(, #args)*)
+                    }
+                },
+                Calls::Async => quote! {
+                    #[doc = #doc]
+                    pub async fn #method(&self #(, #params)*) -> Result<#ok, #err> {
+                        #direct
+                        #stub(&self.obj #(, #args)*).await
+                    }
+                },
+            });
+        }
+        Ok(methods)
+    }
+
     /// `impl Decl for IRef`: the servant trait of `decl` (the interface `id` itself or an
     /// ancestor) implemented on `id`'s typed reference. Each method calls the collocated
     /// implementation when there is one (after the POA's checks under `ThruPoa`), else
@@ -851,45 +889,8 @@ impl<'m> Generator<'m> {
                 .as_deref()
                 .ok_or_else(|| GenError::new("concrete interface without a typed reference"))?,
         );
-        let own = self.path_to(path, id)?;
         let decl_trait = self.path_to(path, decl)?;
-        let decl_mod = self.module_path(decl)?;
-        let names = self
-            .ifaces
-            .get(&decl)
-            .ok_or_else(|| GenError::new("interface without names"))?;
-        let mut methods = Vec::new();
-        for (member, acc) in self.own_members(decl)? {
-            if self.member_unsupported(member, acc).is_some() {
-                continue;
-            }
-            let sig = self.signature(decl, member, acc, path)?;
-            let params = self.method_params(&sig, path)?;
-            let args: Vec<&proc_macro2::Ident> = sig
-                .params
-                .iter()
-                .filter(|p| p.dir != ParamDir::Out)
-                .map(|p| &p.name)
-                .collect();
-            let stub = relative(
-                path,
-                &decl_mod,
-                names
-                    .stubs
-                    .get(&(member, acc))
-                    .ok_or_else(|| GenError::new("no stub name"))?,
-            );
-            let (method, ok, err) = (&sig.method, &sig.ok, &sig.err);
-            methods.push(quote! {
-                fn #method(&self #(, #params)*) -> Result<#ok, #err> {
-                    if let Some(direct) = &self.direct {
-                        self.obj.check_collocated()?;
-                        return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
-                    }
-                    #stub(&self.obj #(, #args)*)
-                }
-            });
-        }
+        let methods = self.forwarding_methods(id, decl, path, Calls::Blocking)?;
         Ok(quote! {
             // Signatures and names come from the IDL, not from Rust conventions.
             #[allow(

@@ -590,23 +590,29 @@ fn run<T>(
     }
 }
 
+/// The client's span of one twoway call; the binding and outcome fields are filled as they
+/// become known. Disabled (no allocation, no formatting) unless a subscriber wants it: the
+/// zero-allocation twoway path stays so.
+fn invoke_span(operation: &str, asynchronous: bool) -> tracing::Span {
+    tracing::debug_span!(
+        "invoke",
+        operation,
+        asynchronous,
+        request_id = Empty,
+        peer = Empty,
+        giop = Empty,
+        transport = Empty,
+        outcome = Empty,
+    )
+}
+
 /// A twoway request: see [`ObjectRef::invoke`].
 pub(crate) fn invoke(
     obj: &ObjectRef,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Reply, SystemException> {
-    // Disabled (no allocation, no formatting) unless a subscriber wants it: the
-    // zero-allocation twoway path stays so.
-    let span = tracing::debug_span!(
-        "invoke",
-        operation,
-        request_id = Empty,
-        peer = Empty,
-        giop = Empty,
-        transport = Empty,
-        outcome = Empty,
-    );
+    let span = invoke_span(operation, false);
     let _entered = span.enter();
     let result = run(
         obj,
@@ -633,16 +639,7 @@ pub(crate) async fn invoke_async(
     operation: &str,
     args: &(dyn Fn(&mut Encoder) -> Result<(), EncodeError> + Sync),
 ) -> Result<Reply, SystemException> {
-    let span = tracing::debug_span!(
-        "invoke",
-        operation,
-        asynchronous = true,
-        request_id = Empty,
-        peer = Empty,
-        giop = Empty,
-        transport = Empty,
-        outcome = Empty,
-    );
+    let span = invoke_span(operation, true);
     let result = async {
         let r = obj.inner().ok_or_else(nil_reference)?;
         let orb = Orb::of(obj)?;

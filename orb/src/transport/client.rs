@@ -595,19 +595,30 @@ impl ClientConnection {
                 continue;
             }
             // Nobody reads: this caller does, until something arrives or its deadline.
-            st.reader = true;
-            let set_timeout = if st.read_timeout != remaining {
-                st.read_timeout = remaining;
-                true
-            } else {
-                false
-            };
-            let mut frames = std::mem::take(&mut st.inbox);
-            drop(st);
-            let got = self.read_frames(set_timeout.then_some(remaining), &mut frames);
-            st = self.state.lock();
-            self.after_read(&mut st, frames, got);
+            st = self.read_once(st, remaining);
         }
+    }
+
+    /// Reads once as the connection's reader (blocking for at most `timeout`), without the
+    /// state's lock, and delivers what came.
+    fn read_once<'a>(
+        &'a self,
+        mut st: parking_lot::MutexGuard<'a, State>,
+        timeout: Option<Duration>,
+    ) -> parking_lot::MutexGuard<'a, State> {
+        st.reader = true;
+        let set_timeout = if st.read_timeout != timeout {
+            st.read_timeout = timeout;
+            true
+        } else {
+            false
+        };
+        let mut frames = std::mem::take(&mut st.inbox);
+        drop(st);
+        let got = self.read_frames(set_timeout.then_some(timeout), &mut frames);
+        let mut st = self.state.lock();
+        self.after_read(&mut st, frames, got);
+        st
     }
 
     /// What the reader does once back from the socket: gives up reading, hands each frame
@@ -819,19 +830,7 @@ impl ClientConnection {
             let slice = earliest
                 .filter(|d| *d > now)
                 .map_or(ASYNC_READ_SLICE, |d| (d - now).min(ASYNC_READ_SLICE));
-            st.reader = true;
-            let remaining = Some(slice);
-            let set_timeout = if st.read_timeout != remaining {
-                st.read_timeout = remaining;
-                true
-            } else {
-                false
-            };
-            let mut frames = std::mem::take(&mut st.inbox);
-            drop(st);
-            let got = self.read_frames(set_timeout.then_some(remaining), &mut frames);
-            st = self.state.lock();
-            self.after_read(&mut st, frames, got);
+            st = self.read_once(st, Some(slice));
         }
         st.async_reader = None;
         // Futures that came while it was leaving start another reader when polled; threads

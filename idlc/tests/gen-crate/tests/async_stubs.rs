@@ -99,6 +99,14 @@ impl Gate for GateImpl {
     }
 }
 
+/// A tokio runtime whose one thread runs every task of the test.
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A server ORB with one gate, and the reference a caller uses: from a second ORB over TCP
 /// (`remote`), or the server's own (collocated unless the strategy is `None`).
 struct Fixture {
@@ -204,10 +212,7 @@ fn a_held_call_does_not_hold_the_executors_thread() {
     let f = Fixture::remote();
     let g = f.gate.to_async();
     let servant = f.servant.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     rt.block_on(async {
         // One thread runs both: the held call must be pending, not blocking, for the other
         // to open its gate; else the server holds it until STUCK and it fails.
@@ -225,10 +230,7 @@ fn a_held_call_does_not_hold_the_executors_thread() {
 fn many_calls_in_flight_on_one_connection() {
     let f = Fixture::remote();
     let g = f.gate.to_async();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     let sums = rt.block_on(futures::future::join_all((0..200).map(|i| {
         let g = g.clone();
         async move { g.add(i, 1000).await }
@@ -300,10 +302,7 @@ fn a_timeout_ends_the_call_and_the_connection_goes_on() {
 fn a_dropped_future_gives_up_its_call_and_others_go_on() {
     let f = Fixture::remote();
     let g = f.gate.to_async();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     rt.block_on(async {
         let gave_up = tokio::time::timeout(Duration::from_millis(100), g.hold("d")).await;
         assert!(gave_up.is_err(), "the held call cannot have finished");
@@ -320,10 +319,7 @@ fn a_server_that_goes_away_ends_the_awaited_call() {
     let g = f.gate.to_async();
     let server = f.server.clone();
     let servant = f.servant.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     rt.block_on(async {
         let held = g.hold("never");
         let closer = async {
