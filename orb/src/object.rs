@@ -310,3 +310,18 @@ impl fmt::Debug for Reply {
             .finish()
     }
 }
+
+impl crate::typecode::AnyType for ObjectRef {
+    /// `Object`; [`AnyType::accepts`](crate::typecode::AnyType::accepts) a reference to any
+    /// interface, as every interface is an `Object` (narrow the result to the one wanted).
+    fn type_code() -> crate::typecode::TypeCode {
+        static TC: LazyLock<crate::typecode::TypeCode> = LazyLock::new(|| {
+            crate::typecode::TypeCode::objref(crate::codegen::OBJECT_REPOSITORY_ID, "Object")
+        });
+        TC.clone()
+    }
+
+    fn accepts(tc: &crate::typecode::TypeCode) -> bool {
+        tc.unalias().kind() == crate::typecode::TCKind::ObjRef
+    }
+}

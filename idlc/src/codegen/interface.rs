@@ -690,6 +690,14 @@ impl<'m> Generator<'m> {
                 }
             }
 
+            /// Into and out of an `any` as a reference to this interface (to take out a
+            /// reference to another interface, get an `ObjectRef` and narrow it).
+            impl #cg::AnyType for #name {
+                fn type_code() -> #cg::TypeCode {
+                    #module::type_code()
+                }
+            }
+
             #(#impls)*
         })
     }

@@ -116,6 +116,13 @@ impl From<CounterRef> for ::orb::codegen::ObjectRef {
         r.obj
     }
 }
+/// Into and out of an `any` as a reference to this interface (to take out a
+/// reference to another interface, get an `ObjectRef` and narrow it).
+impl ::orb::codegen::AnyType for CounterRef {
+    fn type_code() -> ::orb::codegen::TypeCode {
+        counter::type_code()
+    }
+}
 #[allow(
     clippy::too_many_arguments,
     clippy::type_complexity,

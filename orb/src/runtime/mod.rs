@@ -176,9 +176,11 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The ORB references decoded now belong to (see `DECODING`), if known.
+/// The ORB references decoded now belong to (see `DECODING`), if known and still there: a
+/// thread that decoded a reply of an ORB since dropped, and now decodes something else (an
+/// `any`'s value into its Rust type), must not tie references to the dropped ORB.
 pub(crate) fn decoding_orb() -> Option<Weak<OrbShared>> {
-    DECODING.with(|c| c.borrow().clone())
+    DECODING.with(|c| c.borrow().clone().filter(|w| w.strong_count() > 0))
 }
 
 /// Called with the reply to a call through `orb`: what the caller decodes next is from it.
