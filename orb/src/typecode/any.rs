@@ -148,6 +148,18 @@ impl Any {
         (self.type_code, self.value)
     }
 
+    /// Reads a value of type `type_code` that travels without its TypeCode (an operation's
+    /// argument or result, an exception's members), as [`Any`] decoding reads the value part.
+    pub fn read_value(type_code: TypeCode, dec: &mut Decoder<'_>) -> Result<Any, DecodeError> {
+        let value = ValueReader::new(dec.remaining()).read(dec, &type_code)?;
+        Ok(Any { type_code, value })
+    }
+
+    /// Writes the value alone, without the TypeCode (the other half of [`Any::read_value`]).
+    pub fn write_value(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        ValueWriter::default().write(enc, &self.type_code, &self.value)
+    }
+
     /// Decodes an `any` that fills `bytes` (GIOP 1.2 rules, default code sets). Never panics.
     pub fn decode_from_slice(bytes: &[u8], order: ByteOrder) -> Result<Any, DecodeError> {
         crate::cdr::decode_from_slice(bytes, order)
