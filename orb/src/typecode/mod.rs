@@ -18,6 +18,7 @@
 
 mod any;
 mod typed;
+mod walk;
 mod wire;
 
 #[cfg(test)]

@@ -75,6 +75,10 @@ pub enum AnyError {
     Encode(#[from] EncodeError),
     #[error("the value does not read back as its Rust type: {0}")]
     Decode(#[from] DecodeError),
+    /// A part of a constructed value that does not fit its TypeCode (see `Any::member`,
+    /// `Any::from_members`): said which and why.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A TypeCode for a message: its kind and, where it has one, repository id.

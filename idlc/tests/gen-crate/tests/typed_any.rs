@@ -322,3 +322,157 @@ fn an_any_from_another_orb_comes_out_as_the_generated_type() {
     let any = Any::new(aliased, Value::Struct(vec![Value::Long(1), Value::Long(2)])).unwrap();
     assert_eq!(any.get::<t::Point>().unwrap(), t::Point { x: 1, y: 2 });
 }
+
+/// DynAny, lite: taken apart by name and built from parts, equal to what typed insertion
+/// gives.
+mod by_name {
+    use super::*;
+
+    fn invalid(r: Result<impl Debug, AnyError>) -> String {
+        match r {
+            Err(AnyError::Invalid(why)) => why,
+            other => panic!("expected AnyError::Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn structs_by_member_name() {
+        let any = Any::insert(&t::Point { x: 1, y: -2 }).unwrap();
+        assert_eq!(any.member("y").unwrap().get::<i32>(), Ok(-2));
+        let names: Vec<String> = any.members().unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["x", "y"]);
+        assert!(invalid(any.member("z")).contains("its members: x, y"));
+        let built = Any::from_members(
+            t::Point::type_code(),
+            [("y", Any::from(-2i32)), ("x", Any::from(1i32))],
+        )
+        .unwrap();
+        assert_eq!(built, any);
+        assert!(invalid(Any::from_members(
+            t::Point::type_code(),
+            [("x", Any::from(1i32))]
+        ))
+        .contains("\"y\" is missing"));
+        assert!(invalid(Any::from_members(
+            t::Point::type_code(),
+            [("x", Any::from(1i32)), ("x", Any::from(1i32))]
+        ))
+        .contains("twice"));
+        assert!(invalid(Any::from_members(
+            t::Point::type_code(),
+            [("x", Any::from(1i16)), ("y", Any::from(1i32))]
+        ))
+        .contains("x must be tk_long, not tk_short"));
+        let oops = Any::from_members(
+            t::Oops::type_code(),
+            [("code", Any::from(3i32)), ("why", Any::from("w"))],
+        )
+        .unwrap();
+        assert_eq!(
+            oops.get::<t::Oops>().unwrap(),
+            t::Oops {
+                code: 3,
+                why: "w".into()
+            }
+        );
+    }
+
+    #[test]
+    fn recursive_parts_stand_alone() {
+        let node = t::Node {
+            value: 1,
+            children: vec![t::Node {
+                value: 2,
+                children: vec![t::Node {
+                    value: 3,
+                    children: vec![],
+                }],
+            }],
+        };
+        let any = Any::insert(&node).unwrap();
+        let children = any.member("children").unwrap();
+        let first = &children.elements().unwrap()[0];
+        assert_eq!(first.member("value").unwrap().get::<i32>(), Ok(2));
+        // A part is an any of its own: it encodes, and comes out as its generated type.
+        assert_eq!(first.get::<t::Node>().unwrap(), node.children[0]);
+        let bytes = orb::cdr::encode_to_vec(first, ByteOrder::BigEndian).unwrap();
+        let back: Any = decode_from_slice(&bytes, ByteOrder::BigEndian).unwrap();
+        assert_eq!(back.get::<t::Node>().unwrap(), node.children[0]);
+        // Rebuilt from its parts, the tree is the same any.
+        let rebuilt_children =
+            Any::from_elements(children.type_code().clone(), children.elements().unwrap()).unwrap();
+        let rebuilt = Any::from_members(
+            t::Node::type_code(),
+            [
+                ("value", any.member("value").unwrap()),
+                ("children", rebuilt_children),
+            ],
+        )
+        .unwrap();
+        assert_eq!(rebuilt, any);
+    }
+
+    #[test]
+    fn unions_by_member_name() {
+        let one = Any::from_union_member(t::ByLong::type_code(), "one", Any::from(5i32)).unwrap();
+        assert_eq!(one, Any::insert(&t::ByLong::One(5)).unwrap());
+        let (name, value) = one.union_member().unwrap().unwrap();
+        assert_eq!((name.as_str(), value.get::<i32>()), ("one", Ok(5)));
+        assert_eq!(one.discriminator().unwrap().get::<i32>(), Ok(1));
+        assert!(invalid(one.member("other")).contains("holds member \"one\""));
+        let three = Any::from_union(
+            t::ByLong::type_code(),
+            Any::from(3i32),
+            Some(Any::from("three")),
+        )
+        .unwrap();
+        assert_eq!(
+            three.get::<t::ByLong>().unwrap(),
+            t::ByLong::TwoOrThree(3, "three".into())
+        );
+        let other = Any::from_union(
+            t::ByLong::type_code(),
+            Any::from(9i32),
+            Some(Any::from(0.5f64)),
+        )
+        .unwrap();
+        assert_eq!(other.get::<t::ByLong>().unwrap(), t::ByLong::Other(9, 0.5));
+        // The default member has no label to pick, and the member's type is checked.
+        assert!(invalid(Any::from_union_member(
+            t::ByLong::type_code(),
+            "other",
+            Any::from(0.5f64)
+        ))
+        .contains("default member"));
+        assert!(Any::from_union_member(t::ByLong::type_code(), "one", Any::from("x")).is_err());
+        assert!(Any::from_union(t::ByLong::type_code(), Any::from(1i32), None).is_err());
+        // A union with no member for its discriminator.
+        let unselected = Any::from_union(t::Tree::type_code(), Any::from(9i16), None).unwrap();
+        assert_eq!(unselected.get::<t::Tree>().unwrap(), t::Tree::Unselected(9));
+        assert_eq!(unselected.union_member(), Ok(None));
+    }
+
+    #[test]
+    fn enums_and_sequences_by_parts() {
+        let green = Any::from_enumerator(t::Color::type_code(), "GREEN").unwrap();
+        assert_eq!(green, Any::insert(&t::Color::Green).unwrap());
+        assert_eq!(
+            Any::insert(&t::Color::Blue).unwrap().enumerator(),
+            Ok("BLUE")
+        );
+        assert!(invalid(Any::from_enumerator(t::Color::type_code(), "PINK"))
+            .contains("RED, GREEN, BLUE"));
+        let octets = Any::from_elements(
+            TypeCode::sequence(TypeCode::Octet, 0),
+            [Any::from(1u8), Any::from(2u8)],
+        )
+        .unwrap();
+        assert_eq!(octets, Any::from(vec![1u8, 2]));
+        assert_eq!(octets.elements().unwrap()[1].get::<u8>(), Ok(2));
+        let matrix = Any::insert(&[[1i32, 2, 3], [4, 5, 6]]).unwrap();
+        let rows = matrix.elements().unwrap();
+        assert_eq!(rows[1].elements().unwrap()[2].get::<i32>(), Ok(6));
+        assert!(Any::from_elements(TypeCode::array(TypeCode::Long, 2), [Any::from(1i32)]).is_err());
+        assert!(Any::from(7i32).elements().is_err());
+    }
+}
