@@ -696,6 +696,13 @@ impl<'m> Generator<'m> {
                 fn type_code() -> #cg::TypeCode {
                     #module::type_code()
                 }
+
+                fn from_value(
+                    tc: &#cg::TypeCode,
+                    value: &#cg::Value,
+                ) -> Result<Self, #cg::AnyError> {
+                    <#cg::ObjectRef as #cg::AnyType>::from_value(tc, value).map(Self::unchecked_narrow)
+                }
             }
 
             #(#impls)*

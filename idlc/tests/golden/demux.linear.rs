@@ -122,6 +122,13 @@ impl ::orb::codegen::AnyType for CounterRef {
     fn type_code() -> ::orb::codegen::TypeCode {
         counter::type_code()
     }
+    fn from_value(
+        tc: &::orb::codegen::TypeCode,
+        value: &::orb::codegen::Value,
+    ) -> Result<Self, ::orb::codegen::AnyError> {
+        <::orb::codegen::ObjectRef as ::orb::codegen::AnyType>::from_value(tc, value)
+            .map(Self::unchecked_narrow)
+    }
 }
 #[allow(
     clippy::too_many_arguments,

@@ -87,6 +87,13 @@ pub(crate) struct OrbShared {
     shutdown_complete: Mutex<bool>,
 }
 
+impl OrbShared {
+    /// Whether [`Orb::shutdown`] was called: it serves no more.
+    fn is_shut_down(&self) -> bool {
+        *self.shutdown.lock()
+    }
+}
+
 impl Drop for OrbShared {
     fn drop(&mut self) {
         // Before the connection cache goes: buffered oneways are written, not dropped.
@@ -615,7 +622,7 @@ impl Orb {
     /// `work_pending`/`perform_work`: the server's threads do the work, so there is never
     /// work for the caller's thread; returns whether the ORB still runs.
     pub fn perform_work(&self) -> bool {
-        !*self.shared.shutdown.lock()
+        !self.shared.is_shut_down()
     }
 
     /// Stops serving: closes the listeners and connections (waiting for requests under way
