@@ -19,7 +19,7 @@ pub use crate::giop::CompletionStatus;
 pub use crate::iop::Ior;
 pub use crate::object::{ObjectRef, Reply, ReplyOutcome};
 pub use crate::servant::{upcast, Servant, ServantRef};
-pub use crate::typecode::{Any, TCKind, TypeCode, UnionLabel, Value};
+pub use crate::typecode::{Any, AnyError, AnyType, TCKind, TypeCode, UnionLabel, Value};
 pub use std::any::Any as StdAny;
 pub use std::collections::HashMap;
 pub use std::sync::Arc;

@@ -20,6 +20,7 @@ pub mod buffers;
 pub mod cdr;
 #[doc(hidden)]
 pub mod codegen;
+pub mod dynamic;
 pub mod exception;
 pub mod giop;
 pub mod iop;

@@ -325,3 +325,38 @@ impl fmt::Debug for Reply {
             .finish()
     }
 }
+
+impl crate::typecode::AnyType for ObjectRef {
+    /// `Object`; [`AnyType::accepts`](crate::typecode::AnyType::accepts) a reference to any
+    /// interface, as every interface is an `Object` (narrow the result to the one wanted).
+    fn type_code() -> crate::typecode::TypeCode {
+        static TC: LazyLock<crate::typecode::TypeCode> = LazyLock::new(|| {
+            crate::typecode::TypeCode::objref(crate::codegen::OBJECT_REPOSITORY_ID, "Object")
+        });
+        TC.clone()
+    }
+
+    fn accepts(tc: &crate::typecode::TypeCode) -> bool {
+        tc.unalias().kind() == crate::typecode::TCKind::ObjRef
+    }
+
+    /// The reference, tied to the ORB of this process that serves the object if there is
+    /// one, else to the ORB whose reply the thread decodes (as a decoded reference is), else
+    /// to none ([`crate::Orb`]'s current one at the first call). An `any` keeps an IOR, not
+    /// the ORB it came through.
+    fn from_value(
+        tc: &crate::typecode::TypeCode,
+        value: &crate::typecode::Value,
+    ) -> Result<Self, crate::typecode::AnyError> {
+        match value {
+            crate::typecode::Value::ObjRef(ior) => {
+                let orb = runtime::collocation::serving_orb(ior).or_else(runtime::decoding_orb);
+                Ok(ObjectRef::with_orb((**ior).clone(), orb))
+            }
+            _ => Err(crate::typecode::AnyError::WrongType {
+                wanted: crate::typecode::describe(tc),
+                found: "a value of another shape".to_owned(),
+            }),
+        }
+    }
+}

@@ -25,6 +25,8 @@ mod generated {
 }
 pub use generated::interop;
 
+pub mod dii;
+pub mod dsi;
 pub mod large;
 
 use interop::{

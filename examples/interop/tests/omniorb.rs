@@ -7,7 +7,8 @@
 //! 8 KiB and rtorb's with `-ORBfragmentSize`), checked element by element on both sides, and
 //! through a relay that shows the messages went in the fragments each test claims. Every
 //! process listens on 127.0.0.1 (ephemeral or free ports) and is killed by pid when its guard
-//! drops, so a failing test leaves nothing running.
+//! drops, so a failing test leaves nothing running. rtorb's DII client calls the omniORB
+//! server and the omniORB client an rtorb DSI servant (`interop-server --dsi`), both ways.
 //!
 //! What is not called between the two ORBs, and why, is in `PeerOrb` (src/lib.rs); the
 //! `omniorb_wire_*` test captures what omniORB sends there, byte for byte.
@@ -155,6 +156,54 @@ fn rust_client_calls_every_op_of_the_rust_server_in_giop_1_0_1_1_1_2() {
             "34/34 ops ok",
         );
     }
+}
+
+/// rtorb's DII (`rtorb_interop::dii::check_dii`: requests from names, anys and TypeCodes,
+/// in/inout/out, a user exception as an any, oneway, deferred) against the omniORB server.
+#[test]
+fn rust_dii_requests_to_the_omniorb_server_in_giop_1_0_1_1_1_2() {
+    let (_server, ior) = server(CXX_SERVER, &[]);
+    dii_against(&ior);
+}
+
+/// The same DII requests to rtorb's DSI servant (`interop-server --dsi`) and to its
+/// generated skeleton: DII and DSI agree with each other and with generated code.
+#[test]
+fn rust_dii_requests_to_the_rust_dsi_and_skeleton_servers_in_giop_1_0_1_1_1_2() {
+    for args in [&["--dsi"][..], &[]] {
+        let (_server, ior) = server(RUST_SERVER, args);
+        dii_against(&ior);
+    }
+}
+
+fn dii_against(ior: &str) {
+    for v in VERSIONS {
+        let (orb, _) = Orb::init_from_args(["-ORBmaxGIOPVersion".to_owned(), v.to_owned()])
+            .expect("client ORB");
+        let target = orb.string_to_object(ior).expect("the server's IOR");
+        let report = rtorb_interop::dii::check_dii(&target);
+        orb.shutdown(true);
+        assert_eq!(report.summary(), "25/25 ops ok", "GIOP {v}");
+    }
+}
+
+/// The omniORB client calls every operation of an rtorb DSI servant (`interop-server --dsi`,
+/// `rtorb_interop::dsi::DsiTester`: no generated skeleton), with the checks it makes of the
+/// generated one.
+#[test]
+fn omniorb_client_calls_every_op_of_a_rust_dsi_servant_in_giop_1_0_1_1_1_2() {
+    let (_server, ior) = server(RUST_SERVER, &["--dsi"]);
+    let runs: Vec<Run> = VERSIONS
+        .iter()
+        .map(|v| {
+            (
+                CXX_CLIENT,
+                vec!["--peer", "rtorb", ior.as_str(), "-ORBmaxGIOPVersion", v],
+                across(v).to_owned(),
+            )
+        })
+        .collect();
+    expect_all(&runs);
 }
 
 /// The C++ programs agree with each other where omniORB agrees with itself, so a failure

@@ -743,6 +743,21 @@ impl<'m> Generator<'m> {
                 }
             }
 
+            /// Into and out of an `any` as a reference to this interface (to take out a
+            /// reference to another interface, get an `ObjectRef` and narrow it).
+            impl #cg::AnyType for #name {
+                fn type_code() -> #cg::TypeCode {
+                    #module::type_code()
+                }
+
+                fn from_value(
+                    tc: &#cg::TypeCode,
+                    value: &#cg::Value,
+                ) -> Result<Self, #cg::AnyError> {
+                    <#cg::ObjectRef as #cg::AnyType>::from_value(tc, value).map(Self::unchecked_narrow)
+                }
+            }
+
             #(#impls)*
         })
     }

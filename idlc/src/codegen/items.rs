@@ -660,6 +660,13 @@ impl Generator<'_> {
                     #lazy
                 }
             }
+
+            /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+            impl ::orb::codegen::AnyType for #name {
+                fn type_code() -> ::orb::codegen::TypeCode {
+                    #name::type_code()
+                }
+            }
         })
     }
 }

@@ -123,6 +123,20 @@ impl From<CounterRef> for ::orb::codegen::ObjectRef {
         r.obj
     }
 }
+/// Into and out of an `any` as a reference to this interface (to take out a
+/// reference to another interface, get an `ObjectRef` and narrow it).
+impl ::orb::codegen::AnyType for CounterRef {
+    fn type_code() -> ::orb::codegen::TypeCode {
+        counter::type_code()
+    }
+    fn from_value(
+        tc: &::orb::codegen::TypeCode,
+        value: &::orb::codegen::Value,
+    ) -> Result<Self, ::orb::codegen::AnyError> {
+        <::orb::codegen::ObjectRef as ::orb::codegen::AnyType>::from_value(tc, value)
+            .map(Self::unchecked_narrow)
+    }
+}
 #[allow(
     clippy::too_many_arguments,
     clippy::type_complexity,

@@ -23,6 +23,12 @@ pub mod example {
             TC.clone()
         }
     }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for NotFound {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            NotFound::type_code()
+        }
+    }
     impl ::orb::codegen::UserException for NotFound {
         fn repository_id(&self) -> &'static str {
             Self::REPOSITORY_ID
@@ -183,6 +189,20 @@ pub mod example {
     impl From<EchoRef> for ::orb::codegen::ObjectRef {
         fn from(r: EchoRef) -> ::orb::codegen::ObjectRef {
             r.obj
+        }
+    }
+    /// Into and out of an `any` as a reference to this interface (to take out a
+    /// reference to another interface, get an `ObjectRef` and narrow it).
+    impl ::orb::codegen::AnyType for EchoRef {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            echo::type_code()
+        }
+        fn from_value(
+            tc: &::orb::codegen::TypeCode,
+            value: &::orb::codegen::Value,
+        ) -> Result<Self, ::orb::codegen::AnyError> {
+            <::orb::codegen::ObjectRef as ::orb::codegen::AnyType>::from_value(tc, value)
+                .map(Self::unchecked_narrow)
         }
     }
     #[allow(

@@ -28,6 +28,12 @@ pub mod self_ {
             TC.clone()
         }
     }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Result_ {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Result_::type_code()
+        }
+    }
     impl ::orb::codegen::CdrEncode for Result_ {
         fn encode(
             &self,
@@ -204,6 +210,20 @@ pub mod self_ {
     impl From<GadgetRef> for ::orb::codegen::ObjectRef {
         fn from(r: GadgetRef) -> ::orb::codegen::ObjectRef {
             r.obj
+        }
+    }
+    /// Into and out of an `any` as a reference to this interface (to take out a
+    /// reference to another interface, get an `ObjectRef` and narrow it).
+    impl ::orb::codegen::AnyType for GadgetRef {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            gadget::type_code()
+        }
+        fn from_value(
+            tc: &::orb::codegen::TypeCode,
+            value: &::orb::codegen::Value,
+        ) -> Result<Self, ::orb::codegen::AnyError> {
+            <::orb::codegen::ObjectRef as ::orb::codegen::AnyType>::from_value(tc, value)
+                .map(Self::unchecked_narrow)
         }
     }
     #[allow(

@@ -34,6 +34,12 @@ pub mod shapes {
             TC.clone()
         }
     }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Kind {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Kind::type_code()
+        }
+    }
     impl Kind {
         /// The enumerator with this wire value.
         pub fn from_u32(v: u32) -> Option<Self> {
@@ -90,6 +96,12 @@ pub mod shapes {
                 ],
             ));
             TC.clone()
+        }
+    }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Point {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Point::type_code()
         }
     }
     impl ::orb::codegen::CdrEncode for Point {
@@ -180,6 +192,12 @@ pub mod shapes {
             TC.clone()
         }
     }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Shape {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Shape::type_code()
+        }
+    }
     impl ::orb::codegen::CdrEncode for Shape {
         fn encode(
             &self,
@@ -256,6 +274,12 @@ pub mod shapes {
                 ],
             ));
             TC.clone()
+        }
+    }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Extent {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Extent::type_code()
         }
     }
     #[allow(clippy::manual_range_patterns, clippy::redundant_pattern_matching)]
@@ -350,6 +374,12 @@ pub mod shapes {
                 ],
             ));
             TC.clone()
+        }
+    }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Tagged {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Tagged::type_code()
         }
     }
     #[allow(clippy::manual_range_patterns, clippy::redundant_pattern_matching)]
@@ -456,6 +486,12 @@ pub mod shapes {
                 ],
             ));
             TC.clone()
+        }
+    }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for Group {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            Group::type_code()
         }
     }
     impl ::orb::codegen::CdrEncode for Group {

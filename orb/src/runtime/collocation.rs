@@ -30,11 +30,29 @@ const NEVER: u64 = u64::MAX;
 
 /// The object key of the reference's first IIOP or UIOP profile.
 pub(crate) fn object_key(obj: &ObjectRef) -> Option<Vec<u8>> {
-    obj.ior().profiles.iter().find_map(|p| match p.tag {
+    ior_object_key(obj.ior())
+}
+
+fn ior_object_key(ior: &crate::iop::Ior) -> Option<Vec<u8>> {
+    ior.profiles.iter().find_map(|p| match p.tag {
         ProfileId::INTERNET_IOP => IiopProfile::from_tagged(p).ok().map(|p| p.object_key),
         ProfileId::RTORB_UIOP => UiopProfile::from_tagged(p).ok().map(|p| p.object_key),
         _ => None,
     })
+}
+
+/// The ORB of this process that serves the object `ior` designates (its key carries that
+/// ORB's POA instance id), if one does and still serves: what a reference taken out of an
+/// `any` is tied to, rather than whichever ORB the thread last decoded a reply of.
+pub(crate) fn serving_orb(ior: &crate::iop::Ior) -> Option<Weak<OrbShared>> {
+    let key = ior_object_key(ior)?;
+    let instance = ObjectKeyRef::parse(&key).ok()?.instance_id;
+    super::ORBS
+        .read()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .find(|o| o.poas.instance_id() == instance && !o.is_shut_down())
+        .map(|o| Arc::downgrade(&o))
 }
 
 fn local(obj: &ObjectRef) -> Option<&Local> {

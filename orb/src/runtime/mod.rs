@@ -87,6 +87,13 @@ pub(crate) struct OrbShared {
     shutdown_complete: Mutex<bool>,
 }
 
+impl OrbShared {
+    /// Whether [`Orb::shutdown`] was called: it serves no more.
+    fn is_shut_down(&self) -> bool {
+        *self.shutdown.lock()
+    }
+}
+
 impl Drop for OrbShared {
     fn drop(&mut self) {
         // Before the connection cache goes: buffered oneways are written, not dropped.
@@ -176,9 +183,11 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The ORB references decoded now belong to (see `DECODING`), if known.
+/// The ORB references decoded now belong to (see `DECODING`), if known and still there: a
+/// thread that decoded a reply of an ORB since dropped, and now decodes something else (an
+/// `any`'s value into its Rust type), must not tie references to the dropped ORB.
 pub(crate) fn decoding_orb() -> Option<Weak<OrbShared>> {
-    DECODING.with(|c| c.borrow().clone())
+    DECODING.with(|c| c.borrow().clone().filter(|w| w.strong_count() > 0))
 }
 
 /// Called with the reply to a call through `orb`: what the caller decodes next is from it.
@@ -613,7 +622,7 @@ impl Orb {
     /// `work_pending`/`perform_work`: the server's threads do the work, so there is never
     /// work for the caller's thread; returns whether the ORB still runs.
     pub fn perform_work(&self) -> bool {
-        !*self.shared.shutdown.lock()
+        !self.shared.is_shut_down()
     }
 
     /// Stops serving: closes the listeners and connections (waiting for requests under way

@@ -130,6 +130,12 @@ impl Any {
         Ok(Any { type_code, value })
     }
 
+    /// Pairs a value with its TypeCode when the value was just read by that TypeCode, so
+    /// needs no check.
+    pub(super) fn from_checked_parts(type_code: TypeCode, value: Value) -> Any {
+        Any { type_code, value }
+    }
+
     pub fn type_code(&self) -> &TypeCode {
         &self.type_code
     }
@@ -140,6 +146,18 @@ impl Any {
 
     pub fn into_parts(self) -> (TypeCode, Value) {
         (self.type_code, self.value)
+    }
+
+    /// Reads a value of type `type_code` that travels without its TypeCode (an operation's
+    /// argument or result, an exception's members), as [`Any`] decoding reads the value part.
+    pub fn read_value(type_code: TypeCode, dec: &mut Decoder<'_>) -> Result<Any, DecodeError> {
+        let value = ValueReader::new(dec.remaining()).read(dec, &type_code)?;
+        Ok(Any { type_code, value })
+    }
+
+    /// Writes the value alone, without the TypeCode (the other half of [`Any::read_value`]).
+    pub fn write_value(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        ValueWriter::default().write(enc, &self.type_code, &self.value)
     }
 
     /// Decodes an `any` that fills `bytes` (GIOP 1.2 rules, default code sets). Never panics.
@@ -531,7 +549,7 @@ fn state_types<'t>(chain: &[&'t TypeCode]) -> Vec<&'t TypeCode> {
 
 /// Decodes values, sharing across nested `any`s what the whole stream shares: the work budget
 /// and the repository ids that later value tags may refer back to.
-struct ValueReader {
+pub(super) struct ValueReader {
     budget: usize,
     /// Repository ids and codebase URLs read, by absolute offset of their length.
     repo_ids: HashMap<usize, String>,
@@ -540,7 +558,7 @@ struct ValueReader {
 }
 
 impl ValueReader {
-    fn new(input_len: usize) -> ValueReader {
+    pub(super) fn new(input_len: usize) -> ValueReader {
         ValueReader {
             budget: BASE_BUDGET.saturating_add(input_len.saturating_mul(NODES_PER_OCTET)),
             repo_ids: HashMap::new(),
@@ -560,7 +578,11 @@ impl ValueReader {
         })
     }
 
-    fn read(&mut self, dec: &mut Decoder<'_>, tc: &TypeCode) -> Result<Value, DecodeError> {
+    pub(super) fn read(
+        &mut self,
+        dec: &mut Decoder<'_>,
+        tc: &TypeCode,
+    ) -> Result<Value, DecodeError> {
         use TypeCode as T;
         if self.budget == 0 {
             return Err(dec.error(DecodeErrorKind::Invalid(
@@ -849,7 +871,7 @@ impl ValueReader {
 
 /// Encodes values by their TypeCode, or (with `check_only`) checks that they fit it.
 #[derive(Default)]
-struct ValueWriter {
+pub(super) struct ValueWriter {
     env: Vec<TypeCode>,
     /// Skip what depends on the code sets (text), and nested `any`s (checked when made).
     check_only: bool,
@@ -868,7 +890,12 @@ fn check_bound(bound: u32, length: usize) -> Result<(), EncodeError> {
 const MISMATCH: EncodeError = EncodeError::Invalid("value does not match its TypeCode");
 
 impl ValueWriter {
-    fn write(&mut self, enc: &mut Encoder, tc: &TypeCode, v: &Value) -> Result<(), EncodeError> {
+    pub(super) fn write(
+        &mut self,
+        enc: &mut Encoder,
+        tc: &TypeCode,
+        v: &Value,
+    ) -> Result<(), EncodeError> {
         use TypeCode as T;
         use Value as V;
         match (tc, v) {

@@ -17,12 +17,15 @@
 //! target. This module does no I/O.
 
 mod any;
+mod typed;
+mod walk;
 mod wire;
 
 #[cfg(test)]
 mod tests;
 
 pub use any::{fuzz_any, Any, UnionValue, Value, ValueInstance, ValueTypeInfo, WrongType};
+pub use typed::{describe, AnyError, AnyType};
 pub use wire::MAX_TYPECODE_NODES;
 
 use crate::cdr::{CdrDecode, CdrEncode, DecodeError, Decoder, EncodeError, Encoder};

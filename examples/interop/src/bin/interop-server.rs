@@ -1,4 +1,6 @@
-//! The Rust Tester server: `interop-server [--ior-file PATH] [--bind NAME] [-ORB... value]...`.
+//! The Rust Tester server: `interop-server [--dsi] [--ior-file PATH] [--bind NAME] [-ORB... value]...`.
+//! With `--dsi` the Tester is `rtorb_interop::dsi::DsiTester`, a DSI servant, instead of the
+//! generated skeleton.
 //! Prints its IOR on stdout (and writes it to PATH), binds it as NAME (`a/b.kind`) in the
 //! naming service `-ORBInitRef NameService=...` names when asked, and serves until killed.
 
@@ -6,6 +8,7 @@ use naming_service::cos_naming::{
     naming_context, NamingContext, NamingContextExt, NamingContextExtRef,
 };
 use orb::Orb;
+use rtorb_interop::dsi::DsiTester;
 use rtorb_interop::{interop, TesterImpl};
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,18 +27,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (orb, rest) = Orb::init_from_args(std::env::args().skip(1))?;
     let mut ior_file = None;
     let mut bind = None;
+    let mut dsi = false;
     let mut it = rest.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--ior-file" => ior_file = Some(it.next().ok_or("--ior-file needs a path")?),
             "--bind" => bind = Some(it.next().ok_or("--bind needs a name")?),
+            "--dsi" => dsi = true,
             other => return Err(format!("unexpected argument {other:?}").into()),
         }
     }
-    let obj = orb.activate(
-        &orb.root_poa(),
-        interop::tester::servant(TesterImpl::new(orb.clone())),
-    )?;
+    let servant = if dsi {
+        orb::dynamic::dynamic_servant(DsiTester::new(orb.clone()))
+    } else {
+        interop::tester::servant(TesterImpl::new(orb.clone()))
+    };
+    let obj = orb.activate(&orb.root_poa(), servant)?;
     let ior = orb.object_to_string(&obj)?;
     if let Some(name) = bind {
         let ns =

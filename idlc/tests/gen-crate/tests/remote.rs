@@ -480,6 +480,47 @@ fn structs_unions_arrays_enums_and_anys_in_every_direction() {
         assert_eq!(old, Any::from("old"), "{f:?}");
         assert_eq!(acc.as_i32(), Some(7), "{f:?}");
 
+        // Typed anys of generated types travel and come back out as their types.
+        let point = r::Point {
+            x: 3,
+            y: -4,
+            label: "p".into(),
+        };
+        let points: r::PointSeq = vec![point.clone(), point.clone()];
+        let mut acc = Any::insert(&point).unwrap();
+        let sent = Any::insert_as(r::point_seq_type_code(), &points).unwrap();
+        let (_, old) = t.echo_any(&sent, &mut acc).unwrap();
+        assert_eq!(old.get::<r::Point>().unwrap(), point, "{f:?}");
+        assert_eq!(acc.get::<r::PointSeq>().unwrap(), points, "{f:?}");
+        assert_eq!(
+            acc.type_code().id(),
+            Some("IDL:Remote/PointSeq:1.0"),
+            "{f:?}"
+        );
+        let refused = r::Refused {
+            why: "w".into(),
+            code: 2,
+        };
+        let mut acc = Any::insert(&refused).unwrap();
+        let (_, old) = t
+            .echo_any(&Any::insert(&r::Variant::S("v".into())).unwrap(), &mut acc)
+            .unwrap();
+        assert_eq!(old.get::<r::Refused>().unwrap(), refused, "{f:?}");
+        assert_eq!(
+            acc.get::<r::Variant>().unwrap(),
+            r::Variant::S("v".into()),
+            "{f:?}"
+        );
+        let mut acc = Any::insert(&r::Shape::Square).unwrap();
+        let (_, old) = t
+            .echo_any(&Any::insert(&t.clone()).unwrap(), &mut acc)
+            .unwrap();
+        assert_eq!(old.get::<r::Shape>().unwrap(), r::Shape::Square, "{f:?}");
+        // The reference that went out and came back in an any is called.
+        let back = acc.get::<TesterRef>().unwrap();
+        let sum = back.add(2, 3).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+        assert_eq!(sum, 5, "{f:?}");
+
         let mut acc = r::Shape::Circle;
         let (next, old) = t.next_shape(r::Shape::Triangle, &mut acc).unwrap();
         assert_eq!(
