@@ -663,3 +663,55 @@ pub fn ping_batch(target: &CubitRef, n: u64) -> Duration {
     target.cube_long(X).expect("the twoway after the pings");
     start.elapsed()
 }
+
+/// A cubit servant of an ORB of this process whose collocation strategy is `None`, called
+/// through that same ORB over its own transport — GIOP 1.2 over TCP loopback
+/// ([`Transport::Giop`]) or over a Unix socket ([`Transport::Uiop`]): the design's "no
+/// collocation" case, everything but the process boundary. The ORB's socket lives in a
+/// temporary directory removed with the case.
+pub struct Uncollocated {
+    case: OrbCase,
+    _socket_dir: tempfile::TempDir,
+}
+
+impl Uncollocated {
+    pub fn new(transport: Transport, op: Op) -> Uncollocated {
+        assert!(
+            transport != Transport::Lite,
+            "the uncollocated cases are GIOP over TCP or a Unix socket"
+        );
+        let dir = tempfile::tempdir().expect("a temporary directory for the ORB's socket");
+        let orb = Orb::init(OrbOptions {
+            endpoints: vec![
+                Endpoint::parse("giop:tcp:127.0.0.1:0").expect("a TCP endpoint"),
+                Endpoint::unix(dir.path().join("cubit.sock")),
+            ],
+            prefer_unix: transport == Transport::Uiop,
+            collocation: CollocationStrategy::None,
+            ..OrbOptions::default()
+        })
+        .expect("an ORB with collocation off starts");
+        let obj = orb
+            .activate(&orb.root_poa(), cubit::servant(CubitImpl::default()))
+            .expect("the servant activates");
+        let target = CubitRef::unchecked_narrow(obj);
+        assert!(
+            !target.is_collocated(),
+            "collocation None calls its own servant over the transport"
+        );
+        Uncollocated {
+            case: OrbCase::new(orb, target, op),
+            _socket_dir: dir,
+        }
+    }
+}
+
+impl Case for Uncollocated {
+    fn check(&mut self) {
+        self.case.check();
+    }
+
+    fn call(&mut self) -> i64 {
+        self.case.call()
+    }
+}

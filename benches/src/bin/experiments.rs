@@ -1,0 +1,354 @@
+//! The experiments suite: runs the design's experiments, each beside its comparison in the same
+//! run, and writes per experiment a CSV of the raw samples (`NAME.csv`), an SVG plot
+//! (`NAME.svg`) and a section of `report.md` (tables of medians and ratios, the plot, the
+//! machine).
+//!
+//! ```sh
+//! cargo run --release -p rtorb-benches --bin experiments -- [--quick] [--only NAME ...] --out DIR
+//! ```
+//!
+//! `--quick` runs every experiment with tiny counts (a smoke test: the figures mean little).
+//! Every ratio is the median over rounds of the ratio measured within a round, the contenders
+//! of a round being timed one after the other, so that a burst of load from a neighbour on a
+//! shared machine spoils one round of all of them rather than one contender's figure.
+//!
+//! The collocation experiment starts the cubit server processes of `omniorb/cubit_ffi.rs` (this
+//! executable again for rtorb's, see `rtorb_benches::cubit::serve_if_asked`) and calls omniORB's
+//! collocated servant in this process.
+
+#[path = "../../benches/omniorb/cubit_ffi.rs"]
+#[allow(dead_code)]
+mod omniorb_cubit;
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rtorb_benches::cubit::{serve_if_asked, Case, Op, Transport, Uncollocated};
+use rtorb_benches::measure::{calls_in, time_batch, Grouped, Sample};
+use rtorb_benches::report::{machine, table, write_csv};
+use rtorb_benches::{op_demux, plot, servant_demux};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(about = "Runs the design's experiments beside their comparisons: CSV, SVG and a report")]
+struct Settings {
+    /// Tiny counts, so that every experiment runs in seconds (a smoke test, not figures).
+    #[arg(long)]
+    quick: bool,
+    /// Run only these experiments (repeatable); all of them by default.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    only: Vec<Experiment>,
+    /// The directory to write the CSVs, the SVGs and report.md into (made if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// The experiments, in the order they run and are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Experiment {
+    /// Operation demux: lookup time against the number of operations, per strategy.
+    #[value(name = "op_demux")]
+    OpDemux,
+    /// Servant demux: key → servant against the number of servants, per active object map.
+    #[value(name = "servant_demux")]
+    ServantDemux,
+    /// Collocation: a call per collocation strategy, beside omniORB's and a plain Rust call.
+    #[value(name = "collocation")]
+    Collocation,
+}
+
+impl Experiment {
+    const ALL: [Experiment; 3] = [
+        Experiment::OpDemux,
+        Experiment::ServantDemux,
+        Experiment::Collocation,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Experiment::OpDemux => "op_demux",
+            Experiment::ServantDemux => "servant_demux",
+            Experiment::Collocation => "collocation",
+        }
+    }
+}
+
+/// What an experiment hands back: its samples, its plot written, its report section.
+struct Outcome {
+    samples: Vec<Sample>,
+    section: String,
+}
+
+type Run = Result<Outcome, Box<dyn std::error::Error>>;
+
+/// The sizes of the servant demux experiment.
+fn servant_sizes(quick: bool) -> &'static [usize] {
+    if quick {
+        &servant_demux::SIZES[..4]
+    } else {
+        &servant_demux::SIZES
+    }
+}
+
+/// The operations of the collocation experiment; the sample's x is the sequence length, 0 for
+/// `cube_long`.
+const COLLOCATED_OPS: [Op; 3] = [Op::CubeLong, Op::CubeSeq(4), Op::CubeSeq(1024)];
+
+fn op_of(x: f64) -> Op {
+    match x as usize {
+        0 => Op::CubeLong,
+        n => Op::CubeSeq(n),
+    }
+}
+
+/// How many steps of the progress bar an experiment makes.
+fn steps(e: Experiment, quick: bool) -> u64 {
+    match e {
+        Experiment::OpDemux => op_demux::OPERATION_COUNTS.len() as u64,
+        Experiment::ServantDemux => servant_sizes(quick).len() as u64,
+        Experiment::Collocation => COLLOCATED_OPS.len() as u64,
+    }
+}
+
+fn main() -> ExitCode {
+    serve_if_asked();
+    let s = Settings::parse();
+    if let Err(e) = std::fs::create_dir_all(&s.out) {
+        eprintln!(
+            "experiments: cannot make the output directory {}: {e}; pass a writable --out DIR",
+            s.out.display()
+        );
+        return ExitCode::from(2);
+    }
+    let chosen: Vec<Experiment> = Experiment::ALL
+        .into_iter()
+        .filter(|e| s.only.is_empty() || s.only.contains(e))
+        .collect();
+    let bar = ProgressBar::new(chosen.iter().map(|&e| steps(e, s.quick)).sum());
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut sections = Vec::new();
+    for e in chosen {
+        bar.set_message(e.name());
+        let t = Instant::now();
+        let mut tick = || bar.inc(1);
+        let outcome = match e {
+            Experiment::OpDemux => run_op_demux(&s, &mut tick),
+            Experiment::ServantDemux => run_servant_demux(&s, &mut tick),
+            Experiment::Collocation => run_collocation(&s, &mut tick),
+        };
+        let written = outcome.and_then(|o| {
+            write_csv(&s.out.join(format!("{}.csv", e.name())), &o.samples)?;
+            Ok(o.section)
+        });
+        match written {
+            Ok(section) => sections.push(format!(
+                "{section}\nRaw samples: [{name}.csv]({name}.csv). Took {:.1} s.\n",
+                t.elapsed().as_secs_f64(),
+                name = e.name()
+            )),
+            Err(err) => {
+                bar.abandon();
+                eprintln!(
+                    "experiments: {} failed writing into {}: {err}",
+                    e.name(),
+                    s.out.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    bar.finish_with_message("done");
+    let report = report(&s, &sections, started.elapsed());
+    let path = s.out.join("report.md");
+    if let Err(e) = std::fs::write(&path, report) {
+        eprintln!("experiments: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!("report: {}", path.display());
+    ExitCode::SUCCESS
+}
+
+fn report(s: &Settings, sections: &[String], took: Duration) -> String {
+    let mut r = String::from("# rtorb experiments\n\n");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let _ = writeln!(
+        r,
+        "Command: `cargo run --release -p rtorb-benches --bin experiments -- {}`{}\n",
+        args.join(" "),
+        if s.quick {
+            " (quick: tiny counts, a smoke test — the figures mean little)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(r, "Machine: {}.\n", machine());
+    let _ = writeln!(r, "Duration: {:.1} s.\n", took.as_secs_f64());
+    r.push_str(
+        "Figures are medians over rounds, in ns per operation; a ratio is the median over \
+         rounds of the ratio measured within a round (the contenders of a round are timed one \
+         after the other).\n",
+    );
+    for section in sections {
+        r.push('\n');
+        r.push_str(section);
+    }
+    r
+}
+
+fn run_op_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, lookups) = if s.quick { (3, 1_000) } else { (31, 100_000) };
+    let samples = op_demux::run(rounds, lookups, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("op_demux.svg"),
+        "Operation demux: name → skeleton entry",
+        ("operations in the interface", "ns per lookup"),
+        &g,
+    )?;
+    let section = format!(
+        "## op_demux: operation demultiplexing\n\n\
+         The skeleton's lookup of an operation name, for idlc's four demux strategies (perfect \
+         hash, linear search, binary search, a HashMap built on first use) on generated \
+         interfaces of 1 to 100 operations; each round looks up every name of the interface in \
+         turn, {lookups} lookups or more, {rounds} rounds. Ratios to the perfect hash.\n\n{}\n\
+         ![op_demux](op_demux.svg)\n",
+        table(&samples, "operations", |x| format!("{x}"), "perfect")
+    );
+    Ok(Outcome { samples, section })
+}
+
+fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, lookups) = if s.quick { (3, 500) } else { (31, 20_000) };
+    let samples = servant_demux::run(servant_sizes(s.quick), rounds, lookups, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("servant_demux.svg"),
+        "Servant demux: object key → servant",
+        ("active objects in the POA", "ns per lookup"),
+        &g,
+    )?;
+    let section = format!(
+        "## servant_demux: servant demultiplexing\n\n\
+         Object key → servant through the POA's `dispatch_decision`, keys in a shuffled order \
+         spread over all the objects, for each active object map: active demultiplexing, a hash \
+         map and a linear search (to {} objects: its setup is O(n²)), beside the floor — a plain \
+         `Vec` of the same servants indexed in the same order, each handle cloned; {rounds} \
+         rounds of at least {lookups} lookups after as many untimed. Ratios to the floor.\n\n{}\n\
+         ![servant_demux](servant_demux.svg)\n",
+        servant_demux::LINEAR_MAX,
+        table(&samples, "objects", |x| format!("{x}"), "vec_floor")
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// The collocation experiment's contenders: the first is the baseline of the ratios.
+const COLLOCATION_SERIES: [&str; 6] = [
+    "plain_rust_call",
+    "omniorb_collocated",
+    "rtorb_direct",
+    "rtorb_thru_poa",
+    "rtorb_none_uiop",
+    "rtorb_none_iiop",
+];
+
+/// Their names under the bars of the plot.
+const COLLOCATION_LABELS: [&str; 6] = [
+    "plain Rust",
+    "omniORB",
+    "Direct",
+    "ThruPoa",
+    "None/UIOP",
+    "None/IIOP",
+];
+
+fn run_collocation(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, target) = if s.quick {
+        (2, Duration::from_micros(200))
+    } else {
+        (30, Duration::from_millis(5))
+    };
+    let mut samples = Vec::new();
+    omniorb_cubit::with_env(|env| {
+        for op in COLLOCATED_OPS {
+            let x = match op {
+                Op::CubeSeq(n) => n as f64,
+                _ => 0.0,
+            };
+            let mut cases: Vec<(&str, Box<dyn Case + '_>, u64)> = COLLOCATION_SERIES
+                .iter()
+                .map(|&name| {
+                    let mut case: Box<dyn Case + '_> = match name {
+                        "rtorb_none_uiop" => Box::new(Uncollocated::new(Transport::Uiop, op)),
+                        "rtorb_none_iiop" => Box::new(Uncollocated::new(Transport::Giop, op)),
+                        other => env.case(other, op),
+                    };
+                    case.check();
+                    let batch = calls_in(target, || {
+                        std::hint::black_box(case.call());
+                    });
+                    (name, case, batch)
+                })
+                .collect();
+            for round in 0..rounds {
+                for (name, case, batch) in &mut cases {
+                    let elapsed = time_batch(*batch, || {
+                        std::hint::black_box(case.call());
+                    });
+                    let ns = elapsed.as_nanos() as f64 / *batch as f64;
+                    samples.push(Sample::new(name, x, round, ns));
+                }
+            }
+            tick();
+        }
+    });
+    let g = Grouped::new(&samples);
+    let label = |x: f64| op_of(x).label();
+    plot::bars(
+        &s.out.join("collocation.svg"),
+        "Collocation: one call to a servant of this process",
+        "ns per call",
+        &g,
+        &COLLOCATION_LABELS,
+        label,
+    )?;
+    let mut versus = String::from(
+        "| operation | rtorb_direct ÷ omniorb_collocated | rtorb_thru_poa ÷ omniorb_collocated \
+         | rtorb_none_uiop ÷ rtorb_direct | rtorb_none_iiop ÷ rtorb_direct |\n|---|---:|---:|---:|---:|\n",
+    );
+    for &x in &g.xs {
+        let _ = write!(versus, "| {} |", label(x));
+        for (series, baseline) in [
+            ("rtorb_direct", "omniorb_collocated"),
+            ("rtorb_thru_poa", "omniorb_collocated"),
+            ("rtorb_none_uiop", "rtorb_direct"),
+            ("rtorb_none_iiop", "rtorb_direct"),
+        ] {
+            let cell = g
+                .ratio(series, baseline, x, &samples)
+                .map_or("–".to_owned(), |r| format!("{r:.2}"));
+            let _ = write!(versus, " {cell} |");
+        }
+        versus.push('\n');
+    }
+    let section = format!(
+        "## collocation: calls to a servant in the same process\n\n\
+         `cube_long` and `cube_seq` (4 and 1,024 longs) through an idlc-generated reference to \
+         a servant of the caller's own ORB under each collocation strategy — `Direct`, \
+         `ThruPoa`, and `None`, which goes through the ORB's own transport (a Unix socket, or \
+         TCP loopback) — beside omniORB calling its own servant collocated and a plain Rust \
+         call through a `&dyn Cubit`; every case checked before it is timed, {rounds} rounds of \
+         a batch per case (each batch about {target:?}). Ratios to the plain Rust call.\n\n{}\n\
+         Against omniORB collocated, and what collocation saves against no collocation:\n\n{}\n\
+         ![collocation](collocation.svg)\n",
+        table(&samples, "operation", label, "plain_rust_call"),
+        versus
+    );
+    Ok(Outcome { samples, section })
+}
