@@ -30,6 +30,15 @@ pub fn ns(v: f64) -> String {
     }
 }
 
+/// A ratio with the precision that matters at its size.
+pub fn ratio(r: f64) -> String {
+    match r {
+        r if r >= 100.0 => format!("{r:.0}"),
+        r if r >= 10.0 => format!("{r:.1}"),
+        r => format!("{r:.2}"),
+    }
+}
+
 /// A Markdown table: a row per point (`x_name`, shown by `x_label`), the median ns of each
 /// series, then the ratio of each other series to `baseline` (the median of the per-round
 /// ratios); "–" where a series was not measured.
@@ -65,7 +74,7 @@ pub fn table(
         for s in &others {
             let cell = g
                 .ratio(s, baseline, x, samples)
-                .map_or("–".to_owned(), |r| format!("{r:.2}"));
+                .map_or("–".to_owned(), ratio);
             let _ = write!(t, " {cell} |");
         }
         t.push('\n');

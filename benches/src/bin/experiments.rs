@@ -24,7 +24,7 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rtorb_benches::cubit::{serve_if_asked, Case, Op, Transport, Uncollocated};
 use rtorb_benches::measure::{calls_in, time_batch, Grouped, Sample};
-use rtorb_benches::report::{machine, table, write_csv};
+use rtorb_benches::report::{machine, ratio, table, write_csv};
 use rtorb_benches::{op_demux, plot, servant_demux};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -203,7 +203,7 @@ fn report(s: &Settings, sections: &[String], took: Duration) -> String {
 }
 
 fn run_op_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
-    let (rounds, lookups) = if s.quick { (3, 1_000) } else { (31, 100_000) };
+    let (rounds, lookups) = if s.quick { (3, 1_000) } else { (51, 200_000) };
     let samples = op_demux::run(rounds, lookups, tick);
     let g = Grouped::new(&samples);
     plot::lines(
@@ -225,7 +225,7 @@ fn run_op_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
 }
 
 fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
-    let (rounds, lookups) = if s.quick { (3, 500) } else { (31, 20_000) };
+    let (rounds, lookups) = if s.quick { (3, 500) } else { (51, 20_000) };
     let samples = servant_demux::run(servant_sizes(s.quick), rounds, lookups, tick);
     let g = Grouped::new(&samples);
     plot::lines(
@@ -272,7 +272,7 @@ fn run_collocation(s: &Settings, tick: &mut dyn FnMut()) -> Run {
     let (rounds, target) = if s.quick {
         (2, Duration::from_micros(200))
     } else {
-        (30, Duration::from_millis(5))
+        (50, Duration::from_millis(10))
     };
     let mut samples = Vec::new();
     omniorb_cubit::with_env(|env| {
@@ -332,7 +332,7 @@ fn run_collocation(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         ] {
             let cell = g
                 .ratio(series, baseline, x, &samples)
-                .map_or("–".to_owned(), |r| format!("{r:.2}"));
+                .map_or("–".to_owned(), ratio);
             let _ = write!(versus, " {cell} |");
         }
         versus.push('\n');
