@@ -24,7 +24,7 @@ fn run_ok(args: &[&str]) {
 }
 
 /// The experiments and the contenders each must have samples of.
-const EXPERIMENTS: [(&str, &[&str]); 3] = [
+const EXPERIMENTS: [(&str, &[&str]); 4] = [
     ("op_demux", &["perfect", "linear", "binary", "dynamic"]),
     (
         "servant_demux",
@@ -41,6 +41,7 @@ const EXPERIMENTS: [(&str, &[&str]); 3] = [
             "rtorb_none_iiop",
         ],
     ),
+    ("giop_lite", &["giop", "giop_lite"]),
 ];
 
 /// `dir/NAME.csv` has the header and well-formed rows (a positive, finite time) for every one
@@ -99,6 +100,25 @@ fn every_experiment_writes_csv_svg_and_its_report_section() {
         report.contains("| rtorb_direct ÷ omniorb_collocated |"),
         "{report}"
     );
+    // GIOP-lite's messages are shorter than GIOP 1.2's by its smaller headers, whatever the
+    // body: the same saving on every row of the octets table.
+    let octets: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("| operation | GIOP 1.2 request |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(octets.len(), 3, "{report}");
+    for row in octets {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let n = |i: usize| {
+            cells[i]
+                .parse::<usize>()
+                .unwrap_or_else(|e| panic!("{row}: {e}"))
+        };
+        assert!(n(3) < n(2) && n(5) < n(4), "{row}");
+        assert_eq!((n(6), n(7)), (n(2) - n(3), n(4) - n(5)), "{row}");
+    }
 }
 
 #[test]
@@ -115,6 +135,7 @@ fn only_runs_the_experiments_named() {
     check_outputs(out, "op_demux", EXPERIMENTS[0].1);
     assert!(!out.join("servant_demux.csv").exists());
     assert!(!out.join("collocation.csv").exists());
+    assert!(!out.join("giop_lite.csv").exists());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## op_demux: "), "{report}");
     assert!(!report.contains("## collocation"), "{report}");

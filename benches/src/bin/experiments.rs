@@ -22,7 +22,10 @@ mod omniorb_cubit;
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rtorb_benches::cubit::{serve_if_asked, Case, Op, Transport, Uncollocated};
+use omniorb_cubit::Env;
+use rtorb_benches::cubit::{
+    iiop_key, message_sizes, serve_if_asked, Case, Op, Transport, Uncollocated,
+};
 use rtorb_benches::measure::{calls_in, time_batch, Grouped, Sample};
 use rtorb_benches::report::{machine, ratio, table, write_csv};
 use rtorb_benches::{op_demux, plot, servant_demux};
@@ -57,13 +60,17 @@ enum Experiment {
     /// Collocation: a call per collocation strategy, beside omniORB's and a plain Rust call.
     #[value(name = "collocation")]
     Collocation,
+    /// GIOP against GIOP-lite: octets per request and reply, and serial calls per second.
+    #[value(name = "giop_lite")]
+    GiopLite,
 }
 
 impl Experiment {
-    const ALL: [Experiment; 3] = [
+    const ALL: [Experiment; 4] = [
         Experiment::OpDemux,
         Experiment::ServantDemux,
         Experiment::Collocation,
+        Experiment::GiopLite,
     ];
 
     fn name(self) -> &'static str {
@@ -71,6 +78,7 @@ impl Experiment {
             Experiment::OpDemux => "op_demux",
             Experiment::ServantDemux => "servant_demux",
             Experiment::Collocation => "collocation",
+            Experiment::GiopLite => "giop_lite",
         }
     }
 }
@@ -92,9 +100,16 @@ fn servant_sizes(quick: bool) -> &'static [usize] {
     }
 }
 
-/// The operations of the collocation experiment; the sample's x is the sequence length, 0 for
-/// `cube_long`.
+/// The operations of the collocation and GIOP-lite experiments; the sample's x is the sequence
+/// length, 0 for `cube_long`.
 const COLLOCATED_OPS: [Op; 3] = [Op::CubeLong, Op::CubeSeq(4), Op::CubeSeq(1024)];
+
+fn x_of(op: Op) -> f64 {
+    match op {
+        Op::CubeSeq(n) => n as f64,
+        _ => 0.0,
+    }
+}
 
 fn op_of(x: f64) -> Op {
     match x as usize {
@@ -108,7 +123,7 @@ fn steps(e: Experiment, quick: bool) -> u64 {
     match e {
         Experiment::OpDemux => op_demux::OPERATION_COUNTS.len() as u64,
         Experiment::ServantDemux => servant_sizes(quick).len() as u64,
-        Experiment::Collocation => COLLOCATED_OPS.len() as u64,
+        Experiment::Collocation | Experiment::GiopLite => COLLOCATED_OPS.len() as u64,
     }
 }
 
@@ -133,37 +148,28 @@ fn main() -> ExitCode {
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let mut sections = Vec::new();
-    for e in chosen {
-        bar.set_message(e.name());
-        let t = Instant::now();
-        let mut tick = || bar.inc(1);
-        let outcome = match e {
-            Experiment::OpDemux => run_op_demux(&s, &mut tick),
-            Experiment::ServantDemux => run_servant_demux(&s, &mut tick),
-            Experiment::Collocation => run_collocation(&s, &mut tick),
-        };
-        let written = outcome.and_then(|o| {
-            write_csv(&s.out.join(format!("{}.csv", e.name())), &o.samples)?;
-            Ok(o.section)
-        });
-        match written {
-            Ok(section) => sections.push(format!(
-                "{section}\nRaw samples: [{name}.csv]({name}.csv). Took {:.1} s.\n",
-                t.elapsed().as_secs_f64(),
-                name = e.name()
-            )),
-            Err(err) => {
-                bar.abandon();
-                eprintln!(
-                    "experiments: {} failed writing into {}: {err}",
-                    e.name(),
-                    s.out.display()
-                );
-                return ExitCode::FAILURE;
-            }
+    // omniORB has one ORB per process: the cubit environment (omniORB's and rtorb's server
+    // processes, omniORB's collocated servant) is started once, if an experiment needs it.
+    let needs_env = chosen
+        .iter()
+        .any(|e| matches!(e, Experiment::Collocation | Experiment::GiopLite));
+    let sections = if needs_env {
+        omniorb_cubit::with_env(|env| run_all(&s, &chosen, Some(env), &bar))
+    } else {
+        run_all(&s, &chosen, None, &bar)
+    };
+    let sections = match sections {
+        Ok(sections) => sections,
+        Err((e, err)) => {
+            bar.abandon();
+            eprintln!(
+                "experiments: {} failed writing into {}: {err}",
+                e.name(),
+                s.out.display()
+            );
+            return ExitCode::FAILURE;
         }
-    }
+    };
     bar.finish_with_message("done");
     let report = report(&s, &sections, started.elapsed());
     let path = s.out.join("report.md");
@@ -173,6 +179,41 @@ fn main() -> ExitCode {
     }
     println!("report: {}", path.display());
     ExitCode::SUCCESS
+}
+
+/// Runs `chosen` in turn, writing each one's CSV (its plot is written by the experiment), and
+/// hands back the report's sections, or the first experiment that failed and why.
+fn run_all(
+    s: &Settings,
+    chosen: &[Experiment],
+    env: Option<&Env<'_>>,
+    bar: &ProgressBar,
+) -> Result<Vec<String>, (Experiment, Box<dyn std::error::Error>)> {
+    let mut sections = Vec::new();
+    for &e in chosen {
+        bar.set_message(e.name());
+        let t = Instant::now();
+        let mut tick = || bar.inc(1);
+        let env = || env.expect("the cubit environment is started for the experiments needing it");
+        let outcome = match e {
+            Experiment::OpDemux => run_op_demux(s, &mut tick),
+            Experiment::ServantDemux => run_servant_demux(s, &mut tick),
+            Experiment::Collocation => run_collocation(s, env(), &mut tick),
+            Experiment::GiopLite => run_giop_lite(s, env(), &mut tick),
+        };
+        let section = outcome
+            .and_then(|o| {
+                write_csv(&s.out.join(format!("{}.csv", e.name())), &o.samples)?;
+                Ok(o.section)
+            })
+            .map_err(|err| (e, err))?;
+        sections.push(format!(
+            "{section}\nRaw samples: [{name}.csv]({name}.csv). Took {:.1} s.\n",
+            t.elapsed().as_secs_f64(),
+            name = e.name()
+        ));
+    }
+    Ok(sections)
 }
 
 fn report(s: &Settings, sections: &[String], took: Duration) -> String {
@@ -268,46 +309,29 @@ const COLLOCATION_LABELS: [&str; 6] = [
     "None/IIOP",
 ];
 
-fn run_collocation(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+fn run_collocation(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
     let (rounds, target) = if s.quick {
         (2, Duration::from_micros(200))
     } else {
         (50, Duration::from_millis(10))
     };
     let mut samples = Vec::new();
-    omniorb_cubit::with_env(|env| {
-        for op in COLLOCATED_OPS {
-            let x = match op {
-                Op::CubeSeq(n) => n as f64,
-                _ => 0.0,
-            };
-            let mut cases: Vec<(&str, Box<dyn Case + '_>, u64)> = COLLOCATION_SERIES
-                .iter()
-                .map(|&name| {
-                    let mut case: Box<dyn Case + '_> = match name {
-                        "rtorb_none_uiop" => Box::new(Uncollocated::new(Transport::Uiop, op)),
-                        "rtorb_none_iiop" => Box::new(Uncollocated::new(Transport::Giop, op)),
-                        other => env.case(other, op),
-                    };
-                    case.check();
-                    let batch = calls_in(target, || {
-                        std::hint::black_box(case.call());
-                    });
-                    (name, case, batch)
-                })
-                .collect();
-            for round in 0..rounds {
-                for (name, case, batch) in &mut cases {
-                    let elapsed = time_batch(*batch, || {
-                        std::hint::black_box(case.call());
-                    });
-                    let ns = elapsed.as_nanos() as f64 / *batch as f64;
-                    samples.push(Sample::new(name, x, round, ns));
-                }
-            }
-            tick();
-        }
-    });
+    for op in COLLOCATED_OPS {
+        let x = x_of(op);
+        let cases = COLLOCATION_SERIES
+            .iter()
+            .map(|&name| {
+                let case: Box<dyn Case + '_> = match name {
+                    "rtorb_none_uiop" => Box::new(Uncollocated::new(Transport::Uiop, op)),
+                    "rtorb_none_iiop" => Box::new(Uncollocated::new(Transport::Giop, op)),
+                    other => env.case(other, op),
+                };
+                (name, case)
+            })
+            .collect();
+        time_cases(cases, x, rounds, target, &mut samples);
+        tick();
+    }
     let g = Grouped::new(&samples);
     let label = |x: f64| op_of(x).label();
     plot::bars(
@@ -349,6 +373,112 @@ fn run_collocation(s: &Settings, tick: &mut dyn FnMut()) -> Run {
          ![collocation](collocation.svg)\n",
         table(&samples, "operation", label, "plain_rust_call"),
         versus
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// Times `cases` (name, case) calling the same operation at point `x`: each checked, then
+/// `rounds` rounds of a batch of about `target` per case, one after the other.
+fn time_cases(
+    cases: Vec<(&str, Box<dyn Case + '_>)>,
+    x: f64,
+    rounds: usize,
+    target: Duration,
+    samples: &mut Vec<Sample>,
+) {
+    let mut cases: Vec<(&str, Box<dyn Case + '_>, u64)> = cases
+        .into_iter()
+        .map(|(name, mut case)| {
+            case.check();
+            let batch = calls_in(target, || {
+                std::hint::black_box(case.call());
+            });
+            (name, case, batch)
+        })
+        .collect();
+    for round in 0..rounds {
+        for (name, case, batch) in &mut cases {
+            let elapsed = time_batch(*batch, || {
+                std::hint::black_box(case.call());
+            });
+            samples.push(Sample::new(
+                name,
+                x,
+                round,
+                elapsed.as_nanos() as f64 / *batch as f64,
+            ));
+        }
+    }
+}
+
+fn run_giop_lite(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, target) = if s.quick {
+        (2, Duration::from_millis(1))
+    } else {
+        (50, Duration::from_millis(20))
+    };
+    let mut samples = Vec::new();
+    let mut octets = String::from(
+        "| operation | GIOP 1.2 request | GIOP-lite request | GIOP 1.2 reply | GIOP-lite reply \
+         | request saved | reply saved |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let key = iiop_key(env.reactive_ior);
+    for op in COLLOCATED_OPS {
+        let [(giop_req, giop_rep), (lite_req, lite_rep)] = message_sizes(&key, op);
+        let _ = writeln!(
+            octets,
+            "| {} | {giop_req} | {lite_req} | {giop_rep} | {lite_rep} | {} | {} |",
+            op.label(),
+            giop_req - lite_req,
+            giop_rep - lite_rep
+        );
+        let cases = vec![
+            ("giop", env.case("rtorb_giop_reactive", op)),
+            ("giop_lite", env.case("rtorb_lite_reactive", op)),
+        ];
+        time_cases(cases, x_of(op), rounds, target, &mut samples);
+        tick();
+    }
+    let g = Grouped::new(&samples);
+    let label = |x: f64| op_of(x).label();
+    plot::bars(
+        &s.out.join("giop_lite.svg"),
+        "GIOP 1.2 against GIOP-lite: a twoway call to a server process",
+        "ns per call",
+        &g,
+        &["GIOP 1.2", "GIOP-lite"],
+        label,
+    )?;
+    let mut rates = String::from(
+        "| operation | GIOP 1.2 calls/s | GIOP-lite calls/s | GIOP-lite ÷ GIOP calls/s |\n|---|---:|---:|---:|\n",
+    );
+    for &x in &g.xs {
+        let per_s = |series: &str| {
+            g.median(series, x)
+                .map_or("–".to_owned(), |ns| format!("{:.0}", 1e9 / ns))
+        };
+        let speedup = g
+            .ratio("giop", "giop_lite", x, &samples)
+            .map_or("–".to_owned(), ratio);
+        let _ = writeln!(
+            rates,
+            "| {} | {} | {} | {speedup} |",
+            label(x),
+            per_s("giop"),
+            per_s("giop_lite")
+        );
+    }
+    let section = format!(
+        "## giop_lite: GIOP 1.2 against GIOP-lite\n\n\
+         rtorb's client ORB calling rtorb's reactive cubit server process over TCP loopback, \
+         with GIOP 1.2 and with GIOP-lite (rtorb's reduced framing: an 8-octet header, no \
+         service contexts); serial twoway calls, every case checked before it is timed, \
+         {rounds} rounds of a batch per case (each batch about {target:?}). Octets of the \
+         messages after the first on a connection (which in GIOP 1.2 also carries the code \
+         sets):\n\n{octets}\nTime per call, ratios to GIOP 1.2:\n\n{}\nSerial calls per second \
+         (from the medians; the ratio is the median of the rounds' own):\n\n{rates}\n\
+         ![giop_lite](giop_lite.svg)\n",
+        table(&samples, "operation", label, "giop"),
     );
     Ok(Outcome { samples, section })
 }
