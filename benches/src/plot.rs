@@ -1,5 +1,5 @@
-//! The experiments' plots, as SVG (plotters' SVG backend: no font or bitmap stack). Both axes
-//! are logarithmic: the contenders differ by orders of magnitude.
+//! The experiments' plots, as SVG (plotters' SVG backend: no font or bitmap stack): lines on
+//! log–log axes, and bars on a log axis when the contenders differ by orders of magnitude.
 
 use crate::measure::Grouped;
 use crate::report::ns;
@@ -85,7 +85,7 @@ pub fn lines(
 }
 
 /// One panel per point of `g` (side by side, titled `panel_title(x)`), a bar per series at its
-/// median (written above it), log y; under each bar its entry of `labels` (short names of the
+/// median (written above it), log y if the medians span more than a decade; under each bar its entry of `labels` (short names of the
 /// series, in `g.series` order).
 pub fn bars(
     path: &Path,
@@ -101,48 +101,62 @@ pub fn bars(
     let root = SVGBackend::new(path, (width, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 22))?;
-    let y_range = log_range(
+    let all_medians = || {
         g.xs.iter()
-            .flat_map(|&x| g.series.iter().filter_map(move |s| g.median(s, x))),
-    );
+            .flat_map(|&x| g.series.iter().filter_map(move |s| g.median(s, x)))
+    };
+    let log_y = log_range(all_medians());
+    // Log y when the bars span more than a decade; else linear from zero, where a log axis
+    // would show no tick and blow small differences up.
+    let linear_y = 0.0..all_medians().fold(0.0, f64::max) * 1.15;
     let n = g.series.len();
     for (panel, &x) in root.split_evenly((1, g.xs.len().max(1))).iter().zip(&g.xs) {
-        let mut chart = ChartBuilder::on(panel)
-            .caption(panel_title(x), ("sans-serif", 17))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, y_range.clone().log_scale())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|v| {
-                let i = v.round();
-                match labels.get(i as usize) {
-                    Some(label) if (v - i).abs() < 0.01 && i >= 0.0 => (*label).to_owned(),
-                    _ => String::new(),
-                }
-            })
-            .x_label_style(("sans-serif", 12))
-            .y_label_formatter(&|v| ns(*v))
-            .y_desc(y_desc)
-            .draw()?;
         let medians: Vec<(f64, f64)> = g
             .series
             .iter()
             .enumerate()
             .filter_map(|(i, s)| Some((i as f64, g.median(s, x)?)))
             .collect();
-        chart.draw_series(medians.iter().map(|&(i, m)| {
-            let color = PALETTE[i as usize % PALETTE.len()];
-            Rectangle::new([(i - 0.35, y_range.start), (i + 0.35, m)], color.filled())
-        }))?;
-        chart.draw_series(
-            medians
-                .iter()
-                .map(|&(i, m)| Text::new(ns(m), (i, m * 1.05), value_style.clone())),
-        )?;
+        // The same drawing on either kind of y axis (plotters types them apart).
+        macro_rules! draw {
+            ($y:expr, $base:expr) => {{
+                let mut chart = ChartBuilder::on(panel)
+                    .caption(panel_title(x), ("sans-serif", 17))
+                    .margin(10)
+                    .x_label_area_size(40)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d(-0.5f64..n as f64 - 0.5, $y)?;
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .x_labels(n)
+                    .x_label_formatter(&|v| {
+                        let i = v.round();
+                        match labels.get(i as usize) {
+                            Some(label) if (v - i).abs() < 0.01 && i >= 0.0 => (*label).to_owned(),
+                            _ => String::new(),
+                        }
+                    })
+                    .x_label_style(("sans-serif", 12))
+                    .y_label_formatter(&|v| ns(*v))
+                    .y_desc(y_desc)
+                    .draw()?;
+                chart.draw_series(medians.iter().map(|&(i, m)| {
+                    let color = PALETTE[i as usize % PALETTE.len()];
+                    Rectangle::new([(i - 0.35, $base), (i + 0.35, m)], color.filled())
+                }))?;
+                chart.draw_series(
+                    medians
+                        .iter()
+                        .map(|&(i, m)| Text::new(ns(m), (i, m), value_style.clone())),
+                )?;
+            }};
+        }
+        if log_y.end / log_y.start > 10.0 * 1.5 * 1.5 {
+            draw!(log_y.clone().log_scale(), log_y.start);
+        } else {
+            draw!(linear_y.clone(), 0.0);
+        }
     }
     root.present()?;
     Ok(())
