@@ -19,13 +19,12 @@
 //! alone: a criterion filter that matches no case); without `--bench` (as `cargo test
 //! --benches` runs it) a short summary, to prove it works.
 
-use std::sync::Arc;
-
 use criterion::{black_box, BenchmarkId, Criterion};
-use orb::poa::{AomStrategy, Lifespan, Poa, PoaTree, Policy};
+use orb::poa::{AomStrategy, PoaTree};
 use rtorb_benches::measure::median;
 use rtorb_benches::servant_demux::{
-    check_ring, populated, servants, time_round, KeyRing, Object, S, SEED, SIZES,
+    check_ring, depth_ring, populated, servants, time_round, KeyRing, DEPTHS, DEPTH_CASES, S, SEED,
+    SIZES,
 };
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
@@ -162,71 +161,21 @@ fn key_to_servant(c: &mut Criterion) {
     g.finish();
 }
 
-/// POAs nested `depth` deep below the RootPOA, 100 objects in the deepest.
-fn nested(tree: &PoaTree<S>, depth: usize, lifespan: Lifespan) -> Poa<S> {
-    let root = tree.root();
-    root.manager().activate().unwrap();
-    let mut poa = root;
-    for d in 0..depth {
-        poa = poa
-            .create_poa(
-                &format!("level-{d}"),
-                Some(tree.root().manager().clone()),
-                &[Policy::Lifespan(lifespan)],
-            )
-            .unwrap();
-    }
-    poa
-}
-
 fn key_to_poa(c: &mut Criterion) {
     let mut g = c.benchmark_group("poa_demux_depth");
-    for (name, lifespan) in [
-        ("transient", Lifespan::Transient),
-        ("persistent", Lifespan::Persistent),
-    ] {
-        for depth in [1usize, 5, 10, 25] {
-            let tree: PoaTree<S> = PoaTree::new();
-            let poa = nested(&tree, depth, lifespan);
-            let keys: Vec<Vec<u8>> = (0..100u64)
-                .map(|i| {
-                    let id = poa.activate_object(Arc::new(Object(i))).unwrap();
-                    poa.id_to_reference(&id).unwrap()
-                })
-                .collect();
-            let ring = KeyRing::new(&keys, 7);
+    // The last case, for contrast: a persistent key from an earlier ORB instance walks the
+    // path (the slow path), which grows with the depth.
+    for case in DEPTH_CASES {
+        for depth in DEPTHS {
+            let (tree, ring) = depth_ring(case, depth);
             bench_ring(
                 &mut g,
-                (name, depth),
+                (case, depth),
                 AomStrategy::ActiveDemux,
                 &tree,
                 &ring,
             );
         }
-    }
-    // For contrast: a persistent key from an earlier ORB instance walks the path (the slow
-    // path), which grows with the depth.
-    for depth in [1usize, 5, 10, 25] {
-        let old: PoaTree<S> = PoaTree::new();
-        let old_poa = nested(&old, depth, Lifespan::Persistent);
-        let tree: PoaTree<S> = PoaTree::new();
-        let poa = nested(&tree, depth, Lifespan::Persistent);
-        let keys: Vec<Vec<u8>> = (0..100u64)
-            .map(|i| {
-                let id = old_poa.activate_object(Arc::new(Object(i))).unwrap();
-                poa.activate_object_with_id(&id, Arc::new(Object(i)))
-                    .unwrap();
-                old_poa.id_to_reference(&id).unwrap()
-            })
-            .collect();
-        let ring = KeyRing::new(&keys, 7);
-        bench_ring(
-            &mut g,
-            ("persistent_after_restart", depth),
-            AomStrategy::ActiveDemux,
-            &tree,
-            &ring,
-        );
     }
     g.finish();
 }

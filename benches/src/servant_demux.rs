@@ -1,14 +1,15 @@
 //! Request demultiplexing in the object adapter (after TAO's active demultiplexing papers):
 //! object key → servant among 1 to 100,000 active objects, in each active object map strategy,
 //! beside the floor — a plain `Vec` of the same servants indexed in the same order, each handle
-//! cloned as the POA clones it. Shared by the `poa_demux` bench and the experiments suite.
+//! cloned as the POA clones it; and object key → POA for POAs nested 1 to 25 deep. Shared by
+//! the `poa_demux` bench and the experiments suite.
 //!
 //! The keys are looked up in a shuffled order spread over the whole set (so the slots touched
 //! are not the ones just touched, unlike one hot key), but read from one contiguous buffer in
 //! that order, as a real ORB reads a key it has just received.
 
 use crate::measure::Sample;
-use orb::poa::{AomStrategy, Decision, PoaTree, Policy};
+use orb::poa::{AomStrategy, Decision, Lifespan, Poa, PoaTree, Policy};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -190,6 +191,101 @@ pub fn run(sizes: &[usize], rounds: usize, lookups: usize, tick: &mut dyn FnMut(
                     black_box(tree.dispatch_decision(black_box(ring.key(i))));
                 });
                 samples.push(Sample::new(name, n as f64, round, ns));
+            }
+        }
+        tick();
+    }
+    samples
+}
+
+// ---- key → POA, by depth --------------------------------------------------------------------
+
+/// The depths of POA nesting measured.
+pub const DEPTHS: [usize; 4] = [1, 5, 10, 25];
+
+/// The kinds of key looked up through nested POAs, by name: the first is the baseline.
+pub const DEPTH_CASES: [&str; 3] = ["transient", "persistent", "persistent_after_restart"];
+
+/// POAs nested `depth` deep below the RootPOA (each under the RootPOA's active manager), the
+/// deepest handed back.
+pub fn nested(tree: &PoaTree<S>, depth: usize, lifespan: Lifespan) -> Poa<S> {
+    let root = tree.root();
+    root.manager().activate().unwrap();
+    let mut poa = root;
+    for d in 0..depth {
+        poa = poa
+            .create_poa(
+                &format!("level-{d}"),
+                Some(tree.root().manager().clone()),
+                &[Policy::Lifespan(lifespan)],
+            )
+            .unwrap();
+    }
+    poa
+}
+
+/// A tree with 100 objects in POAs nested `depth` deep, and the ring of their keys, for the
+/// depth case `case` (one of [`DEPTH_CASES`]): transient or persistent keys made by this tree
+/// (active demultiplexing finds the POA at once), or persistent keys made by an earlier
+/// instance of the same tree (an ORB restarted: the key's POA path is walked, the slow path,
+/// which grows with the depth).
+pub fn depth_ring(case: &str, depth: usize) -> (PoaTree<S>, KeyRing) {
+    let tree: PoaTree<S> = PoaTree::new();
+    let keys: Vec<Vec<u8>> = match case {
+        "transient" | "persistent" => {
+            let lifespan = if case == "transient" {
+                Lifespan::Transient
+            } else {
+                Lifespan::Persistent
+            };
+            let poa = nested(&tree, depth, lifespan);
+            (0..100u64)
+                .map(|i| {
+                    let id = poa.activate_object(Arc::new(Object(i))).unwrap();
+                    poa.id_to_reference(&id).unwrap()
+                })
+                .collect()
+        }
+        "persistent_after_restart" => {
+            let old: PoaTree<S> = PoaTree::new();
+            let old_poa = nested(&old, depth, Lifespan::Persistent);
+            let poa = nested(&tree, depth, Lifespan::Persistent);
+            (0..100u64)
+                .map(|i| {
+                    let id = old_poa.activate_object(Arc::new(Object(i))).unwrap();
+                    poa.activate_object_with_id(&id, Arc::new(Object(i)))
+                        .unwrap();
+                    old_poa.id_to_reference(&id).unwrap()
+                })
+                .collect()
+        }
+        other => panic!("no depth case named {other}; the cases are {DEPTH_CASES:?}"),
+    };
+    let ring = KeyRing::new(&keys, 7);
+    (tree, ring)
+}
+
+/// The depth experiment: for each of [`DEPTHS`], `rounds` rounds that time each of
+/// [`DEPTH_CASES`] in turn over `lookups` keys after as many untimed, every key checked first.
+/// One sample per case, depth and round, in ns per lookup; `tick` is called after each depth.
+pub fn run_depths(rounds: usize, lookups: usize, tick: &mut dyn FnMut()) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for depth in DEPTHS {
+        let cases: Vec<(&str, PoaTree<S>, KeyRing)> = DEPTH_CASES
+            .iter()
+            .map(|&case| {
+                let (tree, ring) = depth_ring(case, depth);
+                check_ring(&tree, &ring, AomStrategy::ActiveDemux);
+                (case, tree, ring)
+            })
+            .collect();
+        let mut at = vec![0; cases.len()];
+        for round in 0..rounds {
+            for (k, (case, tree, ring)) in cases.iter().enumerate() {
+                let ns = time_round(ring.bounds.len(), lookups, &mut at[k], |i| {
+                    black_box(tree.dispatch_decision(black_box(ring.key(i))));
+                });
+                samples.push(Sample::new(case, depth as f64, round, ns));
             }
         }
         tick();

@@ -24,11 +24,15 @@ fn run_ok(args: &[&str]) {
 }
 
 /// The experiments and the contenders each must have samples of.
-const EXPERIMENTS: [(&str, &[&str]); 4] = [
+const EXPERIMENTS: [(&str, &[&str]); 5] = [
     ("op_demux", &["perfect", "linear", "binary", "dynamic"]),
     (
         "servant_demux",
         &["vec_floor", "active_demux", "dynamic_hash", "linear"],
+    ),
+    (
+        "poa_depth",
+        &["transient", "persistent", "persistent_after_restart"],
     ),
     (
         "collocation",
@@ -134,6 +138,7 @@ fn only_runs_the_experiments_named() {
     ]);
     check_outputs(out, "op_demux", EXPERIMENTS[0].1);
     assert!(!out.join("servant_demux.csv").exists());
+    assert!(!out.join("poa_depth.csv").exists());
     assert!(!out.join("collocation.csv").exists());
     assert!(!out.join("giop_lite.csv").exists());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();

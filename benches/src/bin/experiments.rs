@@ -57,6 +57,9 @@ enum Experiment {
     /// Servant demux: key → servant against the number of servants, per active object map.
     #[value(name = "servant_demux")]
     ServantDemux,
+    /// POA demux: object key → POA against the depth of POA nesting.
+    #[value(name = "poa_depth")]
+    PoaDepth,
     /// Collocation: a call per collocation strategy, beside omniORB's and a plain Rust call.
     #[value(name = "collocation")]
     Collocation,
@@ -66,9 +69,10 @@ enum Experiment {
 }
 
 impl Experiment {
-    const ALL: [Experiment; 4] = [
+    const ALL: [Experiment; 5] = [
         Experiment::OpDemux,
         Experiment::ServantDemux,
+        Experiment::PoaDepth,
         Experiment::Collocation,
         Experiment::GiopLite,
     ];
@@ -77,6 +81,7 @@ impl Experiment {
         match self {
             Experiment::OpDemux => "op_demux",
             Experiment::ServantDemux => "servant_demux",
+            Experiment::PoaDepth => "poa_depth",
             Experiment::Collocation => "collocation",
             Experiment::GiopLite => "giop_lite",
         }
@@ -123,6 +128,7 @@ fn steps(e: Experiment, quick: bool) -> u64 {
     match e {
         Experiment::OpDemux => op_demux::OPERATION_COUNTS.len() as u64,
         Experiment::ServantDemux => servant_sizes(quick).len() as u64,
+        Experiment::PoaDepth => servant_demux::DEPTHS.len() as u64,
         Experiment::Collocation | Experiment::GiopLite => COLLOCATED_OPS.len() as u64,
     }
 }
@@ -198,6 +204,7 @@ fn run_all(
         let outcome = match e {
             Experiment::OpDemux => run_op_demux(s, &mut tick),
             Experiment::ServantDemux => run_servant_demux(s, &mut tick),
+            Experiment::PoaDepth => run_poa_depth(s, &mut tick),
             Experiment::Collocation => run_collocation(s, env(), &mut tick),
             Experiment::GiopLite => run_giop_lite(s, env(), &mut tick),
         };
@@ -285,6 +292,29 @@ fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
          ![servant_demux](servant_demux.svg)\n",
         servant_demux::LINEAR_MAX,
         table(&samples, "objects", |x| format!("{x}"), "vec_floor")
+    );
+    Ok(Outcome { samples, section })
+}
+
+fn run_poa_depth(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, lookups) = if s.quick { (3, 500) } else { (51, 20_000) };
+    let samples = servant_demux::run_depths(rounds, lookups, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("poa_depth.svg"),
+        "POA demux: object key → POA and servant, by nesting depth",
+        ("depth of the POA below the RootPOA", "ns per lookup"),
+        &g,
+    )?;
+    let section = format!(
+        "## poa_depth: POA demultiplexing by depth\n\n\
+         Object key → POA → servant through `dispatch_decision` for 100 objects in a POA nested \
+         1 to 25 deep below the RootPOA: transient and persistent keys made by the same POA tree \
+         (active demultiplexing finds the POA at once), and persistent keys made by an earlier \
+         instance of the tree (an ORB restarted: the key's POA path is walked); {rounds} rounds \
+         of {lookups} lookups after as many untimed. Ratios to the transient keys.\n\n{}\n\
+         ![poa_depth](poa_depth.svg)\n",
+        table(&samples, "depth", |x| format!("{x}"), "transient")
     );
     Ok(Outcome { samples, section })
 }
