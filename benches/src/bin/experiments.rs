@@ -7,15 +7,30 @@
 //! cargo run --release -p rtorb-benches --bin experiments -- [--quick] [--only NAME ...] --out DIR
 //! ```
 //!
+//! The experiments (`--only` names), in the order they run:
+//!
+//! - `op_demux`: skeleton operation lookup against the number of operations (1–100), for idlc's
+//!   perfect hash, linear search, binary search and HashMap (`rtorb_benches::op_demux`);
+//! - `servant_demux`: object key → servant against the number of servants (1–100,000), for
+//!   active demultiplexing, a hash map and linear search, beside a plain `Vec` floor;
+//! - `poa_depth`: object key → POA against the depth of nesting (1–25), for transient,
+//!   persistent and pre-restart persistent keys (both in `rtorb_benches::servant_demux`);
+//! - `collocation`: a call to a servant of the same process under `Direct`, `ThruPoa` and `None`
+//!   (over UIOP and IIOP), beside omniORB's collocated call and a plain Rust call;
+//! - `giop_lite`: GIOP 1.2 against GIOP-lite to a server process, octets and calls per second.
+//!
 //! `--quick` runs every experiment with tiny counts (a smoke test: the figures mean little).
 //! Every ratio is the median over rounds of the ratio measured within a round, the contenders
 //! of a round being timed one after the other, so that a burst of load from a neighbour on a
 //! shared machine spoils one round of all of them rather than one contender's figure.
 //!
-//! The collocation experiment starts the cubit server processes of `omniorb/cubit_ffi.rs` (this
-//! executable again for rtorb's, see `rtorb_benches::cubit::serve_if_asked`) and calls omniORB's
-//! collocated servant in this process.
+//! The collocation and GIOP-lite experiments start the cubit server processes of
+//! `omniorb/cubit_ffi.rs` (this executable again for rtorb's, see
+//! `rtorb_benches::cubit::serve_if_asked`) and call omniORB's collocated servant in this
+//! process.
 
+// Shared with the cubit bench and the cubit_latency tool, whose oneway cases this suite does
+// not use (yet).
 #[path = "../../benches/omniorb/cubit_ffi.rs"]
 #[allow(dead_code)]
 mod omniorb_cubit;
@@ -88,7 +103,8 @@ impl Experiment {
     }
 }
 
-/// What an experiment hands back: its samples, its plot written, its report section.
+/// What an experiment hands back once it has written its plot: its samples and its report
+/// section.
 struct Outcome {
     samples: Vec<Sample>,
     section: String,
