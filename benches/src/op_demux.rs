@@ -11,7 +11,6 @@ macro_rules! generated {
         /// The interfaces idlc generated with this demux strategy.
         pub mod $strategy {
             $(
-                #[allow(dead_code, clippy::all)]
                 pub mod $module {
                     include!(concat!(env!("OUT_DIR"), "/", stringify!($strategy), "/ops", stringify!($n), ".rs"));
                 }
