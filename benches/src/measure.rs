@@ -42,6 +42,17 @@ pub fn calls_in(target: Duration, mut f: impl FnMut()) -> u64 {
     (target.as_nanos() / each).clamp(1, u128::from(u32::MAX)) as u64
 }
 
+/// The `q` quantile (0..=1) of `v`, nearest rank; NaN when empty.
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
 /// The median of `v` (the upper one of an even count); NaN when empty.
 pub fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
@@ -138,6 +149,16 @@ mod tests {
         // Per round: 2, 3, 4 → 3 (the ratio of the medians would be 80 / 20 = 4).
         assert_eq!(g.ratio("b", "a", 1.0, &samples), Some(3.0));
         assert_eq!(g.ratio("b", "a", 5.0, &samples), None);
+    }
+
+    #[test]
+    fn quantiles_take_the_nearest_rank() {
+        let v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(quantile(&v, 0.5), 50.0);
+        assert_eq!(quantile(&v, 0.99), 99.0);
+        assert_eq!(quantile(&v, 1.0), 100.0);
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert!(quantile(&[], 0.5).is_nan());
     }
 
     #[test]

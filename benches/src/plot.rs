@@ -9,7 +9,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// The colours of successive series.
-const PALETTE: [RGBColor; 7] = [
+const PALETTE: [RGBColor; 9] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -17,6 +17,8 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(127, 127, 127),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
 ];
 
 /// The range of a log axis around the positive `values`, with some air.
@@ -158,6 +160,55 @@ pub fn bars(
             draw!(linear_y.clone(), 0.0);
         }
     }
+    root.present()?;
+    Ok(())
+}
+
+/// The cumulative distribution of each series' `values` (ns), log x: the fraction of calls
+/// that took at most x.
+pub fn cdf(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    series: &[(&str, Vec<f64>)],
+) -> Result<(), Box<dyn Error>> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let x_range = log_range(series.iter().flat_map(|(_, v)| v.iter().copied()));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range.log_scale(), 0f64..1.0)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("fraction of calls")
+        .x_label_formatter(&|v| ns(*v))
+        .draw()?;
+    for (i, (name, values)) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len() as f64;
+        let points = sorted
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| (v, (k + 1) as f64 / n));
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }

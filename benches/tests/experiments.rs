@@ -24,7 +24,7 @@ fn run_ok(args: &[&str]) {
 }
 
 /// The experiments and the contenders each must have samples of.
-const EXPERIMENTS: [(&str, &[&str]); 5] = [
+const EXPERIMENTS: [(&str, &[&str]); 6] = [
     ("op_demux", &["perfect", "linear", "binary", "dynamic"]),
     (
         "servant_demux",
@@ -46,6 +46,19 @@ const EXPERIMENTS: [(&str, &[&str]); 5] = [
         ],
     ),
     ("giop_lite", &["giop", "giop_lite"]),
+    (
+        "latency",
+        &[
+            "raw_tcp",
+            "omniorb_to_omniorb",
+            "rtorb_to_omniorb",
+            "rtorb_giop_reactive",
+            "rtorb_giop_pool",
+            "rtorb_giop_tpc",
+            "rtorb_lite_reactive",
+            "rtorb_uiop_reactive",
+        ],
+    ),
 ];
 
 /// `dir/NAME.csv` has the header and well-formed rows (a positive, finite time) for every one
@@ -141,6 +154,7 @@ fn only_runs_the_experiments_named() {
     assert!(!out.join("poa_depth.csv").exists());
     assert!(!out.join("collocation.csv").exists());
     assert!(!out.join("giop_lite.csv").exists());
+    assert!(!out.join("latency.csv").exists());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## op_demux: "), "{report}");
     assert!(!report.contains("## collocation"), "{report}");

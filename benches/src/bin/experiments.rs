@@ -17,14 +17,17 @@
 //!   persistent and pre-restart persistent keys (both in `rtorb_benches::servant_demux`);
 //! - `collocation`: a call to a servant of the same process under `Direct`, `ThruPoa` and `None`
 //!   (over UIOP and IIOP), beside omniORB's collocated call and a plain Rust call;
-//! - `giop_lite`: GIOP 1.2 against GIOP-lite to a server process, octets and calls per second.
+//! - `giop_lite`: GIOP 1.2 against GIOP-lite to a server process, octets and calls per second;
+//! - `latency`: the distribution of single twoway `cube_long` calls' round trips for every
+//!   case of `omniorb_cubit::LATENCY_CASES` (raw TCP, omniORB, rtorb's server strategies and
+//!   transports), as CDFs.
 //!
 //! `--quick` runs every experiment with tiny counts (a smoke test: the figures mean little).
 //! Every ratio is the median over rounds of the ratio measured within a round, the contenders
 //! of a round being timed one after the other, so that a burst of load from a neighbour on a
 //! shared machine spoils one round of all of them rather than one contender's figure.
 //!
-//! The collocation and GIOP-lite experiments start the cubit server processes of
+//! The collocation, GIOP-lite and latency experiments start the cubit server processes of
 //! `omniorb/cubit_ffi.rs` (this executable again for rtorb's, see
 //! `rtorb_benches::cubit::serve_if_asked`) and call omniORB's collocated servant in this
 //! process.
@@ -37,12 +40,12 @@ mod omniorb_cubit;
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use omniorb_cubit::Env;
+use omniorb_cubit::{Env, LATENCY_CASES};
 use rtorb_benches::cubit::{
     iiop_key, message_sizes, serve_if_asked, Case, Op, Transport, Uncollocated,
 };
-use rtorb_benches::measure::{calls_in, time_batch, Grouped, Sample};
-use rtorb_benches::report::{machine, ratio, table, write_csv};
+use rtorb_benches::measure::{calls_in, quantile, time_batch, Grouped, Sample};
+use rtorb_benches::report::{machine, ns, ratio, table, write_csv};
 use rtorb_benches::{op_demux, plot, servant_demux};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -81,15 +84,19 @@ enum Experiment {
     /// GIOP against GIOP-lite: octets per request and reply, and serial calls per second.
     #[value(name = "giop_lite")]
     GiopLite,
+    /// Twoway latency distributions: every server strategy beside omniORB and raw TCP.
+    #[value(name = "latency")]
+    Latency,
 }
 
 impl Experiment {
-    const ALL: [Experiment; 5] = [
+    const ALL: [Experiment; 6] = [
         Experiment::OpDemux,
         Experiment::ServantDemux,
         Experiment::PoaDepth,
         Experiment::Collocation,
         Experiment::GiopLite,
+        Experiment::Latency,
     ];
 
     fn name(self) -> &'static str {
@@ -99,6 +106,7 @@ impl Experiment {
             Experiment::PoaDepth => "poa_depth",
             Experiment::Collocation => "collocation",
             Experiment::GiopLite => "giop_lite",
+            Experiment::Latency => "latency",
         }
     }
 }
@@ -146,6 +154,7 @@ fn steps(e: Experiment, quick: bool) -> u64 {
         Experiment::ServantDemux => servant_sizes(quick).len() as u64,
         Experiment::PoaDepth => servant_demux::DEPTHS.len() as u64,
         Experiment::Collocation | Experiment::GiopLite => COLLOCATED_OPS.len() as u64,
+        Experiment::Latency => latency_counts(quick).0 as u64,
     }
 }
 
@@ -172,9 +181,12 @@ fn main() -> ExitCode {
     let started = Instant::now();
     // omniORB has one ORB per process: the cubit environment (omniORB's and rtorb's server
     // processes, omniORB's collocated servant) is started once, if an experiment needs it.
-    let needs_env = chosen
-        .iter()
-        .any(|e| matches!(e, Experiment::Collocation | Experiment::GiopLite));
+    let needs_env = chosen.iter().any(|e| {
+        matches!(
+            e,
+            Experiment::Collocation | Experiment::GiopLite | Experiment::Latency
+        )
+    });
     let sections = if needs_env {
         omniorb_cubit::with_env(|env| run_all(&s, &chosen, Some(env), &bar))
     } else {
@@ -223,6 +235,7 @@ fn run_all(
             Experiment::PoaDepth => run_poa_depth(s, &mut tick),
             Experiment::Collocation => run_collocation(s, env(), &mut tick),
             Experiment::GiopLite => run_giop_lite(s, env(), &mut tick),
+            Experiment::Latency => run_latency(s, env(), &mut tick),
         };
         let section = outcome
             .and_then(|o| {
@@ -525,6 +538,97 @@ fn run_giop_lite(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
          (from the medians; the ratio is the median of the rounds' own):\n\n{rates}\n\
          ![giop_lite](giop_lite.svg)\n",
         table(&samples, "operation", label, "giop"),
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// The latency experiment's rounds, calls per case and round, and warm-up calls per case.
+fn latency_counts(quick: bool) -> (usize, usize, u64) {
+    if quick {
+        (2, 20, 5)
+    } else {
+        (100, 100, 1_000)
+    }
+}
+
+fn run_latency(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, per_round, warmup) = latency_counts(s.quick);
+    let op = Op::CubeLong;
+    // Every case checked and warmed up, then rounds of `per_round` single calls of each case
+    // in turn, each call timed on its own.
+    let mut cases: Vec<(&str, Box<dyn Case + '_>)> = LATENCY_CASES
+        .iter()
+        .map(|&name| {
+            let mut case = env.case(name, op);
+            case.check();
+            case.run(warmup);
+            (name, case)
+        })
+        .collect();
+    let mut samples = Vec::new();
+    let mut ns_buf = vec![0u64; per_round];
+    for round in 0..rounds {
+        for (name, case) in &mut cases {
+            case.record(&mut ns_buf);
+            samples.extend(
+                ns_buf
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| Sample::new(name, i as f64, round, t as f64)),
+            );
+        }
+        tick();
+    }
+    let series: Vec<(&str, Vec<f64>)> = LATENCY_CASES
+        .iter()
+        .map(|&name| {
+            let v = samples
+                .iter()
+                .filter(|x| x.series == name)
+                .map(|x| x.value)
+                .collect();
+            (name, v)
+        })
+        .collect();
+    plot::cdf(
+        &s.out.join("latency.svg"),
+        "Twoway cube_long round trips: cumulative distribution",
+        "ns per call",
+        &series,
+    )?;
+    let p50 = |name: &str| {
+        series
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(f64::NAN, |(_, v)| quantile(v, 0.5))
+    };
+    let (omni, raw) = (p50("omniorb_to_omniorb"), p50("raw_tcp"));
+    let mut t = String::from(
+        "| case | p50 (ns) | p90 (ns) | p99 (ns) | max (ns) | p50 ÷ omniorb_to_omniorb \
+         | p50 ÷ raw_tcp |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (name, v) in &series {
+        let _ = writeln!(
+            t,
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            ns(quantile(v, 0.5)),
+            ns(quantile(v, 0.9)),
+            ns(quantile(v, 0.99)),
+            ns(quantile(v, 1.0)),
+            ratio(quantile(v, 0.5) / omni),
+            ratio(quantile(v, 0.5) / raw),
+        );
+    }
+    let section = format!(
+        "## latency: twoway round trips, by server strategy\n\n\
+         Single `cube_long` calls over TCP loopback (UIOP for `rtorb_uiop_reactive`), each timed \
+         on its own: a raw ping-pong of rtorb's GIOP octets (the floor), omniORB's client and \
+         server processes, rtorb's client to omniORB's server, and rtorb's client to rtorb's \
+         server processes (reactive, a two-thread pool, a thread per connection; GIOP 1.2, \
+         GIOP-lite, UIOP); every case checked and warmed up ({warmup} calls), then {rounds} \
+         rounds of {per_round} calls of each case in turn. Ratios of the medians (p50) over all \
+         the calls; the CSV's x is the call's index in its round.\n\n{t}\n\
+         ![latency](latency.svg)\n",
     );
     Ok(Outcome { samples, section })
 }
