@@ -1,5 +1,5 @@
-//! The benches' build script. It generates the demux benchmark's interfaces (1, 5, 10, 20 and 50
-//! operations) with idlc, once per demux strategy, into `$OUT_DIR/<strategy>/ops<N>.rs`, and it
+//! The benches' build script. It generates the demux benchmark's interfaces (1, 5, 10, 20, 50 and
+//! 100 operations) with idlc, once per demux strategy, into `$OUT_DIR/<strategy>/ops<N>.rs`, and it
 //! builds omniORB's side of the comparison benches, linked against the system's omniORB 4 found
 //! with pkg-config. Without omniORB's development package and `omniidl` the build fails: the
 //! benches print rtorb and omniORB side by side and have no rtorb-only mode.
@@ -136,7 +136,7 @@ fn generate_demux_interfaces() {
     let idl_dir = out.join("idl");
     std::fs::create_dir_all(&idl_dir).expect("create idl dir");
     let mut files = Vec::new();
-    for n in [1usize, 5, 10, 20, 50] {
+    for n in OPERATION_COUNTS {
         let mut idl = format!("interface Ops{n} {{\n");
         for name in names(n) {
             idl.push_str(&format!("  long {name}(in long a);\n"));

@@ -1,5 +1,9 @@
-// The demux benchmark's operation names, included by `build.rs` (which generates the
-// interfaces) and by `benches/demux.rs` (which looks them up), so the two cannot drift apart.
+// The demux benchmark's interface sizes and operation names, included by `build.rs` (which
+// generates the interfaces) and by `src/op_demux.rs` (which looks them up), so the two cannot
+// drift apart.
+
+/// The numbers of operations of the generated interfaces `Ops<N>`.
+const OPERATION_COUNTS: [usize; 6] = [1, 5, 10, 20, 50, 100];
 
 /// Operation names shaped like real ones (CosNaming, CosEvent, the design's examples), of
 /// varied lengths, made distinct by a counter.

@@ -1,4 +1,6 @@
-//! Request demultiplexing in the object adapter (after TAO's active demultiplexing papers):
+//! Request demultiplexing in the object adapter (after TAO's active demultiplexing papers; the
+//! servants, key rings and maps are `rtorb_benches::servant_demux`'s, which the experiments
+//! suite plots):
 //! object key → servant for 1 to 100,000 active objects in each active object map strategy (the
 //! linear one to 10,000), and key → POA for POAs nested 1 to 25 deep. Active demultiplexing should cost the same at every
 //! size and depth; the linear map grows with the number of objects, the hash map with little
@@ -17,61 +19,13 @@
 //! alone: a criterion filter that matches no case); without `--bench` (as `cargo test
 //! --benches` runs it) a short summary, to prove it works.
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use criterion::{black_box, BenchmarkId, Criterion};
-use orb::poa::{AomStrategy, Decision, Lifespan, Poa, PoaTree, Policy};
-
-/// Stands for the ORB's `dyn Servant`: a fat `Arc`, like the real thing.
-trait Servant: Send + Sync {
-    fn number(&self) -> u64;
-}
-
-struct Object(u64);
-
-impl Servant for Object {
-    fn number(&self) -> u64 {
-        self.0
-    }
-}
-
-type S = Arc<dyn Servant>;
-
-/// Keys concatenated in the order they will be looked up.
-struct KeyRing {
-    octets: Vec<u8>,
-    bounds: Vec<(usize, usize)>,
-    /// The servant number each key must reach.
-    expected: Vec<u64>,
-}
-
-impl KeyRing {
-    fn new(keys: &[Vec<u8>], seed: u64) -> Self {
-        let mut order: Vec<usize> = (0..keys.len()).collect();
-        // Fisher–Yates with xorshift64: deterministic, no dependency.
-        let mut x = seed | 1;
-        for i in (1..order.len()).rev() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            order.swap(i, (x % (i as u64 + 1)) as usize);
-        }
-        let mut octets = Vec::new();
-        let mut bounds = Vec::new();
-        for &i in &order {
-            let start = octets.len();
-            octets.extend_from_slice(&keys[i]);
-            bounds.push((start, octets.len()));
-        }
-        let expected = order.iter().map(|&i| i as u64).collect();
-        KeyRing {
-            octets,
-            bounds,
-            expected,
-        }
-    }
-}
+use orb::poa::{AomStrategy, PoaTree};
+use rtorb_benches::measure::median;
+use rtorb_benches::servant_demux::{
+    check_ring, depth_ring, populated, servants, time_round, KeyRing, DEPTHS, DEPTH_CASES, S, SEED,
+    SIZES,
+};
 
 type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
@@ -97,74 +51,6 @@ fn bench_ring(
     });
 }
 
-const SIZES: [usize; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
-
-/// A POA of `strategy` under an active manager, with `servants` activated in order; the
-/// keys of their references, in the same order.
-fn populated(strategy: AomStrategy, servants: &[S]) -> (PoaTree<S>, Vec<Vec<u8>>) {
-    let tree: PoaTree<S> = PoaTree::new();
-    let root = tree.root();
-    root.manager().activate().unwrap();
-    let poa = root
-        .create_poa(
-            "objects",
-            Some(root.manager().clone()),
-            &[Policy::ActiveObjectMap(strategy)],
-        )
-        .unwrap();
-    let keys = servants
-        .iter()
-        .map(|s| {
-            let id = poa.activate_object(s.clone()).unwrap();
-            poa.id_to_reference(&id).unwrap()
-        })
-        .collect();
-    (tree, keys)
-}
-
-/// Every key of the ring must reach its own servant before it is timed — but for the linear
-/// map, whose full check would take O(n²) (half a minute at 100,000), 1,000 keys spread over
-/// the ring.
-fn check_ring(tree: &PoaTree<S>, ring: &KeyRing, strategy: AomStrategy) {
-    let step = match strategy {
-        AomStrategy::Linear => ring.bounds.len().div_ceil(1_000),
-        _ => 1,
-    };
-    let keys = ring.bounds.iter().zip(&ring.expected).step_by(step);
-    for (&(a, b), &n) in keys {
-        match tree.dispatch_decision(&ring.octets[a..b]) {
-            Decision::Dispatch(t) => assert_eq!(t.servant.number(), n),
-            Decision::Hold => panic!("key {n}: the manager must be active"),
-            Decision::Reject(e) => panic!("key {n} must dispatch before it is timed, got {e:?}"),
-        }
-    }
-}
-
-/// ns per lookup of `one(i)` for `lookups` successive positions of a ring of `len`, going on
-/// from `*at`, after as many untimed: the rounds alternate between contenders, whose tables
-/// evict each other's from the caches, and each is timed in its own steady state (with 100,000
-/// servants, the warm-up pass touches them all).
-fn time_round(len: usize, lookups: usize, at: &mut usize, mut one: impl FnMut(usize)) -> f64 {
-    let mut go = |n: usize| {
-        for _ in 0..n {
-            one(*at);
-            *at += 1;
-            if *at == len {
-                *at = 0;
-            }
-        }
-    };
-    go(lookups);
-    let start = Instant::now();
-    go(lookups);
-    start.elapsed().as_nanos() as f64 / lookups as f64
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// The side-by-side summary (see the module's doc).
 fn summary(full: bool) {
     // Short rounds, many of them: a burst from a neighbour spoils few. A round makes at least
@@ -181,7 +67,7 @@ fn summary(full: bool) {
         "servants", "floor", "demux", "hash", "demux÷", "rounds", "hash÷", "rounds"
     );
     for n in SIZES {
-        let servants: Vec<S> = (0..n as u64).map(|i| Arc::new(Object(i)) as S).collect();
+        let servants: Vec<S> = servants(n);
         let (demux, demux_keys) = populated(AomStrategy::ActiveDemux, &servants);
         let (hash, hash_keys) = populated(AomStrategy::DynamicHash, &servants);
         let demux_ring = KeyRing::new(&demux_keys, SEED);
@@ -209,11 +95,11 @@ fn summary(full: bool) {
         }
         let fastest = t.clone().map(|v| v.into_iter().fold(f64::MAX, f64::min));
         let rounds = |k: usize| {
-            let mut r: Vec<f64> = t[k].iter().zip(&t[0]).map(|(a, f)| a / f).collect();
+            let r: Vec<f64> = t[k].iter().zip(&t[0]).map(|(a, f)| a / f).collect();
             let (lo, hi) = r
                 .iter()
                 .fold((f64::MAX, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            format!("{:.2} ({:.2}-{:.2})", median(&mut r), lo, hi)
+            format!("{:.2} ({:.2}-{:.2})", median(&r), lo, hi)
         };
         println!(
             "{n:>9} {:>7.1} {:>7.1} {:>7.1} {:>7.2} {:>18} {:>7.2} {:>18}",
@@ -234,10 +120,7 @@ fn key_to_servant(c: &mut Criterion) {
     // Every map gets the same servants, allocated one after the other before any activation,
     // so that the figures differ by what the maps touch, not by where the allocator happened
     // to put the servants between the maps' own allocations.
-    let servants: Vec<Vec<S>> = SIZES
-        .iter()
-        .map(|&n| (0..n as u64).map(|i| Arc::new(Object(i)) as S).collect())
-        .collect();
+    let servants: Vec<Vec<S>> = SIZES.iter().map(|&n| servants(n)).collect();
     // The floor: reaching a servant among n in the same spread order and cloning its handle,
     // with no key at all — what any active object map must pay for the memory it touches.
     for (n, servants) in SIZES.into_iter().zip(&servants) {
@@ -278,73 +161,21 @@ fn key_to_servant(c: &mut Criterion) {
     g.finish();
 }
 
-const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// POAs nested `depth` deep below the RootPOA, 100 objects in the deepest.
-fn nested(tree: &PoaTree<S>, depth: usize, lifespan: Lifespan) -> Poa<S> {
-    let root = tree.root();
-    root.manager().activate().unwrap();
-    let mut poa = root;
-    for d in 0..depth {
-        poa = poa
-            .create_poa(
-                &format!("level-{d}"),
-                Some(tree.root().manager().clone()),
-                &[Policy::Lifespan(lifespan)],
-            )
-            .unwrap();
-    }
-    poa
-}
-
 fn key_to_poa(c: &mut Criterion) {
     let mut g = c.benchmark_group("poa_demux_depth");
-    for (name, lifespan) in [
-        ("transient", Lifespan::Transient),
-        ("persistent", Lifespan::Persistent),
-    ] {
-        for depth in [1usize, 5, 10, 25] {
-            let tree: PoaTree<S> = PoaTree::new();
-            let poa = nested(&tree, depth, lifespan);
-            let keys: Vec<Vec<u8>> = (0..100u64)
-                .map(|i| {
-                    let id = poa.activate_object(Arc::new(Object(i))).unwrap();
-                    poa.id_to_reference(&id).unwrap()
-                })
-                .collect();
-            let ring = KeyRing::new(&keys, 7);
+    // The last case, for contrast: a persistent key from an earlier ORB instance walks the
+    // path (the slow path), which grows with the depth.
+    for case in DEPTH_CASES {
+        for depth in DEPTHS {
+            let (tree, ring) = depth_ring(case, depth);
             bench_ring(
                 &mut g,
-                (name, depth),
+                (case, depth),
                 AomStrategy::ActiveDemux,
                 &tree,
                 &ring,
             );
         }
-    }
-    // For contrast: a persistent key from an earlier ORB instance walks the path (the slow
-    // path), which grows with the depth.
-    for depth in [1usize, 5, 10, 25] {
-        let old: PoaTree<S> = PoaTree::new();
-        let old_poa = nested(&old, depth, Lifespan::Persistent);
-        let tree: PoaTree<S> = PoaTree::new();
-        let poa = nested(&tree, depth, Lifespan::Persistent);
-        let keys: Vec<Vec<u8>> = (0..100u64)
-            .map(|i| {
-                let id = old_poa.activate_object(Arc::new(Object(i))).unwrap();
-                poa.activate_object_with_id(&id, Arc::new(Object(i)))
-                    .unwrap();
-                old_poa.id_to_reference(&id).unwrap()
-            })
-            .collect();
-        let ring = KeyRing::new(&keys, 7);
-        bench_ring(
-            &mut g,
-            ("persistent_after_restart", depth),
-            AomStrategy::ActiveDemux,
-            &tree,
-            &ring,
-        );
     }
     g.finish();
 }

@@ -502,9 +502,23 @@ impl Case for OrbCase {
 /// The GIOP 1.2 Request rtorb's ORB sends for `op` to the object `key` (after the first on a
 /// connection, which also carries the code sets), in this machine's byte order.
 pub fn request(id: u32, key: &[u8], op: Op) -> Vec<u8> {
+    encode_request(id, key, op, false)
+}
+
+/// The GIOP-lite Request rtorb's ORB sends for `op` to the object `key` over a GIOP-lite
+/// connection, in this machine's byte order.
+pub fn lite_request(id: u32, key: &[u8], op: Op) -> Vec<u8> {
+    encode_request(id, key, op, true)
+}
+
+fn encode_request(id: u32, key: &[u8], op: Op, lite: bool) -> Vec<u8> {
     let header = Header::Request(RequestHeader::new(id, key, op.operation()));
-    let mut w = MessageWriter::new(GiopVersion::V1_2, ByteOrder::NATIVE, &header)
-        .expect("a GIOP 1.2 request header encodes");
+    let w = if lite {
+        MessageWriter::lite(ByteOrder::NATIVE, &header)
+    } else {
+        MessageWriter::new(GiopVersion::V1_2, ByteOrder::NATIVE, &header)
+    };
+    let mut w = w.expect("a request header encodes");
     match op {
         Op::CubeLong => w.body().write_long(X),
         Op::CubeStruct => MANY.encode(w.body()).expect("a struct encodes"),
@@ -516,7 +530,8 @@ pub fn request(id: u32, key: &[u8], op: Op) -> Vec<u8> {
     w.finish().expect("the request fits")
 }
 
-/// The Reply a cubit sends for `request`, or `None` if it is not a cubit Request.
+/// The Reply a cubit sends for `request` (in its dialect: GIOP or GIOP-lite), or `None` if it
+/// is not a cubit Request.
 pub fn reply(request: &Message<'_>) -> Option<Vec<u8>> {
     let Header::Request(req) = request.header() else {
         return None;
@@ -527,7 +542,11 @@ pub fn reply(request: &Message<'_>) -> Option<Vec<u8>> {
         service_context: ServiceContexts::EMPTY,
     });
     let mut args = request.body_decoder();
-    let mut w = MessageWriter::new(request.version(), request.order(), &header).ok()?;
+    let mut w = if request.is_lite() {
+        MessageWriter::lite(request.order(), &header).ok()?
+    } else {
+        MessageWriter::new(request.version(), request.order(), &header).ok()?
+    };
     match &*req.operation {
         "cube_long" => w.body().write_long(cube(args.read_long().ok()?)),
         "cube_struct" => cube_many(&Many::decode(&mut args).ok()?)
@@ -541,6 +560,22 @@ pub fn reply(request: &Message<'_>) -> Option<Vec<u8>> {
         _ => return None,
     }
     w.finish().ok()
+}
+
+/// The octets of `op`'s Request and Reply to the object `key`, in GIOP 1.2 and in GIOP-lite:
+/// `[(request, reply) in GIOP 1.2, (request, reply) in GIOP-lite]`.
+pub fn message_sizes(key: &[u8], op: Op) -> [(usize, usize); 2] {
+    let giop = request(1, key, op);
+    let lite = lite_request(1, key, op);
+    let giop_reply =
+        reply(&Message::decode(&giop).expect("our request decodes")).expect("a cubit request");
+    let lite_reply =
+        reply(&Message::decode_lite(&lite, ByteOrder::NATIVE).expect("our lite request decodes"))
+            .expect("a cubit request");
+    [
+        (giop.len(), giop_reply.len()),
+        (lite.len(), lite_reply.len()),
+    ]
 }
 
 /// The floor: a blocking TCP ping-pong (`TCP_NODELAY` both ends) of exactly the octets of the
@@ -662,4 +697,56 @@ pub fn ping_batch(target: &CubitRef, n: u64) -> Duration {
     }
     target.cube_long(X).expect("the twoway after the pings");
     start.elapsed()
+}
+
+/// A cubit servant of an ORB of this process whose collocation strategy is `None`, called
+/// through that same ORB over its own transport — GIOP 1.2 over TCP loopback
+/// ([`Transport::Giop`]) or over a Unix socket ([`Transport::Uiop`]): the design's "no
+/// collocation" case, everything but the process boundary. The ORB's socket lives in a
+/// temporary directory removed with the case.
+pub struct Uncollocated {
+    case: OrbCase,
+    _socket_dir: tempfile::TempDir,
+}
+
+impl Uncollocated {
+    pub fn new(transport: Transport, op: Op) -> Uncollocated {
+        assert!(
+            transport != Transport::Lite,
+            "the uncollocated cases are GIOP over TCP or a Unix socket"
+        );
+        let dir = tempfile::tempdir().expect("a temporary directory for the ORB's socket");
+        let orb = Orb::init(OrbOptions {
+            endpoints: vec![
+                Endpoint::parse("giop:tcp:127.0.0.1:0").expect("a TCP endpoint"),
+                Endpoint::unix(dir.path().join("cubit.sock")),
+            ],
+            prefer_unix: transport == Transport::Uiop,
+            collocation: CollocationStrategy::None,
+            ..OrbOptions::default()
+        })
+        .expect("an ORB with collocation off starts");
+        let obj = orb
+            .activate(&orb.root_poa(), cubit::servant(CubitImpl::default()))
+            .expect("the servant activates");
+        let target = CubitRef::unchecked_narrow(obj);
+        assert!(
+            !target.is_collocated(),
+            "collocation None calls its own servant over the transport"
+        );
+        Uncollocated {
+            case: OrbCase::new(orb, target, op),
+            _socket_dir: dir,
+        }
+    }
+}
+
+impl Case for Uncollocated {
+    fn check(&mut self) {
+        self.case.check();
+    }
+
+    fn call(&mut self) -> i64 {
+        self.case.call()
+    }
 }

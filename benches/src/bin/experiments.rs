@@ -1,0 +1,634 @@
+//! The experiments suite: runs the design's experiments, each beside its comparison in the same
+//! run, and writes per experiment a CSV of the raw samples (`NAME.csv`), an SVG plot
+//! (`NAME.svg`) and a section of `report.md` (tables of medians and ratios, the plot, the
+//! machine).
+//!
+//! ```sh
+//! cargo run --release -p rtorb-benches --bin experiments -- [--quick] [--only NAME ...] --out DIR
+//! ```
+//!
+//! The experiments (`--only` names), in the order they run:
+//!
+//! - `op_demux`: skeleton operation lookup against the number of operations (1–100), for idlc's
+//!   perfect hash, linear search, binary search and HashMap (`rtorb_benches::op_demux`);
+//! - `servant_demux`: object key → servant against the number of servants (1–100,000), for
+//!   active demultiplexing, a hash map and linear search, beside a plain `Vec` floor;
+//! - `poa_depth`: object key → POA against the depth of nesting (1–25), for transient,
+//!   persistent and pre-restart persistent keys (both in `rtorb_benches::servant_demux`);
+//! - `collocation`: a call to a servant of the same process under `Direct`, `ThruPoa` and `None`
+//!   (over UIOP and IIOP), beside omniORB's collocated call and a plain Rust call;
+//! - `giop_lite`: GIOP 1.2 against GIOP-lite to a server process, octets and calls per second;
+//! - `latency`: the distribution of single twoway `cube_long` calls' round trips for every
+//!   case of `omniorb_cubit::LATENCY_CASES` (raw TCP, omniORB, rtorb's server strategies and
+//!   transports), as CDFs.
+//!
+//! `--quick` runs every experiment with tiny counts (a smoke test: the figures mean little).
+//! Every ratio is the median over rounds of the ratio measured within a round, the contenders
+//! of a round being timed one after the other, so that a burst of load from a neighbour on a
+//! shared machine spoils one round of all of them rather than one contender's figure.
+//!
+//! The collocation, GIOP-lite and latency experiments start the cubit server processes of
+//! `omniorb/cubit_ffi.rs` (this executable again for rtorb's, see
+//! `rtorb_benches::cubit::serve_if_asked`) and call omniORB's collocated servant in this
+//! process.
+
+// Shared with the cubit bench and the cubit_latency tool, whose oneway cases this suite does
+// not use (yet).
+#[path = "../../benches/omniorb/cubit_ffi.rs"]
+#[allow(dead_code)]
+mod omniorb_cubit;
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use omniorb_cubit::{Env, LATENCY_CASES};
+use rtorb_benches::cubit::{
+    iiop_key, message_sizes, serve_if_asked, Case, Op, Transport, Uncollocated,
+};
+use rtorb_benches::measure::{calls_in, quantile, time_batch, Grouped, Sample};
+use rtorb_benches::report::{machine, ns, ratio, table, write_csv};
+use rtorb_benches::{op_demux, plot, servant_demux};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(about = "Runs the design's experiments beside their comparisons: CSV, SVG and a report")]
+struct Settings {
+    /// Tiny counts, so that every experiment runs in seconds (a smoke test, not figures).
+    #[arg(long)]
+    quick: bool,
+    /// Run only these experiments (repeatable); all of them by default.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    only: Vec<Experiment>,
+    /// The directory to write the CSVs, the SVGs and report.md into (made if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// The experiments, in the order they run and are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Experiment {
+    /// Operation demux: lookup time against the number of operations, per strategy.
+    #[value(name = "op_demux")]
+    OpDemux,
+    /// Servant demux: key → servant against the number of servants, per active object map.
+    #[value(name = "servant_demux")]
+    ServantDemux,
+    /// POA demux: object key → POA against the depth of POA nesting.
+    #[value(name = "poa_depth")]
+    PoaDepth,
+    /// Collocation: a call per collocation strategy, beside omniORB's and a plain Rust call.
+    #[value(name = "collocation")]
+    Collocation,
+    /// GIOP against GIOP-lite: octets per request and reply, and serial calls per second.
+    #[value(name = "giop_lite")]
+    GiopLite,
+    /// Twoway latency distributions: every server strategy beside omniORB and raw TCP.
+    #[value(name = "latency")]
+    Latency,
+}
+
+impl Experiment {
+    const ALL: [Experiment; 6] = [
+        Experiment::OpDemux,
+        Experiment::ServantDemux,
+        Experiment::PoaDepth,
+        Experiment::Collocation,
+        Experiment::GiopLite,
+        Experiment::Latency,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Experiment::OpDemux => "op_demux",
+            Experiment::ServantDemux => "servant_demux",
+            Experiment::PoaDepth => "poa_depth",
+            Experiment::Collocation => "collocation",
+            Experiment::GiopLite => "giop_lite",
+            Experiment::Latency => "latency",
+        }
+    }
+}
+
+/// What an experiment hands back once it has written its plot: its samples and its report
+/// section.
+struct Outcome {
+    samples: Vec<Sample>,
+    section: String,
+}
+
+type Run = Result<Outcome, Box<dyn std::error::Error>>;
+
+/// The sizes of the servant demux experiment.
+fn servant_sizes(quick: bool) -> &'static [usize] {
+    if quick {
+        &servant_demux::SIZES[..4]
+    } else {
+        &servant_demux::SIZES
+    }
+}
+
+/// The operations of the collocation and GIOP-lite experiments; the sample's x is the sequence
+/// length, 0 for `cube_long`.
+const COLLOCATED_OPS: [Op; 3] = [Op::CubeLong, Op::CubeSeq(4), Op::CubeSeq(1024)];
+
+fn x_of(op: Op) -> f64 {
+    match op {
+        Op::CubeSeq(n) => n as f64,
+        _ => 0.0,
+    }
+}
+
+fn op_of(x: f64) -> Op {
+    match x as usize {
+        0 => Op::CubeLong,
+        n => Op::CubeSeq(n),
+    }
+}
+
+/// How many steps of the progress bar an experiment makes.
+fn steps(e: Experiment, quick: bool) -> u64 {
+    match e {
+        Experiment::OpDemux => op_demux::OPERATION_COUNTS.len() as u64,
+        Experiment::ServantDemux => servant_sizes(quick).len() as u64,
+        Experiment::PoaDepth => servant_demux::DEPTHS.len() as u64,
+        Experiment::Collocation | Experiment::GiopLite => COLLOCATED_OPS.len() as u64,
+        Experiment::Latency => latency_counts(quick).0 as u64,
+    }
+}
+
+fn main() -> ExitCode {
+    serve_if_asked();
+    let s = Settings::parse();
+    if let Err(e) = std::fs::create_dir_all(&s.out) {
+        eprintln!(
+            "experiments: cannot make the output directory {}: {e}; pass a writable --out DIR",
+            s.out.display()
+        );
+        return ExitCode::from(2);
+    }
+    let chosen: Vec<Experiment> = Experiment::ALL
+        .into_iter()
+        .filter(|e| s.only.is_empty() || s.only.contains(e))
+        .collect();
+    let bar = ProgressBar::new(chosen.iter().map(|&e| steps(e, s.quick)).sum());
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    // omniORB has one ORB per process: the cubit environment (omniORB's and rtorb's server
+    // processes, omniORB's collocated servant) is started once, if an experiment needs it.
+    let needs_env = chosen.iter().any(|e| {
+        matches!(
+            e,
+            Experiment::Collocation | Experiment::GiopLite | Experiment::Latency
+        )
+    });
+    let sections = if needs_env {
+        omniorb_cubit::with_env(|env| run_all(&s, &chosen, Some(env), &bar))
+    } else {
+        run_all(&s, &chosen, None, &bar)
+    };
+    let sections = match sections {
+        Ok(sections) => sections,
+        Err((e, err)) => {
+            bar.abandon();
+            eprintln!(
+                "experiments: {} failed writing into {}: {err}",
+                e.name(),
+                s.out.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    bar.finish_with_message("done");
+    let report = report(&s, &sections, started.elapsed());
+    let path = s.out.join("report.md");
+    if let Err(e) = std::fs::write(&path, report) {
+        eprintln!("experiments: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!("report: {}", path.display());
+    ExitCode::SUCCESS
+}
+
+/// Runs `chosen` in turn, writing each one's CSV (its plot is written by the experiment), and
+/// hands back the report's sections, or the first experiment that failed and why.
+fn run_all(
+    s: &Settings,
+    chosen: &[Experiment],
+    env: Option<&Env<'_>>,
+    bar: &ProgressBar,
+) -> Result<Vec<String>, (Experiment, Box<dyn std::error::Error>)> {
+    let mut sections = Vec::new();
+    for &e in chosen {
+        bar.set_message(e.name());
+        let t = Instant::now();
+        let mut tick = || bar.inc(1);
+        let env = || env.expect("the cubit environment is started for the experiments needing it");
+        let outcome = match e {
+            Experiment::OpDemux => run_op_demux(s, &mut tick),
+            Experiment::ServantDemux => run_servant_demux(s, &mut tick),
+            Experiment::PoaDepth => run_poa_depth(s, &mut tick),
+            Experiment::Collocation => run_collocation(s, env(), &mut tick),
+            Experiment::GiopLite => run_giop_lite(s, env(), &mut tick),
+            Experiment::Latency => run_latency(s, env(), &mut tick),
+        };
+        let section = outcome
+            .and_then(|o| {
+                write_csv(&s.out.join(format!("{}.csv", e.name())), &o.samples)?;
+                Ok(o.section)
+            })
+            .map_err(|err| (e, err))?;
+        sections.push(format!(
+            "{section}\nRaw samples: [{name}.csv]({name}.csv). Took {:.1} s.\n",
+            t.elapsed().as_secs_f64(),
+            name = e.name()
+        ));
+    }
+    Ok(sections)
+}
+
+fn report(s: &Settings, sections: &[String], took: Duration) -> String {
+    let mut r = String::from("# rtorb experiments\n\n");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let _ = writeln!(
+        r,
+        "Command: `cargo run --release -p rtorb-benches --bin experiments -- {}`{}\n",
+        args.join(" "),
+        if s.quick {
+            " (quick: tiny counts, a smoke test — the figures mean little)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(r, "Machine: {}.\n", machine());
+    let _ = writeln!(r, "Duration: {:.1} s.\n", took.as_secs_f64());
+    r.push_str(
+        "Figures are medians over rounds, in ns per operation; a ratio is the median over \
+         rounds of the ratio measured within a round (the contenders of a round are timed one \
+         after the other).\n",
+    );
+    for section in sections {
+        r.push('\n');
+        r.push_str(section);
+    }
+    r
+}
+
+fn run_op_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, lookups) = if s.quick { (3, 1_000) } else { (51, 200_000) };
+    let samples = op_demux::run(rounds, lookups, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("op_demux.svg"),
+        "Operation demux: name → skeleton entry",
+        ("operations in the interface", "ns per lookup"),
+        &g,
+    )?;
+    let section = format!(
+        "## op_demux: operation demultiplexing\n\n\
+         The skeleton's lookup of an operation name, for idlc's four demux strategies (perfect \
+         hash, linear search, binary search, a HashMap built on first use) on generated \
+         interfaces of 1 to 100 operations; each round looks up every name of the interface in \
+         turn, {lookups} lookups or more, {rounds} rounds. Ratios to the perfect hash.\n\n{}\n\
+         ![op_demux](op_demux.svg)\n",
+        table(&samples, "operations", |x| format!("{x}"), "perfect")
+    );
+    Ok(Outcome { samples, section })
+}
+
+fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, lookups) = if s.quick { (3, 500) } else { (51, 20_000) };
+    let samples = servant_demux::run(servant_sizes(s.quick), rounds, lookups, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("servant_demux.svg"),
+        "Servant demux: object key → servant",
+        ("active objects in the POA", "ns per lookup"),
+        &g,
+    )?;
+    let section = format!(
+        "## servant_demux: servant demultiplexing\n\n\
+         Object key → servant through the POA's `dispatch_decision`, keys in a shuffled order \
+         spread over all the objects, for each active object map: active demultiplexing, a hash \
+         map and a linear search (to {} objects: its setup is O(n²)), beside the floor — a plain \
+         `Vec` of the same servants indexed in the same order, each handle cloned; {rounds} \
+         rounds of at least {lookups} lookups after as many untimed. Ratios to the floor.\n\n{}\n\
+         ![servant_demux](servant_demux.svg)\n",
+        servant_demux::LINEAR_MAX,
+        table(&samples, "objects", |x| format!("{x}"), "vec_floor")
+    );
+    Ok(Outcome { samples, section })
+}
+
+fn run_poa_depth(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, lookups) = if s.quick { (3, 500) } else { (51, 20_000) };
+    let samples = servant_demux::run_depths(rounds, lookups, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("poa_depth.svg"),
+        "POA demux: object key → POA and servant, by nesting depth",
+        ("depth of the POA below the RootPOA", "ns per lookup"),
+        &g,
+    )?;
+    let section = format!(
+        "## poa_depth: POA demultiplexing by depth\n\n\
+         Object key → POA → servant through `dispatch_decision` for 100 objects in a POA nested \
+         1 to 25 deep below the RootPOA: transient and persistent keys made by the same POA tree \
+         (active demultiplexing finds the POA at once), and persistent keys made by an earlier \
+         instance of the tree (an ORB restarted: the key's POA path is walked); {rounds} rounds \
+         of {lookups} lookups after as many untimed. Ratios to the transient keys.\n\n{}\n\
+         ![poa_depth](poa_depth.svg)\n",
+        table(&samples, "depth", |x| format!("{x}"), "transient")
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// The collocation experiment's contenders: the first is the baseline of the ratios.
+const COLLOCATION_SERIES: [&str; 6] = [
+    "plain_rust_call",
+    "omniorb_collocated",
+    "rtorb_direct",
+    "rtorb_thru_poa",
+    "rtorb_none_uiop",
+    "rtorb_none_iiop",
+];
+
+/// Their names under the bars of the plot.
+const COLLOCATION_LABELS: [&str; 6] = [
+    "plain Rust",
+    "omniORB",
+    "Direct",
+    "ThruPoa",
+    "None/UIOP",
+    "None/IIOP",
+];
+
+fn run_collocation(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, target) = if s.quick {
+        (2, Duration::from_micros(200))
+    } else {
+        (50, Duration::from_millis(10))
+    };
+    let mut samples = Vec::new();
+    for op in COLLOCATED_OPS {
+        let x = x_of(op);
+        let cases = COLLOCATION_SERIES
+            .iter()
+            .map(|&name| {
+                let case: Box<dyn Case + '_> = match name {
+                    "rtorb_none_uiop" => Box::new(Uncollocated::new(Transport::Uiop, op)),
+                    "rtorb_none_iiop" => Box::new(Uncollocated::new(Transport::Giop, op)),
+                    other => env.case(other, op),
+                };
+                (name, case)
+            })
+            .collect();
+        time_cases(cases, x, rounds, target, &mut samples);
+        tick();
+    }
+    let g = Grouped::new(&samples);
+    let label = |x: f64| op_of(x).label();
+    plot::bars(
+        &s.out.join("collocation.svg"),
+        "Collocation: one call to a servant of this process",
+        "ns per call",
+        &g,
+        &COLLOCATION_LABELS,
+        label,
+    )?;
+    let mut versus = String::from(
+        "| operation | rtorb_direct ÷ omniorb_collocated | rtorb_thru_poa ÷ omniorb_collocated \
+         | rtorb_none_uiop ÷ rtorb_direct | rtorb_none_iiop ÷ rtorb_direct |\n|---|---:|---:|---:|---:|\n",
+    );
+    for &x in &g.xs {
+        let _ = write!(versus, "| {} |", label(x));
+        for (series, baseline) in [
+            ("rtorb_direct", "omniorb_collocated"),
+            ("rtorb_thru_poa", "omniorb_collocated"),
+            ("rtorb_none_uiop", "rtorb_direct"),
+            ("rtorb_none_iiop", "rtorb_direct"),
+        ] {
+            let cell = g
+                .ratio(series, baseline, x, &samples)
+                .map_or("–".to_owned(), ratio);
+            let _ = write!(versus, " {cell} |");
+        }
+        versus.push('\n');
+    }
+    let section = format!(
+        "## collocation: calls to a servant in the same process\n\n\
+         `cube_long` and `cube_seq` (4 and 1,024 longs) through an idlc-generated reference to \
+         a servant of the caller's own ORB under each collocation strategy — `Direct`, \
+         `ThruPoa`, and `None`, which goes through the ORB's own transport (a Unix socket, or \
+         TCP loopback) — beside omniORB calling its own servant collocated and a plain Rust \
+         call through a `&dyn Cubit`; every case checked before it is timed, {rounds} rounds of \
+         a batch per case (each batch about {target:?}). Ratios to the plain Rust call.\n\n{}\n\
+         Against omniORB collocated, and what collocation saves against no collocation:\n\n{}\n\
+         ![collocation](collocation.svg)\n",
+        table(&samples, "operation", label, "plain_rust_call"),
+        versus
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// Times `cases` (name, case) calling the same operation at point `x`: each checked, then
+/// `rounds` rounds of a batch of about `target` per case, one after the other.
+fn time_cases(
+    cases: Vec<(&str, Box<dyn Case + '_>)>,
+    x: f64,
+    rounds: usize,
+    target: Duration,
+    samples: &mut Vec<Sample>,
+) {
+    let mut cases: Vec<(&str, Box<dyn Case + '_>, u64)> = cases
+        .into_iter()
+        .map(|(name, mut case)| {
+            case.check();
+            let batch = calls_in(target, || {
+                std::hint::black_box(case.call());
+            });
+            (name, case, batch)
+        })
+        .collect();
+    for round in 0..rounds {
+        for (name, case, batch) in &mut cases {
+            let elapsed = time_batch(*batch, || {
+                std::hint::black_box(case.call());
+            });
+            samples.push(Sample::new(
+                name,
+                x,
+                round,
+                elapsed.as_nanos() as f64 / *batch as f64,
+            ));
+        }
+    }
+}
+
+fn run_giop_lite(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, target) = if s.quick {
+        (2, Duration::from_millis(1))
+    } else {
+        (50, Duration::from_millis(20))
+    };
+    let mut samples = Vec::new();
+    let mut octets = String::from(
+        "| operation | GIOP 1.2 request | GIOP-lite request | GIOP 1.2 reply | GIOP-lite reply \
+         | request saved | reply saved |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let key = iiop_key(env.reactive_ior);
+    for op in COLLOCATED_OPS {
+        let [(giop_req, giop_rep), (lite_req, lite_rep)] = message_sizes(&key, op);
+        let _ = writeln!(
+            octets,
+            "| {} | {giop_req} | {lite_req} | {giop_rep} | {lite_rep} | {} | {} |",
+            op.label(),
+            giop_req - lite_req,
+            giop_rep - lite_rep
+        );
+        let cases = vec![
+            ("giop", env.case("rtorb_giop_reactive", op)),
+            ("giop_lite", env.case("rtorb_lite_reactive", op)),
+        ];
+        time_cases(cases, x_of(op), rounds, target, &mut samples);
+        tick();
+    }
+    let g = Grouped::new(&samples);
+    let label = |x: f64| op_of(x).label();
+    plot::bars(
+        &s.out.join("giop_lite.svg"),
+        "GIOP 1.2 against GIOP-lite: a twoway call to a server process",
+        "ns per call",
+        &g,
+        &["GIOP 1.2", "GIOP-lite"],
+        label,
+    )?;
+    let mut rates = String::from(
+        "| operation | GIOP 1.2 calls/s | GIOP-lite calls/s | GIOP-lite ÷ GIOP calls/s |\n|---|---:|---:|---:|\n",
+    );
+    for &x in &g.xs {
+        let per_s = |series: &str| {
+            g.median(series, x)
+                .map_or("–".to_owned(), |ns| format!("{:.0}", 1e9 / ns))
+        };
+        let speedup = g
+            .ratio("giop", "giop_lite", x, &samples)
+            .map_or("–".to_owned(), ratio);
+        let _ = writeln!(
+            rates,
+            "| {} | {} | {} | {speedup} |",
+            label(x),
+            per_s("giop"),
+            per_s("giop_lite")
+        );
+    }
+    let section = format!(
+        "## giop_lite: GIOP 1.2 against GIOP-lite\n\n\
+         rtorb's client ORB calling rtorb's reactive cubit server process over TCP loopback, \
+         with GIOP 1.2 and with GIOP-lite (rtorb's reduced framing: an 8-octet header, no \
+         service contexts); serial twoway calls, every case checked before it is timed, \
+         {rounds} rounds of a batch per case (each batch about {target:?}). Octets of the \
+         messages after the first on a connection (which in GIOP 1.2 also carries the code \
+         sets):\n\n{octets}\nTime per call, ratios to GIOP 1.2:\n\n{}\nSerial calls per second \
+         (from the medians; the ratio is the median of the rounds' own):\n\n{rates}\n\
+         ![giop_lite](giop_lite.svg)\n",
+        table(&samples, "operation", label, "giop"),
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// The latency experiment's rounds, calls per case and round, and warm-up calls per case.
+fn latency_counts(quick: bool) -> (usize, usize, u64) {
+    if quick {
+        (2, 20, 5)
+    } else {
+        (100, 100, 1_000)
+    }
+}
+
+fn run_latency(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, per_round, warmup) = latency_counts(s.quick);
+    let op = Op::CubeLong;
+    // Every case checked and warmed up, then rounds of `per_round` single calls of each case
+    // in turn, each call timed on its own.
+    let mut cases: Vec<(&str, Box<dyn Case + '_>)> = LATENCY_CASES
+        .iter()
+        .map(|&name| {
+            let mut case = env.case(name, op);
+            case.check();
+            case.run(warmup);
+            (name, case)
+        })
+        .collect();
+    let mut samples = Vec::new();
+    let mut ns_buf = vec![0u64; per_round];
+    for round in 0..rounds {
+        for (name, case) in &mut cases {
+            case.record(&mut ns_buf);
+            samples.extend(
+                ns_buf
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| Sample::new(name, i as f64, round, t as f64)),
+            );
+        }
+        tick();
+    }
+    let series: Vec<(&str, Vec<f64>)> = LATENCY_CASES
+        .iter()
+        .map(|&name| {
+            let v = samples
+                .iter()
+                .filter(|x| x.series == name)
+                .map(|x| x.value)
+                .collect();
+            (name, v)
+        })
+        .collect();
+    plot::cdf(
+        &s.out.join("latency.svg"),
+        "Twoway cube_long round trips: cumulative distribution",
+        "ns per call",
+        &series,
+    )?;
+    let p50 = |name: &str| {
+        series
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(f64::NAN, |(_, v)| quantile(v, 0.5))
+    };
+    let (omni, raw) = (p50("omniorb_to_omniorb"), p50("raw_tcp"));
+    let mut t = String::from(
+        "| case | p50 (ns) | p90 (ns) | p99 (ns) | max (ns) | p50 ÷ omniorb_to_omniorb \
+         | p50 ÷ raw_tcp |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (name, v) in &series {
+        let _ = writeln!(
+            t,
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            ns(quantile(v, 0.5)),
+            ns(quantile(v, 0.9)),
+            ns(quantile(v, 0.99)),
+            ns(quantile(v, 1.0)),
+            ratio(quantile(v, 0.5) / omni),
+            ratio(quantile(v, 0.5) / raw),
+        );
+    }
+    let section = format!(
+        "## latency: twoway round trips, by server strategy\n\n\
+         Single `cube_long` calls over TCP loopback (UIOP for `rtorb_uiop_reactive`), each timed \
+         on its own: a raw ping-pong of rtorb's GIOP octets (the floor), omniORB's client and \
+         server processes, rtorb's client to omniORB's server, and rtorb's client to rtorb's \
+         server processes (reactive, a two-thread pool, a thread per connection; GIOP 1.2, \
+         GIOP-lite, UIOP); every case checked and warmed up ({warmup} calls), then {rounds} \
+         rounds of {per_round} calls of each case in turn. Ratios of the medians (p50) over all \
+         the calls; the CSV's x is the call's index in its round.\n\n{t}\n\
+         ![latency](latency.svg)\n",
+    );
+    Ok(Outcome { samples, section })
+}
