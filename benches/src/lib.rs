@@ -3,6 +3,7 @@
 //! that produced them.
 #![forbid(unsafe_code)]
 
+pub mod allocator;
 pub mod cubit;
 pub mod measure;
 pub mod op_demux;

@@ -24,7 +24,7 @@ fn run_ok(args: &[&str]) {
 }
 
 /// The experiments and the contenders each must have samples of.
-const EXPERIMENTS: [(&str, &[&str]); 6] = [
+const EXPERIMENTS: [(&str, &[&str]); 7] = [
     ("op_demux", &["perfect", "linear", "binary", "dynamic"]),
     (
         "servant_demux",
@@ -34,6 +34,7 @@ const EXPERIMENTS: [(&str, &[&str]); 6] = [
         "poa_depth",
         &["transient", "persistent", "persistent_after_restart"],
     ),
+    ("allocator", &["tss", "global", "tss p99", "global p99"]),
     (
         "collocation",
         &[

@@ -15,6 +15,10 @@
 //!   active demultiplexing, a hash map and linear search, beside a plain `Vec` floor;
 //! - `poa_depth`: object key → POA against the depth of nesting (1–25), for transient,
 //!   persistent and pre-restart persistent keys (both in `rtorb_benches::servant_demux`);
+//! - `allocator`: message buffers from the thread-local pools (the design's TSS allocator)
+//!   against the global allocator, two threads at once on a fragmented, shared heap: median
+//!   and p99 of single take+fill+give operations per payload size
+//!   (`rtorb_benches::allocator`);
 //! - `collocation`: a call to a servant of the same process under `Direct`, `ThruPoa` and `None`
 //!   (over UIOP and IIOP), beside omniORB's collocated call and a plain Rust call;
 //! - `giop_lite`: GIOP 1.2 against GIOP-lite to a server process, octets and calls per second;
@@ -46,7 +50,7 @@ use rtorb_benches::cubit::{
 };
 use rtorb_benches::measure::{calls_in, quantile, time_batch, Grouped, Sample};
 use rtorb_benches::report::{machine, ns, ratio, table, write_csv};
-use rtorb_benches::{op_demux, plot, servant_demux};
+use rtorb_benches::{allocator, op_demux, plot, servant_demux};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +82,9 @@ enum Experiment {
     /// POA demux: object key → POA against the depth of POA nesting.
     #[value(name = "poa_depth")]
     PoaDepth,
+    /// TSS against the global allocator: buffer take+fill+give on a fragmented, shared heap.
+    #[value(name = "allocator")]
+    Allocator,
     /// Collocation: a call per collocation strategy, beside omniORB's and a plain Rust call.
     #[value(name = "collocation")]
     Collocation,
@@ -90,10 +97,11 @@ enum Experiment {
 }
 
 impl Experiment {
-    const ALL: [Experiment; 6] = [
+    const ALL: [Experiment; 7] = [
         Experiment::OpDemux,
         Experiment::ServantDemux,
         Experiment::PoaDepth,
+        Experiment::Allocator,
         Experiment::Collocation,
         Experiment::GiopLite,
         Experiment::Latency,
@@ -104,6 +112,7 @@ impl Experiment {
             Experiment::OpDemux => "op_demux",
             Experiment::ServantDemux => "servant_demux",
             Experiment::PoaDepth => "poa_depth",
+            Experiment::Allocator => "allocator",
             Experiment::Collocation => "collocation",
             Experiment::GiopLite => "giop_lite",
             Experiment::Latency => "latency",
@@ -153,6 +162,7 @@ fn steps(e: Experiment, quick: bool) -> u64 {
         Experiment::OpDemux => op_demux::OPERATION_COUNTS.len() as u64,
         Experiment::ServantDemux => servant_sizes(quick).len() as u64,
         Experiment::PoaDepth => servant_demux::DEPTHS.len() as u64,
+        Experiment::Allocator => allocator::PAYLOADS.len() as u64,
         Experiment::Collocation | Experiment::GiopLite => COLLOCATED_OPS.len() as u64,
         Experiment::Latency => latency_counts(quick).0 as u64,
     }
@@ -233,6 +243,7 @@ fn run_all(
             Experiment::OpDemux => run_op_demux(s, &mut tick),
             Experiment::ServantDemux => run_servant_demux(s, &mut tick),
             Experiment::PoaDepth => run_poa_depth(s, &mut tick),
+            Experiment::Allocator => run_allocator(s, &mut tick),
             Experiment::Collocation => run_collocation(s, env(), &mut tick),
             Experiment::GiopLite => run_giop_lite(s, env(), &mut tick),
             Experiment::Latency => run_latency(s, env(), &mut tick),
@@ -321,6 +332,37 @@ fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
          ![servant_demux](servant_demux.svg)\n",
         servant_demux::LINEAR_MAX,
         table(&samples, "objects", |x| format!("{x}"), "vec_floor")
+    );
+    Ok(Outcome { samples, section })
+}
+
+fn run_allocator(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, ops) = if s.quick { (3, 200) } else { (21, 20_000) };
+    let samples = allocator::run(rounds, ops, tick);
+    let g = Grouped::new(&samples);
+    plot::lines(
+        &s.out.join("allocator.svg"),
+        "Buffers: thread-local pools (tss) against the global heap, 2 threads",
+        ("message payload (octets)", "ns per take+fill+give"),
+        &g,
+    )?;
+    let (medians, tails): (Vec<Sample>, Vec<Sample>) = samples
+        .iter()
+        .cloned()
+        .partition(|x| !x.series.ends_with("p99"));
+    let section = format!(
+        "## allocator: TSS against the global allocator\n\n\
+         The design's experiment: a message buffer taken, filled with a payload and given back, \
+         on {threads} threads at once, each making an unrelated allocation of a random size \
+         (16 B to 8 KiB, 256 kept alive) between two takes, so that the global heap is \
+         fragmented and shared; `tss` takes the buffer from the thread's own pool \
+         (`-ORBbufferAllocator tss`, the default), `global` allocates it afresh. Each single \
+         operation is timed; per round and strategy, {ops} operations per thread, the median \
+         and the p99 of them; {rounds} rounds, the strategies one after the other. Ratios to \
+         `global`.\n\nMedians:\n\n{}\nSpread (p99):\n\n{}\n![allocator](allocator.svg)\n",
+        table(&medians, "payload (B)", |x| format!("{x}"), "global"),
+        table(&tails, "payload (B)", |x| format!("{x}"), "global p99"),
+        threads = allocator::EXPERIMENT_THREADS,
     );
     Ok(Outcome { samples, section })
 }
