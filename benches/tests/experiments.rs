@@ -24,7 +24,7 @@ fn run_ok(args: &[&str]) {
 }
 
 /// The experiments and the contenders each must have samples of.
-const EXPERIMENTS: [(&str, &[&str]); 7] = [
+const EXPERIMENTS: [(&str, &[&str]); 8] = [
     ("op_demux", &["perfect", "linear", "binary", "dynamic"]),
     (
         "servant_demux",
@@ -58,6 +58,17 @@ const EXPERIMENTS: [(&str, &[&str]); 7] = [
             "rtorb_giop_tpc",
             "rtorb_lite_reactive",
             "rtorb_uiop_reactive",
+        ],
+    ),
+    (
+        "oneways",
+        &[
+            "omniorb_to_omniorb",
+            "rtorb_giop_reactive",
+            "rtorb_giop_pool",
+            "rtorb_giop_tpc",
+            "rtorb_giop_reactive_batched",
+            "rtorb_lite_reactive_batched",
         ],
     ),
 ];

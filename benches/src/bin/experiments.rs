@@ -24,7 +24,9 @@
 //! - `giop_lite`: GIOP 1.2 against GIOP-lite to a server process, octets and calls per second;
 //! - `latency`: the distribution of single twoway `cube_long` calls' round trips for every
 //!   case of `omniorb_cubit::LATENCY_CASES` (raw TCP, omniORB, rtorb's server strategies and
-//!   transports), as CDFs.
+//!   transports), as CDFs;
+//! - `oneways`: oneway `ping` throughput, omniORB's client and server beside rtorb's server
+//!   strategies, unbatched and batched (`-ORBonewayBatchMicros`).
 //!
 //! `--quick` runs every experiment with tiny counts (a smoke test: the figures mean little).
 //! Every ratio is the median over rounds of the ratio measured within a round, the contenders
@@ -36,15 +38,14 @@
 //! `rtorb_benches::cubit::serve_if_asked`) and call omniORB's collocated servant in this
 //! process.
 
-// Shared with the cubit bench and the cubit_latency tool, whose oneway cases this suite does
-// not use (yet).
+// Shared with the cubit bench and the cubit_latency tool.
 #[path = "../../benches/omniorb/cubit_ffi.rs"]
 #[allow(dead_code)]
 mod omniorb_cubit;
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use omniorb_cubit::{Env, LATENCY_CASES};
+use omniorb_cubit::{Env, LATENCY_CASES, ONEWAY_BATCH, ONEWAY_CASES};
 use rtorb_benches::cubit::{
     iiop_key, message_sizes, serve_if_asked, Case, Op, Transport, Uncollocated,
 };
@@ -94,10 +95,13 @@ enum Experiment {
     /// Twoway latency distributions: every server strategy beside omniORB and raw TCP.
     #[value(name = "latency")]
     Latency,
+    /// Oneway throughput, batched and not, beside omniORB.
+    #[value(name = "oneways")]
+    Oneways,
 }
 
 impl Experiment {
-    const ALL: [Experiment; 7] = [
+    const ALL: [Experiment; 8] = [
         Experiment::OpDemux,
         Experiment::ServantDemux,
         Experiment::PoaDepth,
@@ -105,6 +109,7 @@ impl Experiment {
         Experiment::Collocation,
         Experiment::GiopLite,
         Experiment::Latency,
+        Experiment::Oneways,
     ];
 
     fn name(self) -> &'static str {
@@ -116,6 +121,7 @@ impl Experiment {
             Experiment::Collocation => "collocation",
             Experiment::GiopLite => "giop_lite",
             Experiment::Latency => "latency",
+            Experiment::Oneways => "oneways",
         }
     }
 }
@@ -165,6 +171,7 @@ fn steps(e: Experiment, quick: bool) -> u64 {
         Experiment::Allocator => allocator::PAYLOADS.len() as u64,
         Experiment::Collocation | Experiment::GiopLite => COLLOCATED_OPS.len() as u64,
         Experiment::Latency => latency_counts(quick).0 as u64,
+        Experiment::Oneways => oneway_counts(quick).0 as u64,
     }
 }
 
@@ -194,7 +201,10 @@ fn main() -> ExitCode {
     let needs_env = chosen.iter().any(|e| {
         matches!(
             e,
-            Experiment::Collocation | Experiment::GiopLite | Experiment::Latency
+            Experiment::Collocation
+                | Experiment::GiopLite
+                | Experiment::Latency
+                | Experiment::Oneways
         )
     });
     let sections = if needs_env {
@@ -247,6 +257,7 @@ fn run_all(
             Experiment::Collocation => run_collocation(s, env(), &mut tick),
             Experiment::GiopLite => run_giop_lite(s, env(), &mut tick),
             Experiment::Latency => run_latency(s, env(), &mut tick),
+            Experiment::Oneways => run_oneways(s, env(), &mut tick),
         };
         let section = outcome
             .and_then(|o| {
@@ -671,6 +682,75 @@ fn run_latency(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
          rounds of {per_round} calls of each case in turn. Ratios of the medians (p50) over all \
          the calls; the CSV's x is the call's index in its round.\n\n{t}\n\
          ![latency](latency.svg)\n",
+    );
+    Ok(Outcome { samples, section })
+}
+
+/// Rounds and pings per case and round of the oneway experiment.
+fn oneway_counts(quick: bool) -> (usize, u64) {
+    if quick {
+        (2, 200)
+    } else {
+        (15, 20_000)
+    }
+}
+
+/// Short names of [`ONEWAY_CASES`] under their bars.
+const ONEWAY_LABELS: [&str; 6] = [
+    "omniORB",
+    "reactive",
+    "pool",
+    "per conn.",
+    "reactive+batch",
+    "lite+batch",
+];
+
+fn run_oneways(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
+    let (rounds, pings) = oneway_counts(s.quick);
+    let mut cases: Vec<_> = ONEWAY_CASES.iter().map(|&n| (n, env.oneways(n))).collect();
+    for (_, case) in cases.iter_mut() {
+        case.batch(pings.min(1_000));
+    }
+    let mut samples = Vec::new();
+    for round in 0..rounds {
+        for (name, case) in cases.iter_mut() {
+            let t = case.batch(pings);
+            samples.push(Sample::new(
+                name,
+                1.0,
+                round,
+                t.as_nanos() as f64 / pings as f64,
+            ));
+        }
+        tick();
+    }
+    drop(cases);
+    let g = Grouped::new(&samples);
+    plot::bars(
+        &s.out.join("oneways.svg"),
+        "Oneway ping throughput: time per oneway (lower is faster)",
+        "ns per oneway",
+        &g,
+        &ONEWAY_LABELS,
+        |_| "ping".to_owned(),
+    )?;
+    let section = format!(
+        "## oneways: oneway throughput, batched and not\n\n\
+         {pings} oneway `ping`s then one twoway `cube_long` on the same connection (so the \
+         server has taken them all), per case and round, {rounds} rounds, the cases one after \
+         the other: omniORB's client to its server process, and rtorb's client to rtorb's \
+         server processes — reactive, thread pool, thread per connection — unbatched, and \
+         batched (`-ORBonewayBatchMicros {}`: oneways buffered per connection and written \
+         within that bound, before any twoway) over GIOP and GIOP-lite. Time per oneway; a \
+         ratio below 1 is more oneways per second than omniORB's (calls/s = 10⁹ ÷ ns).\n\n{}\n\
+         ![oneways](oneways.svg)\n",
+        ONEWAY_BATCH.as_micros(),
+        table(
+            &samples,
+            "case",
+            |_| "ping".to_owned(),
+            "omniorb_to_omniorb"
+        ),
     );
     Ok(Outcome { samples, section })
 }
