@@ -37,6 +37,20 @@ struct Sig<'m> {
     doc: String,
 }
 
+/// The lints generated traits and impls are exempt from: their signatures and names come
+/// from the IDL, not from Rust conventions.
+fn idl_named_allow() -> TokenStream {
+    quote! {
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::type_complexity,
+            clippy::result_large_err,
+            clippy::wrong_self_convention,
+            clippy::new_ret_no_self
+        )]
+    }
+}
+
 /// Which stubs a typed reference's methods call.
 #[derive(Clone, Copy)]
 enum Calls {
@@ -291,16 +305,10 @@ impl<'m> Generator<'m> {
             item.scoped(),
             item.repository_id
         );
+        let idl_named = idl_named_allow();
         Ok(quote! {
             #[doc = #doc]
-            // Signatures and names come from the IDL, not from Rust conventions.
-            #[allow(
-                clippy::too_many_arguments,
-                clippy::type_complexity,
-                clippy::result_large_err,
-                clippy::wrong_self_convention,
-                clippy::new_ret_no_self
-            )]
+            #idl_named
             pub trait #name: #(#supers +)* Send + Sync {
                 #(#methods)*
             }
@@ -785,6 +793,7 @@ impl<'m> Generator<'m> {
              a thread, on any executor. Sending blocks only while the connection's socket is \
              full (or, the first time, while connecting)."
         );
+        let idl_named = idl_named_allow();
         Ok(quote! {
             #[doc = #doc]
             #[derive(Clone, Default)]
@@ -811,14 +820,7 @@ impl<'m> Generator<'m> {
                 }
             }
 
-            // Signatures and names come from the IDL, not from Rust conventions.
-            #[allow(
-                clippy::too_many_arguments,
-                clippy::type_complexity,
-                clippy::result_large_err,
-                clippy::wrong_self_convention,
-                clippy::new_ret_no_self
-            )]
+            #idl_named
             impl AsyncRef {
                 #(#methods)*
             }
@@ -906,15 +908,9 @@ impl<'m> Generator<'m> {
         );
         let decl_trait = self.path_to(path, decl)?;
         let methods = self.forwarding_methods(id, decl, path, Calls::Blocking)?;
+        let idl_named = idl_named_allow();
         Ok(quote! {
-            // Signatures and names come from the IDL, not from Rust conventions.
-            #[allow(
-                clippy::too_many_arguments,
-                clippy::type_complexity,
-                clippy::result_large_err,
-                clippy::wrong_self_convention,
-                clippy::new_ret_no_self
-            )]
+            #idl_named
             impl #decl_trait for #name {
                 #(#methods)*
             }

@@ -435,29 +435,10 @@ impl ClientConnection {
         segments: &[&[u8]],
         deadline: Option<Instant>,
     ) -> Result<Frame, TransportError> {
-        self.touch();
-        let wake = {
-            // Waiting before writing: the reply may be read by another caller before this one
-            // is back from the write.
-            let mut st = self.state.lock();
-            if let Some(cause) = &st.closed {
-                return Err(TransportError::Closed {
-                    sent: false,
-                    cause: cause.clone(),
-                });
-            }
-            if st.find(request_id).is_some() {
-                return Err(TransportError::DuplicateRequestId(request_id));
-            }
-            let wake: Arc<Condvar> = st.spare.pop().unwrap_or_default();
-            st.waiters.push(Waiter {
-                id: request_id,
-                reply: None,
-                wake: Wake::Thread(wake.clone()),
-                oneways_before: 0,
-            });
-            wake
-        };
+        let wake = self.register(request_id, |st| {
+            let cv: Arc<Condvar> = st.spare.pop().unwrap_or_default();
+            (Wake::Thread(cv.clone()), cv)
+        })?;
         self.write_request(request_id, segments)?;
         self.wait(request_id, &wake, deadline)
     }
@@ -472,28 +453,15 @@ impl ClientConnection {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<PendingReply, TransportError> {
-        self.touch();
-        {
-            let mut st = self.state.lock();
-            if let Some(cause) = &st.closed {
-                return Err(TransportError::Closed {
-                    sent: false,
-                    cause: cause.clone(),
-                });
-            }
-            if st.find(request_id).is_some() {
-                return Err(TransportError::DuplicateRequestId(request_id));
-            }
-            st.waiters.push(Waiter {
-                id: request_id,
-                reply: None,
-                wake: Wake::Task {
+        self.register(request_id, |_| {
+            (
+                Wake::Task {
                     waker: None,
                     deadline,
                 },
-                oneways_before: 0,
-            });
-        }
+                (),
+            )
+        })?;
         self.write_request(request_id, &[request])?;
         Ok(PendingReply {
             conn: self.clone(),
@@ -501,6 +469,35 @@ impl ClientConnection {
             deadline,
             done: false,
         })
+    }
+
+    /// Registers the caller of request `request_id` as waiting, woken as `wake` says (which
+    /// also gives what the caller keeps of it). Before the request is written: its reply may
+    /// be read by another caller before this one is back from the write.
+    fn register<T>(
+        &self,
+        request_id: u32,
+        wake: impl FnOnce(&mut State) -> (Wake, T),
+    ) -> Result<T, TransportError> {
+        self.touch();
+        let mut st = self.state.lock();
+        if let Some(cause) = &st.closed {
+            return Err(TransportError::Closed {
+                sent: false,
+                cause: cause.clone(),
+            });
+        }
+        if st.find(request_id).is_some() {
+            return Err(TransportError::DuplicateRequestId(request_id));
+        }
+        let (wake, kept) = wake(&mut st);
+        st.waiters.push(Waiter {
+            id: request_id,
+            reply: None,
+            wake,
+            oneways_before: 0,
+        });
+        Ok(kept)
     }
 
     /// Writes a request whose waiter is registered; on failure takes the waiter out again.
@@ -698,18 +695,19 @@ pub struct PendingReply {
 impl Future for PendingReply {
     type Output = Result<Frame, TransportError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.done {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Unpin: its fields are borrowed apart (the state's lock, `done`).
+        let this = self.get_mut();
+        if this.done {
             return Poll::Ready(Err(TransportError::Closed {
                 sent: true,
                 cause: CloseCause::Local,
             }));
         }
-        let id = self.id;
-        let conn = self.conn.clone();
-        let mut st = conn.state.lock();
+        let id = this.id;
+        let mut st = this.conn.state.lock();
         let Some(i) = st.find(id) else {
-            self.done = true;
+            this.done = true;
             return Poll::Ready(Err(TransportError::Closed {
                 sent: true,
                 cause: st.closed.clone().unwrap_or(CloseCause::Local),
@@ -718,19 +716,19 @@ impl Future for PendingReply {
         if let Some(reply) = st.waiters[i].reply.take() {
             st.remove(id);
             st.promote();
-            self.done = true;
+            this.done = true;
             return Poll::Ready(Ok(reply));
         }
         if let Some(cause) = st.closed.clone() {
             st.remove(id);
-            self.done = true;
+            this.done = true;
             return Poll::Ready(Err(TransportError::Closed { sent: true, cause }));
         }
-        if self.deadline.is_some_and(|d| d <= Instant::now()) {
+        if this.deadline.is_some_and(|d| d <= Instant::now()) {
             st.remove(id);
             st.abandoned.push(id);
             st.promote();
-            self.done = true;
+            this.done = true;
             return Poll::Ready(Err(TransportError::Timeout));
         }
         if let Wake::Task { waker, .. } = &mut st.waiters[i].wake {
@@ -750,14 +748,14 @@ impl Future for PendingReply {
             None => {
                 let cv = Arc::new(Condvar::new());
                 st.async_reader = Some(cv.clone());
-                let reader = conn.clone();
+                let reader = this.conn.clone();
                 let spawned = std::thread::Builder::new()
                     .name("rtorb-async-reader".into())
                     .spawn(move || reader.read_for_tasks(&cv));
                 if let Err(e) = spawned {
                     st.async_reader = None;
                     st.remove(id);
-                    self.done = true;
+                    this.done = true;
                     return Poll::Ready(Err(TransportError::Io {
                         what: "starting the reader of asynchronous replies",
                         source: e,
