@@ -19,7 +19,7 @@
 //! its types, so include each into its own module.
 
 use crate::codegen::{self, Demux, GenError, Options};
-use crate::{Diagnostics, Frontend};
+use crate::{Diagnostic, Diagnostics, Frontend};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -123,6 +123,7 @@ impl Builder {
     pub fn generate(&self, file: impl AsRef<Path>) -> Result<(String, Vec<PathBuf>), Error> {
         let out = self.frontend.compile_file(file.as_ref());
         let model = out.result.map_err(Error::Idl)?;
+        self.report_warnings(&model.warnings);
         let text = codegen::generate(&model, &self.options).map_err(|source| Error::Generate {
             file: file.as_ref().to_path_buf(),
             source,
@@ -175,7 +176,7 @@ impl Builder {
         });
         let mut written = Vec::new();
         for ((file, target), unit) in files.iter().zip(targets).zip(results) {
-            let Some((read, text)) = unit.into_inner() else {
+            let Some((read, warnings, text)) = unit.into_inner() else {
                 return Err(Error::Generate {
                     file: file.to_path_buf(),
                     source: GenError::new("internal error: a compiling thread panicked"),
@@ -188,6 +189,7 @@ impl Builder {
                     println!("cargo:rerun-if-changed={}", f.display());
                 }
             }
+            self.report_warnings(&warnings);
             write_if_changed(&target, &text?)?;
             written.push(target);
         }
@@ -195,13 +197,16 @@ impl Builder {
     }
 }
 
-/// What compiling one IDL file gives: the files read, and the Rust source or the error.
-type Unit = (Vec<PathBuf>, Result<String, Error>);
+/// What compiling one IDL file gives: the files read, the warnings, and the Rust source or
+/// the error.
+type Unit = (Vec<PathBuf>, Vec<Diagnostic>, Result<String, Error>);
 
 impl Builder {
     fn unit(&self, file: &Path, cache: &codegen::RenderCache) -> Unit {
         let out = self.frontend.compile_file(file);
+        let mut warnings = Vec::new();
         let text = out.result.map_err(Error::Idl).and_then(|model| {
+            warnings = model.warnings.clone();
             codegen::generate_cached(&model, &self.options, cache).map_err(|source| {
                 Error::Generate {
                     file: file.to_path_buf(),
@@ -209,7 +214,19 @@ impl Builder {
                 }
             })
         });
-        (out.files, text)
+        (out.files, warnings, text)
+    }
+
+    /// Under cargo (the build-script mode, see [`Builder::emit_rerun_if_changed`]) a warning
+    /// is a `cargo:warning` line, which cargo shows; elsewhere it goes to stderr, rustc style.
+    fn report_warnings(&self, warnings: &[Diagnostic]) {
+        for w in warnings {
+            if self.rerun_if_changed {
+                println!("cargo:warning={}", w.short());
+            } else {
+                eprintln!("{}", w.render());
+            }
+        }
     }
 }
 

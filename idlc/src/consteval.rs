@@ -243,10 +243,10 @@ impl Evaluator<'_> {
             BinOp::Div => "/",
             BinOp::Mod => "%",
         };
-        // Promote integers to the kind of the other operand (IDL allows `1.5 * 2`).
+        // An integer meets a fixed-point value as one (`1.5d * 2`). It does not meet a
+        // floating-point one: CORBA 3 §3.10.2 forbids mixing integers with floating point, and
+        // omniidl rejects `1.5 * 2` ("write 2.0" is the fix, given below).
         let (x, y) = match (x, y) {
-            (Val::Int(i), Val::Float(f)) => (Val::Float(i as f64), Val::Float(f)),
-            (Val::Float(f), Val::Int(i)) => (Val::Float(f), Val::Float(i as f64)),
             (Val::Int(i), Val::Fixed(d)) => {
                 (Val::Fixed(Decimal::from_int(i, span)?), Val::Fixed(d))
             }
@@ -340,14 +340,22 @@ impl Evaluator<'_> {
                 r.map(Val::Fixed)
                     .ok_or((span, "fixed-point result exceeds 31 digits".into()))
             }
-            (a, b) => Err((
-                span,
-                format!(
-                    "operator '{sym}' cannot be applied to {} and {}",
-                    a.describe(),
-                    b.describe()
-                ),
-            )),
+            (a, b) => {
+                let hint = match (&a, &b) {
+                    (Val::Int(i), Val::Float(_)) | (Val::Float(_), Val::Int(i)) => {
+                        format!(" (IDL does not mix integers with floating point; write {i}.0)")
+                    }
+                    _ => String::new(),
+                };
+                Err((
+                    span,
+                    format!(
+                        "operator '{sym}' cannot be applied to {} and {}{hint}",
+                        a.describe(),
+                        b.describe()
+                    ),
+                ))
+            }
         }
     }
 }
@@ -371,7 +379,13 @@ fn check(v: Val, target: &Target, span: Span) -> Result<Val, EvalError> {
         (Target::Float { max, name }, v) => {
             let f = match v {
                 Val::Float(f) => f,
-                Val::Int(i) => i as f64,
+                // §3.10.2: the expression must be of the constant's kind (omniidl agrees).
+                Val::Int(i) => {
+                    return Err((
+                        span,
+                        format!("{name} constant given an integer ({i}): IDL does not convert integers to floating point; write a floating-point literal such as {i}.0"),
+                    ))
+                }
                 other => return mismatch(&other, &format!("a value of type {name}")),
             };
             if f.abs() > *max {

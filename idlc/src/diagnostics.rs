@@ -33,10 +33,21 @@ pub struct Note {
     pub location: Option<Location>,
 }
 
-/// One error: a message, where it happened, and the source line it happened on.
+/// Whether a diagnostic stops the compilation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Accepted IDL that is probably not what its author meant, or that other compilers
+    /// reject: the compilation goes on ([`crate::Model::warnings`]).
+    Warning,
+}
+
+/// One error or warning: a message, where it happened, and the source line it happened on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct Diagnostic {
+    pub severity: Severity,
     pub message: String,
     pub location: Option<Location>,
     /// The text of the offending line, when the file was readable.
@@ -49,6 +60,7 @@ impl Diagnostic {
     #[cold]
     pub fn new(message: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             message: message.into(),
             location: None,
             source_line: None,
@@ -61,10 +73,20 @@ impl Diagnostic {
     pub fn at(sm: &SourceMap, span: Span, message: impl Into<String>) -> Self {
         let file = sm.get(span.file);
         Diagnostic {
+            severity: Severity::Error,
             message: message.into(),
             location: Some(location(sm, span)),
             source_line: file.and_then(|f| f.line_text(span.line)).map(str::to_owned),
             notes: Vec::new(),
+        }
+    }
+
+    /// A warning at `span`, quoting the source line from `sm`.
+    #[cold]
+    pub fn warning_at(sm: &SourceMap, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::at(sm, span, message)
         }
     }
 
@@ -96,7 +118,7 @@ impl Diagnostic {
         }
     }
 
-    /// The rustc-like multi-line form:
+    /// The rustc-like multi-line form (`warning:` for a warning):
     ///
     /// ```text
     /// error: message
@@ -107,7 +129,11 @@ impl Diagnostic {
     /// ```
     pub fn render(&self) -> String {
         use std::fmt::Write as _;
-        let mut out = format!("error: {}", self.message);
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{level}: {}", self.message);
         if let Some(loc) = &self.location {
             let num = loc.line.to_string();
             let pad = " ".repeat(num.len());

@@ -6,7 +6,9 @@
 //!
 //! The front end: [`Frontend`] runs the whole pipeline on a
 //! file and returns either a resolved [`model::Model`] (what a code generator reads) or
-//! [`Diagnostics`] with every error found, each with its file, line and column. It never panics
+//! [`Diagnostics`] with every error found, each with its file, line and column (what it accepts
+//! but warns about — a name that predates a keyword, a repeated exception — is in
+//! [`model::Model::warnings`]; [`Builder`] prints those). It never panics
 //! on any input. A build script gets the list of every file read, `#include`s included, for
 //! `cargo:rerun-if-changed`.
 //!
@@ -39,7 +41,7 @@ use std::path::{Path, PathBuf};
 
 pub use builder::{compile, Builder, Error};
 pub use codegen::{Demux, GenError, Options};
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use model::Model;
 
 use source::SourceMap;

@@ -21,6 +21,8 @@ pub struct Model {
     pub roots: Vec<ItemId>,
     /// Every file read (the main file and every `#include`d file), for `rerun-if-changed`.
     pub files: Vec<PathBuf>,
+    /// What the front end accepted but warns about, in source order.
+    pub warnings: Vec<crate::Diagnostic>,
 }
 
 impl Model {

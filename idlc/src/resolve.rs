@@ -44,6 +44,7 @@ pub fn resolve(spec: &ast::Specification, sm: &SourceMap) -> Result<Model, Vec<D
             items: r.items,
             roots: r.roots,
             files: sm.paths(),
+            warnings: r.warnings,
         })
     } else {
         Err(r.errors)
@@ -142,7 +143,25 @@ struct Resolver<'a> {
     all_decls: HashMap<String, Span>,
     declared: HashSet<String>,
     errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
+
+/// Keywords that CORBA 2.3 (objects by value) and 2.4 (`local`) added. An identifier that
+/// differs from one only in case is an error by the letter of CORBA 3 §3.2.4, but IDL written
+/// before them (the OMG's own CosLifeCycle has `typedef Object Factory;`) uses such names, so
+/// they are accepted with a warning; the older keywords (`Long`, `Context`) stay errors.
+const OBJECTS_BY_VALUE_KEYWORDS: &[&str] = &[
+    "abstract",
+    "custom",
+    "factory",
+    "local",
+    "private",
+    "public",
+    "supports",
+    "truncatable",
+    "ValueBase",
+    "valuetype",
+];
 
 fn lower(s: &str) -> String {
     s.to_ascii_lowercase()
@@ -259,6 +278,7 @@ impl<'a> Resolver<'a> {
             all_decls: HashMap::new(),
             declared: HashSet::new(),
             errors: Vec::new(),
+            warnings: Vec::new(),
         };
         r.new_scope(ScopeKind::Global, None, None);
         // CORBA::TypeCode and CORBA::Principal are built in, as in omniidl and as §3.19 allows.
@@ -295,6 +315,11 @@ impl<'a> Resolver<'a> {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         let d = Diagnostic::at(self.sm, span, msg);
         self.errors.push(d);
+    }
+
+    fn warn(&mut self, span: Span, msg: impl Into<String>) {
+        let d = Diagnostic::warning_at(self.sm, span, msg);
+        self.warnings.push(d);
     }
 
     fn err_note(
@@ -389,11 +414,19 @@ impl<'a> Resolver<'a> {
         let lname = lower(name);
         if !ident.name.starts_with('_') {
             if let Some(k) = KEYWORDS.iter().find(|k| lower(k) == lname) {
-                self.err(
+                if !OBJECTS_BY_VALUE_KEYWORDS.contains(k) {
+                    self.err(
+                        ident.span,
+                        format!("identifier '{name}' collides with keyword '{k}' (identifiers may not differ from a keyword only in case)"),
+                    );
+                    return false;
+                }
+                // The lexer has already told them apart (keywords are case-sensitive), and
+                // OMG IDL older than these keywords uses such names: CosLifeCycle's `Factory`.
+                self.warn(
                     ident.span,
-                    format!("identifier '{name}' collides with keyword '{k}' (identifiers may not differ from a keyword only in case)"),
+                    format!("identifier '{name}' differs only in case from the keyword '{k}' (added in CORBA 2.3), which IDL since then forbids; accepted for older IDL: write '_{name}' to silence this"),
                 );
-                return false;
             }
         }
         if let Some(e) = self.local(self.cur, name).cloned() {
@@ -1023,6 +1056,7 @@ impl<'a> Resolver<'a> {
                 self.err(b.span, format!("'{b}' is not an interface"));
                 continue;
             };
+            let bid = self.through_typedefs(bid);
             let ItemKind::Interface(bi) = &self.items[bid.0].kind else {
                 let what = self.items[bid.0].kind.describe();
                 self.err(
@@ -1192,10 +1226,13 @@ impl<'a> Resolver<'a> {
                 continue;
             };
             let bv = match e.target {
-                Target::Item(bid) => match &self.items[bid.0].kind {
-                    ItemKind::ValueType(bv) => Some((bid, bv.kind, bv.defined)),
-                    _ => None,
-                },
+                Target::Item(bid) => {
+                    let bid = self.through_typedefs(bid);
+                    match &self.items[bid.0].kind {
+                        ItemKind::ValueType(bv) => Some((bid, bv.kind, bv.defined)),
+                        _ => None,
+                    }
+                }
                 _ => None,
             };
             let Some((bid, bkind, defined)) = bv else {
@@ -1342,11 +1379,16 @@ impl<'a> Resolver<'a> {
         raises: &[ScopedName],
     ) -> (Vec<Param>, Vec<ItemId>) {
         let saved = self.cur;
+        let owner = self.unconstrained_interface();
         self.cur = self.new_scope(ScopeKind::Operation, None, None);
         let mut out = Vec::new();
         for p in params {
             let ty = self.resolve_type(&p.ty, TypeCtx::default());
             self.declare(&p.name, EntryKind::Instance, Target::None, "parameter");
+            if let (Some(owner), Some(ty)) = (owner, &ty) {
+                let what = format!("parameter '{}'", p.name.unescaped());
+                self.forbid_local_type(owner, ty, p.ty.span, &what);
+            }
             if let Some(ty) = ty {
                 out.push(Param {
                     name: p.name.unescaped().to_owned(),
@@ -1373,7 +1415,12 @@ impl<'a> Resolver<'a> {
             match e.target {
                 Target::Item(id) if matches!(self.items[id.0].kind, ItemKind::Exception(_)) => {
                     if out.contains(&id) {
-                        self.err(n.span, format!("exception '{n}' is listed twice"));
+                        // The list is a set: omniidl accepts a repeat silently, and so does
+                        // IDL in the wild; a repeat is most likely a slip worth seeing.
+                        self.warn(
+                            n.span,
+                            format!("exception '{n}' is listed twice; the repeat is ignored"),
+                        );
                     } else {
                         out.push(id);
                     }
@@ -1406,6 +1453,12 @@ impl<'a> Resolver<'a> {
             }),
         );
         self.declare(&o.name, EntryKind::Callable, Target::Item(id), "operation");
+        if let (Some(owner), Some(ty), Some(t)) =
+            (self.unconstrained_interface(), &result, &o.result)
+        {
+            let what = format!("operation '{}' result", o.name.unescaped());
+            self.forbid_local_type(owner, ty, t.span, &what);
+        }
         let (params, raises) = self.params_and_raises(&o.params, &o.raises);
         if o.oneway {
             let name = o.name.unescaped();
@@ -1446,6 +1499,12 @@ impl<'a> Resolver<'a> {
 
     fn attribute(&mut self, a: &ast::Attribute) {
         let ty = self.resolve_type(&a.ty, TypeCtx::default());
+        if let (Some(owner), Some(t), Some(n)) =
+            (self.unconstrained_interface(), &ty, a.names.first())
+        {
+            let what = format!("attribute '{}'", n.unescaped());
+            self.forbid_local_type(owner, t, a.ty.span, &what);
+        }
         let get_raises = self.exceptions(&a.get_raises);
         let set_raises = self.exceptions(&a.set_raises);
         for n in &a.names {
@@ -1838,6 +1897,69 @@ impl<'a> Resolver<'a> {
     }
 
     // ---- types ----
+
+    /// The interface being defined, when it is unconstrained (neither local nor abstract,
+    /// whose operations may be called remotely).
+    fn unconstrained_interface(&self) -> Option<ItemId> {
+        let id = self.scopes[self.cur].item?;
+        match &self.items[id.0].kind {
+            ItemKind::Interface(i) if i.kind == InterfaceKind::Unconstrained => Some(id),
+            _ => None,
+        }
+    }
+
+    /// CORBA 3 §3.8.6: a local interface, or a type that contains one, cannot be a parameter,
+    /// result or attribute of an unconstrained interface (it could never be marshalled).
+    fn forbid_local_type(&mut self, owner: ItemId, ty: &TypeRef, span: Span, what: &str) {
+        let Some(local) = self.local_interface_in(ty, &mut HashSet::new()) else {
+            return;
+        };
+        let owner = self.items[owner.0].name.clone();
+        let local_name = self.items[local.0].name.clone();
+        let note_at = self.repo.get(local.0).map(|r| r.span);
+        self.err_note(
+            span,
+            format!("{what} of unconstrained interface '{owner}' has the local type '{local_name}', which cannot be sent to another process (make '{owner}' local, or pass an unconstrained interface)"),
+            note_at,
+            format!("'{local_name}' is declared local here"),
+        );
+    }
+
+    /// The first local interface `ty` is or contains (through typedefs, sequences, arrays and
+    /// struct, union and exception members).
+    fn local_interface_in(&self, ty: &TypeRef, seen: &mut HashSet<ItemId>) -> Option<ItemId> {
+        match ty {
+            TypeRef::Sequence(t, _) | TypeRef::Array(t, _) => self.local_interface_in(t, seen),
+            TypeRef::Named(id) if seen.insert(*id) => match &self.items[id.0].kind {
+                ItemKind::Interface(i) if i.kind == InterfaceKind::Local => Some(*id),
+                ItemKind::Typedef(t) => self.local_interface_in(&t.ty, seen),
+                ItemKind::Struct(x) => x
+                    .members
+                    .iter()
+                    .find_map(|m| self.local_interface_in(&m.ty, seen)),
+                ItemKind::Exception(x) => x
+                    .members
+                    .iter()
+                    .find_map(|m| self.local_interface_in(&m.ty, seen)),
+                ItemKind::Union(x) => x
+                    .cases
+                    .iter()
+                    .find_map(|c| self.local_interface_in(&c.ty, seen)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The interface or valuetype a typedef names (through typedefs of typedefs), or `id`
+    /// itself: CORBA 3 §3.8.2 lets a base be named by any scoped name that denotes an
+    /// interface, and omniidl accepts an alias there.
+    fn through_typedefs(&self, id: ItemId) -> ItemId {
+        match self.unalias(&TypeRef::Named(id)) {
+            TypeRef::Named(t) => t,
+            _ => id,
+        }
+    }
 
     fn unalias(&self, ty: &TypeRef) -> TypeRef {
         let mut t = ty.clone();

@@ -172,3 +172,29 @@ fn binary_takes_the_runtime_crate() {
     assert!(got.contains("::rtorb::codegen::") && !got.contains("::orb::codegen::"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn binary_prints_warnings_and_still_writes_the_file() {
+    let out = scratch("cli-warn");
+    let idl = out.join("lifecycle.idl");
+    std::fs::write(
+        &idl,
+        "module CosLifeCycle {\n  typedef Object Factory;\n};\n",
+    )
+    .expect("write idl");
+    let output = Command::new(env!("CARGO_BIN_EXE_idlc"))
+        .arg("--out")
+        .arg(&out)
+        .arg(&idl)
+        .output()
+        .expect("run idlc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: identifier 'Factory' differs only in case"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("lifecycle.idl:2:18"), "{stderr}");
+    assert!(out.join("lifecycle.rs").is_file());
+    let _ = std::fs::remove_dir_all(&out);
+}

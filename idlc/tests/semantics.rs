@@ -72,7 +72,7 @@ fn other_constant_kinds() {
         r#"
         const double D = 50.23 - 1532.718 * 0.029;
         const float F = 1.5e3;
-        const double I = 2 * 1.25;
+        const double I = 2.0 * 1.25;
         const fixed X = 1.50d + 2d;
         typedef fixed<5,2> Money;
         const Money Y = 123.45d;
@@ -466,4 +466,80 @@ fn introduced_names_follow_the_spec_examples() {
     model("interface A { typedef long T; }; interface B : A { typedef string T; };");
     // Parameters live in their own scope and may reuse the operation's name.
     model("interface I { void a(in short a); };");
+}
+
+/// What the front end accepts with a warning: the warnings' positions and texts.
+fn warnings(src: &str) -> Vec<String> {
+    model(src).warnings.iter().map(|w| w.short()).collect()
+}
+
+#[test]
+fn lenient_constructs_are_accepted_with_a_warning() {
+    // CosLifeCycle (OMG, shipped by omniORB) predates the `factory` keyword.
+    let w = warnings(
+        "module CosLifeCycle { typedef Object Factory; typedef sequence<Factory> Factories; };",
+    );
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "test.idl:1:38: identifier 'Factory' differs only in case from the keyword 'factory'"
+        ),
+        "{w:?}"
+    );
+    // Escaped, it is silent.
+    assert!(warnings("typedef Object _Factory;").is_empty());
+    // An exception named twice in `raises` is one exception.
+    let m = model("exception E {}; interface I { void op() raises (E, E); };");
+    assert_eq!(m.warnings.len(), 1);
+    assert!(m.warnings[0]
+        .short()
+        .contains("exception 'E' is listed twice"));
+    assert!(m.warnings[0].render().starts_with("warning: "));
+    let op = m.lookup("I::op").unwrap();
+    let ItemKind::Operation(o) = &m.item(op).kind else {
+        panic!("not an operation")
+    };
+    assert_eq!(o.raises, vec![m.lookup("E").unwrap()]);
+    // Clean IDL has none.
+    assert!(warnings("interface I { void op(); };").is_empty());
+}
+
+#[test]
+fn bases_may_be_named_through_typedefs() {
+    let m = model(
+        "interface J {}; typedef J JA; typedef JA JB; interface K : JB {};
+         valuetype V { public long x; }; typedef V VA; valuetype W : VA {};",
+    );
+    let ItemKind::Interface(k) = &m.item(m.lookup("K").unwrap()).kind else {
+        panic!("not an interface")
+    };
+    assert_eq!(k.bases, vec![m.lookup("J").unwrap()]);
+    let ItemKind::ValueType(w) = &m.item(m.lookup("W").unwrap()).kind else {
+        panic!("not a valuetype")
+    };
+    assert_eq!(w.bases, vec![m.lookup("V").unwrap()]);
+    // An alias of anything else is still refused, naming what it is.
+    assert!(
+        error("typedef long L; interface K : L {};").contains("can only inherit from interfaces")
+    );
+}
+
+#[test]
+fn local_types_stay_out_of_remote_signatures_only() {
+    let local = "local interface L {};";
+    // A local interface may use local types freely, and a remote one may name them inside.
+    model(&format!(
+        "{local} local interface M {{ L get(in L x); attribute L a; }};"
+    ));
+    model(&format!("{local} interface R {{ typedef L Alias; }};"));
+    for remote in [
+        "interface R { void f(in L x); };",
+        "interface R { L f(); };",
+        "interface R { attribute L a; };",
+        "typedef sequence<L> Ls; interface R { void f(in Ls x); };",
+        "union U switch (long) { case 1: L x; }; interface R { void f(out U y); };",
+    ] {
+        let e = error(&format!("{local} {remote}"));
+        assert!(e.contains("has the local type 'L'"), "{remote}: {e}");
+    }
 }
