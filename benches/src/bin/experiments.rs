@@ -65,7 +65,7 @@ use rtorb_benches::cubit::{
     iiop_key, message_sizes, serve_if_asked, Case, Op, Transport, Uncollocated,
 };
 use rtorb_benches::measure::{calls_in, quantile, time_batch, Grouped, Sample};
-use rtorb_benches::report::{machine, ns, ratio, table, write_csv};
+use rtorb_benches::report::{load_average, machine, ns, ratio, table, write_csv};
 use rtorb_benches::{allocator, op_demux, plot, rtec, servant_demux};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -244,6 +244,7 @@ fn main() -> ExitCode {
             .progress_chars("=> "),
     );
     let started = Instant::now();
+    let load_at_start = load_average();
     // omniORB has one ORB per process: the cubit environment (omniORB's and rtorb's server
     // processes, omniORB's collocated servant) is started once, if an experiment needs it.
     let needs_env = chosen.iter().any(|e| {
@@ -273,7 +274,7 @@ fn main() -> ExitCode {
         }
     };
     bar.finish_with_message("done");
-    let report = report(&s, &sections, started.elapsed());
+    let report = report(&s, &sections, started.elapsed(), &load_at_start);
     let path = s.out.join("report.md");
     if let Err(e) = std::fs::write(&path, report) {
         eprintln!("experiments: cannot write {}: {e}", path.display());
@@ -324,7 +325,7 @@ fn run_all(
     Ok(sections)
 }
 
-fn report(s: &Settings, sections: &[String], took: Duration) -> String {
+fn report(s: &Settings, sections: &[String], took: Duration, load_at_start: &str) -> String {
     let mut r = String::from("# rtorb experiments\n\n");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let _ = writeln!(
@@ -339,6 +340,12 @@ fn report(s: &Settings, sections: &[String], took: Duration) -> String {
     );
     let _ = writeln!(r, "Machine: {}.\n", machine());
     let _ = writeln!(r, "Duration: {:.1} s.\n", took.as_secs_f64());
+    let _ = writeln!(
+        r,
+        "Load average (1, 5, 15 min; other work on the machine): {load_at_start} at the start, \
+         {} at the end.\n",
+        load_average()
+    );
     r.push_str(
         "Figures are medians over rounds, in ns per operation; a ratio is the median over \
          rounds of the ratio measured within a round (the contenders of a round are timed one \
@@ -1076,7 +1083,7 @@ fn run_events(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         steps.push((pct, lanes?, single?));
         tick();
     }
-    utilization::finish();
+    utilization::finish(&setup);
     events_across_processes(tick, &mut samples, &mut skipped)?;
 
     // Utilization: its own CSV (counts, not times) and figure.
@@ -1443,16 +1450,27 @@ fn run_mshn(s: &Settings, tick: &mut dyn FnMut()) -> Run {
     ];
     let out = std::process::Command::new(&exe).args(&args).output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A section that failed (a job refused on a loaded machine, say) still leaves the samples
+    // of the others in the CSV: they are shown, and the failure is said beside them.
+    let failed = if out.status.success() {
+        String::new()
+    } else if csv.is_file() {
+        format!(
+            "**`mshn bench` failed** ({}), so what it did not reach is missing below:\n\n\
+             ```\n{}\n```\n\n",
+            out.status,
+            stderr.trim()
+        )
+    } else {
         return Err(format!(
-            "{} {} ended with {}:\n{stdout}\n{}",
+            "{} {} ended with {}:\n{stdout}\n{stderr}",
             exe.display(),
             args.join(" "),
             out.status,
-            String::from_utf8_lossy(&out.stderr)
         )
         .into());
-    }
+    };
     tick();
     // `series,ns` rows, the series in the order they come.
     let mut samples = Vec::new();
@@ -1565,7 +1583,7 @@ fn run_mshn(s: &Settings, tick: &mut dyn FnMut()) -> Run {
     };
     let section = format!(
         "## mshn: MSHN submission → start latency and agility\n\n\
-         {skips}`mshn bench --only a,b,c,d,agility --jobs {jobs} --rounds {rounds} --misses \
+         {failed}{skips}`mshn bench --only a,b,c,d,agility --jobs {jobs} --rounds {rounds} --misses \
          {misses}` (examples/mshn, run as a child process writing its raw samples with \
          `--csv`): submit → running as the CL measures it, one job in flight, over the \
          thesis's seven-event path, in the thesis's four configurations; *work zero* runs \

@@ -696,7 +696,7 @@ mod utilization {
             );
         }
         inversion(args)?;
-        measure::finish();
+        measure::finish(&setup);
         Ok(())
     }
 

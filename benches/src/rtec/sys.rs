@@ -29,9 +29,14 @@ pub fn allowed_cpus() -> usize {
     allowed().map_or(0, |set| unsafe { libc::CPU_COUNT(&set) } as usize)
 }
 
+/// The CPUs a thread was allowed before [`pin_to_one_cpu`], for [`unpin`] to give back.
+#[derive(Clone, Copy)]
+pub struct Allowed(libc::cpu_set_t);
+
 /// Pins the calling thread (and the threads it starts afterwards) to one CPU: the highest
-/// of those allowed (CPU 1 of two, where `taskset -c 1` would put it). Returns it.
-pub fn pin_to_one_cpu() -> Option<usize> {
+/// of those allowed (CPU 1 of two, where `taskset -c 1` would put it). Returns it, and the
+/// CPUs allowed before.
+pub fn pin_to_one_cpu() -> Option<(usize, Allowed)> {
     let set = allowed()?;
     // SAFETY: CPU_ISSET reads the set; CPU_SET writes a cpu below CPU_SETSIZE into a
     // zeroed set; sched_setaffinity reads it.
@@ -42,19 +47,17 @@ pub fn pin_to_one_cpu() -> Option<usize> {
         let mut one: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut one);
         (libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one) == 0)
-            .then_some(cpu)
+            .then_some((cpu, Allowed(set)))
     }
 }
 
-/// Undoes [`pin_to_one_cpu`] for the calling thread: every CPU the process may use.
-pub fn unpin() {
-    // SAFETY: as in `pin_to_one_cpu`.
+/// Undoes [`pin_to_one_cpu`] for the calling thread: the CPUs it was allowed before (not
+/// every CPU: a process started under `taskset` stays within its set, and so do the
+/// processes it starts afterwards).
+pub fn unpin(before: &Allowed) {
+    // SAFETY: sched_setaffinity reads a live cpu_set_t of the size given.
     unsafe {
-        let mut all: libc::cpu_set_t = std::mem::zeroed();
-        for c in 0..libc::CPU_SETSIZE as usize {
-            libc::CPU_SET(c, &mut all);
-        }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &all);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &before.0);
     }
 }
 

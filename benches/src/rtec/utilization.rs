@@ -226,26 +226,31 @@ pub struct Setup {
     pub fifo: bool,
     /// Spin iterations per µs of CPU.
     pub per_us: f64,
+    /// The CPUs allowed before, for [`finish`].
+    before: Option<sys::Allowed>,
 }
 
 /// Pins the calling thread (and those it starts) to one CPU, asks for `SCHED_FIFO` (and
 /// drops it again), calibrates the work; [`finish`] undoes the pinning.
 pub fn prepare() -> Setup {
-    let cpu = sys::pin_to_one_cpu();
+    let pinned = sys::pin_to_one_cpu();
     let fifo = sys::fifo(1);
     if fifo {
         sys::normal();
     }
     Setup {
-        cpu,
+        cpu: pinned.map(|p| p.0),
         fifo,
         per_us: calibrate(),
+        before: pinned.map(|p| p.1),
     }
 }
 
-/// Undoes [`prepare`]'s pinning of the calling thread.
-pub fn finish() {
-    sys::unpin();
+/// Undoes [`prepare`]'s pinning of the calling thread: the CPUs it was allowed before.
+pub fn finish(setup: &Setup) {
+    if let Some(before) = &setup.before {
+        sys::unpin(before);
+    }
 }
 
 /// What a priority inversion run measured.

@@ -132,8 +132,22 @@ impl Bench {
             self.jobs
         );
         let mut failures = Vec::new();
+        let sections = self.sections(&mut failures);
+        // The samples of what ran, also when a section failed: `--csv` readers say which.
+        if let Some(path) = &self.csv {
+            self.write_csv(path)?;
+        }
+        sections?;
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(format!("bench: {}", failures.join("; "))))
+        }
+    }
+
+    fn sections(&self, failures: &mut Vec<String>) -> Result<(), Error> {
         if ["a", "b", "c", "d"].iter().any(|s| self.wants(s)) {
-            self.latency(&mut failures)?;
+            self.latency(failures)?;
         }
         if self.wants("agility") {
             agility(self.rounds, self)?;
@@ -145,14 +159,7 @@ impl Bench {
         if self.wants("scale") {
             scalability(self.scale_jobs, self.misses)?;
         }
-        if let Some(path) = &self.csv {
-            self.write_csv(path)?;
-        }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::new(format!("bench: {}", failures.join("; "))))
-        }
+        Ok(())
     }
 
     /// Keeps `samples` of `series` for `--csv`.
