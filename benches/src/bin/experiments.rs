@@ -1279,7 +1279,7 @@ fn run_events(s: &Settings, tick: &mut dyn FnMut()) -> Run {
             &Grouped::new(&bars),
             &["ours", "omniEvents"],
             |x| match x as usize {
-                0 => "µs per event pushed back to back".to_owned(),
+                0 => "throughput: µs per event".to_owned(),
                 1 => "latency, 1 consumer".to_owned(),
                 n => format!("latency to the last of {n}"),
             },
