@@ -233,14 +233,6 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        drop(self.stdin.take());
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::cubit::end_child(&mut self.child, self.stdin.take());
     }
 }
