@@ -354,17 +354,23 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        drop(self.stdin.take());
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // `Child::kill` signals this child's pid (SIGKILL); `wait` reaps it.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        end_child(&mut self.child, self.stdin.take());
     }
+}
+
+/// Ends a child that serves until its standard input closes: closes `stdin`, gives it a
+/// second to exit, then kills it (`Child::kill` signals this child's pid, SIGKILL) and reaps
+/// it.
+pub(crate) fn end_child(child: &mut Child, stdin: Option<ChildStdin>) {
+    drop(stdin);
+    for _ in 0..100 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The object key of a stringified IOR's first IIOP profile.

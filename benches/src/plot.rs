@@ -212,3 +212,174 @@ pub fn cdf(
     root.present()?;
     Ok(())
 }
+
+/// A line per series through its `(x, y)` points, on linear axes (`y_range` fixed, for a
+/// fraction or a percentage): where neither axis spans decades.
+pub fn linear_lines(
+    path: &Path,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    series: &[(&str, Vec<(f64, f64)>)],
+    y_range: std::ops::Range<f64>,
+) -> Result<(), Box<dyn Error>> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let xs = || series.iter().flat_map(|(_, p)| p.iter().map(|p| p.0));
+    let (lo, hi) = xs().fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let x_range = if lo < hi {
+        lo - (hi - lo) * 0.05..hi + (hi - lo) * 0.05
+    } else {
+        0.0..1.0
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range, y_range)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Bins of a histogram over `range` (log-spaced: latencies have long tails): `bins + 1`
+/// edges.
+fn log_edges(range: &std::ops::Range<f64>, bins: usize) -> Vec<f64> {
+    let (lo, hi) = (range.start.ln(), range.end.ln());
+    (0..=bins)
+        .map(|k| (lo + (hi - lo) * k as f64 / bins as f64).exp())
+        .collect()
+}
+
+/// The histogram of each series' `values` (positive; in the unit `x_desc` names) on a log x
+/// axis of `bins` log-spaced bins, as the fraction of that series' values in each bin (so
+/// that series of different sizes compare), the series drawn over each other, translucent.
+pub fn histogram(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    series: &[(&str, Vec<f64>)],
+    bins: usize,
+) -> Result<(), Box<dyn Error>> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let x_range = log_range(series.iter().flat_map(|(_, v)| v.iter().copied()));
+    let edges = log_edges(&x_range, bins.max(1));
+    let fractions: Vec<Vec<f64>> = series
+        .iter()
+        .map(|(_, values)| {
+            let mut counts = vec![0usize; edges.len() - 1];
+            for &v in values {
+                // The last edge at or below v: its bin (values outside are none: the range
+                // holds them all).
+                if let Some(k) = edges.windows(2).position(|w| w[0] <= v && v < w[1]) {
+                    counts[k] += 1;
+                }
+            }
+            let n = values.len().max(1) as f64;
+            counts.into_iter().map(|c| c as f64 / n).collect()
+        })
+        .collect();
+    let top = fractions.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range.log_scale(), 0f64..(top * 1.15).max(0.01))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("fraction of the samples")
+        .x_label_formatter(&|v| ns(*v))
+        .draw()?;
+    for (i, ((name, values), fractions)) in series.iter().zip(&fractions).enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(
+                edges
+                    .windows(2)
+                    .zip(fractions)
+                    .filter(|(_, &f)| f > 0.0)
+                    .map(|(w, &f)| {
+                        Rectangle::new([(w[0], 0.0), (w[1], f)], color.mix(0.45).filled())
+                    }),
+            )?
+            .label(format!("{name} ({} samples)", values.len()))
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(0.45).filled())
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_edges_span_the_range_evenly_in_ratio() {
+        let e = log_edges(&(1.0..1000.0), 3);
+        assert_eq!(e.len(), 4);
+        for (got, want) in e.iter().zip([1.0, 10.0, 100.0, 1000.0]) {
+            assert!((got - want).abs() < 1e-9 * want, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_histogram_and_linear_lines_are_svg_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path().join("h.svg");
+        histogram(
+            &h,
+            "h",
+            "µs",
+            &[("a", vec![1.0, 2.0, 2.5, 40.0]), ("b", vec![3.0])],
+            10,
+        )
+        .unwrap();
+        let svg = std::fs::read_to_string(&h).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("a (4 samples)"),
+            "{svg}"
+        );
+        let l = dir.path().join("l.svg");
+        linear_lines(
+            &l,
+            "l",
+            ("x", "y"),
+            &[("s", vec![(40.0, 0.0), (70.0, 12.5)])],
+            0.0..100.0,
+        )
+        .unwrap();
+        assert!(std::fs::read_to_string(&l).unwrap().contains("</svg>"));
+    }
+}

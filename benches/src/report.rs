@@ -105,6 +105,16 @@ pub fn machine() -> String {
     )
 }
 
+/// The load average over 1, 5 and 15 minutes, as `/proc/loadavg` has it ("unknown" without
+/// it): how busy the machine was besides the run.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

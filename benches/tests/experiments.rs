@@ -1,6 +1,11 @@
 //! A quick run of the experiments suite (`--quick`): every experiment runs, and writes a CSV of
 //! samples for every contender, an SVG plot and its section of the report; `--only` narrows the
 //! run, and bad arguments fail with a message. Figures from it mean nothing.
+//!
+//! The events experiment's parts in a network namespace, and the mshn experiment (which needs
+//! the `mshn` executable beside the suite's, as `cargo test --workspace` builds it), may be
+//! skipped where they cannot run; then the report must say so and why, and nothing of them
+//! may be there.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -116,6 +121,8 @@ fn every_experiment_writes_csv_svg_and_its_report_section() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.starts_with("# rtorb experiments"), "{report}");
     assert!(report.contains("Machine: "), "{report}");
+    check_events(&out, &report);
+    check_mshn(&out, &report);
     for (name, series) in EXPERIMENTS {
         check_outputs(&out, name, series);
         assert!(report.contains(&format!("## {name}: ")), "{report}");
@@ -183,4 +190,155 @@ fn bad_arguments_fail_with_a_message() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--out"), "{err}");
+}
+
+/// The report's section of experiment `name`.
+fn section<'a>(report: &'a str, name: &str) -> &'a str {
+    let start = report
+        .find(&format!("## {name}: "))
+        .unwrap_or_else(|| panic!("no section {name} in\n{report}"));
+    let rest = &report[start..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+    &rest[..end]
+}
+
+/// The events experiment: the collocated latencies and the utilization steps always; the
+/// latencies across processes, the twoways and the COS channel beside omniEvents unless the
+/// report says they were skipped.
+fn check_events(dir: &Path, report: &str) {
+    let text = section(report, "events");
+    let mut series = vec![
+        "colloc_s1_first",
+        "colloc_s1_last",
+        "colloc_s10_first",
+        "colloc_s10_last",
+    ];
+    if text.contains("**Skipped in this run**") {
+        assert!(
+            !dir.join("events_cos.svg").exists(),
+            "skipped, yet a COS plot: {text}"
+        );
+    } else {
+        series.extend([
+            "procs_s1_first",
+            "procs_s10_last",
+            "twoway_paced",
+            "twoway_b2b",
+            "cos_ours_latency",
+            "cos_omnievents_latency",
+            "cos_ours_per_event",
+            "cos_omnievents_per_event",
+        ]);
+        check_svg(dir, "events_cos");
+        assert!(
+            text.contains("| latency to the last of 4 consumers (µs) |"),
+            "{text}"
+        );
+    }
+    check_outputs(dir, "events", &series);
+    check_svg(dir, "events_utilization");
+    // A row per latency case (2 supplier counts × 4 consumer counts) of 13 cells.
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("| 1 | ") || l.starts_with("| 10 | "))
+            .filter(|l| l.matches('|').count() == 14)
+            .count(),
+        8,
+        "{text}"
+    );
+    // The utilization counts: a row per step (the quick run's two) and kind, each pair's
+    // misses no more than its events, and at least one event per pair and step.
+    let csv = std::fs::read_to_string(dir.join("events_utilization.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("kind,pair,high_work_pct,total_utilization_pct,events,missed")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2 * 4, "{csv}");
+    for r in &rows {
+        let (events, missed): (u64, u64) = (r[4].parse().unwrap(), r[5].parse().unwrap());
+        assert!(events > 0 && missed <= events, "{csv}");
+    }
+}
+
+/// The mshn experiment: latency samples of every configuration that ran, work zero and
+/// fork/exec, a histogram per configuration; or the reason it was skipped.
+fn check_mshn(dir: &Path, report: &str) {
+    let text = section(report, "mshn");
+    if text.contains("**Skipped in this run**: no mshn executable") {
+        assert!(!dir.join("mshn.svg").exists(), "{text}");
+        return;
+    }
+    let mut series = vec!["c_work_zero", "c_fork_exec", "a_work_zero", "a_fork_exec"];
+    series.extend(["agility_drop", "agility_dead", "detection"]);
+    for config in ["b", "d"] {
+        // (b) and (d) need root for their namespaces: where `mshn bench` skipped them, the
+        // table has no row of them.
+        if text.contains(&format!("\n| ({config}) ")) {
+            series.push(if config == "b" {
+                "b_work_zero"
+            } else {
+                "d_fork_exec"
+            });
+            check_svg(dir, &format!("mshn_{config}"));
+        }
+    }
+    check_outputs(dir, "mshn", &series);
+    for config in ["a", "c"] {
+        check_svg(dir, &format!("mshn_{config}"));
+    }
+    check_svg(dir, "mshn_agility");
+    assert!(
+        text.contains("| (c) one process | work zero | 20 |"),
+        "{text}"
+    );
+}
+
+/// `dir/NAME.svg` is a whole SVG document.
+fn check_svg(dir: &Path, name: &str) {
+    let svg = std::fs::read_to_string(dir.join(format!("{name}.svg")))
+        .unwrap_or_else(|e| panic!("{name}.svg: {e}"));
+    assert!(svg.starts_with("<svg"), "{name}.svg");
+    assert!(
+        svg.trim_end().ends_with("</svg>"),
+        "{name}.svg is cut short"
+    );
+}
+
+#[test]
+fn what_cannot_run_here_is_skipped_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    // No unshare (nor omniEvents) on an empty PATH: the events experiment's parts in a network
+    // namespace cannot run; no mshn executable where --mshn says.
+    let run = Command::new(env!("CARGO_BIN_EXE_experiments"))
+        .args(["--quick", "--only", "events", "mshn", "--mshn"])
+        .arg(out.join("no-such-mshn"))
+        .arg("--out")
+        .arg(out)
+        .env("PATH", out.join("empty"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let events = section(&report, "events");
+    assert!(
+        events.contains("**Skipped in this run**") && events.contains("cannot run unshare"),
+        "{events}"
+    );
+    check_events(out, &report);
+    let csv = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    assert!(!csv.contains("procs_") && !csv.contains("cos_"), "{csv}");
+    let mshn = section(&report, "mshn");
+    assert!(
+        mshn.contains("no mshn executable at") && mshn.contains("no-such-mshn"),
+        "{mshn}"
+    );
+    check_mshn(out, &report);
 }

@@ -31,13 +31,7 @@ pub type Error = Box<dyn std::error::Error>;
 /// loopback is brought up; its output is this one's.
 /// `env` is set in the copy that runs inside, which must then not re-run itself.
 pub fn rerun_in_private_netns(env: &str) -> Result<(), Error> {
-    let exe = std::env::current_exe()?;
-    let status = Command::new("unshare")
-        .args(["--net", "--map-root-user", "--", "sh", "-c"])
-        .arg(r#"ip link set lo up && exec "$0" "$@""#)
-        .arg(&exe)
-        .args(std::env::args_os().skip(1))
-        .env(env, "1")
+    let status = in_private_netns(env)?
         .status()
         .map_err(|e| format!("cannot run unshare (util-linux): {e}"))?;
     if status.success() {
@@ -49,6 +43,20 @@ pub fn rerun_in_private_netns(env: &str) -> Result<(), Error> {
         )
         .into())
     }
+}
+
+/// The command that runs this executable again, with the same arguments, in a network
+/// namespace of its own whose loopback is brought up, `env` set in it: for a caller that
+/// wants the copy's output rather than to share it.
+pub fn in_private_netns(env: &str) -> Result<Command, Error> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--net", "--map-root-user", "--", "sh", "-c"])
+        .arg(r#"ip link set lo up && exec "$0" "$@""#)
+        .arg(&exe)
+        .args(std::env::args_os().skip(1))
+        .env(env, "1");
+    Ok(cmd)
 }
 
 /// A process, killed when dropped.
@@ -72,18 +80,25 @@ pub fn free_port() -> Result<u16, Error> {
 /// Our daemon on a free port; returns once it printed its channel's IOR.
 pub fn start_ours(bin: &Path) -> Result<(Proc, String), Error> {
     let port = free_port()?;
-    let mut child = Command::new(bin)
-        .args(["--port", &port.to_string()])
+    let mut cmd = Command::new(bin);
+    cmd.args(["--port", &port.to_string()]);
+    start_process(cmd, &bin.display().to_string())
+}
+
+/// Starts `cmd` (a channel, called `what` in errors), its standard output piped; returns once
+/// it printed the channel's IOR as its first line.
+pub fn start_process(mut cmd: Command, what: &str) -> Result<(Proc, String), Error> {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
     let mut line = String::new();
     if let Some(out) = child.stdout.take() {
         BufReader::new(out).read_line(&mut line)?;
     }
     let proc = Proc { child };
     if !line.starts_with("IOR:") {
-        return Err(format!("{} did not start: {line:?}", bin.display()).into());
+        return Err(format!("{what} did not start: {line:?}").into());
     }
     Ok((proc, line.trim().to_owned()))
 }

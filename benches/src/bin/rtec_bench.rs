@@ -24,10 +24,9 @@
 //! taskset -c 1 target/release/rtec_bench       # pinned: every process on one core
 //! ```
 //!
-//! Time stamps: a supplier writes `CLOCK_MONOTONIC` in nanoseconds (not TimeBase's 100 ns
-//! units) into `header.creation_time` just before its `push`; a consumer reads the same clock
-//! when its `push` starts. The clock is one for every process of the machine, so the
-//! difference is the latency across processes too.
+//! The measurements of latency and utilization are `rtorb_benches::rtec`'s (the experiments
+//! suite's `events` experiment makes them too); this binary prints them, and measures the
+//! throughput and memory sections itself.
 //!
 //! The sections that need loopback servers (across processes, and omniEvents, which listens on
 //! every interface) run in a copy of this binary in a network namespace of its own, as
@@ -39,29 +38,23 @@
 use clap::{Parser, ValueEnum};
 use event_service::comparison::{self, Board, OmniEvents, WINDOW};
 use event_service::rtec::rtec_event_channel_admin::{
-    ConsumerAdmin, EventChannel, EventChannelRef, ProxyPushConsumer, ProxyPushConsumerRef,
-    ProxyPushSupplier, SupplierAdmin,
+    ConsumerAdmin, EventChannel, EventChannelRef, ProxyPushConsumerRef, ProxyPushSupplier,
 };
-use event_service::rtec::rtec_event_comm::{
-    push_consumer, Event, PushConsumer, PushConsumerRef, PushSupplierRef,
-};
-use event_service::rtec::{
-    self, ConsumerQosBuilder, Dispatching, FullPolicy, RtecChannel, RtecOptions,
-    SupplierQosBuilder, ACE_ES_EVENT_UNDEFINED,
-};
+use event_service::rtec::rtec_event_comm::{push_consumer, Event, PushConsumer, PushConsumerRef};
+use event_service::rtec::{self, ConsumerQosBuilder, Dispatching, RtecChannel};
 use orb::exception::SystemException;
-use orb::transport::{Endpoint, Strategy};
-use orb::{CollocationStrategy, Orb, OrbOptions};
-use rtorb_benches::cubit::{self, Cubit as _, ServerKind, ServerProcess, Transport};
+use orb::Orb;
+use rtorb_benches::cubit;
+use rtorb_benches::rtec::{
+    channel_options, collocated_orb, connect_consumer, connect_supplier, dispatching_name, roles,
+    sys, wait_for, Counter, Error, DISPATCHINGS, TYPE,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-type Error = Box<dyn std::error::Error>;
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "The real-time event channel's experiments, beside their comparisons")]
@@ -126,16 +119,11 @@ impl Args {
 
 /// Set in the copy of the bench that runs in a network namespace of its own.
 const IN_NETNS: &str = "RTORB_RTEC_BENCH_IN_NETNS";
-/// Set in the processes of the latency experiment across processes: which part each plays.
-const ROLE: &str = "RTORB_RTEC_BENCH_ROLE";
-
-/// The event type every supplier pushes and every consumer subscribes to.
-const TYPE: i32 = ACE_ES_EVENT_UNDEFINED + 1;
 
 fn main() -> ExitCode {
     cubit::serve_if_asked();
-    if let Ok(role) = std::env::var(ROLE) {
-        return exit(roles::run(&role));
+    if let Some(role) = roles::run_if_asked() {
+        return exit(role);
     }
     let args = Args::parse();
     if std::env::var_os(IN_NETNS).is_some() {
@@ -240,104 +228,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-// ---- the system's clock, CPU affinity and real-time priority ----------------------------------
-
-#[allow(unsafe_code)]
-mod sys {
-    /// `CLOCK_MONOTONIC` in ns: `Instant` reads the same clock but cannot be written into an
-    /// event, and the stamp must mean the same in every process.
-    pub fn now_ns() -> u64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a live timespec the call writes; CLOCK_MONOTONIC always exists.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    }
-
-    fn allowed() -> Option<libc::cpu_set_t> {
-        // SAFETY: an all-zero cpu_set_t is a valid empty set, and the call writes at most
-        // `size_of::<cpu_set_t>()` bytes into it.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            (libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0)
-                .then_some(set)
-        }
-    }
-
-    pub fn allowed_cpus() -> usize {
-        // SAFETY: CPU_COUNT only reads the set.
-        allowed().map_or(0, |set| unsafe { libc::CPU_COUNT(&set) } as usize)
-    }
-
-    /// Pins the calling thread (and the threads it starts afterwards) to one CPU: the highest
-    /// of those allowed (CPU 1 of two, where `taskset -c 1` would put it). Returns it.
-    pub fn pin_to_one_cpu() -> Option<usize> {
-        let set = allowed()?;
-        // SAFETY: CPU_ISSET reads the set; CPU_SET writes a cpu below CPU_SETSIZE into a
-        // zeroed set; sched_setaffinity reads it.
-        unsafe {
-            let cpu = (0..libc::CPU_SETSIZE as usize)
-                .rev()
-                .find(|&c| libc::CPU_ISSET(c, &set))?;
-            let mut one: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu, &mut one);
-            (libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one) == 0)
-                .then_some(cpu)
-        }
-    }
-
-    /// Undoes [`pin_to_one_cpu`] for the calling thread: every CPU the process may use.
-    pub fn unpin() {
-        // SAFETY: as in `pin_to_one_cpu`.
-        unsafe {
-            let mut all: libc::cpu_set_t = std::mem::zeroed();
-            for c in 0..libc::CPU_SETSIZE as usize {
-                libc::CPU_SET(c, &mut all);
-            }
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &all);
-        }
-    }
-
-    /// The calling thread to `SCHED_FIFO` at `offset` above the middle of the range (where
-    /// the channel's lanes are: lane 0 of 2 is +2, lane 1 is +1); false if refused.
-    pub fn fifo(offset: i32) -> bool {
-        // SAFETY: sched_get_priority_{min,max} read an integer; pthread_setschedparam gets the
-        // calling thread's own handle and a live sched_param.
-        unsafe {
-            let (min, max) = (
-                libc::sched_get_priority_min(libc::SCHED_FIFO),
-                libc::sched_get_priority_max(libc::SCHED_FIFO),
-            );
-            let param = libc::sched_param {
-                sched_priority: ((min + max) / 2 + offset).clamp(min, max),
-            };
-            libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
-        }
-    }
-
-    /// Back to normal scheduling for the calling thread.
-    pub fn normal() {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: as in `fifo`.
-        unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_OTHER, &param) };
-    }
-
-    /// Whether the calling thread runs `SCHED_FIFO`.
-    pub fn is_fifo() -> bool {
-        // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
-        unsafe { libc::sched_getscheduler(0) == libc::SCHED_FIFO }
-    }
-
-    /// Resident set size, from /proc/self/statm (pages of 4 KiB).
-    pub fn rss() -> u64 {
-        std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map_or(0, |pages| pages * 4096)
-    }
-}
+// ---- common pieces ------------------------------------------------------------------------------
 
 // ---- common pieces ------------------------------------------------------------------------------
 
@@ -371,232 +262,11 @@ fn median_f64(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// An ORB whose calls to its own objects are plain calls (`Direct`): the collocated case.
-fn collocated_orb() -> Result<Orb, Error> {
-    Ok(Orb::init(OrbOptions {
-        collocation: CollocationStrategy::Direct,
-        ..OrbOptions::default()
-    })?)
-}
-
-/// An ORB serving on loopback with one reactive thread (as the cubit server it is compared
-/// with), never collocating.
-fn serving_orb() -> Result<Orb, Error> {
-    Ok(Orb::init(OrbOptions {
-        endpoints: vec![Endpoint::parse("giop:tcp:127.0.0.1:0")?],
-        strategy: match std::env::var("RTORB_RTEC_BENCH_STRATEGY").as_deref() {
-            Ok("pool") => Strategy::ThreadPool { threads: 2 },
-            Ok("tpc") => Strategy::ThreadPerConnection,
-            _ => Strategy::Reactive,
-        },
-        collocation: CollocationStrategy::None,
-        ..OrbOptions::default()
-    })?)
-}
-
-/// Channel options for `dispatching`; queues block their supplier when full (up to 1 s)
-/// rather than drop, so that throughput counts deliveries, not drops.
-fn channel_options(dispatching: Dispatching, lanes: usize) -> RtecOptions {
-    RtecOptions {
-        dispatching,
-        dispatching_threads: if dispatching == Dispatching::Mt { 2 } else { 1 },
-        priority_lanes: lanes,
-        full_policy: FullPolicy::Block {
-            max_delay: Duration::from_secs(1),
-        },
-        ..RtecOptions::default()
-    }
-}
-
-fn dispatching_name(d: Dispatching) -> &'static str {
-    match d {
-        Dispatching::Reactive => "reactive",
-        Dispatching::Mt => "mt",
-        Dispatching::Tpc => "tpc",
-        Dispatching::Priority => "priority",
-    }
-}
-
-fn parse_dispatching(s: &str) -> Result<Dispatching, Error> {
-    Ok(match s {
-        "reactive" => Dispatching::Reactive,
-        "mt" => Dispatching::Mt,
-        "tpc" => Dispatching::Tpc,
-        "priority" => Dispatching::Priority,
-        other => return Err(format!("no dispatching {other:?}").into()),
-    })
-}
-
-const DISPATCHINGS: [Dispatching; 4] = [
-    Dispatching::Reactive,
-    Dispatching::Mt,
-    Dispatching::Tpc,
-    Dispatching::Priority,
-];
-
-/// Connects `servant` as a consumer of [`TYPE`] (from any source) at priority `rt_info`.
-fn connect_consumer<C: PushConsumer + 'static>(
-    orb: &Orb,
-    channel: &EventChannelRef,
-    servant: C,
-    rt_info: i32,
-) -> Result<(), Error> {
-    connect_consumer_of(orb, channel, servant, TYPE, rt_info)
-}
-
-/// Connects `servant` as a consumer of events of type `ty` at priority `rt_info`.
-fn connect_consumer_of<C: PushConsumer + 'static>(
-    orb: &Orb,
-    channel: &EventChannelRef,
-    servant: C,
-    ty: i32,
-    rt_info: i32,
-) -> Result<(), Error> {
-    let obj = orb.activate(&orb.root_poa(), Arc::new(push_consumer::Tie::new(servant)))?;
-    let proxy = channel.for_consumers()?.obtain_push_supplier()?;
-    let qos = ConsumerQosBuilder::new().insert_type(ty, rt_info).build();
-    proxy.connect_push_consumer(&PushConsumerRef::unchecked_narrow(obj), &qos)?;
-    Ok(())
-}
-
-/// A supplier proxy for events of [`TYPE`] from `source`.
-fn connect_supplier(channel: &EventChannelRef, source: i32) -> Result<ProxyPushConsumerRef, Error> {
-    connect_supplier_of(channel, source, TYPE)
-}
-
-/// A supplier proxy for events of type `ty` from `source`.
-fn connect_supplier_of(
-    channel: &EventChannelRef,
-    source: i32,
-    ty: i32,
-) -> Result<ProxyPushConsumerRef, Error> {
-    let proxy = channel.for_suppliers()?.obtain_push_consumer()?;
-    let qos = SupplierQosBuilder::new().insert(source, ty, 0, 1).build();
-    proxy.connect_push_supplier(&PushSupplierRef::nil(), &qos)?;
-    Ok(proxy)
-}
-
-/// Polls `done` until it holds, for at most `limit`.
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Result<(), Error> {
-    let end = Instant::now() + limit;
-    while !done() {
-        if Instant::now() > end {
-            return Err(format!("gave up waiting for {what}").into());
-        }
-        std::thread::yield_now();
-    }
-    Ok(())
-}
-
-/// Arrivals of numbered events (`data.pad1`) at any number of consumers: the latency to the
-/// first and to the last consumer that got each.
-struct Arrivals {
-    first: Vec<AtomicU64>,
-    last: Vec<AtomicU64>,
-    delivered: AtomicU64,
-}
-
-impl Arrivals {
-    fn new(events: usize) -> Arc<Arrivals> {
-        Arc::new(Arrivals {
-            first: (0..events).map(|_| AtomicU64::new(u64::MAX)).collect(),
-            last: (0..events).map(|_| AtomicU64::new(0)).collect(),
-            delivered: AtomicU64::new(0),
-        })
-    }
-}
-
-/// A consumer that records when each event reaches it.
-#[derive(Clone)]
-struct Stamping(Arc<Arrivals>);
-
-impl PushConsumer for Stamping {
-    fn push(&self, data: &[Event]) -> Result<(), SystemException> {
-        let now = sys::now_ns();
-        for e in data {
-            let latency = now.saturating_sub(e.header.creation_time);
-            if let Some(slot) = usize::try_from(e.data.pad1)
-                .ok()
-                .and_then(|i| self.0.first.get(i).zip(self.0.last.get(i)))
-            {
-                slot.0.fetch_min(latency, Ordering::Relaxed);
-                slot.1.fetch_max(latency, Ordering::Relaxed);
-            }
-            self.0.delivered.fetch_add(1, Ordering::Release);
-        }
-        Ok(())
-    }
-
-    fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
-        Ok(())
-    }
-}
-
-/// A consumer that counts what it gets.
-#[derive(Clone)]
-struct Counter(Arc<AtomicU64>);
-
-impl PushConsumer for Counter {
-    fn push(&self, data: &[Event]) -> Result<(), SystemException> {
-        self.0.fetch_add(data.len() as u64, Ordering::Release);
-        Ok(())
-    }
-
-    fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
-        Ok(())
-    }
-}
-
 // ---- 1. latency ---------------------------------------------------------------------------------
 
 mod latency {
     use super::*;
-
-    pub const SUPPLIERS: [usize; 2] = [1, 10];
-    pub const CONSUMERS: [usize; 4] = [1, 5, 10, 20];
-
-    /// Runs `n` timed events (after `n / 10` to warm up) collocated, round robin over the
-    /// suppliers from one thread; returns the latencies to the first and last consumer.
-    fn collocated_case(
-        n: usize,
-        suppliers: usize,
-        consumers: usize,
-    ) -> Result<(Vec<u64>, Vec<u64>), Error> {
-        let orb = collocated_orb()?;
-        let channel = RtecChannel::start(&orb, channel_options(Dispatching::Reactive, 5))?;
-        let warm = n / 10;
-        let arrivals = Arrivals::new(warm + n);
-        for _ in 0..consumers {
-            connect_consumer(&orb, channel.reference(), Stamping(arrivals.clone()), 0)?;
-        }
-        let proxies = (0..suppliers)
-            .map(|s| connect_supplier(channel.reference(), s as i32 + 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut event = rtec::event(1, TYPE);
-        for k in 0..warm + n {
-            event.header.source = (k % suppliers) as i32 + 1;
-            event.data.pad1 = k as i32;
-            event.header.creation_time = sys::now_ns();
-            proxies[k % suppliers].push(std::slice::from_ref(&event))?;
-        }
-        // Reactive and collocated: every consumer had its event before `push` returned.
-        let expected = ((warm + n) * consumers) as u64;
-        let got = arrivals.delivered.load(Ordering::Acquire);
-        if got != expected {
-            return Err(format!("collocated: {got} deliveries, expected {expected}").into());
-        }
-        let first = arrivals.first[warm..]
-            .iter()
-            .map(|a| a.load(Ordering::Relaxed))
-            .collect();
-        let last = arrivals.last[warm..]
-            .iter()
-            .map(|a| a.load(Ordering::Relaxed))
-            .collect();
-        channel.destroy();
-        orb.shutdown(true);
-        Ok((first, last))
-    }
+    use rtorb_benches::rtec::latency::{self as measure, CONSUMERS, SUPPLIERS};
 
     pub fn collocated(args: &Args) -> Result<(), Error> {
         println!();
@@ -618,7 +288,7 @@ mod latency {
         );
         for &s in &SUPPLIERS {
             for &c in &CONSUMERS {
-                let (mut first, mut last) = collocated_case(args.events, s, c)?;
+                let (mut first, mut last) = measure::collocated_case(args.events, s, c)?;
                 let (f, l) = (summary(&mut first), summary(&mut last));
                 println!(
                     "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
@@ -636,55 +306,10 @@ mod latency {
         Ok(())
     }
 
-    /// Times `n` twoway `cube_long` calls, back to back or (with `pace_ns`) one per period, as
-    /// the supplier process pushes its events.
-    fn cubit_calls(
-        target: &cubit::CubitRef,
-        n: usize,
-        pace_ns: u64,
-        out: &mut Vec<u64>,
-    ) -> Result<(), Error> {
-        let start = sys::now_ns();
-        for k in 0..n as u64 {
-            let now = sys::now_ns();
-            if start + k * pace_ns > now {
-                std::thread::sleep(Duration::from_nanos(start + k * pace_ns - now));
-            }
-            let t = sys::now_ns();
-            let r = target.cube_long(cubit::X)?;
-            out.push(sys::now_ns() - t);
-            if r != cubit::X_CUBED {
-                return Err(format!("cube_long({}) = {r}", cubit::X).into());
-            }
-        }
-        Ok(())
-    }
-
     pub fn across_processes(args: &Args) -> Result<(), Error> {
-        let server = ServerProcess::rtorb(ServerKind::Reactive);
-        let client = cubit::client_orb(Transport::Giop, None);
-        let target = cubit::cubit_ref(&client, server.ior());
-        let (mut back_to_back, mut twoway) = (Vec::new(), Vec::new());
-        cubit_calls(&target, args.process_events / 10 + 1, 0, &mut Vec::new())?;
-        let mut rows = Vec::new();
-        for &s in &SUPPLIERS {
-            for &c in &CONSUMERS {
-                // The twoways beside each case, so that drift in the load falls on both: back
-                // to back, and at the events' pace (each process then sleeps between calls as
-                // the channel's do between events: the like-for-like figure).
-                cubit_calls(&target, args.process_events, 0, &mut back_to_back)?;
-                cubit_calls(
-                    &target,
-                    args.process_events,
-                    args.pace_us * 1_000,
-                    &mut twoway,
-                )?;
-                let (mut first, mut last) = process_case(args, s, c)?;
-                rows.push((s, c, summary(&mut first), summary(&mut last)));
-            }
-        }
-        let b2b = summary(&mut back_to_back);
-        let tw = summary(&mut twoway);
+        let mut m = measure::across_processes(args.process_events, args.pace_us, &mut || {})?;
+        let b2b = summary(&mut m.back_to_back);
+        let tw = summary(&mut m.paced);
         println!();
         println!(
             "latency across processes (supplier, channel, consumers each a process; reactive \
@@ -719,7 +344,8 @@ mod latency {
             "1st÷tw p99",
             "last÷tw med"
         );
-        for (s, c, f, l) in rows {
+        for (s, c, mut first, mut last) in m.cases {
+            let (f, l) = (summary(&mut first), summary(&mut last));
             println!(
                 "  {:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}   {:>10.2} {:>10.2} {:>11.2}",
                 s,
@@ -736,261 +362,6 @@ mod latency {
             );
         }
         Ok(())
-    }
-
-    /// One case across processes: a channel process, a consumer process with `consumers`
-    /// servants, a supplier process with `suppliers` proxies.
-    fn process_case(
-        args: &Args,
-        suppliers: usize,
-        consumers: usize,
-    ) -> Result<(Vec<u64>, Vec<u64>), Error> {
-        let warm = args.process_events / 10;
-        let n = warm + args.process_events;
-        let mut channel = roles::Process::start("channel", &[("DISPATCHING", "reactive")])?;
-        let ior = channel.expect("IOR:")?;
-        let mut sink = roles::Process::start(
-            "consumers",
-            &[
-                ("IOR", &ior),
-                ("COUNT", &consumers.to_string()),
-                ("EVENTS", &n.to_string()),
-            ],
-        )?;
-        sink.expect("READY")?;
-        let mut source = roles::Process::start(
-            "suppliers",
-            &[
-                ("IOR", &ior),
-                ("COUNT", &suppliers.to_string()),
-                ("EVENTS", &n.to_string()),
-                ("PACE_US", &args.pace_us.to_string()),
-            ],
-        )?;
-        source.expect("READY")?;
-        source.say("GO")?;
-        source.expect("DONE")?;
-        sink.say("END")?;
-        let (mut first, mut last) = (Vec::new(), Vec::new());
-        loop {
-            let line = sink.line()?;
-            if line == "END" {
-                break;
-            }
-            let mut it = line.split_whitespace().skip(1);
-            let (Some(k), Some(f), Some(l)) = (it.next(), it.next(), it.next()) else {
-                return Err(format!("consumers said {line:?}").into());
-            };
-            if k.parse::<usize>()? >= warm {
-                let (f, l) = (f.parse::<u64>()?, l.parse::<u64>()?);
-                if f == u64::MAX {
-                    return Err(format!("event {k} never arrived").into());
-                }
-                first.push(f);
-                last.push(l);
-            }
-        }
-        drop((source, sink, channel));
-        Ok((first, last))
-    }
-}
-
-/// The processes of the latency experiment across processes: this binary again, with
-/// [`ROLE`] and its parameters in the environment, talking to the bench by lines.
-mod roles {
-    use super::*;
-
-    const PREFIX: &str = "RTORB_RTEC_BENCH_";
-
-    fn var(name: &str) -> Result<String, Error> {
-        std::env::var(format!("{PREFIX}{name}")).map_err(|_| format!("no {PREFIX}{name}").into())
-    }
-
-    fn number(name: &str) -> Result<usize, Error> {
-        Ok(var(name)?.parse()?)
-    }
-
-    pub fn run(role: &str) -> Result<(), Error> {
-        match role {
-            "channel" => channel(),
-            "consumers" => consumers(),
-            "suppliers" => suppliers(),
-            other => Err(format!("no role {other:?}").into()),
-        }
-    }
-
-    fn stdin_line() -> String {
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        line
-    }
-
-    /// A channel in a reactive ORB; serves until its stdin closes.
-    fn channel() -> Result<(), Error> {
-        let orb = serving_orb()?;
-        let channel = RtecChannel::start(
-            &orb,
-            channel_options(parse_dispatching(&var("DISPATCHING")?)?, 5),
-        )?;
-        println!("{}", orb.object_to_string(channel.object())?);
-        std::io::stdout().flush()?;
-        while !stdin_line().is_empty() {}
-        channel.destroy();
-        orb.shutdown(true);
-        Ok(())
-    }
-
-    /// COUNT consumers; on END (after the suppliers are done), waits for every event to reach
-    /// every consumer and prints each event's latency to the first and last.
-    fn consumers() -> Result<(), Error> {
-        let orb = serving_orb()?;
-        let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(&var("IOR")?)?);
-        let (count, events) = (number("COUNT")?, number("EVENTS")?);
-        let arrivals = Arrivals::new(events);
-        for _ in 0..count {
-            connect_consumer(&orb, &channel, Stamping(arrivals.clone()), 0)?;
-        }
-        println!("READY");
-        std::io::stdout().flush()?;
-        stdin_line();
-        // Deliveries may lag far behind (see the report on connections): wait while they
-        // progress, and give up after 5 s without one.
-        let want = (count * events) as u64;
-        let mut seen = arrivals.delivered.load(Ordering::Acquire);
-        while seen < want {
-            let before = seen;
-            let _ = wait_for("more deliveries", Duration::from_secs(5), || {
-                arrivals.delivered.load(Ordering::Acquire) != before
-            });
-            seen = arrivals.delivered.load(Ordering::Acquire);
-            if seen == before {
-                break;
-            }
-        }
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for (k, (f, l)) in arrivals.first.iter().zip(&arrivals.last).enumerate() {
-            writeln!(
-                out,
-                "L {k} {} {}",
-                f.load(Ordering::Relaxed),
-                l.load(Ordering::Relaxed)
-            )?;
-        }
-        writeln!(out, "END")?;
-        out.flush()?;
-        drop(out);
-        orb.shutdown(false);
-        Ok(())
-    }
-
-    /// COUNT suppliers; on GO, pushes EVENTS events round robin, one every PACE_US.
-    fn suppliers() -> Result<(), Error> {
-        let orb = Orb::init(OrbOptions {
-            collocation: CollocationStrategy::None,
-            ..OrbOptions::default()
-        })?;
-        let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(&var("IOR")?)?);
-        let (count, events) = (number("COUNT")?, number("EVENTS")?);
-        let pace = number("PACE_US")? as u64 * 1_000;
-        let proxies = (0..count)
-            .map(|s| connect_supplier(&channel, s as i32 + 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        println!("READY");
-        std::io::stdout().flush()?;
-        stdin_line();
-        let mut event = rtec::event(1, TYPE);
-        let start = sys::now_ns();
-        for k in 0..events {
-            let at = start + k as u64 * pace;
-            let now = sys::now_ns();
-            if at > now {
-                std::thread::sleep(Duration::from_nanos(at - now));
-            }
-            event.header.source = (k % count) as i32 + 1;
-            event.data.pad1 = k as i32;
-            event.header.creation_time = sys::now_ns();
-            proxies[k % count].push(std::slice::from_ref(&event))?;
-        }
-        // A twoway on the same connection: the oneways before it have been sent.
-        let _ = channel.for_suppliers()?;
-        println!("DONE");
-        std::io::stdout().flush()?;
-        orb.shutdown(true);
-        Ok(())
-    }
-
-    /// A role process; killed when dropped.
-    pub struct Process {
-        child: Child,
-        stdin: Option<ChildStdin>,
-        lines: mpsc::Receiver<String>,
-    }
-
-    impl Process {
-        pub fn start(role: &str, vars: &[(&str, &str)]) -> Result<Process, Error> {
-            let mut cmd = Command::new(std::env::current_exe()?);
-            cmd.env(ROLE, role);
-            for (k, v) in vars {
-                cmd.env(format!("{PREFIX}{k}"), v);
-            }
-            let mut child = cmd
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()?;
-            let stdin = child.stdin.take();
-            let stdout = child.stdout.take().ok_or("no stdout")?;
-            let (tx, lines) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        return;
-                    }
-                }
-            });
-            Ok(Process {
-                child,
-                stdin,
-                lines,
-            })
-        }
-
-        pub fn line(&mut self) -> Result<String, Error> {
-            self.lines
-                .recv_timeout(Duration::from_secs(60))
-                .map_err(|_| "a role process fell silent or died".into())
-        }
-
-        /// Reads lines up to the first that starts with `prefix`, and returns it.
-        pub fn expect(&mut self, prefix: &str) -> Result<String, Error> {
-            loop {
-                let line = self.line()?;
-                if line.starts_with(prefix) {
-                    return Ok(line);
-                }
-            }
-        }
-
-        pub fn say(&mut self, line: &str) -> Result<(), Error> {
-            let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
-            writeln!(stdin, "{line}")?;
-            stdin.flush()?;
-            Ok(())
-        }
-    }
-
-    impl Drop for Process {
-        fn drop(&mut self) {
-            drop(self.stdin.take());
-            for _ in 0..100 {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -1283,219 +654,19 @@ mod throughput {
 
 mod utilization {
     use super::*;
-
-    /// The high-priority pair's period; the low pair's is twice as long (rate monotonic: the
-    /// faster pair has the higher priority, as in the paper).
-    const HIGH_PERIOD: Duration = Duration::from_millis(5);
-    const LOW_PERIOD: Duration = Duration::from_millis(10);
-    /// The low-priority consumer's work, in per cent of its period.
-    const LOW_WORK: u32 = 30;
-
-    /// Spin iterations per µs of CPU, measured at the highest priority the bench may take.
-    fn calibrate() -> f64 {
-        let fifo = sys::fifo(10);
-        let mut best = f64::MAX;
-        for _ in 0..5 {
-            let t = Instant::now();
-            spin(1_000_000);
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        if fifo {
-            sys::normal();
-        }
-        // 1,000,000 iterations took `best` seconds.
-        1.0 / best
-    }
-
-    fn spin(iterations: u64) {
-        let mut x = 0u64;
-        for i in 0..iterations {
-            x = black_box(x.wrapping_mul(31).wrapping_add(i));
-        }
-        black_box(x);
-    }
-
-    /// A consumer that works `iterations` per event and counts its deadline misses (done
-    /// later than `deadline` after the event's creation).
-    struct Worker {
-        iterations: u64,
-        deadline: u64,
-        done: AtomicU64,
-        missed: AtomicU64,
-        latencies: Mutex<Vec<u64>>,
-        /// Raises the dispatching thread that runs it to `SCHED_FIFO` (for the single
-        /// dispatcher, whose thread the channel starts at normal priority).
-        raise: bool,
-    }
-
-    #[derive(Clone)]
-    struct Work(Arc<Worker>);
-
-    impl PushConsumer for Work {
-        fn push(&self, data: &[Event]) -> Result<(), SystemException> {
-            let w = &self.0;
-            if w.raise && !sys::is_fifo() {
-                sys::fifo(1);
-            }
-            for e in data {
-                let start = sys::now_ns();
-                if let Ok(mut l) = w.latencies.lock() {
-                    l.push(start.saturating_sub(e.header.creation_time));
-                }
-                spin(w.iterations);
-                if sys::now_ns().saturating_sub(e.header.creation_time) > w.deadline {
-                    w.missed.fetch_add(1, Ordering::Relaxed);
-                }
-                w.done.fetch_add(1, Ordering::Release);
-            }
-            Ok(())
-        }
-
-        fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
-            Ok(())
-        }
-    }
-
-    fn worker(iterations: u64, deadline: Duration, raise: bool) -> Arc<Worker> {
-        Arc::new(Worker {
-            iterations,
-            deadline: deadline.as_nanos() as u64,
-            done: AtomicU64::new(0),
-            missed: AtomicU64::new(0),
-            latencies: Mutex::new(Vec::with_capacity(100_000)),
-            raise,
-        })
-    }
-
-    /// A periodic supplier on a thread of its own, above every dispatching thread (a timer,
-    /// as the paper's suppliers were): pushes every `period` until `stop`; returns how many.
-    fn periodic(
-        proxy: ProxyPushConsumerRef,
-        (source, ty): (i32, i32),
-        (period, phase): (Duration, Duration),
-        stop: Arc<AtomicBool>,
-    ) -> std::thread::JoinHandle<u64> {
-        std::thread::spawn(move || {
-            sys::fifo(20);
-            let mut event = rtec::event(source, ty);
-            let start = sys::now_ns() + phase.as_nanos() as u64;
-            let mut k = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let at = start + k * period.as_nanos() as u64;
-                let now = sys::now_ns();
-                if at > now {
-                    std::thread::sleep(Duration::from_nanos(at - now));
-                }
-                event.header.creation_time = sys::now_ns();
-                if proxy.push(std::slice::from_ref(&event)).is_err() {
-                    break;
-                }
-                k += 1;
-            }
-            k
-        })
-    }
-
-    /// The two dispatchings compared.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Kind {
-        Lanes,
-        Single,
-    }
-
-    impl Kind {
-        fn options(self, lanes: usize) -> RtecOptions {
-            match self {
-                Kind::Lanes => channel_options(Dispatching::Priority, lanes),
-                Kind::Single => {
-                    let mut o = channel_options(Dispatching::Mt, 1);
-                    o.dispatching_threads = 1;
-                    o
-                }
-            }
-        }
-
-        fn name(self) -> &'static str {
-            match self {
-                Kind::Lanes => "priority lanes",
-                Kind::Single => "one thread (mt, 1)",
-            }
-        }
-    }
-
-    struct Step {
-        high_events: u64,
-        high_missed: u64,
-        low_events: u64,
-        low_missed: u64,
-    }
-
-    fn step(kind: Kind, per_us: f64, high_pct: u32, run: Duration) -> Result<Step, Error> {
-        let orb = collocated_orb()?;
-        let channel = RtecChannel::start(&orb, kind.options(2))?;
-        let iters = |period: Duration, pct: u32| {
-            (period.as_secs_f64() * 1e6 * pct as f64 / 100.0 * per_us) as u64
-        };
-        let raise = kind == Kind::Single;
-        let high = worker(iters(HIGH_PERIOD, high_pct), HIGH_PERIOD, raise);
-        let low = worker(iters(LOW_PERIOD, LOW_WORK), LOW_PERIOD, raise);
-        connect_consumer(&orb, channel.reference(), Work(high.clone()), 0)?;
-        // The low pair's own type, so that each consumer gets only its supplier's events.
-        connect_consumer_of(&orb, channel.reference(), Work(low.clone()), TYPE + 1, 1)?;
-        let high_proxy = connect_supplier(channel.reference(), 1)?;
-        let low_proxy = connect_supplier_of(channel.reference(), 2, TYPE + 1)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let h = periodic(
-            high_proxy,
-            (1, TYPE),
-            (HIGH_PERIOD, HIGH_PERIOD),
-            stop.clone(),
-        );
-        // Each low event comes just before a high one (the paper's worst case for a dispatcher
-        // that cannot preempt): the high event then waits for the low work.
-        let l = periodic(
-            low_proxy,
-            (2, TYPE + 1),
-            (LOW_PERIOD, HIGH_PERIOD - Duration::from_micros(100)),
-            stop.clone(),
-        );
-        std::thread::sleep(run);
-        stop.store(true, Ordering::Relaxed);
-        let (hn, ln) = (
-            h.join().map_err(|_| "supplier panicked")?,
-            l.join().map_err(|_| "supplier panicked")?,
-        );
-        // What is still queued after a second counts as missed.
-        let _ = wait_for("the queues to drain", Duration::from_secs(1), || {
-            high.done.load(Ordering::Acquire) >= hn && low.done.load(Ordering::Acquire) >= ln
-        });
-        let s = Step {
-            high_events: hn,
-            high_missed: high.missed.load(Ordering::Relaxed)
-                + hn.saturating_sub(high.done.load(Ordering::Acquire)),
-            low_events: ln,
-            low_missed: low.missed.load(Ordering::Relaxed)
-                + ln.saturating_sub(low.done.load(Ordering::Acquire)),
-        };
-        channel.destroy();
-        orb.shutdown(true);
-        Ok(s)
-    }
+    use rtorb_benches::rtec::utilization::{
+        self as measure, Kind, HIGH_PERIOD, LOW_PERIOD, LOW_WORK,
+    };
 
     pub fn run(args: &Args) -> Result<(), Error> {
-        let cpu = sys::pin_to_one_cpu();
-        let fifo = sys::fifo(1);
-        if fifo {
-            sys::normal();
-        }
-        let per_us = calibrate();
+        let setup = measure::prepare();
         println!();
         println!(
             "utilization (paper figs. 15-16), collocated, every thread on CPU {}; SCHED_FIFO {}; \
              high pair every {} ms, low pair every {} ms with {}% work; spin {:.0} iterations/µs; \
              {} ms per step; missed/events:",
-            cpu.map_or("?".to_owned(), |c| c.to_string()),
-            if fifo {
+            setup.cpu.map_or("?".to_owned(), |c| c.to_string()),
+            if setup.fifo {
                 "granted"
             } else {
                 "refused (normal priority)"
@@ -1503,7 +674,7 @@ mod utilization {
             HIGH_PERIOD.as_millis(),
             LOW_PERIOD.as_millis(),
             LOW_WORK,
-            per_us,
+            setup.per_us,
             args.util_ms
         );
         println!(
@@ -1512,8 +683,8 @@ mod utilization {
         );
         let run = Duration::from_millis(args.util_ms);
         for &pct in &args.util_steps {
-            let lanes = step(Kind::Lanes, per_us, pct, run)?;
-            let single = step(Kind::Single, per_us, pct, run)?;
+            let lanes = measure::step(Kind::Lanes, setup.per_us, pct, run)?;
+            let single = measure::step(Kind::Single, setup.per_us, pct, run)?;
             println!(
                 "  {:>6} {:>6}   {:>12} {:>12}   {:>12} {:>12}",
                 pct,
@@ -1525,7 +696,7 @@ mod utilization {
             );
         }
         inversion(args)?;
-        sys::unpin();
+        measure::finish(&setup);
         Ok(())
     }
 
@@ -1538,45 +709,10 @@ mod utilization {
              per event, pushed back to back), {} ms each, high-priority latency µs:",
             args.inversion_ms
         );
-        let per_us = calibrate();
+        let per_us = measure::calibrate();
         for kind in [Kind::Lanes, Kind::Single] {
-            let orb = collocated_orb()?;
-            let channel = RtecChannel::start(&orb, kind.options(3))?;
-            let raise = kind == Kind::Single;
-            let high = worker(0, Duration::from_millis(2), raise);
-            let mid = worker((20.0 * per_us) as u64, Duration::from_secs(3600), raise);
-            connect_consumer(&orb, channel.reference(), Work(high.clone()), 0)?;
-            connect_consumer_of(&orb, channel.reference(), Work(mid.clone()), TYPE + 1, 1)?;
-            let high_proxy = connect_supplier(channel.reference(), 1)?;
-            let flood_proxy = connect_supplier_of(channel.reference(), 2, TYPE + 1)?;
-            let stop = Arc::new(AtomicBool::new(false));
-            let flood = {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    // A mid-priority thread: above the single dispatcher (+1), level with
-                    // the mid lane (lane 1 of 3 is +2), below the high lane (+3).
-                    sys::fifo(2);
-                    let event = [rtec::event(2, TYPE + 1)];
-                    let mut n = 0u64;
-                    while !stop.load(Ordering::Relaxed) && flood_proxy.push(&event).is_ok() {
-                        n += 1;
-                    }
-                    n
-                })
-            };
-            // Let the flood fill the queue first.
-            std::thread::sleep(Duration::from_millis(50));
-            let two = Duration::from_millis(2);
-            let h = periodic(high_proxy, (1, TYPE), (two, two), stop.clone());
-            std::thread::sleep(Duration::from_millis(args.inversion_ms));
-            stop.store(true, Ordering::Relaxed);
-            let hn = h.join().map_err(|_| "supplier panicked")?;
-            let flooded = flood.join().map_err(|_| "flood panicked")?;
-            let _ = wait_for("the high events", Duration::from_secs(5), || {
-                high.done.load(Ordering::Acquire) >= hn
-            });
-            let mut lat = std::mem::take(&mut *high.latencies.lock().map_err(|_| "poisoned")?);
-            let s = summary(&mut lat);
+            let mut r = measure::inversion(kind, per_us, Duration::from_millis(args.inversion_ms))?;
+            let s = summary(&mut r.latencies);
             println!(
                 "  {:<20} median {:>9} p99 {:>9} max {:>9}   ({} high events, {} flood events, {} \
                  flood delivered)",
@@ -1584,12 +720,10 @@ mod utilization {
                 us(s.median),
                 us(s.p99),
                 us(s.max),
-                lat.len(),
-                flooded,
-                mid.done.load(Ordering::Relaxed)
+                r.latencies.len(),
+                r.flooded,
+                r.flood_delivered
             );
-            channel.destroy();
-            orb.shutdown(true);
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ use mshn::netns::Hosts;
 use mshn::system::{System, SystemOptions};
 use mshn::trace::{is_seven_event_path, Tracer, JOB_TYPES};
 use mshn::Error;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ usage: mshn bench [--jobs N] [--only SECTIONS] [--rounds R] [--scale-jobs N]
   --misses N       heartbeats (of 20 ms) the RSS misses before a daemon process is dead
                    (default 3; a loaded machine may need more not to suspect live ones)
   --trace          also check each job's seven-event path (deployments a, b, d)
+  --csv FILE       also write every latency, agility and detection sample to FILE
+                   (`series,ns`; what the experiments suite's `mshn` experiment reads)
 Pin it with `taskset -c 1 mshn bench` (its processes inherit the CPU set).";
 
 const THESIS: Duration = Duration::from_millis(132);
@@ -55,6 +58,10 @@ pub struct Bench {
     scale_jobs: usize,
     trace: bool,
     misses: u32,
+    csv: Option<PathBuf>,
+    /// Every sample of the latency rows and the agility tables, by series (`a_work_zero`,
+    /// `agility_dead`, ...), for `--csv`.
+    samples: RefCell<Vec<(String, Duration)>>,
 }
 
 impl Bench {
@@ -68,6 +75,8 @@ impl Bench {
             scale_jobs: 2000,
             trace: false,
             misses: 3,
+            csv: None,
+            samples: RefCell::default(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -77,6 +86,7 @@ impl Bench {
                 "--scale-jobs" => b.scale_jobs = value(a, it.next())?,
                 "--misses" => b.misses = value(a, it.next())?,
                 "--trace" => b.trace = true,
+                "--csv" => b.csv = Some(value(a, it.next())?),
                 "--only" => {
                     let list: String = value(a, it.next())?;
                     b.only = list.split(',').map(|s| s.trim().to_string()).collect();
@@ -122,24 +132,50 @@ impl Bench {
             self.jobs
         );
         let mut failures = Vec::new();
+        let sections = self.sections(&mut failures);
+        // The samples of what ran, also when a section failed: `--csv` readers say which.
+        if let Some(path) = &self.csv {
+            self.write_csv(path)?;
+        }
+        sections?;
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(format!("bench: {}", failures.join("; "))))
+        }
+    }
+
+    fn sections(&self, failures: &mut Vec<String>) -> Result<(), Error> {
         if ["a", "b", "c", "d"].iter().any(|s| self.wants(s)) {
-            self.latency(&mut failures)?;
+            self.latency(failures)?;
         }
         if self.wants("agility") {
-            agility(self.rounds)?;
+            agility(self.rounds, self)?;
             match Hosts::unavailable() {
-                None => agility_deployed(self.rounds, self.misses)?,
+                None => agility_deployed(self.rounds, self.misses, self)?,
                 Some(why) => println!("agility across namespaces skipped: {why}"),
             }
         }
         if self.wants("scale") {
             scalability(self.scale_jobs, self.misses)?;
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::new(format!("bench: {}", failures.join("; "))))
+        Ok(())
+    }
+
+    /// Keeps `samples` of `series` for `--csv`.
+    fn record(&self, series: &str, samples: impl IntoIterator<Item = Duration>) {
+        self.samples
+            .borrow_mut()
+            .extend(samples.into_iter().map(|d| (series.to_string(), d)));
+    }
+
+    fn write_csv(&self, path: &Path) -> Result<(), Error> {
+        let mut out = String::from("series,ns\n");
+        for (series, d) in self.samples.borrow().iter() {
+            out.push_str(&format!("{series},{}\n", d.as_nanos()));
         }
+        std::fs::write(path, out)
+            .map_err(|e| Error::new(format!("bench: --csv {}: {e}", path.display())))
     }
 
     fn latency(&self, failures: &mut Vec<String>) -> Result<(), Error> {
@@ -170,6 +206,8 @@ impl Bench {
                 match run {
                     Ok(r) => {
                         r.print(&label);
+                        let series = format!("{config}_{}", work.replace([' ', '/'], "_"));
+                        self.record(&series, r.samples.iter().map(|s| s.1));
                         if r.once != self.jobs || r.seven.is_some_and(|s| s != self.jobs) {
                             failures.push(format!("{label}: a job did not run exactly once"));
                         }
@@ -690,7 +728,7 @@ fn wait_for_files(files: &[PathBuf], d: &Deployment) -> Result<(), Error> {
 
 /// Rounds of: a resource drop on a platform running jobs (its jobs moved), and a daemon
 /// killed while it runs a job (detected, its jobs moved). In one process, real jobs.
-fn agility(rounds: usize) -> Result<(), Error> {
+fn agility(rounds: usize, bench: &Bench) -> Result<(), Error> {
     let heartbeat = Duration::from_millis(20);
     let misses = 3;
     let mut s = System::start(SystemOptions {
@@ -761,6 +799,9 @@ fn agility(rounds: usize) -> Result<(), Error> {
         ),
         None => println!("{what:<48} -"),
     };
+    bench.record("agility_drop", drop_agility.iter().copied());
+    bench.record("agility_dead", dead_agility.iter().copied());
+    bench.record("detection", detection.iter().copied());
     row("resource drop alarm -> running elsewhere", drop_agility);
     row("daemon dead alarm -> running elsewhere", dead_agility);
     row("detection: daemon killed -> alarm", detection);
@@ -777,7 +818,7 @@ fn agility(rounds: usize) -> Result<(), Error> {
 /// next victim platform (a daemon process of its own), and kills that process (SIGKILL);
 /// the RSS on another host misses its heartbeats and raises the alarm, the SA moves the job,
 /// the CL starts it on a survivor. Real jobs (`sleep 0.3`).
-fn agility_deployed(rounds: usize, misses: u32) -> Result<(), Error> {
+fn agility_deployed(rounds: usize, misses: u32, bench: &Bench) -> Result<(), Error> {
     use Part::*;
     let mut daemons = vec![Daemons(101, 2)];
     daemons.extend((0..rounds).map(|r| Victim(200 + r as i32)));
@@ -796,6 +837,8 @@ fn agility_deployed(rounds: usize, misses: u32) -> Result<(), Error> {
     println!(
         "agility across namespaces (SA+RSS+RRD | CL | daemons), {rounds} daemon processes killed (us)"
     );
+    bench.record("ns_agility_dead", r.agility.iter().copied());
+    bench.record("ns_detection", r.detection.iter().copied());
     print_row("daemon dead alarm -> running elsewhere", r.agility);
     print_row("detection: daemon killed -> alarm", r.detection);
     println!(
