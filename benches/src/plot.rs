@@ -32,11 +32,13 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     lo / 1.5..hi * 1.5
 }
 
-/// A line per series through its medians at each point, log x and log y.
+/// A line per series through its medians at each point, log x and log y; the x axis's ticks
+/// are powers of `x_base` (10, or 2 for counts that double).
 pub fn lines(
     path: &Path,
     title: &str,
     (x_desc, y_desc): (&str, &str),
+    x_base: f64,
     g: &Grouped<'_>,
 ) -> Result<(), Box<dyn Error>> {
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
@@ -53,7 +55,7 @@ pub fn lines(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())?;
+        .build_cartesian_2d(x_range.log_scale().base(x_base), y_range.log_scale())?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
