@@ -62,8 +62,10 @@ class CubitImpl : public POA_CubitApp::Cubit {
 
 // Initialises this process's ORB listening on 127.0.0.1:port only (port 0: a free port the
 // kernel picks), publishing that address in its IORs and using TCP alone, so that nothing
-// leaves loopback and no Unix socket or other host name is tried.
-inline CORBA::ORB_ptr init_orb(unsigned port) {
+// leaves loopback and no Unix socket or other host name is tried. `argc`/`argv` (a program
+// name, then `-ORBname value` pairs) add omniORB options, such as its server thread model;
+// ORB_init removes those it takes, so any left over were not omniORB's.
+inline CORBA::ORB_ptr init_orb(unsigned port, int& argc, char** argv) {
   char endpoint[64];
   snprintf(endpoint, sizeof endpoint, "giop:tcp:127.0.0.1:%u", port);
   const char* options[][2] = {{"endPoint", endpoint},
@@ -72,8 +74,13 @@ inline CORBA::ORB_ptr init_orb(unsigned port) {
                               {"serverTransportRule", "* tcp"},
                               {"traceLevel", "0"},
                               {0, 0}};
+  return CORBA::ORB_init(argc, argv, "omniORB4", options);
+}
+
+// The same with no further options.
+inline CORBA::ORB_ptr init_orb(unsigned port) {
   int argc = 0;
-  return CORBA::ORB_init(argc, static_cast<char**>(0), "omniORB4", options);
+  return init_orb(port, argc, static_cast<char**>(0));
 }
 
 // A cubit servant activated in the root POA (its manager activated), and its reference.

@@ -224,6 +224,30 @@ impl ServerKind {
     }
 }
 
+/// omniORB's two server thread models (its manual, "Connection and Thread Management").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OmniModel {
+    /// A thread per connection, blocked in its read: omniORB's default.
+    ThreadPerConnection,
+    /// `-ORBthreadPerConnectionPolicy 0`: a thread of a pool (at most
+    /// `maxServerThreadPoolSize`, 100 by default) is given a connection only when a request
+    /// has arrived on it; the thread that has served a call watches its connection a short
+    /// time before going back to the pool (`threadPoolWatchConnection 1`, the default: fewer
+    /// thread switches for one client's run of calls, less fair among concurrent clients).
+    /// Everything else is left at omniORB's defaults.
+    Pool,
+}
+
+impl OmniModel {
+    /// The options of omniORB's cubit server process that select this model.
+    pub fn orb_options(self) -> &'static [&'static str] {
+        match self {
+            OmniModel::ThreadPerConnection => &[],
+            OmniModel::Pool => &["-ORBthreadPerConnectionPolicy", "0"],
+        }
+    }
+}
+
 /// If [`SERVE_ENV`] is set, serves a cubit until stdin closes and exits the process; else
 /// returns at once. Call it first thing in `main` of an executable that starts
 /// [`ServerProcess::rtorb`].
@@ -285,10 +309,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// omniORB's cubit server (`benches/omniorb/cubit_server_main.cc`, built by `build.rs`),
-    /// serving thread-per-connection.
+    /// serving with its default model, a thread per connection.
     pub fn omniorb() -> ServerProcess {
+        ServerProcess::omniorb_with(OmniModel::ThreadPerConnection)
+    }
+
+    /// omniORB's cubit server serving with `model`.
+    pub fn omniorb_with(model: OmniModel) -> ServerProcess {
         let mut cmd = Command::new(env!("RTORB_CUBIT_SERVER"));
-        cmd.arg("0");
+        cmd.arg("0").args(model.orb_options());
         ServerProcess::spawn(cmd, "omniORB's cubit server")
     }
 
@@ -349,6 +378,11 @@ impl ServerProcess {
     /// The servant's stringified IOR.
     pub fn ior(&self) -> &str {
         &self.ior
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod allocator;
 pub mod cubit;
+pub mod many_clients;
 pub mod measure;
 pub mod op_demux;
 pub mod plot;

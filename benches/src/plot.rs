@@ -32,11 +32,20 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     lo / 1.5..hi * 1.5
 }
 
-/// A line per series through its medians at each point, log x and log y.
+/// Whether positive values in `range` (a [`log_range`]) span more than a decade: then a log
+/// axis shows them best; else a linear one from zero, where a log axis would show no tick and
+/// blow small differences up.
+fn spans_a_decade(range: &std::ops::Range<f64>) -> bool {
+    range.end / range.start > 10.0 * 1.5 * 1.5
+}
+
+/// A line per series through its medians at each point, log x (its ticks powers of `x_base`:
+/// 10, or 2 for counts that double), log y if the medians span more than a decade.
 pub fn lines(
     path: &Path,
     title: &str,
     (x_desc, y_desc): (&str, &str),
+    x_base: f64,
     g: &Grouped<'_>,
 ) -> Result<(), Box<dyn Error>> {
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
@@ -46,42 +55,54 @@ pub fn lines(
             .filter_map(|&x| g.median(series, x).map(|m| (x, m)))
             .collect()
     };
+    let all_medians = || g.series.iter().flat_map(|s| medians(s)).map(|p| p.1);
     let x_range = log_range(g.xs.iter().copied());
-    let y_range = log_range(g.series.iter().flat_map(|s| medians(s)).map(|p| p.1));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .x_label_formatter(&|v| format!("{v}"))
-        .y_label_formatter(&|v| ns(*v))
-        .draw()?;
-    for (i, series) in g.series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let points = medians(series);
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(*series)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 3, color.filled())),
-        )?;
+    let log_y = log_range(all_medians());
+    let linear_y = 0.0..all_medians().fold(0.0, f64::max) * 1.15;
+    // The same drawing on either kind of y axis (plotters types them apart).
+    macro_rules! draw {
+        ($y:expr) => {{
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 22))
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x_range.clone().log_scale().base(x_base), $y)?;
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .x_label_formatter(&|v| format!("{v}"))
+                .y_label_formatter(&|v| ns(*v))
+                .draw()?;
+            for (i, series) in g.series.iter().enumerate() {
+                let color = PALETTE[i % PALETTE.len()];
+                let points = medians(series);
+                chart
+                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                    .label(*series)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    });
+                chart.draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )?;
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()?;
+        }};
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    if spans_a_decade(&log_y) {
+        draw!(log_y.log_scale());
+    } else {
+        draw!(linear_y);
+    }
     root.present()?;
     Ok(())
 }
@@ -108,8 +129,6 @@ pub fn bars(
             .flat_map(|&x| g.series.iter().filter_map(move |s| g.median(s, x)))
     };
     let log_y = log_range(all_medians());
-    // Log y when the bars span more than a decade; else linear from zero, where a log axis
-    // would show no tick and blow small differences up.
     let linear_y = 0.0..all_medians().fold(0.0, f64::max) * 1.15;
     let n = g.series.len();
     for (panel, &x) in root.split_evenly((1, g.xs.len().max(1))).iter().zip(&g.xs) {
@@ -154,7 +173,7 @@ pub fn bars(
                 )?;
             }};
         }
-        if log_y.end / log_y.start > 10.0 * 1.5 * 1.5 {
+        if spans_a_decade(&log_y) {
             draw!(log_y.clone().log_scale(), log_y.start);
         } else {
             draw!(linear_y.clone(), 0.0);

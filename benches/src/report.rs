@@ -6,17 +6,35 @@ use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::Path;
 
-/// The CSV header of every experiment's samples.
-pub const CSV_HEADER: &str = "series,x,round,ns";
+/// A row of an experiment's CSV of raw samples.
+pub trait CsvRow {
+    /// The CSV's header line.
+    const HEADER: &'static str;
+    /// Writes the row, its line end included.
+    fn write_row(&self, out: &mut dyn io::Write) -> io::Result<()>;
+}
 
-/// Writes `samples` to `path` as CSV ([`CSV_HEADER`], a row per sample).
-pub fn write_csv(path: &Path, samples: &[Sample]) -> io::Result<()> {
-    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "{CSV_HEADER}")?;
-    for s in samples {
+/// The samples of most experiments: a time per operation.
+impl CsvRow for Sample {
+    const HEADER: &'static str = "series,x,round,ns";
+
+    fn write_row(&self, out: &mut dyn io::Write) -> io::Result<()> {
         // Series names are identifiers chosen by the experiments: nothing to quote.
-        debug_assert!(!s.series.contains([',', '"', '\n']), "{}", s.series);
-        writeln!(out, "{},{},{},{:.3}", s.series, s.x, s.round, s.value)?;
+        debug_assert!(!self.series.contains([',', '"', '\n']), "{}", self.series);
+        writeln!(
+            out,
+            "{},{},{},{:.3}",
+            self.series, self.x, self.round, self.value
+        )
+    }
+}
+
+/// Writes `rows` to `path` as CSV (the header, a line per row).
+pub fn write_csv<R: CsvRow>(path: &Path, rows: &[R]) -> io::Result<()> {
+    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "{}", R::HEADER)?;
+    for row in rows {
+        row.write_row(&mut out)?;
     }
     out.flush()
 }

@@ -6,6 +6,9 @@
 //! the `mshn` executable beside the suite's, as `cargo test --workspace` builds it), may be
 //! skipped where they cannot run; then the report must say so and why, and nothing of them
 //! may be there.
+//!
+//! The clients experiment's CSV has columns of its own (calls per second and the clients'
+//! shares rather than a time per operation), checked apart.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -78,6 +81,61 @@ const EXPERIMENTS: [(&str, &[&str]); 8] = [
     ),
 ];
 
+/// The clients experiment's servers, and its counts of clients in quick mode.
+const CLIENTS_SERVERS: [&str; 6] = [
+    "omniorb_tpc",
+    "omniorb_pool",
+    "rtorb_reactive",
+    "rtorb_pool_2",
+    "rtorb_pool_4",
+    "rtorb_tpc",
+];
+const QUICK_CLIENTS: [usize; 2] = [1, 2];
+
+/// `dir/clients.csv` has its header and, for every server and count of clients, a row per
+/// round with a positive rate and the clients' calls (each client made at least one, the
+/// busiest at least as many as the least busy); the plot names every server.
+fn check_clients(dir: &Path, rounds: usize) {
+    let csv = std::fs::read_to_string(dir.join("clients.csv")).expect("clients.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("server,clients,round,calls_per_s,max_client_calls,min_client_calls")
+    );
+    let mut seen = std::collections::HashMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 6, "clients.csv: {line}");
+        let clients: usize = f[1].parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        let _round: usize = f[2].parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        let rate: f64 = f[3].parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        let max: u64 = f[4].parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        let min: u64 = f[5].parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(rate.is_finite() && rate > 0.0, "clients.csv: {line}");
+        assert!(min >= 1 && max >= min, "clients.csv: {line}");
+        *seen.entry((f[0].to_owned(), clients)).or_insert(0) += 1;
+    }
+    for server in CLIENTS_SERVERS {
+        for clients in QUICK_CLIENTS {
+            assert_eq!(
+                seen.get(&(server.to_owned(), clients)),
+                Some(&rounds),
+                "clients.csv: rounds of {server} with {clients} clients"
+            );
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        CLIENTS_SERVERS.len() * QUICK_CLIENTS.len(),
+        "{csv}"
+    );
+    check_svg(dir, "clients");
+    let svg = std::fs::read_to_string(dir.join("clients.svg")).unwrap();
+    for server in CLIENTS_SERVERS {
+        assert!(svg.contains(server), "clients.svg has no line of {server}");
+    }
+}
+
 /// `dir/NAME.csv` has the header and well-formed rows (a positive, finite time) for every one
 /// of `series`; `dir/NAME.svg` is an SVG document.
 fn check_outputs(dir: &Path, name: &str, series: &[&str]) {
@@ -104,13 +162,7 @@ fn check_outputs(dir: &Path, name: &str, series: &[&str]) {
     for s in series {
         assert!(seen.contains(*s), "{name}.csv has no samples of {s}");
     }
-    let svg = std::fs::read_to_string(dir.join(format!("{name}.svg")))
-        .unwrap_or_else(|e| panic!("{name}.svg: {e}"));
-    assert!(svg.starts_with("<svg"), "{name}.svg: {}", &svg[..80]);
-    assert!(
-        svg.trim_end().ends_with("</svg>"),
-        "{name}.svg is cut short"
-    );
+    check_svg(dir, name);
 }
 
 #[test]
@@ -125,9 +177,32 @@ fn every_experiment_writes_csv_svg_and_its_report_section() {
     check_mshn(&out, &report);
     for (name, series) in EXPERIMENTS {
         check_outputs(&out, name, series);
+    }
+    check_clients(&out, 2);
+    for name in EXPERIMENTS
+        .map(|(name, _)| name)
+        .into_iter()
+        .chain(["clients"])
+    {
         assert!(report.contains(&format!("## {name}: ")), "{report}");
         assert!(report.contains(&format!("]({name}.svg)")), "{report}");
         assert!(report.contains(&format!("]({name}.csv)")), "{report}");
+    }
+    // The clients table: a row per count and server, each server's ratio to itself 1.
+    for clients in QUICK_CLIENTS {
+        for server in CLIENTS_SERVERS {
+            let prefix = format!("| {clients} | {server} | ");
+            let row = report
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("no row {prefix}\n{report}"));
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            match server {
+                "omniorb_tpc" => assert_eq!(cells[5], "1.00", "{row}"),
+                "omniorb_pool" => assert_eq!(cells[6], "1.00", "{row}"),
+                _ => {}
+            }
+        }
     }
     // Each experiment's table has a row per point: at least the first ratio is a number.
     assert!(report.contains("| linear ÷ perfect |"), "{report}");
@@ -174,6 +249,7 @@ fn only_runs_the_experiments_named() {
     assert!(!out.join("collocation.csv").exists());
     assert!(!out.join("giop_lite.csv").exists());
     assert!(!out.join("latency.csv").exists());
+    assert!(!out.join("clients.csv").exists());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## op_demux: "), "{report}");
     assert!(!report.contains("## collocation"), "{report}");

@@ -33,6 +33,9 @@
 //!   omniEvents (latency and throughput) (`rtorb_benches::rtec`, `event_service::comparison`);
 //! - `mshn`: MSHN's submission → start latency in the thesis's four configurations and its
 //!   agility, as histograms (`mshn bench --csv`, run as a child process).
+//! - `clients`: server throughput and fairness against the number of concurrent clients
+//!   (1–64), omniORB's server with a thread per connection and with its thread pool beside
+//!   rtorb's server strategies (`rtorb_benches::many_clients`).
 //!
 //! `--quick` runs every experiment with tiny counts (a smoke test: the figures mean little).
 //! Every ratio is the median over rounds of the ratio measured within a round, the contenders
@@ -47,10 +50,10 @@
 //! executable (beside this one, or `--mshn PATH`); its configurations (b) and (d) need root
 //! (`ip netns`), and `mshn bench` reports them skipped without it.
 //!
-//! The collocation, GIOP-lite and latency experiments start the cubit server processes of
-//! `omniorb/cubit_ffi.rs` (this executable again for rtorb's, see
+//! The collocation, GIOP-lite, latency and oneway experiments start the cubit server
+//! processes of `omniorb/cubit_ffi.rs` (this executable again for rtorb's, see
 //! `rtorb_benches::cubit::serve_if_asked`) and call omniORB's collocated servant in this
-//! process.
+//! process; the clients experiment starts server processes of its own the same way.
 
 // Shared with the cubit bench and the cubit_latency tool.
 #[path = "../../benches/omniorb/cubit_ffi.rs"]
@@ -64,6 +67,7 @@ use omniorb_cubit::{Env, LATENCY_CASES, ONEWAY_BATCH, ONEWAY_CASES};
 use rtorb_benches::cubit::{
     iiop_key, message_sizes, serve_if_asked, Case, Op, Transport, Uncollocated,
 };
+use rtorb_benches::many_clients::{self, Measurement, Plan, Server};
 use rtorb_benches::measure::{calls_in, quantile, time_batch, Grouped, Sample};
 use rtorb_benches::report::{load_average, machine, ns, ratio, table, write_csv};
 use rtorb_benches::{allocator, op_demux, plot, rtec, servant_demux};
@@ -122,10 +126,13 @@ enum Experiment {
     /// MSHN: submission → start latency and agility, as histograms.
     #[value(name = "mshn")]
     Mshn,
+    /// Server throughput and fairness against concurrent clients, beside omniORB's two models.
+    #[value(name = "clients")]
+    Clients,
 }
 
 impl Experiment {
-    const ALL: [Experiment; 10] = [
+    const ALL: [Experiment; 11] = [
         Experiment::OpDemux,
         Experiment::ServantDemux,
         Experiment::PoaDepth,
@@ -134,6 +141,7 @@ impl Experiment {
         Experiment::GiopLite,
         Experiment::Latency,
         Experiment::Oneways,
+        Experiment::Clients,
         Experiment::Events,
         Experiment::Mshn,
     ];
@@ -150,15 +158,40 @@ impl Experiment {
             Experiment::Oneways => "oneways",
             Experiment::Events => "events",
             Experiment::Mshn => "mshn",
+            Experiment::Clients => "clients",
         }
     }
 }
 
-/// What an experiment hands back once it has written its plot: its samples and its report
-/// section.
+/// What an experiment hands back once it has written its plot: its raw samples and its
+/// report section.
 struct Outcome {
-    samples: Vec<Sample>,
+    raw: Raw,
     section: String,
+}
+
+/// An experiment's raw samples, written as its CSV.
+enum Raw {
+    /// A time per operation (most experiments).
+    Timings(Vec<Sample>),
+    /// Calls per second and the clients' shares (the clients experiment).
+    Clients(Vec<Measurement>),
+}
+
+impl Outcome {
+    fn timings(samples: Vec<Sample>, section: String) -> Outcome {
+        Outcome {
+            raw: Raw::Timings(samples),
+            section,
+        }
+    }
+
+    fn write_csv(&self, path: &std::path::Path) -> std::io::Result<()> {
+        match &self.raw {
+            Raw::Timings(samples) => write_csv(path, samples),
+            Raw::Clients(measurements) => write_csv(path, measurements),
+        }
+    }
 }
 
 type Run = Result<Outcome, Box<dyn std::error::Error>>;
@@ -202,6 +235,10 @@ fn steps(e: Experiment, quick: bool) -> u64 {
         Experiment::Oneways => oneway_counts(quick).0 as u64,
         Experiment::Events => event_steps(quick),
         Experiment::Mshn => 1,
+        Experiment::Clients => {
+            let plan = clients_plan(quick);
+            (plan.rounds * plan.clients.len()) as u64
+        }
     }
 }
 
@@ -309,10 +346,11 @@ fn run_all(
             Experiment::Oneways => run_oneways(s, env(), &mut tick),
             Experiment::Events => run_events(s, &mut tick),
             Experiment::Mshn => run_mshn(s, &mut tick),
+            Experiment::Clients => run_clients(s, &mut tick),
         };
         let section = outcome
             .and_then(|o| {
-                write_csv(&s.out.join(format!("{}.csv", e.name())), &o.samples)?;
+                o.write_csv(&s.out.join(format!("{}.csv", e.name())))?;
                 Ok(o.section)
             })
             .map_err(|err| (e, err))?;
@@ -347,9 +385,9 @@ fn report(s: &Settings, sections: &[String], took: Duration, load_at_start: &str
         load_average()
     );
     r.push_str(
-        "Figures are medians over rounds, in ns per operation; a ratio is the median over \
-         rounds of the ratio measured within a round (the contenders of a round are timed one \
-         after the other).\n",
+        "Figures are medians over rounds, in ns per operation where a section does not say \
+         otherwise; a ratio is the median over rounds of the ratio measured within a round (the \
+         contenders of a round are timed one after the other).\n",
     );
     for section in sections {
         r.push('\n');
@@ -366,6 +404,7 @@ fn run_op_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         &s.out.join("op_demux.svg"),
         "Operation demux: name → skeleton entry",
         ("operations in the interface", "ns per lookup"),
+        10.0,
         &g,
     )?;
     let section = format!(
@@ -377,7 +416,7 @@ fn run_op_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
          ![op_demux](op_demux.svg)\n",
         table(&samples, "operations", |x| format!("{x}"), "perfect")
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
@@ -388,6 +427,7 @@ fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         &s.out.join("servant_demux.svg"),
         "Servant demux: object key → servant",
         ("active objects in the POA", "ns per lookup"),
+        10.0,
         &g,
     )?;
     let section = format!(
@@ -401,7 +441,7 @@ fn run_servant_demux(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         servant_demux::LINEAR_MAX,
         table(&samples, "objects", |x| format!("{x}"), "vec_floor")
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 fn run_allocator(s: &Settings, tick: &mut dyn FnMut()) -> Run {
@@ -412,6 +452,7 @@ fn run_allocator(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         &s.out.join("allocator.svg"),
         "Buffers: thread-local pools (tss) against the global heap, 2 threads",
         ("message payload (octets)", "ns per take+fill+give"),
+        10.0,
         &g,
     )?;
     let (medians, tails): (Vec<Sample>, Vec<Sample>) = samples
@@ -432,7 +473,7 @@ fn run_allocator(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         table(&tails, "payload (B)", |x| format!("{x}"), "global p99"),
         threads = allocator::EXPERIMENT_THREADS,
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 fn run_poa_depth(s: &Settings, tick: &mut dyn FnMut()) -> Run {
@@ -443,6 +484,7 @@ fn run_poa_depth(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         &s.out.join("poa_depth.svg"),
         "POA demux: object key → POA and servant, by nesting depth",
         ("depth of the POA below the RootPOA", "ns per lookup"),
+        10.0,
         &g,
     )?;
     let section = format!(
@@ -455,7 +497,7 @@ fn run_poa_depth(s: &Settings, tick: &mut dyn FnMut()) -> Run {
          ![poa_depth](poa_depth.svg)\n",
         table(&samples, "depth", |x| format!("{x}"), "transient")
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 /// The collocation experiment's contenders: the first is the baseline of the ratios.
@@ -543,7 +585,7 @@ fn run_collocation(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
         table(&samples, "operation", label, "plain_rust_call"),
         versus
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 /// Times `cases` (name, case) calling the same operation at point `x`: each checked, then
@@ -649,7 +691,7 @@ fn run_giop_lite(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
          ![giop_lite](giop_lite.svg)\n",
         table(&samples, "operation", label, "giop"),
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 /// The latency experiment's rounds, calls per case and round, and warm-up calls per case.
@@ -740,7 +782,7 @@ fn run_latency(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
          the calls; the CSV's x is the call's index in its round.\n\n{t}\n\
          ![latency](latency.svg)\n",
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 /// Rounds and pings per case and round of the oneway experiment.
@@ -809,7 +851,74 @@ fn run_oneways(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
             "omniorb_to_omniorb"
         ),
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
+}
+
+/// The sizes of rtorb's leader/followers pool in the clients experiment.
+const CLIENTS_POOLS: [usize; 2] = [2, 4];
+
+/// The clients experiment's counts of clients, rounds and time per measurement.
+fn clients_plan(quick: bool) -> Plan {
+    if quick {
+        Plan {
+            clients: vec![1, 2],
+            rounds: 2,
+            duration: Duration::from_millis(20),
+            max_calls: 200,
+        }
+    } else {
+        Plan {
+            clients: vec![1, 2, 4, 8, 16, 32, 64],
+            rounds: 5,
+            duration: Duration::from_millis(500),
+            max_calls: u64::MAX,
+        }
+    }
+}
+
+fn run_clients(s: &Settings, tick: &mut dyn FnMut()) -> Run {
+    let plan = clients_plan(s.quick);
+    let measurements = many_clients::run(&Server::all(&CLIENTS_POOLS), &plan, tick);
+    let rates = many_clients::rates(&measurements);
+    plot::lines(
+        &s.out.join("clients.svg"),
+        "Server throughput against concurrent clients (twoway cube_long)",
+        (
+            "concurrent clients, each its own connection",
+            "calls/s, all clients",
+        ),
+        2.0,
+        &Grouped::new(&rates),
+    )?;
+    let section = format!(
+        "## clients: server throughput against concurrent clients\n\n\
+         {counts} client threads in turn, each with a client ORB and a connection of its own, \
+         calling twoway `cube_long` back to back for {duration:?} per measurement (connected \
+         and checked before the clock starts), against each server process in turn: omniORB's \
+         cubit server with a thread per connection (`omniorb_tpc`, its default) and with its \
+         thread pool (`omniorb_pool`: `-ORBthreadPerConnectionPolicy 0`, the rest at omniORB's \
+         defaults), and rtorb's — reactive, a leader/followers pool of {pools:?} threads, \
+         thread per connection. The clients are the same rtorb code for every server. \
+         {rounds} rounds, in each every count, the servers one after the other. Per count and \
+         server, the median of all the clients' calls per second, the median of the busiest \
+         client's calls over the least busy one's (max/min: 1 is a fair share), and the calls \
+         per second over omniORB's in each model (above 1: more calls than omniORB).\n\n{}\n\
+         ![clients](clients.svg)\n",
+        many_clients::table(&measurements),
+        counts = plan
+            .clients
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        duration = plan.duration,
+        pools = CLIENTS_POOLS,
+        rounds = plan.rounds,
+    );
+    Ok(Outcome {
+        raw: Raw::Clients(measurements),
+        section,
+    })
 }
 
 // ---- events -------------------------------------------------------------------------------
@@ -1201,6 +1310,7 @@ fn run_events(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         &s.out.join("events.svg"),
         "Real-time channel: creation_time → consumer, median",
         ("consumers", "ns"),
+        10.0,
         &Grouped::new(&plotted),
     )?;
 
@@ -1347,7 +1457,7 @@ fn run_events(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         comparison::WINDOW,
         c.cos_rounds,
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
 
 // ---- mshn -----------------------------------------------------------------------------------
@@ -1422,13 +1532,13 @@ fn run_mshn(s: &Settings, tick: &mut dyn FnMut()) -> Run {
         Ok(exe) => exe,
         Err(why) => {
             tick();
-            return Ok(Outcome {
-                samples: Vec::new(),
-                section: format!(
+            return Ok(Outcome::timings(
+                Vec::new(),
+                format!(
                     "## mshn: MSHN submission → start latency and agility\n\n\
                      **Skipped in this run**: {why}.\n"
                 ),
-            });
+            ));
         }
     };
     let scratch = tempfile::Builder::new()
@@ -1594,5 +1704,5 @@ fn run_mshn(s: &Settings, tick: &mut dyn FnMut()) -> Run {
          one process), µs:\n\n{agility}",
         misses
     );
-    Ok(Outcome { samples, section })
+    Ok(Outcome::timings(samples, section))
 }
