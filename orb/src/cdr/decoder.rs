@@ -437,6 +437,23 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// Lets the decoder see `whole[..end]` only, `whole` being the buffer it was made over (of
+    /// which its own is a prefix): how [`super::value`] confines a chunked value's state to its
+    /// chunk, so that state read past the chunk is an error, and lifts that limit afterwards.
+    pub(super) fn set_visible_end(&mut self, whole: &'a [u8], end: usize) -> Result<(), DecodeError> {
+        if !std::ptr::eq(whole.as_ptr(), self.buf.as_ptr()) || end > whole.len() || end < self.pos {
+            return Err(self.error(DecodeErrorKind::Invalid(
+                "a value is read from another buffer than the one its stream started in",
+            )));
+        }
+        self.buf = &whole[..end];
+        self.fragment_end = self
+            .fragments
+            .get(self.fragment)
+            .map_or(self.buf.len(), |&s| (s as usize).min(self.buf.len()));
+        Ok(())
+    }
+
     /// Nesting depth of encapsulations (and, for TypeCodes, of nested types).
     pub fn depth(&self) -> u32 {
         self.depth
