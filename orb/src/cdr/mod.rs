@@ -23,8 +23,8 @@ pub use encoder::Encoder;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, ResultExt};
 pub use fixed::Fixed;
 pub use long_double::LongDouble;
-pub use value::ValueTypeInfo;
 pub use traits::{decode_from_slice, encode_to_vec, CdrDecode, CdrEncode, WChar, WString};
+pub use value::ValueTypeInfo;
 
 /// Byte order of a CDR stream; GIOP flags bit 0 and an encapsulation's first octet say which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -403,8 +403,6 @@ pub struct ValueDecoder<'a> {
     /// An end tag closed the values at this level and deeper ahead of their readers; `u32::MAX`
     /// when none is pending.
     closed_to: u32,
-    /// Where the open chunk ends (buffer position).
-    chunk_end: Option<usize>,
 }
 
 const NOT_CLOSED: u32 = u32::MAX;
@@ -430,7 +428,6 @@ impl<'a> ValueDecoder<'a> {
             depth: 0,
             level: 0,
             closed_to: NOT_CLOSED,
-            chunk_end: None,
         }
     }
 
@@ -446,13 +443,14 @@ impl<'a> ValueDecoder<'a> {
         if self.level > 0 {
             self.move_to_value(dec)?;
         }
+        let between_chunks = self.level > 0 && !dec.in_chunk();
         dec.align(4)?;
         let pos = dec.position();
         let at = dec.offset();
         let tag = dec.read_ulong().field("value_tag")?;
         match tag {
             NULL_TAG => Ok(ValueStart::Null),
-            INDIRECTION_TAG => {
+            INDIRECTION_TAG if !between_chunks => {
                 let target = read_indirection(dec).field("value_indirection")?;
                 match self.values.get(&target) {
                     Some(&ordinal) => Ok(ValueStart::Shared(ordinal)),
@@ -467,7 +465,10 @@ impl<'a> ValueDecoder<'a> {
                 "an end tag where a value was expected: the enclosing value ended before its state",
                 at,
             )),
-            other => Err(DecodeError::new(DecodeErrorKind::InvalidValueTag(other), at)),
+            other => Err(DecodeError::new(
+                DecodeErrorKind::InvalidValueTag(other),
+                at,
+            )),
         }
     }
 
@@ -482,7 +483,10 @@ impl<'a> ValueDecoder<'a> {
             return Err(DecodeError::new(DecodeErrorKind::TooDeep, at));
         }
         if self.count >= self.limits.max_values {
-            return Err(invalid("more values in the stream than ValueLimits::max_values", at));
+            return Err(invalid(
+                "more values in the stream than ValueLimits::max_values",
+                at,
+            ));
         }
         if tag & TAG_RESERVED != 0 {
             return Err(DecodeError::new(DecodeErrorKind::InvalidValueTag(tag), at));
@@ -504,7 +508,9 @@ impl<'a> ValueDecoder<'a> {
             TAG_SINGLE_ID => {
                 ValueTypeInfo::Single(self.read_repo_string(dec).field("repository_id")?)
             }
-            TAG_ID_LIST => ValueTypeInfo::Truncatable(self.read_id_list(dec).field("repository_ids")?),
+            TAG_ID_LIST => {
+                ValueTypeInfo::Truncatable(self.read_id_list(dec).field("repository_ids")?)
+            }
             _ => return Err(DecodeError::new(DecodeErrorKind::InvalidValueTag(tag), at)),
         };
         let ordinal = self.count;
@@ -535,13 +541,11 @@ impl<'a> ValueDecoder<'a> {
             return Ok(());
         }
         if self.closed_to > header.level {
-            if let Some(end) = self.chunk_end {
-                if dec.position() < end {
-                    return Err(invalid(
-                        "value state ends before its chunk does: the value is not of the type read",
-                        dec.offset(),
-                    ));
-                }
+            if dec.in_chunk() && dec.remaining() > 0 {
+                return Err(invalid(
+                    "value state ends before its chunk does: the value is not of the type read",
+                    dec.offset(),
+                ));
             }
             self.leave_chunk(dec)?;
             let at = dec.offset();
@@ -578,16 +582,20 @@ impl<'a> ValueDecoder<'a> {
                 self.after_end(dec, header.level)?;
                 return Ok(SkipStep::Done);
             }
-            if let Some(end) = self.chunk_end {
-                dec.skip(end - dec.position())?;
+            if dec.in_chunk() {
+                dec.skip(dec.remaining())?;
                 self.leave_chunk(dec)?;
             }
             let t = self.peek_long(dec)?;
             if t > 0 && (t as u32) < VALUE_TAG_MIN {
                 self.open_chunk_if_any(dec)?;
-            } else if t < -1 {
-                // Not -1: that is 0xffffffff, an indirection.
+            } else if t < 0 {
+                // Between chunks, 0xffffffff is the end tag of level 1, not an indirection:
+                // null and indirections in chunked state are chunk data.
                 self.read_end_tag(dec, header.level)?;
+                self.depth = self.depth.saturating_sub(1);
+                self.after_end(dec, header.level)?;
+                return Ok(SkipStep::Done);
             } else {
                 match self.begin(dec)? {
                     ValueStart::New(nested) => return Ok(SkipStep::Nested(nested)),
@@ -599,7 +607,11 @@ impl<'a> ValueDecoder<'a> {
 
     /// Skips a whole value whose header was read, nested values included (none of them can be
     /// referred to afterwards).
-    pub fn skip_value(&mut self, dec: &mut Decoder<'a>, header: &ValueHeader) -> Result<(), DecodeError> {
+    pub fn skip_value(
+        &mut self,
+        dec: &mut Decoder<'a>,
+        header: &ValueHeader,
+    ) -> Result<(), DecodeError> {
         while let SkipStep::Nested(nested) = self.skip_step(dec, header)? {
             self.skip_value(dec, &nested)?;
         }
@@ -624,9 +636,9 @@ impl<'a> ValueDecoder<'a> {
     /// data; anything else starts after the chunk.
     fn move_to_value(&mut self, dec: &mut Decoder<'a>) -> Result<(), DecodeError> {
         loop {
-            if let Some(end) = self.chunk_end {
-                let mut peek = dec.clone();
-                if peek.align(4).is_ok() && peek.position() + 4 <= end {
+            if dec.in_chunk() {
+                let mut peek = dec.within_chunk();
+                if peek.align(4).is_ok() && peek.remaining() >= 4 {
                     let t = peek.read_ulong()?;
                     if t == NULL_TAG || t == INDIRECTION_TAG {
                         return Ok(());
@@ -649,7 +661,7 @@ impl<'a> ValueDecoder<'a> {
 
     /// The next aligned long, not consumed, with the chunk limit lifted.
     fn peek_long(&mut self, dec: &mut Decoder<'a>) -> Result<i32, DecodeError> {
-        dec.set_visible_end(self.whole, self.whole.len())?;
+        dec.set_visible_end(self.whole, self.whole.len(), false)?;
         let mut peek = dec.clone();
         peek.read_long()
     }
@@ -673,18 +685,16 @@ impl<'a> ValueDecoder<'a> {
                 .in_field("chunk_size"));
             }
             let end = dec.position() + size;
-            dec.set_visible_end(self.whole, end)?;
-            self.chunk_end = Some(end);
+            dec.set_visible_end(self.whole, end, true)?;
         } else {
             let here = dec.position();
-            dec.set_visible_end(self.whole, here)?;
+            dec.set_visible_end(self.whole, here, true)?;
         }
         Ok(())
     }
 
     fn leave_chunk(&mut self, dec: &mut Decoder<'a>) -> Result<(), DecodeError> {
-        self.chunk_end = None;
-        dec.set_visible_end(self.whole, self.whole.len())
+        dec.set_visible_end(self.whole, self.whole.len(), false)
     }
 
     /// Reads an end tag that must close the value at `level` (and maybe enclosing ones).
@@ -714,14 +724,13 @@ impl<'a> ValueDecoder<'a> {
             self.closed_to = NOT_CLOSED;
         }
         self.level = level - 1;
-        self.chunk_end = None;
         if self.level == 0 {
-            return dec.set_visible_end(self.whole, self.whole.len());
+            return dec.set_visible_end(self.whole, self.whole.len(), false);
         }
         if self.closed_to <= self.level {
             // The enclosing value was closed too: nothing more of its state may be read.
             let here = dec.position();
-            return dec.set_visible_end(self.whole, here);
+            return dec.set_visible_end(self.whole, here, false);
         }
         self.open_chunk_if_any(dec)
     }
@@ -1006,9 +1015,9 @@ impl ValueOutput<'_> {
             return Ok(());
         }
         let graph = self.graph;
-        let node = graph
-            .node(r.erase())
-            .ok_or(EncodeError::Invalid("value reference to no value of its graph"))?;
+        let node = graph.node(r.erase()).ok_or(EncodeError::Invalid(
+            "value reference to no value of its graph",
+        ))?;
         let id = node.repository_id();
         let bases = node.truncatable_bases();
         let list: Vec<&str>;
@@ -1144,7 +1153,11 @@ impl<'f, 'a> ValueReader<'f, 'a> {
             return Ok(());
         }
         for (index, type_id, id, at) in self.pending_checks.drain(..) {
-            let node = self.graph.nodes.get(index as usize).and_then(|n| n.as_deref());
+            let node = self
+                .graph
+                .nodes
+                .get(index as usize)
+                .and_then(|n| n.as_deref());
             if node.is_some_and(|n| n.as_any().type_id() != type_id) {
                 return Err(invalid(
                     "a value member refers to a value of another type than its own",
@@ -1222,7 +1235,9 @@ impl<'f, 'a> ValueReader<'f, 'a> {
         let value = read(&mut input).map_err(|e| self.core.explain(e))?;
         self.graph.nodes[index as usize] = Some(value);
         if position == 0 {
-            self.core.end(dec, &header).map_err(|e| self.core.explain(e))?;
+            self.core
+                .end(dec, &header)
+                .map_err(|e| self.core.explain(e))?;
         } else {
             self.skip_known(dec, &header)?;
         }
@@ -1231,7 +1246,11 @@ impl<'f, 'a> ValueReader<'f, 'a> {
 
     /// Skips the rest of a value, reading the nested values it can (later indirections may
     /// point at them) and skipping the others.
-    fn skip_known(&mut self, dec: &mut Decoder<'a>, header: &ValueHeader) -> Result<(), DecodeError> {
+    fn skip_known(
+        &mut self,
+        dec: &mut Decoder<'a>,
+        header: &ValueHeader,
+    ) -> Result<(), DecodeError> {
         while let SkipStep::Nested(nested) = self.core.skip_step(dec, header)? {
             self.read_new(dec, nested, None, true)?;
         }

@@ -150,7 +150,9 @@ pub fn all_factories() -> ValueFactories {
 /// A receiver that knows [`Base`] but not [`Derived`].
 pub fn base_only_factories() -> ValueFactories {
     let mut f = ValueFactories::new();
-    f.register::<Node>().register::<Base>().register::<NameBox>();
+    f.register::<Node>()
+        .register::<Base>()
+        .register::<NameBox>();
     f
 }
 
@@ -189,7 +191,8 @@ pub fn same_graph(
             work.push((p.left.map(ValueRef::erase), q.left.map(ValueRef::erase)));
             work.push((p.right.map(ValueRef::erase), q.right.map(ValueRef::erase)));
             work.push((p.any, q.any));
-        } else if let (Some(p), Some(q)) = (nx.downcast_ref::<Derived>(), ny.downcast_ref::<Derived>())
+        } else if let (Some(p), Some(q)) =
+            (nx.downcast_ref::<Derived>(), ny.downcast_ref::<Derived>())
         {
             if (p.x, &p.extra) != (q.x, &q.extra) {
                 return false;
@@ -199,7 +202,8 @@ pub fn same_graph(
             if p != q {
                 return false;
             }
-        } else if let (Some(p), Some(q)) = (nx.downcast_ref::<NameBox>(), ny.downcast_ref::<NameBox>())
+        } else if let (Some(p), Some(q)) =
+            (nx.downcast_ref::<NameBox>(), ny.downcast_ref::<NameBox>())
         {
             if p != q {
                 return false;
