@@ -319,7 +319,7 @@ impl ValueEncoder {
         let Some((size_at, start)) = self.chunk.take() else {
             return Ok(());
         };
-        let len = enc.stream_position() - start;
+        let len = enc.stream_position().saturating_sub(start);
         if len == 0 {
             enc.truncate(size_at);
             return Ok(());
@@ -648,6 +648,15 @@ impl<'a> ValueDecoder<'a> {
                         peek.offset() - 4,
                     ));
                 }
+                // Fewer than 4 octets left: the chunk ends here, unless they are state that
+                // was not read.
+                if dec.rest().iter().any(|&b| b != 0) {
+                    return Err(invalid(
+                        "value state left unread in its chunk before a nested value",
+                        dec.offset(),
+                    ));
+                }
+                dec.skip(dec.remaining())?;
                 self.leave_chunk(dec)?;
             }
             let t = self.peek_long(dec)?;

@@ -785,7 +785,7 @@ impl<'a> ValueReader<'a> {
                         at,
                     )),
                     None => Err(invalid(
-                        "indirection to a value outside this any, which an any cannot hold",
+                        "indirection to a value outside this any, or inside state that was skipped",
                         at,
                     )),
                 };

@@ -698,3 +698,24 @@ fn fuzz_body_accepts_what_the_writer_writes_and_refuses_garbage() {
         }
     }
 }
+
+#[test]
+fn a_chain_as_deep_as_the_default_limit_round_trips_on_a_test_thread_stack() {
+    let depth = ValueLimits::default().max_depth as usize;
+    let (g, root) = chain(depth);
+    for chunk_all in [false, true] {
+        let bytes = write(
+            &g,
+            Some(root.erase()),
+            ValueWriter::new().chunk_all(chunk_all),
+        );
+        let (g2, r) = read(&bytes);
+        assert!(same_graph(&g, Some(root.erase()), &g2, r));
+        // Truncating receivers skip by recursion too.
+        let (_, r) = read_with(&bytes, &base_only_factories()).unwrap();
+        assert!(r.is_some());
+    }
+    let (g, root) = chain(depth + 1);
+    let mut enc = Encoder::new(ByteOrder::BigEndian);
+    assert!(ValueWriter::new().write(&mut enc, &g, Some(root)).is_err());
+}
