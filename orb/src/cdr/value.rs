@@ -12,7 +12,8 @@
 //! the outermost chunked value). A nested value is never inside a chunk: the enclosing chunk
 //! ends before its tag, and a new one starts after its end tag if the enclosing state goes on.
 //! One end tag may close several levels at once (`-k` closes every open value at level `k` or
-//! deeper). Chunking is what lets a receiver that knows only a *truncatable* base read the base
+//! deeper); the writer does so whenever a value's state ends with a nested value, the form
+//! omniORB reads (it refuses `-2 -1` after a nested truncatable value). Chunking is what lets a receiver that knows only a *truncatable* base read the base
 //! state and skip the rest up to the matching end tag.
 //!
 //! Two layers:
@@ -184,6 +185,9 @@ pub struct ValueEncoder {
     depth: u32,
     /// The open chunk: buffer index of its size placeholder, stream position of its data.
     chunk: Option<(usize, usize)>,
+    /// Buffer index of the last end tag written and of the octet after it: an enclosing value
+    /// that ends right after it patches it rather than writing its own.
+    last_end_tag: Option<(usize, usize)>,
     limits: ValueLimits,
 }
 
@@ -290,7 +294,17 @@ impl ValueEncoder {
             return Ok(());
         }
         self.close_chunk(enc)?;
-        enc.write_long(-(self.level as i32));
+        let tag = -(self.level as i32);
+        match self.last_end_tag {
+            // One end tag closes every level at or below its own (§15.3.4.5): a value whose
+            // state ends with a nested value closes both with one. omniORB 4.2 reads only
+            // this form when the nested value is of a truncatable type.
+            Some((at, end)) if end == enc.len() => enc.patch_ulong(at, tag as u32),
+            _ => {
+                enc.write_long(tag);
+                self.last_end_tag = Some((enc.len() - 4, enc.len()));
+            }
+        }
         self.level -= 1;
         if self.level > 0 {
             self.open_chunk(enc);
@@ -1119,8 +1133,10 @@ impl<'f, 'a> ValueReader<'f, 'a> {
         }
     }
 
-    /// A value whose formal type is `T`: null, or a `T` (truncated to `T` if it is a derived
-    /// truncatable type this receiver does not know).
+    /// A value whose formal type is `T` and that must be a `T` (or a derived truncatable type
+    /// this receiver does not know, truncated to `T`): null, or a `T`. Where values of derived
+    /// types this receiver knows may come (a formal type that is not final), read with
+    /// [`ValueReader::read_value_base`] and downcast ([`ValueGraph::downcast`]).
     pub fn read_value<T: ValueFactory>(
         &mut self,
         dec: &mut Decoder<'a>,
@@ -1278,7 +1294,8 @@ impl<'a> ValueInput<'_, '_, 'a> {
         self.dec
     }
 
-    /// A member whose formal type is the value type `T`.
+    /// A member whose formal type is the value type `T`, holding a `T` (see
+    /// [`ValueReader::read_value`]).
     pub fn read_value<T: ValueFactory>(&mut self) -> Result<Option<ValueRef<T>>, DecodeError> {
         self.reader.read_value::<T>(self.dec)
     }
