@@ -1340,8 +1340,41 @@ fn arb_any() -> impl Strategy<Value = Any> {
     })
 }
 
+/// A sequence of points where each element is null, a new point (chunked when it announces a
+/// truncatable base), or an earlier point again.
+fn arb_shared_points() -> impl Strategy<Value = Any> {
+    prop::collection::vec((0u8..4, any::<i32>(), any::<prop::sample::Index>()), 0..12).prop_map(
+        |choices| {
+            let mut count = 0u32;
+            let elements = choices
+                .into_iter()
+                .map(|(kind, x, earlier)| match kind {
+                    0 => Value::Valuetype(None),
+                    1 | 2 if count > 0 => Value::SharedValue(earlier.index(count as usize) as u32),
+                    _ => {
+                        count += 1;
+                        let info = if x % 2 == 0 {
+                            ValueTypeInfo::Truncatable(vec![V_ID.into(), "IDL:Base:1.0".into()])
+                        } else {
+                            ValueTypeInfo::Single(V_ID.into())
+                        };
+                        point(x, info)
+                    }
+                })
+                .collect();
+            Any::new(TypeCode::sequence(point_tc(), 0), Value::Sequence(elements))
+                .expect("generated value fits")
+        },
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn shared_and_chunked_values_in_anys_round_trip(any in arb_shared_points()) {
+        round_trip(&any);
+    }
 
     #[test]
     fn typecodes_round_trip(tc in arb_tc(), little in any::<bool>()) {

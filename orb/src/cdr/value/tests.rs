@@ -730,7 +730,7 @@ fn a_chain_as_deep_as_the_default_limit_round_trips_on_a_test_thread_stack() {
     assert!(ValueWriter::new().write(&mut enc, &g, Some(root)).is_err());
 }
 
-/// Reads what omniORB 4.2.5 wrote (see `omniorb/README.md`), little-endian.
+/// Reads what omniORB 4.2.5 wrote (see `orb/tests/vectors/value/README.md`), little-endian.
 fn read_omniorb<T: ValueFactory>(
     bytes: &[u8],
     factories: &ValueFactories,
@@ -745,19 +745,25 @@ fn read_omniorb<T: ValueFactory>(
 #[test]
 fn what_omniorb_writes_reads() {
     // No repository id: the formal type's.
-    let (g, r) = read_omniorb::<Node>(include_bytes!("omniorb/one.cdr"), &all_factories());
+    let (g, r) = read_omniorb::<Node>(
+        include_bytes!("../../../tests/vectors/value/one.cdr"),
+        &all_factories(),
+    );
     let one = g.get(r.unwrap()).unwrap();
     assert_eq!((one.label.as_str(), one.value), ("one", 1));
 
     // p.right = q, q.left = p.
-    let (g, r) = read_omniorb::<Node>(include_bytes!("omniorb/cycle.cdr"), &all_factories());
+    let (g, r) = read_omniorb::<Node>(
+        include_bytes!("../../../tests/vectors/value/cycle.cdr"),
+        &all_factories(),
+    );
     let p = r.unwrap();
     let q = g.get(p).unwrap().right.unwrap();
     assert_eq!(g.get(q).unwrap().label, "q");
     assert_eq!(g.get(q).unwrap().left, Some(p));
 
     // A Derived where a Base is expected, its null child in a chunk of its own.
-    let bytes = include_bytes!("omniorb/derived.cdr");
+    let bytes = include_bytes!("../../../tests/vectors/value/derived.cdr");
     let mut dec = Decoder::new(bytes, ByteOrder::LittleEndian);
     let factories = all_factories();
     let mut reader = ValueReader::new(&factories, &dec);
