@@ -355,6 +355,10 @@ fn a_value_of_unknown_type_that_cannot_be_truncated_names_its_id() {
         err_kind(&w.0, &all_factories()),
         DecodeErrorKind::UnknownValueType("IDL:Unknown:1.0".into())
     );
+    // To a peer: MARSHAL, minor "no value factory" (OMG standard minor 1).
+    let e = read_with(&w.0, &all_factories()).unwrap_err();
+    let sys = crate::exception::SystemException::from(e);
+    assert_eq!(sys.minor_name(), Some("NoValueFactory"));
     // Listed with bases of which none is known: still unknown.
     let mut w = Wire::default();
     w.ulong(0x7fff_ff0e)
