@@ -175,7 +175,10 @@ pub struct ValueToken {
 /// inserts count in neither chunk sizes nor indirection offsets.
 #[derive(Debug, Default)]
 pub struct ValueEncoder {
-    /// Identity of a value (chosen by the caller) → stream position of its tag.
+    /// Identity of a value (chosen by the caller) → stream position of its tag: by index for
+    /// small identities (a graph's node indices, an `any`'s instance numbers), which is most of
+    /// them and needs no hashing.
+    dense: Vec<usize>,
     values: HashMap<u64, usize>,
     /// Repository ids and codebase URLs written → stream position of their length.
     strings: HashMap<String, usize>,
@@ -218,8 +221,8 @@ impl ValueEncoder {
     /// If the value `key` was written before in this stream, writes an indirection to it and
     /// returns true; otherwise writes nothing and returns false.
     pub fn write_indirection(&mut self, enc: &mut Encoder, key: u64) -> Result<bool, EncodeError> {
-        match self.values.get(&key) {
-            Some(&target) => {
+        match self.position_of(key) {
+            Some(target) => {
                 write_indirection_to(enc, target)?;
                 Ok(true)
             }
@@ -263,7 +266,7 @@ impl ValueEncoder {
         }
         enc.write_ulong(tag);
         if let Some(key) = key {
-            self.values.insert(key, enc.stream_position() - 4);
+            self.remember(key, enc.stream_position() - 4);
         }
         if let Some(url) = codebase {
             self.write_repo_string(enc, url)?;
@@ -312,6 +315,26 @@ impl ValueEncoder {
         Ok(())
     }
 
+    fn position_of(&self, key: u64) -> Option<usize> {
+        match self.dense.get(key as usize) {
+            Some(&NOT_WRITTEN) => None,
+            Some(&at) => Some(at),
+            None if key < DENSE_KEYS => None,
+            None => self.values.get(&key).copied(),
+        }
+    }
+
+    fn remember(&mut self, key: u64, at: usize) {
+        if key < DENSE_KEYS {
+            if self.dense.len() <= key as usize {
+                self.dense.resize(key as usize + 1, NOT_WRITTEN);
+            }
+            self.dense[key as usize] = at;
+        } else {
+            self.values.insert(key, at);
+        }
+    }
+
     /// A repository id or codebase URL: an indirection if written before, else the string.
     fn write_repo_string(&mut self, enc: &mut Encoder, s: &str) -> Result<(), EncodeError> {
         if let Some(&target) = self.strings.get(s) {
@@ -345,6 +368,10 @@ impl ValueEncoder {
         Ok(())
     }
 }
+
+/// Value identities below this are remembered by index ([`ValueEncoder`]).
+const DENSE_KEYS: u64 = 1 << 20;
+const NOT_WRITTEN: usize = usize::MAX;
 
 /// `0xffffffff` and the offset from the offset's own position back to `target`.
 fn write_indirection_to(enc: &mut Encoder, target: usize) -> Result<(), EncodeError> {
@@ -405,12 +432,12 @@ pub struct ValueDecoder<'a> {
     whole: &'a [u8],
     limits: ValueLimits,
     /// Buffer position of each value tag read → its ordinal.
-    values: HashMap<usize, usize>,
+    values: ByPosition<usize>,
     count: usize,
     /// Buffer position of each repository id / codebase URL read (of its length) → the string.
-    strings: HashMap<usize, String>,
+    strings: ByPosition<String>,
     /// Buffer position of each repository id list read (of its count) → the ids.
-    lists: HashMap<usize, Vec<String>>,
+    lists: ByPosition<Vec<String>>,
     depth: u32,
     /// Nesting level of the chunked values open (0: none).
     level: u32,
@@ -435,10 +462,10 @@ impl<'a> ValueDecoder<'a> {
         ValueDecoder {
             whole: dec.buffer(),
             limits,
-            values: HashMap::new(),
+            values: ByPosition::default(),
             count: 0,
-            strings: HashMap::new(),
-            lists: HashMap::new(),
+            strings: ByPosition::default(),
+            lists: ByPosition::default(),
             depth: 0,
             level: 0,
             closed_to: NOT_CLOSED,
@@ -466,7 +493,7 @@ impl<'a> ValueDecoder<'a> {
             NULL_TAG => Ok(ValueStart::Null),
             INDIRECTION_TAG if !between_chunks => {
                 let target = read_indirection(dec).field("value_indirection")?;
-                match self.values.get(&target) {
+                match self.values.get(target) {
                     Some(&ordinal) => Ok(ValueStart::Shared(ordinal)),
                     None => Err(invalid(
                         "value indirection does not point back at a value tag read before it",
@@ -766,7 +793,7 @@ impl<'a> ValueDecoder<'a> {
         if dec.clone().read_ulong()? == INDIRECTION_TAG {
             dec.skip(4)?;
             let target = read_indirection(dec)?;
-            return self.strings.get(&target).cloned().ok_or_else(|| {
+            return self.strings.get(target).cloned().ok_or_else(|| {
                 invalid(
                     "repository id indirection does not point back at a repository id or codebase URL",
                     at,
@@ -786,7 +813,7 @@ impl<'a> ValueDecoder<'a> {
         if dec.clone().read_ulong()? == INDIRECTION_TAG {
             dec.skip(4)?;
             let target = read_indirection(dec)?;
-            return self.lists.get(&target).cloned().ok_or_else(|| {
+            return self.lists.get(target).cloned().ok_or_else(|| {
                 invalid(
                     "repository id list indirection does not point back at a list",
                     at,
@@ -803,6 +830,43 @@ impl<'a> ValueDecoder<'a> {
         }
         self.lists.insert(pos, ids.clone());
         Ok(ids)
+    }
+}
+
+/// What was read at which buffer positions. Reading goes forwards, so entries arrive in
+/// order: a sorted vector, appended to and searched by halving, with no hashing.
+#[derive(Debug)]
+struct ByPosition<T> {
+    entries: Vec<(usize, T)>,
+}
+
+impl<T> Default for ByPosition<T> {
+    fn default() -> Self {
+        ByPosition {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> ByPosition<T> {
+    fn insert(&mut self, pos: usize, v: T) {
+        match self.entries.last() {
+            Some(&(last, _)) if last >= pos => {
+                // Out of order (a caller reading a stream twice): keep the vector sorted.
+                let i = self.entries.partition_point(|e| e.0 < pos);
+                if self.entries.get(i).is_some_and(|e| e.0 == pos) {
+                    self.entries[i].1 = v;
+                } else {
+                    self.entries.insert(i, (pos, v));
+                }
+            }
+            _ => self.entries.push((pos, v)),
+        }
+    }
+
+    fn get(&self, pos: usize) -> Option<&T> {
+        let i = self.entries.binary_search_by_key(&pos, |e| e.0).ok()?;
+        Some(&self.entries[i].1)
     }
 }
 
