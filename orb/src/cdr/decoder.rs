@@ -295,22 +295,25 @@ impl<'a> Decoder<'a> {
     /// The next `n` octets, borrowed.
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if n > self.remaining() && !(self.remaining() == 0 && self.enter_next_chunk()) {
-            return Err(self.error(DecodeErrorKind::Truncated {
-                needed: n,
-                remaining: self.remaining(),
-            }));
-        }
         if n > self.remaining() {
-            // A run split between two chunks cannot be borrowed in one piece.
-            return Err(self.error(DecodeErrorKind::Truncated {
-                needed: n,
-                remaining: self.remaining(),
-            }));
+            return self.take_at_end(n);
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+
+    /// `n` octets are not there: at the end of a value chunk they may be in the next one (a
+    /// run split between two chunks cannot be borrowed in one piece, so that is an error).
+    #[cold]
+    fn take_at_end(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() == 0 && self.enter_next_chunk() && n <= self.remaining() {
+            return self.take(n);
+        }
+        Err(self.error(DecodeErrorKind::Truncated {
+            needed: n,
+            remaining: self.remaining(),
+        }))
     }
 
     #[inline]
