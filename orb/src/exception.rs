@@ -134,6 +134,9 @@ pub mod minor {
     /// carry (OMG standard minor 5, omniORB's `MARSHAL_WCharSentByGIOP10Client`); the request
     /// is not sent.
     pub const MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT: u32 = OMG_VMCID | 5;
+    /// MARSHAL: a value type no factory here can build, nor truncate to a known base (OMG
+    /// standard minor 1, omniORB's `MARSHAL_NoValueFactory`).
+    pub const MARSHAL_NO_VALUE_FACTORY: u32 = OMG_VMCID | 1;
     /// MARSHAL: a message longer than CDR can describe (`MARSHAL_MessageTooLong`).
     pub const MARSHAL_MESSAGE_TOO_LONG: u32 = OMNIORB_VMCID | 93;
     /// BAD_PARAM: a string longer than its bound (`BAD_PARAM_StringIsTooLong`).
@@ -191,6 +194,7 @@ pub mod minor {
             (K::MARSHAL, MARSHAL_WCHAR_IN_GIOP_1_0) => "WCharSentByGIOP10Server",
             (K::MARSHAL, MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT) => "WCharSentByGIOP10Client",
             (K::MARSHAL, MARSHAL_MESSAGE_TOO_LONG) => "MessageTooLong",
+            (K::MARSHAL, MARSHAL_NO_VALUE_FACTORY) => "NoValueFactory",
             (K::MARSHAL, MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT) => {
                 "MessageSizeExceedLimitOnClient"
             }
@@ -462,6 +466,7 @@ impl From<DecodeError> for SystemException {
             K::LengthTooLarge { .. } | K::BoundExceeded { .. } => minor::MARSHAL_SEQUENCE_TOO_LONG,
             K::StringNotTerminated => minor::MARSHAL_STRING_NOT_END_WITH_NULL,
             K::InvalidEnum(_) => minor::MARSHAL_INVALID_ENUM_VALUE,
+            K::UnknownValueType(_) => minor::MARSHAL_NO_VALUE_FACTORY,
             K::InvalidFixed => minor::MARSHAL_INVALID_FIXED_VALUE,
             K::WideCharInGiop10 => minor::MARSHAL_WCHAR_IN_GIOP_1_0,
             _ => 0,

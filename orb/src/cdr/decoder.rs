@@ -58,6 +58,10 @@ pub struct Decoder<'a> {
     /// End of the current fragment's data: the next boundary, or `buf.len()` after the last.
     /// The fast paths check against it alone.
     fragment_end: usize,
+    /// While a chunked value's state is read ([`super::value`]), `buf` ends where the chunk
+    /// does and this is the whole buffer: a read that reaches the end of the chunk goes on in
+    /// the next chunk if a chunk size follows (writers may cut state between any two reads).
+    chunks: Option<&'a [u8]>,
 }
 
 impl<'a> Decoder<'a> {
@@ -75,6 +79,7 @@ impl<'a> Decoder<'a> {
             fragments: &[],
             fragment: 0,
             fragment_end: buf.len(),
+            chunks: None,
         }
     }
 
@@ -231,6 +236,10 @@ impl<'a> Decoder<'a> {
             self.sync_fragment();
             let pad = self.origin.wrapping_sub(self.pos) & (n - 1);
             let at = self.pos + pad;
+            if at >= self.buf.len() && self.chunks.is_some() && self.enter_next_chunk() {
+                // What the chunk held before its end was padding; the value is in the next.
+                continue;
+            }
             let fits = if run {
                 at <= self.fragment_end
             } else {
@@ -287,14 +296,24 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
-            return Err(self.error(DecodeErrorKind::Truncated {
-                needed: n,
-                remaining: self.remaining(),
-            }));
+            return self.take_at_end(n);
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+
+    /// `n` octets are not there: at the end of a value chunk they may be in the next one (a
+    /// run split between two chunks cannot be borrowed in one piece, so that is an error).
+    #[cold]
+    fn take_at_end(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() == 0 && self.enter_next_chunk() && n <= self.remaining() {
+            return self.take(n);
+        }
+        Err(self.error(DecodeErrorKind::Truncated {
+            needed: n,
+            remaining: self.remaining(),
+        }))
     }
 
     #[inline]
@@ -317,6 +336,7 @@ impl<'a> Decoder<'a> {
                 self.pos += 1;
                 Ok(b)
             }
+            None if self.enter_next_chunk() => self.read_octet(),
             None => Err(self.error(DecodeErrorKind::Truncated {
                 needed: 1,
                 remaining: 0,
@@ -434,7 +454,71 @@ impl<'a> Decoder<'a> {
             fragments: &[],
             fragment: 0,
             fragment_end: body.len(),
+            chunks: None,
         })
+    }
+
+    /// Lets the decoder see `whole[..end]` only, `whole` being the buffer it was made over (of
+    /// which its own is a prefix): how [`super::value`] confines a chunked value's state to its
+    /// chunk, so that state read past the chunk is an error, and lifts that limit afterwards.
+    /// With `chunked`, a read that reaches `end` goes on in the next chunk if one follows.
+    pub(super) fn set_visible_end(
+        &mut self,
+        whole: &'a [u8],
+        end: usize,
+        chunked: bool,
+    ) -> Result<(), DecodeError> {
+        if !std::ptr::eq(whole.as_ptr(), self.buf.as_ptr()) || end > whole.len() || end < self.pos {
+            return Err(self.error(DecodeErrorKind::Invalid(
+                "a value is read from another buffer than the one its stream started in",
+            )));
+        }
+        self.buf = &whole[..end];
+        self.chunks = chunked.then_some(whole);
+        self.fragment_end = self
+            .fragments
+            .get(self.fragment)
+            .map_or(self.buf.len(), |&s| (s as usize).min(self.buf.len()));
+        Ok(())
+    }
+
+    /// Whether the decoder is confined to a value chunk (see [`Decoder::set_visible_end`]).
+    pub(super) fn in_chunk(&self) -> bool {
+        self.chunks.is_some()
+    }
+
+    /// The same decoder, stopping at the end of the current chunk rather than going on in the
+    /// next: to look at what is left in this one.
+    pub(super) fn within_chunk(&self) -> Decoder<'a> {
+        Decoder {
+            chunks: None,
+            ..self.clone()
+        }
+    }
+
+    /// At the end of a value chunk: if a chunk size follows (a positive long below the value
+    /// tags), reads it and goes on inside that chunk.
+    #[cold]
+    fn enter_next_chunk(&mut self) -> bool {
+        let Some(whole) = self.chunks else {
+            return false;
+        };
+        let mut next = self.clone();
+        next.pos = self.buf.len();
+        if next.set_visible_end(whole, whole.len(), false).is_err() {
+            return false;
+        }
+        match next.read_long() {
+            Ok(size) if size > 0 && (size as u32) < super::value::VALUE_TAG_MIN => {
+                let end = next.pos + size as usize;
+                if end > whole.len() || next.set_visible_end(whole, end, true).is_err() {
+                    return false;
+                }
+                *self = next;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Nesting depth of encapsulations (and, for TypeCodes, of nested types).

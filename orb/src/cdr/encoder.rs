@@ -412,6 +412,16 @@ impl Encoder {
         }
     }
 
+    /// [`Encoder::write_string`], returning the [`Encoder::stream_position`] of its length: what
+    /// a later indirection to the same string (a value's repository id) points at.
+    pub fn write_string_located(&mut self, s: &str) -> Result<usize, EncodeError> {
+        // Placed now, the length cannot move on to the next fragment when written.
+        self.align_value(4);
+        let at = self.stream_position();
+        self.write_string(s)?;
+        Ok(at)
+    }
+
     fn check_wide(&self) -> Result<(), EncodeError> {
         if self.version < GiopVersion::V1_1 {
             return Err(EncodeError::WideCharInGiop10);

@@ -39,6 +39,12 @@ pub enum DecodeErrorKind {
     TrailingBytes(usize),
     /// Nested encapsulations or TypeCodes deeper than we are willing to follow.
     TooDeep,
+    /// A value type (§15.3.4) whose repository id no factory here knows, and that cannot be
+    /// truncated to one that is known.
+    UnknownValueType(String),
+    /// Where a value was expected: a long that is neither a value tag, null (0) nor an
+    /// indirection (0xffffffff).
+    InvalidValueTag(u32),
     /// Anything else, described.
     Invalid(&'static str),
 }
@@ -70,6 +76,14 @@ impl fmt::Display for DecodeErrorKind {
             InvalidByteOrder(b) => write!(f, "byte-order octet {b:#04x} is neither 0 nor 1"),
             TrailingBytes(n) => write!(f, "{n} unexpected octets after the value"),
             TooDeep => f.write_str("nesting is too deep"),
+            UnknownValueType(id) => write!(
+                f,
+                "value type {id} is unknown here and not truncatable to a known base: register a factory for it"
+            ),
+            InvalidValueTag(t) => write!(
+                f,
+                "{t:#010x} is not a value tag (0x7fffff00..=0x7fffffff), null (0) or indirection (0xffffffff)"
+            ),
             Invalid(what) => f.write_str(what),
         }
     }

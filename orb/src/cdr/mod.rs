@@ -15,6 +15,7 @@ mod error;
 mod fixed;
 mod long_double;
 mod traits;
+pub mod value;
 
 pub use codeset::{CodeSetId, CodeSets};
 pub use decoder::Decoder;
@@ -23,6 +24,7 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError, ResultExt};
 pub use fixed::Fixed;
 pub use long_double::LongDouble;
 pub use traits::{decode_from_slice, encode_to_vec, CdrDecode, CdrEncode, WChar, WString};
+pub use value::ValueTypeInfo;
 
 /// Byte order of a CDR stream; GIOP flags bit 0 and an encapsulation's first octet say which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

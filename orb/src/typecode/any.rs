@@ -5,13 +5,15 @@
 //! TypeCode drives both directions: a union's discriminator picks the member that follows, an
 //! alias is read as its content, a recursive reference as the enclosing type it names.
 //!
-//! Value types (§15.3.4) are supported in their unchunked form: null, and a value tag with no
-//! type information, one repository id or a list of them, optionally a codebase URL; repository
-//! ids given as indirections to earlier ones are resolved. Chunked encoding and shared values
-//! (value indirections) are refused with an error naming them.
+//! Value types (§15.3.4) go through [`crate::cdr::value`]'s framing: null, value tags with or
+//! without a codebase URL and one or a list of repository ids (indirections to earlier ones
+//! resolved), chunked state with nested values and end tags, truncation of a derived
+//! truncatable value to the TypeCode's type, and shared values: an instance that appears again
+//! in the same `any` (a shared node, a cycle) is [`Value::SharedValue`], so the graph survives
+//! decoding and re-encoding.
 
-use super::wire::INDIRECTION;
 use super::{EnumType, TCKind, TypeCode};
+use crate::cdr::value::{TypeInfoRef, ValueDecoder, ValueEncoder, ValueStart};
 use crate::cdr::{
     ByteOrder, CdrDecode, CdrEncode, CodeSetId, CodeSets, DecodeError, DecodeErrorKind, Decoder,
     EncodeError, Encoder, Fixed, GiopVersion, LongDouble, ResultExt, WChar, WString,
@@ -61,6 +63,10 @@ pub enum Value {
     ObjRef(Box<Ior>),
     /// A value type, value box or event instance; `None` is the null value.
     Valuetype(Option<Box<ValueInstance>>),
+    /// A value type instance that already appeared in this value (sharing, or a cycle when it
+    /// encloses this place): the `n`th instance from 0, counted in the order their value tags
+    /// are written — depth first, an instance before the instances in its state.
+    SharedValue(u32),
 }
 
 /// A union's value.
@@ -83,16 +89,7 @@ pub struct ValueInstance {
     pub state: Vec<Value>,
 }
 
-/// The type information a value tag announces.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ValueTypeInfo {
-    /// None: the value is of the TypeCode's type.
-    Implied,
-    /// One repository id.
-    Single(String),
-    /// Repository ids, most derived first (truncatable values).
-    Truncatable(Vec<String>),
-}
+pub use crate::cdr::ValueTypeInfo;
 
 /// An IDL `any`: a TypeCode and a value of that type.
 #[derive(Clone, Debug, PartialEq)]
@@ -386,14 +383,6 @@ pub fn fuzz_any(data: &[u8]) {
     assert_eq!(first, second, "any did not survive encode/decode unchanged");
 }
 
-/// Value tags (§15.3.4): 0x7fffff00 to 0x7fffffff, low bits saying what follows.
-const VALUE_TAG_MIN: u32 = 0x7fff_ff00;
-const VALUE_TAG_CODEBASE: u32 = 0x01;
-const VALUE_TAG_TYPE_INFO: u32 = 0x06;
-const VALUE_TAG_SINGLE_ID: u32 = 0x02;
-const VALUE_TAG_ID_LIST: u32 = 0x06;
-const VALUE_TAG_CHUNKED: u32 = 0x08;
-
 /// Value nodes an `any` may decode regardless of its size, on top of
 /// [`NODES_PER_OCTET`] per octet of input: enough for any honest value, while a value made of
 /// empty structs or `void`s (which take no octets) cannot make us build an unbounded tree.
@@ -549,29 +538,41 @@ fn state_types<'t>(chain: &[&'t TypeCode]) -> Vec<&'t TypeCode> {
 
 /// Decodes values, sharing across nested `any`s what the whole stream shares: the work budget
 /// and the repository ids that later value tags may refer back to.
-pub(super) struct ValueReader {
+pub(super) struct ValueReader<'a> {
     budget: usize,
-    /// Repository ids and codebase URLs read, by absolute offset of their length.
-    repo_ids: HashMap<usize, String>,
+    /// Value framing of the stream, made when the first value type instance is met.
+    values: Option<ValueDecoder<'a>>,
+    /// The instances of this `any` (their [`Value::SharedValue`] numbers), by the ordinal of
+    /// their value tag in the stream; `None` for one whose state was skipped.
+    instances: HashMap<usize, Option<u32>>,
+    /// Instances numbered so far in this `any`.
+    instance_count: u32,
     /// Enclosing constructed types, for resolving recursive references.
     env: Vec<TypeCode>,
 }
 
-impl ValueReader {
-    pub(super) fn new(input_len: usize) -> ValueReader {
+impl<'a> ValueReader<'a> {
+    pub(super) fn new(input_len: usize) -> ValueReader<'a> {
         ValueReader {
             budget: BASE_BUDGET.saturating_add(input_len.saturating_mul(NODES_PER_OCTET)),
-            repo_ids: HashMap::new(),
+            values: None,
+            instances: HashMap::new(),
+            instance_count: 0,
             env: Vec::new(),
         }
     }
 
-    fn read_any(&mut self, dec: &mut Decoder<'_>) -> Result<Any, DecodeError> {
+    fn read_any(&mut self, dec: &mut Decoder<'a>) -> Result<Any, DecodeError> {
         let type_code = TypeCode::decode(dec).field("type")?;
-        // The inner TypeCode's recursive references bind within it alone.
+        // The inner TypeCode's recursive references bind within it alone, and its value
+        // instances are numbered within it alone (it is re-encoded on its own).
         let outer = std::mem::take(&mut self.env);
+        let outer_instances = std::mem::take(&mut self.instances);
+        let outer_count = std::mem::replace(&mut self.instance_count, 0);
         let value = self.read(dec, &type_code).field("value");
         self.env = outer;
+        self.instances = outer_instances;
+        self.instance_count = outer_count;
         Ok(Any {
             type_code,
             value: value?,
@@ -580,7 +581,7 @@ impl ValueReader {
 
     pub(super) fn read(
         &mut self,
-        dec: &mut Decoder<'_>,
+        dec: &mut Decoder<'a>,
         tc: &TypeCode,
     ) -> Result<Value, DecodeError> {
         use TypeCode as T;
@@ -746,7 +747,7 @@ impl ValueReader {
 
     fn elements(
         &mut self,
-        dec: &mut Decoder<'_>,
+        dec: &mut Decoder<'a>,
         tc: &TypeCode,
         n: usize,
     ) -> Result<Vec<Value>, DecodeError> {
@@ -761,99 +762,64 @@ impl ValueReader {
         Ok(v)
     }
 
-    /// A repository id or codebase URL, either a string or an indirection (0xffffffff and an
-    /// offset, as for TypeCodes) to one read earlier in the stream.
-    fn read_repo_string(&mut self, dec: &mut Decoder<'_>) -> Result<String, DecodeError> {
-        dec.align(4)?;
-        let at = dec.offset();
-        if dec.clone().read_ulong()? == INDIRECTION {
-            dec.skip(4)?;
-            let off_at = dec.offset();
-            let offset = dec.read_long().field("indirection")?;
-            let target = off_at as i64 + offset as i64;
-            return usize::try_from(target)
-                .ok()
-                .filter(|_| offset < 0)
-                .and_then(|t| self.repo_ids.get(&t))
-                .cloned()
-                .ok_or_else(|| {
-                    invalid(
-                        "repository id indirection does not point at an earlier repository id",
-                        off_at,
-                    )
-                });
-        }
-        let s = dec.read_string()?.into_owned();
-        self.repo_ids.insert(at, s.clone());
-        Ok(s)
+    /// The value framing of the stream `dec` reads.
+    fn framing(&mut self, dec: &Decoder<'a>) -> &mut ValueDecoder<'a> {
+        self.values.get_or_insert_with(|| ValueDecoder::new(dec))
     }
 
+    /// A value type instance of type `tc` (or of a truncatable type derived from it, read as
+    /// `tc` with the rest of its state skipped), null, or an instance read before.
     fn read_valuetype(
         &mut self,
-        dec: &mut Decoder<'_>,
+        dec: &mut Decoder<'a>,
         tc: &TypeCode,
     ) -> Result<Value, DecodeError> {
-        dec.align(4)?;
         let at = dec.offset();
-        let tag = dec.read_ulong().field("value_tag")?;
-        if tag == 0 {
-            return Ok(Value::Valuetype(None));
-        }
-        if tag == INDIRECTION {
-            return Err(invalid(
-                "shared values (value indirections) are not supported",
-                at,
-            ));
-        }
-        if tag < VALUE_TAG_MIN {
-            return Err(invalid("not a value tag", at));
-        }
-        if tag & VALUE_TAG_CHUNKED != 0 {
-            return Err(invalid("chunked value encoding is not supported", at));
-        }
-        if tag & 0xf0 != 0 {
-            return Err(invalid("value tag has reserved bits set", at));
-        }
-        let codebase = if tag & VALUE_TAG_CODEBASE != 0 {
-            Some(self.read_repo_string(dec).field("codebase_url")?)
+        let header = match self.framing(dec).begin(dec)? {
+            ValueStart::Null => return Ok(Value::Valuetype(None)),
+            ValueStart::Shared(ordinal) => {
+                return match self.instances.get(&ordinal) {
+                    Some(Some(n)) => Ok(Value::SharedValue(*n)),
+                    Some(None) => Err(invalid(
+                        "indirection to a value whose state was skipped (truncated)",
+                        at,
+                    )),
+                    None => Err(invalid(
+                        "indirection to a value outside this any, or inside state that was skipped",
+                        at,
+                    )),
+                };
+            }
+            ValueStart::New(header) => header,
+        };
+        let ids = header.type_info.ids();
+        // Where the TypeCode's own id is in the list: 0 (or no ids) is the type itself, later
+        // is a base the value can be truncated to.
+        let position = if ids.is_empty() {
+            Some(0)
         } else {
-            None
+            ids.iter().position(|id| Some(id.as_str()) == tc.id())
         };
-        let type_info = match tag & VALUE_TAG_TYPE_INFO {
-            0 => ValueTypeInfo::Implied,
-            VALUE_TAG_SINGLE_ID => {
-                ValueTypeInfo::Single(self.read_repo_string(dec).field("repository_id")?)
+        let position = match position {
+            Some(p) if p == 0 || header.chunked => p,
+            _ => {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::UnknownValueType(ids[0].clone()),
+                    header.offset,
+                ))
             }
-            VALUE_TAG_ID_LIST => {
-                let n = dec.read_seq_len(4).field("repository_ids")?;
-                if n == 0 {
-                    return Err(invalid("empty repository id list", at));
-                }
-                let mut ids = Vec::with_capacity(n.min(64));
-                for _ in 0..n {
-                    ids.push(self.read_repo_string(dec).field("repository_ids")?);
-                }
-                ValueTypeInfo::Truncatable(ids)
-            }
-            _ => return Err(invalid("value tag type information bits are reserved", at)),
         };
-        let actual = match &type_info {
-            ValueTypeInfo::Implied => None,
-            ValueTypeInfo::Single(id) => Some(id.as_str()),
-            ValueTypeInfo::Truncatable(ids) => ids.first().map(String::as_str),
-        };
-        if actual.is_some_and(|id| Some(id) != tc.id()) {
-            // Reading a derived value's state as its base would need chunking to skip the rest.
-            return Err(invalid(
-                "value is not of its TypeCode's type; its state cannot be decoded",
-                at,
-            ));
-        }
         if matches!(tc, TypeCode::Value(v) | TypeCode::Event(v) if v.modifier == super::ValueType::VM_CUSTOM)
         {
-            return Err(invalid("custom-marshalled values are not supported", at));
+            return Err(invalid(
+                "custom-marshalled values cannot be read without their type's own code",
+                header.offset,
+            ));
         }
-        let chain = value_chain(tc).map_err(|msg| invalid(msg, at))?;
+        let number = self.instance_count;
+        self.instance_count += 1;
+        self.instances.insert(header.ordinal, Some(number));
+        let chain = value_chain(tc).map_err(|msg| invalid(msg, header.offset))?;
         let saved = self.env.len();
         self.env.extend(chain.iter().map(|t| (*t).clone()));
         let state: Result<Vec<Value>, DecodeError> = state_types(&chain)
@@ -861,10 +827,19 @@ impl ValueReader {
             .map(|t| self.read(dec, t).field("state"))
             .collect();
         self.env.truncate(saved);
+        let values = self.framing(dec);
+        let state = state.map_err(|e| values.explain(e))?;
+        let type_info = if position == 0 {
+            values.end(dec, &header)?;
+            header.type_info
+        } else {
+            values.skip_value(dec, &header)?;
+            ValueTypeInfo::Truncatable(ids[position..].to_vec())
+        };
         Ok(Value::Valuetype(Some(Box::new(ValueInstance {
-            codebase,
+            codebase: header.codebase,
             type_info,
-            state: state?,
+            state,
         }))))
     }
 }
@@ -875,6 +850,14 @@ pub(super) struct ValueWriter {
     env: Vec<TypeCode>,
     /// Skip what depends on the code sets (text), and nested `any`s (checked when made).
     check_only: bool,
+    /// Value framing of the stream: where instances and repository ids went, chunks.
+    values: ValueEncoder,
+    /// Instances written so far in the current `any` (their [`Value::SharedValue`] numbers).
+    instance_count: u32,
+    /// Which `any` is being written (nested ones number their instances apart): the high half
+    /// of the keys instances are remembered by.
+    scope: u64,
+    scopes: u64,
 }
 
 fn check_bound(bound: u32, length: usize) -> Result<(), EncodeError> {
@@ -931,7 +914,18 @@ impl ValueWriter {
                     enc.write_wstring(s)?;
                 }
             }
-            (T::Any, V::Any(a)) if !self.check_only => a.encode(enc)?,
+            (T::Any, V::Any(a)) if !self.check_only => {
+                // Written with this writer, not on its own: a value in the inner `any` may be
+                // nested in a chunked value of the outer one, and must be chunked then.
+                a.type_code.encode(enc)?;
+                let env = std::mem::take(&mut self.env);
+                let count = std::mem::replace(&mut self.instance_count, 0);
+                self.scopes += 1;
+                let scope = std::mem::replace(&mut self.scope, self.scopes);
+                let r = self.write(enc, &a.type_code, &a.value);
+                (self.env, self.instance_count, self.scope) = (env, count, scope);
+                r?
+            }
             (T::Any, V::Any(_)) => {}
             (T::TypeCode, V::TypeCode(t)) => t.encode(enc)?,
             (T::Principal, V::Octets(b)) => enc.write_octet_seq(b)?,
@@ -1008,7 +1002,19 @@ impl ValueWriter {
                 }
             }
             (T::Alias(a), v) => self.write(enc, &a.content, v)?,
-            (T::Value(_) | T::Event(_) | T::ValueBox(_), V::Valuetype(None)) => enc.write_ulong(0),
+            (T::Value(_) | T::Event(_) | T::ValueBox(_), V::Valuetype(None)) => {
+                self.values.write_null(enc)
+            }
+            (T::Value(_) | T::Event(_) | T::ValueBox(_), V::SharedValue(n)) => {
+                if !self
+                    .values
+                    .write_indirection(enc, self.scope << 32 | *n as u64)?
+                {
+                    return Err(EncodeError::Invalid(
+                        "shared value refers to no instance written before it in its any",
+                    ));
+                }
+            }
             (T::Value(_) | T::Event(_) | T::ValueBox(_), V::Valuetype(Some(vi))) => {
                 self.write_valuetype(enc, tc, vi)?
             }
@@ -1031,24 +1037,16 @@ impl ValueWriter {
         tc: &TypeCode,
         vi: &ValueInstance,
     ) -> Result<(), EncodeError> {
-        let mut tag = VALUE_TAG_MIN;
-        if vi.codebase.is_some() {
-            tag |= VALUE_TAG_CODEBASE;
-        }
-        let actual = match &vi.type_info {
-            ValueTypeInfo::Implied => None,
-            ValueTypeInfo::Single(id) => {
-                tag |= VALUE_TAG_SINGLE_ID;
-                Some(id)
-            }
+        let list: Vec<&str>;
+        let type_info = match &vi.type_info {
+            ValueTypeInfo::Implied => TypeInfoRef::Implied,
+            ValueTypeInfo::Single(id) => TypeInfoRef::Single(id),
             ValueTypeInfo::Truncatable(ids) => {
-                tag |= VALUE_TAG_ID_LIST;
-                Some(
-                    ids.first()
-                        .ok_or(EncodeError::Invalid("empty repository id list"))?,
-                )
+                list = ids.iter().map(String::as_str).collect();
+                TypeInfoRef::List(&list)
             }
         };
+        let actual = vi.type_info.ids().first();
         if actual.is_some_and(|id| Some(id.as_str()) != tc.id()) {
             return Err(EncodeError::Invalid(
                 "value instance's repository id is not its TypeCode's",
@@ -1059,18 +1057,14 @@ impl ValueWriter {
         if types.len() != vi.state.len() {
             return Err(MISMATCH);
         }
-        enc.write_ulong(tag);
-        if let Some(url) = &vi.codebase {
-            enc.write_string(url)?;
-        }
-        match &vi.type_info {
-            ValueTypeInfo::Implied => {}
-            ValueTypeInfo::Single(id) => enc.write_string(id)?,
-            ValueTypeInfo::Truncatable(ids) => {
-                enc.write_length(ids.len())?;
-                ids.iter().try_for_each(|id| enc.write_string(id))?;
-            }
-        }
+        // A receiver can truncate only chunked state; custom state is chunked by definition.
+        let chunked = matches!(vi.type_info, ValueTypeInfo::Truncatable(_))
+            || matches!(tc, TypeCode::Value(v) | TypeCode::Event(v) if v.modifier == super::ValueType::VM_CUSTOM);
+        let key = self.scope << 32 | self.instance_count as u64;
+        self.instance_count += 1;
+        let token =
+            self.values
+                .begin_value(enc, Some(key), vi.codebase.as_deref(), type_info, chunked)?;
         let saved = self.env.len();
         self.env.extend(chain.iter().map(|t| (*t).clone()));
         let r = types
@@ -1078,7 +1072,8 @@ impl ValueWriter {
             .zip(&vi.state)
             .try_for_each(|(t, v)| self.write(enc, t, v));
         self.env.truncate(saved);
-        r
+        r?;
+        self.values.end_value(enc, token)
     }
 }
 

@@ -826,28 +826,154 @@ fn value_types_null_single_id_and_repository_id_indirection() {
     })));
     round_trip(&Any::new(boxed, name).unwrap());
 
-    // Chunked encoding, another type's id, and value indirections are clear errors.
-    for (tag, id, what) in [
-        (0x7fff_ff0a_u32, V_ID, "chunked"),
+    // Another type's id, a forward indirection and chunked state without a chunk are clear
+    // errors, at the value tag.
+    let tag_at = (encode_tc(&point_tc(), BE).len() + 3) & !3;
+    for (tag, id, what, at) in [
         (
             0x7fff_ff02,
             "IDL:Other:1.0",
-            "is not of its TypeCode's type",
+            "IDL:Other:1.0 is unknown here",
+            tag_at,
         ),
-        (0xffff_ffff, V_ID, "shared values"),
+        (0xffff_ffff, V_ID, "does not point backwards", tag_at + 4),
+        // (The long 1 after the id reads as a chunk of one octet, too short for the long.)
+        (
+            0x7fff_ff0a_u32,
+            V_ID,
+            "runs past the end of its chunk",
+            tag_at + 28,
+        ),
     ] {
         let mut h = Hand::new(false);
         h.buf = encode_tc(&point_tc(), BE);
         h.ulong(tag).string(id).long(1).string("p");
         let e = Any::decode_from_slice(&h.buf, BE).unwrap_err();
         assert!(e.to_string().contains(what), "{e}");
-        // The tag is aligned: the TypeCode ends with a short.
-        assert_eq!(
-            e.offset(),
-            (encode_tc(&point_tc(), BE).len() + 3) & !3,
-            "{e}"
-        );
+        assert_eq!(e.offset(), at, "{e}");
     }
+}
+
+/// A chunk of what `body` writes, its size patched in.
+fn hand_chunk(h: &mut Hand, body: impl FnOnce(&mut Hand)) {
+    h.ulong(0);
+    let start = h.pos();
+    body(h);
+    let len = (h.pos() - start) as u32;
+    h.buf[start - 4..start].copy_from_slice(&len.to_be_bytes());
+}
+
+#[test]
+fn chunked_and_truncated_values_decode_in_an_any() {
+    // Chunked, the state cut in two chunks.
+    let mut h = Hand::new(false);
+    h.buf = encode_tc(&point_tc(), BE);
+    h.ulong(0x7fff_ff0a).string(V_ID);
+    hand_chunk(&mut h, |h| {
+        h.long(5);
+    });
+    hand_chunk(&mut h, |h| {
+        h.string("p");
+    });
+    h.long(-1);
+    let any = Any::decode_from_slice(&h.buf, BE).unwrap();
+    assert_eq!(any.value(), &point(5, ValueTypeInfo::Single(V_ID.into())));
+    round_trip(&any);
+
+    // A derived truncatable value read as its base, the TypeCode's type: the derived state
+    // and a value nested in it are skipped up to the end tag, which closes both levels.
+    let mut h = Hand::new(false);
+    h.buf = encode_tc(&point_tc(), BE);
+    h.ulong(0x7fff_ff0e)
+        .ulong(2)
+        .string("IDL:Point3:1.0")
+        .string(V_ID);
+    hand_chunk(&mut h, |h| {
+        h.long(5).string("p").long(77);
+    });
+    h.ulong(0x7fff_ff0a).string("IDL:Whatever:1.0");
+    hand_chunk(&mut h, |h| {
+        h.long(1);
+    });
+    h.long(-1);
+    let any = Any::decode_from_slice(&h.buf, BE).unwrap();
+    assert_eq!(
+        any.value(),
+        &point(5, ValueTypeInfo::Truncatable(vec![V_ID.into()]))
+    );
+    round_trip(&any);
+
+    // Truncatable to nothing the TypeCode names: an error naming the value's type.
+    let mut h = Hand::new(false);
+    h.buf = encode_tc(&point_tc(), BE);
+    h.ulong(0x7fff_ff0e).ulong(1).string("IDL:Point3:1.0");
+    hand_chunk(&mut h, |h| {
+        h.long(5);
+    });
+    h.long(-1);
+    let e = Any::decode_from_slice(&h.buf, BE).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &DecodeErrorKind::UnknownValueType("IDL:Point3:1.0".into())
+    );
+}
+
+#[test]
+fn shared_values_and_cycles_in_an_any_stay_a_graph() {
+    let single = || ValueTypeInfo::Single(V_ID.into());
+    // A sequence holding one point three times: written once, then twice as an indirection.
+    let seq = TypeCode::sequence(point_tc(), 0);
+    let v = Value::Sequence(vec![
+        point(1, single()),
+        Value::SharedValue(0),
+        Value::SharedValue(0),
+    ]);
+    let any = Any::new(seq.clone(), v.clone()).unwrap();
+    round_trip(&any);
+    let mut enc = Encoder::new(BE);
+    any.encode(&mut enc).unwrap();
+    let bytes = enc.into_vec();
+    let mut h = Hand::new(false);
+    h.buf = encode_tc(&seq, BE);
+    h.ulong(3);
+    let tag = h.pos();
+    h.ulong(0x7fff_ff02).string(V_ID).long(1).string("p");
+    h.indirection(tag).indirection(tag);
+    assert_eq!(bytes, h.buf);
+    assert_eq!(Any::decode_from_slice(&bytes, BE).unwrap().value(), &v);
+
+    // valuetype Link { public Link next; }: one whose next is itself.
+    let link_id = "IDL:Link:1.0";
+    let link = TypeCode::Value(Arc::new(ValueType {
+        id: link_id.into(),
+        name: "Link".into(),
+        modifier: ValueType::VM_NONE,
+        concrete_base: TypeCode::Null,
+        members: vec![ValueMember {
+            name: "next".into(),
+            type_code: TypeCode::recursive(TCKind::Value, link_id),
+            visibility: ValueMember::PUBLIC,
+        }],
+    }));
+    let cycle = Value::Valuetype(Some(Box::new(ValueInstance {
+        codebase: None,
+        type_info: ValueTypeInfo::Single(link_id.into()),
+        state: vec![Value::SharedValue(0)],
+    })));
+    let any = Any::new(link.clone(), cycle).unwrap();
+    round_trip(&any);
+
+    // A shared value that refers to no instance written before it is refused.
+    assert!(Any::new(seq, Value::Sequence(vec![Value::SharedValue(0)])).is_err());
+    assert!(Any::new(
+        link,
+        Value::Valuetype(Some(Box::new(ValueInstance {
+            codebase: None,
+            type_info: ValueTypeInfo::Single(link_id.into()),
+            state: vec![Value::SharedValue(1)],
+        })))
+    )
+    .is_err());
 }
 
 #[test]
@@ -1214,8 +1340,41 @@ fn arb_any() -> impl Strategy<Value = Any> {
     })
 }
 
+/// A sequence of points where each element is null, a new point (chunked when it announces a
+/// truncatable base), or an earlier point again.
+fn arb_shared_points() -> impl Strategy<Value = Any> {
+    prop::collection::vec((0u8..4, any::<i32>(), any::<prop::sample::Index>()), 0..12).prop_map(
+        |choices| {
+            let mut count = 0u32;
+            let elements = choices
+                .into_iter()
+                .map(|(kind, x, earlier)| match kind {
+                    0 => Value::Valuetype(None),
+                    1 | 2 if count > 0 => Value::SharedValue(earlier.index(count as usize) as u32),
+                    _ => {
+                        count += 1;
+                        let info = if x % 2 == 0 {
+                            ValueTypeInfo::Truncatable(vec![V_ID.into(), "IDL:Base:1.0".into()])
+                        } else {
+                            ValueTypeInfo::Single(V_ID.into())
+                        };
+                        point(x, info)
+                    }
+                })
+                .collect();
+            Any::new(TypeCode::sequence(point_tc(), 0), Value::Sequence(elements))
+                .expect("generated value fits")
+        },
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn shared_and_chunked_values_in_anys_round_trip(any in arb_shared_points()) {
+        round_trip(&any);
+    }
 
     #[test]
     fn typecodes_round_trip(tc in arb_tc(), little in any::<bool>()) {
