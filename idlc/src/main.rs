@@ -1,7 +1,8 @@
 //! `idlc`: compiles IDL files to Rust, one `.rs` file per IDL file.
 //!
 //! ```text
-//! idlc [-I DIR]... [-D NAME[=VALUE]]... [--demux perfect|linear|binary|dynamic] [--runtime-crate CRATE] --out DIR FILE.idl...
+//! idlc [-I DIR]... [-D NAME[=VALUE]]... [--demux perfect|linear|binary|dynamic] [--runtime-crate CRATE]
+//!      [--extern FILE.idl=PATH]... [--shared-units PATH] --out DIR FILE.idl...
 //! ```
 #![forbid(unsafe_code)]
 
@@ -24,12 +25,31 @@ struct Args {
     /// The crate generated code reaches the runtime through (`rtorb` for the facade).
     #[arg(long, value_name = "CRATE")]
     runtime_crate: Option<String>,
+    /// Definitions of an included IDL file are generated elsewhere, at this absolute Rust
+    /// path: `--extern CosEventComm.idl=::event_service::generated` (repeatable).
+    #[arg(long = "extern", value_name = "FILE.idl=PATH", value_parser = parse_extern)]
+    externs: Vec<(PathBuf, String)>,
+    /// Generate each definition once, in its own file's output; the outputs are included as
+    /// sibling modules under this Rust path, as the `units.rs` written beside them does.
+    #[arg(long, value_name = "PATH")]
+    shared_units: Option<String>,
     /// Directory to write the .rs files to.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
     /// IDL files to compile.
     #[arg(required = true, value_name = "FILE.idl")]
     files: Vec<PathBuf>,
+}
+
+fn parse_extern(s: &str) -> Result<(PathBuf, String), String> {
+    match s.split_once('=') {
+        Some((file, path)) if !file.is_empty() && !path.is_empty() => {
+            Ok((PathBuf::from(file), path.to_owned()))
+        }
+        _ => Err(format!(
+            "expected FILE.idl=RUST_PATH (e.g. CosEventComm.idl=crate::comm), got {s:?}"
+        )),
+    }
 }
 
 #[global_allocator]
@@ -46,6 +66,12 @@ fn main() -> ExitCode {
     }
     if let Some(name) = &args.runtime_crate {
         b.runtime_crate(name);
+    }
+    for (file, path) in &args.externs {
+        b.extern_path(file, path);
+    }
+    if let Some(path) = &args.shared_units {
+        b.shared_units(path);
     }
     for d in &args.define {
         b.define(d);

@@ -198,3 +198,24 @@ fn binary_prints_warnings_and_still_writes_the_file() {
     assert!(out.join("lifecycle.rs").is_file());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn binary_rejects_an_extern_path_that_is_not_absolute() {
+    let out = scratch("cli-extern");
+    let golden = tests_dir().join("golden");
+    for (arg, want) in [
+        ("echo.idl=echo_types", "is not an absolute path"),
+        ("echo.idl", "expected FILE.idl=RUST_PATH"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_idlc"))
+            .args(["--extern", arg, "--out"])
+            .arg(&out)
+            .arg(golden.join("echo.idl"))
+            .output()
+            .expect("run idlc");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{arg}");
+        assert!(stderr.contains(want), "{arg}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

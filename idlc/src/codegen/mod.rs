@@ -29,6 +29,7 @@ use quote::quote;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -89,6 +90,12 @@ pub struct Options {
     /// `orb`. A crate that depends on a facade re-exporting `orb::codegen` under its own name
     /// (`rtorb`) sets it, so that it needs no dependency on `orb` itself.
     pub runtime_crate: Option<String>,
+    /// IDL files whose definitions are generated elsewhere, with the Rust path of the module
+    /// their output is included in (`crate::comm`, `::event_service::generated`): a unit that
+    /// includes such a file refers to its definitions there instead of generating them again.
+    /// A file matches when its path ends with the given one, component by component
+    /// (`CosEventComm.idl` matches any file of that name). A unit's own file is never extern.
+    pub extern_files: Vec<(PathBuf, String)>,
 }
 
 /// The model cannot be turned into Rust (an inconsistent hand-built model, or a limit).
@@ -121,6 +128,15 @@ pub fn generate_cached(model: &Model, options: &Options, cache: &RenderCache) ->
             return Err(GenError::new(format!(
                 "the runtime crate name {name:?} is not a Rust identifier: give the name code \
                  uses (`my_orb`, not `my-orb`)"
+            )));
+        }
+    }
+    for (file, path) in &options.extern_files {
+        if !is_extern_root(path) || syn::parse_str::<syn::Path>(path).is_err() {
+            return Err(GenError::new(format!(
+                "the Rust path {path:?} given for the definitions of {} is not an absolute \
+                 path: write `crate::module` or `::crate_name::module`",
+                file.display()
             )));
         }
     }
@@ -490,6 +506,8 @@ pub(crate) struct Generator<'m> {
     reach: RefCell<HashMap<ItemId, HashSet<ItemId>>>,
     /// Each item's own part of a fingerprint, made once per unit (see `fingerprint`).
     described: RefCell<HashMap<ItemId, std::rc::Rc<fingerprint::Described>>>,
+    /// Per file of the model: the index in `opts.extern_files` of the entry it matches.
+    extern_memo: RefCell<HashMap<PathBuf, Option<usize>>>,
 }
 
 impl<'m> Generator<'m> {
@@ -503,6 +521,7 @@ impl<'m> Generator<'m> {
             support_memo: RefCell::new(HashMap::new()),
             reach: RefCell::new(HashMap::new()),
             described: RefCell::new(HashMap::new()),
+            extern_memo: RefCell::new(HashMap::new()),
         };
         let (mut types, mut values) = (Scope::default(), Scope::default());
         g.assign(&m.roots.clone(), &[], &mut types, &mut values)?;
@@ -543,8 +562,18 @@ impl<'m> Generator<'m> {
                 continue;
             }
             let item = self.item(id)?;
+            // An extern item lives in another unit: its path starts at that unit's root (an
+            // absolute path, which `relative` recognises), and so do its nested items'.
+            let scope = match self.extern_root(id) {
+                Some(root) if path.first().is_none_or(|p| !is_extern_root(p)) => {
+                    std::iter::once(root.to_owned())
+                        .chain(path.iter().cloned())
+                        .collect()
+                }
+                _ => path.to_vec(),
+            };
             let mut n = Names {
-                scope: path.to_vec(),
+                scope,
                 ..Names::default()
             };
             let inner: Option<Vec<ItemId>> = match &item.kind {
@@ -611,9 +640,9 @@ impl<'m> Generator<'m> {
             };
             let module = n.module.clone();
             let is_interface = matches!(item.kind, ItemKind::Interface(_));
+            let mut sub = n.scope.clone();
             self.names.insert(id, n);
             if let (Some(inner), Some(module)) = (inner, module) {
-                let mut sub = path.to_vec();
                 sub.push(module);
                 let (mut t, mut v) = (Scope::default(), Scope::default());
                 if is_interface {
@@ -909,8 +938,15 @@ impl<'m> Generator<'m> {
                 continue;
             }
             let item = self.item(id)?;
-            if matches!(item.kind, ItemKind::Operation(_) | ItemKind::Attribute(_)) {
+            if matches!(item.kind, ItemKind::Operation(_) | ItemKind::Attribute(_))
+                || self.extern_root(id).is_some()
+            {
                 continue;
+            }
+            if let ItemKind::Module(md) = &item.kind {
+                if self.wholly_extern(&md.contents) {
+                    continue;
+                }
             }
             if let Some(reason) = self.unsupported.get(&id) {
                 out.push(Node::Item(comment(&format!(
@@ -1034,6 +1070,49 @@ impl<'m> Generator<'m> {
         })
     }
 
+    /// The Rust path of the unit that generates item `id`, when that is not this unit (see
+    /// [`Options::extern_files`]). Modules are never extern: they may be reopened here.
+    fn extern_root(&self, id: ItemId) -> Option<&str> {
+        if self.opts.extern_files.is_empty() {
+            return None;
+        }
+        let item = self.m.get(id)?;
+        if matches!(item.kind, ItemKind::Module(_)) {
+            return None;
+        }
+        let file = &item.location.file;
+        if let Some(found) = self.extern_memo.borrow().get(file) {
+            return found.map(|i| self.opts.extern_files[i].1.as_str());
+        }
+        // Paths name one file in several ways (relative, `..`, links): compared as written
+        // and canonical, once per file.
+        let canonical = std::fs::canonicalize(file).ok();
+        let is_main = self.m.files.first().is_some_and(|main| {
+            main == file || canonical.is_some() && std::fs::canonicalize(main).ok() == canonical
+        });
+        let found = (!is_main)
+            .then(|| {
+                self.opts.extern_files.iter().position(|(f, _)| {
+                    file.ends_with(f) || canonical.as_ref().is_some_and(|c| c.ends_with(f))
+                })
+            })
+            .flatten();
+        self.extern_memo.borrow_mut().insert(file.clone(), found);
+        found.map(|i| self.opts.extern_files[i].1.as_str())
+    }
+
+    /// Whether a module has nothing of this unit's own (every item in it, nested modules
+    /// included, is generated by another unit), so that it is left out.
+    fn wholly_extern(&self, contents: &[ItemId]) -> bool {
+        !contents.is_empty()
+            && contents
+                .iter()
+                .all(|&c| match self.m.get(c).map(|i| &i.kind) {
+                    Some(ItemKind::Module(md)) => self.wholly_extern(&md.contents),
+                    _ => self.extern_root(c).is_some(),
+                })
+    }
+
     /// Relative path from module `from` to item `id`'s identifier.
     fn path_to(&self, from: &[String], id: ItemId) -> Result<TokenStream> {
         let n = self.names(id)?;
@@ -1065,8 +1144,22 @@ fn nested_module(n: &mut Names, name: &str, nested: &[ItemId], types: &mut Scope
     }
 }
 
-/// `super::super::a::b::Name`, from module `from` to `name` in module `to`.
+/// Whether a module path's first element is the absolute path of another unit's root (an
+/// extern item's, see [`Options::extern_files`]) rather than a module name.
+fn is_extern_root(s: &str) -> bool {
+    s == "crate" || s.contains("::")
+}
+
+/// `super::super::a::b::Name`, from module `from` to `name` in module `to`; or
+/// `crate::x::a::Name` when `to` is in another unit.
 fn relative(from: &[String], to: &[String], name: &str) -> TokenStream {
+    if let Some(root) = to.first().filter(|r| is_extern_root(r)) {
+        // Checked to parse when generation started.
+        let root: TokenStream = root.parse().unwrap_or_default();
+        let downs = to[1..].iter().map(|s| ident(s));
+        let name = ident(name);
+        return quote!(#root :: #(#downs::)* #name);
+    }
     let common = from.iter().zip(to).take_while(|(a, b)| a == b).count();
     let ups = (common..from.len()).map(|_| quote!(super::));
     let downs = to[common..].iter().map(|s| ident(s));

@@ -28,6 +28,13 @@ fn main() {
             idl.join("regressions.idl"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
+    // Each definition once, shared between the files (src/lib.rs: `units`).
+    Builder::new()
+        .include(&idl)
+        .out_dir(out.join("units"))
+        .shared_units("crate::units")
+        .compile(&[idl.join("units_base.idl"), idl.join("units_user.idl")])
+        .unwrap_or_else(|e| panic!("{e}"));
     omniorb(&out);
 }
 
@@ -95,7 +102,40 @@ fn omniorb(out: &Path) {
         names.join(", ")
     ));
     std::fs::write(out.join("omniorb.rs"), index).expect("write omniorb.rs");
+    // The event and notification services' files, which include one another (and
+    // CosNaming, TimeBase, orb.idl), with each definition generated once (src/lib.rs:
+    // `omniorb_shared`; all 61 files this way compile too, but would add a minute here).
+    let shared: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| {
+            let name = f.file_name().unwrap_or_default().to_string_lossy();
+            SHARED_UNITS.iter().any(|s| name == *s)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(shared.len(), SHARED_UNITS.len(), "omniORB IDL missing");
+    b.out_dir(out.join("omniorb_shared"))
+        .shared_units("crate::omniorb_shared")
+        .compile(&shared)
+        .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// omniORB files compiled with `Builder::shared_units` (and their includes: CosNaming.idl,
+/// TimeBase.idl, orb.idl... referred to as long as they are in this list, else generated).
+const SHARED_UNITS: &[&str] = &[
+    "CosEventComm.idl",
+    "CosEventChannelAdmin.idl",
+    "CosTypedEventComm.idl",
+    "CosTypedEventChannelAdmin.idl",
+    "CosNotification.idl",
+    "CosNotifyComm.idl",
+    "CosNotifyFilter.idl",
+    "CosNotifyChannelAdmin.idl",
+    "CosTypedNotifyComm.idl",
+    "CosTypedNotifyChannelAdmin.idl",
+    "CosNaming.idl",
+    "TimeBase.idl",
+];
 
 fn idl_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {

@@ -26,6 +26,13 @@ pub mod regressions {
     include!(concat!(env!("OUT_DIR"), "/regressions.rs"));
 }
 
+/// `units_base.idl` and `units_user.idl`, which includes it, with each definition generated
+/// once (`Builder::shared_units`): `units::units_base` and `units::units_user`.
+#[deny(warnings)]
+pub mod units {
+    include!(concat!(env!("OUT_DIR"), "/units/units.rs"));
+}
+
 macro_rules! per_strategy {
     ($($strategy:ident),*) => {$(
         /// `echo.idl` and `ops50.idl` with one demux strategy.
@@ -47,4 +54,11 @@ per_strategy!(perfect, linear, binary, dynamic);
 /// omniORB does not ship), one module per file, each with warnings denied.
 pub mod omniorb {
     include!(concat!(env!("OUT_DIR"), "/omniorb.rs"));
+}
+
+/// omniORB's event and notification service IDL with each definition generated once, in the
+/// unit of the file that makes it (`Builder::shared_units`).
+#[deny(warnings)]
+pub mod omniorb_shared {
+    include!(concat!(env!("OUT_DIR"), "/omniorb_shared/units.rs"));
 }
