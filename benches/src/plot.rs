@@ -76,26 +76,9 @@ pub fn lines(
                 .y_label_formatter(&|v| ns(*v))
                 .draw()?;
             for (i, series) in g.series.iter().enumerate() {
-                let color = PALETTE[i % PALETTE.len()];
-                let points = medians(series);
-                chart
-                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                    .label(*series)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                    });
-                chart.draw_series(
-                    points
-                        .into_iter()
-                        .map(|p| Circle::new(p, 3, color.filled())),
-                )?;
+                line_with_dots(&mut chart, i, series, medians(series))?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }};
     }
     if spans_a_decade(&log_y) {
@@ -104,6 +87,43 @@ pub fn lines(
         draw!(linear_y);
     }
     root.present()?;
+    Ok(())
+}
+
+/// Series `i`'s line through `points`, a dot on each, and its legend entry `name`.
+fn line_with_dots<CT>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, CT>,
+    i: usize,
+    name: &str,
+    points: Vec<(f64, f64)>,
+) -> Result<(), Box<dyn Error>>
+where
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    let color = PALETTE[i % PALETTE.len()];
+    chart
+        .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    chart.draw_series(
+        points
+            .into_iter()
+            .map(|p| Circle::new(p, 3, color.filled())),
+    )?;
+    Ok(())
+}
+
+/// The legend box, at `position`.
+fn legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), Box<dyn Error>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
 
@@ -222,12 +242,7 @@ pub fn cdf(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present()?;
     Ok(())
 }
@@ -263,21 +278,9 @@ pub fn linear_lines(
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     for (i, (name, points)) in series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(*name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+        line_with_dots(&mut chart, i, name, points.clone())?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present()?;
     Ok(())
 }
@@ -350,12 +353,7 @@ pub fn histogram(
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(0.45).filled())
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()?;
     Ok(())
 }
