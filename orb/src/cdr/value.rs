@@ -788,11 +788,8 @@ impl<'a> ValueDecoder<'a> {
     /// A repository id or codebase URL: a string, or an indirection to one read before.
     fn read_repo_string(&mut self, dec: &mut Decoder<'a>) -> Result<String, DecodeError> {
         dec.align(4)?;
-        let pos = dec.position();
-        let at = dec.offset();
-        if dec.clone().read_ulong()? == INDIRECTION_TAG {
-            dec.skip(4)?;
-            let target = read_indirection(dec)?;
+        let (pos, at) = (dec.position(), dec.offset());
+        if let Some(target) = indirection_if_any(dec)? {
             return self.strings.get(target).cloned().ok_or_else(|| {
                 invalid(
                     "repository id indirection does not point back at a repository id or codebase URL",
@@ -808,11 +805,8 @@ impl<'a> ValueDecoder<'a> {
     /// A repository id list: a count and that many ids, or an indirection to a list read before.
     fn read_id_list(&mut self, dec: &mut Decoder<'a>) -> Result<Vec<String>, DecodeError> {
         dec.align(4)?;
-        let pos = dec.position();
-        let at = dec.offset();
-        if dec.clone().read_ulong()? == INDIRECTION_TAG {
-            dec.skip(4)?;
-            let target = read_indirection(dec)?;
+        let (pos, at) = (dec.position(), dec.offset());
+        if let Some(target) = indirection_if_any(dec)? {
             return self.lists.get(target).cloned().ok_or_else(|| {
                 invalid(
                     "repository id list indirection does not point back at a list",
@@ -872,6 +866,16 @@ impl<T> ByPosition<T> {
 
 /// After `0xffffffff`: the offset long, and the buffer position it points at, which must lie
 /// before the indirection.
+/// At a repository id, codebase URL or id list (4-aligned): the position of the earlier one
+/// an indirection points at, read past; or `None`, the decoder left at the item.
+fn indirection_if_any(dec: &mut Decoder<'_>) -> Result<Option<usize>, DecodeError> {
+    if dec.clone().read_ulong()? != INDIRECTION_TAG {
+        return Ok(None);
+    }
+    dec.skip(4)?;
+    read_indirection(dec).map(Some)
+}
+
 fn read_indirection(dec: &mut Decoder<'_>) -> Result<usize, DecodeError> {
     dec.align(4)?;
     let field = dec.position();
