@@ -257,7 +257,7 @@ pub fn reply_user_exception<E: UserException>(
 pub fn reply_is_a(
     args: &mut Decoder<'_>,
     reply: &mut Encoder,
-    is_a: fn(&str) -> bool,
+    is_a: impl FnOnce(&str) -> bool,
 ) -> Result<DispatchStatus, SystemException> {
     let id = args.read_string().field("logical_type_id")?;
     reply.write_bool(is_a(&id));

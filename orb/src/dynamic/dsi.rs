@@ -3,7 +3,9 @@
 
 use super::ParamMode;
 use crate::cdr::{Decoder, Encoder};
-use crate::codegen::{reply_ok, DispatchStatus, OBJECT_REPOSITORY_ID};
+use crate::codegen::{
+    reply_is_a, reply_non_existent, reply_ok, DispatchStatus, OBJECT_REPOSITORY_ID,
+};
 use crate::exception::{SystemException, SystemExceptionKind};
 use crate::giop::CompletionStatus;
 use crate::servant::{Servant, ServantRef};
@@ -153,16 +155,9 @@ impl<D: DynamicImplementation> Servant for DynamicServant<D> {
         reply: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
         match operation {
-            "_is_a" => {
-                let id = args.read_string().map_err(SystemException::from)?;
-                reply.write_bool(self.0.is_a(&id));
-                return Ok(DispatchStatus::NoException);
-            }
+            "_is_a" => return reply_is_a(args, reply, |id| self.0.is_a(id)),
             // `_not_existent` is GIOP 1.0's spelling.
-            "_non_existent" | "_not_existent" => {
-                reply.write_bool(false);
-                return Ok(DispatchStatus::NoException);
-            }
+            "_non_existent" | "_not_existent" => return reply_non_existent(reply),
             _ => {}
         }
         let mut request = ServerRequest {
