@@ -541,7 +541,7 @@ fn state_types<'t>(chain: &[&'t TypeCode]) -> Vec<&'t TypeCode> {
 pub(super) struct ValueReader<'a> {
     budget: usize,
     /// Value framing of the stream, made when the first value type instance is met.
-    values: Option<ValueDecoder<'a>>,
+    values: Option<ValueDecoder>,
     /// The instances of this `any` (their [`Value::SharedValue`] numbers), by the ordinal of
     /// their value tag in the stream; `None` for one whose state was skipped.
     instances: HashMap<usize, Option<u32>>,
@@ -549,6 +549,8 @@ pub(super) struct ValueReader<'a> {
     instance_count: u32,
     /// Enclosing constructed types, for resolving recursive references.
     env: Vec<TypeCode>,
+    /// The input read from.
+    _input: std::marker::PhantomData<&'a [u8]>,
 }
 
 impl<'a> ValueReader<'a> {
@@ -559,6 +561,7 @@ impl<'a> ValueReader<'a> {
             instances: HashMap::new(),
             instance_count: 0,
             env: Vec::new(),
+            _input: std::marker::PhantomData,
         }
     }
 
@@ -763,7 +766,7 @@ impl<'a> ValueReader<'a> {
     }
 
     /// The value framing of the stream `dec` reads.
-    fn framing(&mut self, dec: &Decoder<'a>) -> &mut ValueDecoder<'a> {
+    fn framing(&mut self, dec: &Decoder<'a>) -> &mut ValueDecoder {
         self.values.get_or_insert_with(|| ValueDecoder::new(dec))
     }
 
