@@ -11,8 +11,8 @@
 //! Not for hand-written code: it is `#[doc(hidden)]` and may change with `idlc`.
 
 pub use crate::cdr::value::{
-    register_value_factory, ValueFactories, ValueFactory, ValueGraph, ValueHandle, ValueInput,
-    ValueOutput, ValueRef, ValueType,
+    read_custom, register_custom_marshaling, register_value_factory, write_custom, ValueFactories,
+    ValueFactory, ValueGraph, ValueHandle, ValueInput, ValueOutput, ValueRef, ValueType,
 };
 pub use crate::cdr::{
     ByteOrder, CdrDecode, CdrEncode, DecodeError, DecodeErrorKind, Decoder, EncodeError, Encoder,

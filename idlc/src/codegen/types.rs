@@ -64,6 +64,15 @@ impl Generator<'_> {
                         None => quote!(::orb::codegen::ObjectRef),
                     }
                 }
+                // A value with its graph; null is `None`. An abstract value type's values are
+                // of the types derived from it: any value.
+                ItemKind::ValueType(v) if v.kind == crate::model::ValueKind::Abstract => {
+                    quote!(Option<::orb::codegen::ValueHandle<dyn ::orb::codegen::ValueType>>)
+                }
+                ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
+                    let p = self.path_to(from, *id)?;
+                    quote!(Option<::orb::codegen::ValueHandle<#p>>)
+                }
                 _ => self.path_to(from, *id)?,
             },
         })
@@ -73,7 +82,9 @@ impl Generator<'_> {
     pub(super) fn pass(&self, ty: &TypeRef) -> Pass {
         match self.unalias(ty) {
             TypeRef::Primitive(p) => match p {
-                Primitive::Any | Primitive::Object | Primitive::TypeCode => Pass::Ref,
+                Primitive::Any | Primitive::Object | Primitive::TypeCode | Primitive::ValueBase => {
+                    Pass::Ref
+                }
                 Primitive::Principal => Pass::Slice,
                 _ => Pass::Value,
             },
@@ -272,6 +283,8 @@ impl Generator<'_> {
                 Some(ItemKind::Union(u)) => self.min_size_depth(&u.discriminator, depth + 1),
                 Some(ItemKind::Enum(_)) => 4,
                 Some(ItemKind::Interface(_)) => 9,
+                // A null value's tag.
+                Some(ItemKind::ValueType(_) | ItemKind::ValueBox(_)) => 4,
                 _ => 0,
             },
         }
@@ -300,6 +313,8 @@ impl Generator<'_> {
                     .iter()
                     .all(|m| self.has_default_depth(&m.ty, depth + 1)),
                 Some(ItemKind::Enum(_)) | Some(ItemKind::Interface(_)) => true,
+                // `None`, a null value.
+                Some(ItemKind::ValueType(_) | ItemKind::ValueBox(_)) => true,
                 _ => false,
             },
         }
@@ -338,9 +353,7 @@ impl Generator<'_> {
                 Primitive::Object => {
                     quote!(#tc::objref(::orb::codegen::OBJECT_REPOSITORY_ID, "Object"))
                 }
-                Primitive::ValueBase => {
-                    return Err(GenError::new("ValueBase has no TypeCode mapping yet"))
-                }
+                Primitive::ValueBase => quote!(#tc::value_base()),
             },
             TypeRef::String(b) => {
                 let b = Literal::u32_unsuffixed(b.unwrap_or(0));
@@ -390,6 +403,8 @@ impl Generator<'_> {
             let kind = match &item.kind {
                 ItemKind::Struct(_) => quote!(Struct),
                 ItemKind::Union(_) => quote!(Union),
+                ItemKind::ValueType(_) => quote!(Value),
+                ItemKind::ValueBox(_) => quote!(ValueBox),
                 ItemKind::Exception(_) => quote!(Except),
                 _ => {
                     return Err(GenError::new(format!(
@@ -409,6 +424,14 @@ impl Generator<'_> {
             ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Exception(_) => {
                 if self.reaches_any(id, stack) {
                     self.constructed_tc(id, from, stack)?
+                } else {
+                    let p = self.path_to(from, id)?;
+                    quote!(#p::type_code())
+                }
+            }
+            ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
+                if self.reaches_any(id, stack) {
+                    self.value_tc(id, from, stack)?
                 } else {
                     let p = self.path_to(from, id)?;
                     quote!(#p::type_code())
@@ -591,6 +614,15 @@ impl Generator<'_> {
                 u.cases.iter().for_each(|c| type_deps(&c.ty, &mut deps));
             }
             Some(ItemKind::Typedef(t)) => type_deps(&t.ty, &mut deps),
+            Some(ItemKind::ValueBox(b)) => type_deps(&b.ty, &mut deps),
+            Some(ItemKind::ValueType(v)) => {
+                deps.extend(v.bases.iter().copied());
+                for c in &v.contents {
+                    if let Some(ItemKind::StateMember(sm)) = self.m.get(*c).map(|i| &i.kind) {
+                        type_deps(&sm.ty, &mut deps);
+                    }
+                }
+            }
             _ => {}
         }
         deps
@@ -624,7 +656,9 @@ fn primitive_type(p: Primitive) -> Result<TokenStream> {
         Primitive::Object => quote!(::orb::codegen::ObjectRef),
         Primitive::TypeCode => quote!(::orb::codegen::TypeCode),
         Primitive::Principal => quote!(Vec<u8>),
-        Primitive::ValueBase => return Err(GenError::new("ValueBase is not mapped yet")),
+        Primitive::ValueBase => {
+            quote!(Option<::orb::codegen::ValueHandle<dyn ::orb::codegen::ValueType>>)
+        }
     })
 }
 

@@ -1185,6 +1185,14 @@ impl<T: ?Sized> ValueHandle<T> {
 }
 
 impl<T: ValueType> ValueHandle<T> {
+    /// The same value where a base type `B` is expected, if `T` derives from `B`.
+    pub fn upcast<B: ValueFactory>(&self) -> Option<ValueHandle<B>> {
+        is_a(self.node()?, B::REPOSITORY_ID).then(|| ValueHandle {
+            graph: self.graph.clone(),
+            at: ValueRef::new(self.at.index),
+        })
+    }
+
     /// `value` alone in a graph of its own.
     pub fn from_value(value: T) -> ValueHandle<T> {
         let mut graph = ValueGraph::new();
@@ -1495,6 +1503,65 @@ static REGISTERED: std::sync::LazyLock<parking_lot::RwLock<ValueFactories>> =
 /// `ORB::register_value_factory`.
 pub fn register_value_factory<T: ValueFactory>() {
     REGISTERED.write().include::<T>();
+}
+
+type CustomWrite =
+    Box<dyn Fn(&dyn ValueType, &mut ValueOutput<'_>) -> Result<(), EncodeError> + Send + Sync>;
+type CustomRead = Box<
+    dyn Fn(&mut ValueInput<'_, '_>) -> Result<Box<dyn std::any::Any>, DecodeError> + Send + Sync,
+>;
+
+/// The marshaling of each `custom valuetype`, by repository id ([`register_custom_marshaling`]).
+static CUSTOM: std::sync::LazyLock<
+    parking_lot::RwLock<HashMap<String, (CustomWrite, CustomRead)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// How the values of the custom value type `T` are written and read: its state on the wire
+/// is whatever the application's `write` writes (in chunks, as custom values always are), and
+/// only the application knows how to read it back. Generated code for a `custom valuetype`
+/// calls what is registered here; a custom value with nothing registered is refused, never
+/// guessed at.
+pub fn register_custom_marshaling<T: ValueFactory>(
+    write: fn(&T, &mut ValueOutput<'_>) -> Result<(), EncodeError>,
+    read: fn(&mut ValueInput<'_, '_>) -> Result<T, DecodeError>,
+) {
+    let w: CustomWrite = Box::new(move |v, out| match v.as_any().downcast_ref::<T>() {
+        Some(v) => write(v, out),
+        None => Err(EncodeError::Invalid(
+            "custom marshaling registered for another type",
+        )),
+    });
+    let r: CustomRead = Box::new(move |input| Ok(Box::new(read(input)?)));
+    CUSTOM.write().insert(T::REPOSITORY_ID.to_owned(), (w, r));
+}
+
+/// Writes a custom value with its registered marshaling (generated code's `write_state`).
+pub fn write_custom(value: &dyn ValueType, out: &mut ValueOutput<'_>) -> Result<(), EncodeError> {
+    let custom = CUSTOM.read();
+    match custom.get(value.repository_id()) {
+        Some((write, _)) => write(value, out),
+        None => Err(EncodeError::Invalid(
+            "a custom value type with no marshaling registered: its state is what the \
+             application writes (orb::codegen::register_custom_marshaling)",
+        )),
+    }
+}
+
+/// Reads a custom value with its registered marshaling (generated code's `read_state`).
+pub fn read_custom<T: ValueFactory>(input: &mut ValueInput<'_, '_>) -> Result<T, DecodeError> {
+    let at = input.dec.offset();
+    let custom = CUSTOM.read();
+    let Some((_, read)) = custom.get(T::REPOSITORY_ID) else {
+        return Err(invalid(
+            "a custom value type with no unmarshaling registered: only the application knows \
+             its state (orb::codegen::register_custom_marshaling)",
+            at,
+        ));
+    };
+    read(input)?
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| invalid("custom unmarshaling registered for another type", at))
 }
 
 /// A value read whose type is checked once the outermost value is complete (a cycle may refer

@@ -26,6 +26,12 @@ pub mod regressions {
     include!(concat!(env!("OUT_DIR"), "/regressions.rs"));
 }
 
+/// Value types, boxes, `ValueBase` and abstract value types (`values.idl`).
+#[deny(warnings)]
+pub mod values {
+    include!(concat!(env!("OUT_DIR"), "/values.rs"));
+}
+
 /// `units_base.idl` and `units_user.idl`, which includes it, with each definition generated
 /// once (`Builder::shared_units`): `units::units_base` and `units::units_user`.
 #[deny(warnings)]
