@@ -19,7 +19,7 @@ fn generator_handles_every_accepted_corpus_file() {
     };
     let files = dir.join("files");
     let (mut generated, mut failures) = (0, Vec::new());
-    // Items the generator could not map, by reason (what is left of issue #15's mapping).
+    // Items the generator could not map, by reason.
     let mut unmapped: std::collections::BTreeMap<String, usize> = Default::default();
     for (path, flags) in rows(&dir)
         .into_iter()
@@ -50,4 +50,6 @@ fn generator_handles_every_accepted_corpus_file() {
     }
     assert!(generated > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every valid file maps completely: no item is left as a "not mapped" comment.
+    assert_eq!(total, 0, "items not mapped: {unmapped:#?}");
 }

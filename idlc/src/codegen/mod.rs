@@ -653,7 +653,7 @@ impl<'m> Generator<'m> {
                     nested_module(&mut n, &item.name, &nested, types);
                     Some(nested)
                 }
-                ItemKind::ValueBox(_) => {
+                ItemKind::ValueBox(_) | ItemKind::Native => {
                     n.ident = types.claim(camel(&item.name));
                     None
                 }
@@ -863,7 +863,6 @@ impl<'m> Generator<'m> {
                 })
                 .unwrap_or_else(|| format!("{}s are not mapped yet", item.kind.describe()));
             return Some(match &item.kind {
-                ItemKind::Native => "native types have no Rust mapping yet".into(),
                 ItemKind::ValueType(v) if !v.defined => {
                     "the value type is forward-declared but never defined".into()
                 }
@@ -921,20 +920,12 @@ impl<'m> Generator<'m> {
         ty: &crate::model::TypeRef,
         memo: &mut HashMap<ItemId, Option<String>>,
     ) -> Option<String> {
-        use crate::model::{InterfaceKind, TypeRef};
+        use crate::model::TypeRef;
         match ty {
             TypeRef::Sequence(t, _) | TypeRef::Array(t, _) => self.type_support(t, memo),
             TypeRef::Named(id) => {
                 let item = self.m.get(*id)?;
                 match &item.kind {
-                    ItemKind::Interface(i) if i.kind == InterfaceKind::Local => Some(format!(
-                        "it refers to local interface '{}', which cannot travel in CDR",
-                        item.scoped()
-                    )),
-                    ItemKind::Interface(i) if i.kind == InterfaceKind::Abstract => Some(format!(
-                        "it refers to abstract interface '{}', whose references are not mapped yet",
-                        item.scoped()
-                    )),
                     ItemKind::Interface(_) => None,
                     _ => self
                         .item_support(*id, memo)
@@ -1059,6 +1050,7 @@ impl<'m> Generator<'m> {
                 ItemKind::Enum(_) => self.enumeration(id, path)?,
                 ItemKind::ValueType(_) => self.value_type(id, path, seen)?,
                 ItemKind::ValueBox(_) => self.value_box(id, path)?,
+                ItemKind::Native => self.native(id)?,
                 _ => TokenStream::new(),
             };
             let tokens = match &self.opts.runtime_crate {

@@ -57,6 +57,15 @@ impl Generator<'_> {
             TypeRef::Named(id) => match &self.item(*id)?.kind {
                 // A concrete interface's typed reference; an interface only ever declared
                 // forward has none, so its references are plain `CORBA::Object`s.
+                // A local object is a Rust value implementing the interface's trait.
+                ItemKind::Interface(i) if i.kind == crate::model::InterfaceKind::Local => {
+                    let p = self.path_to(from, *id)?;
+                    quote!(::orb::codegen::LocalRef<dyn #p>)
+                }
+                // An object reference or a value, whichever the sender had.
+                ItemKind::Interface(i) if i.kind == crate::model::InterfaceKind::Abstract => {
+                    quote!(::orb::codegen::AbstractRef)
+                }
                 ItemKind::Interface(_) => {
                     let n = self.names(*id)?;
                     match &n.reference {
@@ -313,8 +322,8 @@ impl Generator<'_> {
                     .iter()
                     .all(|m| self.has_default_depth(&m.ty, depth + 1)),
                 Some(ItemKind::Enum(_)) | Some(ItemKind::Interface(_)) => true,
-                // `None`, a null value.
-                Some(ItemKind::ValueType(_) | ItemKind::ValueBox(_)) => true,
+                // `None`, a null value; nil; empty.
+                Some(ItemKind::ValueType(_) | ItemKind::ValueBox(_) | ItemKind::Native) => true,
                 _ => false,
             },
         }
@@ -416,7 +425,14 @@ impl Generator<'_> {
             return Ok(quote!(#tc::recursive(::orb::codegen::TCKind::#kind, #repo)));
         }
         Ok(match &item.kind {
-            ItemKind::Interface(_) => quote!(#tc::objref(#repo, #name)),
+            ItemKind::Interface(i) => match i.kind {
+                crate::model::InterfaceKind::Unconstrained => quote!(#tc::objref(#repo, #name)),
+                crate::model::InterfaceKind::Abstract => {
+                    quote!(#tc::abstract_interface(#repo, #name))
+                }
+                crate::model::InterfaceKind::Local => quote!(#tc::local_interface(#repo, #name)),
+            },
+            ItemKind::Native => quote!(#tc::native(#repo, #name)),
             ItemKind::Enum(_) => {
                 let p = self.path_to(from, id)?;
                 quote!(#p::type_code())

@@ -450,6 +450,23 @@ impl Generator<'_> {
     }
 }
 
+impl Generator<'_> {
+    /// `native N`: an opaque value of the application's choosing, never marshalled.
+    pub(super) fn native(&self, id: ItemId) -> Result<TokenStream> {
+        let item = self.item(id)?;
+        let name = ident(&self.names(id)?.ident);
+        let doc = format!(
+            " IDL `native {}`: what it stands for is the application's (put any value in, \
+             take it out with `downcast_ref`); it never travels in a message.",
+            item.scoped()
+        );
+        Ok(quote! {
+            #[doc = #doc]
+            pub type #name = ::orb::codegen::Native;
+        })
+    }
+}
+
 /// Whether an item inside a value type is a type or constant of its scope (rather than a
 /// state member, operation, attribute or initializer).
 pub(super) fn is_nested_type(kind: Option<&ItemKind>) -> bool {

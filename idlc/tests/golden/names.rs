@@ -741,7 +741,8 @@ pub mod self_ {
             }
         }
     }
-    // IDL native type self::Handle is not mapped: native types have no Rust mapping yet.
+    /// IDL `native self::Handle`: what it stands for is the application's (put any value in, take it out with `downcast_ref`); it never travels in a message.
+    pub type Handle = ::orb::codegen::Native;
     /// IDL `valuetype self::Box`: its state, root base's members first. Values live in a `ValueGraph`; a member of value type is a `ValueRef` into it.
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct Box_ {

@@ -474,6 +474,27 @@ impl TypeCode {
         )
     }
 
+    pub fn abstract_interface(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
+        TypeCode::AbstractInterface(Arc::new(Named {
+            id: id.into(),
+            name: name.into(),
+        }))
+    }
+
+    pub fn local_interface(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
+        TypeCode::LocalInterface(Arc::new(Named {
+            id: id.into(),
+            name: name.into(),
+        }))
+    }
+
+    pub fn native(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
+        TypeCode::Native(Arc::new(Named {
+            id: id.into(),
+            name: name.into(),
+        }))
+    }
+
     pub fn objref(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
         TypeCode::ObjRef(Arc::new(Named {
             id: id.into(),
