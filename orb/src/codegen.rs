@@ -24,7 +24,9 @@ pub use crate::giop::CompletionStatus;
 pub use crate::iop::Ior;
 pub use crate::object::{AbstractRef, ObjectRef, Reply, ReplyOutcome};
 pub use crate::servant::{upcast, Servant, ServantRef};
-pub use crate::typecode::{Any, AnyError, AnyType, TCKind, TypeCode, UnionLabel, Value};
+pub use crate::typecode::{
+    Any, AnyError, AnyType, TCKind, TypeCode, UnionLabel, Value, ValueTypeCode,
+};
 pub use std::any::Any as StdAny;
 pub use std::collections::HashMap;
 pub use std::sync::Arc;

@@ -113,6 +113,14 @@ impl<'m> Generator<'m> {
             // A local object is a Rust value implementing the trait, referred to by
             // `LocalRef<dyn Trait>`; it has no stubs, skeleton or typed reference.
             let local_trait = self.servant_trait(id, path)?;
+            let mut errors = Vec::new();
+            for (member, acc) in self.own_members(id)? {
+                if self.member_unsupported(member, acc).is_none() {
+                    if let Some(e) = self.error_enum(id, member, acc, &mod_path)? {
+                        errors.push(e);
+                    }
+                }
+            }
             return Ok(quote! {
                 #local_trait
 
@@ -122,6 +130,7 @@ impl<'m> Generator<'m> {
                 pub mod #module {
                     /// The repository id.
                     pub const REPOSITORY_ID: &str = #repo;
+                    #(#errors)*
                     #(#nested)*
                 }
             });
@@ -223,12 +232,12 @@ impl<'m> Generator<'m> {
     }
 
     /// The operations and attribute accessors an interface declares itself, in order.
-    fn own_members(&self, id: ItemId) -> Result<Vec<(ItemId, Acc)>> {
-        let ItemKind::Interface(iface) = &self.item(id)?.kind else {
-            return Err(GenError::new("not an interface"));
-        };
+    pub(super) fn own_members(&self, id: ItemId) -> Result<Vec<(ItemId, Acc)>> {
+        let contents = self
+            .member_contents(id)
+            .ok_or_else(|| GenError::new("not an interface or value type"))?;
         let mut out = Vec::new();
-        for &m in &iface.contents {
+        for &m in contents {
             match &self.item(m)?.kind {
                 ItemKind::Operation(_) => out.push((m, Acc::Op)),
                 ItemKind::Attribute(a) => {
@@ -244,7 +253,7 @@ impl<'m> Generator<'m> {
     }
 
     /// Why a member cannot be mapped, if it cannot (a type or exception that is not).
-    fn member_unsupported(&self, member: ItemId, acc: Acc) -> Option<String> {
+    pub(super) fn member_unsupported(&self, member: ItemId, acc: Acc) -> Option<String> {
         let item = self.m.get(member)?;
         let (types, raises): (Vec<&TypeRef>, &[ItemId]) = match (&item.kind, acc) {
             (ItemKind::Operation(op), _) => (
@@ -282,6 +291,23 @@ impl<'m> Generator<'m> {
         for &b in &iface.bases {
             supers.push(self.path_to(path, b)?);
         }
+        let doc = format!(
+            " Servant trait of IDL interface `{}` (`{}`): what an implementation provides.",
+            item.scoped(),
+            item.repository_id
+        );
+        self.member_trait(id, path, name, supers, doc)
+    }
+
+    /// A trait of the operations and attributes `id` (an interface or value type) declares.
+    pub(super) fn member_trait(
+        &self,
+        id: ItemId,
+        path: &[String],
+        name: proc_macro2::Ident,
+        supers: Vec<TokenStream>,
+        doc: String,
+    ) -> Result<TokenStream> {
         let mut methods = Vec::new();
         for (member, acc) in self.own_members(id)? {
             if let Some(reason) = self.member_unsupported(member, acc) {
@@ -302,11 +328,6 @@ impl<'m> Generator<'m> {
                 fn #method(&self #(, #params)*) -> Result<#ok, #err>;
             });
         }
-        let doc = format!(
-            " Servant trait of IDL interface `{}` (`{}`): what an implementation provides.",
-            item.scoped(),
-            item.repository_id
-        );
         let idl_named = idl_named_allow();
         Ok(quote! {
             #[doc = #doc]
@@ -1020,7 +1041,7 @@ impl<'m> Generator<'m> {
     }
 
     /// The error enum of a member that raises user exceptions.
-    fn error_enum(
+    pub(super) fn error_enum(
         &self,
         decl: ItemId,
         member: ItemId,

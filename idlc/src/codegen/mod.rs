@@ -455,6 +455,9 @@ struct Names {
     unselected: Option<String>,
     /// Struct or exception fields.
     fields: Vec<String>,
+    /// A value type's traits: of its operations and attributes, and of its initializers.
+    value_operations: Option<String>,
+    value_init: Option<String>,
 }
 
 /// Names belonging to an interface's members.
@@ -638,6 +641,21 @@ impl<'m> Generator<'m> {
                 }
                 ItemKind::ValueType(v) if v.defined => {
                     n.ident = types.claim(camel(&item.name));
+                    let kinds = || {
+                        v.contents
+                            .iter()
+                            .filter_map(|c| self.m.get(*c).map(|i| &i.kind))
+                    };
+                    if kinds().any(|k| matches!(k, ItemKind::Operation(_) | ItemKind::Attribute(_)))
+                    {
+                        n.value_operations =
+                            Some(types.claim(camel_with(&item.name, "", "Operations")));
+                        // Error enums of its operations live in its module.
+                        n.module = Some(types.claim(snake(&item.name)));
+                    }
+                    if kinds().any(|k| matches!(k, ItemKind::Factory(_))) {
+                        n.value_init = Some(types.claim(camel_with(&item.name, "", "Init")));
+                    }
                     let state = self.value_state(id);
                     let state_names: Vec<&str> = state
                         .iter()
@@ -650,7 +668,9 @@ impl<'m> Generator<'m> {
                         .copied()
                         .filter(|c| values::is_nested_type(self.m.get(*c).map(|i| &i.kind)))
                         .collect();
-                    nested_module(&mut n, &item.name, &nested, types);
+                    if n.module.is_none() {
+                        nested_module(&mut n, &item.name, &nested, types);
+                    }
                     Some(nested)
                 }
                 ItemKind::ValueBox(_) | ItemKind::Native => {
@@ -662,6 +682,7 @@ impl<'m> Generator<'m> {
             };
             let module = n.module.clone();
             let is_interface = matches!(item.kind, ItemKind::Interface(_));
+            let has_members = is_interface || n.value_operations.is_some();
             let mut sub = n.scope.clone();
             self.names.insert(id, n);
             if let (Some(inner), Some(module)) = (inner, module) {
@@ -676,7 +697,7 @@ impl<'m> Generator<'m> {
                     }
                 }
                 self.assign(&inner, &sub, &mut t, &mut v)?;
-                if is_interface {
+                if has_members {
                     self.assign_interface(id, &mut t, &mut v)?;
                 }
             }
@@ -691,13 +712,14 @@ impl<'m> Generator<'m> {
         types: &mut Scope,
         values: &mut Scope,
     ) -> Result<()> {
-        let ItemKind::Interface(iface) = &self.item(id)?.kind else {
+        let Some(contents) = self.member_contents(id) else {
             return Ok(());
         };
+        let contents = contents.to_vec();
         let mut names = IfaceNames::default();
         let mut methods = Scope::default();
         let mut setters = Vec::new();
-        for &member in &iface.contents {
+        for &member in &contents {
             let item = self.item(member)?;
             match &item.kind {
                 ItemKind::Operation(op) => {
@@ -792,6 +814,16 @@ impl<'m> Generator<'m> {
         }
         self.ifaces.insert(id, names);
         Ok(())
+    }
+
+    /// The operations and attributes an interface or value type declares, with what else it
+    /// declares.
+    fn member_contents(&self, id: ItemId) -> Option<&[ItemId]> {
+        match &self.m.get(id)?.kind {
+            ItemKind::Interface(i) => Some(&i.contents),
+            ItemKind::ValueType(v) => Some(&v.contents),
+            _ => None,
+        }
     }
 
     fn error_variants(&self, raises: &[ItemId]) -> Result<Vec<String>> {

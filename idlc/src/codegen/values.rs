@@ -168,7 +168,17 @@ impl Generator<'_> {
             .copied()
             .filter(|c| is_nested_type(self.m.get(*c).map(|i| &i.kind)))
             .collect();
-        let nested = self.nested_types(id, &nested_ids, path, seen)?;
+        let (nested, operations) = match &n.value_operations {
+            Some(ops) => self.value_operations(id, path, ops, &nested_ids, seen)?,
+            None => (
+                self.nested_types(id, &nested_ids, path, seen)?,
+                TokenStream::new(),
+            ),
+        };
+        let init = match &n.value_init {
+            Some(init) => self.value_init(id, path, init)?,
+            None => TokenStream::new(),
+        };
         let common = quote! {
             impl #name {
                 /// The repository id.
@@ -194,6 +204,7 @@ impl Generator<'_> {
                 pub struct #name;
 
                 #common
+                #operations
                 #nested
             });
         }
@@ -328,7 +339,133 @@ impl Generator<'_> {
                 }
             }
 
+            /// Into and out of an `any`: `Any::insert(&Some(handle))`.
+            impl #cg::ValueTypeCode for #name {
+                fn value_type_code() -> #cg::TypeCode {
+                    #name::type_code()
+                }
+            }
+
+            #operations
+            #init
             #nested
+        })
+    }
+
+    /// The trait of a value type's operations and attributes, and its module: the error enums
+    /// of operations that raise, and its nested types.
+    fn value_operations(
+        &self,
+        id: ItemId,
+        path: &[String],
+        ops: &str,
+        nested_ids: &[ItemId],
+        seen: &mut HashSet<ItemId>,
+    ) -> Result<(TokenStream, TokenStream)> {
+        let item = self.item(id)?;
+        let n = self.names(id)?;
+        let module = n
+            .module
+            .as_deref()
+            .ok_or_else(|| GenError::new("value type with operations but no module"))?;
+        let mut mod_path = path.to_vec();
+        mod_path.push(module.to_owned());
+        let mut errors = Vec::new();
+        for (member, acc) in self.own_members(id)? {
+            if self.member_unsupported(member, acc).is_none() {
+                if let Some(e) = self.error_enum(id, member, acc, &mod_path)? {
+                    errors.push(e);
+                }
+            }
+        }
+        let inner = self.emit_scope(nested_ids, &mod_path, seen)?;
+        let module = ident(module);
+        let mod_doc = format!(" Items of IDL valuetype `{}`.", item.scoped());
+        let nested = quote! {
+            #[doc = #mod_doc]
+            // Whoever includes the file picks the enclosing module's name, which may be this one.
+            #[allow(clippy::module_inception)]
+            pub mod #module {
+                #(#errors)*
+                #(#inner)*
+            }
+        };
+        let doc = format!(
+            " Operations and attributes of IDL valuetype `{}`: local to the value, never \
+             requested remotely. The application implements them for the value's struct (or \
+             a type of its own holding one).",
+            item.scoped()
+        );
+        // A base's operations are this type's too.
+        let mut supers = Vec::new();
+        if let ItemKind::ValueType(v) = &item.kind {
+            for &b in &v.bases {
+                let b = self.value_base(b);
+                let bn = self.names(b)?;
+                if let Some(base_ops) = &bn.value_operations {
+                    supers.push(super::relative(path, &bn.scope, base_ops));
+                }
+            }
+        }
+        let operations = self.member_trait(id, path, ident(ops), supers, doc)?;
+        Ok((nested, operations))
+    }
+
+    /// The trait of a value type's initializers (`factory`): how the application makes values
+    /// of it from arguments. Values read from messages need none (their state is read).
+    fn value_init(&self, id: ItemId, path: &[String], init: &str) -> Result<TokenStream> {
+        let cg = quote!(::orb::codegen);
+        let item = self.item(id)?;
+        let ItemKind::ValueType(v) = &item.kind else {
+            return Err(GenError::new("not a value type"));
+        };
+        let value = ident(&self.names(id)?.ident);
+        let mut methods = Vec::new();
+        let mut method_names = super::names::Scope::default();
+        for &c in &v.contents {
+            let f_item = self.item(c)?;
+            let ItemKind::Factory(f) = &f_item.kind else {
+                continue;
+            };
+            let method = ident(&method_names.claim(super::names::snake(&f_item.name)));
+            let mut param_names = super::names::Scope::default();
+            let mut params = Vec::new();
+            for p in &f.params {
+                let pname = ident(&param_names.claim(super::names::snake(&p.name)));
+                let t = self.in_param_type(&p.ty, path)?;
+                params.push(quote!(#pname: #t));
+            }
+            let raises: Vec<String> = f
+                .raises
+                .iter()
+                .filter_map(|r| self.m.get(*r).map(|i| i.scoped()))
+                .collect();
+            let doc = if raises.is_empty() {
+                format!(" IDL `factory {}`.", f_item.name)
+            } else {
+                format!(
+                    " IDL `factory {}` (raises {}: report one as the `SystemException` of your \
+                     choice, or return it through your own type).",
+                    f_item.name,
+                    raises.join(", ")
+                )
+            };
+            methods.push(quote! {
+                #[doc = #doc]
+                fn #method(&self #(, #params)*) -> Result<#value, #cg::SystemException>;
+            });
+        }
+        let doc = format!(
+            " Initializers of IDL valuetype `{}`: what the application provides to make its \
+             values.",
+            item.scoped()
+        );
+        let name = ident(init);
+        Ok(quote! {
+            #[doc = #doc]
+            pub trait #name: Send + Sync {
+                #(#methods)*
+            }
         })
     }
 
@@ -389,6 +526,13 @@ impl Generator<'_> {
                 fn read_state(input: &mut #cg::ValueInput<'_, '_>) -> Result<Self, #cg::DecodeError> {
                     let dec = input.decoder();
                     Ok(#name(#cg::ResultExt::field(#d, "box")?))
+                }
+            }
+
+            /// Into and out of an `any`: `Any::insert(&Some(handle))`.
+            impl #cg::ValueTypeCode for #name {
+                fn value_type_code() -> #cg::TypeCode {
+                    #name::type_code()
                 }
             }
         })

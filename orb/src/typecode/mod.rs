@@ -25,7 +25,7 @@ mod wire;
 mod tests;
 
 pub use any::{fuzz_any, Any, UnionValue, Value, ValueInstance, ValueTypeInfo, WrongType};
-pub use typed::{describe, AnyError, AnyType};
+pub use typed::{describe, AnyError, AnyType, ValueTypeCode};
 pub use wire::MAX_TYPECODE_NODES;
 
 use crate::cdr::{CdrDecode, CdrEncode, DecodeError, Decoder, EncodeError, Encoder};

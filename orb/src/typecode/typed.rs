@@ -10,6 +10,7 @@
 
 use super::any::{ValueReader, ValueWriter};
 use super::{Any, TypeCode, Value};
+use crate::cdr::value::{ValueFactory, ValueHandle};
 use crate::cdr::{
     ByteOrder, CdrDecode, CdrEncode, CodeSetId, CodeSets, DecodeError, Decoder, EncodeError,
     Encoder, LongDouble, WChar, WString,
@@ -280,6 +281,19 @@ impl<T: AnyType, const N: usize> AnyType for [T; N] {
 
     fn accepts(tc: &TypeCode) -> bool {
         matches!(tc.unalias(), TypeCode::Array(a) if a.length as usize == N && T::accepts(&a.content))
+    }
+}
+
+/// The TypeCode of a value type or value box, which idlc's generated code gives each: what
+/// lets `Option<ValueHandle<T>>` go into an [`Any`].
+pub trait ValueTypeCode {
+    fn value_type_code() -> TypeCode;
+}
+
+/// A value (null for `None`) with the values it reaches, sharing and cycles kept.
+impl<T: ValueFactory + ValueTypeCode> AnyType for Option<ValueHandle<T>> {
+    fn type_code() -> TypeCode {
+        T::value_type_code()
     }
 }
 
