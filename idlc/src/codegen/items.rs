@@ -644,8 +644,26 @@ impl Generator<'_> {
             .collect()
     }
 
-    /// `REPOSITORY_ID` and `type_code()` of a named type.
+    /// `REPOSITORY_ID` and `type_code()` of a named type, and its `AnyType` impl.
     fn type_common(&self, id: ItemId, tc: TokenStream) -> Result<TokenStream> {
+        let name = ident(&self.names(id)?.ident);
+        let consts = self.type_consts(id, tc)?;
+        Ok(quote! {
+            #consts
+
+            /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+            impl ::orb::codegen::AnyType for #name {
+                fn type_code() -> ::orb::codegen::TypeCode {
+                    #name::type_code()
+                }
+            }
+        })
+    }
+}
+
+impl Generator<'_> {
+    /// `REPOSITORY_ID` and `type_code()` of a named type.
+    pub(super) fn type_consts(&self, id: ItemId, tc: TokenStream) -> Result<TokenStream> {
         let item = self.item(id)?;
         let name = ident(&self.names(id)?.ident);
         let repo = item.repository_id.as_str();
@@ -658,13 +676,6 @@ impl Generator<'_> {
                 /// The TypeCode, built once.
                 pub fn type_code() -> ::orb::codegen::TypeCode {
                     #lazy
-                }
-            }
-
-            /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
-            impl ::orb::codegen::AnyType for #name {
-                fn type_code() -> ::orb::codegen::TypeCode {
-                    #name::type_code()
                 }
             }
         })

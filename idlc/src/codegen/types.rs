@@ -447,7 +447,7 @@ impl Generator<'_> {
             }
             ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
                 if self.reaches_any(id, stack) {
-                    self.value_tc(id, from, stack)?
+                    self.constructed_tc(id, from, stack)?
                 } else {
                     let p = self.path_to(from, id)?;
                     quote!(#p::type_code())
@@ -479,7 +479,7 @@ impl Generator<'_> {
         })
     }
 
-    /// The TypeCode of a struct, union or exception, built in place.
+    /// The TypeCode of a struct, union, exception, value type or value box, built in place.
     pub(super) fn constructed_tc(
         &self,
         id: ItemId,
@@ -523,6 +523,9 @@ impl Generator<'_> {
                         }
                     }
                     quote!(#tc::union_tc(#repo, #name, #disc, [#(#members),*]))
+                }
+                ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
+                    self.value_tc_body(id, from, stack)?
                 }
                 _ => {
                     return Err(GenError::new(format!(

@@ -161,7 +161,7 @@ impl Generator<'_> {
         let n = self.names(id)?;
         let name = ident(&n.ident);
         let repo = item.repository_id.as_str();
-        let tc = self.value_tc(id, path, &mut Vec::new())?;
+        let tc = self.constructed_tc(id, path, &mut Vec::new())?;
         let nested_ids: Vec<ItemId> = v
             .contents
             .iter()
@@ -179,18 +179,7 @@ impl Generator<'_> {
             Some(init) => self.value_init(id, path, init)?,
             None => TokenStream::new(),
         };
-        let common = quote! {
-            impl #name {
-                /// The repository id.
-                pub const REPOSITORY_ID: &'static str = #repo;
-
-                /// The TypeCode, built once.
-                pub fn type_code() -> #cg::TypeCode {
-                    static TC: #cg::LazyLock<#cg::TypeCode> = #cg::LazyLock::new(|| #tc);
-                    TC.clone()
-                }
-            }
-        };
+        let common = self.value_common(id, tc)?;
         if v.kind == ValueKind::Abstract {
             let doc = format!(
                 " IDL `abstract valuetype {}`: no state of its own; where it is the formal \
@@ -339,13 +328,6 @@ impl Generator<'_> {
                 }
             }
 
-            /// Into and out of an `any`: `Any::insert(&Some(handle))`.
-            impl #cg::ValueTypeCode for #name {
-                fn value_type_code() -> #cg::TypeCode {
-                    #name::type_code()
-                }
-            }
-
             #operations
             #init
             #nested
@@ -481,28 +463,20 @@ impl Generator<'_> {
         let t = self.rust_type(&b.ty, path)?;
         let e = self.encode_expr(&b.ty, quote!(&self.0), 0)?;
         let d = self.decode_expr(&b.ty, path)?;
-        let tc = self.value_tc(id, path, &mut Vec::new())?;
+        let tc = self.constructed_tc(id, path, &mut Vec::new())?;
         let derive = if self.has_default(&b.ty) {
             quote!(#[derive(Debug, Clone, PartialEq, Default)])
         } else {
             quote!(#[derive(Debug, Clone, PartialEq)])
         };
         let doc = format!(" IDL `valuetype {}` (a value box).", item.scoped());
+        let common = self.value_common(id, tc)?;
         Ok(quote! {
             #[doc = #doc]
             #derive
             pub struct #name(pub #t);
 
-            impl #name {
-                /// The repository id.
-                pub const REPOSITORY_ID: &'static str = #repo;
-
-                /// The TypeCode, built once.
-                pub fn type_code() -> #cg::TypeCode {
-                    static TC: #cg::LazyLock<#cg::TypeCode> = #cg::LazyLock::new(|| #tc);
-                    TC.clone()
-                }
-            }
+            #common
 
             impl #cg::ValueType for #name {
                 fn repository_id(&self) -> &str {
@@ -528,6 +502,16 @@ impl Generator<'_> {
                     Ok(#name(#cg::ResultExt::field(#d, "box")?))
                 }
             }
+        })
+    }
+
+    /// `REPOSITORY_ID` and `type_code()` of a value type or box, and how it goes into an `any`.
+    fn value_common(&self, id: ItemId, tc: TokenStream) -> Result<TokenStream> {
+        let cg = quote!(::orb::codegen);
+        let name = ident(&self.names(id)?.ident);
+        let consts = self.type_consts(id, tc)?;
+        Ok(quote! {
+            #consts
 
             /// Into and out of an `any`: `Any::insert(&Some(handle))`.
             impl #cg::ValueTypeCode for #name {
@@ -538,9 +522,8 @@ impl Generator<'_> {
         })
     }
 
-    /// The TypeCode of a value type or box, built in place (members of the value types on
-    /// `stack` refer back to them recursively).
-    pub(super) fn value_tc(
+    /// The TypeCode of a value type or box (inside `constructed_tc`, which keeps `stack`).
+    pub(super) fn value_tc_body(
         &self,
         id: ItemId,
         from: &[String],
@@ -550,47 +533,42 @@ impl Generator<'_> {
         let item = self.item(id)?;
         let repo = item.repository_id.as_str();
         let name = item.name.as_str();
-        stack.push(id);
-        let result = (|| {
-            Ok(match &item.kind {
-                ItemKind::ValueBox(b) => {
-                    let content = self.tc_expr(&b.ty, from, stack)?;
-                    quote!(#tc::value_box(#repo, #name, #content))
-                }
-                ItemKind::ValueType(v) => {
-                    let modifier = match (v.kind, v.truncatable) {
-                        (ValueKind::Custom, _) => 1i16,
-                        (ValueKind::Abstract, _) => 2,
-                        (_, true) => 3,
-                        _ => 0,
-                    };
-                    let modifier = Literal::i16_unsuffixed(modifier);
-                    let base = match self.concrete_base(id) {
-                        Some(b) => self.tc_expr(&TypeRef::Named(b), from, stack)?,
-                        None => quote!(#tc::Null),
-                    };
-                    let mut members = Vec::new();
-                    for c in &v.contents {
-                        let c_item = self.item(*c)?;
-                        if let ItemKind::StateMember(sm) = &c_item.kind {
-                            let t = self.tc_expr(&sm.ty, from, stack)?;
-                            let mname = c_item.name.as_str();
-                            let vis = Literal::i16_unsuffixed(i16::from(sm.public));
-                            members.push(quote!((#mname, #t, #vis)));
-                        }
+        Ok(match &item.kind {
+            ItemKind::ValueBox(b) => {
+                let content = self.tc_expr(&b.ty, from, stack)?;
+                quote!(#tc::value_box(#repo, #name, #content))
+            }
+            ItemKind::ValueType(v) => {
+                let modifier = match (v.kind, v.truncatable) {
+                    (ValueKind::Custom, _) => 1i16,
+                    (ValueKind::Abstract, _) => 2,
+                    (_, true) => 3,
+                    _ => 0,
+                };
+                let modifier = Literal::i16_unsuffixed(modifier);
+                let base = match self.concrete_base(id) {
+                    Some(b) => self.tc_expr(&TypeRef::Named(b), from, stack)?,
+                    None => quote!(#tc::Null),
+                };
+                let mut members = Vec::new();
+                for c in &v.contents {
+                    let c_item = self.item(*c)?;
+                    if let ItemKind::StateMember(sm) = &c_item.kind {
+                        let t = self.tc_expr(&sm.ty, from, stack)?;
+                        let mname = c_item.name.as_str();
+                        let vis = Literal::i16_unsuffixed(i16::from(sm.public));
+                        members.push(quote!((#mname, #t, #vis)));
                     }
-                    quote!(#tc::value_tc(#repo, #name, #modifier, #base, [#(#members),*]))
                 }
-                _ => {
-                    return Err(GenError::new(format!(
-                        "'{}' is not a value type",
-                        item.scoped()
-                    )))
-                }
-            })
-        })();
-        stack.pop();
-        result
+                quote!(#tc::value_tc(#repo, #name, #modifier, #base, [#(#members),*]))
+            }
+            _ => {
+                return Err(GenError::new(format!(
+                    "'{}' is not a value type",
+                    item.scoped()
+                )))
+            }
+        })
     }
 }
 

@@ -765,6 +765,12 @@ pub mod self_ {
             TC.clone()
         }
     }
+    /// Into and out of an `any`: `Any::insert(&Some(handle))`.
+    impl ::orb::codegen::ValueTypeCode for Box_ {
+        fn value_type_code() -> ::orb::codegen::TypeCode {
+            Box_::type_code()
+        }
+    }
     impl ::orb::codegen::ValueType for Box_ {
         fn repository_id(&self) -> &str {
             "IDL:self/Box:1.0"
