@@ -22,6 +22,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, Definition, Ident, ScopedName, TypeSpec, TypeSpecKind};
+use crate::ccm;
 use crate::consteval::{self, Env, EvalError, Target as CTarget, Val};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::lexer::{Pragma, PragmaName};
@@ -207,6 +208,11 @@ fn collect_declared(defs: &[Definition], out: &mut HashMap<String, Span>) {
                 add(n, out)
             }
             Definition::Exception(e) => add(&e.name, out),
+            Definition::Component(c) => add(&c.name, out),
+            Definition::ComponentForward(n) => add(n, out),
+            Definition::Home(h) => add(&h.name, out),
+            Definition::EventType(v) => add(&v.name, out),
+            Definition::EventForward(v) => add(&v.name, out),
             _ => {}
         }
     }
@@ -906,6 +912,16 @@ impl<'a> Resolver<'a> {
             Definition::StateMember(s) => self.state_member(s),
             Definition::Factory(f) => self.factory(f),
             Definition::Pragma(p, span) => self.pragma(p, *span),
+            // IDL3: what the declaration stands for (see `ccm`).
+            Definition::Component(c) => self.definitions(&ccm::component(c)),
+            Definition::ComponentForward(n) => self.definitions(&ccm::component_forward(n)),
+            Definition::Home(h) => self.definitions(&ccm::home(h)),
+            Definition::EventType(v) => self.definitions(&ccm::event_type(v)),
+            Definition::EventForward(f) => self.definitions(&ccm::event_forward(f)),
+            // The parser puts ports only in component bodies and finders only in home bodies,
+            // which the equivalent IDL above replaces.
+            Definition::Port(p) => self.err(p.span, "a port can only be declared in a component"),
+            Definition::Finder(f) => self.err(f.span, "a finder can only be declared in a home"),
         }
     }
 
