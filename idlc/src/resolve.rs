@@ -913,7 +913,11 @@ impl<'a> Resolver<'a> {
             Definition::Factory(f) => self.factory(f),
             Definition::Pragma(p, span) => self.pragma(p, *span),
             // IDL3: what the declaration stands for (see `ccm`).
-            Definition::Component(c) => self.definitions(&ccm::component(c)),
+            Definition::Component(c) => {
+                if self.event_ports_name_eventtypes(c) {
+                    self.definitions(&ccm::component(c))
+                }
+            }
             Definition::ComponentForward(n) => self.definitions(&ccm::component_forward(n)),
             Definition::Home(h) => self.definitions(&ccm::home(h)),
             Definition::EventType(v) => self.definitions(&ccm::event_type(v)),
@@ -923,6 +927,31 @@ impl<'a> Resolver<'a> {
             Definition::Port(p) => self.err(p.span, "a port can only be declared in a component"),
             Definition::Finder(f) => self.err(f.span, "a finder can only be declared in a home"),
         }
+    }
+
+    /// Checks that each event port of `c` names a valuetype (an eventtype), before its
+    /// equivalent IDL refers to the `<E>Consumer` interface beside it: a mistyped eventtype is
+    /// then reported as itself, not as a missing consumer interface.
+    fn event_ports_name_eventtypes(&mut self, c: &ast::Component) -> bool {
+        let mut ok = true;
+        for d in &c.body {
+            let Definition::Port(p) = d else { continue };
+            if matches!(p.kind, ast::PortKind::Provides | ast::PortKind::Uses { .. }) {
+                continue;
+            }
+            let TypeSpecKind::Named(n) = &p.ty.kind else {
+                continue;
+            };
+            match self.lookup(n, false).map(|e| e.target) {
+                Some(Target::Item(id)) if matches!(self.items[id.0].kind, ItemKind::ValueType(_)) => {}
+                Some(_) => {
+                    self.err(n.span, format!("'{n}' is not an eventtype (a port that emits, publishes or consumes events needs one)"));
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok
     }
 
     /// Walks a scope body: enters `scope`, collects the items it creates.
