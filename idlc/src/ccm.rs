@@ -51,10 +51,7 @@ fn ident(name: String, span: Span) -> Ident {
 fn components(name: &str, span: Span) -> ScopedName {
     ScopedName {
         global: true,
-        parts: vec![
-            ident("Components".into(), span),
-            ident(name.into(), span),
-        ],
+        parts: vec![ident("Components".into(), span), ident(name.into(), span)],
         span,
     }
 }
@@ -478,7 +475,10 @@ pub fn with_components_module(
     if !uses_ccm(&spec.definitions) || defines_components(&spec.definitions) {
         return Ok(spec);
     }
-    let id = sm.add(PathBuf::from(COMPONENTS_IDL_PATH), COMPONENTS_IDL.to_owned());
+    let id = sm.add(
+        PathBuf::from(COMPONENTS_IDL_PATH),
+        COMPONENTS_IDL.to_owned(),
+    );
     let tokens = preprocess::preprocess(sm, id, &preprocess::Options::default())
         .map_err(Diagnostics::from)?;
     let builtin = parser::parse(&tokens)

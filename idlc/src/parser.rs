@@ -483,7 +483,10 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                     (r, Definition::Home(h), "after home declaration")
                 }
                 Some("porttype" | "connector") if !in_iface && is_ccm(i) => {
-                    return fail(i, idl35_unsupported(&format!("'{}'", word.unwrap_or_default())))
+                    return fail(
+                        i,
+                        idl35_unsupported(&format!("'{}'", word.unwrap_or_default())),
+                    )
                 }
                 Some("interface" | "local" | "abstract" | "valuetype" | "custom") => return fail(
                     i,
@@ -948,7 +951,11 @@ fn initializer<'a>(
     move |i: In<'a>| initializer_after(i, keyword, what)
 }
 
-fn initializer_after<'a>(i: In<'a>, keyword: &'static str, what: &'static str) -> PResult<'a, Factory> {
+fn initializer_after<'a>(
+    i: In<'a>,
+    keyword: &'static str,
+    what: &'static str,
+) -> PResult<'a, Factory> {
     let span = span_of(i);
     let (i, _) = kw(keyword)(i)?;
     let (i, name) = expect_ident(what)(i)?;

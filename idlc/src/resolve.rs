@@ -943,7 +943,8 @@ impl<'a> Resolver<'a> {
                 continue;
             };
             match self.lookup(n, false).map(|e| e.target) {
-                Some(Target::Item(id)) if matches!(self.items[id.0].kind, ItemKind::ValueType(_)) => {}
+                Some(Target::Item(id))
+                    if matches!(self.items[id.0].kind, ItemKind::ValueType(_)) => {}
                 Some(_) => {
                     self.err(n.span, format!("'{n}' is not an eventtype (a port that emits, publishes or consumes events needs one)"));
                     ok = false;
