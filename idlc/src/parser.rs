@@ -533,11 +533,11 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                     )
                 }
                 Some("factory") if matches!(ctx, Ctx::Value | Ctx::Home) => {
-                    let (r, f) = factory(i)?;
+                    let (r, f) = initializer(i, "factory", "factory name")?;
                     (r, Definition::Factory(f), "after factory declaration")
                 }
                 Some("finder") if ctx == Ctx::Home => {
-                    let (r, f) = initializer("finder", "finder name")(i)?;
+                    let (r, f) = initializer(i, "finder", "finder name")?;
                     (r, Definition::Finder(f), "after finder declaration")
                 }
                 _ if in_iface => {
@@ -769,20 +769,7 @@ fn component(i: In<'_>) -> PResult<'_, Definition> {
     if peek_punct(i, ";") {
         return Ok((i, Definition::ComponentForward(name)));
     }
-    let (i, base) = match punct(":")(i) {
-        Ok((r, _)) => {
-            let (r, b) = expect_scoped_name("base component name")(r)?;
-            if peek_punct(r, ",") {
-                return fail(r, "a component has at most one base component".into());
-            }
-            (r, Some(b))
-        }
-        Err(_) => (i, None),
-    };
-    let (i, supports) = match kw("supports")(i) {
-        Ok((r, _)) => scoped_name_list("supported interface name")(r)?,
-        Err(_) => (i, Vec::new()),
-    };
+    let (i, (base, supports)) = base_and_supports(i, "component")?;
     let (i, body) = body(Ctx::Component, "in component body")(i)?;
     Ok((
         i,
@@ -794,6 +781,33 @@ fn component(i: In<'_>) -> PResult<'_, Definition> {
             span,
         }),
     ))
+}
+
+/// A component's or home's (`what`) `[: Base] [supports I, ...]`: single inheritance, then the
+/// supported interfaces.
+fn base_and_supports<'a>(
+    i: In<'a>,
+    what: &'static str,
+) -> PResult<'a, (Option<ScopedName>, Vec<ScopedName>)> {
+    let (i, base) = match punct(":")(i) {
+        Ok((r, _)) => {
+            let (r, b) = match scoped_name(r) {
+                Ok(x) => x,
+                Err(Err::Failure(e)) => return Err(Err::Failure(e)),
+                Err(_) => return fail(r, format!("expected base {what} name, found {}", found(r))),
+            };
+            if peek_punct(r, ",") {
+                return fail(r, format!("a {what} has at most one base {what}"));
+            }
+            (r, Some(b))
+        }
+        Err(_) => (i, None),
+    };
+    let (i, supports) = match kw("supports")(i) {
+        Ok((r, _)) => scoped_name_list("supported interface name")(r)?,
+        Err(_) => (i, Vec::new()),
+    };
+    Ok((i, (base, supports)))
 }
 
 /// One declaration of a component body (without its ';'): a port or an attribute.
@@ -869,20 +883,7 @@ fn home(i: In<'_>) -> PResult<'_, Home> {
     let span = span_of(i);
     let (i, _) = kw("home")(i)?;
     let (i, name) = expect_ident("home name")(i)?;
-    let (i, base) = match punct(":")(i) {
-        Ok((r, _)) => {
-            let (r, b) = expect_scoped_name("base home name")(r)?;
-            if peek_punct(r, ",") {
-                return fail(r, "a home has at most one base home".into());
-            }
-            (r, Some(b))
-        }
-        Err(_) => (i, None),
-    };
-    let (i, supports) = match kw("supports")(i) {
-        Ok((r, _)) => scoped_name_list("supported interface name")(r)?,
-        Err(_) => (i, Vec::new()),
-    };
+    let (i, (base, supports)) = base_and_supports(i, "home")?;
     let (i, _) = match kw("manages")(i) {
         Ok(r) => r,
         Err(_) => {
@@ -939,23 +940,8 @@ fn state_member(i: In<'_>) -> PResult<'_, StateMember> {
     ))
 }
 
-/// `factory name(in ...) [raises (...)]`, or a home's `finder` (`keyword`).
-fn factory(i: In<'_>) -> PResult<'_, Factory> {
-    initializer("factory", "factory name")(i)
-}
-
-fn initializer<'a>(
-    keyword: &'static str,
-    what: &'static str,
-) -> impl Fn(In<'a>) -> PResult<'a, Factory> {
-    move |i: In<'a>| initializer_after(i, keyword, what)
-}
-
-fn initializer_after<'a>(
-    i: In<'a>,
-    keyword: &'static str,
-    what: &'static str,
-) -> PResult<'a, Factory> {
+/// `keyword name(in ...) [raises (...)]`: a valuetype's or home's `factory`, a home's `finder`.
+fn initializer<'a>(i: In<'a>, keyword: &'static str, what: &'static str) -> PResult<'a, Factory> {
     let span = span_of(i);
     let (i, _) = kw(keyword)(i)?;
     let (i, name) = expect_ident(what)(i)?;

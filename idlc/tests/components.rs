@@ -357,3 +357,19 @@ fn a_custom_eventtype_and_a_supporting_component_resolve() {
     }
     assert_eq!(bases(&m, "Box"), ["Components::CCMObject", "Admin"]);
 }
+
+#[test]
+fn include_components_idl_reads_the_built_in_one_when_no_directory_has_it() {
+    let src = "#include <Components.idl>\n#include \"Components.idl\"\n\
+               interface Facet {};\n\
+               component C { provides Facet f; };";
+    let m = model(src);
+    assert_eq!(bases(&m, "C"), ["Components::CCMObject"]);
+    assert_eq!(
+        m.item(id(&m, "Components::KeylessCCMHome")).repository_id,
+        "IDL:omg.org/Components/KeylessCCMHome:1.0"
+    );
+    // Without a component, the include alone provides the module (and nothing is added twice).
+    let m = model("#include <Components.idl>\ninterface Mine : Components::CCMObject {};");
+    assert_eq!(bases(&m, "Mine"), ["Components::CCMObject"]);
+}
