@@ -23,6 +23,10 @@
 //!   (keyed), or `: ::Components::KeylessCCMHome` with `create()` (keyless); and
 //!   `interface H : HExplicit, HImplicit {}`.
 //!
+//! Before expanding, the resolver checks what syntax cannot: an event port names an eventtype, a
+//! home manages an interface (a component) and its primary key is a valuetype derived from
+//! `Components::PrimaryKeyBase`.
+//!
 //! The `Components` module they refer to ships with idlc (`idl/Components.idl`) and is added by
 //! [`with_components_module`] when a specification needs it and does not define it.
 

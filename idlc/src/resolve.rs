@@ -919,7 +919,11 @@ impl<'a> Resolver<'a> {
                 }
             }
             Definition::ComponentForward(n) => self.definitions(&ccm::component_forward(n)),
-            Definition::Home(h) => self.definitions(&ccm::home(h)),
+            Definition::Home(h) => {
+                if self.home_manages_a_component_by_a_key(h) {
+                    self.definitions(&ccm::home(h))
+                }
+            }
             Definition::EventType(v) => self.definitions(&ccm::event_type(v)),
             Definition::EventForward(f) => self.definitions(&ccm::event_forward(f)),
             // The parser puts ports only in component bodies and finders only in home bodies,
@@ -953,6 +957,57 @@ impl<'a> Resolver<'a> {
             }
         }
         ok
+    }
+
+    /// Checks that a home manages an interface (a component's equivalent) and that its primary
+    /// key, if any, is a valuetype derived from `Components::PrimaryKeyBase`, as CCM requires.
+    fn home_manages_a_component_by_a_key(&mut self, h: &ast::Home) -> bool {
+        let mut ok = match self.lookup(&h.manages, false).map(|e| e.target) {
+            Some(Target::Item(id)) if matches!(self.items[id.0].kind, ItemKind::Interface(_)) => {
+                true
+            }
+            Some(_) => {
+                let n = &h.manages;
+                self.err(
+                    n.span,
+                    format!("'{n}' is not a component (a home manages a component)"),
+                );
+                false
+            }
+            None => false,
+        };
+        if let Some(key) = &h.primary_key {
+            match self.lookup(key, false).map(|e| e.target) {
+                Some(Target::Item(id)) if self.derives_from_primary_key_base(id) => {}
+                Some(_) => {
+                    self.err(
+                        key.span,
+                        format!("primary key '{key}' is not a valuetype derived from Components::PrimaryKeyBase"),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok
+    }
+
+    /// Whether `id` is a valuetype with `Components::PrimaryKeyBase` among its ancestors.
+    fn derives_from_primary_key_base(&self, id: ItemId) -> bool {
+        let mut todo = vec![id];
+        let mut seen = HashSet::new();
+        while let Some(v) = todo.pop() {
+            if !seen.insert(v) {
+                continue;
+            }
+            if let ItemKind::ValueType(value) = &self.items[v.0].kind {
+                if v != id && self.items[v.0].scoped_name == ["Components", "PrimaryKeyBase"] {
+                    return true;
+                }
+                todo.extend(value.bases.iter().copied());
+            }
+        }
+        false
     }
 
     /// Walks a scope body: enters `scope`, collects the items it creates.
