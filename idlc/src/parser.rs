@@ -485,7 +485,7 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                 Some("porttype" | "connector") if !in_iface && is_ccm(i) => {
                     return fail(
                         i,
-                        idl35_unsupported(&format!("'{}'", word.unwrap_or_default())),
+                        idl35_unsupported(&format!("'{}'", word.unwrap_or_default()), PLAIN_PORTS),
                     )
                 }
                 Some("interface" | "local" | "abstract" | "valuetype" | "custom") => return fail(
@@ -565,12 +565,16 @@ fn is_import(i: In<'_>) -> bool {
 }
 
 /// The message for an IDL 3.5 construct (`what`): not supported, and what to write instead.
-fn idl35_unsupported(what: &str) -> String {
+fn idl35_unsupported(what: &str, instead: &str) -> String {
     format!(
-        "{what} is IDL 3.5 (DDS4CCM connectors, port types and template modules), which idlc does \
-         not support; declare the ports on the component itself (provides/uses/emits/publishes/consumes)"
+        "{what} is IDL 3.5 (connectors, port types, extended ports and template modules), which \
+         idlc does not support; {instead}"
     )
 }
+
+/// What to write instead of a connector, port type or extended port.
+const PLAIN_PORTS: &str =
+    "declare the ports on the component itself (provides, uses, emits, publishes, consumes)";
 
 /// `component X`, `home X`, `eventtype X` (as opposed to an identifier used as a type name).
 fn is_ccm(i: In<'_>) -> bool {
@@ -611,7 +615,13 @@ fn module(i: In<'_>) -> PResult<'_, Module> {
     let (i, _) = kw("module")(i)?;
     let (i, name) = expect_ident("module name")(i)?;
     if peek_punct(i, "<") {
-        return fail(i, idl35_unsupported("a template module ('module M<...>')"));
+        return fail(
+            i,
+            idl35_unsupported(
+                "a template module ('module M<...>')",
+                "write the module out with its concrete types",
+            ),
+        );
     }
     let (i, definitions) = body(Ctx::Module, "in module body")(i)?;
     Ok((
@@ -825,7 +835,10 @@ fn component_export(i: In<'_>) -> PResult<'_, Definition> {
         Some("publishes") => PortKind::Publishes,
         Some("consumes") => PortKind::Consumes,
         Some(w @ ("port" | "mirrorport")) => {
-            return fail(i, idl35_unsupported(&format!("'{w}' (an extended port)")))
+            return fail(
+                i,
+                idl35_unsupported(&format!("'{w}' (an extended port)"), PLAIN_PORTS),
+            )
         }
         _ => return err(i),
     };
