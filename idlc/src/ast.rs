@@ -93,6 +93,21 @@ pub enum Definition {
     StateMember(StateMember),
     /// A valuetype `factory` (initializer).
     Factory(Factory),
+    /// `component C ... { ... }` (IDL3); the resolver reads its equivalent IDL
+    /// ([`crate::ccm`]).
+    Component(Component),
+    /// `component C;`
+    ComponentForward(Ident),
+    /// A port or attribute of a component body.
+    Port(Port),
+    /// `home H ... manages C ... { ... }` (IDL3).
+    Home(Home),
+    /// A home's `finder` (its `factory` is a [`Definition::Factory`]).
+    Finder(Factory),
+    /// `eventtype E ...` (a valuetype that is also an event, with its consumer interface).
+    EventType(ValueType),
+    /// `eventtype E;` / `abstract eventtype E;`
+    EventForward(ValueForward),
     Pragma(Pragma, Span),
 }
 
@@ -140,6 +155,52 @@ pub struct ValueType {
     pub truncatable: bool,
     pub bases: Vec<ScopedName>,
     pub supports: Vec<ScopedName>,
+    pub body: Vec<Definition>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub name: Ident,
+    pub base: Option<ScopedName>,
+    pub supports: Vec<ScopedName>,
+    /// Ports, attributes and pragmas.
+    pub body: Vec<Definition>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortKind {
+    /// `provides T name;` (a facet)
+    Provides,
+    /// `uses [multiple] T name;` (a receptacle)
+    Uses { multiple: bool },
+    /// `emits E name;` (one consumer at a time)
+    Emits,
+    /// `publishes E name;` (any number of subscribers)
+    Publishes,
+    /// `consumes E name;` (an event sink)
+    Consumes,
+}
+
+/// A component port: an interface type (`provides`, `uses`; possibly `Object`) or an eventtype.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Port {
+    pub kind: PortKind,
+    pub ty: TypeSpec,
+    pub name: Ident,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Home {
+    pub name: Ident,
+    pub base: Option<ScopedName>,
+    pub supports: Vec<ScopedName>,
+    pub manages: ScopedName,
+    pub primary_key: Option<ScopedName>,
+    /// Operations, attributes, types, `factory` ([`Definition::Factory`]) and `finder`
+    /// ([`Definition::Finder`]) declarations.
     pub body: Vec<Definition>,
     pub span: Span,
 }

@@ -27,6 +27,7 @@
 
 pub mod ast;
 pub mod builder;
+pub mod ccm;
 pub mod codegen;
 pub mod consteval;
 pub mod diagnostics;
@@ -119,10 +120,13 @@ impl Frontend {
                 parser::parse(&tokens)
                     .map_err(|e| Diagnostics::from(Diagnostic::at(sm, e.span, e.render())))
             })
+            .and_then(|spec| ccm::with_components_module(spec, sm))
             .and_then(|spec| resolve::resolve(&spec, sm).map_err(Diagnostics::from));
+        // The built-in Components.idl is no file to rerun on.
+        let builtin = Path::new(ccm::COMPONENTS_IDL_PATH);
         Output {
             result,
-            files: sm.paths(),
+            files: sm.paths().into_iter().filter(|p| p != builtin).collect(),
         }
     }
 }

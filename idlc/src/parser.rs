@@ -3,10 +3,12 @@
 //! Written with nom 7 over a token slice. The grammar is OMG IDL 3.x (CORBA 3.0 chapter 3): modules,
 //! interfaces (abstract, local, forward), valuetypes (abstract, custom, truncatable, boxed,
 //! forward, state members, factories), constants, typedefs, structs, unions, enums, exceptions,
-//! native, `typeid`, `typeprefix`, `import`. The CCM keywords (`component`, `home`, `eventtype`,
-//! ...) are not supported; to keep CORBA 2 IDL that uses them as identifiers compiling (as
-//! omniidl does), they and the other CORBA 3 additions (`getraises`, `setraises`, `typeid`,
-//! `typeprefix`, `import`) are keywords only where the grammar expects them.
+//! native, `typeid`, `typeprefix`, `import`, and the IDL3 component declarations (`component`
+//! with its ports, `home`, `eventtype`; [`crate::ccm`] gives their equivalent IDL). IDL 3.5
+//! (`porttype`, `connector`, template modules, extended ports) is refused with an error saying so.
+//! To keep CORBA 2 IDL that uses the CCM words as identifiers compiling (as omniidl does), they
+//! and the other CORBA 3 additions (`getraises`, `setraises`, `typeid`, `typeprefix`, `import`)
+//! are keywords only where the grammar expects them.
 //!
 //! Errors use [`PError`], which implements nom's `ParseError` and `ContextError`; after a
 //! committing keyword the parser `cut`s, so a syntax error is reported where it really is
@@ -412,6 +414,10 @@ enum Ctx {
     Module,
     Interface,
     Value,
+    /// A component body: ports and attributes only.
+    Component,
+    /// A home body: an interface body plus `factory` and `finder`.
+    Home,
 }
 
 fn span_of(i: In<'_>) -> Span {
@@ -427,7 +433,12 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
             }
         }
         let word = peek_word(i);
-        let in_iface = matches!(ctx, Ctx::Interface | Ctx::Value);
+        if ctx == Ctx::Component {
+            let (r, def) = component_export(i)?;
+            let (r, _) = expect_punct(";", "after component port or attribute declaration")(r)?;
+            return Ok((r, def));
+        }
+        let in_iface = matches!(ctx, Ctx::Interface | Ctx::Value | Ctx::Home);
         let (r, def, what) =
             match word {
                 Some("module") if !in_iface => {
@@ -445,7 +456,10 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                     (r, d, "after interface declaration")
                 }
                 Some("abstract") if !in_iface => {
-                    let (r, d) = if matches!(i.get(1).and_then(Token::ident), Some("valuetype")) {
+                    let (r, d) = if matches!(
+                        skip(i).get(1).and_then(Token::ident),
+                        Some("valuetype" | "eventtype")
+                    ) {
                         value(i)?
                     } else {
                         interface(i)?
@@ -455,6 +469,24 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                 Some("valuetype" | "custom") if !in_iface => {
                     let (r, d) = value(i)?;
                     (r, d, "after valuetype declaration")
+                }
+                Some("eventtype") if !in_iface && is_ccm(i) => {
+                    let (r, d) = value(i)?;
+                    (r, d, "after eventtype declaration")
+                }
+                Some("component") if !in_iface && is_ccm(i) => {
+                    let (r, d) = component(i)?;
+                    (r, d, "after component declaration")
+                }
+                Some("home") if !in_iface && is_ccm(i) => {
+                    let (r, h) = home(i)?;
+                    (r, Definition::Home(h), "after home declaration")
+                }
+                Some("porttype" | "connector") if !in_iface && is_ccm(i) => {
+                    return fail(
+                        i,
+                        idl35_unsupported(&format!("'{}'", word.unwrap_or_default()), PLAIN_PORTS),
+                    )
                 }
                 Some("interface" | "local" | "abstract" | "valuetype" | "custom") => return fail(
                     i,
@@ -488,15 +520,6 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                     let (r, d) = import(i)?;
                     (r, d, "after import declaration")
                 }
-                Some("component" | "home" | "eventtype") if !in_iface && is_ccm(i) => {
-                    return fail(
-                        i,
-                        format!(
-                            "CCM {} declarations are not supported by idlc",
-                            word.unwrap_or_default()
-                        ),
-                    )
-                }
                 Some("attribute" | "readonly") if in_iface => {
                     let (r, a) = attr_dcl(i)?;
                     (r, Definition::Attribute(a), "after attribute declaration")
@@ -509,9 +532,13 @@ fn definition<'a>(ctx: Ctx) -> impl Fn(In<'a>) -> PResult<'a, Definition> {
                         "after state member declaration",
                     )
                 }
-                Some("factory") if ctx == Ctx::Value => {
-                    let (r, f) = factory(i)?;
+                Some("factory") if matches!(ctx, Ctx::Value | Ctx::Home) => {
+                    let (r, f) = initializer(i, "factory", "factory name")?;
                     (r, Definition::Factory(f), "after factory declaration")
+                }
+                Some("finder") if ctx == Ctx::Home => {
+                    let (r, f) = initializer(i, "finder", "finder name")?;
+                    (r, Definition::Finder(f), "after finder declaration")
                 }
                 _ if in_iface => {
                     let (r, o) = op_dcl(i)?;
@@ -537,6 +564,18 @@ fn is_import(i: In<'_>) -> bool {
     scoped_name(&i[1..]).is_ok() || string_literal(&i[1..]).is_ok()
 }
 
+/// The message for an IDL 3.5 construct (`what`): not supported, and what to write instead.
+fn idl35_unsupported(what: &str, instead: &str) -> String {
+    format!(
+        "{what} is IDL 3.5 (connectors, port types, extended ports and template modules), which \
+         idlc does not support; {instead}"
+    )
+}
+
+/// What to write instead of a connector, port type or extended port.
+const PLAIN_PORTS: &str =
+    "declare the ports on the component itself (provides, uses, emits, publishes, consumes)";
+
 /// `component X`, `home X`, `eventtype X` (as opposed to an identifier used as a type name).
 fn is_ccm(i: In<'_>) -> bool {
     let i = skip(i);
@@ -560,6 +599,7 @@ fn body<'a>(ctx: Ctx, what: &'static str) -> impl Fn(In<'a>) -> PResult<'a, Vec<
                 Err(Err::Error(_)) => {
                     let expected = match ctx {
                         Ctx::Module | Ctx::Top => "a definition or '}'",
+                        Ctx::Component => "a port, an attribute or '}'",
                         _ => "a declaration or '}'",
                     };
                     return fail(i, format!("expected {expected} {what}, found {}", found(i)));
@@ -574,6 +614,15 @@ fn module(i: In<'_>) -> PResult<'_, Module> {
     let span = span_of(i);
     let (i, _) = kw("module")(i)?;
     let (i, name) = expect_ident("module name")(i)?;
+    if peek_punct(i, "<") {
+        return fail(
+            i,
+            idl35_unsupported(
+                "a template module ('module M<...>')",
+                "write the module out with its concrete types",
+            ),
+        );
+    }
     let (i, definitions) = body(Ctx::Module, "in module body")(i)?;
     Ok((
         i,
@@ -628,31 +677,47 @@ fn value(i: In<'_>) -> PResult<'_, Definition> {
         Some("custom") => (kw("custom")(i)?.0, ValueKind::Custom),
         _ => (i, ValueKind::Concrete),
     };
-    let (i, _) = match kw("valuetype")(i) {
+    let event = peek_word(i) == Some("eventtype");
+    let (i, _) = match kw(if event { "eventtype" } else { "valuetype" })(i) {
         Ok(r) => r,
-        Err(_) => return fail(i, format!("expected 'valuetype', found {}", found(i))),
+        Err(_) => {
+            return fail(
+                i,
+                format!("expected 'valuetype' or 'eventtype', found {}", found(i)),
+            )
+        }
     };
-    let (i, name) = expect_ident("valuetype name")(i)?;
+    let (i, name) = expect_ident(if event {
+        "eventtype name"
+    } else {
+        "valuetype name"
+    })(i)?;
     if peek_punct(i, ";") {
         if kind == ValueKind::Custom {
             return fail(i, "a forward declaration cannot be 'custom'".into());
         }
+        let fwd = ValueForward {
+            abstract_: kind == ValueKind::Abstract,
+            name,
+            span,
+        };
         return Ok((
             i,
-            Definition::ValueForward(ValueForward {
-                abstract_: kind == ValueKind::Abstract,
-                name,
-                span,
-            }),
+            if event {
+                Definition::EventForward(fwd)
+            } else {
+                Definition::ValueForward(fwd)
+            },
         ));
     }
     let full = peek_punct(i, ":") || peek_punct(i, "{") || peek_word(i) == Some("supports");
     if !full {
-        if kind != ValueKind::Concrete {
+        if kind != ValueKind::Concrete || event {
+            let what = if event { "eventtype" } else { "valuetype" };
             return fail(
                 i,
                 format!(
-                    "expected ':', 'supports' or '{{' in valuetype declaration, found {}",
+                    "expected ':', 'supports' or '{{' in {what} declaration, found {}",
                     found(i)
                 ),
             );
@@ -679,18 +744,191 @@ fn value(i: In<'_>) -> PResult<'_, Definition> {
         supports = s;
         i = r;
     }
-    let (i, body) = body(Ctx::Value, "in valuetype body")(i)?;
+    let (i, body) = body(
+        Ctx::Value,
+        if event {
+            "in eventtype body"
+        } else {
+            "in valuetype body"
+        },
+    )(i)?;
+    let v = ValueType {
+        kind,
+        name,
+        truncatable,
+        bases,
+        supports,
+        body,
+        span,
+    };
     Ok((
         i,
-        Definition::ValueType(ValueType {
-            kind,
+        if event {
+            Definition::EventType(v)
+        } else {
+            Definition::ValueType(v)
+        },
+    ))
+}
+
+/// `component C [: Base] [supports I, ...] { ports and attributes }`, or `component C;`.
+fn component(i: In<'_>) -> PResult<'_, Definition> {
+    let span = span_of(i);
+    let (i, _) = kw("component")(i)?;
+    let (i, name) = expect_ident("component name")(i)?;
+    if peek_punct(i, ";") {
+        return Ok((i, Definition::ComponentForward(name)));
+    }
+    let (i, (base, supports)) = base_and_supports(i, "component")?;
+    let (i, body) = body(Ctx::Component, "in component body")(i)?;
+    Ok((
+        i,
+        Definition::Component(Component {
             name,
-            truncatable,
-            bases,
+            base,
             supports,
             body,
             span,
         }),
+    ))
+}
+
+/// A component's or home's (`what`) `[: Base] [supports I, ...]`: single inheritance, then the
+/// supported interfaces.
+fn base_and_supports<'a>(
+    i: In<'a>,
+    what: &'static str,
+) -> PResult<'a, (Option<ScopedName>, Vec<ScopedName>)> {
+    let (i, base) = match punct(":")(i) {
+        Ok((r, _)) => {
+            let (r, b) = match scoped_name(r) {
+                Ok(x) => x,
+                Err(Err::Failure(e)) => return Err(Err::Failure(e)),
+                Err(_) => return fail(r, format!("expected base {what} name, found {}", found(r))),
+            };
+            if peek_punct(r, ",") {
+                return fail(r, format!("a {what} has at most one base {what}"));
+            }
+            (r, Some(b))
+        }
+        Err(_) => (i, None),
+    };
+    let (i, supports) = match kw("supports")(i) {
+        Ok((r, _)) => scoped_name_list("supported interface name")(r)?,
+        Err(_) => (i, Vec::new()),
+    };
+    Ok((i, (base, supports)))
+}
+
+/// One declaration of a component body (without its ';'): a port or an attribute.
+fn component_export(i: In<'_>) -> PResult<'_, Definition> {
+    let span = span_of(i);
+    let word = peek_word(i);
+    let kind = match word {
+        Some("attribute" | "readonly") => {
+            let (r, a) = attr_dcl(i)?;
+            return Ok((r, Definition::Attribute(a)));
+        }
+        Some("provides") => PortKind::Provides,
+        Some("uses") => PortKind::Uses { multiple: false },
+        Some("emits") => PortKind::Emits,
+        Some("publishes") => PortKind::Publishes,
+        Some("consumes") => PortKind::Consumes,
+        Some(w @ ("port" | "mirrorport")) => {
+            return fail(
+                i,
+                idl35_unsupported(&format!("'{w}' (an extended port)"), PLAIN_PORTS),
+            )
+        }
+        _ => return err(i),
+    };
+    let mut r = &skip(i)[1..];
+    let kind = match kind {
+        PortKind::Uses { .. } => match kw("multiple")(r) {
+            Ok((r2, _)) => {
+                r = r2;
+                PortKind::Uses { multiple: true }
+            }
+            Err(_) => kind,
+        },
+        k => k,
+    };
+    let interface_port = matches!(kind, PortKind::Provides | PortKind::Uses { .. });
+    let (r, ty) = if interface_port && peek_word(r) == Some("Object") {
+        let (r2, s) = kw("Object")(r)?;
+        (
+            r2,
+            TypeSpec {
+                kind: TypeSpecKind::Base(BaseType::Object),
+                span: s,
+            },
+        )
+    } else {
+        let what = if interface_port {
+            "interface type of the port"
+        } else {
+            "eventtype of the port"
+        };
+        let (r2, n) = expect_scoped_name(what)(r)?;
+        let span = n.span;
+        (
+            r2,
+            TypeSpec {
+                kind: TypeSpecKind::Named(n),
+                span,
+            },
+        )
+    };
+    let (r, name) = expect_ident("port name")(r)?;
+    Ok((
+        r,
+        Definition::Port(Port {
+            kind,
+            ty,
+            name,
+            span,
+        }),
+    ))
+}
+
+/// `home H [: Base] [supports I, ...] manages C [primarykey K] { ... }`.
+fn home(i: In<'_>) -> PResult<'_, Home> {
+    let span = span_of(i);
+    let (i, _) = kw("home")(i)?;
+    let (i, name) = expect_ident("home name")(i)?;
+    let (i, (base, supports)) = base_and_supports(i, "home")?;
+    let (i, _) = match kw("manages")(i) {
+        Ok(r) => r,
+        Err(_) => {
+            return fail(
+                i,
+                format!(
+                    "expected 'manages' and the component the home manages, found {}",
+                    found(i)
+                ),
+            )
+        }
+    };
+    let (i, manages) = expect_scoped_name("managed component name")(i)?;
+    let (i, primary_key) = match kw("primarykey")(i) {
+        Ok((r, _)) => {
+            let (r, k) = expect_scoped_name("primary key valuetype name")(r)?;
+            (r, Some(k))
+        }
+        Err(_) => (i, None),
+    };
+    let (i, body) = body(Ctx::Home, "in home body")(i)?;
+    Ok((
+        i,
+        Home {
+            name,
+            base,
+            supports,
+            manages,
+            primary_key,
+            body,
+            span,
+        },
     ))
 }
 
@@ -715,10 +953,11 @@ fn state_member(i: In<'_>) -> PResult<'_, StateMember> {
     ))
 }
 
-fn factory(i: In<'_>) -> PResult<'_, Factory> {
+/// `keyword name(in ...) [raises (...)]`: a valuetype's or home's `factory`, a home's `finder`.
+fn initializer<'a>(i: In<'a>, keyword: &'static str, what: &'static str) -> PResult<'a, Factory> {
     let span = span_of(i);
-    let (i, _) = kw("factory")(i)?;
-    let (i, name) = expect_ident("factory name")(i)?;
+    let (i, _) = kw(keyword)(i)?;
+    let (i, name) = expect_ident(what)(i)?;
     let (i, params) = param_list(i, true)?;
     let (i, (raises, _)) = opt_raises(i)?;
     Ok((

@@ -480,7 +480,14 @@ impl Pp<'_> {
             }
         }
         candidates.extend(self.include_dirs.iter().map(|d| d.join(&name)));
-        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
+        let found = candidates.into_iter().find(|p| p.is_file());
+        // The CCM `Components` module idlc ships, for `#include <Components.idl>` where no
+        // include directory has one (component IDL written for other ORBs includes it).
+        if found.is_none() && name == "Components.idl" {
+            let path = PathBuf::from(crate::ccm::COMPONENTS_IDL_PATH);
+            return self.include_text(path, crate::ccm::COMPONENTS_IDL.to_owned(), at);
+        }
+        let Some(path) = found else {
             let form = if quoted {
                 format!("\"{name}\"")
             } else {
@@ -522,6 +529,11 @@ impl Pp<'_> {
                 )
             }
         };
+        self.include_text(path, text, at);
+    }
+
+    /// Preprocesses an included file's text in place of the `#include` at `at`.
+    fn include_text(&mut self, path: PathBuf, text: String, at: Span) {
         let id = self.sm.add(path.clone(), text);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.out.push(Token {
@@ -537,7 +549,6 @@ impl Pp<'_> {
             glued: false,
             text: String::new(),
         });
-        let _ = canon;
     }
 
     fn pragma(&mut self, file: FileId, args: &[PosChar], at: Span) {

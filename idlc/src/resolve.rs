@@ -22,6 +22,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, Definition, Ident, ScopedName, TypeSpec, TypeSpecKind};
+use crate::ccm;
 use crate::consteval::{self, Env, EvalError, Target as CTarget, Val};
 use crate::diagnostics::{Diagnostic, Location};
 use crate::lexer::{Pragma, PragmaName};
@@ -207,6 +208,11 @@ fn collect_declared(defs: &[Definition], out: &mut HashMap<String, Span>) {
                 add(n, out)
             }
             Definition::Exception(e) => add(&e.name, out),
+            Definition::Component(c) => add(&c.name, out),
+            Definition::ComponentForward(n) => add(n, out),
+            Definition::Home(h) => add(&h.name, out),
+            Definition::EventType(v) => add(&v.name, out),
+            Definition::EventForward(v) => add(&v.name, out),
             _ => {}
         }
     }
@@ -906,7 +912,102 @@ impl<'a> Resolver<'a> {
             Definition::StateMember(s) => self.state_member(s),
             Definition::Factory(f) => self.factory(f),
             Definition::Pragma(p, span) => self.pragma(p, *span),
+            // IDL3: what the declaration stands for (see `ccm`).
+            Definition::Component(c) => {
+                if self.event_ports_name_eventtypes(c) {
+                    self.definitions(&ccm::component(c))
+                }
+            }
+            Definition::ComponentForward(n) => self.definitions(&ccm::component_forward(n)),
+            Definition::Home(h) => {
+                if self.home_manages_a_component_by_a_key(h) {
+                    self.definitions(&ccm::home(h))
+                }
+            }
+            Definition::EventType(v) => self.definitions(&ccm::event_type(v)),
+            Definition::EventForward(f) => self.definitions(&ccm::event_forward(f)),
+            // The parser puts ports only in component bodies and finders only in home bodies,
+            // which the equivalent IDL above replaces.
+            Definition::Port(p) => self.err(p.span, "a port can only be declared in a component"),
+            Definition::Finder(f) => self.err(f.span, "a finder can only be declared in a home"),
         }
+    }
+
+    /// Checks that each event port of `c` names a valuetype (an eventtype), before its
+    /// equivalent IDL refers to the `<E>Consumer` interface beside it: a mistyped eventtype is
+    /// then reported as itself, not as a missing consumer interface.
+    fn event_ports_name_eventtypes(&mut self, c: &ast::Component) -> bool {
+        let mut ok = true;
+        for d in &c.body {
+            let Definition::Port(p) = d else { continue };
+            if matches!(p.kind, ast::PortKind::Provides | ast::PortKind::Uses { .. }) {
+                continue;
+            }
+            let TypeSpecKind::Named(n) = &p.ty.kind else {
+                continue;
+            };
+            match self.lookup(n, false).map(|e| e.target) {
+                Some(Target::Item(id))
+                    if matches!(self.items[id.0].kind, ItemKind::ValueType(_)) => {}
+                Some(_) => {
+                    self.err(n.span, format!("'{n}' is not an eventtype (a port that emits, publishes or consumes events needs one)"));
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok
+    }
+
+    /// Checks that a home manages an interface (a component's equivalent) and that its primary
+    /// key, if any, is a valuetype derived from `Components::PrimaryKeyBase`, as CCM requires.
+    fn home_manages_a_component_by_a_key(&mut self, h: &ast::Home) -> bool {
+        let mut ok = match self.lookup(&h.manages, false).map(|e| e.target) {
+            Some(Target::Item(id)) if matches!(self.items[id.0].kind, ItemKind::Interface(_)) => {
+                true
+            }
+            Some(_) => {
+                let n = &h.manages;
+                self.err(
+                    n.span,
+                    format!("'{n}' is not a component (a home manages a component)"),
+                );
+                false
+            }
+            None => false,
+        };
+        if let Some(key) = &h.primary_key {
+            match self.lookup(key, false).map(|e| e.target) {
+                Some(Target::Item(id)) if self.derives_from_primary_key_base(id) => {}
+                Some(_) => {
+                    self.err(
+                        key.span,
+                        format!("primary key '{key}' is not a valuetype derived from Components::PrimaryKeyBase"),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok
+    }
+
+    /// Whether `id` is a valuetype with `Components::PrimaryKeyBase` among its ancestors.
+    fn derives_from_primary_key_base(&self, id: ItemId) -> bool {
+        let mut todo = vec![id];
+        let mut seen = HashSet::new();
+        while let Some(v) = todo.pop() {
+            if !seen.insert(v) {
+                continue;
+            }
+            if let ItemKind::ValueType(value) = &self.items[v.0].kind {
+                if v != id && self.items[v.0].scoped_name == ["Components", "PrimaryKeyBase"] {
+                    return true;
+                }
+                todo.extend(value.bases.iter().copied());
+            }
+        }
+        false
     }
 
     /// Walks a scope body: enters `scope`, collects the items it creates.

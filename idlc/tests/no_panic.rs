@@ -1,6 +1,6 @@
 //! Property tests: the whole front end returns `Ok` or `Err` on any input and never panics.
 //! Inputs are arbitrary strings, IDL-flavoured token soup, and mutated real IDL (samples below
-//! plus a deterministic selection of corpus files when the corpus is present).
+//! plus IDL3 components and a deterministic selection of corpus files when the corpus is present).
 
 use std::path::{Path, PathBuf};
 
@@ -81,6 +81,20 @@ const FRAGMENTS: &[&str] = &[
     "typeid",
     "typeprefix",
     "import",
+    "component",
+    "home",
+    "eventtype",
+    "provides",
+    "uses",
+    "multiple",
+    "emits",
+    "publishes",
+    "consumes",
+    "manages",
+    "primarykey",
+    "finder",
+    "porttype",
+    "connector",
     "TRUE",
     "FALSE",
     "X",
@@ -146,6 +160,11 @@ fn corpus_samples() -> Vec<(PathBuf, String)> {
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/idl-corpus"),
     };
     let mut out = vec![(PathBuf::from("sample.idl"), SAMPLE.to_owned())];
+    // IDL3 components (valid as they stand: tests/components.rs).
+    let components = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idl/components.idl");
+    if let Ok(text) = std::fs::read_to_string(&components) {
+        out.push((components, text));
+    }
     let Ok(tsv) = std::fs::read_to_string(dir.join("corpus.tsv")) else {
         return out;
     };

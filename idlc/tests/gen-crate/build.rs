@@ -28,6 +28,7 @@ fn main() {
             idl.join("regressions.idl"),
             idl.join("values.idl"),
             idl.join("locals.idl"),
+            idl.join("components.idl"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
     // Each definition once, shared between the files (src/lib.rs: `units`).

@@ -38,6 +38,12 @@ pub mod locals {
     include!(concat!(env!("OUT_DIR"), "/locals.rs"));
 }
 
+/// IDL3 components, homes and eventtypes through their equivalent IDL (`components.idl`).
+#[deny(warnings)]
+pub mod components {
+    include!(concat!(env!("OUT_DIR"), "/components.rs"));
+}
+
 /// `units_base.idl` and `units_user.idl`, which includes it, with each definition generated
 /// once (`Builder::shared_units`): `units::units_base` and `units::units_user`.
 #[deny(warnings)]
