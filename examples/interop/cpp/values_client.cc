@@ -137,14 +137,25 @@ static void check_all(Values::ValueTester_ptr t) {
     bool ok = (got.in() >>= n) && n == 0;
     check("echo_any null", ok, "an any holding a null Node did not come back so");
   });
-  CALL("same_node", {
+  CALL("second", {
     Values::Node_var n = cyclic_chain();
-    check("same_node", t->same_node(n, n), "one node sent twice arrived as two");
+    Values::Node_var got = t->second(n, n);
+    check("second", is_cyclic_chain(got),
+          "one chain passed as both arguments did not come back as the second");
   });
-  CALL("same_node two", {
+  CALL("second of two", {
     Values::Node_var n = cyclic_chain();
-    Values::Node_var m = cyclic_chain();
-    check("same_node two", !t->same_node(n, m), "two nodes arrived as one");
+    Values::Node_var m = node(9, 0);
+    Values::Node_var got = t->second(n, m);
+    check("second of two", got.in() && got->id() == 9 && !got->next(),
+          "the second of two nodes did not come back");
+  });
+  CALL("twice", {
+    Values::Node_var n = cyclic_chain();
+    Values::Node_var again;
+    Values::Node_var got = t->twice(n, again.out());
+    check("twice", is_cyclic_chain(got) && is_cyclic_chain(again),
+          "the chain did not come back as both the result and the out argument");
   });
 }
 

@@ -45,7 +45,17 @@ class ValueTesterImpl : public POA_Values::ValueTester {
     return b;
   }
   CORBA::Any* echo_any(const CORBA::Any& a) { return new CORBA::Any(a); }
-  CORBA::Boolean same_node(Values::Node* a, Values::Node* b) { return a == b; }
+  Values::Node* second(Values::Node*, Values::Node* b) {
+    CORBA::add_ref(b);
+    return b;
+  }
+  // The out argument and the result each take a reference.
+  Values::Node* twice(Values::Node* n, Values::Node_out again) {
+    CORBA::add_ref(n);
+    again = n;
+    CORBA::add_ref(n);
+    return n;
+  }
 };
 
 int main(int argc, char** argv) {

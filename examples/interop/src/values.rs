@@ -217,8 +217,9 @@ fn echo(target: &ObjectRef, op: &str, tc: TypeCode, value: Value) -> Result<Valu
 }
 
 /// The DII client's checks against a ValueTester (the omniORB server, or [`ValuesDsi`]).
-/// `same_node(n, n)` is not called: an `any` holds its own values, so DII sends the two
-/// arguments as two values (`same_node` of two is checked).
+/// Each argument is an `any` holding its own values, so DII sends a node passed twice as two
+/// values (omniORB sends one and an indirection); replies may refer back across the result
+/// and the out values (`twice`).
 pub fn check_values(t: &ObjectRef) -> Report {
     let mut r = Report::default();
     r.check(
@@ -280,16 +281,34 @@ pub fn check_values(t: &ObjectRef) -> Report {
         ));
         r.check(
             label,
-            any(node_tc(), held).and_then(|a| echo(t, "echo_any", TypeCode::Any, Value::Any(Box::new(a)))),
+            any(node_tc(), held)
+                .and_then(|a| echo(t, "echo_any", TypeCode::Any, Value::Any(Box::new(a)))),
             want,
         );
     }
+    let single = node(9, NULL);
     r.check(
-        "same_node two",
+        "second",
+        any(node_tc(), cyclic_chain())
+            .and_then(|a| Ok((a, any(node_tc(), single.clone())?)))
+            .and_then(|(a, b)| call(t, "second", vec![a, b], node_tc()))
+            .map(|v| graph_of(&v)),
+        graph_of(&single),
+    );
+    r.check(
+        "twice",
         any(node_tc(), cyclic_chain()).and_then(|a| {
-            call(t, "same_node", vec![a.clone(), a], TypeCode::Boolean)
+            let mut req = Request::new(t, "twice");
+            req.add_in_arg(a)
+                .add_out_arg(node_tc())
+                .set_return_type(node_tc());
+            let response = req.invoke().map_err(|e| e.to_string())?;
+            Ok(std::iter::once(&response.result)
+                .chain(&response.outs)
+                .map(|a| graph_of(a.value()))
+                .collect::<Vec<_>>())
         }),
-        Value::Boolean(false),
+        vec![graph_of(&cyclic_chain()); 2],
     );
     r
 }
@@ -327,14 +346,18 @@ impl DynamicImplementation for ValuesDsi {
                 req.set_result(made);
                 return Ok(());
             }
-            "same_node" => {
-                let args = req.arguments(&[
-                    (ParamMode::In, node_tc()),
-                    (ParamMode::In, node_tc()),
-                ])?;
-                // Two anys hold two values: one node sent twice cannot be told from two.
-                let same = args[1].value() == &Value::SharedValue(0);
-                req.set_result(Any::from(same));
+            "second" => {
+                let mut args =
+                    req.arguments(&[(ParamMode::In, node_tc()), (ParamMode::In, node_tc())])?;
+                req.set_result(args.pop().ok_or(bad_param())?);
+                return Ok(());
+            }
+            "twice" => {
+                let mut args =
+                    req.arguments(&[(ParamMode::In, node_tc()), (ParamMode::Out, node_tc())])?;
+                let n = args.pop().ok_or(bad_param())?;
+                req.set_outs(vec![n.clone()]);
+                req.set_result(n);
                 return Ok(());
             }
             _ => return Err(SystemException::bad_operation()),

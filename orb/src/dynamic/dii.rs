@@ -136,14 +136,21 @@ impl Request {
             .invoke(&self.operation, &|enc| self.write_args(enc))?;
         match reply.outcome()? {
             ReplyOutcome::Normal(mut dec) => {
-                let result = reply_decode(Any::read_value(self.result_type.clone(), &mut dec))?;
-                let outs = self
-                    .params
-                    .iter()
-                    .filter(|p| p.mode.returned())
-                    .map(|p| reply_decode(Any::read_value(p.type_code.clone(), &mut dec)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Response { result, outs })
+                // One stream: an out value may be an indirection into the result.
+                let types: Vec<TypeCode> = std::iter::once(self.result_type.clone())
+                    .chain(
+                        self.params
+                            .iter()
+                            .filter(|p| p.mode.returned())
+                            .map(|p| p.type_code.clone()),
+                    )
+                    .collect();
+                let mut values = reply_decode(Any::read_values(&types, &mut dec))?.into_iter();
+                let result = values.next().unwrap_or_default();
+                Ok(Response {
+                    result,
+                    outs: values.collect(),
+                })
             }
             ReplyOutcome::UserException { id, mut body } => {
                 let Some(tc) = self.exceptions.iter().find(|t| t.id() == Some(&*id)) else {

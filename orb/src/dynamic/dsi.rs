@@ -59,12 +59,13 @@ impl<'r, 'a> ServerRequest<'r, 'a> {
         if self.params.is_some() {
             return Err(bad_inv_order());
         }
-        let values = params
+        // One stream: an argument may be an indirection into an earlier one.
+        let sent: Vec<TypeCode> = params
             .iter()
             .filter(|(mode, _)| mode.sent())
-            .map(|(_, tc)| Any::read_value(tc.clone(), self.args))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(SystemException::from)?;
+            .map(|(_, tc)| tc.clone())
+            .collect();
+        let values = Any::read_values(&sent, self.args).map_err(SystemException::from)?;
         self.params = Some(params.to_vec());
         Ok(values)
     }

@@ -152,6 +152,33 @@ impl Any {
         Ok(Any { type_code, value })
     }
 
+    /// Reads values of `type_codes` that travel one after another without their TypeCodes in
+    /// one message body (an operation's arguments; a result and its out values), as one
+    /// stream (§15.3.4.3): a value tag, repository id or codebase URL may be an indirection
+    /// to one in an earlier value. omniORB sends a value passed as two arguments as the value
+    /// and an indirection to it. Each `any` holds its own values, so a value met again in a
+    /// later one is read as a copy of what it reaches (its sharing and cycles kept, as a
+    /// graph of the later `any`'s own).
+    pub fn read_values(
+        type_codes: &[TypeCode],
+        dec: &mut Decoder<'_>,
+    ) -> Result<Vec<Any>, DecodeError> {
+        let mut reader = ValueReader::new(dec.remaining());
+        for tc in type_codes {
+            let value = reader.read(dec, tc)?;
+            reader.finish_parameter(value);
+        }
+        Ok(type_codes
+            .iter()
+            .cloned()
+            .zip(reader.earlier)
+            .map(|(type_code, earlier)| Any {
+                type_code,
+                value: earlier.value,
+            })
+            .collect())
+    }
+
     /// Writes the value alone, without the TypeCode (the other half of [`Any::read_value`]).
     pub fn write_value(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
         ValueWriter::default().write(enc, &self.type_code, &self.value)
@@ -549,6 +576,16 @@ pub(super) struct ValueReader<'a> {
     instance_count: u32,
     /// Enclosing constructed types, for resolving recursive references.
     env: Vec<TypeCode>,
+    /// The values read before this one in the same stream ([`Any::read_values`]), which a
+    /// later value's indirection may point into.
+    earlier: Vec<Earlier>,
+}
+
+/// A value read earlier in the stream, and where its instances' value tags were.
+struct Earlier {
+    value: Value,
+    /// Its instances' [`Value::SharedValue`] numbers, by the ordinal of their value tag.
+    instances: HashMap<usize, Option<u32>>,
 }
 
 impl<'a> ValueReader<'a> {
@@ -559,7 +596,40 @@ impl<'a> ValueReader<'a> {
             instances: HashMap::new(),
             instance_count: 0,
             env: Vec::new(),
+            earlier: Vec::new(),
         }
+    }
+
+    /// Ends one value of a stream of several ([`Any::read_values`]): the next numbers its
+    /// instances from 0 and reaches this one's only by copying.
+    fn finish_parameter(&mut self, value: Value) {
+        self.instance_count = 0;
+        self.earlier.push(Earlier {
+            value,
+            instances: std::mem::take(&mut self.instances),
+        });
+    }
+
+    /// An indirection to the value tag at `ordinal` in an earlier value of the stream, as a
+    /// copy of that instance and of what it reaches, numbered from `self.instance_count` on
+    /// (the order they will be written in). The copy's instances are then this value's: a
+    /// later indirection to any of them is a [`Value::SharedValue`], not another copy.
+    fn copy_from_earlier(&mut self, ordinal: usize) -> Option<Value> {
+        let (from, number) = self
+            .earlier
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| Some((i, (*e.instances.get(&ordinal)?)?)))?;
+        let earlier = &self.earlier[from];
+        let mut copier = Copier::new(&earlier.value, self.instance_count);
+        let copy = copier.instance(number)?;
+        self.instance_count = copier.next;
+        for (&ord, n) in &earlier.instances {
+            if let Some(new) = n.and_then(|n| copier.renumbered.get(&n).copied()) {
+                self.instances.insert(ord, Some(new));
+            }
+        }
+        Some(copy)
     }
 
     fn read_any(&mut self, dec: &mut Decoder<'a>) -> Result<Any, DecodeError> {
@@ -784,10 +854,13 @@ impl<'a> ValueReader<'a> {
                         "indirection to a value whose state was skipped (truncated)",
                         at,
                     )),
-                    None => Err(invalid(
-                        "indirection to a value outside this any, or inside state that was skipped",
-                        at,
-                    )),
+                    None => match self.copy_from_earlier(ordinal) {
+                        Some(copy) => Ok(copy),
+                        None => Err(invalid(
+                            "indirection to a value outside this any, or inside state that was skipped",
+                            at,
+                        )),
+                    },
                 };
             }
             ValueStart::New(header) => header,
@@ -841,6 +914,99 @@ impl<'a> ValueReader<'a> {
             type_info,
             state,
         }))))
+    }
+}
+
+/// Copies an instance of a value, and every instance it reaches, out of the value's graph
+/// into a new one: shared instances stay shared and cycles stay cycles in the copy, whose
+/// instances are numbered from `next` in the order they will be written.
+struct Copier<'v> {
+    /// The value's instances, by their number in it.
+    instances: Vec<&'v ValueInstance>,
+    /// The number of each instance, by its address (identity, never dereferenced).
+    numbers: HashMap<*const ValueInstance, u32>,
+    /// Instances copied so far: their number in the value, and in the copy.
+    renumbered: HashMap<u32, u32>,
+    next: u32,
+}
+
+impl<'v> Copier<'v> {
+    fn new(value: &'v Value, next: u32) -> Copier<'v> {
+        let mut copier = Copier {
+            instances: Vec::new(),
+            numbers: HashMap::new(),
+            renumbered: HashMap::new(),
+            next,
+        };
+        copier.number(value);
+        copier
+    }
+
+    /// Numbers the instances of `value` as they were numbered when it was read: depth first,
+    /// an instance before those in its state; a nested `any` numbers its own.
+    fn number(&mut self, value: &'v Value) {
+        match value {
+            Value::Valuetype(Some(v)) => {
+                self.numbers
+                    .insert(&**v as *const ValueInstance, self.instances.len() as u32);
+                self.instances.push(v);
+                v.state.iter().for_each(|s| self.number(s));
+            }
+            Value::Struct(vs) | Value::Sequence(vs) | Value::Array(vs) => {
+                vs.iter().for_each(|v| self.number(v))
+            }
+            Value::Union(u) => {
+                if let Some((_, v)) = &u.member {
+                    self.number(v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The copy of instance `number`, or a reference to it if it is already copied.
+    fn instance(&mut self, number: u32) -> Option<Value> {
+        if let Some(&n) = self.renumbered.get(&number) {
+            return Some(Value::SharedValue(n));
+        }
+        let v = *self.instances.get(number as usize)?;
+        self.renumbered.insert(number, self.next);
+        self.next += 1;
+        let state = v
+            .state
+            .iter()
+            .map(|s| self.value(s))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Value::Valuetype(Some(Box::new(ValueInstance {
+            codebase: v.codebase.clone(),
+            type_info: v.type_info.clone(),
+            state,
+        }))))
+    }
+
+    fn value(&mut self, value: &Value) -> Option<Value> {
+        Some(match value {
+            Value::Valuetype(Some(v)) => {
+                let number = *self.numbers.get(&(&**v as *const ValueInstance))?;
+                self.instance(number)?
+            }
+            Value::SharedValue(n) => self.instance(*n)?,
+            Value::Struct(vs) => Value::Struct(self.values(vs)?),
+            Value::Sequence(vs) => Value::Sequence(self.values(vs)?),
+            Value::Array(vs) => Value::Array(self.values(vs)?),
+            Value::Union(u) => Value::Union(Box::new(UnionValue {
+                discriminator: u.discriminator.clone(),
+                member: match &u.member {
+                    Some((i, v)) => Some((*i, self.value(v)?)),
+                    None => None,
+                },
+            })),
+            other => other.clone(),
+        })
+    }
+
+    fn values(&mut self, values: &[Value]) -> Option<Vec<Value>> {
+        values.iter().map(|v| self.value(v)).collect()
     }
 }
 
