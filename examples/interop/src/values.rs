@@ -141,6 +141,40 @@ pub fn shared_sequence() -> Value {
     ])
 }
 
+/// `n` nodes as a `NodeSeq` of all of them, in chains of 10 whose last node points back at the
+/// first: the first element of each chain holds the chain, the other nine are indirections
+/// into it. Node `i` is instance `i`.
+pub fn chains(n: u32) -> Value {
+    let chain = |first: u32| {
+        let last = (first + 9).min(n - 1);
+        (first..=last)
+            .rev()
+            .fold(Value::SharedValue(first), |next, id| node(id as i32, next))
+    };
+    Value::Sequence(
+        (0..n)
+            .map(|i| {
+                if i % 10 == 0 {
+                    chain(i)
+                } else {
+                    Value::SharedValue(i)
+                }
+            })
+            .collect(),
+    )
+}
+
+/// How many value instances `value` holds (written in full, not as indirections).
+pub fn instance_count(value: &Value) -> usize {
+    match value {
+        Value::Valuetype(Some(v)) => 1 + v.state.iter().map(instance_count).sum::<usize>(),
+        Value::Sequence(vs) | Value::Struct(vs) | Value::Array(vs) => {
+            vs.iter().map(instance_count).sum()
+        }
+        _ => 0,
+    }
+}
+
 /// A `Derived`: its `Base` state (`id`, `label`), then a note and a tail, the two-node cycle
 /// 1 → 2 → 1, that a receiver knowing only `Base` skips. Sent with the list of its
 /// truncatable ids, most derived first.
