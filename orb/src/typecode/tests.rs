@@ -1036,6 +1036,54 @@ fn values_of_one_stream_may_refer_back_to_earlier_ones() {
 }
 
 #[test]
+fn copies_across_parameters_keep_sharing_and_are_bounded() {
+    // The first parameter A -> B; the second a sequence [B, A] of indirections into it. A is
+    // copied after B, and its copy must reach B's copy, not a second one.
+    let seq = TypeCode::sequence(link_tc(), 0);
+    let mut h = Hand::new(false);
+    let a = h.pos();
+    h.ulong(0x7fff_ff02);
+    let id = h.pos();
+    h.string(LINK_ID);
+    h.align(4);
+    let b = h.pos();
+    h.ulong(0x7fff_ff02).indirection(id).ulong(0);
+    h.ulong(2).indirection(b).indirection(a);
+    let mut dec = Decoder::new(&h.buf, BE);
+    let anys = Any::read_values(&[link_tc(), seq.clone()], &mut dec).unwrap();
+    dec.expect_end().unwrap();
+    let copy_of_b = link(Value::Valuetype(None));
+    assert_eq!(
+        anys[1].value(),
+        &Value::Sequence(vec![copy_of_b, link(Value::SharedValue(0))])
+    );
+    round_trip(&anys[1]);
+
+    // 200 links side by side, each pointing at the one before (the stream nests one deep);
+    // the copy of the last would nest 200 deep: refused, not a stack overflow.
+    let mut h = Hand::new(false);
+    h.ulong(200);
+    let mut tags = Vec::new();
+    let mut id = 0;
+    for i in 0..200 {
+        h.align(4);
+        tags.push(h.pos());
+        h.ulong(0x7fff_ff02);
+        if i == 0 {
+            id = h.pos();
+            h.string(LINK_ID);
+            h.ulong(0);
+        } else {
+            h.indirection(id).indirection(tags[i - 1]);
+        }
+    }
+    h.indirection(tags[199]);
+    let mut dec = Decoder::new(&h.buf, BE);
+    let e = Any::read_values(&[seq, link_tc()], &mut dec).unwrap_err();
+    assert!(e.to_string().contains("too deep to copy"), "{e}");
+}
+
+#[test]
 fn value_with_a_concrete_base_carries_the_base_state_first() {
     let base = point_tc();
     let derived = TypeCode::Value(Arc::new(ValueType {
