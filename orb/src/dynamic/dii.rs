@@ -41,7 +41,9 @@ struct Param {
 pub struct Response {
     /// The return value (`tk_void` for a `void` operation).
     pub result: Any,
-    /// The values of the `out` and `inout` parameters, in parameter order.
+    /// The values of the `out` and `inout` parameters, in parameter order. A value one of
+    /// them shares with the result or an earlier one is a copy in its own `any`
+    /// ([`Any::read_values`]).
     pub outs: Vec<Any>,
 }
 

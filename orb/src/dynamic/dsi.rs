@@ -51,7 +51,9 @@ impl<'r, 'a> ServerRequest<'r, 'a> {
 
     /// Reads the arguments by the operation's parameters, given in order as mode and type;
     /// returns the values of the `in` and `inout` ones, in order. Call it once, before
-    /// setting anything. Arguments that do not decode are `MARSHAL`.
+    /// setting anything. Arguments that do not decode are `MARSHAL`. A value an argument
+    /// shares with an earlier one (sent as an indirection to it) is a copy in the later
+    /// argument's `any` ([`Any::read_values`]).
     pub fn arguments(
         &mut self,
         params: &[(ParamMode, TypeCode)],
