@@ -157,6 +157,16 @@ static void check_all(Values::ValueTester_ptr t) {
     check("twice", is_cyclic_chain(got) && is_cyclic_chain(again),
           "the chain did not come back as both the result and the out argument");
   });
+  CALL("echo_thing", {
+    Values::Thing_var got = t->echo_thing(t);
+    CORBA::Object_var o = got.in() ? got->_to_object() : CORBA::Object::_nil();
+    check("echo_thing", !CORBA::is_nil(o) && o->_is_equivalent(t),
+          "the tester's own reference, as a Thing, did not come back as that reference");
+  });
+  CALL("echo_thing nil", {
+    Values::Thing_var got = t->echo_thing(Values::Thing::_nil());
+    check("echo_thing nil", CORBA::is_nil(got.in()), "a nil Thing came back non-nil");
+  });
 }
 
 int main(int argc, char** argv) {

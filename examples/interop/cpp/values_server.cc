@@ -49,6 +49,7 @@ class ValueTesterImpl : public POA_Values::ValueTester {
     CORBA::add_ref(b);
     return b;
   }
+  Values::Thing_ptr echo_thing(Values::Thing_ptr t) { return Values::Thing::_duplicate(t); }
   // The out argument and the result each take a reference.
   Values::Node* twice(Values::Node* n, Values::Node_out again) {
     CORBA::add_ref(n);

@@ -10,14 +10,17 @@
 //!   receiver that knows only `Base`, and one made by the server for a client that knows only
 //!   `Base`, arrive as their `Base` state;
 //! - value boxes (`long`, `string`) and null values of every kind come back unchanged;
-//! - an `any` holding the chain (or a null node) comes back holding it.
+//! - an `any` holding the chain (or a null node) comes back holding it;
+//! - an abstract interface (`Thing`) carrying an object reference, or nil, comes back so. (One
+//!   carrying a value is not exchanged: an `any` cannot hold it, as its TypeCode is not sent.)
 
 use crate::Report;
 use orb::dynamic::{DynamicImplementation, ParamMode, Request, ServerRequest};
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::CompletionStatus;
+use orb::iop::Ior;
 use orb::typecode::{
-    Any, TCKind, TypeCode, Value, ValueInstance, ValueMember, ValueType, ValueTypeInfo,
+    Any, Named, TCKind, TypeCode, Value, ValueInstance, ValueMember, ValueType, ValueTypeInfo,
 };
 use orb::ObjectRef;
 use std::sync::Arc;
@@ -29,6 +32,15 @@ pub const DERIVED_ID: &str = "IDL:Values/Derived:1.0";
 pub const LONG_BOX_ID: &str = "IDL:Values/LongBox:1.0";
 pub const STRING_BOX_ID: &str = "IDL:Values/StringBox:1.0";
 pub const VALUE_TESTER_ID: &str = "IDL:Values/ValueTester:1.0";
+pub const THING_ID: &str = "IDL:Values/Thing:1.0";
+
+/// `abstract interface Thing`.
+pub fn thing_tc() -> TypeCode {
+    TypeCode::AbstractInterface(Arc::new(Named {
+        id: THING_ID.into(),
+        name: "Thing".into(),
+    }))
+}
 
 fn public(name: &str, type_code: TypeCode) -> ValueMember {
     ValueMember {
@@ -344,6 +356,17 @@ pub fn check_values(t: &ObjectRef) -> Report {
         }),
         vec![graph_of(&cyclic_chain()); 2],
     );
+    for (label, sent) in [
+        ("echo_thing", t.ior().clone()),
+        ("echo_thing nil", Ior::nil()),
+    ] {
+        r.check(
+            label,
+            any(thing_tc(), Value::ObjRef(Box::new(sent.clone())))
+                .and_then(|a| call(t, "echo_thing", vec![a], thing_tc())),
+            Value::ObjRef(Box::new(sent)),
+        );
+    }
     r
 }
 
@@ -366,6 +389,15 @@ impl DynamicImplementation for ValuesDsi {
         VALUE_TESTER_ID
     }
 
+    fn is_a(&self, id: &str) -> bool {
+        [
+            VALUE_TESTER_ID,
+            THING_ID,
+            orb::codegen::OBJECT_REPOSITORY_ID,
+        ]
+        .contains(&id)
+    }
+
     fn invoke(&self, req: &mut ServerRequest<'_, '_>) -> Result<(), SystemException> {
         let echoed = match req.operation() {
             "echo_node" => node_tc(),
@@ -374,6 +406,7 @@ impl DynamicImplementation for ValuesDsi {
             "echo_long_box" => long_box_tc(),
             "echo_string_box" => string_box_tc(),
             "echo_any" => TypeCode::Any,
+            "echo_thing" => thing_tc(),
             "make_derived" => {
                 let id = one_in(req, TypeCode::Long)?.as_i32().ok_or(bad_param())?;
                 let made = Any::new(derived_tc(), derived(id, "made")).map_err(|_| marshal())?;
