@@ -73,7 +73,7 @@ impl ValueType for Node {
 
 impl ValueFactory for Node {
     const REPOSITORY_ID: &'static str = "IDL:BenchValues/Node:1.0";
-    fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError> {
+    fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError> {
         let id = input.decoder().read_long()?;
         let next = input.read_value::<Node>()?;
         let other = input.read_value::<Node>()?;

@@ -10,6 +10,11 @@
 //!
 //! Not for hand-written code: it is `#[doc(hidden)]` and may change with `idlc`.
 
+pub use crate::cdr::local::{LocalRef, Native};
+pub use crate::cdr::value::{
+    read_custom, register_custom_marshaling, register_value_factory, write_custom, ValueFactories,
+    ValueFactory, ValueGraph, ValueHandle, ValueInput, ValueOutput, ValueRef, ValueType,
+};
 pub use crate::cdr::{
     ByteOrder, CdrDecode, CdrEncode, DecodeError, DecodeErrorKind, Decoder, EncodeError, Encoder,
     Fixed, LongDouble, ResultExt, WChar, WString,
@@ -17,7 +22,7 @@ pub use crate::cdr::{
 pub use crate::exception::{SystemException, SystemExceptionKind, UserException};
 pub use crate::giop::CompletionStatus;
 pub use crate::iop::Ior;
-pub use crate::object::{ObjectRef, Reply, ReplyOutcome};
+pub use crate::object::{AbstractRef, ObjectRef, Reply, ReplyOutcome};
 pub use crate::servant::{upcast, Servant, ServantRef};
 pub use crate::typecode::{Any, AnyError, AnyType, TCKind, TypeCode, UnionLabel, Value};
 pub use std::any::Any as StdAny;

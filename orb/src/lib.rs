@@ -33,7 +33,7 @@ pub mod transport;
 pub mod typecode;
 
 pub use buffers::AllocatorStrategy;
-pub use object::ObjectRef;
+pub use object::{AbstractRef, ObjectRef};
 pub use runtime::invoke::with_call_timeout;
 pub use runtime::{
     use_idle_connections, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,

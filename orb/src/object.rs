@@ -8,9 +8,10 @@
 //! process's first live ORB.
 
 use crate::buffers::Buffer;
+use crate::cdr::value::{ValueHandle, ValueType};
 use crate::cdr::{
     ByteOrder, CdrDecode, CdrEncode, CodeSets, DecodeError, Decoder, EncodeError, Encoder,
-    GiopVersion,
+    GiopVersion, ResultExt,
 };
 use crate::exception::SystemException;
 use crate::iop::Ior;
@@ -252,6 +253,50 @@ impl<'a> CdrDecode<'a> for ObjectRef {
     fn decode(dec: &mut Decoder<'a>) -> Result<Self, DecodeError> {
         let orb = crate::runtime::decoding_orb();
         Ior::decode(dec).map(|ior| ObjectRef::with_orb(ior, orb))
+    }
+}
+
+/// A reference to an abstract interface (CORBA 3 §7.3.3): an object reference or a value,
+/// whichever the sender passed (a value type that `supports` the interface, say). On the wire
+/// a boolean says which follows: TRUE an object reference, FALSE a value. `Default` is a nil
+/// object reference.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AbstractRef {
+    Object(ObjectRef),
+    Value(Option<ValueHandle<dyn ValueType>>),
+}
+
+impl Default for AbstractRef {
+    fn default() -> Self {
+        AbstractRef::Object(ObjectRef::default())
+    }
+}
+
+impl CdrEncode for AbstractRef {
+    fn encode(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        match self {
+            AbstractRef::Object(o) => {
+                enc.write_bool(true);
+                o.encode(enc)
+            }
+            AbstractRef::Value(v) => {
+                enc.write_bool(false);
+                v.encode(enc)
+            }
+        }
+    }
+}
+
+impl<'a> CdrDecode<'a> for AbstractRef {
+    /// The discriminator and a null value.
+    const MIN_WIRE_SIZE: usize = 5;
+
+    fn decode(dec: &mut Decoder<'a>) -> Result<Self, DecodeError> {
+        Ok(if dec.read_bool().field("is_object")? {
+            AbstractRef::Object(ObjectRef::decode(dec)?)
+        } else {
+            AbstractRef::Value(CdrDecode::decode(dec)?)
+        })
     }
 }
 

@@ -110,16 +110,16 @@ impl<'m> Generator<'m> {
         let cg = quote!(::orb::codegen);
 
         if iface.kind == InterfaceKind::Local {
-            let note = comment(&format!(
-                "{} is a local interface: its servant trait comes with the ORB core.",
-                item.scoped()
-            ));
+            // A local object is a Rust value implementing the trait, referred to by
+            // `LocalRef<dyn Trait>`; it has no stubs, skeleton or typed reference.
+            let local_trait = self.servant_trait(id, path)?;
             return Ok(quote! {
+                #local_trait
+
                 #[doc = #mod_doc]
                 // Whoever includes the file picks the enclosing module's name, which may be this one.
                 #[allow(clippy::module_inception)]
                 pub mod #module {
-                    #note
                     /// The repository id.
                     pub const REPOSITORY_ID: &str = #repo;
                     #(#nested)*
@@ -159,9 +159,11 @@ impl<'m> Generator<'m> {
             Default::default()
         };
         let name = item.name.as_str();
-        // Abstract interfaces get a plain object reference TypeCode too: orb's TypeCode has
-        // no constructor for tk_abstract_interface yet, and their references are not mapped.
-        let tc = quote!(#cg::TypeCode::objref(#repo, #name));
+        let tc = if iface.kind == InterfaceKind::Abstract {
+            quote!(#cg::TypeCode::abstract_interface(#repo, #name))
+        } else {
+            quote!(#cg::TypeCode::objref(#repo, #name))
+        };
         Ok(quote! {
             #servant_trait
 

@@ -21,6 +21,7 @@ mod items;
 pub mod names;
 pub mod phf;
 mod types;
+mod values;
 
 use crate::model::{ItemId, ItemKind, Model};
 use names::{camel, camel_with, ident, shouty, snake, snake_with, Scope};
@@ -635,6 +636,27 @@ impl<'m> Generator<'m> {
                     n.ident = values.claim(shouty(&item.name));
                     None
                 }
+                ItemKind::ValueType(v) if v.defined => {
+                    n.ident = types.claim(camel(&item.name));
+                    let state = self.value_state(id);
+                    let state_names: Vec<&str> = state
+                        .iter()
+                        .filter_map(|s| self.m.get(*s).map(|i| i.name.as_str()))
+                        .collect();
+                    n.fields = member_names(state_names.into_iter());
+                    let nested: Vec<ItemId> = v
+                        .contents
+                        .iter()
+                        .copied()
+                        .filter(|c| values::is_nested_type(self.m.get(*c).map(|i| &i.kind)))
+                        .collect();
+                    nested_module(&mut n, &item.name, &nested, types);
+                    Some(nested)
+                }
+                ItemKind::ValueBox(_) | ItemKind::Native => {
+                    n.ident = types.claim(camel(&item.name));
+                    None
+                }
                 // Not emitted: no names.
                 _ => continue,
             };
@@ -841,9 +863,8 @@ impl<'m> Generator<'m> {
                 })
                 .unwrap_or_else(|| format!("{}s are not mapped yet", item.kind.describe()));
             return Some(match &item.kind {
-                ItemKind::Native => "native types have no Rust mapping yet".into(),
-                ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
-                    "value types are not mapped yet".into()
+                ItemKind::ValueType(v) if !v.defined => {
+                    "the value type is forward-declared but never defined".into()
                 }
                 ItemKind::Operation(_) | ItemKind::Attribute(_) => return None,
                 _ => within,
@@ -863,6 +884,29 @@ impl<'m> Generator<'m> {
                 .collect(),
             ItemKind::Typedef(t) => vec![&t.ty],
             ItemKind::Const(c) => vec![&c.ty],
+            ItemKind::ValueBox(b) => vec![&b.ty],
+            ItemKind::ValueType(_) => {
+                let state = self.value_state(id);
+                let reason = state
+                    .iter()
+                    .find_map(|s| match self.m.get(*s).map(|i| &i.kind) {
+                        Some(ItemKind::StateMember(sm)) => self.type_support(&sm.ty, memo),
+                        _ => None,
+                    });
+                if reason.is_some() {
+                    return reason;
+                }
+                let v = match &item.kind {
+                    ItemKind::ValueType(v) => v,
+                    _ => return None,
+                };
+                return v.bases.iter().find_map(|b| {
+                    self.item_support(*b, memo).map(|r| {
+                        let name = self.m.get(*b).map(|i| i.scoped()).unwrap_or_default();
+                        format!("its base '{name}' is not mapped: {r}")
+                    })
+                });
+            }
             ItemKind::Enum(e) if e.enumerators.is_empty() => {
                 return Some("an enum without enumerators has no Rust form".into())
             }
@@ -876,23 +920,12 @@ impl<'m> Generator<'m> {
         ty: &crate::model::TypeRef,
         memo: &mut HashMap<ItemId, Option<String>>,
     ) -> Option<String> {
-        use crate::model::{InterfaceKind, Primitive, TypeRef};
+        use crate::model::TypeRef;
         match ty {
-            TypeRef::Primitive(Primitive::ValueBase) => {
-                Some("it uses ValueBase, and value types are not mapped yet".into())
-            }
             TypeRef::Sequence(t, _) | TypeRef::Array(t, _) => self.type_support(t, memo),
             TypeRef::Named(id) => {
                 let item = self.m.get(*id)?;
                 match &item.kind {
-                    ItemKind::Interface(i) if i.kind == InterfaceKind::Local => Some(format!(
-                        "it refers to local interface '{}', which cannot travel in CDR",
-                        item.scoped()
-                    )),
-                    ItemKind::Interface(i) if i.kind == InterfaceKind::Abstract => Some(format!(
-                        "it refers to abstract interface '{}', whose references are not mapped yet",
-                        item.scoped()
-                    )),
                     ItemKind::Interface(_) => None,
                     _ => self
                         .item_support(*id, memo)
@@ -1015,6 +1048,9 @@ impl<'m> Generator<'m> {
                 ItemKind::Exception(_) => self.exception(id, path, seen)?,
                 ItemKind::Union(_) => self.union(id, path, seen)?,
                 ItemKind::Enum(_) => self.enumeration(id, path)?,
+                ItemKind::ValueType(_) => self.value_type(id, path, seen)?,
+                ItemKind::ValueBox(_) => self.value_box(id, path)?,
+                ItemKind::Native => self.native(id)?,
                 _ => TokenStream::new(),
             };
             let tokens = match &self.opts.runtime_crate {

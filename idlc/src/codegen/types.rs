@@ -57,12 +57,30 @@ impl Generator<'_> {
             TypeRef::Named(id) => match &self.item(*id)?.kind {
                 // A concrete interface's typed reference; an interface only ever declared
                 // forward has none, so its references are plain `CORBA::Object`s.
+                // A local object is a Rust value implementing the interface's trait.
+                ItemKind::Interface(i) if i.kind == crate::model::InterfaceKind::Local => {
+                    let p = self.path_to(from, *id)?;
+                    quote!(::orb::codegen::LocalRef<dyn #p>)
+                }
+                // An object reference or a value, whichever the sender had.
+                ItemKind::Interface(i) if i.kind == crate::model::InterfaceKind::Abstract => {
+                    quote!(::orb::codegen::AbstractRef)
+                }
                 ItemKind::Interface(_) => {
                     let n = self.names(*id)?;
                     match &n.reference {
                         Some(r) => super::relative(from, &n.scope, r),
                         None => quote!(::orb::codegen::ObjectRef),
                     }
+                }
+                // A value with its graph; null is `None`. An abstract value type's values are
+                // of the types derived from it: any value.
+                ItemKind::ValueType(v) if v.kind == crate::model::ValueKind::Abstract => {
+                    quote!(Option<::orb::codegen::ValueHandle<dyn ::orb::codegen::ValueType>>)
+                }
+                ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
+                    let p = self.path_to(from, *id)?;
+                    quote!(Option<::orb::codegen::ValueHandle<#p>>)
                 }
                 _ => self.path_to(from, *id)?,
             },
@@ -73,7 +91,9 @@ impl Generator<'_> {
     pub(super) fn pass(&self, ty: &TypeRef) -> Pass {
         match self.unalias(ty) {
             TypeRef::Primitive(p) => match p {
-                Primitive::Any | Primitive::Object | Primitive::TypeCode => Pass::Ref,
+                Primitive::Any | Primitive::Object | Primitive::TypeCode | Primitive::ValueBase => {
+                    Pass::Ref
+                }
                 Primitive::Principal => Pass::Slice,
                 _ => Pass::Value,
             },
@@ -272,6 +292,8 @@ impl Generator<'_> {
                 Some(ItemKind::Union(u)) => self.min_size_depth(&u.discriminator, depth + 1),
                 Some(ItemKind::Enum(_)) => 4,
                 Some(ItemKind::Interface(_)) => 9,
+                // A null value's tag.
+                Some(ItemKind::ValueType(_) | ItemKind::ValueBox(_)) => 4,
                 _ => 0,
             },
         }
@@ -300,6 +322,8 @@ impl Generator<'_> {
                     .iter()
                     .all(|m| self.has_default_depth(&m.ty, depth + 1)),
                 Some(ItemKind::Enum(_)) | Some(ItemKind::Interface(_)) => true,
+                // `None`, a null value; nil; empty.
+                Some(ItemKind::ValueType(_) | ItemKind::ValueBox(_) | ItemKind::Native) => true,
                 _ => false,
             },
         }
@@ -338,9 +362,7 @@ impl Generator<'_> {
                 Primitive::Object => {
                     quote!(#tc::objref(::orb::codegen::OBJECT_REPOSITORY_ID, "Object"))
                 }
-                Primitive::ValueBase => {
-                    return Err(GenError::new("ValueBase has no TypeCode mapping yet"))
-                }
+                Primitive::ValueBase => quote!(#tc::value_base()),
             },
             TypeRef::String(b) => {
                 let b = Literal::u32_unsuffixed(b.unwrap_or(0));
@@ -390,6 +412,8 @@ impl Generator<'_> {
             let kind = match &item.kind {
                 ItemKind::Struct(_) => quote!(Struct),
                 ItemKind::Union(_) => quote!(Union),
+                ItemKind::ValueType(_) => quote!(Value),
+                ItemKind::ValueBox(_) => quote!(ValueBox),
                 ItemKind::Exception(_) => quote!(Except),
                 _ => {
                     return Err(GenError::new(format!(
@@ -401,7 +425,14 @@ impl Generator<'_> {
             return Ok(quote!(#tc::recursive(::orb::codegen::TCKind::#kind, #repo)));
         }
         Ok(match &item.kind {
-            ItemKind::Interface(_) => quote!(#tc::objref(#repo, #name)),
+            ItemKind::Interface(i) => match i.kind {
+                crate::model::InterfaceKind::Unconstrained => quote!(#tc::objref(#repo, #name)),
+                crate::model::InterfaceKind::Abstract => {
+                    quote!(#tc::abstract_interface(#repo, #name))
+                }
+                crate::model::InterfaceKind::Local => quote!(#tc::local_interface(#repo, #name)),
+            },
+            ItemKind::Native => quote!(#tc::native(#repo, #name)),
             ItemKind::Enum(_) => {
                 let p = self.path_to(from, id)?;
                 quote!(#p::type_code())
@@ -409,6 +440,14 @@ impl Generator<'_> {
             ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Exception(_) => {
                 if self.reaches_any(id, stack) {
                     self.constructed_tc(id, from, stack)?
+                } else {
+                    let p = self.path_to(from, id)?;
+                    quote!(#p::type_code())
+                }
+            }
+            ItemKind::ValueType(_) | ItemKind::ValueBox(_) => {
+                if self.reaches_any(id, stack) {
+                    self.value_tc(id, from, stack)?
                 } else {
                     let p = self.path_to(from, id)?;
                     quote!(#p::type_code())
@@ -591,6 +630,15 @@ impl Generator<'_> {
                 u.cases.iter().for_each(|c| type_deps(&c.ty, &mut deps));
             }
             Some(ItemKind::Typedef(t)) => type_deps(&t.ty, &mut deps),
+            Some(ItemKind::ValueBox(b)) => type_deps(&b.ty, &mut deps),
+            Some(ItemKind::ValueType(v)) => {
+                deps.extend(v.bases.iter().copied());
+                for c in &v.contents {
+                    if let Some(ItemKind::StateMember(sm)) = self.m.get(*c).map(|i| &i.kind) {
+                        type_deps(&sm.ty, &mut deps);
+                    }
+                }
+            }
             _ => {}
         }
         deps
@@ -624,7 +672,9 @@ fn primitive_type(p: Primitive) -> Result<TokenStream> {
         Primitive::Object => quote!(::orb::codegen::ObjectRef),
         Primitive::TypeCode => quote!(::orb::codegen::TypeCode),
         Primitive::Principal => quote!(Vec<u8>),
-        Primitive::ValueBase => return Err(GenError::new("ValueBase is not mapped yet")),
+        Primitive::ValueBase => {
+            quote!(Option<::orb::codegen::ValueHandle<dyn ::orb::codegen::ValueType>>)
+        }
     })
 }
 

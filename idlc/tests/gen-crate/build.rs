@@ -26,6 +26,8 @@ fn main() {
             idl.join("asyncs.idl"),
             idl.join("remote.idl"),
             idl.join("regressions.idl"),
+            idl.join("values.idl"),
+            idl.join("locals.idl"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
     // Each definition once, shared between the files (src/lib.rs: `units`).

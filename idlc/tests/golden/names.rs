@@ -741,7 +741,127 @@ pub mod self_ {
             }
         }
     }
-    // IDL native type self::Handle is not mapped: native types have no Rust mapping yet.
-    // IDL valuetype self::Box is not mapped: value types are not mapped yet.
-    // IDL struct self::UsesBox is not mapped: it uses 'self::Box': value types are not mapped yet.
+    /// IDL `native self::Handle`: what it stands for is the application's (put any value in, take it out with `downcast_ref`); it never travels in a message.
+    pub type Handle = ::orb::codegen::Native;
+    /// IDL `valuetype self::Box`: its state, root base's members first. Values live in a `ValueGraph`; a member of value type is a `ValueRef` into it.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct Box_ {
+        /// `public value`
+        pub value: i32,
+    }
+    impl Box_ {
+        /// The repository id.
+        pub const REPOSITORY_ID: &'static str = "IDL:self/Box:1.0";
+        /// The TypeCode, built once.
+        pub fn type_code() -> ::orb::codegen::TypeCode {
+            static TC: ::orb::codegen::LazyLock<::orb::codegen::TypeCode> = ::orb::codegen::LazyLock::new(||
+            ::orb::codegen::TypeCode::value_tc(
+                "IDL:self/Box:1.0",
+                "Box",
+                0,
+                ::orb::codegen::TypeCode::Null,
+                [("value", ::orb::codegen::TypeCode::Long, 1)],
+            ));
+            TC.clone()
+        }
+    }
+    impl ::orb::codegen::ValueType for Box_ {
+        fn repository_id(&self) -> &str {
+            "IDL:self/Box:1.0"
+        }
+        fn truncatable_bases(&self) -> &[&'static str] {
+            &[]
+        }
+        fn base_ids(&self) -> &[&'static str] {
+            &[]
+        }
+        fn is_custom(&self) -> bool {
+            false
+        }
+        fn write_state(
+            &self,
+            out: &mut ::orb::codegen::ValueOutput<'_>,
+        ) -> Result<(), ::orb::codegen::EncodeError> {
+            {
+                let enc = out.encoder();
+                ::orb::codegen::CdrEncode::encode(&self.value, enc)?;
+            }
+            Ok(())
+        }
+        fn as_any(&self) -> &dyn ::orb::codegen::StdAny {
+            self
+        }
+        fn as_any_mut(&mut self) -> &mut dyn ::orb::codegen::StdAny {
+            self
+        }
+    }
+    impl ::orb::codegen::ValueFactory for Box_ {
+        const REPOSITORY_ID: &'static str = "IDL:self/Box:1.0";
+        fn read_state(
+            input: &mut ::orb::codegen::ValueInput<'_, '_>,
+        ) -> Result<Self, ::orb::codegen::DecodeError> {
+            Ok(Box_ {
+                value: {
+                    let dec = input.decoder();
+                    ::orb::codegen::ResultExt::field(
+                        <i32 as ::orb::codegen::CdrDecode>::decode(dec),
+                        "value",
+                    )?
+                },
+            })
+        }
+        fn register_reachable(f: &mut ::orb::codegen::ValueFactories) {
+            f.register::<Self>();
+        }
+    }
+    /// IDL `struct self::UsesBox`.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct UsesBox {
+        /// `b`
+        pub b: Option<::orb::codegen::ValueHandle<Box_>>,
+    }
+    impl UsesBox {
+        /// The repository id.
+        pub const REPOSITORY_ID: &'static str = "IDL:self/UsesBox:1.0";
+        /// The TypeCode, built once.
+        pub fn type_code() -> ::orb::codegen::TypeCode {
+            static TC: ::orb::codegen::LazyLock<::orb::codegen::TypeCode> = ::orb::codegen::LazyLock::new(||
+            ::orb::codegen::TypeCode::struct_tc(
+                "IDL:self/UsesBox:1.0",
+                "UsesBox",
+                [("b", Box_::type_code())],
+            ));
+            TC.clone()
+        }
+    }
+    /// Into and out of an `any`: `Any::insert(&v)`, `any.get::<T>()`.
+    impl ::orb::codegen::AnyType for UsesBox {
+        fn type_code() -> ::orb::codegen::TypeCode {
+            UsesBox::type_code()
+        }
+    }
+    impl ::orb::codegen::CdrEncode for UsesBox {
+        fn encode(
+            &self,
+            enc: &mut ::orb::codegen::Encoder,
+        ) -> Result<(), ::orb::codegen::EncodeError> {
+            ::orb::codegen::CdrEncode::encode(&self.b, enc)?;
+            Ok(())
+        }
+    }
+    impl<'a> ::orb::codegen::CdrDecode<'a> for UsesBox {
+        const MIN_WIRE_SIZE: usize = 4;
+        fn decode(
+            dec: &mut ::orb::codegen::Decoder<'a>,
+        ) -> Result<Self, ::orb::codegen::DecodeError> {
+            Ok(UsesBox {
+                b: ::orb::codegen::ResultExt::field(
+                    <Option<
+                        ::orb::codegen::ValueHandle<Box_>,
+                    > as ::orb::codegen::CdrDecode>::decode(dec),
+                    "b",
+                )?,
+            })
+        }
+    }
 }

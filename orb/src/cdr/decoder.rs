@@ -62,6 +62,12 @@ pub struct Decoder<'a> {
     /// does and this is the whole buffer: a read that reaches the end of the chunk goes on in
     /// the next chunk if a chunk size follows (writers may cut state between any two reads).
     chunks: Option<&'a [u8]>,
+    /// The buffer the decoder was made over, whatever [`Decoder::set_visible_end`] hides of it.
+    whole: &'a [u8],
+    /// The values read from this stream so far (for indirections back to them): made by the
+    /// first value read and shared by the decoder's clones, so that a read through a clone
+    /// (how chunk boundaries are crossed) is still a read of the same stream.
+    values: Option<std::sync::Arc<parking_lot::Mutex<super::value::ReadStream>>>,
 }
 
 impl<'a> Decoder<'a> {
@@ -80,6 +86,8 @@ impl<'a> Decoder<'a> {
             fragment: 0,
             fragment_end: buf.len(),
             chunks: None,
+            whole: buf,
+            values: None,
         }
     }
 
@@ -455,6 +463,9 @@ impl<'a> Decoder<'a> {
             fragment: 0,
             fragment_end: body.len(),
             chunks: None,
+            // An encapsulation is a stream of its own: indirections do not cross its bounds.
+            whole: body,
+            values: None,
         })
     }
 
@@ -480,6 +491,30 @@ impl<'a> Decoder<'a> {
             .get(self.fragment)
             .map_or(self.buf.len(), |&s| (s as usize).min(self.buf.len()));
         Ok(())
+    }
+
+    /// The whole buffer, past any limit a value chunk sets.
+    pub(super) fn whole(&self) -> &'a [u8] {
+        self.whole
+    }
+
+    /// The values of this stream read so far, made on first use.
+    pub(super) fn value_stream(
+        &mut self,
+        make: impl FnOnce() -> super::value::ReadStream,
+    ) -> std::sync::Arc<parking_lot::Mutex<super::value::ReadStream>> {
+        self.values
+            .get_or_insert_with(|| std::sync::Arc::new(parking_lot::Mutex::new(make())))
+            .clone()
+    }
+
+    /// Makes this decoder read values as part of `stream` (a [`super::value::ValueReader`]
+    /// that outlives the decoders it is used with).
+    pub(super) fn set_value_stream(
+        &mut self,
+        stream: std::sync::Arc<parking_lot::Mutex<super::value::ReadStream>>,
+    ) {
+        self.values = Some(stream);
     }
 
     /// Whether the decoder is confined to a value chunk (see [`Decoder::set_visible_end`]).

@@ -44,6 +44,9 @@ pub struct Encoder {
     /// check aligned writes make never fires.
     fragment_limit: usize,
     fragments: Option<Box<Fragments>>,
+    /// The values written to this stream so far (for indirections back to them), made by the
+    /// first value written.
+    values: Option<Box<super::value::WriteStream>>,
 }
 
 /// The state of an encoder cutting its output into fragments.
@@ -69,6 +72,17 @@ impl Default for Encoder {
 }
 
 impl Encoder {
+    /// The values written to this stream so far, made on first use; taken out while a value
+    /// is written (see [`super::value`]), so a value inside it finds it with
+    /// [`Encoder::put_value_stream`] back in place.
+    pub(super) fn take_value_stream(&mut self) -> Box<super::value::WriteStream> {
+        self.values.take().unwrap_or_default()
+    }
+
+    pub(super) fn put_value_stream(&mut self, stream: Box<super::value::WriteStream>) {
+        self.values = Some(stream);
+    }
+
     /// An encoder for GIOP 1.2 with the default code sets.
     pub fn new(order: ByteOrder) -> Encoder {
         Encoder::with_buffer(Vec::new(), order)
@@ -85,6 +99,7 @@ impl Encoder {
             codesets: CodeSets::default(),
             fragment_limit: usize::MAX,
             fragments: None,
+            values: None,
         }
     }
 

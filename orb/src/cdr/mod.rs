@@ -13,6 +13,7 @@ mod decoder;
 mod encoder;
 mod error;
 mod fixed;
+pub mod local;
 mod long_double;
 mod traits;
 pub mod value;

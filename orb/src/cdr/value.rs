@@ -56,7 +56,7 @@
 //!
 //! impl ValueFactory for Node {
 //!     const REPOSITORY_ID: &'static str = "IDL:Node:1.0";
-//!     fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError> {
+//!     fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError> {
 //!         let value = input.decoder().read_long()?;
 //!         let next = input.read_value::<Node>()?;
 //!         Ok(Node { value, next })
@@ -83,10 +83,13 @@
 //! assert_eq!(graph.get(next).unwrap().next, Some(root)); // the cycle, not a copy
 //! ```
 
-use super::{DecodeError, DecodeErrorKind, Decoder, EncodeError, Encoder, ResultExt};
+use super::{
+    CdrDecode, CdrEncode, DecodeError, DecodeErrorKind, Decoder, EncodeError, Encoder, ResultExt,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// The null value.
 pub const NULL_TAG: u32 = 0;
@@ -173,7 +176,7 @@ pub struct ValueToken {
 ///
 /// Positions are [`Encoder::stream_position`]s, so GIOP 1.1 fragment headers the encoder
 /// inserts count in neither chunk sizes nor indirection offsets.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ValueEncoder {
     /// Identity of a value (chosen by the caller) → stream position of its tag: by index for
     /// small identities (a graph's node indices, an `any`'s instance numbers), which is most of
@@ -427,9 +430,7 @@ pub enum SkipStep {
 /// is confined to the current chunk while a chunked value's state is read: state that runs past
 /// its chunk is an error, not a misreading of the next chunk's size.
 #[derive(Debug)]
-pub struct ValueDecoder<'a> {
-    /// The decoder's whole buffer, to lift the chunk limit.
-    whole: &'a [u8],
+pub struct ValueDecoder {
     limits: ValueLimits,
     /// Buffer position of each value tag read → its ordinal.
     values: ByPosition<usize>,
@@ -452,15 +453,18 @@ fn invalid(msg: &'static str, at: usize) -> DecodeError {
     DecodeError::new(DecodeErrorKind::Invalid(msg), at)
 }
 
-impl<'a> ValueDecoder<'a> {
+impl ValueDecoder {
     /// For values read from `dec`'s buffer (a whole message or `any`).
-    pub fn new(dec: &Decoder<'a>) -> ValueDecoder<'a> {
+    pub fn new(dec: &Decoder<'_>) -> ValueDecoder {
         ValueDecoder::with_limits(dec, ValueLimits::default())
     }
 
-    pub fn with_limits(dec: &Decoder<'a>, limits: ValueLimits) -> ValueDecoder<'a> {
+    pub fn with_limits(_dec: &Decoder<'_>, limits: ValueLimits) -> ValueDecoder {
+        ValueDecoder::for_limits(limits)
+    }
+
+    fn for_limits(limits: ValueLimits) -> ValueDecoder {
         ValueDecoder {
-            whole: dec.buffer(),
             limits,
             values: ByPosition::default(),
             count: 0,
@@ -480,7 +484,7 @@ impl<'a> ValueDecoder<'a> {
     /// Reads what stands where a value is expected: null, an indirection, or a new value's
     /// header. Inside chunked state, null and indirections may be chunk data; a new value
     /// begins after the current chunk ends.
-    pub fn begin(&mut self, dec: &mut Decoder<'a>) -> Result<ValueStart, DecodeError> {
+    pub fn begin(&mut self, dec: &mut Decoder<'_>) -> Result<ValueStart, DecodeError> {
         if self.level > 0 {
             self.move_to_value(dec)?;
         }
@@ -515,7 +519,7 @@ impl<'a> ValueDecoder<'a> {
 
     fn begin_new(
         &mut self,
-        dec: &mut Decoder<'a>,
+        dec: &mut Decoder<'_>,
         tag: u32,
         pos: usize,
         at: usize,
@@ -576,7 +580,7 @@ impl<'a> ValueDecoder<'a> {
 
     /// Ends a value whose state the caller read in full: its chunk must be used up and its end
     /// tag (or a deeper one that closed it too) must follow.
-    pub fn end(&mut self, dec: &mut Decoder<'a>, header: &ValueHeader) -> Result<(), DecodeError> {
+    pub fn end(&mut self, dec: &mut Decoder<'_>, header: &ValueHeader) -> Result<(), DecodeError> {
         self.depth = self.depth.saturating_sub(1);
         if !header.chunked {
             return Ok(());
@@ -608,7 +612,7 @@ impl<'a> ValueDecoder<'a> {
     /// Only chunked values can be skipped.
     pub fn skip_step(
         &mut self,
-        dec: &mut Decoder<'a>,
+        dec: &mut Decoder<'_>,
         header: &ValueHeader,
     ) -> Result<SkipStep, DecodeError> {
         if !header.chunked {
@@ -650,7 +654,7 @@ impl<'a> ValueDecoder<'a> {
     /// referred to afterwards).
     pub fn skip_value(
         &mut self,
-        dec: &mut Decoder<'a>,
+        dec: &mut Decoder<'_>,
         header: &ValueHeader,
     ) -> Result<(), DecodeError> {
         while let SkipStep::Nested(nested) = self.skip_step(dec, header)? {
@@ -675,7 +679,7 @@ impl<'a> ValueDecoder<'a> {
 
     /// In chunked state, gets to where a value can start: null and indirections may be chunk
     /// data; anything else starts after the chunk.
-    fn move_to_value(&mut self, dec: &mut Decoder<'a>) -> Result<(), DecodeError> {
+    fn move_to_value(&mut self, dec: &mut Decoder<'_>) -> Result<(), DecodeError> {
         loop {
             if dec.in_chunk() {
                 let mut peek = dec.within_chunk();
@@ -710,15 +714,15 @@ impl<'a> ValueDecoder<'a> {
     }
 
     /// The next aligned long, not consumed, with the chunk limit lifted.
-    fn peek_long(&mut self, dec: &mut Decoder<'a>) -> Result<i32, DecodeError> {
-        dec.set_visible_end(self.whole, self.whole.len(), false)?;
+    fn peek_long(&mut self, dec: &mut Decoder<'_>) -> Result<i32, DecodeError> {
+        dec.set_visible_end(dec.whole(), dec.whole().len(), false)?;
         let mut peek = dec.clone();
         peek.read_long()
     }
 
     /// If the next long is a chunk size, reads it and confines `dec` to the chunk; otherwise
     /// confines `dec` to where it is (no state may be read before a chunk starts).
-    fn open_chunk_if_any(&mut self, dec: &mut Decoder<'a>) -> Result<(), DecodeError> {
+    fn open_chunk_if_any(&mut self, dec: &mut Decoder<'_>) -> Result<(), DecodeError> {
         let t = self.peek_long(dec)?;
         if t > 0 && (t as u32) < VALUE_TAG_MIN {
             dec.align(4)?;
@@ -735,20 +739,20 @@ impl<'a> ValueDecoder<'a> {
                 .in_field("chunk_size"));
             }
             let end = dec.position() + size;
-            dec.set_visible_end(self.whole, end, true)?;
+            dec.set_visible_end(dec.whole(), end, true)?;
         } else {
             let here = dec.position();
-            dec.set_visible_end(self.whole, here, true)?;
+            dec.set_visible_end(dec.whole(), here, true)?;
         }
         Ok(())
     }
 
-    fn leave_chunk(&mut self, dec: &mut Decoder<'a>) -> Result<(), DecodeError> {
-        dec.set_visible_end(self.whole, self.whole.len(), false)
+    fn leave_chunk(&mut self, dec: &mut Decoder<'_>) -> Result<(), DecodeError> {
+        dec.set_visible_end(dec.whole(), dec.whole().len(), false)
     }
 
     /// Reads an end tag that must close the value at `level` (and maybe enclosing ones).
-    fn read_end_tag(&mut self, dec: &mut Decoder<'a>, level: u32) -> Result<(), DecodeError> {
+    fn read_end_tag(&mut self, dec: &mut Decoder<'_>, level: u32) -> Result<(), DecodeError> {
         dec.align(4)?;
         let at = dec.offset();
         let t = dec.read_long().field("end_tag")?;
@@ -769,24 +773,24 @@ impl<'a> ValueDecoder<'a> {
 
     /// Bookkeeping once the value at `level` ended: the enclosing chunked state, if it goes on,
     /// continues in a new chunk.
-    fn after_end(&mut self, dec: &mut Decoder<'a>, level: u32) -> Result<(), DecodeError> {
+    fn after_end(&mut self, dec: &mut Decoder<'_>, level: u32) -> Result<(), DecodeError> {
         if self.closed_to == level {
             self.closed_to = NOT_CLOSED;
         }
         self.level = level - 1;
         if self.level == 0 {
-            return dec.set_visible_end(self.whole, self.whole.len(), false);
+            return dec.set_visible_end(dec.whole(), dec.whole().len(), false);
         }
         if self.closed_to <= self.level {
             // The enclosing value was closed too: nothing more of its state may be read.
             let here = dec.position();
-            return dec.set_visible_end(self.whole, here, false);
+            return dec.set_visible_end(dec.whole(), here, false);
         }
         self.open_chunk_if_any(dec)
     }
 
     /// A repository id or codebase URL: a string, or an indirection to one read before.
-    fn read_repo_string(&mut self, dec: &mut Decoder<'a>) -> Result<String, DecodeError> {
+    fn read_repo_string(&mut self, dec: &mut Decoder<'_>) -> Result<String, DecodeError> {
         dec.align(4)?;
         let (pos, at) = (dec.position(), dec.offset());
         if let Some(target) = indirection_if_any(dec)? {
@@ -803,7 +807,7 @@ impl<'a> ValueDecoder<'a> {
     }
 
     /// A repository id list: a count and that many ids, or an indirection to a list read before.
-    fn read_id_list(&mut self, dec: &mut Decoder<'a>) -> Result<Vec<String>, DecodeError> {
+    fn read_id_list(&mut self, dec: &mut Decoder<'_>) -> Result<Vec<String>, DecodeError> {
         dec.align(4)?;
         let (pos, at) = (dec.position(), dec.offset());
         if let Some(target) = indirection_if_any(dec)? {
@@ -905,6 +909,12 @@ pub trait ValueType: std::any::Any + fmt::Debug + Send + Sync {
         &[]
     }
 
+    /// The repository ids of every value type this one derives from, truncatable or not (and
+    /// abstract ones): where one of them is the formal type, a value of this type may stand.
+    fn base_ids(&self) -> &[&'static str] {
+        self.truncatable_bases()
+    }
+
     /// Custom-marshalled (`custom valuetype`): always chunked.
     fn is_custom(&self) -> bool {
         false
@@ -917,13 +927,26 @@ pub trait ValueType: std::any::Any + fmt::Debug + Send + Sync {
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
+/// Whether `node` is of the value type `id` or derives from it.
+fn is_a(node: &dyn ValueType, id: &str) -> bool {
+    node.repository_id() == id || node.base_ids().contains(&id)
+}
+
 /// How a value type is read: what an application registers (generated code provides it) for
 /// each repository id it can receive, in [`ValueFactories`].
 pub trait ValueFactory: ValueType + Sized {
     const REPOSITORY_ID: &'static str;
 
     /// Reads the state written by [`ValueType::write_state`].
-    fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError>;
+    fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError>;
+
+    /// Registers this type and the value types its state can hold (generated code lists
+    /// them), so that a value read where this type is the formal type needs no registration
+    /// by the application. Derived types are not reachable this way: register them
+    /// ([`register_value_factory`]) to receive them whole rather than truncated.
+    fn register_reachable(factories: &mut ValueFactories) {
+        factories.register::<Self>();
+    }
 }
 
 /// A value in a [`ValueGraph`]: an index, typed by what it was inserted or read as
@@ -976,11 +999,42 @@ impl<T: ?Sized> fmt::Debug for ValueRef<T> {
 }
 
 /// The values of one graph (see the module documentation for why an arena).
-#[derive(Debug, Default)]
+///
+/// A graph may extend a frozen one (its *base*): the values of a message's later parameters
+/// can point at those of earlier ones, whose graphs were handed out already
+/// ([`ValueHandle`]). Indices run on across the chain, so a [`ValueRef`] means the same value
+/// in every graph that extends the one it was made in.
+#[derive(Default)]
 pub struct ValueGraph {
+    base: Option<Arc<ValueGraph>>,
+    /// Values in `base` and its own bases: this graph's own are numbered from here.
+    offset: u32,
     /// `None` only while a value's state is being read (its slot is reserved first, so that
     /// indirections inside its own state can point at it).
     nodes: Vec<Option<Box<dyn ValueType>>>,
+}
+
+impl fmt::Debug for ValueGraph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValueGraph")
+            .field("base_values", &self.offset)
+            .field("nodes", &self.nodes)
+            .finish()
+    }
+}
+
+impl Drop for ValueGraph {
+    /// Unlinks a long chain of bases one at a time: dropping it recursively could overflow
+    /// the stack (a message may carry a million values, each a graph extending the last).
+    fn drop(&mut self) {
+        let mut base = self.base.take();
+        while let Some(b) = base {
+            base = match Arc::try_unwrap(b) {
+                Ok(mut g) => g.base.take(),
+                Err(_) => None,
+            };
+        }
+    }
 }
 
 impl ValueGraph {
@@ -988,18 +1042,28 @@ impl ValueGraph {
         ValueGraph::default()
     }
 
-    pub fn insert<T: ValueType>(&mut self, value: T) -> ValueRef<T> {
-        self.nodes.push(Some(Box::new(value)));
-        ValueRef::new(self.nodes.len() as u32 - 1)
+    /// An empty graph extending `base`: its values are numbered after `base`'s, and references
+    /// into `base` stay valid in it.
+    pub fn extending(base: Arc<ValueGraph>) -> ValueGraph {
+        ValueGraph {
+            offset: base.len() as u32,
+            base: Some(base),
+            nodes: Vec::new(),
+        }
     }
 
-    /// Values in the graph.
+    pub fn insert<T: ValueType>(&mut self, value: T) -> ValueRef<T> {
+        self.nodes.push(Some(Box::new(value)));
+        ValueRef::new(self.offset + self.nodes.len() as u32 - 1)
+    }
+
+    /// Values in the graph, its bases' included.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.offset as usize + self.nodes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.len() == 0
     }
 
     /// The value, if it is a `T`.
@@ -1007,9 +1071,11 @@ impl ValueGraph {
         self.node(r.erase())?.as_any().downcast_ref()
     }
 
+    /// The value, if it is a `T` of this graph's own (values of a base graph are frozen).
     pub fn get_mut<T: ValueType>(&mut self, r: ValueRef<T>) -> Option<&mut T> {
+        let own = r.index.checked_sub(self.offset)?;
         self.nodes
-            .get_mut(r.index as usize)?
+            .get_mut(own as usize)?
             .as_mut()?
             .as_any_mut()
             .downcast_mut()
@@ -1017,7 +1083,15 @@ impl ValueGraph {
 
     /// The value, whatever its type.
     pub fn node(&self, r: ValueRef<dyn ValueType>) -> Option<&dyn ValueType> {
-        self.nodes.get(r.index as usize)?.as_deref()
+        self.node_at(r.index)
+    }
+
+    fn node_at(&self, index: u32) -> Option<&dyn ValueType> {
+        let mut g = self;
+        while index < g.offset {
+            g = g.base.as_deref()?;
+        }
+        g.nodes.get((index - g.offset) as usize)?.as_deref()
     }
 
     /// The value as a `T`, if it is one (for a reference read as any value).
@@ -1027,16 +1101,256 @@ impl ValueGraph {
             .is::<T>()
             .then(|| ValueRef::new(r.index))
     }
+
+    /// Reserves the slot of a value whose state is about to be read.
+    fn reserve(&mut self) -> u32 {
+        self.nodes.push(None);
+        self.offset + self.nodes.len() as u32 - 1
+    }
+
+    fn fill(&mut self, index: u32, value: Box<dyn ValueType>) {
+        if let Some(slot) = index
+            .checked_sub(self.offset)
+            .and_then(|i| self.nodes.get_mut(i as usize))
+        {
+            *slot = Some(value);
+        }
+    }
+
+    fn own_len(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+/// A value with the graph it lives in: how values stand in data types, parameters and
+/// results outside a value's own state (generated code maps an IDL value type `V` there to
+/// `Option<ValueHandle<V>>`, `None` being null). Cloning is cheap (the graph is shared).
+///
+/// Inside a value's state, members of value type are [`ValueRef`]s into the value's graph; a
+/// handle met there (in a struct member of a value, say) is *relative*: it has no graph of its
+/// own and means the value at its index in the graph being read or written.
+pub struct ValueHandle<T: ?Sized> {
+    graph: Option<Arc<ValueGraph>>,
+    at: ValueRef<T>,
+}
+
+impl<T: ?Sized> ValueHandle<T> {
+    /// The value `at` of `graph`.
+    pub fn new(graph: Arc<ValueGraph>, at: ValueRef<T>) -> ValueHandle<T> {
+        ValueHandle {
+            graph: Some(graph),
+            at,
+        }
+    }
+
+    /// The value `at` of whatever graph the handle is written in (see the type's documentation).
+    pub fn relative(at: ValueRef<T>) -> ValueHandle<T> {
+        ValueHandle { graph: None, at }
+    }
+
+    /// The graph, `None` for a relative handle.
+    pub fn graph(&self) -> Option<&Arc<ValueGraph>> {
+        self.graph.as_ref()
+    }
+
+    pub fn at(&self) -> ValueRef<T> {
+        self.at
+    }
+
+    /// The value, whatever its type (`None` for a relative handle: see [`ValueHandle::node_in`]).
+    pub fn node(&self) -> Option<&dyn ValueType> {
+        self.graph.as_deref()?.node(self.at.erase())
+    }
+
+    /// The value, a relative handle's looked up in `graph`.
+    pub fn node_in<'g>(&'g self, graph: &'g ValueGraph) -> Option<&'g dyn ValueType> {
+        self.graph.as_deref().unwrap_or(graph).node(self.at.erase())
+    }
+
+    /// The same value, typed as any value.
+    pub fn erase(&self) -> ValueHandle<dyn ValueType> {
+        ValueHandle {
+            graph: self.graph.clone(),
+            at: self.at.erase(),
+        }
+    }
+
+    /// The same value as a `U` (a derived type, say), if it is one.
+    pub fn downcast<U: ValueType>(&self) -> Option<ValueHandle<U>> {
+        self.node()?.as_any().is::<U>().then(|| ValueHandle {
+            graph: self.graph.clone(),
+            at: ValueRef::new(self.at.index),
+        })
+    }
+}
+
+impl<T: ValueType> ValueHandle<T> {
+    /// The same value where a base type `B` is expected, if `T` derives from `B`.
+    pub fn upcast<B: ValueFactory>(&self) -> Option<ValueHandle<B>> {
+        is_a(self.node()?, B::REPOSITORY_ID).then(|| ValueHandle {
+            graph: self.graph.clone(),
+            at: ValueRef::new(self.at.index),
+        })
+    }
+
+    /// `value` alone in a graph of its own.
+    pub fn from_value(value: T) -> ValueHandle<T> {
+        let mut graph = ValueGraph::new();
+        let at = graph.insert(value);
+        ValueHandle::new(Arc::new(graph), at)
+    }
+
+    /// The value, if it is a `T` (a value of a derived type is not: [`ValueHandle::downcast`]).
+    pub fn get(&self) -> Option<&T> {
+        self.node()?.as_any().downcast_ref()
+    }
+
+    /// The value, a relative handle's looked up in `graph`.
+    pub fn get_in<'g>(&'g self, graph: &'g ValueGraph) -> Option<&'g T> {
+        self.node_in(graph)?.as_any().downcast_ref()
+    }
+}
+
+impl<T: ?Sized> Clone for ValueHandle<T> {
+    fn clone(&self) -> Self {
+        ValueHandle {
+            graph: self.graph.clone(),
+            at: self.at,
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for ValueHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.node() {
+            Some(node) => write!(f, "ValueHandle({}: {node:?})", self.at.index),
+            None => write!(f, "ValueHandle(relative {})", self.at.index),
+        }
+    }
+}
+
+/// Two handles are equal when their values are: the same state and the same shape of sharing
+/// and cycles — what the receiver of each could tell apart, so compared by their encodings.
+impl<T: ?Sized + 'static> PartialEq for ValueHandle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.graph.is_none() || other.graph.is_none() {
+            return self.graph.is_none() && other.graph.is_none() && self.at == other.at;
+        }
+        let encode = |h: &ValueHandle<T>| {
+            let mut enc = Encoder::new(super::ByteOrder::BigEndian);
+            Some(h.clone())
+                .encode(&mut enc)
+                .ok()
+                .map(|_| enc.into_vec())
+        };
+        match (encode(self), encode(other)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+// ---- Writing typed values.
+
+/// What an [`Encoder`] keeps of the values written to its stream.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WriteStream {
+    core: ValueEncoder,
+    /// The graphs written from, numbered from 1 (0 is a [`ValueWriter`]'s graph): kept alive
+    /// so that no other graph can come to the address that identifies one.
+    graphs: Vec<Arc<ValueGraph>>,
+    numbers: HashMap<usize, u64>,
+    /// The graph of each value whose state is being written, innermost last (`None` for a
+    /// [`ValueWriter`]'s borrowed graph): where a relative handle points.
+    current: Vec<Option<Arc<ValueGraph>>>,
+    codebase: Option<String>,
+    chunk_all: bool,
+}
+
+impl WriteStream {
+    /// Identity of value `index` of `arc` (graph 0 when there is no `Arc`): the number of the
+    /// graph in the chain that holds it, and the index.
+    fn key(&mut self, arc: Option<&Arc<ValueGraph>>, index: u32) -> u64 {
+        let Some(mut g) = arc else {
+            return index as u64;
+        };
+        while index < g.offset {
+            match &g.base {
+                Some(b) => g = b,
+                None => break,
+            }
+        }
+        let next = self.graphs.len() as u64 + 1;
+        let number = *self
+            .numbers
+            .entry(Arc::as_ptr(g) as usize)
+            .or_insert_with(|| next);
+        if number == next {
+            self.graphs.push(g.clone());
+        }
+        (number << 32) | index as u64
+    }
+}
+
+/// Writes value `index` of `graph` (null for `None`) to `enc`'s stream, with the values it
+/// reaches. `arc` is `graph` when it is shared (a handle's), which identifies it across calls.
+fn write_from(
+    enc: &mut Encoder,
+    graph: &ValueGraph,
+    arc: Option<&Arc<ValueGraph>>,
+    index: Option<u32>,
+) -> Result<(), EncodeError> {
+    let mut stream = enc.take_value_stream();
+    let begun = (|| {
+        let Some(index) = index else {
+            stream.core.write_null(enc);
+            return Ok(None);
+        };
+        let key = stream.key(arc, index);
+        if stream.core.write_indirection(enc, key)? {
+            return Ok(None);
+        }
+        let node = graph.node_at(index).ok_or(EncodeError::Invalid(
+            "value reference to no value of its graph",
+        ))?;
+        let id = node.repository_id();
+        let bases = node.truncatable_bases();
+        let list: Vec<&str>;
+        let type_info = if bases.is_empty() {
+            TypeInfoRef::Single(id)
+        } else {
+            list = std::iter::once(id).chain(bases.iter().copied()).collect();
+            TypeInfoRef::List(&list)
+        };
+        let chunked = !bases.is_empty() || node.is_custom() || stream.chunk_all;
+        let codebase = stream.codebase.take();
+        let token =
+            stream
+                .core
+                .begin_value(enc, Some(key), codebase.as_deref(), type_info, chunked);
+        stream.codebase = codebase;
+        stream.current.push(arc.cloned());
+        Ok(Some((token?, node)))
+    })();
+    enc.put_value_stream(stream);
+    let Some((token, node)) = begun? else {
+        return Ok(());
+    };
+    let written = node.write_state(&mut ValueOutput { enc, graph, arc });
+    let mut stream = enc.take_value_stream();
+    stream.current.pop();
+    let ended = written.and_then(|()| stream.core.end_value(enc, token));
+    enc.put_value_stream(stream);
+    ended
 }
 
 /// Writes typed values from a [`ValueGraph`], sharing what the graph shares. One writer per
 /// stream (message body), so that values and repository ids repeat as indirections across
-/// the parameters of a request.
+/// the parameters of a request. (Generated code writes [`ValueHandle`]s, whose encoder keeps
+/// this state itself.)
 #[derive(Debug, Default)]
 pub struct ValueWriter {
-    core: ValueEncoder,
-    codebase: Option<String>,
-    chunk_all: bool,
+    stream: Box<WriteStream>,
 }
 
 impl ValueWriter {
@@ -1046,35 +1360,36 @@ impl ValueWriter {
 
     /// Sends this codebase URL with every value.
     pub fn with_codebase(mut self, url: impl Into<String>) -> ValueWriter {
-        self.codebase = Some(url.into());
+        self.stream.codebase = Some(url.into());
         self
     }
 
     /// Nesting deeper than `limits.max_depth` is refused.
     pub fn with_limits(mut self, limits: ValueLimits) -> ValueWriter {
-        self.core.limits = limits;
+        self.stream.core.limits = limits;
         self
     }
 
     /// Chunks every value, not only truncatable and custom ones.
     pub fn chunk_all(mut self, yes: bool) -> ValueWriter {
-        self.chunk_all = yes;
+        self.stream.chunk_all = yes;
         self
     }
 
-    /// Writes `root` (null for `None`) and the values it reaches.
+    /// Writes `root` (null for `None`) and the values it reaches. Every call must be with the
+    /// same graph (or one extending it): values are identified by their index.
     pub fn write<T: ?Sized>(
         &mut self,
         enc: &mut Encoder,
         graph: &ValueGraph,
         root: Option<ValueRef<T>>,
     ) -> Result<(), EncodeError> {
-        ValueOutput {
-            enc,
-            graph,
-            writer: self,
-        }
-        .write_value(root)
+        let outer = enc.take_value_stream();
+        enc.put_value_stream(std::mem::take(&mut self.stream));
+        let written = write_from(enc, graph, None, root.map(|r| r.index));
+        self.stream = enc.take_value_stream();
+        enc.put_value_stream(outer);
+        written
     }
 }
 
@@ -1082,7 +1397,7 @@ impl ValueWriter {
 pub struct ValueOutput<'w> {
     enc: &'w mut Encoder,
     graph: &'w ValueGraph,
-    writer: &'w mut ValueWriter,
+    arc: Option<&'w Arc<ValueGraph>>,
 }
 
 impl ValueOutput<'_> {
@@ -1097,47 +1412,39 @@ impl ValueOutput<'_> {
 
     /// A member of value type: null, an indirection to a value written before, or the value.
     pub fn write_value<T: ?Sized>(&mut self, r: Option<ValueRef<T>>) -> Result<(), EncodeError> {
-        let Some(r) = r else {
-            self.writer.core.write_null(self.enc);
-            return Ok(());
-        };
-        let key = r.index as u64;
-        if self.writer.core.write_indirection(self.enc, key)? {
-            return Ok(());
-        }
-        let graph = self.graph;
-        let node = graph.node(r.erase()).ok_or(EncodeError::Invalid(
-            "value reference to no value of its graph",
-        ))?;
-        let id = node.repository_id();
-        let bases = node.truncatable_bases();
-        let list: Vec<&str>;
-        let type_info = if bases.is_empty() {
-            TypeInfoRef::Single(id)
-        } else {
-            list = std::iter::once(id).chain(bases.iter().copied()).collect();
-            TypeInfoRef::List(&list)
-        };
-        let chunked = !bases.is_empty() || node.is_custom() || self.writer.chunk_all;
-        let codebase = self.writer.codebase.take();
-        let token = self.writer.core.begin_value(
-            self.enc,
-            Some(key),
-            codebase.as_deref(),
-            type_info,
-            chunked,
-        );
-        self.writer.codebase = codebase;
-        let token = token?;
-        node.write_state(self)?;
-        self.writer.core.end_value(self.enc, token)
+        write_from(self.enc, self.graph, self.arc, r.map(|r| r.index))
     }
 }
 
-type ReadFn = fn(&mut ValueInput<'_, '_, '_>) -> Result<Box<dyn ValueType>, DecodeError>;
+impl<T: ?Sized + 'static> CdrEncode for Option<ValueHandle<T>> {
+    fn encode(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        let Some(h) = self else {
+            return write_from(enc, &ValueGraph::new(), None, None);
+        };
+        match &h.graph {
+            Some(g) => write_from(enc, g, Some(g), Some(h.at.index)),
+            None => {
+                let stream = enc.take_value_stream();
+                let current = stream.current.last().cloned();
+                enc.put_value_stream(stream);
+                match current {
+                    Some(Some(g)) => write_from(enc, &g, Some(&g), Some(h.at.index)),
+                    _ => Err(EncodeError::Invalid(
+                        "a relative value handle written outside the state of a value of its \
+                         graph (give it its graph: ValueHandle::new)",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+// ---- Reading typed values.
+
+type ReadFn = fn(&mut ValueInput<'_, '_>) -> Result<Box<dyn ValueType>, DecodeError>;
 
 fn read_boxed<T: ValueFactory>(
-    input: &mut ValueInput<'_, '_, '_>,
+    input: &mut ValueInput<'_, '_>,
 ) -> Result<Box<dyn ValueType>, DecodeError> {
     Ok(Box::new(T::read_state(input)?))
 }
@@ -1165,79 +1472,144 @@ impl ValueFactories {
         self
     }
 
+    /// Registers `T` and what its state can hold, unless `T` is known already (which is what
+    /// ends the walk through types that hold themselves).
+    pub fn include<T: ValueFactory>(&mut self) -> &mut Self {
+        if !self.knows(T::REPOSITORY_ID) {
+            T::register_reachable(self);
+        }
+        self
+    }
+
     pub fn knows(&self, repository_id: &str) -> bool {
         self.by_id.contains_key(repository_id)
     }
+
+    fn merge(&mut self, other: &ValueFactories) {
+        for (id, f) in &other.by_id {
+            self.by_id.entry(id.clone()).or_insert(*f);
+        }
+    }
 }
 
-/// Reads typed values into a [`ValueGraph`]. One reader per stream (message body): later
-/// parameters may refer back to values of earlier ones.
-pub struct ValueReader<'f, 'a> {
-    core: ValueDecoder<'a>,
-    factories: &'f ValueFactories,
+/// The value types registered for the whole process ([`register_value_factory`]): what a
+/// decoder knows besides the types reachable from the formal type it reads.
+static REGISTERED: std::sync::LazyLock<parking_lot::RwLock<ValueFactories>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Registers `T` (and what its state can hold) for every value read in this process: how an
+/// application receives values of types derived from the formal ones whole, rather than
+/// truncated to a base (or refused, when not truncatable). CORBA's
+/// `ORB::register_value_factory`.
+pub fn register_value_factory<T: ValueFactory>() {
+    REGISTERED.write().include::<T>();
+}
+
+type CustomWrite =
+    Box<dyn Fn(&dyn ValueType, &mut ValueOutput<'_>) -> Result<(), EncodeError> + Send + Sync>;
+type CustomRead = Box<
+    dyn Fn(&mut ValueInput<'_, '_>) -> Result<Box<dyn std::any::Any>, DecodeError> + Send + Sync,
+>;
+
+/// The marshaling of each `custom valuetype`, by repository id ([`register_custom_marshaling`]).
+static CUSTOM: std::sync::LazyLock<
+    parking_lot::RwLock<HashMap<String, (CustomWrite, CustomRead)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// How the values of the custom value type `T` are written and read: its state on the wire
+/// is whatever the application's `write` writes (in chunks, as custom values always are), and
+/// only the application knows how to read it back. Generated code for a `custom valuetype`
+/// calls what is registered here; a custom value with nothing registered is refused, never
+/// guessed at.
+pub fn register_custom_marshaling<T: ValueFactory>(
+    write: fn(&T, &mut ValueOutput<'_>) -> Result<(), EncodeError>,
+    read: fn(&mut ValueInput<'_, '_>) -> Result<T, DecodeError>,
+) {
+    let w: CustomWrite = Box::new(move |v, out| match v.as_any().downcast_ref::<T>() {
+        Some(v) => write(v, out),
+        None => Err(EncodeError::Invalid(
+            "custom marshaling registered for another type",
+        )),
+    });
+    let r: CustomRead = Box::new(move |input| Ok(Box::new(read(input)?)));
+    CUSTOM.write().insert(T::REPOSITORY_ID.to_owned(), (w, r));
+}
+
+/// Writes a custom value with its registered marshaling (generated code's `write_state`).
+pub fn write_custom(value: &dyn ValueType, out: &mut ValueOutput<'_>) -> Result<(), EncodeError> {
+    let custom = CUSTOM.read();
+    match custom.get(value.repository_id()) {
+        Some((write, _)) => write(value, out),
+        None => Err(EncodeError::Invalid(
+            "a custom value type with no marshaling registered: its state is what the \
+             application writes (orb::codegen::register_custom_marshaling)",
+        )),
+    }
+}
+
+/// Reads a custom value with its registered marshaling (generated code's `read_state`).
+pub fn read_custom<T: ValueFactory>(input: &mut ValueInput<'_, '_>) -> Result<T, DecodeError> {
+    let at = input.dec.offset();
+    let custom = CUSTOM.read();
+    let Some((_, read)) = custom.get(T::REPOSITORY_ID) else {
+        return Err(invalid(
+            "a custom value type with no unmarshaling registered: only the application knows \
+             its state (orb::codegen::register_custom_marshaling)",
+            at,
+        ));
+    };
+    read(input)?
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| invalid("custom unmarshaling registered for another type", at))
+}
+
+/// A value read whose type is checked once the outermost value is complete (a cycle may refer
+/// to a value not built yet).
+#[derive(Debug)]
+struct PendingCheck {
+    index: u32,
+    id: &'static str,
+    at: usize,
+}
+
+/// What a [`Decoder`] keeps of the values read from its stream.
+pub(crate) struct ReadStream {
+    core: ValueDecoder,
+    factories: ValueFactories,
+    /// The values of the outermost value being read (and of earlier ones not handed out).
     graph: ValueGraph,
+    /// The graph of the values handed out in [`ValueHandle`]s, which `graph` extends.
+    frozen: Option<Arc<ValueGraph>>,
     /// Node of each value tag read, by ordinal; `None` for one skipped (or being skipped).
     by_ordinal: Vec<Option<u32>>,
-    /// Values whose type is checked once read (a cycle may refer to a value not built yet).
-    pending_checks: Vec<(u32, std::any::TypeId, &'static str, usize)>,
+    pending_checks: Vec<PendingCheck>,
 }
 
-impl<'f, 'a> ValueReader<'f, 'a> {
-    pub fn new(factories: &'f ValueFactories, dec: &Decoder<'a>) -> ValueReader<'f, 'a> {
-        ValueReader::with_limits(factories, dec, ValueLimits::default())
+impl fmt::Debug for ReadStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadStream")
+            .field("values", &self.core.count)
+            .field("depth", &self.core.depth)
+            .finish_non_exhaustive()
     }
+}
 
-    pub fn with_limits(
-        factories: &'f ValueFactories,
-        dec: &Decoder<'a>,
-        limits: ValueLimits,
-    ) -> ValueReader<'f, 'a> {
-        ValueReader {
-            core: ValueDecoder::with_limits(dec, limits),
+impl ReadStream {
+    fn new(factories: ValueFactories, limits: ValueLimits) -> ReadStream {
+        ReadStream {
+            core: ValueDecoder::for_limits(limits),
             factories,
             graph: ValueGraph::new(),
+            frozen: None,
             by_ordinal: Vec::new(),
             pending_checks: Vec::new(),
         }
     }
 
-    /// A value whose formal type is `T` and that must be a `T` (or a derived truncatable type
-    /// this receiver does not know, truncated to `T`): null, or a `T`. Where values of derived
-    /// types this receiver knows may come (a formal type that is not final), read with
-    /// [`ValueReader::read_value_base`] and downcast ([`ValueGraph::downcast`]).
-    pub fn read_value<T: ValueFactory>(
-        &mut self,
-        dec: &mut Decoder<'a>,
-    ) -> Result<Option<ValueRef<T>>, DecodeError> {
-        let at = dec.offset();
-        let r = self.read_node(dec, Some(T::REPOSITORY_ID))?;
-        if let Some(index) = r {
-            self.pending_checks
-                .push((index, std::any::TypeId::of::<T>(), T::REPOSITORY_ID, at));
-        }
-        self.check_types()?;
-        Ok(r.map(ValueRef::new))
-    }
-
-    /// A value of any type (`ValueBase`, an abstract formal type): the type information on the
-    /// wire says which, `formal_id` standing in when there is none.
-    pub fn read_value_base(
-        &mut self,
-        dec: &mut Decoder<'a>,
-        formal_id: Option<&str>,
-    ) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
-        let r = self.read_node(dec, formal_id)?;
-        self.check_types()?;
-        Ok(r.map(ValueRef::new))
-    }
-
-    /// The graph of everything read.
-    pub fn graph(&self) -> &ValueGraph {
-        &self.graph
-    }
-
-    pub fn into_graph(self) -> ValueGraph {
-        self.graph
+    /// For a decoder's own stream: the process's registered types.
+    fn registered() -> ReadStream {
+        ReadStream::new(REGISTERED.read().clone(), ValueLimits::default())
     }
 
     /// Once the outermost value is complete, every reference must be to a value of its type.
@@ -1245,127 +1617,240 @@ impl<'f, 'a> ValueReader<'f, 'a> {
         if self.core.depth > 0 {
             return Ok(());
         }
-        for (index, type_id, id, at) in self.pending_checks.drain(..) {
-            let node = self
-                .graph
-                .nodes
-                .get(index as usize)
-                .and_then(|n| n.as_deref());
-            if node.is_some_and(|n| n.as_any().type_id() != type_id) {
-                return Err(invalid(
-                    "a value member refers to a value of another type than its own",
-                    at,
-                )
-                .in_field("value")
-                .in_field(id));
+        for c in self.pending_checks.drain(..) {
+            if let Some(node) = self.graph.node_at(c.index) {
+                if !is_a(node, c.id) {
+                    return Err(invalid(
+                        "a value stands where another type is expected (it is neither that \
+                         type nor derived from it)",
+                        c.at,
+                    )
+                    .in_field("value")
+                    .in_field(c.id));
+                }
             }
         }
         Ok(())
     }
 
-    fn read_node(
-        &mut self,
-        dec: &mut Decoder<'a>,
-        formal_id: Option<&str>,
-    ) -> Result<Option<u32>, DecodeError> {
-        let at = dec.offset();
-        match self.core.begin(dec)? {
-            ValueStart::Null => Ok(None),
-            ValueStart::Shared(ordinal) => match self.by_ordinal.get(ordinal) {
-                Some(Some(index)) => Ok(Some(*index)),
-                _ => Err(invalid(
-                    "indirection to a value whose state was skipped (truncated) and cannot be used",
-                    at,
-                )),
-            },
-            ValueStart::New(header) => self.read_new(dec, header, formal_id, false),
+    /// The graph holding every value read so far, shared, for handles to point into.
+    fn freeze(&mut self) -> Arc<ValueGraph> {
+        if self.graph.own_len() > 0 || self.frozen.is_none() {
+            let graph = Arc::new(std::mem::take(&mut self.graph));
+            self.graph = ValueGraph::extending(graph.clone());
+            self.frozen = Some(graph);
+        }
+        self.frozen.clone().unwrap_or_default()
+    }
+}
+
+type SharedStream = Arc<parking_lot::Mutex<ReadStream>>;
+
+/// Reads a value whose formal type is `formal` (`None`: any) through `stream`, checking it is
+/// one (or derived from it) when `check`; returns its index in the stream's graph.
+fn read_checked(
+    stream: &SharedStream,
+    dec: &mut Decoder<'_>,
+    formal: Option<&str>,
+    check: Option<&'static str>,
+) -> Result<Option<u32>, DecodeError> {
+    let at = dec.offset();
+    let r = read_node(stream, dec, formal)?;
+    let mut s = stream.lock();
+    if let (Some(index), Some(id)) = (r, check) {
+        s.pending_checks.push(PendingCheck { index, id, at });
+    }
+    s.check_types()?;
+    Ok(r)
+}
+
+/// The lock on the stream is held while framing is read and never while a value's state is
+/// (a state may hold values, read through the same stream).
+fn read_node(
+    stream: &SharedStream,
+    dec: &mut Decoder<'_>,
+    formal: Option<&str>,
+) -> Result<Option<u32>, DecodeError> {
+    let at = dec.offset();
+    let start = stream.lock().core.begin(dec)?;
+    match start {
+        ValueStart::Null => Ok(None),
+        ValueStart::Shared(ordinal) => match stream.lock().by_ordinal.get(ordinal) {
+            Some(Some(index)) => Ok(Some(*index)),
+            _ => Err(invalid(
+                "indirection to a value whose state was skipped (truncated) and cannot be used",
+                at,
+            )),
+        },
+        ValueStart::New(header) => read_new(stream, dec, header, formal, false),
+    }
+}
+
+/// A new value: built by the factory of the first of its ids this receiver knows, the rest of
+/// its state (if that was a base) skipped. `skipping`: inside state being skipped, where a
+/// value of no known type is skipped too rather than an error.
+fn read_new(
+    stream: &SharedStream,
+    dec: &mut Decoder<'_>,
+    header: ValueHeader,
+    formal: Option<&str>,
+    skipping: bool,
+) -> Result<Option<u32>, DecodeError> {
+    let mut s = stream.lock();
+    let ids = header.type_info.ids();
+    let known = if ids.is_empty() {
+        formal.and_then(|id| s.factories.by_id.get(id).map(|f| (0, *f)))
+    } else {
+        ids.iter()
+            .enumerate()
+            .find_map(|(i, id)| s.factories.by_id.get(id.as_str()).map(|f| (i, *f)))
+    };
+    if s.by_ordinal.len() <= header.ordinal {
+        s.by_ordinal.resize(header.ordinal + 1, None);
+    }
+    let (position, read) = match known {
+        Some(k) if k.0 == 0 || header.chunked => k,
+        _ if skipping && header.chunked => {
+            drop(s);
+            skip_known(stream, dec, &header)?;
+            return Ok(None);
+        }
+        _ => {
+            let id = ids
+                .first()
+                .map(String::as_str)
+                .or(formal)
+                .unwrap_or("(no repository id)");
+            return Err(DecodeError::new(
+                DecodeErrorKind::UnknownValueType(id.to_owned()),
+                header.offset,
+            ));
+        }
+    };
+    let index = s.graph.reserve();
+    s.by_ordinal[header.ordinal] = Some(index);
+    drop(s);
+    let value = read(&mut ValueInput { dec }).map_err(|e| stream.lock().core.explain(e))?;
+    let mut s = stream.lock();
+    s.graph.fill(index, value);
+    if position == 0 {
+        s.core.end(dec, &header).map_err(|e| s.core.explain(e))?;
+    } else {
+        drop(s);
+        skip_known(stream, dec, &header)?;
+    }
+    Ok(Some(index))
+}
+
+/// Skips the rest of a value, reading the nested values it can (later indirections may point
+/// at them) and skipping the others.
+fn skip_known(
+    stream: &SharedStream,
+    dec: &mut Decoder<'_>,
+    header: &ValueHeader,
+) -> Result<(), DecodeError> {
+    loop {
+        let step = stream.lock().core.skip_step(dec, header)?;
+        match step {
+            SkipStep::Nested(nested) => {
+                read_new(stream, dec, nested, None, true)?;
+            }
+            SkipStep::Done => return Ok(()),
+        }
+    }
+}
+
+/// Reads typed values into a [`ValueGraph`]. One reader per stream (message body): later
+/// parameters may refer back to values of earlier ones. (Generated code reads
+/// [`ValueHandle`]s, whose decoder keeps this state itself.)
+pub struct ValueReader {
+    stream: SharedStream,
+}
+
+impl ValueReader {
+    pub fn new(factories: &ValueFactories, dec: &Decoder<'_>) -> ValueReader {
+        ValueReader::with_limits(factories, dec, ValueLimits::default())
+    }
+
+    pub fn with_limits(
+        factories: &ValueFactories,
+        _dec: &Decoder<'_>,
+        limits: ValueLimits,
+    ) -> ValueReader {
+        ValueReader {
+            stream: Arc::new(parking_lot::Mutex::new(ReadStream::new(
+                factories.clone(),
+                limits,
+            ))),
         }
     }
 
-    /// A new value: built by the factory of the first of its ids this receiver knows, the
-    /// rest of its state (if that was a base) skipped. `skipping`: inside state being
-    /// skipped, where a value of no known type is skipped too rather than an error.
-    fn read_new(
+    /// A value whose formal type is `T` and that must be a `T` or of a type derived from it:
+    /// null, or its reference (a value of a derived type this receiver knows is not a `T` to
+    /// [`ValueGraph::get`]: see [`ValueGraph::node`]).
+    pub fn read_value<T: ValueFactory>(
         &mut self,
-        dec: &mut Decoder<'a>,
-        header: ValueHeader,
-        formal_id: Option<&str>,
-        skipping: bool,
-    ) -> Result<Option<u32>, DecodeError> {
-        let ids = header.type_info.ids();
-        let known = if ids.is_empty() {
-            formal_id.and_then(|id| self.factories.by_id.get(id).map(|f| (0, *f)))
-        } else {
-            ids.iter()
-                .enumerate()
-                .find_map(|(i, id)| self.factories.by_id.get(id.as_str()).map(|f| (i, *f)))
-        };
-        if self.by_ordinal.len() <= header.ordinal {
-            self.by_ordinal.resize(header.ordinal + 1, None);
-        }
-        let (position, read) = match known {
-            Some(k) if k.0 == 0 || header.chunked => k,
-            _ if skipping && header.chunked => {
-                self.skip_known(dec, &header)?;
-                return Ok(None);
-            }
-            _ => {
-                let id = ids
-                    .first()
-                    .map(String::as_str)
-                    .or(formal_id)
-                    .unwrap_or("(no repository id)");
-                return Err(DecodeError::new(
-                    DecodeErrorKind::UnknownValueType(id.to_owned()),
-                    header.offset,
-                ));
-            }
-        };
-        let index = self.graph.nodes.len() as u32;
-        self.graph.nodes.push(None);
-        self.by_ordinal[header.ordinal] = Some(index);
-        let mut input = ValueInput { reader: self, dec };
-        let value = read(&mut input).map_err(|e| self.core.explain(e))?;
-        self.graph.nodes[index as usize] = Some(value);
-        if position == 0 {
-            self.core
-                .end(dec, &header)
-                .map_err(|e| self.core.explain(e))?;
-        } else {
-            self.skip_known(dec, &header)?;
-        }
-        Ok(Some(index))
+        dec: &mut Decoder<'_>,
+    ) -> Result<Option<ValueRef<T>>, DecodeError> {
+        dec.set_value_stream(self.stream.clone());
+        let r = read_checked(
+            &self.stream,
+            dec,
+            Some(T::REPOSITORY_ID),
+            Some(T::REPOSITORY_ID),
+        )?;
+        Ok(r.map(ValueRef::new))
     }
 
-    /// Skips the rest of a value, reading the nested values it can (later indirections may
-    /// point at them) and skipping the others.
-    fn skip_known(
+    /// A value of any type (`ValueBase`, an abstract formal type): the type information on the
+    /// wire says which, `formal_id` standing in when there is none.
+    pub fn read_value_base(
         &mut self,
-        dec: &mut Decoder<'a>,
-        header: &ValueHeader,
-    ) -> Result<(), DecodeError> {
-        while let SkipStep::Nested(nested) = self.core.skip_step(dec, header)? {
-            self.read_new(dec, nested, None, true)?;
+        dec: &mut Decoder<'_>,
+        formal_id: Option<&str>,
+    ) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
+        dec.set_value_stream(self.stream.clone());
+        let r = read_checked(&self.stream, dec, formal_id, None)?;
+        Ok(r.map(ValueRef::new))
+    }
+
+    /// The graph of everything read.
+    pub fn into_graph(self) -> ValueGraph {
+        let mut s = self.stream.lock();
+        let graph = std::mem::take(&mut s.graph);
+        match (&s.frozen, graph.offset) {
+            (Some(frozen), 0) if graph.own_len() == 0 => ValueGraph::extending(frozen.clone()),
+            _ => graph,
         }
-        Ok(())
     }
 }
 
 /// What a [`ValueFactory::read_state`] reads from: the decoder, and nested values.
-pub struct ValueInput<'r, 'f, 'a> {
-    reader: &'r mut ValueReader<'f, 'a>,
+pub struct ValueInput<'r, 'a> {
     dec: &'r mut Decoder<'a>,
 }
 
-impl<'a> ValueInput<'_, '_, 'a> {
+impl<'a> ValueInput<'_, 'a> {
     pub fn decoder(&mut self) -> &mut Decoder<'a> {
         self.dec
     }
 
-    /// A member whose formal type is the value type `T`, holding a `T` (see
-    /// [`ValueReader::read_value`]).
+    fn stream(&mut self) -> SharedStream {
+        self.dec.value_stream(ReadStream::registered)
+    }
+
+    /// A member whose formal type is the value type `T`, holding a `T` or a value of a type
+    /// derived from it (see [`ValueReader::read_value`]).
     pub fn read_value<T: ValueFactory>(&mut self) -> Result<Option<ValueRef<T>>, DecodeError> {
-        self.reader.read_value::<T>(self.dec)
+        let stream = self.stream();
+        stream.lock().factories.include::<T>();
+        let r = read_checked(
+            &stream,
+            self.dec,
+            Some(T::REPOSITORY_ID),
+            Some(T::REPOSITORY_ID),
+        )?;
+        Ok(r.map(ValueRef::new))
     }
 
     /// A member of type `ValueBase` or of an abstract value type.
@@ -1373,7 +1858,54 @@ impl<'a> ValueInput<'_, '_, 'a> {
         &mut self,
         formal_id: Option<&str>,
     ) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
-        self.reader.read_value_base(self.dec, formal_id)
+        let stream = self.stream();
+        let r = read_checked(&stream, self.dec, formal_id, None)?;
+        Ok(r.map(ValueRef::new))
+    }
+}
+
+/// A handle read from `dec`'s own stream: outside any value, into the graph of everything
+/// read so far; inside a value's state, relative to that value's graph.
+fn read_handle<T: ?Sized>(
+    dec: &mut Decoder<'_>,
+    formal: Option<&'static str>,
+    include: Option<fn(&mut ValueFactories)>,
+) -> Result<Option<ValueHandle<T>>, DecodeError> {
+    let stream = dec.value_stream(ReadStream::registered);
+    if let (Some(id), Some(include)) = (formal, include) {
+        let mut s = stream.lock();
+        if !s.factories.knows(id) {
+            let mut reachable = ValueFactories::new();
+            include(&mut reachable);
+            s.factories.merge(&reachable);
+        }
+    }
+    let Some(index) = read_checked(&stream, dec, formal, formal)? else {
+        return Ok(None);
+    };
+    let mut s = stream.lock();
+    let at = ValueRef::new(index);
+    Ok(Some(if s.core.depth > 0 {
+        ValueHandle::relative(at)
+    } else {
+        ValueHandle::new(s.freeze(), at)
+    }))
+}
+
+impl<'a, T: ValueFactory> CdrDecode<'a> for Option<ValueHandle<T>> {
+    /// A null value's tag.
+    const MIN_WIRE_SIZE: usize = 4;
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        read_handle(dec, Some(T::REPOSITORY_ID), Some(T::register_reachable))
+    }
+}
+
+impl<'a> CdrDecode<'a> for Option<ValueHandle<dyn ValueType>> {
+    const MIN_WIRE_SIZE: usize = 4;
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        read_handle(dec, None, None)
     }
 }
 

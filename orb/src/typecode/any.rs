@@ -568,7 +568,7 @@ fn state_types<'t>(chain: &[&'t TypeCode]) -> Vec<&'t TypeCode> {
 pub(super) struct ValueReader<'a> {
     budget: usize,
     /// Value framing of the stream, made when the first value type instance is met.
-    values: Option<ValueDecoder<'a>>,
+    values: Option<ValueDecoder>,
     /// The instances of this `any` (their [`Value::SharedValue`] numbers), by the ordinal of
     /// their value tag in the stream; `None` for one whose state was skipped.
     instances: HashMap<usize, Option<u32>>,
@@ -582,6 +582,8 @@ pub(super) struct ValueReader<'a> {
     /// Instances of earlier values copied into the current `any`, per earlier value: their
     /// number there → their number here. Each is copied at most once per `any`.
     copied: HashMap<usize, HashMap<u32, u32>>,
+    /// The input read from.
+    _input: std::marker::PhantomData<&'a [u8]>,
 }
 
 /// A value read earlier in the stream, and where its instances' value tags were.
@@ -609,6 +611,7 @@ impl<'a> ValueReader<'a> {
             env: Vec::new(),
             earlier: Vec::new(),
             copied: HashMap::new(),
+            _input: std::marker::PhantomData,
         }
     }
 
@@ -876,7 +879,7 @@ impl<'a> ValueReader<'a> {
     }
 
     /// The value framing of the stream `dec` reads.
-    fn framing(&mut self, dec: &Decoder<'a>) -> &mut ValueDecoder<'a> {
+    fn framing(&mut self, dec: &Decoder<'a>) -> &mut ValueDecoder {
         self.values.get_or_insert_with(|| ValueDecoder::new(dec))
     }
 

@@ -438,6 +438,63 @@ impl TypeCode {
         }))
     }
 
+    /// A value type: `modifier` one of [`ValueType::VM_NONE`] …, `concrete_base`
+    /// [`TypeCode::Null`] when there is none, members as (name, type, visibility).
+    pub fn value_tc<'n>(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        modifier: i16,
+        concrete_base: TypeCode,
+        members: impl IntoIterator<Item = (&'n str, TypeCode, i16)>,
+    ) -> TypeCode {
+        TypeCode::Value(Arc::new(ValueType {
+            id: id.into(),
+            name: name.into(),
+            modifier,
+            concrete_base,
+            members: members
+                .into_iter()
+                .map(|(name, type_code, visibility)| ValueMember {
+                    name: name.to_owned(),
+                    type_code,
+                    visibility,
+                })
+                .collect(),
+        }))
+    }
+
+    /// `CORBA::ValueBase`: a value of any type.
+    pub fn value_base() -> TypeCode {
+        TypeCode::value_tc(
+            "IDL:omg.org/CORBA/ValueBase:1.0",
+            "ValueBase",
+            ValueType::VM_NONE,
+            TypeCode::Null,
+            [],
+        )
+    }
+
+    pub fn abstract_interface(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
+        TypeCode::AbstractInterface(Arc::new(Named {
+            id: id.into(),
+            name: name.into(),
+        }))
+    }
+
+    pub fn local_interface(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
+        TypeCode::LocalInterface(Arc::new(Named {
+            id: id.into(),
+            name: name.into(),
+        }))
+    }
+
+    pub fn native(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
+        TypeCode::Native(Arc::new(Named {
+            id: id.into(),
+            name: name.into(),
+        }))
+    }
+
     pub fn objref(id: impl Into<String>, name: impl Into<String>) -> TypeCode {
         TypeCode::ObjRef(Arc::new(Named {
             id: id.into(),

@@ -26,6 +26,18 @@ pub mod regressions {
     include!(concat!(env!("OUT_DIR"), "/regressions.rs"));
 }
 
+/// Value types, boxes, `ValueBase` and abstract value types (`values.idl`).
+#[deny(warnings)]
+pub mod values {
+    include!(concat!(env!("OUT_DIR"), "/values.rs"));
+}
+
+/// Local interfaces in data, abstract interfaces and native types (`locals.idl`).
+#[deny(warnings)]
+pub mod locals {
+    include!(concat!(env!("OUT_DIR"), "/locals.rs"));
+}
+
 /// `units_base.idl` and `units_user.idl`, which includes it, with each definition generated
 /// once (`Builder::shared_units`): `units::units_base` and `units::units_user`.
 #[deny(warnings)]

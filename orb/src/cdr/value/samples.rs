@@ -63,7 +63,7 @@ impl ValueType for Node {
 
 impl ValueFactory for Node {
     const REPOSITORY_ID: &'static str = "IDL:samples/Node:1.0";
-    fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError> {
+    fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError> {
         Ok(Node {
             label: input.decoder().read_string()?.into_owned(),
             value: input.decoder().read_long()?,
@@ -87,7 +87,7 @@ impl ValueType for Base {
 
 impl ValueFactory for Base {
     const REPOSITORY_ID: &'static str = "IDL:samples/Base:1.0";
-    fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError> {
+    fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError> {
         Ok(Base {
             x: input.decoder().read_long()?,
         })
@@ -111,7 +111,7 @@ impl ValueType for Derived {
 
 impl ValueFactory for Derived {
     const REPOSITORY_ID: &'static str = "IDL:samples/Derived:1.0";
-    fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError> {
+    fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError> {
         Ok(Derived {
             x: input.decoder().read_long()?,
             extra: input.decoder().read_string()?.into_owned(),
@@ -132,7 +132,7 @@ impl ValueType for NameBox {
 
 impl ValueFactory for NameBox {
     const REPOSITORY_ID: &'static str = "IDL:samples/NameBox:1.0";
-    fn read_state(input: &mut ValueInput<'_, '_, '_>) -> Result<Self, DecodeError> {
+    fn read_state(input: &mut ValueInput<'_, '_>) -> Result<Self, DecodeError> {
         Ok(NameBox(input.decoder().read_string()?.into_owned()))
     }
 }
