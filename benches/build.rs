@@ -12,6 +12,8 @@
 //!   `omniorb/cubit_server_main.cc` in the `cubit_server` executable, whose path the Rust code
 //!   gets as `env!("RTORB_CUBIT_SERVER")` (omniORB's server in a process of its own, so that an
 //!   omniORB client reaches it over TCP rather than collocated).
+//! - `omniorb/values.idl` → `omniidl -bcxx` → with `omniorb/value_bench.cc` in
+//!   `librtorb_omniorb_values.a`, the `values` bench's omniORB half.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,12 +39,16 @@ fn build_omniorb_comparison() {
     const CUBIT_IDL: &str = "omniorb/cubit.idl";
     const CUBIT_LIB: &str = "omniorb/cubit.cc";
     const CUBIT_SERVER: &str = "omniorb/cubit_server_main.cc";
+    const VALUES_IDL: &str = "omniorb/values.idl";
+    const VALUES_BENCH: &str = "omniorb/value_bench.cc";
     for path in [
         "demux_names.rs",
         CDR_BENCH,
         CUBIT_IDL,
         CUBIT_LIB,
         CUBIT_SERVER,
+        VALUES_IDL,
+        VALUES_BENCH,
         "omniorb/cubit_servant.h",
         "build.rs",
     ] {
@@ -50,16 +56,16 @@ fn build_omniorb_comparison() {
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    // Emits the -L/-l flags for libomniORB4 and libomnithread, and hands back the include
-    // paths and defines for the C++ compile.
+    // Emits the -L/-l flags for libomniDynamic4 (where value types live), libomniORB4 and
+    // libomnithread, and hands back the include paths and defines for the C++ compile.
     let omniorb = match pkg_config::Config::new()
         .atleast_version("4.2")
-        .probe("omniORB4")
+        .probe("omniDynamic4")
     {
         Ok(lib) => lib,
         Err(e) => panic!(
             "the omniORB comparison benches need libomniorb4-dev (scripts/test.sh installs it): \
-             pkg-config cannot find omniORB4 >= 4.2: {e}"
+             pkg-config cannot find omniDynamic4 >= 4.2: {e}"
         ),
     };
     let cpp = || {
@@ -84,6 +90,12 @@ fn build_omniorb_comparison() {
     };
 
     cpp().file(CDR_BENCH).compile("rtorb_omniorb_bench");
+
+    omniidl(Path::new(VALUES_IDL), &out);
+    cpp()
+        .file(VALUES_BENCH)
+        .file(out.join("valuesSK.cc"))
+        .compile("rtorb_omniorb_values");
 
     omniidl(Path::new(CUBIT_IDL), &out);
     let stubs = cpp().file(out.join("cubitSK.cc")).compile_intermediates();

@@ -2,7 +2,10 @@
 //! same IDL through `omniidl -bcxx -Wba` (stubs, skeletons and the `any` support `echo_any`
 //! needs), then `cpp/server.cc` and `cpp/client.cc` as two executables, linked against the
 //! system's omniORB 4 (pkg-config `omniDynamic4`, which brings `omniORB4`). The tests get
-//! their paths as `env!("INTEROP_CXX_SERVER")` and `env!("INTEROP_CXX_CLIENT")`. Without
+//! their paths as `env!("INTEROP_CXX_SERVER")` and `env!("INTEROP_CXX_CLIENT")`. Likewise
+//! `idl/values.idl` (objects by value, used by rtorb through DII and DSI only, so not through
+//! idlc) with `cpp/values_server.cc` and `cpp/values_client.cc`, as
+//! `env!("VALUES_CXX_SERVER")` and `env!("VALUES_CXX_CLIENT")`. Without
 //! omniORB's development package and `omniidl` the build fails: these are interop tests,
 //! with nothing to run without the other ORB.
 
@@ -10,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const IDL: &str = "idl/interop.idl";
+const VALUES_IDL: &str = "idl/values.idl";
 
 fn main() {
     idlc::Builder::new()
@@ -19,7 +23,15 @@ fn main() {
 }
 
 fn build_omniorb_side() {
-    for path in ["cpp/server.cc", "cpp/client.cc", "cpp/large.h", "build.rs"] {
+    for path in [
+        "cpp/server.cc",
+        "cpp/client.cc",
+        "cpp/large.h",
+        "cpp/values_server.cc",
+        "cpp/values_client.cc",
+        VALUES_IDL,
+        "build.rs",
+    ] {
         println!("cargo:rerun-if-changed={path}");
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -40,17 +52,6 @@ fn build_omniorb_side() {
         ),
     };
 
-    let mut cmd = Command::new("omniidl");
-    cmd.arg("-bcxx")
-        .arg("-Wba")
-        .arg("-C")
-        .arg(&cxx_out)
-        .arg(Path::new(IDL));
-    run(
-        &mut cmd,
-        "omniidl (from the omniidl package; scripts/test.sh installs it)",
-    );
-
     let cpp = || {
         let mut build = cc::Build::new();
         build
@@ -68,32 +69,61 @@ fn build_omniorb_side() {
         }
         build
     };
-    let stubs = cpp()
-        .file(cxx_out.join("interopSK.cc"))
-        .file(cxx_out.join("interopDynSK.cc"))
-        .compile_intermediates();
-    let compiler = cpp().get_compiler();
-    for (source, exe, var) in [
-        ("cpp/server.cc", "interop_server", "INTEROP_CXX_SERVER"),
-        ("cpp/client.cc", "interop_client", "INTEROP_CXX_CLIENT"),
+    for (idl, stem, programs) in [
+        (
+            IDL,
+            "interop",
+            [
+                ("cpp/server.cc", "interop_server", "INTEROP_CXX_SERVER"),
+                ("cpp/client.cc", "interop_client", "INTEROP_CXX_CLIENT"),
+            ],
+        ),
+        (
+            VALUES_IDL,
+            "values",
+            [
+                ("cpp/values_server.cc", "values_server", "VALUES_CXX_SERVER"),
+                ("cpp/values_client.cc", "values_client", "VALUES_CXX_CLIENT"),
+            ],
+        ),
     ] {
-        let objects = cpp().file(source).compile_intermediates();
-        let exe = cxx_out.join(exe);
-        let mut link = Command::new(compiler.path());
-        link.args(&objects)
-            .args(&stubs)
-            .arg("-o")
-            .arg(&exe)
-            .arg("-pthread");
-        for dir in &omniorb.link_paths {
-            link.arg("-L").arg(dir);
+        let mut cmd = Command::new("omniidl");
+        cmd.arg("-bcxx")
+            .arg("-Wba")
+            .arg("-C")
+            .arg(&cxx_out)
+            .arg(Path::new(idl));
+        run(
+            &mut cmd,
+            "omniidl (from the omniidl package; scripts/test.sh installs it)",
+        );
+        // omniidl's skeleton of an abstract interface without operations (values.idl's
+        // Thing) leaves its dispatch's parameter unused.
+        let stubs = cpp()
+            .flag_if_supported("-Wno-unused-parameter")
+            .file(cxx_out.join(format!("{stem}SK.cc")))
+            .file(cxx_out.join(format!("{stem}DynSK.cc")))
+            .compile_intermediates();
+        let compiler = cpp().get_compiler();
+        for (source, exe, var) in programs {
+            let objects = cpp().file(source).compile_intermediates();
+            let exe = cxx_out.join(exe);
+            let mut link = Command::new(compiler.path());
+            link.args(&objects)
+                .args(&stubs)
+                .arg("-o")
+                .arg(&exe)
+                .arg("-pthread");
+            for dir in &omniorb.link_paths {
+                link.arg("-L").arg(dir);
+            }
+            for lib in &omniorb.libs {
+                link.arg(format!("-l{lib}"));
+            }
+            link.arg("-lstdc++");
+            run(&mut link, "linking an omniORB interop executable");
+            println!("cargo:rustc-env={var}={}", exe.display());
         }
-        for lib in &omniorb.libs {
-            link.arg(format!("-l{lib}"));
-        }
-        link.arg("-lstdc++");
-        run(&mut link, "linking an omniORB interop executable");
-        println!("cargo:rustc-env={var}={}", exe.display());
     }
 }
 

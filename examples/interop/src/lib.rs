@@ -6,6 +6,8 @@
 //!   checks every result exactly, as the C++ client (`cpp/client.cc`) does.
 //! - [`check_large`]: the Rust client's calls with large values (see [`large`]), as the C++
 //!   client's `--large`.
+//! - [`values`]: objects by value (`idl/values.idl`) through DII and DSI, against omniORB's
+//!   `cpp/values_server.cc` and `cpp/values_client.cc`.
 //!
 //! The two servants and the two clients follow one specification (below, per operation);
 //! change one, change the other.
@@ -28,6 +30,7 @@ pub use generated::interop;
 pub mod dii;
 pub mod dsi;
 pub mod large;
+pub mod values;
 
 use interop::{
     tester, Bulk, Color, Grid, Pair, PeerRef, Point, Record, Shape, Tester, TesterRef, WideBulk,

@@ -19,10 +19,12 @@ use orb::exception::SystemException;
 use orb::{Orb, OrbOptions, Servant};
 use rtorb_interop::{interop, TesterImpl};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod common;
+use common::{client, server, Proc};
 
 const CXX_SERVER: &str = env!("INTEROP_CXX_SERVER");
 const CXX_CLIENT: &str = env!("INTEROP_CXX_CLIENT");
@@ -30,70 +32,6 @@ const RUST_SERVER: &str = env!("CARGO_BIN_EXE_interop-server");
 const RUST_CLIENT: &str = env!("CARGO_BIN_EXE_interop-client");
 
 const VERSIONS: [&str; 3] = ["1.0", "1.1", "1.2"];
-
-/// A child process, killed (by its pid) and reaped when dropped.
-struct Proc {
-    child: Child,
-    what: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts a Tester server and reads the IOR it prints first.
-fn server(program: &str, args: &[&str]) -> (Proc, String) {
-    let child = Command::new(program)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-    let mut p = Proc {
-        child,
-        what: program.to_owned(),
-    };
-    let stdout = p.child.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    // The server prints its IOR once serving, or exits (closing stdout) on failure.
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("reading {}'s IOR: {e}", p.what));
-    let ior = line.trim().to_owned();
-    if ior.is_empty() {
-        // Its stdout closed: it is exiting, and its status says how (its stderr says why).
-        let status = p.child.wait();
-        panic!("{} exited with {status:?} before printing its IOR", p.what);
-    }
-    assert!(
-        ior.starts_with("IOR:"),
-        "{} printed {ior:?} instead of its IOR (exit status {:?})",
-        p.what,
-        p.child.try_wait()
-    );
-    (p, ior)
-}
-
-/// Runs a Tester client to its end (each bounds its own waits), its output as text.
-fn client(program: &str, args: &[&str]) -> (bool, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&stdout),
-        String::from_utf8_lossy(&stderr)
-    );
-    (status.success(), text.trim().to_owned())
-}
 
 fn expect(program: &str, args: &[&str], want: &str) {
     expect_all(&[(program, args.to_vec(), want.to_owned())]);

@@ -41,7 +41,9 @@ struct Param {
 pub struct Response {
     /// The return value (`tk_void` for a `void` operation).
     pub result: Any,
-    /// The values of the `out` and `inout` parameters, in parameter order.
+    /// The values of the `out` and `inout` parameters, in parameter order. A value one of
+    /// them shares with the result or an earlier one is a copy in its own `any`
+    /// ([`Any::read_values`]).
     pub outs: Vec<Any>,
 }
 
@@ -136,14 +138,21 @@ impl Request {
             .invoke(&self.operation, &|enc| self.write_args(enc))?;
         match reply.outcome()? {
             ReplyOutcome::Normal(mut dec) => {
-                let result = reply_decode(Any::read_value(self.result_type.clone(), &mut dec))?;
-                let outs = self
-                    .params
-                    .iter()
-                    .filter(|p| p.mode.returned())
-                    .map(|p| reply_decode(Any::read_value(p.type_code.clone(), &mut dec)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Response { result, outs })
+                // One stream: an out value may be an indirection into the result.
+                let types: Vec<TypeCode> = std::iter::once(self.result_type.clone())
+                    .chain(
+                        self.params
+                            .iter()
+                            .filter(|p| p.mode.returned())
+                            .map(|p| p.type_code.clone()),
+                    )
+                    .collect();
+                let mut values = reply_decode(Any::read_values(&types, &mut dec))?.into_iter();
+                let result = values.next().unwrap_or_default();
+                Ok(Response {
+                    result,
+                    outs: values.collect(),
+                })
             }
             ReplyOutcome::UserException { id, mut body } => {
                 let Some(tc) = self.exceptions.iter().find(|t| t.id() == Some(&*id)) else {

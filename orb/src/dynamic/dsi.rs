@@ -51,7 +51,9 @@ impl<'r, 'a> ServerRequest<'r, 'a> {
 
     /// Reads the arguments by the operation's parameters, given in order as mode and type;
     /// returns the values of the `in` and `inout` ones, in order. Call it once, before
-    /// setting anything. Arguments that do not decode are `MARSHAL`.
+    /// setting anything. Arguments that do not decode are `MARSHAL`. A value an argument
+    /// shares with an earlier one (sent as an indirection to it) is a copy in the later
+    /// argument's `any` ([`Any::read_values`]).
     pub fn arguments(
         &mut self,
         params: &[(ParamMode, TypeCode)],
@@ -59,12 +61,13 @@ impl<'r, 'a> ServerRequest<'r, 'a> {
         if self.params.is_some() {
             return Err(bad_inv_order());
         }
-        let values = params
+        // One stream: an argument may be an indirection into an earlier one.
+        let sent: Vec<TypeCode> = params
             .iter()
             .filter(|(mode, _)| mode.sent())
-            .map(|(_, tc)| Any::read_value(tc.clone(), self.args))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(SystemException::from)?;
+            .map(|(_, tc)| tc.clone())
+            .collect();
+        let values = Any::read_values(&sent, self.args).map_err(SystemException::from)?;
         self.params = Some(params.to_vec());
         Ok(values)
     }

@@ -152,6 +152,33 @@ impl Any {
         Ok(Any { type_code, value })
     }
 
+    /// Reads values of `type_codes` that travel one after another without their TypeCodes in
+    /// one message body (an operation's arguments; a result and its out values), as one
+    /// stream (§15.3.4.3): a value tag, repository id or codebase URL may be an indirection
+    /// to one in an earlier value. omniORB sends a value passed as two arguments as the value
+    /// and an indirection to it. Each `any` holds its own values, so a value met again in a
+    /// later one is read as a copy of what it reaches (its sharing and cycles kept, as a
+    /// graph of the later `any`'s own).
+    pub fn read_values(
+        type_codes: &[TypeCode],
+        dec: &mut Decoder<'_>,
+    ) -> Result<Vec<Any>, DecodeError> {
+        let mut reader = ValueReader::new(dec.remaining());
+        for tc in type_codes {
+            let value = reader.read(dec, tc)?;
+            reader.finish_parameter(value);
+        }
+        Ok(type_codes
+            .iter()
+            .cloned()
+            .zip(reader.earlier)
+            .map(|(type_code, earlier)| Any {
+                type_code,
+                value: earlier.value,
+            })
+            .collect())
+    }
+
     /// Writes the value alone, without the TypeCode (the other half of [`Any::read_value`]).
     pub fn write_value(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
         ValueWriter::default().write(enc, &self.type_code, &self.value)
@@ -549,9 +576,30 @@ pub(super) struct ValueReader<'a> {
     instance_count: u32,
     /// Enclosing constructed types, for resolving recursive references.
     env: Vec<TypeCode>,
+    /// The values read before this one in the same stream ([`Any::read_values`]), which a
+    /// later value's indirection may point into.
+    earlier: Vec<Earlier>,
+    /// Instances of earlier values copied into the current `any`, per earlier value: their
+    /// number there → their number here. Each is copied at most once per `any`.
+    copied: HashMap<usize, HashMap<u32, u32>>,
     /// The input read from.
     _input: std::marker::PhantomData<&'a [u8]>,
 }
+
+/// A value read earlier in the stream, and where its instances' value tags were.
+struct Earlier {
+    value: Value,
+    /// Its instances' [`Value::SharedValue`] numbers, by the ordinal of their value tag.
+    instances: HashMap<usize, Option<u32>>,
+    /// The other way: the ordinal of each instance's value tag, by its number.
+    ordinals: HashMap<u32, usize>,
+    /// Its instances flattened ([`flatten`]), made when a later value first refers back.
+    flat: Option<Vec<ValueInstance>>,
+}
+
+/// Instances nested in one another deeper than this are not copied: a copy is nested as
+/// the graph's references lead, which may be far deeper than the stream it came from.
+const MAX_COPY_DEPTH: u32 = 128;
 
 impl<'a> ValueReader<'a> {
     pub(super) fn new(input_len: usize) -> ValueReader<'a> {
@@ -561,8 +609,71 @@ impl<'a> ValueReader<'a> {
             instances: HashMap::new(),
             instance_count: 0,
             env: Vec::new(),
+            earlier: Vec::new(),
+            copied: HashMap::new(),
             _input: std::marker::PhantomData,
         }
+    }
+
+    /// Ends one value of a stream of several ([`Any::read_values`]): the next numbers its
+    /// instances from 0 and reaches this one's only by copying.
+    fn finish_parameter(&mut self, value: Value) {
+        self.instance_count = 0;
+        self.copied.clear();
+        let instances = std::mem::take(&mut self.instances);
+        let ordinals = instances
+            .iter()
+            .filter_map(|(&ordinal, n)| Some(((*n)?, ordinal)))
+            .collect();
+        self.earlier.push(Earlier {
+            value,
+            instances,
+            ordinals,
+            flat: None,
+        });
+    }
+
+    /// An indirection to the value tag at `ordinal` in an earlier value of the stream, as a
+    /// copy of that instance and of what it reaches, numbered from `self.instance_count` on
+    /// (the order they will be written in). The copied instances are then this value's: a
+    /// later indirection to one of them is a [`Value::SharedValue`], not another copy, so
+    /// copying costs at most the earlier values' size per `any` (and counts against the
+    /// work budget). `Ok(None)`: no earlier value has that instance.
+    fn copy_from_earlier(&mut self, ordinal: usize) -> Result<Option<Value>, &'static str> {
+        let Some((from, number)) = self
+            .earlier
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| Some((i, (*e.instances.get(&ordinal)?)?)))
+        else {
+            return Ok(None);
+        };
+        let earlier = &mut self.earlier[from];
+        let flat = earlier.flat.get_or_insert_with(|| flatten(&earlier.value));
+        let mut copier = Copier {
+            flat,
+            renumbered: self.copied.remove(&from).unwrap_or_default(),
+            added: Vec::new(),
+            next: self.instance_count,
+            budget: self.budget,
+        };
+        let copy = copier.instance(number, 0);
+        let Copier {
+            renumbered,
+            added,
+            next,
+            budget,
+            ..
+        } = copier;
+        self.budget = budget;
+        self.instance_count = next;
+        for (old, new) in added {
+            if let Some(&ord) = earlier.ordinals.get(&old) {
+                self.instances.insert(ord, Some(new));
+            }
+        }
+        self.copied.insert(from, renumbered);
+        copy.map(Some)
     }
 
     fn read_any(&mut self, dec: &mut Decoder<'a>) -> Result<Any, DecodeError> {
@@ -572,10 +683,12 @@ impl<'a> ValueReader<'a> {
         let outer = std::mem::take(&mut self.env);
         let outer_instances = std::mem::take(&mut self.instances);
         let outer_count = std::mem::replace(&mut self.instance_count, 0);
+        let outer_copied = std::mem::take(&mut self.copied);
         let value = self.read(dec, &type_code).field("value");
         self.env = outer;
         self.instances = outer_instances;
         self.instance_count = outer_count;
+        self.copied = outer_copied;
         Ok(Any {
             type_code,
             value: value?,
@@ -787,10 +900,14 @@ impl<'a> ValueReader<'a> {
                         "indirection to a value whose state was skipped (truncated)",
                         at,
                     )),
-                    None => Err(invalid(
-                        "indirection to a value outside this any, or inside state that was skipped",
-                        at,
-                    )),
+                    None => match self.copy_from_earlier(ordinal) {
+                        Ok(Some(copy)) => Ok(copy),
+                        Ok(None) => Err(invalid(
+                            "indirection to a value outside this any, or inside state that was skipped",
+                            at,
+                        )),
+                        Err(msg) => Err(invalid(msg, at)),
+                    },
                 };
             }
             ValueStart::New(header) => header,
@@ -844,6 +961,107 @@ impl<'a> ValueReader<'a> {
             type_info,
             state,
         }))))
+    }
+}
+
+/// The instances of `value`, by their number (depth first, an instance before those in its
+/// state, as they were numbered when read; a nested `any` numbers its own), each with the
+/// instances in its state replaced by [`Value::SharedValue`]s of their numbers: the graph as
+/// a table, which copies are made from in time proportional to what they copy.
+fn flatten(value: &Value) -> Vec<ValueInstance> {
+    fn walk(value: &Value, table: &mut Vec<ValueInstance>) -> Value {
+        match value {
+            Value::Valuetype(Some(v)) => {
+                let number = table.len();
+                table.push(ValueInstance {
+                    codebase: v.codebase.clone(),
+                    type_info: v.type_info.clone(),
+                    state: Vec::new(),
+                });
+                let state = v.state.iter().map(|s| walk(s, table)).collect();
+                table[number].state = state;
+                Value::SharedValue(number as u32)
+            }
+            Value::Struct(vs) => Value::Struct(vs.iter().map(|v| walk(v, table)).collect()),
+            Value::Sequence(vs) => Value::Sequence(vs.iter().map(|v| walk(v, table)).collect()),
+            Value::Array(vs) => Value::Array(vs.iter().map(|v| walk(v, table)).collect()),
+            Value::Union(u) => Value::Union(Box::new(UnionValue {
+                discriminator: u.discriminator.clone(),
+                member: u.member.as_ref().map(|(i, v)| (*i, walk(v, table))),
+            })),
+            other => other.clone(),
+        }
+    }
+    let mut table = Vec::new();
+    walk(value, &mut table);
+    table
+}
+
+/// Copies instances of an earlier value ([`flatten`]ed) into the value being read: shared
+/// instances stay shared and cycles stay cycles, and the copies are numbered from `next` in
+/// the order they will be written.
+struct Copier<'f> {
+    flat: &'f [ValueInstance],
+    /// Instances copied into the current `any` so far: their number there → here.
+    renumbered: HashMap<u32, u32>,
+    /// What this copy added to `renumbered`.
+    added: Vec<(u32, u32)>,
+    next: u32,
+    /// Value nodes that may still be made (the reader's work budget).
+    budget: usize,
+}
+
+impl Copier<'_> {
+    /// The copy of instance `number`, or a reference to it if it is already copied.
+    fn instance(&mut self, number: u32, depth: u32) -> Result<Value, &'static str> {
+        if let Some(&n) = self.renumbered.get(&number) {
+            return Ok(Value::SharedValue(n));
+        }
+        if depth >= MAX_COPY_DEPTH {
+            return Err("value referred back to from a later parameter nests too deep to copy");
+        }
+        let flat = self.flat;
+        let v = flat
+            .get(number as usize)
+            .ok_or("shared value refers to no instance of its value")?;
+        self.renumbered.insert(number, self.next);
+        self.added.push((number, self.next));
+        self.next += 1;
+        let state = v
+            .state
+            .iter()
+            .map(|s| self.value(s, depth + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Value::Valuetype(Some(Box::new(ValueInstance {
+            codebase: v.codebase.clone(),
+            type_info: v.type_info.clone(),
+            state,
+        }))))
+    }
+
+    fn value(&mut self, value: &Value, depth: u32) -> Result<Value, &'static str> {
+        self.budget = self.budget.checked_sub(1).ok_or(
+            "values referred back to from later parameters have more elements than the \
+             message's octets can justify",
+        )?;
+        Ok(match value {
+            Value::SharedValue(n) => self.instance(*n, depth)?,
+            Value::Struct(vs) => Value::Struct(self.values(vs, depth)?),
+            Value::Sequence(vs) => Value::Sequence(self.values(vs, depth)?),
+            Value::Array(vs) => Value::Array(self.values(vs, depth)?),
+            Value::Union(u) => Value::Union(Box::new(UnionValue {
+                discriminator: u.discriminator.clone(),
+                member: match &u.member {
+                    Some((i, v)) => Some((*i, self.value(v, depth)?)),
+                    None => None,
+                },
+            })),
+            other => other.clone(),
+        })
+    }
+
+    fn values(&mut self, values: &[Value], depth: u32) -> Result<Vec<Value>, &'static str> {
+        values.iter().map(|v| self.value(v, depth)).collect()
     }
 }
 

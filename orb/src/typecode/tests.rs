@@ -976,6 +976,113 @@ fn shared_values_and_cycles_in_an_any_stay_a_graph() {
     .is_err());
 }
 
+/// `valuetype Link { public Link next; }`.
+fn link_tc() -> TypeCode {
+    TypeCode::Value(Arc::new(ValueType {
+        id: LINK_ID.into(),
+        name: "Link".into(),
+        modifier: ValueType::VM_NONE,
+        concrete_base: TypeCode::Null,
+        members: vec![ValueMember {
+            name: "next".into(),
+            type_code: TypeCode::recursive(TCKind::Value, LINK_ID),
+            visibility: ValueMember::PUBLIC,
+        }],
+    }))
+}
+
+const LINK_ID: &str = "IDL:Link:1.0";
+
+fn link(next: Value) -> Value {
+    Value::Valuetype(Some(Box::new(ValueInstance {
+        codebase: None,
+        type_info: ValueTypeInfo::Single(LINK_ID.into()),
+        state: vec![next],
+    })))
+}
+
+#[test]
+fn values_of_one_stream_may_refer_back_to_earlier_ones() {
+    // Three parameters, as omniORB sends them: the first a two-link cycle A -> B -> A (B's
+    // repository id an indirection to A's); the second an indirection to B; the third a new
+    // Link (its id an indirection into the first) whose next is an indirection to A.
+    let mut h = Hand::new(false);
+    let a = h.pos();
+    h.ulong(0x7fff_ff02);
+    let id = h.pos();
+    h.string(LINK_ID);
+    h.align(4);
+    let b = h.pos();
+    h.ulong(0x7fff_ff02).indirection(id).indirection(a);
+    h.indirection(b);
+    h.ulong(0x7fff_ff02).indirection(id).indirection(a);
+    let types = [link_tc(), link_tc(), link_tc()];
+    let mut dec = Decoder::new(&h.buf, BE);
+    let anys = Any::read_values(&types, &mut dec).unwrap();
+    dec.expect_end().unwrap();
+    let values: Vec<&Value> = anys.iter().map(Any::value).collect();
+    // Each any holds its own graph: the later ones copies, their cycles kept (in the third,
+    // the copy of A is instance 1, after the new Link).
+    let cycle = link(link(Value::SharedValue(0)));
+    let behind_new = link(link(link(Value::SharedValue(1))));
+    assert_eq!(values, [&cycle, &cycle, &behind_new]);
+    anys.iter().for_each(round_trip);
+
+    // Read one at a time, the second has nothing to refer back to: a clear error.
+    let mut dec = Decoder::new(&h.buf, BE);
+    Any::read_value(link_tc(), &mut dec).unwrap();
+    let e = Any::read_value(link_tc(), &mut dec).unwrap_err();
+    assert!(e.to_string().contains("does not point back"), "{e}");
+}
+
+#[test]
+fn copies_across_parameters_keep_sharing_and_are_bounded() {
+    // The first parameter A -> B; the second a sequence [B, A] of indirections into it. A is
+    // copied after B, and its copy must reach B's copy, not a second one.
+    let seq = TypeCode::sequence(link_tc(), 0);
+    let mut h = Hand::new(false);
+    let a = h.pos();
+    h.ulong(0x7fff_ff02);
+    let id = h.pos();
+    h.string(LINK_ID);
+    h.align(4);
+    let b = h.pos();
+    h.ulong(0x7fff_ff02).indirection(id).ulong(0);
+    h.ulong(2).indirection(b).indirection(a);
+    let mut dec = Decoder::new(&h.buf, BE);
+    let anys = Any::read_values(&[link_tc(), seq.clone()], &mut dec).unwrap();
+    dec.expect_end().unwrap();
+    let copy_of_b = link(Value::Valuetype(None));
+    assert_eq!(
+        anys[1].value(),
+        &Value::Sequence(vec![copy_of_b, link(Value::SharedValue(0))])
+    );
+    round_trip(&anys[1]);
+
+    // 200 links side by side, each pointing at the one before (the stream nests one deep);
+    // the copy of the last would nest 200 deep: refused, not a stack overflow.
+    let mut h = Hand::new(false);
+    h.ulong(200);
+    let mut tags = Vec::new();
+    let mut id = 0;
+    for i in 0..200 {
+        h.align(4);
+        tags.push(h.pos());
+        h.ulong(0x7fff_ff02);
+        if i == 0 {
+            id = h.pos();
+            h.string(LINK_ID);
+            h.ulong(0);
+        } else {
+            h.indirection(id).indirection(tags[i - 1]);
+        }
+    }
+    h.indirection(tags[199]);
+    let mut dec = Decoder::new(&h.buf, BE);
+    let e = Any::read_values(&[seq, link_tc()], &mut dec).unwrap_err();
+    assert!(e.to_string().contains("too deep to copy"), "{e}");
+}
+
 #[test]
 fn value_with_a_concrete_base_carries_the_base_state_first() {
     let base = point_tc();
