@@ -97,7 +97,11 @@ fn carry(client: TcpStream, upstream: SocketAddr, options: &ProxyOptions) {
         return;
     };
     // Stalled, nothing reads the server's side: its replies fill its send buffer and ours.
-    let back = match (options.stall_replies, client2.try_clone(), server2.try_clone()) {
+    let back = match (
+        options.stall_replies,
+        client2.try_clone(),
+        server2.try_clone(),
+    ) {
         (false, Ok(c), Ok(s)) => {
             let options = options.clone();
             Some(std::thread::spawn(move || pump(s, c, &options)))

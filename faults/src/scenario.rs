@@ -40,7 +40,11 @@ impl Scenario {
             .prefix("rtorb-faults-")
             .tempdir()
             .map_err(|e| Error(format!("cannot make a scratch directory: {e}")))?;
-        let tag: String = test.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+        let tag: String = test
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
         Ok(Some(Scenario {
             hosts: Hosts::create(&tag, n)?,
             scratch,
@@ -136,8 +140,12 @@ pub fn wait_for_successes(
 
 /// How many times each call id is in a probe server's execution log.
 pub fn executions(log: &Path) -> Result<HashMap<String, usize>, Error> {
-    let text = std::fs::read_to_string(log)
-        .map_err(|e| Error(format!("cannot read the execution log {}: {e}", log.display())))?;
+    let text = std::fs::read_to_string(log).map_err(|e| {
+        Error(format!(
+            "cannot read the execution log {}: {e}",
+            log.display()
+        ))
+    })?;
     let mut counts = HashMap::new();
     for id in text.lines() {
         *counts.entry(id.to_owned()).or_default() += 1;

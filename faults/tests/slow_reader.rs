@@ -144,7 +144,10 @@ fn stalled(s: &Scenario, strategy: &str) -> Vec<Row> {
         "{slow_calls:?}"
     );
     let failed: Vec<_> = good_calls.iter().filter(|o| !o.ok()).collect();
-    assert!(failed.is_empty(), "the good client's calls failed: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "the good client's calls failed: {failed:?}"
+    );
     let served_meanwhile = good_calls
         .iter()
         .filter(|o| (started..ended).contains(&o.start_ms))
@@ -175,7 +178,10 @@ fn stalled(s: &Scenario, strategy: &str) -> Vec<Row> {
         "{strategy}: server RSS {baseline} KiB before, peak {peak} KiB (+{grown} KiB) while \
          {asked_kib} KiB of replies were asked for and never read"
     );
-    assert!(rows.iter().all(|r| r.hangs == 0), "calls outlived their timeout");
+    assert!(
+        rows.iter().all(|r| r.hangs == 0),
+        "calls outlived their timeout"
+    );
     let bound = rss_bound_kib(strategy);
     assert!(
         asked_kib > bound,

@@ -32,7 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(name = "faults-agent", about = "Servers, clients and proxies of the fault scenarios")]
+#[command(
+    name = "faults-agent",
+    about = "Servers, clients and proxies of the fault scenarios"
+)]
 struct Args {
     #[command(subcommand)]
     command: Cmd,
