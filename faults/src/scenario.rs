@@ -13,6 +13,15 @@ use std::time::{Duration, Instant};
 /// How long a process may take to say it is up.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Past its timeout, how late a call may end before it counts as hung: the scheduler of a
+/// loaded two-core machine, not the ORB.
+pub const GRACE_MS: u64 = 1000;
+
+/// The longest a call with timeout `timeout_ms` may take before it counts as hung.
+pub fn hang_ms(timeout_ms: u64) -> u64 {
+    timeout_ms + GRACE_MS
+}
+
 /// A scenario's hosts, scratch directory and agent program. Declared before the processes
 /// started in it, so that they are dropped (killed) first, then the namespaces deleted.
 pub struct Scenario {
@@ -62,6 +71,26 @@ impl Scenario {
         let mut c = self.hosts.command(host, &self.agent);
         c.args(args);
         Proc::spawn(what, c)
+    }
+
+    /// A probe client: `faults-agent call` in host `host`, calling `target` with call ids
+    /// `PREFIX-THREAD-N` and the ORB's call timeout at `timeout_ms`; `flags` add to that
+    /// (`--threads 4`, `--fill N`, `--max-calls 3`...).
+    pub fn probe_client(
+        &self,
+        what: &str,
+        host: usize,
+        target: &str,
+        prefix: &str,
+        timeout_ms: u64,
+        flags: &[&str],
+    ) -> Result<Proc, Error> {
+        let timeout = timeout_ms.to_string();
+        let mut args = vec!["call", "--target", target, "--prefix", prefix];
+        args.extend(flags);
+        // ORB options last: the agent takes them as its trailing arguments.
+        args.extend(["-ORBclientCallTimeOutPeriod", &timeout]);
+        self.agent(what, host, &args)
     }
 
     /// `program ARGS` in host `host`.

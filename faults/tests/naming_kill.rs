@@ -11,14 +11,12 @@ use naming_service::store::{Store, ROOT};
 use rtorb_faults::outcome::{now_ms, outcomes, Outcome};
 use rtorb_faults::process::{Proc, Stream};
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{is_fault_failure, port_of, wait_for_successes, Scenario};
+use rtorb_faults::scenario::{hang_ms, is_fault_failure, port_of, wait_for_successes, Scenario};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
 const CALL_TIMEOUT_MS: u64 = 2000;
-/// Past its timeout, how late a call may end before it counts as hung.
-const GRACE_MS: u64 = 1000;
 const CLIENTS: usize = 0;
 const SERVICE: usize = 1;
 
@@ -133,7 +131,7 @@ fn naming_service_killed_repeatedly_loses_and_invents_no_binding() {
     let mut row = Row::of(
         &format!("naming kill -9 x{kills}, {clients} clients"),
         &calls,
-        CALL_TIMEOUT_MS + GRACE_MS,
+        hang_ms(CALL_TIMEOUT_MS),
     );
     row.lost_acknowledged = lost.len() + not_found.len();
     print!("{}", table(&[row.clone()]));

@@ -12,13 +12,10 @@
 
 use rtorb_faults::outcome::{now_ms, outcomes, Outcome};
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{is_fault_failure, wait_for_successes, Audit, Scenario};
+use rtorb_faults::scenario::{hang_ms, is_fault_failure, wait_for_successes, Audit, Scenario};
 use std::time::Duration;
 
 const CALL_TIMEOUT_MS: u64 = 1000;
-/// Past its timeout, how late a call may end before it counts as hung: the scheduler of a
-/// loaded two-core machine, not the ORB.
-const GRACE_MS: u64 = 1000;
 const CLIENT: usize = 0;
 const SERVER: usize = 1;
 
@@ -35,25 +32,17 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
     };
     let log = s.path("executed.log");
     let server = s.probe_server(SERVER, 0, &log, &[]).unwrap();
-    let timeout = CALL_TIMEOUT_MS.to_string();
     let mut rows = Vec::new();
     for &seconds in partitions {
         let prefix = format!("p{seconds}");
         let mut client = s
-            .agent(
+            .probe_client(
                 "the client",
                 CLIENT,
-                &[
-                    "call",
-                    "--target",
-                    &server.ior,
-                    "--prefix",
-                    &prefix,
-                    "--threads",
-                    "2",
-                    "-ORBclientCallTimeOutPeriod",
-                    &timeout,
-                ],
+                &server.ior,
+                &prefix,
+                CALL_TIMEOUT_MS,
+                &["--threads", "2"],
             )
             .unwrap();
         wait_for_successes(&mut client, 20, 0, Duration::from_secs(30)).unwrap();
@@ -62,20 +51,13 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
         s.hosts.partition(CLIENT, SERVER).unwrap();
         // A client whose first call comes during the partition: it has to connect.
         let mut newcomer = s
-            .agent(
+            .probe_client(
                 "the client that connects during the partition",
                 CLIENT,
-                &[
-                    "call",
-                    "--target",
-                    &server.ior,
-                    "--prefix",
-                    &format!("{prefix}n"),
-                    "--max-calls",
-                    "3",
-                    "-ORBclientCallTimeOutPeriod",
-                    &timeout,
-                ],
+                &server.ior,
+                &format!("{prefix}n"),
+                CALL_TIMEOUT_MS,
+                &["--max-calls", "3"],
             )
             .unwrap();
         std::thread::sleep(Duration::from_secs(seconds));
@@ -97,7 +79,7 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
         let mut row = Row::of(
             &format!("partition {seconds} s"),
             &calls,
-            CALL_TIMEOUT_MS + GRACE_MS,
+            hang_ms(CALL_TIMEOUT_MS),
         );
         let audit = Audit::of(&calls, &log).unwrap();
         assert!(audit.is_clean(), "{audit:?}");

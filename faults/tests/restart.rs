@@ -10,12 +10,10 @@
 
 use rtorb_faults::outcome::{now_ms, outcomes};
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{is_fault_failure, wait_for_successes, Audit, Scenario};
+use rtorb_faults::scenario::{hang_ms, is_fault_failure, wait_for_successes, Audit, Scenario};
 use std::time::Duration;
 
 const CALL_TIMEOUT_MS: u64 = 2000;
-/// Past its timeout, how late a call may end before it counts as hung.
-const GRACE_MS: u64 = 1000;
 const CLIENT: usize = 0;
 const SERVER: usize = 1;
 
@@ -29,24 +27,14 @@ fn a_server_killed_and_restarted_is_called_again_through_the_same_reference() {
     let log = s.path("executed.log");
     let mut server = s.probe_server(SERVER, 0, &log, &[]).unwrap();
     let (first_ior, port) = (server.ior.clone(), server.port);
-    let timeout = CALL_TIMEOUT_MS.to_string();
     let mut client = s
-        .agent(
+        .probe_client(
             "the client",
             CLIENT,
-            &[
-                "call",
-                "--target",
-                &first_ior,
-                "--prefix",
-                "r",
-                "--threads",
-                "4",
-                "--interval-ms",
-                "5",
-                "-ORBclientCallTimeOutPeriod",
-                &timeout,
-            ],
+            &first_ior,
+            "r",
+            CALL_TIMEOUT_MS,
+            &["--threads", "4", "--interval-ms", "5"],
         )
         .unwrap();
     wait_for_successes(&mut client, 10, 0, Duration::from_secs(30)).unwrap();
@@ -70,7 +58,7 @@ fn a_server_killed_and_restarted_is_called_again_through_the_same_reference() {
     let mut row = Row::of(
         &format!("kill -9 and restart x{restarts}"),
         &calls,
-        CALL_TIMEOUT_MS + GRACE_MS,
+        hang_ms(CALL_TIMEOUT_MS),
     );
     row.lost_acknowledged = audit.lost_acknowledged.len();
     assert_eq!(row.hangs, 0, "calls outlived their timeout: {calls:?}");

@@ -12,7 +12,9 @@ use orb::transport::ServerOptions;
 use rtorb_faults::outcome::{now_ms, outcomes};
 use rtorb_faults::process::Stream;
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{is_fault_failure, port_of, wait_for_successes, Audit, Scenario};
+use rtorb_faults::scenario::{
+    hang_ms, is_fault_failure, port_of, wait_for_successes, Audit, Scenario,
+};
 use std::time::{Duration, Instant};
 
 const GOOD: usize = 0;
@@ -20,8 +22,6 @@ const SERVER: usize = 1;
 const SLOW: usize = 2;
 const CALL_TIMEOUT_MS: u64 = 2000;
 const SLOW_TIMEOUT_MS: u64 = 1000;
-/// Past its timeout, how late a call may end before it counts as hung.
-const GRACE_MS: u64 = 1000;
 const REPLY: u64 = 8 << 20;
 /// How much the server's resident set may grow while the peer does not read, besides what
 /// the strategy holds by design: a thread per connection blocks in its write (the kernel's
@@ -94,37 +94,31 @@ fn stalled(s: &Scenario, strategy: &str) -> Vec<Row> {
         port_of(&line).unwrap()
     );
 
-    let timeout = CALL_TIMEOUT_MS.to_string();
-    let args = [
-        "call",
-        "--target",
-        &server.ior,
-        "--prefix",
-        "good",
-        "-ORBclientCallTimeOutPeriod",
-        &timeout,
-    ];
-    let mut good = s.agent("the good client", GOOD, &args).unwrap();
+    let mut good = s
+        .probe_client(
+            "the good client",
+            GOOD,
+            &server.ior,
+            "good",
+            CALL_TIMEOUT_MS,
+            &[],
+        )
+        .unwrap();
     wait_for_successes(&mut good, 10, 0, Duration::from_secs(30)).unwrap();
     let baseline = server.proc.rss_kib().unwrap();
 
-    let (size, slow_timeout) = (REPLY.to_string(), SLOW_TIMEOUT_MS.to_string());
-    let args = [
-        "call",
-        "--target",
-        &proxied,
-        "--prefix",
-        "slow",
-        "--fill",
-        &size,
-        "--threads",
-        "8",
-        "--interval-ms",
-        "0",
-        "-ORBclientCallTimeOutPeriod",
-        &slow_timeout,
-    ];
-    let mut slow = s.agent("the slow reader", SLOW, &args).unwrap();
+    let size = REPLY.to_string();
+    let flags = ["--fill", &size, "--threads", "8", "--interval-ms", "0"];
+    let mut slow = s
+        .probe_client(
+            "the slow reader",
+            SLOW,
+            &proxied,
+            "slow",
+            SLOW_TIMEOUT_MS,
+            &flags,
+        )
+        .unwrap();
     let started = now_ms();
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut peak = baseline;
@@ -165,12 +159,12 @@ fn stalled(s: &Scenario, strategy: &str) -> Vec<Row> {
         Row::of(
             &format!("stalled reader ({strategy}): its calls"),
             &slow_calls,
-            SLOW_TIMEOUT_MS + GRACE_MS,
+            hang_ms(SLOW_TIMEOUT_MS),
         ),
         Row::of(
             &format!("stalled reader ({strategy}): others' calls"),
             &good_calls,
-            CALL_TIMEOUT_MS + GRACE_MS,
+            hang_ms(CALL_TIMEOUT_MS),
         ),
     ];
     rows[1].lost_acknowledged = audit.lost_acknowledged.len();
