@@ -107,19 +107,23 @@ impl Scenario {
     }
 
     /// The probe server in host `host` on `port` (0: the system's choice), logging its
-    /// executions to `log`; returns once it serves.
+    /// executions to `log`, with ORB options `orb_args` and environment variables `env`;
+    /// returns once it serves.
     pub fn probe_server(
         &self,
         host: usize,
         port: u16,
         log: &Path,
         orb_args: &[&str],
+        env: &[(&str, &str)],
     ) -> Result<Server, Error> {
         let endpoint = format!("giop:tcp:{}:{port}", self.hosts.address(host));
         let log = log.display().to_string();
-        let mut args = vec!["serve", "--endpoint", &endpoint, "--log", &log];
-        args.extend(orb_args);
-        let mut proc = self.agent("the probe server", host, &args)?;
+        let mut c = self.hosts.command(host, &self.agent);
+        c.args(["serve", "--endpoint", &endpoint, "--log", &log])
+            .args(orb_args)
+            .envs(env.iter().copied());
+        let mut proc = Proc::spawn("the probe server", c)?;
         let ior = proc.wait_for(Stream::Out, START_PATIENCE, |l| l.starts_with("IOR:"))?;
         let listening = proc.wait_for(Stream::Out, START_PATIENCE, |l| {
             l.starts_with("listening on giop:tcp:")

@@ -31,7 +31,7 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
         &[1]
     };
     let log = s.path("executed.log");
-    let server = s.probe_server(SERVER, 0, &log, &[]).unwrap();
+    let server = s.probe_server(SERVER, 0, &log, &[], &[]).unwrap();
     let mut rows = Vec::new();
     for &seconds in partitions {
         let prefix = format!("p{seconds}");

@@ -25,7 +25,7 @@ fn a_server_killed_and_restarted_is_called_again_through_the_same_reference() {
     };
     let restarts = if rtorb_faults::full() { 30 } else { 3 };
     let log = s.path("executed.log");
-    let mut server = s.probe_server(SERVER, 0, &log, &[]).unwrap();
+    let mut server = s.probe_server(SERVER, 0, &log, &[], &[]).unwrap();
     let (first_ior, port) = (server.ior.clone(), server.port);
     let mut client = s
         .probe_client(
@@ -43,7 +43,7 @@ fn a_server_killed_and_restarted_is_called_again_through_the_same_reference() {
         // Down for a while: calls meet a refused connection, not only a lost one.
         std::thread::sleep(Duration::from_millis(300));
         let restarted = now_ms();
-        server = s.probe_server(SERVER, port, &log, &[]).unwrap();
+        server = s.probe_server(SERVER, port, &log, &[], &[]).unwrap();
         assert_eq!(server.port, port);
         // Calls made through the first run's reference succeed again.
         wait_for_successes(&mut client, 10, restarted, Duration::from_secs(30)).unwrap();
