@@ -67,13 +67,17 @@ impl NamingService {
             live_iterators: Mutex::new(HashMap::new()),
             me: me.clone(),
         });
+        // Everything is in place before the ORB listens (which the first reference made
+        // starts): a client calling a restarted service meets a refused connection, never
+        // an OBJECT_NOT_EXIST for a context or `NameService` not yet activated, which
+        // would tell it the object is gone for good.
         let ids = shared.store.lock().context_ids();
         for id in ids {
             shared.activate_context(id)?;
         }
-        let root = shared.context_ref(ROOT)?;
         let root_servant = shared.contexts.id_to_servant(&ROOT.to_be_bytes())?;
         orb.register_well_known("NameService", root_servant)?;
+        let root = shared.context_ref(ROOT)?;
         Ok(NamingService { shared, root })
     }
 
@@ -114,8 +118,10 @@ impl Shared {
             id,
             shared: self.me.clone(),
         });
-        self.orb
-            .activate_with_id(&self.contexts, &id.to_be_bytes(), servant)?;
+        // The POA's own activation: the ORB's would also make a reference, and with it
+        // start the listener (see `NamingService::start`).
+        self.contexts
+            .activate_object_with_id(&id.to_be_bytes(), servant)?;
         Ok(())
     }
 

@@ -736,3 +736,57 @@ fn a_typed_reference_can_have_its_own_timeout() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A restarted service answers nothing until all of it is there: a client calling
+/// `corbaloc::…/NameService` while the service starts gets TRANSIENT (nothing listens yet)
+/// or an answer — never OBJECT_NOT_EXIST, which tells a client the object is gone for good.
+/// (Found by `faults/`'s naming scenario: the listener opened with the first context's
+/// activation, and the root was registered only after every context was.) Many contexts
+/// make the start take long enough for the client to call all through it.
+#[test]
+fn a_client_calling_through_the_start_never_gets_object_not_exist() {
+    let mut store = Store::in_memory();
+    for _ in 0..20_000 {
+        store.new_context().unwrap();
+    }
+    let port = free_port();
+    let mut options = OrbOptions::default();
+    options
+        .parse_args([
+            "-ORBendPoint".to_owned(),
+            format!("giop:tcp:127.0.0.1:{port}"),
+        ])
+        .unwrap();
+    let server = Orb::init(options).unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let (served, stop) = (served.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let orb = client_orb();
+            let url = format!("corbaloc::127.0.0.1:{port}/NameService");
+            let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(&url).unwrap());
+            let mut refused = 0;
+            while !stop.load(Ordering::Relaxed) || served.load(Ordering::Relaxed) == 0 {
+                match root.resolve(&n("absent")) {
+                    Err(naming_context::ResolveError::NotFound(_)) => {
+                        served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(naming_context::ResolveError::System(e))
+                        if e.kind == SystemExceptionKind::TRANSIENT =>
+                    {
+                        refused += 1;
+                    }
+                    other => panic!("while the service started: {other:?}"),
+                }
+            }
+            refused
+        })
+    };
+    let svc = NamingService::start(&server, store).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let refused = caller.join().unwrap();
+    assert!(served.load(Ordering::Relaxed) > 0);
+    eprintln!("{refused} calls refused while the service started");
+    drop(svc);
+}

@@ -140,3 +140,48 @@ fn nothing_listening_says_where_and_what_to_check() {
         )
     );
 }
+
+/// A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it
+/// waits as one to a host that has gone (a partition) does. It lives as long as the process.
+fn unanswering_listener() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => queued.push(s),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
+            Err(e) => panic!("filling the accept queue of {addr}: {e}"),
+        }
+        assert!(
+            queued.len() < 10_000,
+            "the accept queue of {addr} never filled"
+        );
+    }
+    std::thread::spawn(move || {
+        let _held = (listener, queued);
+        std::thread::park();
+    });
+    addr
+}
+
+/// The call's timeout covers its connect: with a connect timeout longer than the watchdog,
+/// a connect that is never answered still ends the call at its own timeout — TIMEOUT,
+/// COMPLETED_NO, as nothing was sent — where it used to wait out the connect timeout
+/// (found by the partition scenario of `faults/`: a client connecting during a partition).
+#[test]
+fn a_connect_never_answered_ends_at_the_call_timeout() {
+    let addr = unanswering_listener();
+    let orb = client(&[
+        "-ORBclientCallTimeOutPeriod",
+        "300",
+        "-ORBclientConnectTimeOutPeriod",
+        "600000",
+    ]);
+    let obj = reference(&orb, addr);
+    let e = fails(move || call(&obj));
+    assert_eq!(e.kind, SystemExceptionKind::TIMEOUT, "{e}");
+    assert_eq!(e.minor, minor::TIMEOUT_CALL_TIMED_OUT);
+    assert_eq!(e.completed, CompletionStatus::No);
+    assert_eq!(e.peer(), Some(addr));
+}

@@ -355,13 +355,42 @@ impl std::ops::Deref for Conn {
 /// could wait behind the very request it serves, or one that waits for it — the server
 /// runs one connection's requests in order — and deadlock. So do the calls of a thread that
 /// asked for it (`use_idle_connections`). Other calls share a connection.
-fn connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
+///
+/// A connect is bounded by the call's `deadline` too; one that gives up there is the call
+/// timing out (TIMEOUT, COMPLETED_NO: nothing was sent), not a server refusing it.
+fn connection(
+    orb: &OrbShared,
+    b: &Binding,
+    deadline: Option<Instant>,
+) -> Result<Conn, SystemException> {
+    // Whether a connect made now would end at the deadline rather than the connect timeout.
+    let bounded_by_deadline = deadline
+        .is_some_and(|d| d.saturating_duration_since(Instant::now()) < orb.options.connect_timeout);
     let conn = if super::wants_idle_connection() {
-        orb.cache.get_idle(&b.endpoint, b.dialect).map(Conn::Idle)
+        orb.cache
+            .get_idle_within(&b.endpoint, b.dialect, deadline)
+            .map(Conn::Idle)
     } else {
-        orb.cache.get(&b.endpoint, b.dialect).map(Conn::Shared)
+        orb.cache
+            .get_within(&b.endpoint, b.dialect, deadline)
+            .map(Conn::Shared)
     };
-    conn.map_err(|e| transport_exception(&e, &b.endpoint))
+    conn.map_err(|e| {
+        let timed_out = matches!(&e, TransportError::Connect { source, .. }
+            if matches!(source.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
+        if timed_out && bounded_by_deadline {
+            with_peer(
+                SystemException::new(
+                    SystemExceptionKind::TIMEOUT,
+                    minor::TIMEOUT_CALL_TIMED_OUT,
+                    CompletionStatus::No,
+                ),
+                &b.endpoint,
+            )
+        } else {
+            transport_exception(&e, &b.endpoint)
+        }
+    })
 }
 
 /// The connection a oneway goes on: as any call's, except that a thread that takes idle
@@ -370,7 +399,7 @@ fn connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
 /// ([`crate::transport::ConnectionCache::oneway_route`]).
 fn oneway_connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
     if !super::wants_idle_connection() {
-        return connection(orb, b);
+        return connection(orb, b, None);
     }
     if let Some(c) = orb.cache.oneway_route(&b.endpoint, b.dialect, &b.key) {
         return Ok(Conn::Shared(c));
@@ -380,7 +409,7 @@ fn oneway_connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemExcepti
             .set_oneway_route(&b.endpoint, b.dialect, &b.key, &c);
         return Ok(Conn::Shared(c));
     }
-    let conn = connection(orb, b)?;
+    let conn = connection(orb, b, None)?;
     orb.cache
         .set_oneway_route(&b.endpoint, b.dialect, &b.key, &conn);
     Ok(conn)
@@ -391,11 +420,12 @@ fn attempt(
     r: &RefInner,
     b: &Binding,
     addressing: Addressing,
+    deadline: Option<Instant>,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Attempt, (SystemException, bool)> {
-    let (conn, id, request) = prepare(orb, r, b, addressing, operation, args)?;
-    let result = conn.call(id, &request, deadline(orb, r));
+    let (conn, id, request) = prepare(orb, r, b, addressing, deadline, operation, args)?;
+    let result = conn.call(id, &request, deadline);
     buffers::give(orb.options.allocator, request);
     received(orb, b, &conn, result)
 }
@@ -407,11 +437,12 @@ fn prepare(
     r: &RefInner,
     b: &Binding,
     addressing: Addressing,
+    deadline: Option<Instant>,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(Conn, u32, Vec<u8>), (SystemException, bool)> {
     let no_retry = |e| (e, false);
-    let conn = connection(orb, b).map_err(no_retry)?;
+    let conn = connection(orb, b, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
     record_binding(b, id);
     let target = target(r, b, addressing).map_err(no_retry)?;
@@ -503,6 +534,9 @@ fn flush_oneways(orb: &OrbShared, conn: &Arc<ClientConnection>) {
 /// calls — follow forwards, change the addressing mode when asked, retry once when a
 /// connection failed before the request could run.
 struct Retries {
+    /// When the call's reply must have come: every attempt's, connect included, so that a
+    /// retry does not start the timeout over.
+    deadline: Option<Instant>,
     forwards: usize,
     retried: bool,
     addressing: Addressing,
@@ -510,8 +544,9 @@ struct Retries {
 }
 
 impl Retries {
-    fn new() -> Retries {
+    fn new(deadline: Option<Instant>) -> Retries {
         Retries {
+            deadline,
             forwards: 0,
             retried: false,
             addressing: Addressing::Key,
@@ -557,7 +592,8 @@ impl Retries {
                     self.forwards = MAX_FORWARDS;
                     return Ok(None);
                 }
-                if retryable && !self.retried {
+                let expired = self.deadline.is_some_and(|d| Instant::now() >= d);
+                if retryable && !self.retried && !expired {
                     self.retried = true;
                     return Ok(None);
                 }
@@ -575,15 +611,16 @@ fn run<T>(
         &RefInner,
         &Binding,
         Addressing,
+        Option<Instant>,
     ) -> Result<Attempt, (SystemException, bool)>,
     mut done: impl FnMut(Attempt) -> Option<T>,
 ) -> Result<T, SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
     let orb = Orb::of(obj)?;
-    let mut retries = Retries::new();
+    let mut retries = Retries::new(deadline(&orb, r));
     loop {
         let b = current_binding(&orb, r)?;
-        let outcome = once(&orb, r, &b, retries.addressing);
+        let outcome = once(&orb, r, &b, retries.addressing, retries.deadline);
         if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
             return done(answer).ok_or_else(bad_reply);
         }
@@ -616,7 +653,7 @@ pub(crate) fn invoke(
     let _entered = span.enter();
     let result = run(
         obj,
-        |orb, r, b, a| attempt(orb, r, b, a, operation, args),
+        |orb, r, b, a, deadline| attempt(orb, r, b, a, deadline, operation, args),
         |a| match a {
             Attempt::Done(reply) => Some(reply),
             _ => None,
@@ -643,12 +680,13 @@ pub(crate) async fn invoke_async(
     let result = async {
         let r = obj.inner().ok_or_else(nil_reference)?;
         let orb = Orb::of(obj)?;
-        let mut retries = Retries::new();
+        let mut retries = Retries::new(deadline(&orb, r));
         loop {
             let b = current_binding(&orb, r)?;
-            let outcome = match prepare(&orb, r, &b, retries.addressing, operation, args) {
+            let (addressing, deadline) = (retries.addressing, retries.deadline);
+            let outcome = match prepare(&orb, r, &b, addressing, deadline, operation, args) {
                 Ok((conn, id, request)) => {
-                    let pending = conn.call_async(id, &request, deadline(&orb, r));
+                    let pending = conn.call_async(id, &request, deadline);
                     buffers::give(orb.options.allocator, request);
                     let result = match pending {
                         Ok(reply) => reply.await,
@@ -791,9 +829,10 @@ fn locate_once(
     r: &RefInner,
     b: &Binding,
     addressing: Addressing,
+    deadline: Option<Instant>,
 ) -> Result<Attempt, (SystemException, bool)> {
     let no_retry = |e| (e, false);
-    let conn = connection(orb, b).map_err(no_retry)?;
+    let conn = connection(orb, b, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
     let header = Header::LocateRequest(LocateRequestHeader {
         request_id: id,
@@ -807,7 +846,7 @@ fn locate_once(
         .and_then(MessageWriter::finish)
         .map_err(|_| no_retry(bad_reply()))?;
     flush_oneways(orb, &conn);
-    let frame = conn.call(id, &request, deadline(orb, r)).map_err(|e| {
+    let frame = conn.call(id, &request, deadline).map_err(|e| {
         orb.cache.discard(&conn);
         (transport_exception(&e, &b.endpoint), e.is_retryable())
     })?;

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 /// Routes kept before the ones whose oneways have all been served are swept out.
 const MAX_ONEWAY_ROUTES: usize = 1024;
@@ -183,6 +184,38 @@ impl ConnectionCache {
         h.finish()
     }
 
+    /// A new connection, the connect bounded by the connect timeout and by `deadline`: a
+    /// call's timeout covers its connect too, so a server that does not answer SYNs (a host
+    /// gone, a partition) costs the caller its timeout, not the longer connect timeout.
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        deadline: Option<Instant>,
+    ) -> Result<ClientConnection, TransportError> {
+        let Some(deadline) = deadline else {
+            return ClientConnection::connect(endpoint, dialect, &self.options);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TransportError::Connect {
+                endpoint: endpoint.to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the call's deadline passed before it could connect",
+                ),
+            });
+        }
+        if left >= self.options.connect_timeout {
+            return ClientConnection::connect(endpoint, dialect, &self.options);
+        }
+        let options = ClientOptions {
+            connect_timeout: left,
+            ..self.options.clone()
+        };
+        ClientConnection::connect(endpoint, dialect, &options)
+    }
+
     /// The open connection to `endpoint` in `dialect`, connecting if there is none or the
     /// one there broke. The connect happens outside the cache's lock, so a slow server does
     /// not hold up callers of others; two callers racing to connect keep the first one.
@@ -191,10 +224,21 @@ impl ConnectionCache {
         endpoint: &Endpoint,
         dialect: Dialect,
     ) -> Result<Arc<ClientConnection>, TransportError> {
+        self.get_within(endpoint, dialect, None)
+    }
+
+    /// [`ConnectionCache::get`] for a call that must be answered by `deadline`: a connect
+    /// gives up then, even before the connect timeout (a connect TimedOut error).
+    pub fn get_within(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<ClientConnection>, TransportError> {
         if let Some(c) = find(&self.conns.lock(), endpoint, dialect) {
             return Ok(c);
         }
-        let fresh = Arc::new(ClientConnection::connect(endpoint, dialect, &self.options)?);
+        let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
         let mut conns = self.conns.lock();
         if let Some(c) = find(&conns, endpoint, dialect) {
             return Ok(c);
@@ -225,6 +269,17 @@ impl ConnectionCache {
         endpoint: &Endpoint,
         dialect: Dialect,
     ) -> Result<IdleConnection, TransportError> {
+        self.get_idle_within(endpoint, dialect, None)
+    }
+
+    /// [`ConnectionCache::get_idle`] for a call that must be answered by `deadline` (see
+    /// [`ConnectionCache::get_within`]).
+    pub fn get_idle_within(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        deadline: Option<Instant>,
+    ) -> Result<IdleConnection, TransportError> {
         let candidates: Vec<Arc<ClientConnection>> = match self.conns.lock().get(endpoint) {
             Some(same) => same
                 .iter()
@@ -246,7 +301,7 @@ impl ConnectionCache {
         if let Some(c) = found {
             return Ok(c);
         }
-        let fresh = Arc::new(ClientConnection::connect(endpoint, dialect, &self.options)?);
+        let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
         let claimed = fresh.try_claim();
         debug_assert!(claimed, "a new connection is idle");
         let mut surplus = Vec::new();

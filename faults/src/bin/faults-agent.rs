@@ -1,0 +1,391 @@
+//! What the fault scenarios run inside their hosts (network namespaces):
+//!
+//! - `serve`: the probe's server, in a PERSISTENT POA on a fixed endpoint, so that a
+//!   restarted server answers the references of the one killed; every `execute` appends
+//!   its call id to an execution log before replying (`kill -9` leaves the page cache, so
+//!   what was executed is there); it is also at `corbaloc::HOST:PORT/probe`; it prints its
+//!   IOR, then `listening on giop:tcp:HOST:PORT`;
+//! - `call`: a client calling the probe until its standard input closes, one outcome line
+//!   per call ([`rtorb_faults::outcome`]);
+//! - `naming`: a client binding fresh names in a naming service and resolving the ones it
+//!   was told were bound, one outcome line per call;
+//! - `proxy`: the harness's delaying / stalling TCP proxy ([`rtorb_faults::proxy`]).
+//!
+//! ORB options (`-ORB...`) may follow the flags. Each client stops at the first of: its
+//! standard input closing, `--max-calls`, `--max-seconds` (so that a test that dies leaves
+//! nothing calling for long).
+
+use clap::{Parser, Subcommand};
+use naming_service::cos_naming::naming_context::{BindError, ResolveError};
+use naming_service::cos_naming::{NameComponent, NamingContext, NamingContextExtRef};
+use orb::exception::SystemException;
+use orb::poa::{IdAssignment, Lifespan, Policy};
+use orb::{Orb, OrbOptions};
+use rtorb_faults::outcome::{now_ms, Failure, Outcome};
+use rtorb_faults::probe::faults::{probe, Octets, Probe, ProbeRef};
+use rtorb_faults::proxy::{Proxy, ProxyOptions};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "faults-agent",
+    about = "Servers, clients and proxies of the fault scenarios"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+/// When a client stops.
+#[derive(clap::Args, Clone, Copy)]
+struct Bounds {
+    /// Stop after this many calls.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_calls: u64,
+    /// Stop after this long.
+    #[arg(long, default_value_t = 600)]
+    max_seconds: u64,
+    /// Pause between two calls of a thread.
+    #[arg(long, default_value_t = 20)]
+    interval_ms: u64,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the probe; prints its IOR, then serves until killed.
+    Serve {
+        /// `giop:tcp:HOST:PORT` (a fixed port, for restarts to keep references valid).
+        #[arg(long)]
+        endpoint: String,
+        /// The execution log: a line per `execute`, its call id.
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Call the probe at TARGET until told to stop; a line per call.
+    Call {
+        #[arg(long)]
+        target: String,
+        /// Call ids are PREFIX-THREAD-N.
+        #[arg(long)]
+        prefix: String,
+        /// Ask for replies of this many octets (`fill`) instead of `execute`.
+        #[arg(long)]
+        fill: Option<u32>,
+        /// Threads calling side by side (on the ORB's one shared connection).
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Bind PREFIX-N, resolve an earlier acknowledged name, and again, until told to stop.
+    Naming {
+        /// The naming service (`corbaloc::HOST:PORT/NameService`).
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        prefix: String,
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Carry connections from LISTEN to UPSTREAM, slowed or stuck as asked.
+    Proxy {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        upstream: String,
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        #[arg(long, default_value_t = 0)]
+        jitter_ms: u64,
+        #[arg(long, default_value_t = 0)]
+        loss_percent: u32,
+        #[arg(long, default_value_t = 200)]
+        retransmit_ms: u64,
+        /// Never read the server's replies.
+        #[arg(long)]
+        stall_replies: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("faults-agent: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+
+fn run(cmd: Cmd) -> Res {
+    match cmd {
+        Cmd::Serve {
+            endpoint,
+            log,
+            orb_args,
+        } => serve(&endpoint, &log, orb_args),
+        Cmd::Call {
+            target,
+            prefix,
+            fill,
+            threads,
+            bounds,
+            orb_args,
+        } => call(&target, &prefix, fill, threads, bounds, orb_args),
+        Cmd::Naming {
+            url,
+            prefix,
+            bounds,
+            orb_args,
+        } => naming(&url, &prefix, bounds, orb_args),
+        Cmd::Proxy {
+            listen,
+            upstream,
+            delay_ms,
+            jitter_ms,
+            loss_percent,
+            retransmit_ms,
+            stall_replies,
+        } => {
+            let options = ProxyOptions {
+                delay: Duration::from_millis(delay_ms),
+                jitter: Duration::from_millis(jitter_ms),
+                loss_percent,
+                retransmit_delay: Duration::from_millis(retransmit_ms),
+                stall_replies,
+            };
+            let proxy = Proxy::start(&listen, &upstream, options)?;
+            say(&format!("proxy listening on {}", proxy.local_addr()))?;
+            wait_for_end_of_input();
+            Ok(())
+        }
+    }
+}
+
+/// A line on standard output, flushed at once: the test reads it as it comes.
+fn say(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+/// Blocks until standard input closes (the test's way to say stop).
+fn wait_for_end_of_input() {
+    for line in std::io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
+        }
+    }
+}
+
+/// The ORB of a client or server: its `-ORB` options, and no other argument.
+fn orb_from(args: Vec<String>) -> Result<Orb, Box<dyn std::error::Error>> {
+    let mut options = OrbOptions::from_env()?;
+    let rest = options.parse_args(args)?;
+    if let Some(extra) = rest.first() {
+        return Err(format!("unexpected argument {extra:?} (ORB options start with -ORB)").into());
+    }
+    Ok(Orb::init(options)?)
+}
+
+/// The probe: counts and logs what it executes.
+struct ProbeImpl {
+    log: Mutex<std::fs::File>,
+    executed: AtomicU64,
+}
+
+impl Probe for ProbeImpl {
+    fn execute(&self, call_id: &str) -> Result<u64, SystemException> {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        // One write per line (O_APPEND): a kill between two calls never tears one.
+        log.write_all(format!("{call_id}\n").as_bytes())
+            .map_err(|e| {
+                eprintln!("faults-agent: cannot write the execution log: {e}");
+                SystemException::new(
+                    orb::exception::SystemExceptionKind::PERSIST_STORE,
+                    0,
+                    orb::codegen::CompletionStatus::No,
+                )
+            })?;
+        Ok(self.executed.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn fill(&self, size: u32) -> Result<Octets, SystemException> {
+        Ok(vec![0x5a; size as usize])
+    }
+}
+
+fn serve(endpoint: &str, log: &std::path::Path, mut orb_args: Vec<String>) -> Res {
+    orb_args.extend(["-ORBendPoint".to_owned(), endpoint.to_owned()]);
+    let orb = orb_from(orb_args)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open the execution log {}: {e}", log.display()))?;
+    let root = orb.root_poa();
+    // PERSISTENT and a user id: the object key names the POA and the object, not this
+    // process, so a restarted server on the same endpoint answers the old references.
+    let poa = root.create_poa(
+        "Probes",
+        Some(root.manager().clone()),
+        &[
+            Policy::Lifespan(Lifespan::Persistent),
+            Policy::IdAssignment(IdAssignment::UserId),
+        ],
+    )?;
+    let servant = probe::servant(ProbeImpl {
+        log: Mutex::new(log),
+        executed: AtomicU64::new(0),
+    });
+    let obj = orb.activate_with_id(&poa, b"probe", servant.clone())?;
+    // Also at `corbaloc::HOST:PORT/probe`, for a client sent through a proxy.
+    orb.register_well_known("probe", servant)?;
+    let endpoints = orb.listen()?;
+    say(&orb.object_to_string(&obj)?)?;
+    for e in endpoints {
+        say(&format!("listening on {e}"))?;
+    }
+    orb.run()?;
+    Ok(())
+}
+
+/// Calls `once` from `threads` threads until the bounds or the end of standard input,
+/// printing each outcome; the calls under way when told to stop finish and are printed.
+fn drive(threads: u32, bounds: Bounds, once: impl Fn(u32, u64) -> Outcome + Sync) -> Res {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            wait_for_end_of_input();
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let until = Instant::now() + Duration::from_secs(bounds.max_seconds);
+    let made = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (stop, made, once) = (&stop, &made, &once);
+                s.spawn(move || -> std::io::Result<()> {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed)
+                        && Instant::now() < until
+                        && made.fetch_add(1, Ordering::Relaxed) < bounds.max_calls
+                    {
+                        say(&once(t, n).line())?;
+                        n += 1;
+                        std::thread::sleep(Duration::from_millis(bounds.interval_ms));
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| "a calling thread panicked")??;
+        }
+        Ok(())
+    })
+}
+
+fn call(
+    target: &str,
+    prefix: &str,
+    fill: Option<u32>,
+    threads: u32,
+    bounds: Bounds,
+    orb_args: Vec<String>,
+) -> Res {
+    let orb = orb_from(orb_args)?;
+    let probe = ProbeRef::unchecked_narrow(orb.string_to_object(target)?);
+    drive(threads, bounds, |t, n| {
+        let id = format!("{prefix}-{t}-{n}");
+        let start_ms = now_ms();
+        let (op, result) = match fill {
+            None => ("execute", probe.execute(&id).map(drop)),
+            Some(size) => ("fill", probe.fill(size).map(drop)),
+        };
+        Outcome {
+            op: op.to_owned(),
+            id,
+            start_ms,
+            end_ms: now_ms(),
+            result: result.map_err(|e| Failure::system(&e)),
+        }
+    })
+}
+
+fn name(id: &str) -> Vec<NameComponent> {
+    vec![NameComponent {
+        id: id.to_owned(),
+        kind: String::new(),
+    }]
+}
+
+fn naming(url: &str, prefix: &str, bounds: Bounds, orb_args: Vec<String>) -> Res {
+    let orb = orb_from(orb_args)?;
+    let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(url)?);
+    // What is bound: any reference will do; the root's own is at hand.
+    let bound = orb.string_to_object(url)?;
+    let acknowledged = Mutex::new(Vec::<String>::new());
+    drive(1, bounds, |_, n| {
+        // Even calls bind a fresh name; odd ones resolve one the service said it bound.
+        let start_ms = now_ms();
+        let earlier = {
+            let acked = acknowledged.lock().unwrap_or_else(|e| e.into_inner());
+            (!acked.is_empty()).then(|| acked[(n as usize / 2) % acked.len()].clone())
+        };
+        let (op, id, result) = match (n % 2, earlier) {
+            (1, Some(id)) => {
+                let result = match root.resolve(&name(&id)) {
+                    Ok(_) => Ok(()),
+                    Err(ResolveError::System(e)) => Err(Failure::system(&e)),
+                    Err(ResolveError::NotFound(_)) => Err(Failure::user("NotFound")),
+                    Err(ResolveError::CannotProceed(_)) => Err(Failure::user("CannotProceed")),
+                    Err(ResolveError::InvalidName(_)) => Err(Failure::user("InvalidName")),
+                };
+                ("resolve", id, result)
+            }
+            _ => {
+                let id = format!("{prefix}-{n}");
+                let result = root.bind(&name(&id), &bound).map_err(|e| {
+                    use BindError as B;
+                    match e {
+                        B::System(e) => Failure::system(&e),
+                        B::AlreadyBound(_) => Failure::user("AlreadyBound"),
+                        B::NotFound(_) => Failure::user("NotFound"),
+                        B::CannotProceed(_) => Failure::user("CannotProceed"),
+                        B::InvalidName(_) => Failure::user("InvalidName"),
+                    }
+                });
+                if result.is_ok() {
+                    acknowledged
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(id.clone());
+                }
+                ("bind", id, result)
+            }
+        };
+        Outcome {
+            op: op.to_owned(),
+            id,
+            start_ms,
+            end_ms: now_ms(),
+            result,
+        }
+    })
+}
