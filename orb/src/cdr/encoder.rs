@@ -83,6 +83,15 @@ impl Encoder {
         self.values = Some(stream);
     }
 
+    /// Puts `stream` in place of the encoder's own (a [`super::value::ValueWriter`]'s, while
+    /// it writes) and returns what was there.
+    pub(super) fn replace_value_stream(
+        &mut self,
+        stream: Option<Box<super::value::WriteStream>>,
+    ) -> Option<Box<super::value::WriteStream>> {
+        std::mem::replace(&mut self.values, stream)
+    }
+
     /// An encoder for GIOP 1.2 with the default code sets.
     pub fn new(order: ByteOrder) -> Encoder {
         Encoder::with_buffer(Vec::new(), order)

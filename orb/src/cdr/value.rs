@@ -185,6 +185,9 @@ pub struct ValueEncoder {
     values: HashMap<u64, usize>,
     /// Repository ids and codebase URLs written → stream position of their length.
     strings: HashMap<String, usize>,
+    /// The last of them written or referred to, and where: values of one type come together,
+    /// and comparing is cheaper than hashing.
+    last_string: Option<(String, usize)>,
     /// Nesting level of chunked values being written (0: none).
     level: u32,
     /// Values being written, nested.
@@ -340,11 +343,30 @@ impl ValueEncoder {
 
     /// A repository id or codebase URL: an indirection if written before, else the string.
     fn write_repo_string(&mut self, enc: &mut Encoder, s: &str) -> Result<(), EncodeError> {
-        if let Some(&target) = self.strings.get(s) {
-            return write_indirection_to(enc, target);
+        if let Some((last, target)) = &self.last_string {
+            if last == s {
+                return write_indirection_to(enc, *target);
+            }
         }
-        let at = enc.write_string_located(s)?;
-        self.strings.insert(s.to_owned(), at);
+        let target = match self.strings.get(s) {
+            Some(&target) => {
+                write_indirection_to(enc, target)?;
+                target
+            }
+            None => {
+                let at = enc.write_string_located(s)?;
+                self.strings.insert(s.to_owned(), at);
+                at
+            }
+        };
+        match &mut self.last_string {
+            Some((last, at)) => {
+                last.clear();
+                last.push_str(s);
+                *at = target;
+            }
+            None => self.last_string = Some((s.to_owned(), target)),
+        }
         Ok(())
     }
 
@@ -1260,9 +1282,9 @@ pub(crate) struct WriteStream {
     /// so that no other graph can come to the address that identifies one.
     graphs: Vec<Arc<ValueGraph>>,
     numbers: HashMap<usize, u64>,
-    /// The graph of each value whose state is being written, innermost last (`None` for a
-    /// [`ValueWriter`]'s borrowed graph): where a relative handle points.
-    current: Vec<Option<Arc<ValueGraph>>>,
+    /// The number of the graph of each value whose state is being written, innermost last (0
+    /// for a [`ValueWriter`]'s borrowed graph): where a relative handle points.
+    current: Vec<u64>,
     codebase: Option<String>,
     chunk_all: bool,
 }
@@ -1280,6 +1302,18 @@ impl WriteStream {
                 None => break,
             }
         }
+        let number = self.number(g);
+        (number << 32) | index as u64
+    }
+
+    /// The number of graph `g` in this stream (the last one numbered is checked first: values
+    /// of one graph come together).
+    fn number(&mut self, g: &Arc<ValueGraph>) -> u64 {
+        if let Some(last) = self.graphs.last() {
+            if Arc::ptr_eq(last, g) {
+                return self.graphs.len() as u64;
+            }
+        }
         let next = self.graphs.len() as u64 + 1;
         let number = *self
             .numbers
@@ -1288,17 +1322,29 @@ impl WriteStream {
         if number == next {
             self.graphs.push(g.clone());
         }
-        (number << 32) | index as u64
+        number
+    }
+
+    /// The graph a relative handle written now points into.
+    fn current_graph(&self) -> Option<Arc<ValueGraph>> {
+        let number = *self.current.last()?;
+        let i = usize::try_from(number).ok()?.checked_sub(1)?;
+        self.graphs.get(i).cloned()
     }
 }
 
 /// Writes value `index` of `graph` (null for `None`) to `enc`'s stream, with the values it
 /// reaches. `arc` is `graph` when it is shared (a handle's), which identifies it across calls.
+///
+/// A value of exactly the `formal` type (the type the receiver expects there), neither
+/// truncatable nor custom nor inside a chunked value, is sent without its repository id, as
+/// omniORB sends it: the receiver knows the type, and the id would be four octets at best.
 fn write_from(
     enc: &mut Encoder,
     graph: &ValueGraph,
     arc: Option<&Arc<ValueGraph>>,
     index: Option<u32>,
+    formal: Option<std::any::TypeId>,
 ) -> Result<(), EncodeError> {
     let mut stream = enc.take_value_stream();
     let begun = (|| {
@@ -1316,7 +1362,14 @@ fn write_from(
         let id = node.repository_id();
         let bases = node.truncatable_bases();
         let list: Vec<&str>;
-        let type_info = if bases.is_empty() {
+        // Not inside truncatable (chunked) state: a receiver that truncates it skips what it
+        // cannot name, and could not resolve a later indirection to a value skipped unnamed.
+        let exact = formal.is_some_and(|f| node.as_any().type_id() == f)
+            && !stream.core.in_chunked_value()
+            && !stream.chunk_all;
+        let type_info = if bases.is_empty() && exact && !node.is_custom() {
+            TypeInfoRef::Implied
+        } else if bases.is_empty() {
             TypeInfoRef::Single(id)
         } else {
             list = std::iter::once(id).chain(bases.iter().copied()).collect();
@@ -1329,7 +1382,7 @@ fn write_from(
                 .core
                 .begin_value(enc, Some(key), codebase.as_deref(), type_info, chunked);
         stream.codebase = codebase;
-        stream.current.push(arc.cloned());
+        stream.current.push(key >> 32);
         Ok(Some((token?, node)))
     })();
     enc.put_value_stream(stream);
@@ -1350,7 +1403,8 @@ fn write_from(
 /// this state itself.)
 #[derive(Debug, Default)]
 pub struct ValueWriter {
-    stream: Box<WriteStream>,
+    /// Made on first use; moved into the encoder while writing (no allocation per call).
+    stream: Option<Box<WriteStream>>,
 }
 
 impl ValueWriter {
@@ -1360,19 +1414,19 @@ impl ValueWriter {
 
     /// Sends this codebase URL with every value.
     pub fn with_codebase(mut self, url: impl Into<String>) -> ValueWriter {
-        self.stream.codebase = Some(url.into());
+        self.stream.get_or_insert_default().codebase = Some(url.into());
         self
     }
 
     /// Nesting deeper than `limits.max_depth` is refused.
     pub fn with_limits(mut self, limits: ValueLimits) -> ValueWriter {
-        self.stream.core.limits = limits;
+        self.stream.get_or_insert_default().core.limits = limits;
         self
     }
 
     /// Chunks every value, not only truncatable and custom ones.
     pub fn chunk_all(mut self, yes: bool) -> ValueWriter {
-        self.stream.chunk_all = yes;
+        self.stream.get_or_insert_default().chunk_all = yes;
         self
     }
 
@@ -1384,11 +1438,10 @@ impl ValueWriter {
         graph: &ValueGraph,
         root: Option<ValueRef<T>>,
     ) -> Result<(), EncodeError> {
-        let outer = enc.take_value_stream();
-        enc.put_value_stream(std::mem::take(&mut self.stream));
-        let written = write_from(enc, graph, None, root.map(|r| r.index));
-        self.stream = enc.take_value_stream();
-        enc.put_value_stream(outer);
+        let mine = self.stream.take().unwrap_or_default();
+        let outer = enc.replace_value_stream(Some(mine));
+        let written = write_from(enc, graph, None, root.map(|r| r.index), None);
+        self.stream = enc.replace_value_stream(outer);
         written
     }
 }
@@ -1411,24 +1464,35 @@ impl ValueOutput<'_> {
     }
 
     /// A member of value type: null, an indirection to a value written before, or the value.
-    pub fn write_value<T: ?Sized>(&mut self, r: Option<ValueRef<T>>) -> Result<(), EncodeError> {
-        write_from(self.enc, self.graph, self.arc, r.map(|r| r.index))
+    pub fn write_value<T: ?Sized + 'static>(
+        &mut self,
+        r: Option<ValueRef<T>>,
+    ) -> Result<(), EncodeError> {
+        let formal = std::any::TypeId::of::<T>();
+        write_from(
+            self.enc,
+            self.graph,
+            self.arc,
+            r.map(|r| r.index),
+            Some(formal),
+        )
     }
 }
 
 impl<T: ?Sized + 'static> CdrEncode for Option<ValueHandle<T>> {
     fn encode(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
+        let formal = Some(std::any::TypeId::of::<T>());
         let Some(h) = self else {
-            return write_from(enc, &ValueGraph::new(), None, None);
+            return write_from(enc, &ValueGraph::new(), None, None, None);
         };
         match &h.graph {
-            Some(g) => write_from(enc, g, Some(g), Some(h.at.index)),
+            Some(g) => write_from(enc, g, Some(g), Some(h.at.index), formal),
             None => {
                 let stream = enc.take_value_stream();
-                let current = stream.current.last().cloned();
+                let current = stream.current_graph();
                 enc.put_value_stream(stream);
                 match current {
-                    Some(Some(g)) => write_from(enc, &g, Some(&g), Some(h.at.index)),
+                    Some(g) => write_from(enc, &g, Some(&g), Some(h.at.index), formal),
                     _ => Err(EncodeError::Invalid(
                         "a relative value handle written outside the state of a value of its \
                          graph (give it its graph: ValueHandle::new)",
@@ -1584,6 +1648,9 @@ pub(crate) struct ReadStream {
     /// Node of each value tag read, by ordinal; `None` for one skipped (or being skipped).
     by_ordinal: Vec<Option<u32>>,
     pending_checks: Vec<PendingCheck>,
+    /// The last factory looked up, by repository id: a stream's values are mostly of a few
+    /// types, and comparing an id is cheaper than hashing it.
+    last_factory: Option<(String, ReadFn)>,
 }
 
 impl fmt::Debug for ReadStream {
@@ -1604,7 +1671,19 @@ impl ReadStream {
             frozen: None,
             by_ordinal: Vec::new(),
             pending_checks: Vec::new(),
+            last_factory: None,
         }
+    }
+
+    fn factory(&mut self, id: &str) -> Option<ReadFn> {
+        if let Some((last, f)) = &self.last_factory {
+            if last == id {
+                return Some(*f);
+            }
+        }
+        let f = *self.factories.by_id.get(id)?;
+        self.last_factory = Some((id.to_owned(), f));
+        Some(f)
     }
 
     /// For a decoder's own stream: the process's registered types.
@@ -1646,8 +1725,14 @@ impl ReadStream {
 
 type SharedStream = Arc<parking_lot::Mutex<ReadStream>>;
 
+type StreamGuard<'s> = parking_lot::MutexGuard<'s, ReadStream>;
+
 /// Reads a value whose formal type is `formal` (`None`: any) through `stream`, checking it is
 /// one (or derived from it) when `check`; returns its index in the stream's graph.
+///
+/// The lock on the stream is held while framing is read and never while a value's state is
+/// (a state may hold values, read through the same stream): twice per new value, once for
+/// null or an indirection.
 fn read_checked(
     stream: &SharedStream,
     dec: &mut Decoder<'_>,
@@ -1655,8 +1740,23 @@ fn read_checked(
     check: Option<&'static str>,
 ) -> Result<Option<u32>, DecodeError> {
     let at = dec.offset();
-    let r = read_node(stream, dec, formal)?;
     let mut s = stream.lock();
+    let r =
+        match s.core.begin(dec)? {
+            ValueStart::Null => None,
+            ValueStart::Shared(ordinal) => match s.by_ordinal.get(ordinal) {
+                Some(Some(index)) => Some(*index),
+                _ => return Err(invalid(
+                    "indirection to a value whose state was skipped (truncated) and cannot be used",
+                    at,
+                )),
+            },
+            ValueStart::New(header) => {
+                let (r, again) = read_new(stream, s, dec, header, formal, false)?;
+                s = again;
+                r
+            }
+        };
     if let (Some(index), Some(id)) = (r, check) {
         s.pending_checks.push(PendingCheck { index, id, at });
     }
@@ -1664,46 +1764,25 @@ fn read_checked(
     Ok(r)
 }
 
-/// The lock on the stream is held while framing is read and never while a value's state is
-/// (a state may hold values, read through the same stream).
-fn read_node(
-    stream: &SharedStream,
-    dec: &mut Decoder<'_>,
-    formal: Option<&str>,
-) -> Result<Option<u32>, DecodeError> {
-    let at = dec.offset();
-    let start = stream.lock().core.begin(dec)?;
-    match start {
-        ValueStart::Null => Ok(None),
-        ValueStart::Shared(ordinal) => match stream.lock().by_ordinal.get(ordinal) {
-            Some(Some(index)) => Ok(Some(*index)),
-            _ => Err(invalid(
-                "indirection to a value whose state was skipped (truncated) and cannot be used",
-                at,
-            )),
-        },
-        ValueStart::New(header) => read_new(stream, dec, header, formal, false),
-    }
-}
-
 /// A new value: built by the factory of the first of its ids this receiver knows, the rest of
 /// its state (if that was a base) skipped. `skipping`: inside state being skipped, where a
-/// value of no known type is skipped too rather than an error.
-fn read_new(
-    stream: &SharedStream,
+/// value of no known type is skipped too rather than an error. Takes the lock held and gives
+/// it back.
+fn read_new<'s>(
+    stream: &'s SharedStream,
+    mut s: StreamGuard<'s>,
     dec: &mut Decoder<'_>,
     header: ValueHeader,
     formal: Option<&str>,
     skipping: bool,
-) -> Result<Option<u32>, DecodeError> {
-    let mut s = stream.lock();
+) -> Result<(Option<u32>, StreamGuard<'s>), DecodeError> {
     let ids = header.type_info.ids();
     let known = if ids.is_empty() {
-        formal.and_then(|id| s.factories.by_id.get(id).map(|f| (0, *f)))
+        formal.and_then(|id| s.factory(id).map(|f| (0, f)))
     } else {
         ids.iter()
             .enumerate()
-            .find_map(|(i, id)| s.factories.by_id.get(id.as_str()).map(|f| (i, *f)))
+            .find_map(|(i, id)| s.factory(id).map(|f| (i, f)))
     };
     if s.by_ordinal.len() <= header.ordinal {
         s.by_ordinal.resize(header.ordinal + 1, None);
@@ -1711,9 +1790,8 @@ fn read_new(
     let (position, read) = match known {
         Some(k) if k.0 == 0 || header.chunked => k,
         _ if skipping && header.chunked => {
-            drop(s);
-            skip_known(stream, dec, &header)?;
-            return Ok(None);
+            let s = skip_known(stream, s, dec, &header)?;
+            return Ok((None, s));
         }
         _ => {
             let id = ids
@@ -1730,32 +1808,32 @@ fn read_new(
     let index = s.graph.reserve();
     s.by_ordinal[header.ordinal] = Some(index);
     drop(s);
-    let value = read(&mut ValueInput { dec }).map_err(|e| stream.lock().core.explain(e))?;
+    let read = read(&mut ValueInput { dec, stream });
     let mut s = stream.lock();
+    let value = read.map_err(|e| s.core.explain(e))?;
     s.graph.fill(index, value);
     if position == 0 {
         s.core.end(dec, &header).map_err(|e| s.core.explain(e))?;
     } else {
-        drop(s);
-        skip_known(stream, dec, &header)?;
+        s = skip_known(stream, s, dec, &header)?;
     }
-    Ok(Some(index))
+    Ok((Some(index), s))
 }
 
 /// Skips the rest of a value, reading the nested values it can (later indirections may point
 /// at them) and skipping the others.
-fn skip_known(
-    stream: &SharedStream,
+fn skip_known<'s>(
+    stream: &'s SharedStream,
+    mut s: StreamGuard<'s>,
     dec: &mut Decoder<'_>,
     header: &ValueHeader,
-) -> Result<(), DecodeError> {
+) -> Result<StreamGuard<'s>, DecodeError> {
     loop {
-        let step = stream.lock().core.skip_step(dec, header)?;
-        match step {
+        match s.core.skip_step(dec, header)? {
             SkipStep::Nested(nested) => {
-                read_new(stream, dec, nested, None, true)?;
+                s = read_new(stream, s, dec, nested, None, true)?.1;
             }
-            SkipStep::Done => return Ok(()),
+            SkipStep::Done => return Ok(s),
         }
     }
 }
@@ -1828,6 +1906,7 @@ impl ValueReader {
 /// What a [`ValueFactory::read_state`] reads from: the decoder, and nested values.
 pub struct ValueInput<'r, 'a> {
     dec: &'r mut Decoder<'a>,
+    stream: &'r SharedStream,
 }
 
 impl<'a> ValueInput<'_, 'a> {
@@ -1835,17 +1914,13 @@ impl<'a> ValueInput<'_, 'a> {
         self.dec
     }
 
-    fn stream(&mut self) -> SharedStream {
-        self.dec.value_stream(ReadStream::registered)
-    }
-
     /// A member whose formal type is the value type `T`, holding a `T` or a value of a type
-    /// derived from it (see [`ValueReader::read_value`]).
+    /// derived from it (see [`ValueReader::read_value`]). `T` must be known to the stream:
+    /// what a handle's formal type reaches is ([`ValueFactory::register_reachable`]), and a
+    /// [`ValueReader`] knows what it was given.
     pub fn read_value<T: ValueFactory>(&mut self) -> Result<Option<ValueRef<T>>, DecodeError> {
-        let stream = self.stream();
-        stream.lock().factories.include::<T>();
         let r = read_checked(
-            &stream,
+            self.stream,
             self.dec,
             Some(T::REPOSITORY_ID),
             Some(T::REPOSITORY_ID),
@@ -1858,8 +1933,7 @@ impl<'a> ValueInput<'_, 'a> {
         &mut self,
         formal_id: Option<&str>,
     ) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
-        let stream = self.stream();
-        let r = read_checked(&stream, self.dec, formal_id, None)?;
+        let r = read_checked(self.stream, self.dec, formal_id, None)?;
         Ok(r.map(ValueRef::new))
     }
 }
