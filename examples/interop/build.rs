@@ -3,8 +3,8 @@
 //! needs), then `cpp/server.cc` and `cpp/client.cc` as two executables, linked against the
 //! system's omniORB 4 (pkg-config `omniDynamic4`, which brings `omniORB4`). The tests get
 //! their paths as `env!("INTEROP_CXX_SERVER")` and `env!("INTEROP_CXX_CLIENT")`. Likewise
-//! `idl/values.idl` (objects by value, used by rtorb through DII and DSI only, so not through
-//! idlc) with `cpp/values_server.cc` and `cpp/values_client.cc`, as
+//! `idl/values.idl` (objects by value, used by rtorb both through DII and DSI and through
+//! idlc's generated code) with `cpp/values_server.cc` and `cpp/values_client.cc`, as
 //! `env!("VALUES_CXX_SERVER")` and `env!("VALUES_CXX_CLIENT")`. Without
 //! omniORB's development package and `omniidl` the build fails: these are interop tests,
 //! with nothing to run without the other ORB.
@@ -17,7 +17,7 @@ const VALUES_IDL: &str = "idl/values.idl";
 
 fn main() {
     idlc::Builder::new()
-        .compile(&[IDL])
+        .compile(&[IDL, VALUES_IDL])
         .unwrap_or_else(|e| panic!("{e}"));
     build_omniorb_side();
 }

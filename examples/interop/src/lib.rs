@@ -7,7 +7,8 @@
 //! - [`check_large`]: the Rust client's calls with large values (see [`large`]), as the C++
 //!   client's `--large`.
 //! - [`values`]: objects by value (`idl/values.idl`) through DII and DSI, against omniORB's
-//!   `cpp/values_server.cc` and `cpp/values_client.cc`.
+//!   `cpp/values_server.cc` and `cpp/values_client.cc`; [`values_servant`], the same through
+//!   idlc's generated stubs and skeletons.
 //!
 //! The two servants and the two clients follow one specification (below, per operation);
 //! change one, change the other.
@@ -26,6 +27,13 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/interop.rs"));
 }
 pub use generated::interop;
+
+/// What idlc generates from `idl/values.idl` (its module `Values` is [`generated_values::values`]).
+#[deny(warnings)]
+pub mod generated_values {
+    include!(concat!(env!("OUT_DIR"), "/values.rs"));
+}
+pub mod values_servant;
 
 pub mod dii;
 pub mod dsi;
