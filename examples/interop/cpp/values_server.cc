@@ -59,6 +59,16 @@ class ValueTesterImpl : public POA_Values::ValueTester {
   }
 };
 
+// A value type that supports an interface is left abstract by omniidl (the application
+// chooses its reference counting): a ThingValue counting its own references.
+class ThingValueImpl : public OBV_Values::ThingValue, public CORBA::DefaultValueRefCountBase {};
+
+// Makes the ThingValues this server reads (what echo_thing's abstract argument may carry).
+class ThingValueFactory : public CORBA::ValueFactoryBase {
+ public:
+  CORBA::ValueBase* create_for_unmarshal() { return new ThingValueImpl; }
+};
+
 int main(int argc, char** argv) {
   try {
     CORBA::ORB_var orb = CORBA::ORB_init(argc, argv);
@@ -72,6 +82,10 @@ int main(int argc, char** argv) {
     Values::Base_init* base_factory = new Values::Base_init;
     orb->register_value_factory(Values::Base::_PD_repoId, base_factory);
     base_factory->_remove_ref();
+    // A value type that supports an interface gets no default factory from omniidl.
+    ThingValueFactory* thing_factory = new ThingValueFactory;
+    orb->register_value_factory(Values::ThingValue::_PD_repoId, thing_factory);
+    thing_factory->_remove_ref();
 
     CORBA::Object_var poa_obj = orb->resolve_initial_references("RootPOA");
     PortableServer::POA_var poa = PortableServer::POA::_narrow(poa_obj);

@@ -3,7 +3,7 @@
 //! any `ValueTester`, as `cpp/values_client.cc` makes them.
 
 use crate::generated_values::values::{
-    Base, Derived, LongBox, Node, StringBox, Thing, ValueTester, ValueTesterRef,
+    Base, Derived, LongBox, Node, StringBox, Thing, ThingValue, ValueTester, ValueTesterRef,
 };
 use orb::codegen::{AbstractRef, Any, ObjectRef, ValueGraph, ValueHandle};
 use orb::exception::SystemException;
@@ -259,6 +259,22 @@ pub fn check_values(t: &ValueTesterRef, me: &ObjectRef) -> Vec<Outcome> {
                 AbstractRef::Object(o) if !o.is_nil() => None,
                 other => Some(format!("a reference came back as {other:?}")),
             }),
+    );
+    // A value where the abstract interface is expected: the receiver must know its type.
+    orb::codegen::register_value_factory::<ThingValue>();
+    let value = AbstractRef::Value(Some(ValueHandle::from_value(ThingValue { n: 5 }).erase()));
+    check(
+        "echo_thing value",
+        t.echo_thing(&value).map(|got| match &got {
+            AbstractRef::Value(Some(v))
+                if v.downcast::<ThingValue>()
+                    .and_then(|h| h.get().map(|t| t.n))
+                    == Some(5) =>
+            {
+                None
+            }
+            other => Some(format!("a ThingValue(5) came back as {other:?}")),
+        }),
     );
     out
 }

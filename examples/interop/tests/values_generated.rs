@@ -4,7 +4,7 @@
 //! ([`ValueTesterImpl`]). Graphs must come back as graphs (cycle and shared node kept), a
 //! truncatable `Derived` reach a receiver that does not know it as its `Base`, boxes and nulls
 //! round-trip, indirections across parameters resolve, and an abstract interface carry a
-//! reference.
+//! reference and a value.
 
 mod common;
 use common::{client, server};
@@ -28,7 +28,7 @@ fn generated_stubs_send_values_to_the_omniorb_server_in_giop_1_0_1_1_1_2() {
             .expect("narrow")
             .expect("a ValueTester");
         let outcomes = check_values(&t, &obj);
-        assert_eq!(outcomes.len(), 12, "every operation checked");
+        assert_eq!(outcomes.len(), 13, "every operation checked");
         for o in outcomes {
             if let Some(why) = o.failure {
                 failures.push(format!("GIOP {v} {}: {why}", o.op));

@@ -646,7 +646,10 @@ impl<'m> Generator<'m> {
                             .iter()
                             .filter_map(|c| self.m.get(*c).map(|i| &i.kind))
                     };
-                    if kinds().any(|k| matches!(k, ItemKind::Operation(_) | ItemKind::Attribute(_)))
+                    // Supported interfaces' operations are the value's too.
+                    if !v.supports.is_empty()
+                        || kinds()
+                            .any(|k| matches!(k, ItemKind::Operation(_) | ItemKind::Attribute(_)))
                     {
                         n.value_operations =
                             Some(types.claim(camel_with(&item.name, "", "Operations")));

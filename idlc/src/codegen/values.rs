@@ -378,7 +378,9 @@ impl Generator<'_> {
              a type of its own holding one).",
             item.scoped()
         );
-        // A base's operations are this type's too.
+        // A base's operations are this type's too, and so are those of the interfaces it
+        // supports (whose traits it then implements: a value of a type that supports a
+        // concrete interface can be activated as that interface's servant).
         let mut supers = Vec::new();
         if let ItemKind::ValueType(v) = &item.kind {
             for &b in &v.bases {
@@ -387,6 +389,9 @@ impl Generator<'_> {
                 if let Some(base_ops) = &bn.value_operations {
                     supers.push(super::relative(path, &bn.scope, base_ops));
                 }
+            }
+            for &i in &v.supports {
+                supers.push(self.path_to(path, self.value_base(i))?);
             }
         }
         let operations = self.member_trait(id, path, ident(ops), supers, doc)?;
