@@ -160,7 +160,9 @@ fn a_derived_value_is_read_whole_when_known_and_truncated_to_its_base_when_not()
 
 #[test]
 fn a_value_of_another_type_is_refused_where_a_value_type_is_expected() {
-    let square = Some(ValueHandle::from_value(Square { side: 1.0 }));
+    // Sent where any value may stand, so with its repository id (a value of exactly the
+    // formal type is sent without one: the receiver's formal type says what it is).
+    let square = Some(ValueHandle::from_value(Square { side: 1.0 }).erase());
     let mut enc = Encoder::new(ByteOrder::BigEndian);
     square.encode(&mut enc).unwrap();
     let bytes = enc.into_vec();
