@@ -135,6 +135,39 @@ impl Scenario {
     }
 }
 
+/// The harness's proxy (`faults-agent proxy`) running in a host.
+pub struct ProxyHost {
+    pub proc: Proc,
+    /// Where a probe client reaches the server through it: `corbaloc::HOST:PORT/probe`.
+    pub target: String,
+}
+
+impl Scenario {
+    /// The proxy in host `host`, carrying connections to `upstream` (`ADDR:PORT`) with the
+    /// agent's proxy `flags` (`--delay-ms 50`, `--stall-replies`...); returns once it listens.
+    pub fn proxy(
+        &self,
+        what: &str,
+        host: usize,
+        upstream: &str,
+        flags: &[&str],
+    ) -> Result<ProxyHost, Error> {
+        let listen = format!("{}:0", self.hosts.address(host));
+        let mut args = vec!["proxy", "--listen", &listen, "--upstream", upstream];
+        args.extend(flags);
+        let mut proc = self.agent(what, host, &args)?;
+        let line = proc.wait_for(Stream::Out, START_PATIENCE, |l| {
+            l.starts_with("proxy listening on ")
+        })?;
+        let target = format!(
+            "corbaloc::{}:{}/probe",
+            self.hosts.address(host),
+            port_of(&line)?
+        );
+        Ok(ProxyHost { proc, target })
+    }
+}
+
 /// The port at the end of a `... giop:tcp:HOST:PORT` line.
 pub fn port_of(line: &str) -> Result<u16, Error> {
     line.trim()

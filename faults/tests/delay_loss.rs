@@ -8,9 +8,8 @@
 //! CI: 4 s per link. `FAULTS_FULL=1`: 30 s.
 
 use rtorb_faults::outcome::{outcomes, Outcome};
-use rtorb_faults::process::Stream;
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{hang_ms, port_of, wait_for_successes, Audit, Scenario};
+use rtorb_faults::scenario::{hang_ms, wait_for_successes, Audit, Scenario};
 use std::time::Duration;
 
 const CALL_TIMEOUT_MS: u64 = 5000;
@@ -31,14 +30,8 @@ fn calls_over_a_slow_lossy_link_all_succeed_and_their_p99_is_reported() {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for loss in [0u32, 1, 10] {
-        let listen = format!("{}:0", s.hosts.address(LINK));
         let loss_arg = loss.to_string();
-        let args = [
-            "proxy",
-            "--listen",
-            &listen,
-            "--upstream",
-            &upstream,
+        let flags = [
             "--delay-ms",
             "50",
             "--jitter-ms",
@@ -48,17 +41,8 @@ fn calls_over_a_slow_lossy_link_all_succeed_and_their_p99_is_reported() {
             "--retransmit-ms",
             "200",
         ];
-        let mut proxy = s.agent("the slow link", LINK, &args).unwrap();
-        let line = proxy
-            .wait_for(Stream::Out, Duration::from_secs(30), |l| {
-                l.starts_with("proxy listening on ")
-            })
-            .unwrap();
-        let target = format!(
-            "corbaloc::{}:{}/probe",
-            s.hosts.address(LINK),
-            port_of(&line).unwrap()
-        );
+        let proxy = s.proxy("the slow link", LINK, &upstream, &flags).unwrap();
+        let target = proxy.target.clone();
         let prefix = format!("l{loss}");
         let mut client = s
             .probe_client(

@@ -10,11 +10,8 @@
 
 use orb::transport::ServerOptions;
 use rtorb_faults::outcome::{now_ms, outcomes};
-use rtorb_faults::process::Stream;
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{
-    hang_ms, is_fault_failure, port_of, wait_for_successes, Audit, Scenario,
-};
+use rtorb_faults::scenario::{hang_ms, is_fault_failure, wait_for_successes, Audit, Scenario};
 use std::time::{Duration, Instant};
 
 const GOOD: usize = 0;
@@ -85,26 +82,10 @@ fn stalled(s: &Scenario, strategy: &str) -> Vec<Row> {
         )
         .unwrap();
     let upstream = format!("{}:{}", s.hosts.address(SERVER), server.port);
-    let listen = format!("{}:0", s.hosts.address(SLOW));
-    let args = [
-        "proxy",
-        "--listen",
-        &listen,
-        "--upstream",
-        &upstream,
-        "--stall-replies",
-    ];
-    let mut proxy = s.agent("the stalled proxy", SLOW, &args).unwrap();
-    let line = proxy
-        .wait_for(Stream::Out, Duration::from_secs(30), |l| {
-            l.starts_with("proxy listening on ")
-        })
+    let proxy = s
+        .proxy("the stalled proxy", SLOW, &upstream, &["--stall-replies"])
         .unwrap();
-    let proxied = format!(
-        "corbaloc::{}:{}/probe",
-        s.hosts.address(SLOW),
-        port_of(&line).unwrap()
-    );
+    let proxied = proxy.target.clone();
 
     let mut good = s
         .probe_client(

@@ -1548,12 +1548,6 @@ impl ValueFactories {
     pub fn knows(&self, repository_id: &str) -> bool {
         self.by_id.contains_key(repository_id)
     }
-
-    fn merge(&mut self, other: &ValueFactories) {
-        for (id, f) in &other.by_id {
-            self.by_id.entry(id.clone()).or_insert(*f);
-        }
-    }
 }
 
 /// The value types registered for the whole process ([`register_value_factory`]): what a
@@ -1838,6 +1832,24 @@ fn skip_known<'s>(
     }
 }
 
+/// A value whose formal type is `T`: a `T` or of a type derived from it.
+fn read_ref<T: ValueFactory>(
+    stream: &SharedStream,
+    dec: &mut Decoder<'_>,
+) -> Result<Option<ValueRef<T>>, DecodeError> {
+    let id = Some(T::REPOSITORY_ID);
+    Ok(read_checked(stream, dec, id, id)?.map(ValueRef::new))
+}
+
+/// A value of any type, `formal` standing in when the type information is implied.
+fn read_base_ref(
+    stream: &SharedStream,
+    dec: &mut Decoder<'_>,
+    formal: Option<&str>,
+) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
+    Ok(read_checked(stream, dec, formal, None)?.map(ValueRef::new))
+}
+
 /// Reads typed values into a [`ValueGraph`]. One reader per stream (message body): later
 /// parameters may refer back to values of earlier ones. (Generated code reads
 /// [`ValueHandle`]s, whose decoder keeps this state itself.)
@@ -1871,13 +1883,7 @@ impl ValueReader {
         dec: &mut Decoder<'_>,
     ) -> Result<Option<ValueRef<T>>, DecodeError> {
         dec.set_value_stream(self.stream.clone());
-        let r = read_checked(
-            &self.stream,
-            dec,
-            Some(T::REPOSITORY_ID),
-            Some(T::REPOSITORY_ID),
-        )?;
-        Ok(r.map(ValueRef::new))
+        read_ref(&self.stream, dec)
     }
 
     /// A value of any type (`ValueBase`, an abstract formal type): the type information on the
@@ -1888,8 +1894,7 @@ impl ValueReader {
         formal_id: Option<&str>,
     ) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
         dec.set_value_stream(self.stream.clone());
-        let r = read_checked(&self.stream, dec, formal_id, None)?;
-        Ok(r.map(ValueRef::new))
+        read_base_ref(&self.stream, dec, formal_id)
     }
 
     /// The graph of everything read.
@@ -1919,13 +1924,7 @@ impl<'a> ValueInput<'_, 'a> {
     /// what a handle's formal type reaches is ([`ValueFactory::register_reachable`]), and a
     /// [`ValueReader`] knows what it was given.
     pub fn read_value<T: ValueFactory>(&mut self) -> Result<Option<ValueRef<T>>, DecodeError> {
-        let r = read_checked(
-            self.stream,
-            self.dec,
-            Some(T::REPOSITORY_ID),
-            Some(T::REPOSITORY_ID),
-        )?;
-        Ok(r.map(ValueRef::new))
+        read_ref(self.stream, self.dec)
     }
 
     /// A member of type `ValueBase` or of an abstract value type.
@@ -1933,8 +1932,7 @@ impl<'a> ValueInput<'_, 'a> {
         &mut self,
         formal_id: Option<&str>,
     ) -> Result<Option<ValueRef<dyn ValueType>>, DecodeError> {
-        let r = read_checked(self.stream, self.dec, formal_id, None)?;
-        Ok(r.map(ValueRef::new))
+        read_base_ref(self.stream, self.dec, formal_id)
     }
 }
 
@@ -1949,9 +1947,7 @@ fn read_handle<T: ?Sized>(
     if let (Some(id), Some(include)) = (formal, include) {
         let mut s = stream.lock();
         if !s.factories.knows(id) {
-            let mut reachable = ValueFactories::new();
-            include(&mut reachable);
-            s.factories.merge(&reachable);
+            include(&mut s.factories);
         }
     }
     let Some(index) = read_checked(&stream, dec, formal, formal)? else {
