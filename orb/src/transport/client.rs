@@ -208,6 +208,8 @@ pub struct ClientConnection {
     endpoint: Endpoint,
     dialect: Dialect,
     stream: BlockingStream,
+    /// The socket's write timeout, which bounds each message's writing as a whole.
+    write_timeout: Option<Duration>,
     /// Serialises writers so that messages are never interleaved.
     write: Mutex<()>,
     state: Mutex<State>,
@@ -251,6 +253,7 @@ impl ClientConnection {
             endpoint: endpoint.clone(),
             dialect,
             stream,
+            write_timeout: options.write_timeout,
             write: Mutex::new(()),
             state: Mutex::new(State::default()),
             input: Mutex::new(Input {
@@ -535,7 +538,7 @@ impl ClientConnection {
             Written::Oneway => self.state.lock().oneways_sent += 1,
             Written::Other => {}
         }
-        match self.stream.write_all_vectored(segments) {
+        match self.stream.write_all_vectored(segments, self.write_timeout) {
             Ok(()) => Ok(()),
             Err((_, e)) => {
                 let cause = CloseCause::Io(e.kind());
