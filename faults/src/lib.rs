@@ -3,6 +3,7 @@
 //! - [`netns`]: hosts as network namespaces joined by veth pairs; partitions and heals;
 //! - [`process`]: the scenario's processes, started in a host, stopped by pid;
 //! - [`proxy`]: a TCP proxy that delays, "loses" (holds back) or stops reading;
+//! - [`oneway`]: what became of oneways: sent, executed, lost, per phase of a scenario;
 //! - [`outcome`]: every call a client makes, as a line it prints and the test reads;
 //! - [`report`]: the table of the scenarios' figures;
 //! - [`scenario`]: what the scenarios share (hosts, the probe server, waiting for calls);
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod netns;
+pub mod oneway;
 pub mod outcome;
 pub mod process;
 pub mod proxy;

@@ -178,7 +178,8 @@ pub fn port_of(line: &str) -> Result<u16, Error> {
 }
 
 /// Waits until `client` has reported `n` successful calls that started at or after
-/// `after_ms` (Unix milliseconds), within `patience`.
+/// `after_ms` (Unix milliseconds), within `patience`. Oneways do not count: one that
+/// returned was only handed to the connection.
 pub fn wait_for_successes(
     client: &mut Proc,
     n: usize,
@@ -188,7 +189,7 @@ pub fn wait_for_successes(
     let until = Instant::now() + patience;
     let mut seen = outcomes(&client.stdout)
         .iter()
-        .filter(|o| o.ok() && o.start_ms >= after_ms)
+        .filter(|o| confirmed(o, after_ms))
         .count();
     while seen < n {
         let left = until.saturating_duration_since(Instant::now());
@@ -199,11 +200,16 @@ pub fn wait_for_successes(
             )));
         }
         client.wait_for(Stream::Out, left, |l| {
-            Outcome::parse(l).is_some_and(|o| o.ok() && o.start_ms >= after_ms)
+            Outcome::parse(l).is_some_and(|o| confirmed(&o, after_ms))
         })?;
         seen += 1;
     }
     Ok(())
+}
+
+/// A twoway call that started at or after `after_ms` and succeeded.
+fn confirmed(o: &Outcome, after_ms: u64) -> bool {
+    o.ok() && o.op != "oneway" && o.start_ms >= after_ms
 }
 
 /// How many times each call id is in a probe server's execution log.

@@ -6,7 +6,8 @@
 //!   what was executed is there); it is also at `corbaloc::HOST:PORT/probe`; it prints its
 //!   IOR, then `listening on giop:tcp:HOST:PORT`;
 //! - `call`: a client calling the probe until its standard input closes, one outcome line
-//!   per call ([`rtorb_faults::outcome`]);
+//!   per call ([`rtorb_faults::outcome`]); with `--oneways`, one more thread sends numbered
+//!   oneways (`note`) beside the twoways, on the same connection;
 //! - `naming`: a client binding fresh names in a naming service and resolving the ones it
 //!   was told were bound, one outcome line per call;
 //! - `proxy`: the harness's delaying / stalling TCP proxy ([`rtorb_faults::proxy`]).
@@ -81,6 +82,10 @@ enum Cmd {
         /// Threads calling side by side (on the ORB's one shared connection).
         #[arg(long, default_value_t = 1)]
         threads: u32,
+        /// One more thread that sends oneways (`note PREFIX-THREAD-N`, op `oneway` in the
+        /// outcome lines) at the same pace.
+        #[arg(long)]
+        oneways: bool,
         #[command(flatten)]
         bounds: Bounds,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
@@ -142,9 +147,10 @@ fn run(cmd: Cmd) -> Res {
             prefix,
             fill,
             threads,
+            oneways,
             bounds,
             orb_args,
-        } => call(&target, &prefix, fill, threads, bounds, orb_args),
+        } => call(&target, &prefix, fill, (threads, oneways), bounds, orb_args),
         Cmd::Naming {
             url,
             prefix,
@@ -207,8 +213,8 @@ struct ProbeImpl {
     executed: AtomicU64,
 }
 
-impl Probe for ProbeImpl {
-    fn execute(&self, call_id: &str) -> Result<u64, SystemException> {
+impl ProbeImpl {
+    fn record(&self, call_id: &str) -> Result<(), SystemException> {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         // One write per line (O_APPEND): a kill between two calls never tears one.
         log.write_all(format!("{call_id}\n").as_bytes())
@@ -219,8 +225,18 @@ impl Probe for ProbeImpl {
                     0,
                     orb::codegen::CompletionStatus::No,
                 )
-            })?;
+            })
+    }
+}
+
+impl Probe for ProbeImpl {
+    fn execute(&self, call_id: &str) -> Result<u64, SystemException> {
+        self.record(call_id)?;
         Ok(self.executed.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn note(&self, call_id: &str) -> Result<(), SystemException> {
+        self.record(call_id)
     }
 
     fn fill(&self, size: u32) -> Result<Octets, SystemException> {
@@ -301,20 +317,22 @@ fn drive(threads: u32, bounds: Bounds, once: impl Fn(u32, u64) -> Outcome + Sync
     })
 }
 
+/// `(threads, oneways)`: twoway threads, and whether one more sends oneways.
 fn call(
     target: &str,
     prefix: &str,
     fill: Option<u32>,
-    threads: u32,
+    (threads, oneways): (u32, bool),
     bounds: Bounds,
     orb_args: Vec<String>,
 ) -> Res {
     let orb = orb_from(orb_args)?;
     let probe = ProbeRef::unchecked_narrow(orb.string_to_object(target)?);
-    drive(threads, bounds, |t, n| {
+    drive(threads + u32::from(oneways), bounds, |t, n| {
         let id = format!("{prefix}-{t}-{n}");
         let start_ms = now_ms();
         let (op, result) = match fill {
+            _ if t == threads => ("oneway", probe.note(&id)),
             None => ("execute", probe.execute(&id).map(drop)),
             Some(size) => ("fill", probe.fill(size).map(drop)),
         };
