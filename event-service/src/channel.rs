@@ -135,18 +135,29 @@ impl EventChannel {
             refused: AtomicU64::new(0),
             pulls_waiting: AtomicUsize::new(0),
         });
-        let servant = event_channel::servant(ChannelServant(channel.clone()));
-        let obj = channel.activate(CHANNEL_ID, servant, event_channel::REPOSITORY_ID)?;
-        channel.activate(
-            CONSUMER_ADMIN_ID,
-            consumer_admin::servant(ConsumerAdminServant(channel.me.clone())),
-            consumer_admin::REPOSITORY_ID,
-        )?;
-        channel.activate(
-            SUPPLIER_ADMIN_ID,
-            supplier_admin::servant(SupplierAdminServant(channel.me.clone())),
-            supplier_admin::REPOSITORY_ID,
-        )?;
+        // Every object active before the first reference is made: making one starts the
+        // ORB's listeners, and a client that knew the channel from an earlier run (its POA
+        // persistent) may call `for_suppliers` at once, which needs the admins.
+        for (id, servant) in [
+            (
+                CHANNEL_ID,
+                event_channel::servant(ChannelServant(channel.clone())),
+            ),
+            (
+                CONSUMER_ADMIN_ID,
+                consumer_admin::servant(ConsumerAdminServant(channel.me.clone())),
+            ),
+            (
+                SUPPLIER_ADMIN_ID,
+                supplier_admin::servant(SupplierAdminServant(channel.me.clone())),
+            ),
+        ] {
+            channel.poa.activate_object_with_id(id, servant)?;
+        }
+        let obj =
+            channel
+                .orb
+                .id_to_reference(&channel.poa, CHANNEL_ID, event_channel::REPOSITORY_ID)?;
         Ok(EventChannel {
             channel,
             reference: EventChannelRef::unchecked_narrow(obj),
@@ -248,16 +259,6 @@ impl Proxy {
 }
 
 impl Channel {
-    fn activate(
-        &self,
-        id: &[u8],
-        servant: ServantRef,
-        type_id: &str,
-    ) -> Result<ObjectRef, OrbError> {
-        self.orb.activate_with_id(&self.poa, id, servant)?;
-        self.orb.id_to_reference(&self.poa, id, type_id)
-    }
-
     fn reference(&self, id: &[u8], type_id: &str) -> Result<ObjectRef, SystemException> {
         self.orb
             .id_to_reference(&self.poa, id, type_id)

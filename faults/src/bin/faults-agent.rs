@@ -10,6 +10,10 @@
 //!   oneways (`note`) beside the twoways, on the same connection;
 //! - `naming`: a client binding fresh names in a naming service and resolving the ones it
 //!   was told were bound, one outcome line per call;
+//! - `supply`: a COS event supplier pushing numbered events (`PREFIX-N`, strings) into a
+//!   channel through `event_service::ReconnectingPushSupplier`, one outcome line per push;
+//! - `consume`: a COS push consumer of a channel (`event_service::ReconnectingPushConsumer`):
+//!   `event ID MS` per event received, `connected N MS` each time it (re)connected;
 //! - `proxy`: the harness's delaying / stalling TCP proxy ([`rtorb_faults::proxy`]).
 //!
 //! ORB options (`-ORB...`) may follow the flags. Each client stops at the first of: its
@@ -17,10 +21,13 @@
 //! nothing calling for long).
 
 use clap::{Parser, Subcommand};
+use event_service::cos_event_channel_admin::EventChannelRef;
+use event_service::{ReconnectOptions, ReconnectingPushConsumer, ReconnectingPushSupplier};
 use naming_service::cos_naming::naming_context::{BindError, ResolveError};
 use naming_service::cos_naming::{NameComponent, NamingContext, NamingContextExtRef};
 use orb::exception::SystemException;
 use orb::poa::{IdAssignment, Lifespan, Policy};
+use orb::typecode::Any;
 use orb::{Orb, OrbOptions};
 use rtorb_faults::outcome::{now_ms, Failure, Outcome};
 use rtorb_faults::probe::faults::{probe, Octets, Probe, ProbeRef};
@@ -103,6 +110,32 @@ enum Cmd {
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         orb_args: Vec<String>,
     },
+    /// Push events PREFIX-N into the COS event channel CHANNEL until told to stop.
+    Supply {
+        /// The channel (an IOR, `corbaloc::HOST:PORT/EventChannel`).
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        prefix: String,
+        /// How long a push keeps trying while the channel is away.
+        #[arg(long, default_value_t = 5000)]
+        patience_ms: u64,
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Receive the events of the COS event channel CHANNEL until told to stop (the ORB
+    /// options must give an endpoint the channel reaches).
+    Consume {
+        #[arg(long)]
+        channel: String,
+        /// How often the consumer checks its proxy still exists.
+        #[arg(long, default_value_t = 50)]
+        check_ms: u64,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
     /// Carry connections from LISTEN to UPSTREAM, slowed or stuck as asked.
     Proxy {
         #[arg(long)]
@@ -157,6 +190,18 @@ fn run(cmd: Cmd) -> Res {
             bounds,
             orb_args,
         } => naming(&url, &prefix, bounds, orb_args),
+        Cmd::Supply {
+            channel,
+            prefix,
+            patience_ms,
+            bounds,
+            orb_args,
+        } => supply(&channel, &prefix, patience_ms, bounds, orb_args),
+        Cmd::Consume {
+            channel,
+            check_ms,
+            orb_args,
+        } => consume(&channel, check_ms, orb_args),
         Cmd::Proxy {
             listen,
             upstream,
@@ -406,4 +451,78 @@ fn naming(url: &str, prefix: &str, bounds: Bounds, orb_args: Vec<String>) -> Res
             result,
         }
     })
+}
+
+/// The pace of the event clients: quick to notice a restart, quick to try again.
+fn reconnect_options(patience_ms: u64, check_ms: u64) -> ReconnectOptions {
+    ReconnectOptions {
+        retry_interval: Duration::from_millis(20),
+        patience: Duration::from_millis(patience_ms),
+        check_interval: Duration::from_millis(check_ms),
+    }
+}
+
+fn supply(
+    channel: &str,
+    prefix: &str,
+    patience_ms: u64,
+    bounds: Bounds,
+    orb_args: Vec<String>,
+) -> Res {
+    let orb = orb_from(orb_args)?;
+    let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(channel)?);
+    let supplier = ReconnectingPushSupplier::new(channel, reconnect_options(patience_ms, 50));
+    drive(1, bounds, |_, n| {
+        let id = format!("{prefix}-{n}");
+        let start_ms = now_ms();
+        let result = supplier.push(&Any::from(id.as_str()));
+        Outcome {
+            op: "push".to_owned(),
+            id,
+            start_ms,
+            end_ms: now_ms(),
+            result: result.map_err(|e| Failure::system(&e)),
+        }
+    })?;
+    supplier.disconnect();
+    Ok(())
+}
+
+fn consume(channel: &str, check_ms: u64, orb_args: Vec<String>) -> Res {
+    let orb = orb_from(orb_args)?;
+    orb.listen()?;
+    let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(channel)?);
+    let mut consumer = ReconnectingPushConsumer::start(
+        &orb,
+        channel,
+        reconnect_options(5000, check_ms),
+        |event| {
+            let id = event.as_str().unwrap_or("(not a string)");
+            // A consumer that cannot report is of no use: the test sees it end.
+            if say(&format!("event {id} {}", now_ms())).is_err() {
+                std::process::exit(1);
+            }
+        },
+    )?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            wait_for_end_of_input();
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    // Each connection said as it is seen (a few ms late: a push that starts after the line's
+    // time surely found the consumer connected).
+    let mut seen = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = consumer.connections();
+        if now > seen {
+            seen = now;
+            say(&format!("connected {seen} {}", now_ms()))?;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    consumer.stop();
+    Ok(())
 }
