@@ -26,6 +26,9 @@
 //!   will deliver to it, and a second proxy would deliver every event twice. Events pushed
 //!   while it is not connected are not for it (a channel delivers to the consumers
 //!   connected when the event comes).
+//!
+//! The real-time channel's clients, [`crate::rtec::RtecReconnectingPushSupplier`] and
+//! [`crate::rtec::RtecReconnectingPushConsumer`], keep their proxies the same way.
 
 use crate::channel::unreachable;
 use crate::cos_event_channel_admin::{
@@ -39,7 +42,7 @@ use crate::cos_event_comm::{
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::CompletionStatus;
 use orb::typecode::Any;
-use orb::{Orb, OrbError};
+use orb::{ObjectRef, Orb, OrbError};
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,13 +72,13 @@ impl Default for ReconnectOptions {
 /// Whether a failure says the channel or the proxy is away (so a new proxy is worth trying),
 /// as opposed to refusing this one call. `TIMEOUT` counts: a channel that does not answer
 /// in time may be gone.
-fn away(e: &SystemException) -> bool {
+pub(crate) fn away(e: &SystemException) -> bool {
     unreachable(e.kind) || e.kind == SystemExceptionKind::TIMEOUT
 }
 
 /// What `connect` raises when a fresh proxy says it is connected already: a channel that
 /// gives out proxies twice, which a reconnect cannot mend.
-fn already_connected() -> SystemException {
+pub(crate) fn already_connected() -> SystemException {
     SystemException::new(SystemExceptionKind::INTERNAL, 0, CompletionStatus::No)
 }
 
@@ -184,34 +187,176 @@ impl ReconnectingPushSupplier {
     }
 }
 
-/// A push consumer that stays connected to a channel across the channel's restarts; each
-/// event is given to the function it was started with, on the ORB's server thread that
-/// received it. The consumer's ORB must serve (`listen`) at an address the channel reaches.
-pub struct ReconnectingPushConsumer {
-    shared: Arc<ConsumerShared>,
-    watchdog: Option<std::thread::JoinHandle<()>>,
+/// What a client keeps connected: a proxy reference it can check and let go of.
+pub(crate) trait KeptProxy: Clone + Send + Sync + 'static {
+    fn object_ref(&self) -> &ObjectRef;
+    /// `disconnect_*` on the proxy, best effort.
+    fn let_go(&self);
 }
 
-struct ConsumerShared {
-    channel: EventChannelRef,
+impl KeptProxy for ProxyPushSupplierRef {
+    fn object_ref(&self) -> &ObjectRef {
+        self.object()
+    }
+
+    fn let_go(&self) {
+        let _ = self.disconnect_push_supplier();
+    }
+}
+
+/// A proxy kept connected by a thread of its own (the "watchdog"): it connects when there
+/// is no proxy, and asks the proxy every `check_interval` whether it still exists
+/// (`_non_existent`), forgetting it when the channel says it does not (a restarted channel)
+/// so as to connect again. While the channel is unreachable the proxy is kept: a channel
+/// only partitioned away still has it and will deliver to it, and a second proxy would
+/// deliver every event twice.
+pub(crate) struct Keeper<P> {
     options: ReconnectOptions,
-    /// Our proxy push supplier in the channel; `None` when there is none to trust.
-    proxy: Mutex<Option<ProxyPushSupplierRef>>,
-    /// Signalled when the proxy is lost or the consumer stops, to act at once.
+    proxy: Mutex<Option<P>>,
+    /// Signalled when the proxy is lost or suspected, or on stop, to act at once.
     wake: Condvar,
+    /// Set by [`Keeper::suspect`]: check the proxy now rather than at the next interval.
+    suspected: AtomicBool,
     stopped: AtomicBool,
     connections: AtomicU64,
 }
 
+impl<P: KeptProxy> Keeper<P> {
+    pub(crate) fn new(options: ReconnectOptions) -> Arc<Keeper<P>> {
+        Arc::new(Keeper {
+            options,
+            proxy: Mutex::new(None),
+            wake: Condvar::new(),
+            suspected: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            connections: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn options(&self) -> &ReconnectOptions {
+        &self.options
+    }
+
+    pub(crate) fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// The proxy, waiting for one until `until` if there is none.
+    pub(crate) fn proxy_by(&self, until: Instant) -> Option<P> {
+        let mut proxy = self.proxy.lock();
+        while proxy.is_none() && !self.is_stopped() {
+            if self.wake.wait_until(&mut proxy, until).timed_out() {
+                break;
+            }
+        }
+        proxy.clone()
+    }
+
+    /// The channel let us go (it called our `disconnect_*`): connect again at once.
+    pub(crate) fn dropped(&self) {
+        *self.proxy.lock() = None;
+        self.wake.notify_all();
+    }
+
+    /// A call through the proxy failed as if the channel were away: check it now.
+    pub(crate) fn suspect(&self) {
+        self.suspected.store(true, Ordering::Relaxed);
+        self.wake.notify_all();
+    }
+
+    /// Starts the watchdog; `connect` obtains and connects a new proxy.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        connect: impl Fn() -> Result<P, SystemException> + Send + 'static,
+    ) -> Result<std::thread::JoinHandle<()>, OrbError> {
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("event-reconnect".into())
+            .spawn(move || me.keep(connect))
+            .map_err(|e| OrbError::System(no_thread(&e)))
+    }
+
+    fn keep(&self, connect: impl Fn() -> Result<P, SystemException>) {
+        while !self.is_stopped() {
+            let proxy = self.proxy.lock().clone();
+            self.suspected.store(false, Ordering::Relaxed);
+            let pause = match proxy {
+                None => match connect() {
+                    Ok(p) => {
+                        // Set before counted: whoever sees the count sees the proxy.
+                        *self.proxy.lock() = Some(p);
+                        self.connections.fetch_add(1, Ordering::Relaxed);
+                        self.wake.notify_all();
+                        self.options.check_interval
+                    }
+                    Err(_) => self.options.retry_interval,
+                },
+                Some(p) => {
+                    // The channel says it has no such proxy: restarted (or it dropped us).
+                    if let Ok(true) = p.object_ref().non_existent() {
+                        let mut proxy = self.proxy.lock();
+                        if proxy
+                            .as_ref()
+                            .is_some_and(|q| q.object_ref() == p.object_ref())
+                        {
+                            *proxy = None;
+                        }
+                        continue;
+                    }
+                    self.options.check_interval
+                }
+            };
+            let mut proxy = self.proxy.lock();
+            let idle = proxy.is_some() || pause == self.options.retry_interval;
+            if idle && !self.is_stopped() && !self.suspected.load(Ordering::Relaxed) {
+                self.wake.wait_for(&mut proxy, pause);
+            }
+        }
+    }
+
+    /// Stops the watchdog and lets the proxy go.
+    pub(crate) fn stop(&self, watchdog: Option<std::thread::JoinHandle<()>>) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.wake.notify_all();
+        if let Some(w) = watchdog {
+            let _ = w.join();
+        }
+        let proxy = self.proxy.lock().take();
+        if let Some(p) = proxy {
+            p.let_go();
+        }
+    }
+}
+
+/// A connect whose fate is unknown may have connected `proxy`: let it go, so that it does
+/// not deliver beside the next one.
+pub(crate) fn let_go_if_unknown<P: KeptProxy>(proxy: &P, e: &SystemException) {
+    if e.completed != CompletionStatus::No {
+        proxy.let_go();
+    }
+}
+
+/// A push consumer that stays connected to a channel across the channel's restarts; each
+/// event is given to the function it was started with, on the ORB's server thread that
+/// received it. The consumer's ORB must serve (`listen`) at an address the channel reaches.
+pub struct ReconnectingPushConsumer {
+    keeper: Arc<Keeper<ProxyPushSupplierRef>>,
+    watchdog: Option<std::thread::JoinHandle<()>>,
+}
+
 /// The servant the channel pushes to.
 struct Sink<F> {
-    shared: Arc<ConsumerShared>,
+    keeper: Arc<Keeper<ProxyPushSupplierRef>>,
     on_event: F,
 }
 
 impl<F: Fn(&Any) + Send + Sync + 'static> PushConsumer for Sink<F> {
     fn push(&self, data: &Any) -> Result<(), push_consumer::PushError> {
-        if self.shared.stopped.load(Ordering::Relaxed) {
+        if self.keeper.is_stopped() {
             // The channel stops pushing to a consumer that says so.
             return Err(Disconnected {}.into());
         }
@@ -222,8 +367,7 @@ impl<F: Fn(&Any) + Send + Sync + 'static> PushConsumer for Sink<F> {
     fn disconnect_push_consumer(&self) -> Result<(), SystemException> {
         // The channel let us go (destroyed, or gave up on us): connect again at once,
         // unless we are the ones who left.
-        *self.shared.proxy.lock() = None;
-        self.shared.wake.notify_all();
+        self.keeper.dropped();
         Ok(())
     }
 }
@@ -238,47 +382,49 @@ impl ReconnectingPushConsumer {
         options: ReconnectOptions,
         on_event: impl Fn(&Any) + Send + Sync + 'static,
     ) -> Result<ReconnectingPushConsumer, OrbError> {
-        let shared = Arc::new(ConsumerShared {
-            channel,
-            options,
-            proxy: Mutex::new(None),
-            wake: Condvar::new(),
-            stopped: AtomicBool::new(false),
-            connections: AtomicU64::new(0),
-        });
+        let keeper = Keeper::new(options);
         let sink = Sink {
-            shared: shared.clone(),
+            keeper: keeper.clone(),
             on_event,
         };
         let me = orb.activate(&orb.root_poa(), Arc::new(push_consumer::Tie::new(sink)))?;
         let me = PushConsumerRef::unchecked_narrow(me);
-        let watched = shared.clone();
-        let watchdog = std::thread::Builder::new()
-            .name("event-reconnect".into())
-            .spawn(move || watched.keep_connected(&me))
-            .map_err(|e| OrbError::System(no_thread(&e)))?;
+        let watchdog = keeper.start(move || {
+            let proxy = channel.for_consumers()?.obtain_push_supplier()?;
+            proxy.connect_push_consumer(&me).map_err(|e| {
+                let e = match e {
+                    proxy_push_supplier::ConnectPushConsumerError::System(e) => e,
+                    proxy_push_supplier::ConnectPushConsumerError::AlreadyConnected(_) => {
+                        already_connected()
+                    }
+                    // An untyped channel never asks more of a consumer than PushConsumer.
+                    proxy_push_supplier::ConnectPushConsumerError::TypeError(_) => {
+                        SystemException::new(
+                            SystemExceptionKind::BAD_PARAM,
+                            0,
+                            CompletionStatus::No,
+                        )
+                    }
+                };
+                let_go_if_unknown(&proxy, &e);
+                e
+            })?;
+            Ok(proxy)
+        })?;
         Ok(ReconnectingPushConsumer {
-            shared,
+            keeper,
             watchdog: Some(watchdog),
         })
     }
 
     /// How many times it connected (the first time included).
     pub fn connections(&self) -> u64 {
-        self.shared.connections.load(Ordering::Relaxed)
+        self.keeper.connections()
     }
 
     /// Stops reconnecting and disconnects from the channel (best effort).
     pub fn stop(&mut self) {
-        self.shared.stopped.store(true, Ordering::Relaxed);
-        self.shared.wake.notify_all();
-        if let Some(w) = self.watchdog.take() {
-            let _ = w.join();
-        }
-        let proxy = self.shared.proxy.lock().take();
-        if let Some(p) = proxy {
-            let _ = p.disconnect_push_supplier();
-        }
+        self.keeper.stop(self.watchdog.take());
     }
 }
 
@@ -289,65 +435,6 @@ impl Drop for ReconnectingPushConsumer {
 }
 
 fn no_thread(e: &std::io::Error) -> SystemException {
-    tracing::warn!("cannot start a consumer's reconnecting thread: {e}");
+    tracing::warn!("cannot start a client's reconnecting thread: {e}");
     SystemException::new(SystemExceptionKind::NO_RESOURCES, 0, CompletionStatus::No)
-}
-
-impl ConsumerShared {
-    /// The watchdog: connects when there is no proxy, checks the proxy when there is one.
-    fn keep_connected(&self, me: &PushConsumerRef) {
-        while !self.stopped.load(Ordering::Relaxed) {
-            let proxy = self.proxy.lock().clone();
-            let pause = match proxy {
-                None => match self.connect(me) {
-                    Ok(()) => self.options.check_interval,
-                    Err(_) => self.options.retry_interval,
-                },
-                // The channel says it has no such proxy: restarted (or it dropped us).
-                Some(p) => {
-                    if let Ok(true) = p.object().non_existent() {
-                        let mut proxy = self.proxy.lock();
-                        if proxy.as_ref().is_some_and(|q| q.object() == p.object()) {
-                            *proxy = None;
-                        }
-                        continue;
-                    }
-                    self.options.check_interval
-                }
-            };
-            let mut proxy = self.proxy.lock();
-            // Woken early when the proxy goes (the channel disconnected us) or on stop.
-            if proxy.is_some() && !self.stopped.load(Ordering::Relaxed) {
-                self.wake.wait_for(&mut proxy, pause);
-            } else if !self.stopped.load(Ordering::Relaxed) {
-                drop(proxy);
-                std::thread::sleep(pause.min(self.options.retry_interval));
-            }
-        }
-    }
-
-    fn connect(&self, me: &PushConsumerRef) -> Result<(), SystemException> {
-        let proxy = self.channel.for_consumers()?.obtain_push_supplier()?;
-        let connected = proxy.connect_push_consumer(me).map_err(|e| match e {
-            proxy_push_supplier::ConnectPushConsumerError::System(e) => e,
-            proxy_push_supplier::ConnectPushConsumerError::AlreadyConnected(_) => {
-                already_connected()
-            }
-            // An untyped channel never asks more of a consumer than PushConsumer.
-            proxy_push_supplier::ConnectPushConsumerError::TypeError(_) => {
-                SystemException::new(SystemExceptionKind::BAD_PARAM, 0, CompletionStatus::No)
-            }
-        });
-        if let Err(e) = connected {
-            // A connect whose fate is unknown may have connected the proxy: let it go, so
-            // that it does not deliver beside the next one.
-            if e.completed != CompletionStatus::No {
-                let _ = proxy.disconnect_push_supplier();
-            }
-            return Err(e);
-        }
-        *self.proxy.lock() = Some(proxy);
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
 }
