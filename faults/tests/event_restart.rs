@@ -3,13 +3,18 @@
 //! another host push numbered events (`event_service::ReconnectingPushSupplier`) and two
 //! push consumers there receive them (`ReconnectingPushConsumer`), all through the IOR the
 //! daemon printed on its first run. Suppliers and consumers connect again by themselves.
+//! The same with the real-time daemon (`rt-event-service`) and its reconnecting clients
+//! (`event_service::rtec::RtecReconnectingPushSupplier`, `...Consumer`), whose pushes are
+//! oneways: "acknowledged" is then "sent", and an event is due to a consumer only once
+//! its supplier, too, had connected to the run (before, it went to a proxy the restarted
+//! channel no longer had, and was dropped unanswered).
 //!
 //! What the channel promises, and what is checked: a push that returned `Ok` was queued for
 //! every consumer connected when it came. So, per consumer, an acknowledged event is
 //!
 //! - *delivered*;
 //! - or pushed before that consumer had connected to the channel's current run: for no one
-//!   ("no consumer connected"), not a loss;
+//!   ("not due"), not a loss;
 //! - or *lost in the channel*: queued in the memory of a run that was then killed. These are
 //!   reported; for each supplier and run they must be the last events acknowledged (the
 //!   channel delivers in order: a hole before a delivered event would be a loss of another
@@ -21,7 +26,7 @@
 //! COMPLETED_NO; none is invented. Pushes whose fate was unknown (COMPLETED_MAYBE) are not
 //! pushed again by the supplier, and are reported with what became of them.
 //!
-//! CI: 5 kills. `FAULTS_FULL=1`: 50.
+//! CI: 5 kills of each daemon. `FAULTS_FULL=1`: 50.
 
 use rtorb_faults::outcome::{now_ms, outcomes, Outcome};
 use rtorb_faults::process::{Proc, Stream};
@@ -38,9 +43,40 @@ const PATIENCE_MS: u64 = 5000;
 const SUPPLIERS: usize = 2;
 const CONSUMERS: usize = 2;
 
+/// Which channel a scenario kills.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Cos,
+    Rt,
+}
+
+impl Kind {
+    fn program(self) -> &'static str {
+        match self {
+            Kind::Cos => "event-service",
+            Kind::Rt => "rt-event-service",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Cos => "COS channel",
+            Kind::Rt => "RT channel (oneway pushes)",
+        }
+    }
+
+    /// The agent's flags for this kind of channel.
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            Kind::Cos => &[],
+            Kind::Rt => &["--rt"],
+        }
+    }
+}
+
 /// The daemon in the channel's host on `port` (0: the system's choice): it, its IOR and
 /// its port, once it listens.
-fn start_daemon(s: &Scenario, program: &Path, port: u16) -> (Proc, String, u16) {
+fn start_daemon(s: &Scenario, kind: Kind, program: &Path, port: u16) -> (Proc, String, u16) {
     let endpoint = format!("giop:tcp:{}:{port}", s.hosts.address(CHANNEL));
     let mut daemon = s
         .program(
@@ -56,7 +92,8 @@ fn start_daemon(s: &Scenario, program: &Path, port: u16) -> (Proc, String, u16) 
         })
         .unwrap();
     // Said on the other stream: it may have come while the IOR was awaited.
-    let listening = |l: &str| l.contains("event-service: listening on giop:tcp:");
+    let marker = format!("{}: listening on giop:tcp:", kind.program());
+    let listening = |l: &str| l.starts_with(&marker);
     let line = match daemon.stderr.iter().find(|l| listening(l)) {
         Some(l) => l.clone(),
         None => daemon
@@ -107,7 +144,8 @@ fn supplier_and_number(id: &str) -> (&str, u64) {
 #[derive(Debug, Default)]
 struct Account {
     delivered: usize,
-    no_consumer: usize,
+    /// Acknowledged (sent) before the consumer (and, RT, the supplier) had connected to the run.
+    not_due: usize,
     lost_in_channel: usize,
     lost_acknowledged: Vec<String>,
     /// Lost in a killed run, though a later event of the same supplier and run came.
@@ -123,9 +161,21 @@ struct Account {
 /// An acknowledged event a consumer was due: its number, whether it came, its id.
 type Due<'a> = (u64, bool, &'a str);
 
+/// The first of `connected` in the run from `start` to `next`.
+fn connected_in(connected: &[u64], start: u64, next: u64) -> Option<u64> {
+    connected.iter().find(|&&c| c >= start && c < next).copied()
+}
+
 /// Audits what consumer `got` received against the suppliers' `pushes`, the channel's runs
-/// starting at `starts` (Unix ms; the first is 0).
-fn account(pushes: &[Outcome], starts: &[u64], got: &Received) -> Account {
+/// starting at `starts` (Unix ms; the first is 0). `suppliers` has, by supplier prefix, when
+/// each connected, where that decides what reached the channel (oneway pushes); a supplier
+/// not there counts as connected.
+fn account(
+    pushes: &[Outcome],
+    starts: &[u64],
+    got: &Received,
+    suppliers: &HashMap<String, Vec<u64>>,
+) -> Account {
     let mut a = Account::default();
     let mut times: HashMap<&str, usize> = HashMap::new();
     let mut last: HashMap<&str, u64> = HashMap::new();
@@ -173,14 +223,16 @@ fn account(pushes: &[Outcome], starts: &[u64], got: &Received) -> Account {
         // The run that acknowledged it: the last started before the acknowledgement came.
         let run = starts.iter().rposition(|&s| s <= o.end_ms).unwrap_or(0);
         let next = starts.get(run + 1).copied().unwrap_or(u64::MAX);
-        let connected = got
-            .connected
-            .iter()
-            .find(|&&c| c >= starts[run] && c < next)
-            .copied();
+        let (supplier, _) = supplier_and_number(&o.id);
+        let supplier_in = suppliers
+            .get(supplier)
+            .map_or(Some(0), |c| connected_in(c, starts[run], next));
+        let connected = connected_in(&got.connected, starts[run], next)
+            .zip(supplier_in)
+            .map(|(c, s)| c.max(s));
         let was_due = connected.is_some_and(|c| o.start_ms >= c);
         if !was_due {
-            a.no_consumer += usize::from(!came);
+            a.not_due += usize::from(!came);
             continue;
         }
         let (supplier, n) = supplier_and_number(&o.id);
@@ -215,28 +267,41 @@ fn account(pushes: &[Outcome], starts: &[u64], got: &Received) -> Account {
 }
 
 #[test]
-fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
-    let test = "event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept";
+fn cos_event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
+    killed_and_restarted(
+        "cos_event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept",
+        Kind::Cos,
+    );
+}
+
+#[test]
+fn rt_event_channel_killed_and_restarted_loses_no_event_sent_once_reconnected() {
+    killed_and_restarted(
+        "rt_event_channel_killed_and_restarted_loses_no_event_sent_once_reconnected",
+        Kind::Rt,
+    );
+}
+
+fn killed_and_restarted(test: &str, kind: Kind) {
     let Some(s) = Scenario::start(test, 2, env!("CARGO_BIN_EXE_faults-agent")).unwrap() else {
         return;
     };
-    let program = rtorb_faults::workspace_program("event-service", "event-service").unwrap();
+    let program = rtorb_faults::workspace_program("event-service", kind.program()).unwrap();
     let kills = if rtorb_faults::full() { 50 } else { 5 };
-    let (mut daemon, ior, port) = start_daemon(&s, &program, 0);
+    let (mut daemon, ior, port) = start_daemon(&s, kind, &program, 0);
     let timeout = CALL_TIMEOUT_MS.to_string();
     let patience = PATIENCE_MS.to_string();
     let consumer_endpoint = format!("giop:tcp:{}:0", s.hosts.address(CLIENTS));
     let mut consumers: Vec<Proc> = (0..CONSUMERS)
         .map(|_| {
-            let args = [
-                "consume",
-                "--channel",
-                &ior,
+            let mut args = vec!["consume", "--channel", &ior];
+            args.extend(kind.flags());
+            args.extend([
                 "-ORBendPoint",
                 &consumer_endpoint,
                 "-ORBclientCallTimeOutPeriod",
                 &timeout,
-            ];
+            ]);
             s.agent("a consumer", CLIENTS, &args).unwrap()
         })
         .collect();
@@ -246,7 +311,7 @@ fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
     let mut suppliers: Vec<Proc> = (0..SUPPLIERS)
         .map(|i| {
             let prefix = format!("s{i}");
-            let args = [
+            let mut args = vec![
                 "supply",
                 "--channel",
                 &ior,
@@ -256,9 +321,9 @@ fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
                 &patience,
                 "--interval-ms",
                 "5",
-                "-ORBclientCallTimeOutPeriod",
-                &timeout,
             ];
+            args.extend(kind.flags());
+            args.extend(["-ORBclientCallTimeOutPeriod", &timeout]);
             s.agent("a supplier", CLIENTS, &args).unwrap()
         })
         .collect();
@@ -271,20 +336,35 @@ fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
         // Down a while: pushes meet a refused connection, not only a lost one.
         std::thread::sleep(Duration::from_millis(200));
         let restarted = now_ms();
-        (daemon, _, _) = start_daemon(&s, &program, port);
+        (daemon, _, _) = start_daemon(&s, kind, &program, port);
         starts.push(restarted);
         for c in &mut consumers {
             wait_connected(c, k + 2);
+        }
+        for p in suppliers.iter_mut().filter(|_| kind == Kind::Rt) {
+            wait_connected(p, k + 2);
         }
         for p in &mut suppliers {
             wait_for_successes(p, 10, restarted, Duration::from_secs(30)).unwrap();
         }
     }
     let mut pushes: Vec<Outcome> = Vec::new();
-    for p in &mut suppliers {
+    let mut supplier_connected: HashMap<String, Vec<u64>> = HashMap::new();
+    for (i, p) in suppliers.iter_mut().enumerate() {
         p.finish(Duration::from_secs(30)).unwrap();
         pushes.extend(outcomes(&p.stdout));
+        if kind == Kind::Rt {
+            supplier_connected.insert(format!("s{i}"), received(&p.stdout).connected);
+        }
     }
+    // Since when each supplier's events reach the channel's last run.
+    let reaching = |o: &Outcome| {
+        let (supplier, _) = supplier_and_number(&o.id);
+        supplier_connected
+            .get(supplier)
+            .and_then(|c| c.last().copied())
+            .unwrap_or(0)
+    };
     // The last run's acknowledged events on their way to the consumers: let them arrive.
     let until = Instant::now() + Duration::from_secs(10);
     for c in &mut consumers {
@@ -294,7 +374,7 @@ fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
             let since = *got.connected.last().expect("connected");
             let arrived = pushes
                 .iter()
-                .filter(|o| o.ok() && o.start_ms >= since)
+                .filter(|o| o.ok() && o.start_ms >= since.max(reaching(o)))
                 .all(|o| got.events.contains(&o.id));
             if arrived {
                 break;
@@ -323,8 +403,8 @@ fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
         }
     }
     println!(
-        "| scenario | pushed | acknowledged | failures by kind | hangs | consumer | delivered \
-         | no consumer connected | lost in the channel | lost acknowledged | unknown fate, delivered |"
+        "| scenario | pushed | acknowledged (COS) / sent (RT) | failures by kind | hangs | consumer | delivered \
+         | not due (before reconnecting) | lost in the channel | lost acknowledged | unknown fate, delivered |"
     );
     println!("|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|");
     let mut lost_acknowledged = 0;
@@ -336,14 +416,15 @@ fn event_channel_killed_and_restarted_loses_no_acknowledged_event_it_kept() {
             "consumer {i} connected {:?}",
             got.connected
         );
-        let a = account(&pushes, &starts, &got);
+        let a = account(&pushes, &starts, &got, &supplier_connected);
         println!(
-            "| COS channel kill -9 x{kills} | {} | {acknowledged} | {} | {} | {i} | {} | {} | {} | {} | {} |",
+            "| {} kill -9 x{kills} | {} | {acknowledged} | {} | {} | {i} | {} | {} | {} | {} | {} |",
+            kind.label(),
             pushes.len(),
             failures_text(&failures),
             hangs.len(),
             a.delivered,
-            a.no_consumer,
+            a.not_due,
             a.lost_in_channel,
             a.lost_acknowledged.len(),
             a.unknown_delivered
@@ -392,9 +473,15 @@ fn the_event_account_sees_what_it_must() {
         connected: vec![10, 120],
         events: events.iter().map(|s| s.to_string()).collect(),
     };
-    let clean = account(&pushes, &[0, 100], &got(&["s0-1", "s0-2", "s0-5", "s0-6"]));
+    let none = HashMap::new();
+    let clean = account(
+        &pushes,
+        &[0, 100],
+        &got(&["s0-1", "s0-2", "s0-5", "s0-6"]),
+        &none,
+    );
     assert_eq!(
-        (clean.delivered, clean.no_consumer, clean.lost_in_channel),
+        (clean.delivered, clean.not_due, clean.lost_in_channel),
         (4, 2, 1)
     );
     assert!(clean.lost_acknowledged.is_empty() && clean.holes.is_empty());
@@ -402,6 +489,7 @@ fn the_event_account_sees_what_it_must() {
         &pushes,
         &[0, 100],
         &got(&["s0-1", "s0-3", "s0-5", "s0-5", "s9-1"]),
+        &none,
     );
     assert_eq!(bad.holes, vec!["s0-2".to_string()]);
     assert_eq!(bad.lost_acknowledged, vec!["s0-6".to_string()]);

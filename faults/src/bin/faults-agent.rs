@@ -120,6 +120,11 @@ enum Cmd {
         /// How long a push keeps trying while the channel is away.
         #[arg(long, default_value_t = 5000)]
         patience_ms: u64,
+        /// A real-time channel (`rt-event-service`): events of type 20 whose source is K+1
+        /// for the prefix `sK` and whose `pad1` is N; `connected N MS` said on each
+        /// (re)connection, as `consume` does.
+        #[arg(long)]
+        rt: bool,
         #[command(flatten)]
         bounds: Bounds,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
@@ -133,6 +138,10 @@ enum Cmd {
         /// How often the consumer checks its proxy still exists.
         #[arg(long, default_value_t = 50)]
         check_ms: u64,
+        /// A real-time channel: events of type 20, said as `event sK-N` for source K+1 and
+        /// `pad1` N.
+        #[arg(long)]
+        rt: bool,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         orb_args: Vec<String>,
     },
@@ -194,14 +203,24 @@ fn run(cmd: Cmd) -> Res {
             channel,
             prefix,
             patience_ms,
+            rt,
             bounds,
             orb_args,
+        } if rt => rt_events::supply(&channel, &prefix, patience_ms, bounds, orb_args),
+        Cmd::Supply {
+            channel,
+            prefix,
+            patience_ms,
+            bounds,
+            orb_args,
+            ..
         } => supply(&channel, &prefix, patience_ms, bounds, orb_args),
         Cmd::Consume {
             channel,
             check_ms,
+            rt,
             orb_args,
-        } => consume(&channel, check_ms, orb_args),
+        } => consume(&channel, check_ms, rt, orb_args),
         Cmd::Proxy {
             listen,
             upstream,
@@ -488,22 +507,35 @@ fn supply(
     Ok(())
 }
 
-fn consume(channel: &str, check_ms: u64, orb_args: Vec<String>) -> Res {
+fn consume(channel: &str, check_ms: u64, rt: bool, orb_args: Vec<String>) -> Res {
     let orb = orb_from(orb_args)?;
     orb.listen()?;
-    let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(channel)?);
-    let mut consumer = ReconnectingPushConsumer::start(
-        &orb,
-        channel,
-        reconnect_options(5000, check_ms),
-        |event| {
-            let id = event.as_str().unwrap_or("(not a string)");
-            // A consumer that cannot report is of no use: the test sees it end.
-            if say(&format!("event {id} {}", now_ms())).is_err() {
-                std::process::exit(1);
-            }
-        },
-    )?;
+    let object = orb.string_to_object(channel)?;
+    let options = reconnect_options(5000, check_ms);
+    let connections: Box<dyn Fn() -> u64> = if rt {
+        let consumer = rt_events::consumer(&orb, object, options)?;
+        Box::new(move || consumer.connections())
+    } else {
+        let channel = EventChannelRef::unchecked_narrow(object);
+        let consumer = ReconnectingPushConsumer::start(&orb, channel, options, |event| {
+            event_received(event.as_str().unwrap_or("(not a string)"))
+        })?;
+        Box::new(move || consumer.connections())
+    };
+    say_connections_until_end_of_input(&*connections)
+}
+
+/// `event ID MS`, as each event comes.
+fn event_received(id: &str) {
+    // A consumer that cannot report is of no use: the test sees it end.
+    if say(&format!("event {id} {}", now_ms())).is_err() {
+        std::process::exit(1);
+    }
+}
+
+/// Says `connected N MS` each time `connections` grows (a few ms late: a push that starts
+/// after the line's time surely found the client connected), until standard input closes.
+fn say_connections_until_end_of_input(connections: &dyn Fn() -> u64) -> Res {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -512,17 +544,88 @@ fn consume(channel: &str, check_ms: u64, orb_args: Vec<String>) -> Res {
             stop.store(true, Ordering::Relaxed);
         });
     }
-    // Each connection said as it is seen (a few ms late: a push that starts after the line's
-    // time surely found the consumer connected).
     let mut seen = 0;
     while !stop.load(Ordering::Relaxed) {
-        let now = consumer.connections();
+        let now = connections();
         if now > seen {
             seen = now;
             say(&format!("connected {seen} {}", now_ms()))?;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    consumer.stop();
     Ok(())
+}
+
+/// The real-time channel's supplier and consumer.
+mod rt_events {
+    use super::*;
+    use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
+    use event_service::rtec::{
+        self, ConsumerQosBuilder, RtecReconnectingPushConsumer, RtecReconnectingPushSupplier,
+        SupplierQosBuilder,
+    };
+
+    /// The type of every event of the scenarios (16 and below are the channel's own).
+    const TYPE: i32 = 20;
+
+    pub fn supply(
+        channel: &str,
+        prefix: &str,
+        patience_ms: u64,
+        bounds: Bounds,
+        orb_args: Vec<String>,
+    ) -> Res {
+        let source = prefix
+            .strip_prefix('s')
+            .and_then(|k| k.parse::<i32>().ok())
+            .map(|k| k + 1)
+            .ok_or_else(|| {
+                format!("--prefix {prefix:?}: a real-time supplier's is sK (K a number)")
+            })?;
+        let orb = orb_from(orb_args)?;
+        let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(channel)?);
+        let supplier = Arc::new(RtecReconnectingPushSupplier::start(
+            channel,
+            SupplierQosBuilder::new().insert(source, TYPE, 0, 1).build(),
+            reconnect_options(patience_ms, 50),
+        )?);
+        {
+            let supplier = supplier.clone();
+            std::thread::spawn(move || {
+                let _ = say_connections_until_end_of_input(&|| supplier.connections());
+            });
+        }
+        drive(1, bounds, |_, n| {
+            let id = format!("{prefix}-{n}");
+            let mut event = rtec::event(source, TYPE);
+            event.data.pad1 = n as i32;
+            let start_ms = now_ms();
+            let result = supplier.push(&[event]);
+            Outcome {
+                op: "push".to_owned(),
+                id,
+                start_ms,
+                end_ms: now_ms(),
+                result: result.map_err(|e| Failure::system(&e)),
+            }
+        })
+    }
+
+    pub fn consumer(
+        orb: &Orb,
+        channel: orb::ObjectRef,
+        options: ReconnectOptions,
+    ) -> Result<RtecReconnectingPushConsumer, Box<dyn std::error::Error>> {
+        Ok(RtecReconnectingPushConsumer::start(
+            orb,
+            EventChannelRef::unchecked_narrow(channel),
+            ConsumerQosBuilder::new().insert_type(TYPE, 0).build(),
+            options,
+            |events| {
+                for e in events {
+                    event_received(&format!("s{}-{}", e.header.source - 1, e.data.pad1));
+                }
+            },
+        )?)
+    }
 }
