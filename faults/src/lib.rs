@@ -1,5 +1,6 @@
 //! Faults across hosts (issue #16): the harness the fault scenarios in `tests/` run on.
 //!
+//! - [`metrics`]: a process's RSS, threads and fds from `/proc`, and their trend;
 //! - [`netns`]: hosts as network namespaces joined by veth pairs; partitions and heals;
 //! - [`process`]: the scenario's processes, started in a host, stopped by pid;
 //! - [`proxy`]: a TCP proxy that delays, "loses" (holds back) or stops reading;
@@ -13,6 +14,7 @@
 //! server, the clients, the proxy.
 #![forbid(unsafe_code)]
 
+pub mod metrics;
 pub mod netns;
 pub mod oneway;
 pub mod outcome;

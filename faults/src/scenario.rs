@@ -135,6 +135,50 @@ impl Scenario {
     }
 }
 
+/// A daemon of the workspace (`event-service`, `rt-event-service`, `naming-service`) started
+/// in a host: the process, the port of its "listening on" line, and the IOR it printed on
+/// its standard output, if it prints one.
+pub struct Daemon {
+    pub proc: Proc,
+    pub port: u16,
+    pub ior: Option<String>,
+}
+
+impl Scenario {
+    /// `program --endpoint giop:tcp:ADDR:PORT ARGS` in host `host` (`port` 0: the system's
+    /// choice); returns once it said `NAME: listening on` (NAME the program's file name)
+    /// and, when `prints_ior`, its IOR.
+    pub fn daemon(
+        &self,
+        host: usize,
+        program: &Path,
+        port: u16,
+        args: &[&str],
+        prints_ior: bool,
+    ) -> Result<Daemon, Error> {
+        let name = program
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error(format!("{} names no program", program.display())))?;
+        let endpoint = format!("giop:tcp:{}:{port}", self.hosts.address(host));
+        let mut all = vec!["--endpoint", &endpoint];
+        all.extend(args);
+        let mut proc = self.program(name, host, program, &all)?;
+        let ior = if prints_ior {
+            Some(proc.find_or_wait(Stream::Out, START_PATIENCE, |l| l.starts_with("IOR:"))?)
+        } else {
+            None
+        };
+        let marker = format!("{name}: listening on giop:tcp:");
+        let line = proc.find_or_wait(Stream::Err, START_PATIENCE, |l| l.starts_with(&marker))?;
+        Ok(Daemon {
+            proc,
+            port: port_of(&line)?,
+            ior,
+        })
+    }
+}
+
 /// The harness's proxy (`faults-agent proxy`) running in a host.
 pub struct ProxyHost {
     pub proc: Proc,

@@ -30,7 +30,7 @@
 
 use rtorb_faults::outcome::{now_ms, outcomes, Outcome};
 use rtorb_faults::process::{Proc, Stream};
-use rtorb_faults::scenario::{hang_ms, is_fault_failure, port_of, wait_for_successes, Scenario};
+use rtorb_faults::scenario::{hang_ms, is_fault_failure, wait_for_successes, Scenario};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -76,31 +76,9 @@ impl Kind {
 
 /// The daemon in the channel's host on `port` (0: the system's choice): it, its IOR and
 /// its port, once it listens.
-fn start_daemon(s: &Scenario, kind: Kind, program: &Path, port: u16) -> (Proc, String, u16) {
-    let endpoint = format!("giop:tcp:{}:{port}", s.hosts.address(CHANNEL));
-    let mut daemon = s
-        .program(
-            "the event daemon",
-            CHANNEL,
-            program,
-            &["--endpoint", &endpoint],
-        )
-        .unwrap();
-    let ior = daemon
-        .wait_for(Stream::Out, Duration::from_secs(30), |l| {
-            l.starts_with("IOR:")
-        })
-        .unwrap();
-    // Said on the other stream: it may have come while the IOR was awaited.
-    let marker = format!("{}: listening on giop:tcp:", kind.program());
-    let listening = |l: &str| l.starts_with(&marker);
-    let line = match daemon.stderr.iter().find(|l| listening(l)) {
-        Some(l) => l.clone(),
-        None => daemon
-            .wait_for(Stream::Err, Duration::from_secs(30), listening)
-            .unwrap(),
-    };
-    (daemon, ior, port_of(&line).unwrap())
+fn start_daemon(s: &Scenario, program: &Path, port: u16) -> (Proc, String, u16) {
+    let d = s.daemon(CHANNEL, program, port, &[], true).unwrap();
+    (d.proc, d.ior.expect("an IOR"), d.port)
 }
 
 /// What a consumer printed: the times it (re)connected, and the events with when they came.
@@ -288,7 +266,7 @@ fn killed_and_restarted(test: &str, kind: Kind) {
     };
     let program = rtorb_faults::workspace_program("event-service", kind.program()).unwrap();
     let kills = if rtorb_faults::full() { 50 } else { 5 };
-    let (mut daemon, ior, port) = start_daemon(&s, kind, &program, 0);
+    let (mut daemon, ior, port) = start_daemon(&s, &program, 0);
     let timeout = CALL_TIMEOUT_MS.to_string();
     let patience = PATIENCE_MS.to_string();
     let consumer_endpoint = format!("giop:tcp:{}:0", s.hosts.address(CLIENTS));
@@ -336,7 +314,7 @@ fn killed_and_restarted(test: &str, kind: Kind) {
         // Down a while: pushes meet a refused connection, not only a lost one.
         std::thread::sleep(Duration::from_millis(200));
         let restarted = now_ms();
-        (daemon, _, _) = start_daemon(&s, kind, &program, port);
+        (daemon, _, _) = start_daemon(&s, &program, port);
         starts.push(restarted);
         for c in &mut consumers {
             wait_connected(c, k + 2);

@@ -14,6 +14,9 @@
 //!   channel through `event_service::ReconnectingPushSupplier`, one outcome line per push;
 //! - `consume`: a COS push consumer of a channel (`event_service::ReconnectingPushConsumer`):
 //!   `event ID MS` per event received, `connected N MS` each time it (re)connected;
+//! - `soak`: many threads of mixed load (twoways, oneways, naming bind/resolve/unbind, event
+//!   pushes, and a consumer of the events): a line per error as it happens, a `progress`
+//!   line of counts every few seconds and a `total` line at the end;
 //! - `proxy`: the harness's delaying / stalling TCP proxy ([`rtorb_faults::proxy`]).
 //!
 //! ORB options (`-ORB...`) may follow the flags. Each client stops at the first of: its
@@ -70,9 +73,13 @@ enum Cmd {
         /// `giop:tcp:HOST:PORT` (a fixed port, for restarts to keep references valid).
         #[arg(long)]
         endpoint: String,
-        /// The execution log: a line per `execute`, its call id.
+        /// The execution log: a line per `execute` and `note`, its call id (none: not kept).
         #[arg(long)]
-        log: PathBuf,
+        log: Option<PathBuf>,
+        /// Forget this many octets (written, so resident) at every call: the soak's control,
+        /// a server that leaks a buffer per call.
+        #[arg(long, default_value_t = 0)]
+        leak_per_call: usize,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         orb_args: Vec<String>,
     },
@@ -145,6 +152,31 @@ enum Cmd {
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         orb_args: Vec<String>,
     },
+    /// Mixed load from THREADS threads until told to stop: thread T makes twoway calls
+    /// (T % 4 = 0), oneways (1), naming bind/resolve/unbind (2) or COS event pushes (3).
+    Soak {
+        /// The probe server.
+        #[arg(long)]
+        probe: String,
+        /// The naming service.
+        #[arg(long)]
+        naming: String,
+        /// The COS event channel (a consumer of it runs here too: the ORB options must
+        /// give an endpoint the channel reaches).
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        prefix: String,
+        #[arg(long, default_value_t = 64)]
+        threads: u32,
+        /// A `progress` line this often.
+        #[arg(long, default_value_t = 5)]
+        report_secs: u64,
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
     /// Carry connections from LISTEN to UPSTREAM, slowed or stuck as asked.
     Proxy {
         #[arg(long)]
@@ -182,8 +214,9 @@ fn run(cmd: Cmd) -> Res {
         Cmd::Serve {
             endpoint,
             log,
+            leak_per_call,
             orb_args,
-        } => serve(&endpoint, &log, orb_args),
+        } => serve(&endpoint, log.as_deref(), leak_per_call, orb_args),
         Cmd::Call {
             target,
             prefix,
@@ -221,6 +254,27 @@ fn run(cmd: Cmd) -> Res {
             rt,
             orb_args,
         } => consume(&channel, check_ms, rt, orb_args),
+        Cmd::Soak {
+            probe,
+            naming,
+            channel,
+            prefix,
+            threads,
+            report_secs,
+            bounds,
+            orb_args,
+        } => soak::run(
+            &soak::Targets {
+                probe,
+                naming,
+                channel,
+            },
+            &prefix,
+            threads,
+            Duration::from_secs(report_secs),
+            bounds,
+            orb_args,
+        ),
         Cmd::Proxy {
             listen,
             upstream,
@@ -273,13 +327,25 @@ fn orb_from(args: Vec<String>) -> Result<Orb, Box<dyn std::error::Error>> {
 
 /// The probe: counts and logs what it executes.
 struct ProbeImpl {
-    log: Mutex<std::fs::File>,
+    log: Option<Mutex<std::fs::File>>,
     executed: AtomicU64,
+    leak_per_call: usize,
 }
 
 impl ProbeImpl {
+    /// What the control server does wrong at every call.
+    fn leak(&self) {
+        if self.leak_per_call > 0 {
+            std::mem::forget(vec![0xa5u8; self.leak_per_call]);
+        }
+    }
+
     fn record(&self, call_id: &str) -> Result<(), SystemException> {
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        self.leak();
+        let Some(log) = &self.log else {
+            return Ok(());
+        };
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
         // One write per line (O_APPEND): a kill between two calls never tears one.
         log.write_all(format!("{call_id}\n").as_bytes())
             .map_err(|e| {
@@ -304,18 +370,29 @@ impl Probe for ProbeImpl {
     }
 
     fn fill(&self, size: u32) -> Result<Octets, SystemException> {
+        self.leak();
         Ok(vec![0x5a; size as usize])
     }
 }
 
-fn serve(endpoint: &str, log: &std::path::Path, mut orb_args: Vec<String>) -> Res {
+fn serve(
+    endpoint: &str,
+    log: Option<&std::path::Path>,
+    leak_per_call: usize,
+    mut orb_args: Vec<String>,
+) -> Res {
     orb_args.extend(["-ORBendPoint".to_owned(), endpoint.to_owned()]);
     let orb = orb_from(orb_args)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("cannot open the execution log {}: {e}", log.display()))?;
+    let log = match log {
+        None => None,
+        Some(path) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("cannot open the execution log {}: {e}", path.display()))?,
+        )),
+    };
     let root = orb.root_poa();
     // PERSISTENT and a user id: the object key names the POA and the object, not this
     // process, so a restarted server on the same endpoint answers the old references.
@@ -328,8 +405,9 @@ fn serve(endpoint: &str, log: &std::path::Path, mut orb_args: Vec<String>) -> Re
         ],
     )?;
     let servant = probe::servant(ProbeImpl {
-        log: Mutex::new(log),
+        log,
         executed: AtomicU64::new(0),
+        leak_per_call,
     });
     let obj = orb.activate_with_id(&poa, b"probe", servant.clone())?;
     // Also at `corbaloc::HOST:PORT/probe`, for a client sent through a proxy.
@@ -627,5 +705,164 @@ mod rt_events {
                 }
             },
         )?)
+    }
+}
+
+/// The soak's load.
+mod soak {
+    use super::*;
+    use naming_service::cos_naming::naming_context::UnbindError;
+
+    pub struct Targets {
+        pub probe: String,
+        pub naming: String,
+        pub channel: String,
+    }
+
+    /// What the threads did, counted as they go.
+    #[derive(Default)]
+    struct Counts {
+        twoway: AtomicU64,
+        oneway: AtomicU64,
+        naming: AtomicU64,
+        pushed: AtomicU64,
+        received: Arc<AtomicU64>,
+        errors: AtomicU64,
+    }
+
+    impl Counts {
+        fn line(&self, what: &str) -> String {
+            let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+            format!(
+                "{what} twoway {} oneway {} naming {} pushed {} received {} errors {}",
+                n(&self.twoway),
+                n(&self.oneway),
+                n(&self.naming),
+                n(&self.pushed),
+                n(&self.received),
+                n(&self.errors)
+            )
+        }
+
+        /// Counts an operation's result; an error is said at once.
+        fn count(&self, counter: &AtomicU64, op: &str, result: Result<(), String>) {
+            match result {
+                Ok(()) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(why) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    let _ = say(&format!("error {op} {why} {}", now_ms()));
+                }
+            }
+        }
+    }
+
+    fn system(e: &SystemException) -> String {
+        Failure::system(e).label()
+    }
+
+    pub fn run(
+        targets: &Targets,
+        prefix: &str,
+        threads: u32,
+        report: Duration,
+        bounds: Bounds,
+        orb_args: Vec<String>,
+    ) -> Res {
+        let orb = orb_from(orb_args)?;
+        orb.listen()?;
+        let probe = ProbeRef::unchecked_narrow(orb.string_to_object(&targets.probe)?);
+        let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(&targets.naming)?);
+        let bound = orb.string_to_object(&targets.probe)?;
+        let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(&targets.channel)?);
+        let counts = Counts::default();
+        let received = counts.received.clone();
+        let _consumer = ReconnectingPushConsumer::start(
+            &orb,
+            channel.clone(),
+            reconnect_options(5000, 500),
+            move |_| {
+                received.fetch_add(1, Ordering::Relaxed);
+            },
+        )?;
+        let stop = AtomicBool::new(false);
+        let until = Instant::now() + Duration::from_secs(bounds.max_seconds);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                wait_for_end_of_input();
+                stop.store(true, Ordering::Relaxed);
+            });
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(report);
+                    let _ = say(&counts.line("progress"));
+                }
+            });
+            for t in 0..threads {
+                let (probe, root, bound, channel, counts, stop) =
+                    (&probe, &root, &bound, &channel, &counts, &stop);
+                s.spawn(move || {
+                    let supplier = ReconnectingPushSupplier::new(
+                        channel.clone(),
+                        reconnect_options(5000, 500),
+                    );
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                        let id = format!("{prefix}-{t}-{n}");
+                        match t % 4 {
+                            0 => counts.count(
+                                &counts.twoway,
+                                "twoway",
+                                probe.execute(&id).map(drop).map_err(|e| system(&e)),
+                            ),
+                            1 => counts.count(
+                                &counts.oneway,
+                                "oneway",
+                                probe.note(&id).map_err(|e| system(&e)),
+                            ),
+                            2 => counts.count(
+                                &counts.naming,
+                                "naming",
+                                bind_resolve_unbind(root, bound, &id),
+                            ),
+                            _ => counts.count(
+                                &counts.pushed,
+                                "push",
+                                supplier
+                                    .push(&Any::from(id.as_str()))
+                                    .map_err(|e| system(&e)),
+                            ),
+                        }
+                        n += 1;
+                        std::thread::sleep(Duration::from_millis(bounds.interval_ms));
+                    }
+                    supplier.disconnect();
+                });
+            }
+        });
+        say(&counts.line("total"))?;
+        Ok(())
+    }
+
+    /// Binds `id`, resolves it and unbinds it.
+    fn bind_resolve_unbind(
+        root: &NamingContextExtRef,
+        bound: &orb::ObjectRef,
+        id: &str,
+    ) -> Result<(), String> {
+        let n = name(id);
+        root.bind(&n, bound).map_err(|e| match e {
+            BindError::System(e) => format!("bind {}", system(&e)),
+            other => format!("bind {other:?}"),
+        })?;
+        root.resolve(&n).map_err(|e| match e {
+            ResolveError::System(e) => format!("resolve {}", system(&e)),
+            other => format!("resolve {other:?}"),
+        })?;
+        root.unbind(&n).map_err(|e| match e {
+            UnbindError::System(e) => format!("unbind {}", system(&e)),
+            other => format!("unbind {other:?}"),
+        })
     }
 }
