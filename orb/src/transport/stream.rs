@@ -187,9 +187,31 @@ impl BlockingStream {
         &self,
         segs: &[S],
     ) -> Result<(), (usize, io::Error)> {
+        self.write_all_vectored_until(segs, None, &mut false)
+    }
+
+    /// [`write_all_vectored`](Self::write_all_vectored) ending by `deadline`: each write
+    /// after a partial one blocks only for what is left of it (the socket's write timeout
+    /// is shortened to that, and `retimed` set: the caller set it for the first write and
+    /// must set it again). Past the deadline, `TimedOut`.
+    pub(crate) fn write_all_vectored_until<S: AsRef<[u8]>>(
+        &self,
+        segs: &[S],
+        deadline: Option<std::time::Instant>,
+        retimed: &mut bool,
+    ) -> Result<(), (usize, io::Error)> {
         let total: usize = segs.iter().map(|s| s.as_ref().len()).sum();
         let mut done = 0usize;
         while done < total {
+            if let (Some(d), true) = (deadline, done > 0) {
+                // A zero timeout would mean none: at the deadline, stop instead.
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Err((done, io::ErrorKind::TimedOut.into()));
+                }
+                *retimed = true;
+                self.set_write_timeout(Some(left)).map_err(|e| (done, e))?;
+            }
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
             let n = fill_iov(&mut iov, segs.iter().map(AsRef::as_ref), done);
             match self.write_vectored(&iov[..n]) {
