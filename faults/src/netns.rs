@@ -78,7 +78,11 @@ fn kill_all_in(name: &str) {
 impl Hosts {
     /// Why namespaces cannot be made here (`None`: they can): `ip` missing, or not root.
     pub fn unavailable() -> Option<String> {
-        let probe = format!("{PREFIX}{}-probe", std::process::id());
+        // Unique per call: tests of one binary run side by side, and a second probe of the
+        // same name would fail ("File exists") and skip its test.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = format!("{PREFIX}{}-probe{n}", std::process::id());
         match ip(&["netns", "add", &probe]) {
             Ok(_) => {
                 let _ = ip(&["netns", "del", &probe]);
