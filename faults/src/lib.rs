@@ -15,7 +15,13 @@
 #![forbid(unsafe_code)]
 
 pub mod metrics;
-pub mod netns;
+/// Hosts as network namespaces (the workspace's `test-support`), named `faults-PID-TAG-hN`.
+pub mod netns {
+    pub use test_support::netns::*;
+
+    /// The owner word of this crate's namespaces.
+    pub const OWNER: &str = "faults";
+}
 pub mod oneway;
 pub mod outcome;
 pub mod process;
@@ -44,6 +50,12 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<test_support::netns::Error> for Error {
+    fn from(e: test_support::netns::Error) -> Error {
+        Error(e.0)
+    }
+}
 
 /// Whether the long form was asked for (`FAULTS_FULL=1`): longer partitions, more cycles.
 pub fn full() -> bool {

@@ -57,7 +57,7 @@ impl Scenario {
             .take(8)
             .collect();
         Ok(Some(Scenario {
-            hosts: Hosts::create(&tag, n)?,
+            hosts: Hosts::create(crate::netns::OWNER, &tag, n)?,
             scratch,
             agent: PathBuf::from(agent),
         }))

@@ -147,7 +147,7 @@ fn namespaces_are_deleted_on_drop_and_when_their_process_died() {
         .status()
         .unwrap()
         .success());
-    let hosts = Hosts::create("drop", 2).unwrap();
+    let hosts = Hosts::create("faults", "drop", 2).unwrap();
     let ours = [hosts.name(0).to_owned(), hosts.name(1).to_owned()];
     let now = namespaces();
     assert!(!now.contains(&stale), "{now:?}");
