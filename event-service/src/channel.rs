@@ -23,7 +23,7 @@ use crate::cos_event_comm::{
 use crate::queue::{EventQueue, Pop};
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::CompletionStatus;
-use orb::poa::{IdAssignment, Policy};
+use orb::poa::{IdAssignment, Lifespan, Policy};
 use orb::typecode::Any;
 use orb::{ObjectRef, Orb, OrbError, OrbPoa, ServantRef};
 use parking_lot::{Condvar, Mutex};
@@ -57,6 +57,13 @@ pub struct ChannelOptions {
     pub max_failures: u32,
     /// The pause before calling such a failing peer again.
     pub retry_interval: Duration,
+    /// The channel's POA is PERSISTENT: a process that starts its channels in the same
+    /// order on the same endpoint after a restart (the daemon does) answers the references
+    /// of the channel and its admins it gave out before. What a channel held in memory —
+    /// its proxies, their queued events — is not kept: the proxies of the process killed
+    /// answer OBJECT_NOT_EXIST, and clients connect again (see
+    /// [`crate::ReconnectingPushSupplier`], [`crate::ReconnectingPushConsumer`]).
+    pub persistent: bool,
 }
 
 impl Default for ChannelOptions {
@@ -67,6 +74,7 @@ impl Default for ChannelOptions {
             pull_interval: Duration::from_millis(100),
             max_failures: 3,
             retry_interval: Duration::from_millis(100),
+            persistent: false,
         }
     }
 }
@@ -101,34 +109,55 @@ impl EventChannel {
     pub fn start(orb: &Orb, options: ChannelOptions) -> Result<EventChannel, OrbError> {
         let root = orb.root_poa();
         let n = CHANNEL_NUMBER.fetch_add(1, Ordering::Relaxed);
+        let mut policies = vec![Policy::IdAssignment(IdAssignment::UserId)];
+        if options.persistent {
+            policies.push(Policy::Lifespan(Lifespan::Persistent));
+        }
         let poa = root.create_poa(
             &format!("EventChannel{n}"),
             Some(root.manager().clone()),
-            &[Policy::IdAssignment(IdAssignment::UserId)],
+            &policies,
         )?;
+        // Proxy ids unique across runs: in a persistent POA, a reference to a proxy of a
+        // process since killed must not reach a new proxy that happens to have its number.
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         let channel = Arc::new_cyclic(|me| Channel {
             orb: orb.clone(),
             poa,
             options,
             me: me.clone(),
+            run,
             state: Mutex::new(State::default()),
             next_id: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             pulls_waiting: AtomicUsize::new(0),
         });
-        let servant = event_channel::servant(ChannelServant(channel.clone()));
-        let obj = channel.activate(CHANNEL_ID, servant, event_channel::REPOSITORY_ID)?;
-        channel.activate(
-            CONSUMER_ADMIN_ID,
-            consumer_admin::servant(ConsumerAdminServant(channel.me.clone())),
-            consumer_admin::REPOSITORY_ID,
-        )?;
-        channel.activate(
-            SUPPLIER_ADMIN_ID,
-            supplier_admin::servant(SupplierAdminServant(channel.me.clone())),
-            supplier_admin::REPOSITORY_ID,
-        )?;
+        // Every object active before the first reference is made: making one starts the
+        // ORB's listeners, and a client that knew the channel from an earlier run (its POA
+        // persistent) may call `for_suppliers` at once, which needs the admins.
+        for (id, servant) in [
+            (
+                CHANNEL_ID,
+                event_channel::servant(ChannelServant(channel.clone())),
+            ),
+            (
+                CONSUMER_ADMIN_ID,
+                consumer_admin::servant(ConsumerAdminServant(channel.me.clone())),
+            ),
+            (
+                SUPPLIER_ADMIN_ID,
+                supplier_admin::servant(SupplierAdminServant(channel.me.clone())),
+            ),
+        ] {
+            channel.poa.activate_object_with_id(id, servant)?;
+        }
+        let obj =
+            channel
+                .orb
+                .id_to_reference(&channel.poa, CHANNEL_ID, event_channel::REPOSITORY_ID)?;
         Ok(EventChannel {
             channel,
             reference: EventChannelRef::unchecked_narrow(obj),
@@ -178,6 +207,8 @@ struct Channel {
     poa: OrbPoa,
     options: ChannelOptions,
     me: Weak<Channel>,
+    /// When this channel started (ns since the epoch): part of its proxies' object ids.
+    run: u64,
     state: Mutex<State>,
     next_id: AtomicU64,
     dropped: AtomicU64,
@@ -228,16 +259,6 @@ impl Proxy {
 }
 
 impl Channel {
-    fn activate(
-        &self,
-        id: &[u8],
-        servant: ServantRef,
-        type_id: &str,
-    ) -> Result<ObjectRef, OrbError> {
-        self.orb.activate_with_id(&self.poa, id, servant)?;
-        self.orb.id_to_reference(&self.poa, id, type_id)
-    }
-
     fn reference(&self, id: &[u8], type_id: &str) -> Result<ObjectRef, SystemException> {
         self.orb
             .id_to_reference(&self.poa, id, type_id)
@@ -278,7 +299,8 @@ impl Channel {
         type_id: &str,
         make: impl FnOnce(Vec<u8>) -> (Proxy, ServantRef),
     ) -> Result<ObjectRef, SystemException> {
-        let id = format!("proxy{}", self.next_id.fetch_add(1, Ordering::Relaxed)).into_bytes();
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = format!("proxy-{:x}-{n}", self.run).into_bytes();
         let (proxy, servant) = make(id.clone());
         // Under the lock, so that a destroy either sees this proxy or comes first.
         let mut st = self.state.lock();

@@ -2,6 +2,8 @@
 //! process, collocated or remote, and the `event-service` daemon built on it.
 //!
 //! - [`EventChannel`]: the channel, its admins and proxies, in a POA of its own;
+//! - [`ReconnectingPushSupplier`], [`ReconnectingPushConsumer`]: clients that connect
+//!   again when the channel was killed and restarted;
 //! - [`cos_event_comm`], [`cos_event_channel_admin`]: the stubs and skeletons idlc generates
 //!   from `idl/CosEventComm.idl` and `idl/CosEventChannelAdmin.idl`;
 //! - [`rtec`]: TAO's real-time event service: the channel ([`rtec::RtecChannel`]) and the
@@ -25,10 +27,12 @@ pub mod comparison;
 #[doc(hidden)]
 pub mod daemon_support;
 mod queue;
+mod reconnect;
 pub mod rtec;
 pub mod sched;
 
 pub use channel::{ChannelOptions, ChannelStats, EventChannel, PullMode};
+pub use reconnect::{ReconnectOptions, ReconnectingPushConsumer, ReconnectingPushSupplier};
 
 /// Generated from `idl/CosEventChannelAdmin.idl` and the `idl/CosEventComm.idl` it includes.
 #[allow(missing_docs, clippy::all)]

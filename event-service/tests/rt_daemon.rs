@@ -209,3 +209,77 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         "cannot bind \"a\"",
     );
 }
+
+/// Killed with SIGKILL and restarted on its port, the daemon answers the IOR it printed
+/// before (its POA is persistent); a reconnecting supplier and consumer connect again by
+/// themselves with their QOS, and events flow again, none twice.
+#[test]
+fn a_restarted_daemon_answers_its_old_ior_and_reconnecting_clients_carry_on() {
+    use event_service::rtec::{
+        RtecReconnectingPushConsumer, RtecReconnectingPushSupplier, SupplierQosBuilder,
+    };
+    use event_service::ReconnectOptions;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    let daemon = RtDaemon::start(&[]);
+    let (port, ior) = (daemon.port, daemon.ior.clone());
+    let client = client_orb();
+    let channel = EventChannelRef::unchecked_narrow(client.string_to_object(&ior).unwrap());
+    let options = ReconnectOptions {
+        retry_interval: Duration::from_millis(20),
+        patience: Duration::from_secs(20),
+        check_interval: Duration::from_millis(50),
+    };
+    let got = Arc::new(Mutex::new(Vec::<i32>::new()));
+    let sink = got.clone();
+    let mut consumer = RtecReconnectingPushConsumer::start(
+        &client,
+        channel.clone(),
+        ConsumerQosBuilder::new().insert(1, 20, 0).build(),
+        options.clone(),
+        move |events| {
+            let mut got = sink.lock().unwrap();
+            got.extend(events.iter().map(|e| e.data.pad1));
+        },
+    )
+    .unwrap();
+    let mut supplier = RtecReconnectingPushSupplier::start(
+        channel,
+        SupplierQosBuilder::new().insert(1, 20, 0, 1).build(),
+        options,
+    )
+    .unwrap();
+    let ev = |seq: i32| {
+        let mut e = rtec::event(1, 20);
+        e.data.pad1 = seq;
+        e
+    };
+    wait_until("both connected", || {
+        consumer.connections() == 1 && supplier.connections() == 1
+    });
+    for seq in 0..10 {
+        supplier.push(&[ev(seq)]).unwrap();
+    }
+    wait_until("10 events", || got.lock().unwrap().len() == 10);
+
+    drop(daemon);
+    let endpoint = format!("giop:tcp:127.0.0.1:{port}");
+    let _daemon = RtDaemon::start(&["--endpoint", &endpoint]);
+    wait_until("both connected again", || {
+        consumer.connections() == 2 && supplier.connections() == 2
+    });
+    for seq in 10..20 {
+        supplier.push(&[ev(seq)]).unwrap();
+    }
+    wait_until("the events pushed after the restart", || {
+        let got = got.lock().unwrap();
+        (10..20).all(|seq| got.contains(&seq))
+    });
+    let got = got.lock().unwrap().clone();
+    let mut unique = got.clone();
+    unique.dedup();
+    assert_eq!(unique, got, "an event delivered twice: {got:?}");
+    consumer.stop();
+    supplier.stop();
+    client.shutdown(true);
+}

@@ -1,8 +1,10 @@
 //! Faults across hosts (issue #16): the harness the fault scenarios in `tests/` run on.
 //!
+//! - [`metrics`]: a process's RSS, threads and fds from `/proc`, and their trend;
 //! - [`netns`]: hosts as network namespaces joined by veth pairs; partitions and heals;
 //! - [`process`]: the scenario's processes, started in a host, stopped by pid;
 //! - [`proxy`]: a TCP proxy that delays, "loses" (holds back) or stops reading;
+//! - [`oneway`]: what became of oneways: sent, executed, lost, per phase of a scenario;
 //! - [`outcome`]: every call a client makes, as a line it prints and the test reads;
 //! - [`report`]: the table of the scenarios' figures;
 //! - [`scenario`]: what the scenarios share (hosts, the probe server, waiting for calls);
@@ -12,7 +14,15 @@
 //! server, the clients, the proxy.
 #![forbid(unsafe_code)]
 
-pub mod netns;
+pub mod metrics;
+/// Hosts as network namespaces (the workspace's `test-support`), named `faults-PID-TAG-hN`.
+pub mod netns {
+    pub use test_support::netns::*;
+
+    /// The owner word of this crate's namespaces.
+    pub const OWNER: &str = "faults";
+}
+pub mod oneway;
 pub mod outcome;
 pub mod process;
 pub mod proxy;
@@ -40,6 +50,12 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<test_support::netns::Error> for Error {
+    fn from(e: test_support::netns::Error) -> Error {
+        Error(e.0)
+    }
+}
 
 /// Whether the long form was asked for (`FAULTS_FULL=1`): longer partitions, more cycles.
 pub fn full() -> bool {

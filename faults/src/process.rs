@@ -106,6 +106,26 @@ impl Proc {
         }
     }
 
+    /// The first line on `stream` that `want` accepts, among those read so far or, if none
+    /// is, the next to come within `patience`: for a line that may have come while another
+    /// stream's was awaited.
+    pub fn find_or_wait(
+        &mut self,
+        stream: Stream,
+        patience: Duration,
+        want: impl Fn(&str) -> bool,
+    ) -> Result<String, Error> {
+        self.drain();
+        let kept = match stream {
+            Stream::Out => &self.stdout,
+            Stream::Err => &self.stderr,
+        };
+        match kept.iter().find(|l| want(l)) {
+            Some(l) => Ok(l.clone()),
+            None => self.wait_for(stream, patience, want),
+        }
+    }
+
     /// Takes in the lines that came so far, without waiting.
     pub fn drain(&mut self) {
         while let Ok((s, line)) = self.lines.try_recv() {

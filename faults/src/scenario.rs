@@ -57,7 +57,7 @@ impl Scenario {
             .take(8)
             .collect();
         Ok(Some(Scenario {
-            hosts: Hosts::create(&tag, n)?,
+            hosts: Hosts::create(crate::netns::OWNER, &tag, n)?,
             scratch,
             agent: PathBuf::from(agent),
         }))
@@ -135,6 +135,50 @@ impl Scenario {
     }
 }
 
+/// A daemon of the workspace (`event-service`, `rt-event-service`, `naming-service`) started
+/// in a host: the process, the port of its "listening on" line, and the IOR it printed on
+/// its standard output, if it prints one.
+pub struct Daemon {
+    pub proc: Proc,
+    pub port: u16,
+    pub ior: Option<String>,
+}
+
+impl Scenario {
+    /// `program --endpoint giop:tcp:ADDR:PORT ARGS` in host `host` (`port` 0: the system's
+    /// choice); returns once it said `NAME: listening on` (NAME the program's file name)
+    /// and, when `prints_ior`, its IOR.
+    pub fn daemon(
+        &self,
+        host: usize,
+        program: &Path,
+        port: u16,
+        args: &[&str],
+        prints_ior: bool,
+    ) -> Result<Daemon, Error> {
+        let name = program
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error(format!("{} names no program", program.display())))?;
+        let endpoint = format!("giop:tcp:{}:{port}", self.hosts.address(host));
+        let mut all = vec!["--endpoint", &endpoint];
+        all.extend(args);
+        let mut proc = self.program(name, host, program, &all)?;
+        let ior = if prints_ior {
+            Some(proc.find_or_wait(Stream::Out, START_PATIENCE, |l| l.starts_with("IOR:"))?)
+        } else {
+            None
+        };
+        let marker = format!("{name}: listening on giop:tcp:");
+        let line = proc.find_or_wait(Stream::Err, START_PATIENCE, |l| l.starts_with(&marker))?;
+        Ok(Daemon {
+            proc,
+            port: port_of(&line)?,
+            ior,
+        })
+    }
+}
+
 /// The harness's proxy (`faults-agent proxy`) running in a host.
 pub struct ProxyHost {
     pub proc: Proc,
@@ -178,7 +222,8 @@ pub fn port_of(line: &str) -> Result<u16, Error> {
 }
 
 /// Waits until `client` has reported `n` successful calls that started at or after
-/// `after_ms` (Unix milliseconds), within `patience`.
+/// `after_ms` (Unix milliseconds), within `patience`. Oneways do not count: one that
+/// returned was only handed to the connection.
 pub fn wait_for_successes(
     client: &mut Proc,
     n: usize,
@@ -188,7 +233,7 @@ pub fn wait_for_successes(
     let until = Instant::now() + patience;
     let mut seen = outcomes(&client.stdout)
         .iter()
-        .filter(|o| o.ok() && o.start_ms >= after_ms)
+        .filter(|o| confirmed(o, after_ms))
         .count();
     while seen < n {
         let left = until.saturating_duration_since(Instant::now());
@@ -199,11 +244,16 @@ pub fn wait_for_successes(
             )));
         }
         client.wait_for(Stream::Out, left, |l| {
-            Outcome::parse(l).is_some_and(|o| o.ok() && o.start_ms >= after_ms)
+            Outcome::parse(l).is_some_and(|o| confirmed(&o, after_ms))
         })?;
         seen += 1;
     }
     Ok(())
+}
+
+/// A twoway call that started at or after `after_ms` and succeeded.
+fn confirmed(o: &Outcome, after_ms: u64) -> bool {
+    o.ok() && o.op != "oneway" && o.start_ms >= after_ms
 }
 
 /// How many times each call id is in a probe server's execution log.

@@ -147,7 +147,7 @@ fn namespaces_are_deleted_on_drop_and_when_their_process_died() {
         .status()
         .unwrap()
         .success());
-    let hosts = Hosts::create("drop", 2).unwrap();
+    let hosts = Hosts::create("faults", "drop", 2).unwrap();
     let ours = [hosts.name(0).to_owned(), hosts.name(1).to_owned()];
     let now = namespaces();
     assert!(!now.contains(&stale), "{now:?}");
@@ -155,4 +155,49 @@ fn namespaces_are_deleted_on_drop_and_when_their_process_died() {
     drop(hosts);
     let now = namespaces();
     assert!(ours.iter().all(|n| !now.contains(n)), "{now:?}");
+}
+
+#[test]
+fn the_oneway_audit_sees_losses_duplicates_and_reordering() {
+    use rtorb_faults::oneway::{OnewayAudit, Phase};
+    let sent = |n: u64, start_ms: u64| Outcome {
+        op: "oneway".into(),
+        id: format!("c-2-{n}"),
+        start_ms,
+        end_ms: start_ms,
+        result: Ok(()),
+    };
+    let oneways: Vec<Outcome> = (0..4).map(|n| sent(n, 10 * n)).collect();
+    let phases = [
+        Phase {
+            label: "before".into(),
+            from_ms: 0,
+            to_ms: 15,
+        },
+        Phase {
+            label: "after".into(),
+            from_ms: 15,
+            to_ms: u64::MAX,
+        },
+    ];
+    let log = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // In order, one lost.
+    let clean = OnewayAudit::of(&oneways, &log(&["c-2-0", "x", "c-2-2", "c-2-3"]), &phases);
+    assert!(clean.is_clean(), "{clean:?}");
+    let before = clean.phase("before").unwrap();
+    assert_eq!((before.sent, before.executed, before.lost), (2, 1, 1));
+    let after = clean.phase("after").unwrap();
+    assert_eq!((after.sent, after.executed, after.lost), (2, 2, 0));
+    // Executed twice, and one after a later one.
+    let bad = OnewayAudit::of(
+        &oneways,
+        &log(&["c-2-0", "c-2-2", "c-2-1", "c-2-2"]),
+        &phases,
+    );
+    assert_eq!(bad.duplicated, vec!["c-2-2".to_string()]);
+    assert_eq!(
+        bad.reordered,
+        vec![("c-2".to_string(), 1), ("c-2".to_string(), 2)]
+    );
+    assert!(!bad.is_clean());
 }

@@ -9,9 +9,9 @@
 
 use naming_service::store::{Store, ROOT};
 use rtorb_faults::outcome::{now_ms, outcomes, Outcome};
-use rtorb_faults::process::{Proc, Stream};
+use rtorb_faults::process::Proc;
 use rtorb_faults::report::{table, Row};
-use rtorb_faults::scenario::{hang_ms, is_fault_failure, port_of, wait_for_successes, Scenario};
+use rtorb_faults::scenario::{hang_ms, is_fault_failure, wait_for_successes, Scenario};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -23,22 +23,11 @@ const SERVICE: usize = 1;
 /// The daemon in the service's host on `port` (0: the system's choice); returns it and
 /// its port once it listens.
 fn start_daemon(s: &Scenario, program: &Path, port: u16, data: &Path) -> (Proc, u16) {
-    let endpoint = format!("giop:tcp:{}:{port}", s.hosts.address(SERVICE));
     let data = data.display().to_string();
-    let mut daemon = s
-        .program(
-            "the naming service",
-            SERVICE,
-            program,
-            &["--endpoint", &endpoint, "--data-dir", &data],
-        )
+    let d = s
+        .daemon(SERVICE, program, port, &["--data-dir", &data], false)
         .unwrap();
-    let line = daemon
-        .wait_for(Stream::Err, Duration::from_secs(30), |l| {
-            l.contains("naming-service: listening on giop:tcp:")
-        })
-        .unwrap();
-    (daemon, port_of(&line).unwrap())
+    (d.proc, d.port)
 }
 
 #[test]

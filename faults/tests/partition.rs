@@ -8,8 +8,14 @@
 //! has to connect, is bounded by the same timeout (TIMEOUT, COMPLETED_NO), not by the
 //! longer connect timeout.
 //!
+//! A third client thread sends numbered oneways throughout, on the same connection. Per
+//! phase (before, during, after the partition, and after the calls recovered) the test
+//! reports how many were sent, executed and lost; none is executed twice or out of order,
+//! and every oneway sent once twoways succeed again is executed.
+//!
 //! CI: one partition of 1 s. `FAULTS_FULL=1`: 1 s, 10 s and 60 s.
 
+use rtorb_faults::oneway::{settle, OnewayAudit, Phase, TABLE_HEADER};
 use rtorb_faults::outcome::{now_ms, outcomes, Outcome};
 use rtorb_faults::report::{table, Row};
 use rtorb_faults::scenario::{hang_ms, is_fault_failure, wait_for_successes, Audit, Scenario};
@@ -33,6 +39,7 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
     let log = s.path("executed.log");
     let server = s.probe_server(SERVER, 0, &log, &[], &[]).unwrap();
     let mut rows = Vec::new();
+    let mut oneway_rows = String::new();
     for &seconds in partitions {
         let prefix = format!("p{seconds}");
         let mut client = s
@@ -42,7 +49,7 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
                 &server.ior,
                 &prefix,
                 CALL_TIMEOUT_MS,
-                &["--threads", "2"],
+                &["--threads", "2", "--oneways"],
             )
             .unwrap();
         wait_for_successes(&mut client, 20, 0, Duration::from_secs(30)).unwrap();
@@ -70,8 +77,28 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
         wait_for_successes(&mut client, 20, healed, patience).unwrap();
         client.finish(Duration::from_secs(10)).unwrap();
 
-        let calls = outcomes(&client.stdout);
+        let all = outcomes(&client.stdout);
+        let (oneways, calls): (Vec<Outcome>, Vec<Outcome>) =
+            all.into_iter().partition(|o| o.op == "oneway");
         check(&calls, cut, healed);
+        let recovered = healed + recovery_ms(&calls, healed);
+        let phases = [
+            ("before", 0, cut),
+            ("during", cut, healed),
+            ("healed, calls not yet recovered", healed, recovered),
+            ("calls recovered", recovered, u64::MAX),
+        ]
+        .map(|(label, from_ms, to_ms)| Phase {
+            label: label.to_owned(),
+            from_ms,
+            to_ms,
+        });
+        oneway_rows.push_str(&oneways_after(
+            &oneways,
+            &log,
+            &phases,
+            &format!("partition {seconds} s"),
+        ));
         let newcomer = outcomes(&newcomer.stdout);
         let odd: Vec<_> = newcomer.iter().filter(|o| !is_fault_failure(o)).collect();
         assert!(odd.is_empty(), "the newcomer failed oddly: {odd:?}");
@@ -80,6 +107,11 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
             &format!("partition {seconds} s"),
             &calls,
             hang_ms(CALL_TIMEOUT_MS),
+        );
+        let oneway_row = Row::of("oneways", &oneways, hang_ms(CALL_TIMEOUT_MS));
+        assert_eq!(
+            oneway_row.hangs, 0,
+            "oneways outlived the timeout: {oneways:?}"
         );
         let audit = Audit::of(&calls, &log).unwrap();
         assert!(audit.is_clean(), "{audit:?}");
@@ -92,6 +124,38 @@ fn calls_fail_cleanly_during_a_partition_and_succeed_after_it_heals() {
         rows.push(row);
     }
     print!("{}", table(&rows));
+    print!("{TABLE_HEADER}{oneway_rows}");
+}
+
+/// Checks what became of `oneways` (the phases' last is the one where every oneway sent
+/// must arrive) and returns their table rows under `scenario`.
+fn oneways_after(
+    oneways: &[Outcome],
+    log: &std::path::Path,
+    phases: &[Phase],
+    scenario: &str,
+) -> String {
+    let odd: Vec<_> = oneways.iter().filter(|o| !is_fault_failure(o)).collect();
+    assert!(odd.is_empty(), "oneways failed oddly: {odd:?}");
+    let last = phases.last().expect("phases");
+    let must_arrive: Vec<&str> = oneways
+        .iter()
+        .filter(|o| o.ok() && o.start_ms >= last.from_ms)
+        .map(|o| o.id.as_str())
+        .collect();
+    assert!(
+        !must_arrive.is_empty(),
+        "no oneway sent after recovery: {oneways:?}"
+    );
+    let executed = settle(log, &must_arrive, Duration::from_secs(10)).unwrap();
+    let audit = OnewayAudit::of(oneways, &executed, phases);
+    assert!(audit.is_clean(), "{audit:?}");
+    let after = audit.phase(&last.label).expect("oneways after recovery");
+    assert_eq!(
+        after.lost, 0,
+        "oneways sent after recovery were lost: {audit:?}"
+    );
+    audit.rows(scenario)
 }
 
 /// What the calls around one partition must show.

@@ -558,3 +558,77 @@ fn spares_awaiting_only_oneways_are_closed_past_the_limit() {
     assert!(used[1].is_closed());
     assert!(!used[19].is_closed());
 }
+
+/// A server that accepts and never reads: once the socket's buffers are full, a write
+/// blocks. A request with a deadline gives up at its deadline (NotSentInTime: TIMEOUT,
+/// COMPLETED_NO), not at the connection's write timeout (an hour here), and so does a
+/// caller waiting behind the blocked writer for its turn to write.
+#[test]
+fn a_write_the_socket_does_not_take_ends_at_the_callers_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = ClientOptions {
+        write_timeout: Some(Duration::from_secs(3600)),
+        ..ClientOptions::default()
+    };
+    let bound = orb::transport::Endpoint::Iiop {
+        host: "127.0.0.1".into(),
+        port: addr.port(),
+    };
+    // Connected by the kernel's backlog; accepted, and then never read.
+    let conn = Arc::new(ClientConnection::connect(&bound, Dialect::Giop, &options).unwrap());
+    let _server_end = listener.accept().unwrap().0;
+    let big = vec![0u8; 1 << 20];
+    let e = loop {
+        let id = conn.next_request_id();
+        let req = request(Dialect::Giop, id, "ignore", &big);
+        let soon = Some(Instant::now() + Duration::from_millis(200));
+        if let Err(e) = conn.send_oneway_within(&req, soon) {
+            break e;
+        }
+    };
+    assert!(matches!(e, TransportError::NotSentInTime), "{e}");
+    assert_eq!(e.completion(), CompletionStatus::No);
+    // The message was cut short: nothing more can follow it on this connection.
+    assert!(conn.is_closed());
+
+    // Behind a writer that blocks, a caller with a deadline does not wait for its turn
+    // past its deadline.
+    let conn = Arc::new(ClientConnection::connect(&bound, Dialect::Giop, &options).unwrap());
+    let _other_server_end = listener.accept().unwrap().0;
+    let blocker = {
+        let conn = conn.clone();
+        let big = big.clone();
+        std::thread::spawn(move || loop {
+            let id = conn.next_request_id();
+            let req = request(Dialect::Giop, id, "ignore", &big);
+            let later = Some(Instant::now() + Duration::from_secs(1));
+            if let Err(e) = conn.send_oneway_within(&req, later) {
+                return e;
+            }
+        })
+    };
+    let mut waited = None;
+    while waited.is_none() && !blocker.is_finished() {
+        let id = conn.next_request_id();
+        let req = request(Dialect::Giop, id, "ignore", b"");
+        let soon = Some(Instant::now() + Duration::from_millis(50));
+        waited = conn.send_oneway_within(&req, soon).err();
+    }
+    let waited = waited.expect("a small request failed behind the blocked writer");
+    assert!(
+        matches!(
+            waited,
+            TransportError::NotSentInTime | TransportError::Closed { .. }
+        ),
+        "{waited}"
+    );
+    let e = blocker.join().unwrap();
+    assert!(
+        matches!(
+            e,
+            TransportError::NotSentInTime | TransportError::Closed { .. }
+        ),
+        "{e}"
+    );
+}

@@ -1,6 +1,12 @@
 //! The event service daemon: one untyped COS event channel on
 //! `corbaloc::HOST:PORT/EventChannel`, optionally bound in a naming service. ORB options
 //! (`-ORB...`, omniORB's spelling) may follow the flags.
+//!
+//! The channel is in a persistent POA: restarted on the same endpoint (a fixed `--port` or
+//! `--endpoint`), the daemon answers the IOR it gave out before, for the channel and its
+//! admins. Its proxies and the events queued in them are in memory only: they die with the
+//! process, and clients connect again (`event_service::ReconnectingPushSupplier`,
+//! `ReconnectingPushConsumer`).
 
 use clap::Parser;
 use event_service::{ChannelOptions, EventChannel, PullMode};
@@ -106,6 +112,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         pull_interval: Duration::from_millis(args.pull_interval_ms),
         max_failures: args.max_failures,
+        // The IOR printed, written and bound stays valid across restarts on the endpoint.
+        persistent: true,
         ..ChannelOptions::default()
     };
     let channel = EventChannel::start(&orb, channel_options)?;

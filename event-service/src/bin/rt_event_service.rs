@@ -2,6 +2,11 @@
 //! `corbaloc::HOST:PORT/RtEventChannel`, optionally bound in a naming service. TAO's `-EC…`
 //! options and the ORB's `-ORB…` options may follow the flags, in any order.
 //! `event-service/RTEC.md` ("Daemon") has the command line and an example session.
+//!
+//! The channel is in a persistent POA: restarted on the same endpoint (a fixed `--port` or
+//! `--endpoint`), the daemon answers the IOR it gave out before. Its proxies die with the
+//! process; clients connect again (`event_service::rtec::RtecReconnectingPushSupplier`,
+//! `RtecReconnectingPushConsumer`).
 
 use clap::Parser;
 use event_service::daemon_support::{self, DaemonError, ServeArgs};
@@ -99,7 +104,11 @@ fn split_options(rest: &[String]) -> Result<(Vec<String>, Vec<String>), DaemonEr
 
 fn run(args: Args) -> Result<(), DaemonError> {
     let (ec_args, orb_args) = split_options(&args.rest)?;
-    let mut rtec_options = RtecOptions::default();
+    let mut rtec_options = RtecOptions {
+        // The IOR printed, written and bound stays valid across restarts on the endpoint.
+        persistent: true,
+        ..RtecOptions::default()
+    };
     rtec_options.parse_args(&ec_args).map_err(|e| {
         DaemonError::Usage(format!(
             "{e} (event-service/RTEC.md tables the -EC options and their values)"

@@ -19,7 +19,7 @@ use super::timeout::Timers;
 use super::{event, ACE_ES_DISJUNCTION_DESIGNATOR};
 use crate::channel::{gone, internal, unreachable};
 use orb::exception::SystemException;
-use orb::poa::{IdAssignment, Policy};
+use orb::poa::{IdAssignment, Lifespan, Policy};
 use orb::{ObjectRef, Orb, OrbError, OrbPoa, ServantRef};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{BTreeSet, HashMap};
@@ -86,11 +86,20 @@ impl RtecChannel {
     pub fn start(orb: &Orb, options: RtecOptions) -> Result<RtecChannel, OrbError> {
         let root = orb.root_poa();
         let n = CHANNEL_NUMBER.fetch_add(1, Ordering::Relaxed);
+        let mut policies = vec![Policy::IdAssignment(IdAssignment::UserId)];
+        if options.persistent {
+            policies.push(Policy::Lifespan(Lifespan::Persistent));
+        }
         let poa = root.create_poa(
             &format!("RtecEventChannel{n}"),
             Some(root.manager().clone()),
-            &[Policy::IdAssignment(IdAssignment::UserId)],
+            &policies,
         )?;
+        // Proxy ids unique across runs: in a persistent POA, a reference to a proxy of a
+        // process since killed must not reach a new proxy that happens to have its number.
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         let threads = Threads::default();
         // NO_RESOURCES, as the COS channel answers when it cannot make a thread.
         let no_thread = |_: std::io::Error| OrbError::System(crate::channel::no_thread());
@@ -101,6 +110,7 @@ impl RtecChannel {
             poa,
             options,
             me: me.clone(),
+            run,
             state: Mutex::new(State::default()),
             subs: Subscriptions::new(),
             dispatcher,
@@ -118,21 +128,28 @@ impl RtecChannel {
             reaped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         });
-        let obj = core.activate(
-            CHANNEL_ID,
-            event_channel::servant(ChannelServant(core.clone())),
-            event_channel::REPOSITORY_ID,
-        )?;
-        core.activate(
-            CONSUMER_ADMIN_ID,
-            consumer_admin::servant(ConsumerAdminServant(core.me.clone())),
-            consumer_admin::REPOSITORY_ID,
-        )?;
-        core.activate(
-            SUPPLIER_ADMIN_ID,
-            supplier_admin::servant(SupplierAdminServant(core.me.clone())),
-            supplier_admin::REPOSITORY_ID,
-        )?;
+        // Every object active before the first reference is made: making one starts the
+        // ORB's listeners, and a client that knew the channel from an earlier run (its POA
+        // persistent) may call `for_suppliers` at once, which needs the admins.
+        for (id, servant) in [
+            (
+                CHANNEL_ID,
+                event_channel::servant(ChannelServant(core.clone())),
+            ),
+            (
+                CONSUMER_ADMIN_ID,
+                consumer_admin::servant(ConsumerAdminServant(core.me.clone())),
+            ),
+            (
+                SUPPLIER_ADMIN_ID,
+                supplier_admin::servant(SupplierAdminServant(core.me.clone())),
+            ),
+        ] {
+            core.poa.activate_object_with_id(id, servant)?;
+        }
+        let obj = core
+            .orb
+            .id_to_reference(&core.poa, CHANNEL_ID, event_channel::REPOSITORY_ID)?;
         let period = match (core.options.consumer_control, core.options.supplier_control) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -208,6 +225,8 @@ pub(crate) struct Core {
     supplier_updates: AtomicU64,
     stopping: Mutex<bool>,
     stop: Condvar,
+    /// When this channel started (ns since the epoch): part of its proxies' object ids.
+    run: u64,
     next_id: AtomicU64,
     pushed: AtomicU64,
     unsubscribed: AtomicU64,
@@ -239,16 +258,6 @@ struct Observers {
 }
 
 impl Core {
-    fn activate(
-        &self,
-        id: &[u8],
-        servant: ServantRef,
-        type_id: &str,
-    ) -> Result<ObjectRef, OrbError> {
-        self.orb.activate_with_id(&self.poa, id, servant)?;
-        self.orb.id_to_reference(&self.poa, id, type_id)
-    }
-
     pub(crate) fn reference(&self, id: &[u8], type_id: &str) -> Result<ObjectRef, SystemException> {
         self.orb
             .id_to_reference(&self.poa, id, type_id)
@@ -284,7 +293,7 @@ impl Core {
 
     pub(crate) fn obtain_push_supplier(&self) -> Result<ProxyPushSupplierRef, SystemException> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let oid = format!("consumer{id}").into_bytes();
+        let oid = format!("consumer-{:x}-{id}", self.run).into_bytes();
         let p = SupplierProxy::new(id, oid.clone(), self.me.clone());
         let servant: ServantRef = Arc::new(proxy_push_supplier::Tie::from_arc(p.clone()));
         self.add_proxy(&oid, Proxy::Supplier(p), servant)?;
@@ -294,7 +303,7 @@ impl Core {
 
     pub(crate) fn obtain_push_consumer(&self) -> Result<ProxyPushConsumerRef, SystemException> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let oid = format!("supplier{id}").into_bytes();
+        let oid = format!("supplier-{:x}-{id}", self.run).into_bytes();
         let p = ConsumerProxy::new(oid.clone(), self.me.clone());
         let servant: ServantRef = Arc::new(proxy_push_consumer::Tie::from_arc(p.clone()));
         self.add_proxy(&oid, Proxy::Consumer(p), servant)?;

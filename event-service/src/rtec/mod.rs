@@ -36,6 +36,7 @@ mod gateway;
 pub mod mcast;
 mod options;
 mod proxy;
+mod reconnect;
 mod rt_thread;
 mod subscriptions;
 mod threads;
@@ -48,6 +49,7 @@ pub use options::{
     default_lane, Dispatching, FullPolicy, LaneResolver, ObserverStrategy, OptionError,
     RtecOptions, SupplierFiltering, TimeoutStrategy,
 };
+pub use reconnect::{RtecReconnectingPushConsumer, RtecReconnectingPushSupplier};
 
 /// Generated from `idl/RtecEventService.idl`: the modules `rtec_event_channel_admin`,
 /// `rtec_event_comm`, `rtec_scheduler`, `rtec_base` and `time_base`, the global-scope

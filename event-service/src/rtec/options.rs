@@ -120,6 +120,12 @@ pub struct RtecOptions {
     pub max_failures: u32,
     /// Timers preallocated in the timeout heap.
     pub timer_capacity: usize,
+    /// The channel's POA is PERSISTENT: a process that starts its channels in the same
+    /// order on the same endpoint after a restart (the daemon does) answers the references
+    /// of the channel and its admins it gave out before. Its proxies are not kept: those of
+    /// the process killed answer OBJECT_NOT_EXIST, and clients connect again
+    /// ([`crate::rtec::RtecReconnectingPushSupplier`], [`crate::rtec::RtecReconnectingPushConsumer`]).
+    pub persistent: bool,
 }
 
 impl Default for RtecOptions {
@@ -145,6 +151,7 @@ impl Default for RtecOptions {
             full_policy: FullPolicy::DropOldest,
             max_failures: 3,
             timer_capacity: 1024,
+            persistent: false,
         }
     }
 }
@@ -172,6 +179,7 @@ impl fmt::Debug for RtecOptions {
             .field("full_policy", &self.full_policy)
             .field("max_failures", &self.max_failures)
             .field("timer_capacity", &self.timer_capacity)
+            .field("persistent", &self.persistent)
             .finish()
     }
 }

@@ -21,7 +21,13 @@ pub mod idl {
 pub mod bus;
 pub mod cl;
 pub mod daemon;
-pub mod netns;
+/// Hosts as network namespaces (the workspace's `test-support`), named `mshn-PID-hN`.
+pub mod netns {
+    pub use test_support::netns::*;
+
+    /// The owner word of this crate's namespaces.
+    pub const OWNER: &str = "mshn";
+}
 pub mod rrd;
 pub mod rss;
 pub mod sa;
@@ -80,5 +86,6 @@ error_from!(
     orb::cdr::EncodeError,
     orb::cdr::DecodeError,
     std::io::Error,
-    naming_service::Error
+    naming_service::Error,
+    test_support::netns::Error
 );

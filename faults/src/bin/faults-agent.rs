@@ -6,9 +6,17 @@
 //!   what was executed is there); it is also at `corbaloc::HOST:PORT/probe`; it prints its
 //!   IOR, then `listening on giop:tcp:HOST:PORT`;
 //! - `call`: a client calling the probe until its standard input closes, one outcome line
-//!   per call ([`rtorb_faults::outcome`]);
+//!   per call ([`rtorb_faults::outcome`]); with `--oneways`, one more thread sends numbered
+//!   oneways (`note`) beside the twoways, on the same connection;
 //! - `naming`: a client binding fresh names in a naming service and resolving the ones it
 //!   was told were bound, one outcome line per call;
+//! - `supply`: a COS event supplier pushing numbered events (`PREFIX-N`, strings) into a
+//!   channel through `event_service::ReconnectingPushSupplier`, one outcome line per push;
+//! - `consume`: a COS push consumer of a channel (`event_service::ReconnectingPushConsumer`):
+//!   `event ID MS` per event received, `connected N MS` each time it (re)connected;
+//! - `soak`: many threads of mixed load (twoways, oneways, naming bind/resolve/unbind, event
+//!   pushes, and a consumer of the events): a line per error as it happens, a `progress`
+//!   line of counts every few seconds and a `total` line at the end;
 //! - `proxy`: the harness's delaying / stalling TCP proxy ([`rtorb_faults::proxy`]).
 //!
 //! ORB options (`-ORB...`) may follow the flags. Each client stops at the first of: its
@@ -16,10 +24,13 @@
 //! nothing calling for long).
 
 use clap::{Parser, Subcommand};
+use event_service::cos_event_channel_admin::EventChannelRef;
+use event_service::{ReconnectOptions, ReconnectingPushConsumer, ReconnectingPushSupplier};
 use naming_service::cos_naming::naming_context::{BindError, ResolveError};
 use naming_service::cos_naming::{NameComponent, NamingContext, NamingContextExtRef};
 use orb::exception::SystemException;
 use orb::poa::{IdAssignment, Lifespan, Policy};
+use orb::typecode::Any;
 use orb::{Orb, OrbOptions};
 use rtorb_faults::outcome::{now_ms, Failure, Outcome};
 use rtorb_faults::probe::faults::{probe, Octets, Probe, ProbeRef};
@@ -62,9 +73,13 @@ enum Cmd {
         /// `giop:tcp:HOST:PORT` (a fixed port, for restarts to keep references valid).
         #[arg(long)]
         endpoint: String,
-        /// The execution log: a line per `execute`, its call id.
+        /// The execution log: a line per `execute` and `note`, its call id (none: not kept).
         #[arg(long)]
-        log: PathBuf,
+        log: Option<PathBuf>,
+        /// Forget this many octets (written, so resident) at every call: the soak's control,
+        /// a server that leaks a buffer per call.
+        #[arg(long, default_value_t = 0)]
+        leak_per_call: usize,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
         orb_args: Vec<String>,
     },
@@ -81,6 +96,10 @@ enum Cmd {
         /// Threads calling side by side (on the ORB's one shared connection).
         #[arg(long, default_value_t = 1)]
         threads: u32,
+        /// One more thread that sends oneways (`note PREFIX-THREAD-N`, op `oneway` in the
+        /// outcome lines) at the same pace.
+        #[arg(long)]
+        oneways: bool,
         #[command(flatten)]
         bounds: Bounds,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
@@ -93,6 +112,66 @@ enum Cmd {
         url: String,
         #[arg(long)]
         prefix: String,
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Push events PREFIX-N into the COS event channel CHANNEL until told to stop.
+    Supply {
+        /// The channel (an IOR, `corbaloc::HOST:PORT/EventChannel`).
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        prefix: String,
+        /// How long a push keeps trying while the channel is away.
+        #[arg(long, default_value_t = 5000)]
+        patience_ms: u64,
+        /// A real-time channel (`rt-event-service`): events of type 20 whose source is K+1
+        /// for the prefix `sK` and whose `pad1` is N; `connected N MS` said on each
+        /// (re)connection, as `consume` does.
+        #[arg(long)]
+        rt: bool,
+        #[command(flatten)]
+        bounds: Bounds,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Receive the events of the COS event channel CHANNEL until told to stop (the ORB
+    /// options must give an endpoint the channel reaches).
+    Consume {
+        #[arg(long)]
+        channel: String,
+        /// How often the consumer checks its proxy still exists.
+        #[arg(long, default_value_t = 50)]
+        check_ms: u64,
+        /// A real-time channel: events of type 20, said as `event sK-N` for source K+1 and
+        /// `pad1` N.
+        #[arg(long)]
+        rt: bool,
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        orb_args: Vec<String>,
+    },
+    /// Mixed load from THREADS threads until told to stop: thread T makes twoway calls
+    /// (T % 4 = 0), oneways (1), naming bind/resolve/unbind (2) or COS event pushes (3).
+    Soak {
+        /// The probe server.
+        #[arg(long)]
+        probe: String,
+        /// The naming service.
+        #[arg(long)]
+        naming: String,
+        /// The COS event channel (a consumer of it runs here too: the ORB options must
+        /// give an endpoint the channel reaches).
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        prefix: String,
+        #[arg(long, default_value_t = 64)]
+        threads: u32,
+        /// A `progress` line this often.
+        #[arg(long, default_value_t = 5)]
+        report_secs: u64,
         #[command(flatten)]
         bounds: Bounds,
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
@@ -135,22 +214,67 @@ fn run(cmd: Cmd) -> Res {
         Cmd::Serve {
             endpoint,
             log,
+            leak_per_call,
             orb_args,
-        } => serve(&endpoint, &log, orb_args),
+        } => serve(&endpoint, log.as_deref(), leak_per_call, orb_args),
         Cmd::Call {
             target,
             prefix,
             fill,
             threads,
+            oneways,
             bounds,
             orb_args,
-        } => call(&target, &prefix, fill, threads, bounds, orb_args),
+        } => call(&target, &prefix, fill, (threads, oneways), bounds, orb_args),
         Cmd::Naming {
             url,
             prefix,
             bounds,
             orb_args,
         } => naming(&url, &prefix, bounds, orb_args),
+        Cmd::Supply {
+            channel,
+            prefix,
+            patience_ms,
+            rt,
+            bounds,
+            orb_args,
+        } if rt => rt_events::supply(&channel, &prefix, patience_ms, bounds, orb_args),
+        Cmd::Supply {
+            channel,
+            prefix,
+            patience_ms,
+            bounds,
+            orb_args,
+            ..
+        } => supply(&channel, &prefix, patience_ms, bounds, orb_args),
+        Cmd::Consume {
+            channel,
+            check_ms,
+            rt,
+            orb_args,
+        } => consume(&channel, check_ms, rt, orb_args),
+        Cmd::Soak {
+            probe,
+            naming,
+            channel,
+            prefix,
+            threads,
+            report_secs,
+            bounds,
+            orb_args,
+        } => soak::run(
+            &soak::Targets {
+                probe,
+                naming,
+                channel,
+            },
+            &prefix,
+            threads,
+            Duration::from_secs(report_secs),
+            bounds,
+            orb_args,
+        ),
         Cmd::Proxy {
             listen,
             upstream,
@@ -203,13 +327,25 @@ fn orb_from(args: Vec<String>) -> Result<Orb, Box<dyn std::error::Error>> {
 
 /// The probe: counts and logs what it executes.
 struct ProbeImpl {
-    log: Mutex<std::fs::File>,
+    log: Option<Mutex<std::fs::File>>,
     executed: AtomicU64,
+    leak_per_call: usize,
 }
 
-impl Probe for ProbeImpl {
-    fn execute(&self, call_id: &str) -> Result<u64, SystemException> {
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+impl ProbeImpl {
+    /// What the control server does wrong at every call.
+    fn leak(&self) {
+        if self.leak_per_call > 0 {
+            std::mem::forget(vec![0xa5u8; self.leak_per_call]);
+        }
+    }
+
+    fn record(&self, call_id: &str) -> Result<(), SystemException> {
+        self.leak();
+        let Some(log) = &self.log else {
+            return Ok(());
+        };
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
         // One write per line (O_APPEND): a kill between two calls never tears one.
         log.write_all(format!("{call_id}\n").as_bytes())
             .map_err(|e| {
@@ -219,23 +355,44 @@ impl Probe for ProbeImpl {
                     0,
                     orb::codegen::CompletionStatus::No,
                 )
-            })?;
+            })
+    }
+}
+
+impl Probe for ProbeImpl {
+    fn execute(&self, call_id: &str) -> Result<u64, SystemException> {
+        self.record(call_id)?;
         Ok(self.executed.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
+    fn note(&self, call_id: &str) -> Result<(), SystemException> {
+        self.record(call_id)
+    }
+
     fn fill(&self, size: u32) -> Result<Octets, SystemException> {
+        self.leak();
         Ok(vec![0x5a; size as usize])
     }
 }
 
-fn serve(endpoint: &str, log: &std::path::Path, mut orb_args: Vec<String>) -> Res {
+fn serve(
+    endpoint: &str,
+    log: Option<&std::path::Path>,
+    leak_per_call: usize,
+    mut orb_args: Vec<String>,
+) -> Res {
     orb_args.extend(["-ORBendPoint".to_owned(), endpoint.to_owned()]);
     let orb = orb_from(orb_args)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("cannot open the execution log {}: {e}", log.display()))?;
+    let log = match log {
+        None => None,
+        Some(path) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("cannot open the execution log {}: {e}", path.display()))?,
+        )),
+    };
     let root = orb.root_poa();
     // PERSISTENT and a user id: the object key names the POA and the object, not this
     // process, so a restarted server on the same endpoint answers the old references.
@@ -248,8 +405,9 @@ fn serve(endpoint: &str, log: &std::path::Path, mut orb_args: Vec<String>) -> Re
         ],
     )?;
     let servant = probe::servant(ProbeImpl {
-        log: Mutex::new(log),
+        log,
         executed: AtomicU64::new(0),
+        leak_per_call,
     });
     let obj = orb.activate_with_id(&poa, b"probe", servant.clone())?;
     // Also at `corbaloc::HOST:PORT/probe`, for a client sent through a proxy.
@@ -301,20 +459,22 @@ fn drive(threads: u32, bounds: Bounds, once: impl Fn(u32, u64) -> Outcome + Sync
     })
 }
 
+/// `(threads, oneways)`: twoway threads, and whether one more sends oneways.
 fn call(
     target: &str,
     prefix: &str,
     fill: Option<u32>,
-    threads: u32,
+    (threads, oneways): (u32, bool),
     bounds: Bounds,
     orb_args: Vec<String>,
 ) -> Res {
     let orb = orb_from(orb_args)?;
     let probe = ProbeRef::unchecked_narrow(orb.string_to_object(target)?);
-    drive(threads, bounds, |t, n| {
+    drive(threads + u32::from(oneways), bounds, |t, n| {
         let id = format!("{prefix}-{t}-{n}");
         let start_ms = now_ms();
         let (op, result) = match fill {
+            _ if t == threads => ("oneway", probe.note(&id)),
             None => ("execute", probe.execute(&id).map(drop)),
             Some(size) => ("fill", probe.fill(size).map(drop)),
         };
@@ -388,4 +548,321 @@ fn naming(url: &str, prefix: &str, bounds: Bounds, orb_args: Vec<String>) -> Res
             result,
         }
     })
+}
+
+/// The pace of the event clients: quick to notice a restart, quick to try again.
+fn reconnect_options(patience_ms: u64, check_ms: u64) -> ReconnectOptions {
+    ReconnectOptions {
+        retry_interval: Duration::from_millis(20),
+        patience: Duration::from_millis(patience_ms),
+        check_interval: Duration::from_millis(check_ms),
+    }
+}
+
+fn supply(
+    channel: &str,
+    prefix: &str,
+    patience_ms: u64,
+    bounds: Bounds,
+    orb_args: Vec<String>,
+) -> Res {
+    let orb = orb_from(orb_args)?;
+    let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(channel)?);
+    let supplier = ReconnectingPushSupplier::new(channel, reconnect_options(patience_ms, 50));
+    drive(1, bounds, |_, n| {
+        let id = format!("{prefix}-{n}");
+        let start_ms = now_ms();
+        let result = supplier.push(&Any::from(id.as_str()));
+        Outcome {
+            op: "push".to_owned(),
+            id,
+            start_ms,
+            end_ms: now_ms(),
+            result: result.map_err(|e| Failure::system(&e)),
+        }
+    })?;
+    supplier.disconnect();
+    Ok(())
+}
+
+fn consume(channel: &str, check_ms: u64, rt: bool, orb_args: Vec<String>) -> Res {
+    let orb = orb_from(orb_args)?;
+    orb.listen()?;
+    let object = orb.string_to_object(channel)?;
+    let options = reconnect_options(5000, check_ms);
+    let connections: Box<dyn Fn() -> u64> = if rt {
+        let consumer = rt_events::consumer(&orb, object, options)?;
+        Box::new(move || consumer.connections())
+    } else {
+        let channel = EventChannelRef::unchecked_narrow(object);
+        let consumer = ReconnectingPushConsumer::start(&orb, channel, options, |event| {
+            event_received(event.as_str().unwrap_or("(not a string)"))
+        })?;
+        Box::new(move || consumer.connections())
+    };
+    say_connections_until_end_of_input(&*connections)
+}
+
+/// `event ID MS`, as each event comes.
+fn event_received(id: &str) {
+    // A consumer that cannot report is of no use: the test sees it end.
+    if say(&format!("event {id} {}", now_ms())).is_err() {
+        std::process::exit(1);
+    }
+}
+
+/// Says `connected N MS` each time `connections` grows (a few ms late: a push that starts
+/// after the line's time surely found the client connected), until standard input closes.
+fn say_connections_until_end_of_input(connections: &dyn Fn() -> u64) -> Res {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            wait_for_end_of_input();
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let mut seen = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = connections();
+        if now > seen {
+            seen = now;
+            say(&format!("connected {seen} {}", now_ms()))?;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// The real-time channel's supplier and consumer.
+mod rt_events {
+    use super::*;
+    use event_service::rtec::rtec_event_channel_admin::EventChannelRef;
+    use event_service::rtec::{
+        self, ConsumerQosBuilder, RtecReconnectingPushConsumer, RtecReconnectingPushSupplier,
+        SupplierQosBuilder,
+    };
+
+    /// The type of every event of the scenarios (16 and below are the channel's own).
+    const TYPE: i32 = 20;
+
+    pub fn supply(
+        channel: &str,
+        prefix: &str,
+        patience_ms: u64,
+        bounds: Bounds,
+        orb_args: Vec<String>,
+    ) -> Res {
+        let source = prefix
+            .strip_prefix('s')
+            .and_then(|k| k.parse::<i32>().ok())
+            .map(|k| k + 1)
+            .ok_or_else(|| {
+                format!("--prefix {prefix:?}: a real-time supplier's is sK (K a number)")
+            })?;
+        let orb = orb_from(orb_args)?;
+        let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(channel)?);
+        let supplier = Arc::new(RtecReconnectingPushSupplier::start(
+            channel,
+            SupplierQosBuilder::new().insert(source, TYPE, 0, 1).build(),
+            reconnect_options(patience_ms, 50),
+        )?);
+        {
+            let supplier = supplier.clone();
+            std::thread::spawn(move || {
+                let _ = say_connections_until_end_of_input(&|| supplier.connections());
+            });
+        }
+        drive(1, bounds, |_, n| {
+            let id = format!("{prefix}-{n}");
+            let mut event = rtec::event(source, TYPE);
+            event.data.pad1 = n as i32;
+            let start_ms = now_ms();
+            let result = supplier.push(&[event]);
+            Outcome {
+                op: "push".to_owned(),
+                id,
+                start_ms,
+                end_ms: now_ms(),
+                result: result.map_err(|e| Failure::system(&e)),
+            }
+        })
+    }
+
+    pub fn consumer(
+        orb: &Orb,
+        channel: orb::ObjectRef,
+        options: ReconnectOptions,
+    ) -> Result<RtecReconnectingPushConsumer, Box<dyn std::error::Error>> {
+        Ok(RtecReconnectingPushConsumer::start(
+            orb,
+            EventChannelRef::unchecked_narrow(channel),
+            ConsumerQosBuilder::new().insert_type(TYPE, 0).build(),
+            options,
+            |events| {
+                for e in events {
+                    event_received(&format!("s{}-{}", e.header.source - 1, e.data.pad1));
+                }
+            },
+        )?)
+    }
+}
+
+/// The soak's load.
+mod soak {
+    use super::*;
+    use naming_service::cos_naming::naming_context::UnbindError;
+
+    pub struct Targets {
+        pub probe: String,
+        pub naming: String,
+        pub channel: String,
+    }
+
+    /// What the threads did, counted as they go.
+    #[derive(Default)]
+    struct Counts {
+        twoway: AtomicU64,
+        oneway: AtomicU64,
+        naming: AtomicU64,
+        pushed: AtomicU64,
+        received: Arc<AtomicU64>,
+        errors: AtomicU64,
+    }
+
+    impl Counts {
+        fn line(&self, what: &str) -> String {
+            let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+            format!(
+                "{what} twoway {} oneway {} naming {} pushed {} received {} errors {}",
+                n(&self.twoway),
+                n(&self.oneway),
+                n(&self.naming),
+                n(&self.pushed),
+                n(&self.received),
+                n(&self.errors)
+            )
+        }
+
+        /// Counts an operation's result; an error is said at once.
+        fn count(&self, counter: &AtomicU64, op: &str, result: Result<(), String>) {
+            match result {
+                Ok(()) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(why) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    let _ = say(&format!("error {op} {why} {}", now_ms()));
+                }
+            }
+        }
+    }
+
+    fn system(e: &SystemException) -> String {
+        Failure::system(e).label()
+    }
+
+    pub fn run(
+        targets: &Targets,
+        prefix: &str,
+        threads: u32,
+        report: Duration,
+        bounds: Bounds,
+        orb_args: Vec<String>,
+    ) -> Res {
+        let orb = orb_from(orb_args)?;
+        orb.listen()?;
+        let probe = ProbeRef::unchecked_narrow(orb.string_to_object(&targets.probe)?);
+        let root = NamingContextExtRef::unchecked_narrow(orb.string_to_object(&targets.naming)?);
+        let bound = orb.string_to_object(&targets.probe)?;
+        let channel = EventChannelRef::unchecked_narrow(orb.string_to_object(&targets.channel)?);
+        let counts = Counts::default();
+        let received = counts.received.clone();
+        let _consumer = ReconnectingPushConsumer::start(
+            &orb,
+            channel.clone(),
+            reconnect_options(5000, 500),
+            move |_| {
+                received.fetch_add(1, Ordering::Relaxed);
+            },
+        )?;
+        let stop = AtomicBool::new(false);
+        let until = Instant::now() + Duration::from_secs(bounds.max_seconds);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                wait_for_end_of_input();
+                stop.store(true, Ordering::Relaxed);
+            });
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(report);
+                    let _ = say(&counts.line("progress"));
+                }
+            });
+            for t in 0..threads {
+                let (probe, root, bound, channel, counts, stop) =
+                    (&probe, &root, &bound, &channel, &counts, &stop);
+                s.spawn(move || {
+                    let supplier = ReconnectingPushSupplier::new(
+                        channel.clone(),
+                        reconnect_options(5000, 500),
+                    );
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                        let id = format!("{prefix}-{t}-{n}");
+                        match t % 4 {
+                            0 => counts.count(
+                                &counts.twoway,
+                                "twoway",
+                                probe.execute(&id).map(drop).map_err(|e| system(&e)),
+                            ),
+                            1 => counts.count(
+                                &counts.oneway,
+                                "oneway",
+                                probe.note(&id).map_err(|e| system(&e)),
+                            ),
+                            2 => counts.count(
+                                &counts.naming,
+                                "naming",
+                                bind_resolve_unbind(root, bound, &id),
+                            ),
+                            _ => counts.count(
+                                &counts.pushed,
+                                "push",
+                                supplier
+                                    .push(&Any::from(id.as_str()))
+                                    .map_err(|e| system(&e)),
+                            ),
+                        }
+                        n += 1;
+                        std::thread::sleep(Duration::from_millis(bounds.interval_ms));
+                    }
+                    supplier.disconnect();
+                });
+            }
+        });
+        say(&counts.line("total"))?;
+        Ok(())
+    }
+
+    /// Binds `id`, resolves it and unbinds it.
+    fn bind_resolve_unbind(
+        root: &NamingContextExtRef,
+        bound: &orb::ObjectRef,
+        id: &str,
+    ) -> Result<(), String> {
+        let n = name(id);
+        root.bind(&n, bound).map_err(|e| match e {
+            BindError::System(e) => format!("bind {}", system(&e)),
+            other => format!("bind {other:?}"),
+        })?;
+        root.resolve(&n).map_err(|e| match e {
+            ResolveError::System(e) => format!("resolve {}", system(&e)),
+            other => format!("resolve {other:?}"),
+        })?;
+        root.unbind(&n).map_err(|e| match e {
+            UnbindError::System(e) => format!("unbind {}", system(&e)),
+            other => format!("unbind {other:?}"),
+        })
+    }
 }

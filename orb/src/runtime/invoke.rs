@@ -59,7 +59,9 @@ fn bad_reply() -> SystemException {
 fn transport_exception(e: &TransportError, endpoint: &Endpoint) -> SystemException {
     let completed = e.completion();
     let (kind, minor) = match e {
-        TransportError::Timeout => (SystemExceptionKind::TIMEOUT, minor::TIMEOUT_CALL_TIMED_OUT),
+        TransportError::Timeout | TransportError::NotSentInTime => {
+            (SystemExceptionKind::TIMEOUT, minor::TIMEOUT_CALL_TIMED_OUT)
+        }
         TransportError::Connect { .. } | TransportError::Endpoint(_) => (
             SystemExceptionKind::TRANSIENT,
             minor::TRANSIENT_CONNECT_FAILED,
@@ -397,9 +399,13 @@ fn connection(
 /// connections sends it after the oneways to the same object that may still be with the
 /// server, on their connection, so that it cannot overtake them
 /// ([`crate::transport::ConnectionCache::oneway_route`]).
-fn oneway_connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemException> {
+fn oneway_connection(
+    orb: &OrbShared,
+    b: &Binding,
+    deadline: Option<Instant>,
+) -> Result<Conn, SystemException> {
     if !super::wants_idle_connection() {
-        return connection(orb, b, None);
+        return connection(orb, b, deadline);
     }
     if let Some(c) = orb.cache.oneway_route(&b.endpoint, b.dialect, &b.key) {
         return Ok(Conn::Shared(c));
@@ -409,7 +415,7 @@ fn oneway_connection(orb: &OrbShared, b: &Binding) -> Result<Conn, SystemExcepti
             .set_oneway_route(&b.endpoint, b.dialect, &b.key, &c);
         return Ok(Conn::Shared(c));
     }
-    let conn = connection(orb, b, None)?;
+    let conn = connection(orb, b, deadline)?;
     orb.cache
         .set_oneway_route(&b.endpoint, b.dialect, &b.key, &conn);
     Ok(conn)
@@ -766,6 +772,10 @@ pub(crate) fn invoke_oneway(
 ) -> Result<(), SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
     let orb = Orb::of(obj)?;
+    // A oneway waits for its connection and for the socket to take it no longer than a
+    // twoway waits for its reply (`-ORBclientCallTimeOutPeriod`): past it, TIMEOUT,
+    // COMPLETED_NO.
+    let deadline = deadline(&orb, r);
     let mut retried = false;
     loop {
         let b = current_binding(&orb, r)?;
@@ -793,11 +803,11 @@ pub(crate) fn invoke_oneway(
                 sent.err().map(|(e, conn)| (e, Conn::Shared(conn)))
             }
             None => {
-                let conn = oneway_connection(&orb, &b)?;
+                let conn = oneway_connection(&orb, &b, deadline)?;
                 let request = encode(&conn)?;
                 let sent = match &orb.oneways {
                     Some(batcher) => batcher.push(&conn, &request),
-                    None => conn.send_oneway(&request),
+                    None => conn.send_oneway_within(&request, deadline),
                 };
                 buffers::give(orb.options.allocator, request);
                 sent.err().map(|e| (e, conn))

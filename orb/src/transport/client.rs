@@ -209,10 +209,12 @@ pub struct ClientConnection {
     endpoint: Endpoint,
     dialect: Dialect,
     stream: BlockingStream,
-    /// The socket's write timeout, which bounds each message's writing as a whole.
+    /// Serialises writers so that messages are never interleaved; holds the write timeout
+    /// the socket has now (a call's deadline may have shortened it; zero: not known, to be
+    /// set before the next write — the socket's is never zero, which would mean none).
+    write: Mutex<Option<Duration>>,
+    /// The write timeout the connection was made with ([`ClientOptions::write_timeout`]).
     write_timeout: Option<Duration>,
-    /// Serialises writers so that messages are never interleaved.
-    write: Mutex<()>,
     state: Mutex<State>,
     /// Held only by the reader.
     input: Mutex<Input>,
@@ -273,8 +275,8 @@ impl ClientConnection {
             endpoint: endpoint.clone(),
             dialect,
             stream,
+            write: Mutex::new(options.write_timeout),
             write_timeout: options.write_timeout,
-            write: Mutex::new(()),
             state: Mutex::new(State::default()),
             input: Mutex::new(Input {
                 framer: dialect
@@ -391,8 +393,24 @@ impl ClientConnection {
         if let Some(cause) = self.state.lock().closed.clone() {
             return Err(TransportError::Closed { sent: false, cause });
         }
-        self.write_counted(&[request], Written::Oneway)
-            .map_err(|cause| TransportError::Closed { sent: false, cause })
+        self.send_oneway_within(request, None)
+    }
+
+    /// [`send_oneway`](Self::send_oneway), given up at `deadline`: waiting for another
+    /// writer, or for the socket to take the request (a peer that does not read, a link that
+    /// went away), ends there with [`TransportError::NotSentInTime`]; a request cut off
+    /// part-way breaks the connection.
+    pub fn send_oneway_within(
+        &self,
+        request: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<(), TransportError> {
+        self.touch();
+        if let Some(cause) = self.state.lock().closed.clone() {
+            return Err(TransportError::Closed { sent: false, cause });
+        }
+        self.write_counted(&[request], Written::Oneway, deadline)
+            .map_err(WriteFailure::into_error)
     }
 
     /// Whether a oneway sent on the connection may still be with the server (no reply to a
@@ -462,7 +480,7 @@ impl ClientConnection {
             let cv: Arc<Condvar> = st.spare.pop().unwrap_or_default();
             (Wake::Thread(cv.clone()), cv)
         })?;
-        self.write_request(request_id, segments)?;
+        self.write_request(request_id, segments, deadline)?;
         self.wait(request_id, &wake, deadline)
     }
 
@@ -485,7 +503,7 @@ impl ClientConnection {
                 (),
             )
         })?;
-        self.write_request(request_id, &[request])?;
+        self.write_request(request_id, &[request], deadline)?;
         Ok(PendingReply {
             conn: self.clone(),
             id: request_id,
@@ -523,14 +541,23 @@ impl ClientConnection {
         Ok(kept)
     }
 
-    /// Writes a request whose waiter is registered; on failure takes the waiter out again.
-    fn write_request(&self, request_id: u32, segments: &[&[u8]]) -> Result<(), TransportError> {
-        if let Err(cause) = self.write_counted(segments, Written::Request(request_id)) {
+    /// Writes a request whose waiter is registered, by `deadline`; on failure takes the
+    /// waiter out again.
+    fn write_request(
+        &self,
+        request_id: u32,
+        segments: &[&[u8]],
+        deadline: Option<Instant>,
+    ) -> Result<(), TransportError> {
+        if let Err(failure) = self.write_counted(segments, Written::Request(request_id), deadline) {
             let mut st = self.state.lock();
             st.remove(request_id);
-            let cause = st.closed.clone().unwrap_or(cause);
+            let failure = match (failure, st.closed.clone()) {
+                (WriteFailure::Closed(_), Some(cause)) => WriteFailure::Closed(cause),
+                (failure, _) => failure,
+            };
             st.promote();
-            return Err(TransportError::Closed { sent: false, cause });
+            return Err(failure.into_error());
         }
         Ok(())
     }
@@ -538,13 +565,56 @@ impl ClientConnection {
     /// Writes a whole message or breaks the connection: a partial message cannot be taken
     /// back, so nothing else could follow it.
     fn write(&self, segments: &[&[u8]]) -> Result<(), CloseCause> {
-        self.write_counted(segments, Written::Other)
+        self.write_counted(segments, Written::Other, None)
+            .map_err(|f| match f {
+                WriteFailure::Closed(cause) => cause,
+                // Only a deadline ends a write this way, and there is none.
+                WriteFailure::NotInTime => CloseCause::Io(std::io::ErrorKind::TimedOut),
+            })
     }
 
     /// [`write`](Self::write), keeping count of what is with the server: under the write
     /// lock, so that the count follows the order of the messages on the wire.
-    fn write_counted(&self, segments: &[&[u8]], what: Written) -> Result<(), CloseCause> {
-        let _w = self.write.lock();
+    fn write_counted(
+        &self,
+        segments: &[&[u8]],
+        what: Written,
+        deadline: Option<Instant>,
+    ) -> Result<(), WriteFailure> {
+        let mut timeout = match deadline {
+            None => self.write.lock(),
+            // Behind a writer the socket does not take (a peer that stopped reading, a link
+            // that went away), a call waits no longer than its deadline.
+            Some(d) => self
+                .write
+                .try_lock_until(d)
+                .ok_or(WriteFailure::NotInTime)?,
+        };
+        let within = match deadline {
+            None => self.write_timeout,
+            Some(d) => {
+                // A deadline already past still lets a socket that takes the message at once
+                // take it (the caller then times out waiting for the reply, as ever); only
+                // blocking is cut short. (A socket's timeout of zero would mean none.)
+                let left = d
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1));
+                Some(self.write_timeout.map_or(left, |w| w.min(left)))
+            }
+        };
+        // The socket's timeout changed only when it is off by more than a tenth, so that
+        // back-to-back calls with the same timeout make no system call for it: a write may
+        // then end a tenth early or late, well inside any caller's patience.
+        let off = match (*timeout, within) {
+            (Some(now), Some(want)) => now.abs_diff(want) > want / 10,
+            (now, want) => now != want,
+        };
+        if off {
+            self.stream
+                .set_write_timeout(within)
+                .map_err(|e| WriteFailure::Closed(CloseCause::Io(e.kind())))?;
+            *timeout = within;
+        }
         match what {
             Written::Request(id) => {
                 let mut st = self.state.lock();
@@ -558,13 +628,37 @@ impl ClientConnection {
             Written::Oneway => self.state.lock().oneways_sent += 1,
             Written::Other => {}
         }
-        match self.stream.write_all_vectored(segments, self.write_timeout) {
+        let started = Instant::now();
+        // After a partial write the rest must go within the same time (each write blocks for
+        // the socket's timeout anew): the socket's timeout follows what is left of it, be the
+        // bound the call's deadline or the connection's write timeout.
+        let bounded = within.map(|w| started + w);
+        let mut retimed = false;
+        let written = self
+            .stream
+            .write_all_vectored_until(segments, bounded, &mut retimed);
+        if retimed {
+            // Not what was recorded any more: set it again next time.
+            *timeout = Some(Duration::ZERO);
+        }
+        match written {
             Ok(()) => Ok(()),
             Err((_, e)) => {
                 let cause = CloseCause::Io(e.kind());
                 self.state.lock().fail(cause.clone());
                 self.stream.shutdown();
-                Err(cause)
+                let timed_out = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                );
+                // The caller's deadline rather than the connection's own limit ended it: the
+                // call timed out (the connection is gone all the same, a message cut short).
+                let deadline_first =
+                    deadline.is_some_and(|d| self.write_timeout.is_none_or(|w| d < started + w));
+                if timed_out && deadline_first {
+                    return Err(WriteFailure::NotInTime);
+                }
+                Err(WriteFailure::Closed(cause))
             }
         }
     }
@@ -895,6 +989,23 @@ fn deliver(st: &mut State, frame: Frame) -> Result<(), CloseCause> {
         st.abandoned.retain(|&a| a != id);
     }
     Ok(())
+}
+
+/// Why a message was not written.
+enum WriteFailure {
+    /// The connection broke (or was broken, the message cut short).
+    Closed(CloseCause),
+    /// The caller's deadline came first; nothing of the message is with the server.
+    NotInTime,
+}
+
+impl WriteFailure {
+    fn into_error(self) -> TransportError {
+        match self {
+            WriteFailure::Closed(cause) => TransportError::Closed { sent: false, cause },
+            WriteFailure::NotInTime => TransportError::NotSentInTime,
+        }
+    }
 }
 
 /// What a write puts with the server, for [`ClientConnection::is_idle`].

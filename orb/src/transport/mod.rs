@@ -138,6 +138,11 @@ pub enum TransportError {
     /// still run it (CORBA::TIMEOUT, completion MAYBE). A reply arriving later is dropped.
     #[error("no reply before the deadline")]
     Timeout,
+    /// The caller's deadline came before the request could be written (the socket did not
+    /// take it: a peer that stopped reading, a link that went away). The server cannot run
+    /// it (CORBA::TIMEOUT, completion NO): a request cut short breaks the connection.
+    #[error("the request could not be written before the deadline")]
+    NotSentInTime,
     /// The connection is gone. `sent` says whether every octet of this request had been
     /// written before the failure: if so, the server may have run it (completion MAYBE,
     /// CORBA::COMM_FAILURE); if not, it cannot have (completion NO, CORBA::TRANSIENT, safe to

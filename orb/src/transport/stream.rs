@@ -194,42 +194,49 @@ impl BlockingStream {
         segs: &[S],
         timeout: Option<Duration>,
     ) -> Result<(), (usize, io::Error)> {
-        let total: usize = segs.iter().map(|s| s.as_ref().len()).sum();
-        let started = timeout.map(|t| (Instant::now(), t));
-        let mut shortened = false;
-        let mut done = 0usize;
-        let result = loop {
-            if done >= total {
-                break Ok(());
-            }
-            if done > 0 {
-                // Not the first send: only what is left of the message's time.
-                if let Some((start, t)) = started {
-                    let left = t.saturating_sub(start.elapsed());
-                    if left.is_zero() {
-                        break Err((done, io::ErrorKind::TimedOut.into()));
-                    }
-                    if let Err(e) = self.set_write_timeout(Some(left)) {
-                        break Err((done, e));
-                    }
-                    shortened = true;
-                }
-            }
-            let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let n = fill_iov(&mut iov, segs.iter().map(AsRef::as_ref), done);
-            match self.write_vectored(&iov[..n]) {
-                Ok(0) => break Err((done, io::ErrorKind::WriteZero.into())),
-                Ok(w) => done += w,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err((done, e)),
-            }
-        };
-        if shortened {
+        let mut retimed = false;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let written = self.write_all_vectored_until(segs, deadline, &mut retimed);
+        if retimed {
             // The next message gets the whole timeout again. If this fails the socket is
             // broken and the next write says so.
             let _ = self.set_write_timeout(timeout);
         }
-        result
+        written
+    }
+
+    /// [`write_all_vectored`](Self::write_all_vectored) ending by `deadline`: each write
+    /// after a partial one blocks only for what is left of it (the socket's write timeout
+    /// is shortened to that, and `retimed` set: the caller set it for the first write and
+    /// must set it again). Past the deadline, `TimedOut`.
+    pub(crate) fn write_all_vectored_until<S: AsRef<[u8]>>(
+        &self,
+        segs: &[S],
+        deadline: Option<Instant>,
+        retimed: &mut bool,
+    ) -> Result<(), (usize, io::Error)> {
+        let total: usize = segs.iter().map(|s| s.as_ref().len()).sum();
+        let mut done = 0usize;
+        while done < total {
+            if let (Some(d), true) = (deadline, done > 0) {
+                // A zero timeout would mean none: at the deadline, stop instead.
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err((done, io::ErrorKind::TimedOut.into()));
+                }
+                *retimed = true;
+                self.set_write_timeout(Some(left)).map_err(|e| (done, e))?;
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let n = fill_iov(&mut iov, segs.iter().map(AsRef::as_ref), done);
+            match self.write_vectored(&iov[..n]) {
+                Ok(0) => return Err((done, io::ErrorKind::WriteZero.into())),
+                Ok(w) => done += w,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err((done, e)),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -570,7 +570,7 @@ impl Deployment {
     /// process; and the host where the CL is to run.
     fn start(layout: &[Vec<Part>], zero: bool, misses: u32) -> Result<(Deployment, usize), Error> {
         let hosts = if layout.len() > 1 {
-            Some(Hosts::create(layout.len())?)
+            Some(Hosts::create(mshn::netns::OWNER, "", layout.len())?)
         } else {
             None
         };

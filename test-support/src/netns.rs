@@ -1,24 +1,32 @@
 //! Hosts as network namespaces of this machine, joined pairwise by veth pairs: host `i` has
 //! the address `10.77.0.(i+1)/32` on its loopback and a `/32` route to every other host over
-//! the veth between them (the layout `mshn::netns` uses; nothing is changed outside the
-//! namespaces). Made with `ip` (iproute2), which needs root; [`Hosts::unavailable`] says why
-//! it cannot be done here.
+//! the veth between them (a full mesh: no bridge, nothing changed outside the namespaces).
+//! Made with `ip` (iproute2), which needs root; [`Hosts::unavailable`] says why it cannot be
+//! done here.
 //!
-//! Namespaces are named `faults-PID-hN` after the process that made them: they are deleted
-//! when the [`Hosts`] is dropped (a failing test included), and those of processes that no
-//! longer exist (a test killed before its destructors ran) are deleted by the next
-//! [`Hosts::create`].
+//! Namespaces are named `OWNER-PID-TAG-hN` (`OWNER-PID-hN` without a tag) after the program
+//! that made them (`faults`, `mshn`) and its process: they are deleted when the [`Hosts`] is
+//! dropped (a failing test included), and those of processes that no longer exist (a test
+//! killed before its destructors ran) are deleted by the owner's next [`Hosts::create`].
 //!
 //! A partition takes a host off a link the way a host that disappears does: its end of the
 //! veth goes down, so the other host's packets to it vanish with no error (its end only
 //! loses carrier; its route stays), and new connections wait for SYNs that are never
 //! answered. Healing brings the end up and puts back the route the kernel removed with it.
 
-use crate::Error;
 use std::process::Command;
 
-/// The prefix of every namespace this crate makes.
-const PREFIX: &str = "faults-";
+/// What went wrong making or changing the hosts, said in full.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// The namespaces of one test.
 pub struct Hosts {
@@ -42,16 +50,17 @@ fn ip(args: &[&str]) -> Result<String, Error> {
     }
 }
 
-/// Deletes the namespaces of test processes that are gone, after killing what still runs
-/// in them (the processes such a test started in its own namespaces).
-fn delete_stale() {
+/// Deletes `owner`'s namespaces whose processes are gone, after killing what still runs in
+/// them (the processes such a test started in its own namespaces).
+fn delete_stale(owner: &str) {
+    let prefix = format!("{owner}-");
     let Ok(list) = ip(&["netns", "list"]) else {
         return;
     };
     for line in list.lines() {
         let name = line.split_whitespace().next().unwrap_or_default();
         let Some(pid) = name
-            .strip_prefix(PREFIX)
+            .strip_prefix(&prefix)
             .and_then(|rest| rest.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
@@ -66,7 +75,7 @@ fn delete_stale() {
 }
 
 /// SIGKILL to every process in namespace `name` (`ip netns pids`): only ever called on
-/// namespaces this crate made, so these are processes a test of ours started.
+/// namespaces made here, so these are processes their owner started.
 fn kill_all_in(name: &str) {
     if let Ok(pids) = ip(&["netns", "pids", name]) {
         for pid in pids.split_whitespace() {
@@ -78,7 +87,11 @@ fn kill_all_in(name: &str) {
 impl Hosts {
     /// Why namespaces cannot be made here (`None`: they can): `ip` missing, or not root.
     pub fn unavailable() -> Option<String> {
-        let probe = format!("{PREFIX}{}-probe", std::process::id());
+        // Unique per call: tests of one binary run side by side, and a second probe of the
+        // same name would fail ("File exists") and skip its test.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = format!("rtorb-probe-{}-{n}", std::process::id());
         match ip(&["netns", "add", &probe]) {
             Ok(_) => {
                 let _ = ip(&["netns", "del", &probe]);
@@ -90,18 +103,28 @@ impl Hosts {
         }
     }
 
-    /// `n` hosts (2 to 200), joined pairwise. Namespaces left by dead test processes are
-    /// deleted first. `tag` keeps apart the hosts of tests that run side by side in one
-    /// process.
-    pub fn create(tag: &str, n: usize) -> Result<Hosts, Error> {
-        if !(2..=200).contains(&n) {
-            return Err(Error(format!("hosts: {n} asked for; 2 to 200 can be made")));
+    /// `n` hosts (1 to 200), joined pairwise, named for `owner` (a short word: `faults`,
+    /// `mshn`). `owner`'s namespaces left by dead processes are deleted first. `tag` (may be
+    /// empty) keeps apart the hosts of tests that run side by side in one process.
+    pub fn create(owner: &str, tag: &str, n: usize) -> Result<Hosts, Error> {
+        if !(1..=200).contains(&n) {
+            return Err(Error(format!("hosts: {n} asked for; 1 to 200 can be made")));
         }
-        delete_stale();
+        if owner.is_empty() || owner.contains('-') {
+            return Err(Error(format!(
+                "hosts: owner {owner:?}: a word without '-' is needed (namespaces are \
+                 named OWNER-PID-...)"
+            )));
+        }
+        delete_stale(owner);
         let pid = std::process::id();
         let mut hosts = Hosts { names: Vec::new() };
         for i in 0..n {
-            let name = format!("{PREFIX}{pid}-{tag}-h{i}");
+            let name = if tag.is_empty() {
+                format!("{owner}-{pid}-h{i}")
+            } else {
+                format!("{owner}-{pid}-{tag}-h{i}")
+            };
             ip(&["netns", "add", &name])?;
             hosts.names.push(name);
             let ns = &hosts.names[i];
@@ -204,7 +227,7 @@ impl Drop for Hosts {
             // there would keep the namespace's network alive after `del`.
             kill_all_in(n);
             if let Err(e) = ip(&["netns", "del", n]) {
-                eprintln!("faults: {e}");
+                eprintln!("netns: {e}");
             }
         }
     }
