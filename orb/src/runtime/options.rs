@@ -291,7 +291,7 @@ impl OrbOptions {
                 }
             }
             "lanes" => {
-                let lanes = crate::rt::parse_lanes(value).map_err(|reason| invalid(reason))?;
+                let lanes = crate::rt::parse_lanes(value).map_err(&invalid)?;
                 self.lanes = Some(lanes);
                 // Lanes run requests; a thread per connection reads them.
                 self.strategy = Strategy::ThreadPerConnection;
@@ -311,8 +311,7 @@ impl OrbOptions {
                     .ok_or_else(|| bad("a priority from 0 to 32767"))?;
             }
             "prioritybands" => {
-                self.priority_bands =
-                    crate::rt::parse_bands(value).map_err(|reason| invalid(reason))?;
+                self.priority_bands = crate::rt::parse_bands(value).map_err(&invalid)?;
             }
             "prioritymapping" => {
                 self.priority_mapping = NativePriorityPolicy::parse(value)
