@@ -252,7 +252,9 @@ const POOL: &[&str] = &["-ORBthreadStrategy", "pool", "-ORBthreadPoolSize", "3"]
 const PER_CONNECTION: &[&str] = &["-ORBthreadStrategy", "connection"];
 
 fn run(calls: usize, rounds: usize) -> Result<(), String> {
-    println!("| placement | server | load | p50 (µs) | p99 (µs) | p99/p50 | p50 / unloaded p50 |");
+    println!(
+        "| placement | server | load | p50 (µs) | p99 (µs) | p99/p50 | p50 / unloaded lanes p50 |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for pinned in [true, false] {
         let place = if pinned {
@@ -260,7 +262,8 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
         } else {
             "unpinned"
         };
-        // Per round: [unloaded, lanes, pool, connection] × (p50, p99).
+        // Per round: [lanes unloaded, lanes, pool, connection, connection unloaded] ×
+        // (p50, p99).
         let mut figures: Vec<Vec<(f64, f64)>> = Vec::new();
         for _ in 0..rounds {
             let mut round = Vec::new();
@@ -269,6 +272,7 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
                 (LANES, true),
                 (POOL, true),
                 (PER_CONNECTION, true),
+                (PER_CONNECTION, false),
             ] {
                 let s = measure(pinned, args, load, calls)?;
                 round.push((quantile(&s, 0.5) as f64, quantile(&s, 0.99) as f64));
@@ -280,6 +284,7 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
             ("lanes 0:2,20000:1, bands", "hog + flood"),
             ("pool of 3", "hog + flood"),
             ("thread per connection", "hog + flood"),
+            ("thread per connection", "none"),
         ];
         for (i, (server, load)) in names.iter().enumerate() {
             let p50 = median(figures.iter().map(|r| r[i].0).collect());
