@@ -321,7 +321,10 @@ fn main() -> ExitCode {
             let mut it = args.iter();
             let mut bad = None;
             while let Some(a) = it.next() {
-                let v = it.next().and_then(|v| v.parse::<usize>().ok()).filter(|v| *v > 0);
+                let v = it
+                    .next()
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .filter(|v| *v > 0);
                 match (a.as_str(), v) {
                     ("--calls", Some(v)) => calls = v,
                     ("--rounds", Some(v)) => rounds = v,
