@@ -411,3 +411,23 @@ fn calls_of_different_bands_go_on_different_connections_with_their_priority() {
     assert_ne!(conn(1), conn(2));
     server.shutdown(true);
 }
+
+#[test]
+fn a_shutdown_answers_the_requests_lanes_have_in_hand() {
+    // Two requests of one connection in the lane's two threads, blocked: the connection's
+    // reader has nothing left to do when the shutdown stops it, and must not close the
+    // connection before their replies are out.
+    let s = serve("-ORBlanes 0:2");
+    let client = orb("");
+    let obj = client_ref(&client, &s.obj);
+    let calls = blocked_calls(&s, &obj, 0, 2, false);
+    // Not waiting: the lane's threads are blocked until the gate opens.
+    s.server.shutdown(false);
+    s.gate.open();
+    for c in calls {
+        c.join()
+            .unwrap()
+            .expect("a request in a lane when the server shut down was not answered");
+    }
+    s.server.shutdown(true);
+}

@@ -289,7 +289,25 @@ fn a_request_goes_to_the_highest_lane_not_above_its_priority() {
         assert_eq!(seen, Some(lane), "priority {p}");
         assert_eq!(name.as_deref(), Some(format!("orb-lane-{lane}-0").as_str()));
     }
+    // Stopping lets a lane finish what it has queued: one job in hand, one queued.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (done, finished) = std::sync::mpsc::channel();
+    let (started, running) = std::sync::mpsc::channel();
+    let done2 = done.clone();
+    pool.submit(
+        0,
+        Box::new(move || {
+            started.send(()).unwrap();
+            held.recv().unwrap();
+            done.send("in hand").unwrap();
+        }),
+    );
+    running.recv().unwrap();
+    pool.submit(0, Box::new(move || done2.send("queued").unwrap()));
     pool.stop();
+    release.send(()).unwrap();
+    assert_eq!(finished.recv().unwrap(), "in hand");
+    assert_eq!(finished.recv().unwrap(), "queued");
     // Once stopped, work runs on the caller rather than being dropped.
     let (tx, rx) = std::sync::mpsc::channel();
     pool.submit(

@@ -62,6 +62,10 @@ struct ConnWork {
     codesets: AtomicU64,
     /// CloseConnection was said (or is being said): once is enough.
     said_close: AtomicBool,
+    /// Signalled when `busy` drops to zero, for a connection thread waiting for the
+    /// requests it handed to lanes ([`Handler::on_reading_ended`]).
+    idle_lock: Mutex<()>,
+    idle: parking_lot::Condvar,
 }
 
 fn pack_codesets(cs: CodeSets) -> u64 {
@@ -277,6 +281,10 @@ impl RequestHandler {
         let left = w.busy.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
         if left == 0 && self.closing.load(Ordering::SeqCst) {
             say_close_once(conn);
+        }
+        if left == 0 && self.lanes.is_some() {
+            let _held = w.idle_lock.lock();
+            w.idle.notify_all();
         }
     }
 
@@ -636,6 +644,20 @@ impl Handler for RequestHandler {
     fn on_protocol_error(&self, conn: &ConnectionHandle, _error: &GiopError) {
         if let Some(m) = message_error(GiopVersion::V1_0, lite_order(conn)) {
             let _ = conn.send(m);
+        }
+    }
+
+    /// With lanes, the connection's requests are still being served elsewhere when its
+    /// thread stops reading: their replies must go out before it closes the connection.
+    fn on_reading_ended(&self, conn: &ConnectionHandle) {
+        if self.lanes.is_none() {
+            return;
+        }
+        if let Some(w) = conn_work(conn) {
+            let mut held = w.idle_lock.lock();
+            while w.busy.load(Ordering::SeqCst) > 0 {
+                w.idle.wait(&mut held);
+            }
         }
     }
 
