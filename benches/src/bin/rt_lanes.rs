@@ -11,9 +11,10 @@
 //! hog (a busy loop on core 1), the flood (low-priority threads, priority 0, each on a
 //! connection of its own, calling `spin` back to back) and the probe (one thread at priority
 //! 30000 calling `ping`, with a pause of 100 µs between calls). Pinned, the server, flood and
-//! probe share core 1 with the hog (`taskset -c 1`); unpinned, only the hog is pinned. Native
-//! priorities use the ORB's default mapping (`SCHED_FIFO` where the process may, see
-//! `orb::rt::mapping`). Each row's figures are the medians over rounds.
+//! probe share core 1 with the hog (`taskset -c 1`); unpinned, only the hog is pinned. Every
+//! case runs with the ORB's default native priority mapping (`fifo`: `SCHED_FIFO` where the
+//! process may, see `orb::rt::mapping`) and without one (`off`), for every process of the
+//! case. Each row's figures are the medians over rounds.
 
 use orb::cdr::{Decoder, EncodeError, Encoder};
 use orb::codegen::DispatchStatus;
@@ -143,17 +144,28 @@ fn probe(ior: &str, calls: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// This executable in role `role`, pinned to core 1 if `pinned`.
-fn role(pinned: bool, role: &str, args: &[&str]) -> Command {
+/// Where a run's processes go, and the native priority mapping they use.
+#[derive(Clone, Copy)]
+struct Setup {
+    /// Everything on core 1 (the hog always is).
+    pinned: bool,
+    /// `-ORBpriorityMapping` of every process, through the `ORBpriorityMapping` variable.
+    mapping: &'static str,
+}
+
+/// This executable in role `role`, pinned to core 1 if `setup.pinned`.
+fn role(setup: Setup, role: &str, args: &[&str]) -> Command {
     let me = std::env::current_exe().expect("the running executable");
-    let mut c = if pinned {
+    let mut c = if setup.pinned {
         let mut c = Command::new("taskset");
         c.args(["-c", "1"]).arg(me);
         c
     } else {
         Command::new(me)
     };
-    c.arg(role).args(args);
+    c.arg(role)
+        .args(args)
+        .env("ORBpriorityMapping", setup.mapping);
     c
 }
 
@@ -168,8 +180,8 @@ struct Server {
     ior: String,
 }
 
-fn start_server(pinned: bool, orb_args: &[&str]) -> Result<Server, String> {
-    let mut child = role(pinned, "serve", orb_args)
+fn start_server(setup: Setup, orb_args: &[&str]) -> Result<Server, String> {
+    let mut child = role(setup, "serve", orb_args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -197,25 +209,32 @@ impl Server {
 }
 
 /// The probe's round trips against a server of `orb_args`, with the hog and flood if `load`.
-fn measure(pinned: bool, orb_args: &[&str], load: bool, calls: usize) -> Result<Vec<u64>, String> {
-    let server = start_server(pinned, orb_args)?;
+fn measure(setup: Setup, orb_args: &[&str], load: bool, calls: usize) -> Result<Vec<u64>, String> {
+    let server = start_server(setup, orb_args)?;
     let mut helpers = Vec::new();
     if load {
         // The hog is on core 1 whether or not the rest is.
         helpers.push(
-            role(true, "hog", &[])
-                .spawn()
-                .map_err(|e| format!("starting the hog: {e}"))?,
+            role(
+                Setup {
+                    pinned: true,
+                    ..setup
+                },
+                "hog",
+                &[],
+            )
+            .spawn()
+            .map_err(|e| format!("starting the hog: {e}"))?,
         );
         helpers.push(
-            role(pinned, "flood", &[&server.ior])
+            role(setup, "flood", &[&server.ior])
                 .spawn()
                 .map_err(|e| format!("starting the flood: {e}"))?,
         );
         // Let the flood reach the server before measuring.
         std::thread::sleep(Duration::from_millis(300));
     }
-    let out = role(pinned, "probe", &[&server.ior, &calls.to_string()])
+    let out = role(setup, "probe", &[&server.ior, &calls.to_string()])
         .output()
         .map_err(|e| format!("running the probe: {e}"));
     for h in helpers {
@@ -253,10 +272,16 @@ const PER_CONNECTION: &[&str] = &["-ORBthreadStrategy", "connection"];
 
 fn run(calls: usize, rounds: usize) -> Result<(), String> {
     println!(
-        "| placement | server | load | p50 (µs) | p99 (µs) | p99/p50 | p50 / unloaded lanes p50 |"
+        "| mapping | placement | server | load | p50 (µs) | p99 (µs) | p99/p50 | p50 / unloaded lanes p50 |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for pinned in [true, false] {
+    println!("|---|---|---|---|---|---|---|---|");
+    for (mapping, pinned) in [
+        ("fifo", true),
+        ("fifo", false),
+        ("off", true),
+        ("off", false),
+    ] {
+        let setup = Setup { pinned, mapping };
         let place = if pinned {
             "pinned (core 1)"
         } else {
@@ -274,7 +299,7 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
                 (PER_CONNECTION, true),
                 (PER_CONNECTION, false),
             ] {
-                let s = measure(pinned, args, load, calls)?;
+                let s = measure(setup, args, load, calls)?;
                 round.push((quantile(&s, 0.5) as f64, quantile(&s, 0.99) as f64));
             }
             figures.push(round);
@@ -292,7 +317,7 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
             let spread = median(figures.iter().map(|r| r[i].1 / r[i].0).collect());
             let vs_unloaded = median(figures.iter().map(|r| r[i].0 / r[0].0).collect());
             println!(
-                "| {place} | {server} | {load} | {:.1} | {:.1} | {spread:.2} | {vs_unloaded:.2} |",
+                "| {mapping} | {place} | {server} | {load} | {:.1} | {:.1} | {spread:.2} | {vs_unloaded:.2} |",
                 p50 / 1e3,
                 p99 / 1e3
             );
