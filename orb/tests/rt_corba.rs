@@ -188,17 +188,20 @@ fn the_clients_priority_reaches_the_servant_and_none_means_the_servers() {
     s.server.shutdown(true);
 }
 
-#[test]
-fn a_server_declared_priority_overrides_the_clients_and_is_in_its_iors() {
-    let s = serve("-ORBpriorityModel server -ORBserverPriority 300");
-    let profile = s
-        .obj
-        .ior()
+/// The first IIOP profile of `obj`'s IOR.
+fn iiop_profile(obj: &ObjectRef) -> IiopProfile {
+    obj.ior()
         .profiles
         .iter()
         .find(|p| p.tag == ProfileId::INTERNET_IOP)
         .map(|p| IiopProfile::from_tagged(p).unwrap())
-        .unwrap();
+        .expect("an IIOP profile")
+}
+
+#[test]
+fn a_server_declared_priority_overrides_the_clients_and_is_in_its_iors() {
+    let s = serve("-ORBpriorityModel server -ORBserverPriority 300");
+    let profile = iiop_profile(&s.obj);
     let policies = profile.component(ComponentId::POLICIES).unwrap();
     assert_eq!(
         PriorityModelPolicy::from_component_data(&policies.data),
@@ -217,14 +220,7 @@ fn a_server_declared_priority_overrides_the_clients_and_is_in_its_iors() {
 #[test]
 fn an_ordinary_server_puts_no_policies_in_its_iors() {
     let s = serve("");
-    let profile = s
-        .obj
-        .ior()
-        .profiles
-        .iter()
-        .find(|p| p.tag == ProfileId::INTERNET_IOP)
-        .map(|p| IiopProfile::from_tagged(p).unwrap())
-        .unwrap();
+    let profile = iiop_profile(&s.obj);
     assert!(profile.component(ComponentId::POLICIES).is_none());
     s.server.shutdown(true);
 }

@@ -194,22 +194,28 @@ impl RequestHandler {
     }
 
     /// A request handed to its lane: decoded again on the lane's thread (the reader checked
-    /// it decodes) and served there.
+    /// it decodes) and served there. One that cannot be served (its ORB gone) is still
+    /// counted out, or its connection's thread would wait for it for ever.
     fn serve_in_lane(
         &self,
         conn: &ConnectionHandle,
         frame: Frame,
         codesets: CodeSets,
         priority: Priority,
+        counted: bool,
     ) {
-        let Some(orb) = self.orb.upgrade() else {
-            return conn.close();
-        };
         let _current = CurrentGuard::enter(&self.orb);
-        if let Ok(msg) = frame.decode() {
-            if let Header::Request(req) = msg.header() {
-                self.serve_request(&orb, conn, &msg, req, codesets, priority);
+        match (self.orb.upgrade(), frame.decode()) {
+            (Some(orb), Ok(msg)) => {
+                if let Header::Request(req) = msg.header() {
+                    return self.serve_request(&orb, conn, &msg, req, codesets, priority);
+                }
             }
+            (None, _) => conn.close(),
+            (Some(_), Err(_)) => {}
+        }
+        if counted {
+            self.end(conn);
         }
     }
 
@@ -608,7 +614,7 @@ impl Handler for RequestHandler {
                 priority,
                 Box::new(move || {
                     if let Some(handler) = me.upgrade() {
-                        handler.serve_in_lane(&conn, frame, codesets, priority);
+                        handler.serve_in_lane(&conn, frame, codesets, priority, counted);
                     }
                 }),
             );
