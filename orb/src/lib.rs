@@ -9,6 +9,7 @@
 //! - [`ior`]: interoperable object references, `corbaloc:` and `corbaname:` URLs;
 //! - [`poa`]: the Portable Object Adapter: POA tree, policies, object keys, request demultiplexing;
 //! - [`transport`]: IIOP/UIOP connections, server strategies, client wait strategy and cache;
+//! - [`rt`]: RT-CORBA priorities, priority models, thread-pool lanes and priority bands;
 //! - [`exception`]: system exceptions and the trait of IDL-defined exceptions;
 //! - [`servant`], [`object`] and [`Orb`]: servants, object references and the ORB that
 //!   dispatches requests to the one and invokes the other.
@@ -27,6 +28,7 @@ pub mod iop;
 pub mod ior;
 pub mod object;
 pub mod poa;
+pub mod rt;
 mod runtime;
 pub mod servant;
 pub mod transport;

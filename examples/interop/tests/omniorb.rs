@@ -808,3 +808,64 @@ fn omniorb_server_refuses_wide_characters_in_giop_1_1() {
         "omniORB's client against omniORB's server in GIOP 1.1: {out}"
     );
 }
+
+/// An RT-CORBA client's priority (the `RTCorbaPriority` service context, id 10) reaches
+/// omniORB, which has no RT-CORBA and ignores it, as GIOP asks of contexts a receiver does
+/// not know: every call is answered, in every GIOP version, and the relay shows that every
+/// request carried the priority.
+#[test]
+fn omniorb_server_ignores_the_rt_corba_priority_context() {
+    use orb::giop::{Header, Message as GiopMessage};
+    use orb::iop::ServiceId;
+    use orb::rt::RtCurrent;
+    use rtorb_interop::interop::{Tester, TesterRef};
+
+    let (_server, ior) = server(CXX_SERVER, &[]);
+    let relay = Relay::new(&ior);
+    for v in VERSIONS {
+        let mut options = OrbOptions::default();
+        let args = ["-ORBmaxGIOPVersion", v, "-ORBpriorityMapping", "off"];
+        options
+            .parse_args(args.iter().map(|s| s.to_string()))
+            .unwrap();
+        let orb = Orb::init(options).unwrap();
+        let t = TesterRef::unchecked_narrow(orb.string_to_object(&relay.ior).unwrap());
+        RtCurrent::set_the_priority(20000).unwrap();
+        let echoed = t.echo_long(42);
+        RtCurrent::clear();
+        assert_eq!(echoed.unwrap(), 42, "GIOP {v}");
+        orb.shutdown(true);
+    }
+    let seen = relay.seen.lock().unwrap();
+    let mut requests = 0;
+    for (up, _) in seen.iter() {
+        let up = up.lock().unwrap();
+        let mut at = 0;
+        while at + 12 <= up.len() {
+            let size: [u8; 4] = up[at + 8..at + 12].try_into().unwrap();
+            let size = if up[at + 6] & 1 == 1 {
+                u32::from_le_bytes(size)
+            } else {
+                u32::from_be_bytes(size)
+            } as usize;
+            let end = (at + 12 + size).min(up.len());
+            let message = GiopMessage::decode(&up[at..end]).expect("a GIOP message to omniORB");
+            if let Header::Request(r) = message.header() {
+                requests += 1;
+                let p = r
+                    .service_context
+                    .get(ServiceId::RT_CORBA_PRIORITY)
+                    .and_then(orb::rt::read_priority_context);
+                assert_eq!(
+                    p,
+                    Some(20000),
+                    "request {} in GIOP {}",
+                    r.operation,
+                    message.version()
+                );
+            }
+            at = end;
+        }
+    }
+    assert_eq!(requests, VERSIONS.len(), "one request per GIOP version");
+}

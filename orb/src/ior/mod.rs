@@ -26,6 +26,7 @@ mod url;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use component::open_encapsulation;
 pub use component::{
     CodeSetComponent, CodeSetComponentInfo, Component, SslSecTrans, OMNIORB_ORB_TYPE,
 };

@@ -18,9 +18,10 @@ use crate::giop::{
     LocateStatus, MessageWriter, ReplyStatus, RequestHeader, ResponseFlags, ServiceContexts,
     TargetAddress,
 };
-use crate::iop::{Ior, ProfileId, ServiceContext, ServiceId};
+use crate::iop::{ComponentId, Ior, ProfileId, ServiceContext, ServiceId};
 use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::{ObjectRef, RefInner, Reply};
+use crate::rt::{self, PriorityModel, PriorityModelPolicy, RtCurrent};
 use crate::transport::{ClientConnection, Dialect, Endpoint, IdleConnection, TransportError};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -152,6 +153,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
                 key: p.object_key,
                 version: GiopVersion::new(1, p.version.minor.min(orb.options.giop_version.minor)),
                 codesets: CodeSets::default(),
+                server_policy: server_policy(ior),
             });
         }
     }
@@ -182,6 +184,9 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
         Some(cs) if cs.for_char_data.native_code_set == CodeSetId::UTF_8 => CodeSetId::UTF_8,
         _ => CodeSetId::ISO_8859_1,
     };
+    let server_policy = profile
+        .component(ComponentId::POLICIES)
+        .and_then(|c| PriorityModelPolicy::from_component_data(&c.data));
     Ok(Binding {
         endpoint,
         dialect,
@@ -191,7 +196,44 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
             char: char_set,
             wchar: CodeSetId::UTF_16,
         },
+        server_policy,
     })
+}
+
+/// The RT-CORBA priority model the IOR's (first IIOP profile's) `TAG_POLICIES` declares.
+fn server_policy(ior: &Ior) -> Option<PriorityModelPolicy> {
+    ior.profiles
+        .iter()
+        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+        .find_map(|p| IiopProfile::from_tagged(p).ok())?
+        .component(ComponentId::POLICIES)
+        .and_then(|c| PriorityModelPolicy::from_component_data(&c.data))
+}
+
+/// The `RTCorbaPriority` context a request carries: the calling thread's priority, unless
+/// the server declares it runs requests at its own (then the context would be ignored).
+/// Servers without RT-CORBA ignore it, as GIOP has them ignore contexts they do not know.
+fn priority_context(b: &Binding) -> Option<ServiceContext> {
+    let p = RtCurrent::the_priority()?;
+    let declared = b
+        .server_policy
+        .is_some_and(|s| s.model == PriorityModel::ServerDeclared);
+    (!declared).then(|| rt::priority_context(p))
+}
+
+/// The index of the priority band the calling thread's calls go in, if the ORB has bands
+/// and the thread a priority in one (a priority outside every band uses the ordinary
+/// shared connection).
+fn priority_band(orb: &OrbShared) -> Option<u16> {
+    let bands = &orb.options.priority_bands;
+    if bands.is_empty() {
+        return None;
+    }
+    let p = RtCurrent::the_priority()?;
+    bands
+        .iter()
+        .position(|band| band.contains(p))
+        .and_then(|i| u16::try_from(i).ok())
 }
 
 /// The first GIOP-lite listener a profile of an rtorb server advertises, with the byte
@@ -277,13 +319,15 @@ fn encode_request(
     first_on_connection: bool,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Vec<u8>, SystemException> {
-    let contexts;
-    let service_context = if first_on_connection && !b.dialect.is_lite() && b.version.minor > 0 {
-        contexts = [codesets_context(b.codesets)];
-        ServiceContexts::from_slice(&contexts)
-    } else {
-        ServiceContexts::EMPTY
-    };
+    // GIOP-lite has no service contexts. A Vec that stays empty does not allocate.
+    let mut contexts = Vec::new();
+    if !b.dialect.is_lite() {
+        if first_on_connection && b.version.minor > 0 {
+            contexts.push(codesets_context(b.codesets));
+        }
+        contexts.extend(priority_context(b));
+    }
+    let service_context = ServiceContexts::from_slice(&contexts);
     let header = Header::Request(RequestHeader {
         request_id,
         response_flags: ResponseFlags::from_response_expected(response_expected),
@@ -372,6 +416,10 @@ fn connection(
         orb.cache
             .get_idle_within(&b.endpoint, b.dialect, deadline)
             .map(Conn::Idle)
+    } else if let Some(band) = priority_band(orb) {
+        orb.cache
+            .get_banded_within(&b.endpoint, b.dialect, band, deadline)
+            .map(Conn::Shared)
     } else {
         orb.cache
             .get_within(&b.endpoint, b.dialect, deadline)

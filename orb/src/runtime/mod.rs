@@ -67,6 +67,10 @@ pub(crate) struct Binding {
     pub(crate) version: GiopVersion,
     /// The code sets the client transmits in, negotiated from the IOR's `TAG_CODE_SETS`.
     pub(crate) codesets: CodeSets,
+    /// The server's RT-CORBA priority model, from the IOR's `TAG_POLICIES` (`None`: a
+    /// server that declares none, which may still be an RT server of the client-propagated
+    /// model, so the caller's priority is sent to it all the same).
+    pub(crate) server_policy: Option<crate::rt::PriorityModelPolicy>,
 }
 
 /// Everything an [`Orb`] handle shares.
@@ -213,6 +217,7 @@ impl Orb {
             allocator: options.allocator,
             ..ClientOptions::default()
         };
+        crate::rt::mapping::set_policy(options.priority_mapping);
         let poas = PoaTree::new();
         poas.root()
             .manager()
@@ -437,6 +442,12 @@ impl Orb {
         if !state.lite.is_empty() {
             components.push(lite_component(&state.lite)?);
         }
+        // RT-CORBA servers say how they prioritise requests (TAG_POLICIES); others add
+        // nothing, so their IORs stay as they were.
+        let o = &self.shared.options;
+        if o.lanes.is_some() || o.priority_model != OrbOptions::default().priority_model {
+            components.push(o.priority_model.to_component());
+        }
         let version = self.shared.options.giop_version;
         let mut profiles = Vec::with_capacity(state.iiop.len());
         for (host, port) in &state.iiop {
@@ -509,7 +520,19 @@ impl Orb {
                 .cloned()
                 .map(|e| ListenerSpec::lite(e, ByteOrder::NATIVE)),
         );
-        let handler = Arc::new(server::RequestHandler::new(Arc::downgrade(&self.shared)));
+        let lanes = match &o.lanes {
+            Some(lanes) => Some(
+                crate::rt::lanes::LanePool::start(lanes, o.allocator).map_err(|source| {
+                    crate::transport::TransportError::Io {
+                        what: "starting the threads of the RT-CORBA lanes",
+                        source,
+                    }
+                })?,
+            ),
+            None => None,
+        };
+        let handler =
+            server::RequestHandler::new(Arc::downgrade(&self.shared), o.priority_model, lanes);
         let server_options = ServerOptions {
             max_message_size: o.max_message_size,
             allocator: o.allocator,
@@ -641,6 +664,7 @@ impl Orb {
         if let Some(Ok(state)) = self.shared.server.get() {
             state.handler.close_all();
             state.server.shutdown(false);
+            state.handler.stop_lanes();
         }
         self.shared.cache.clear();
         if wait {
@@ -665,13 +689,15 @@ impl Orb {
         }
         if let Some(Ok(state)) = self.shared.server.get() {
             state.server.shutdown(true);
+            state.handler.join_lanes();
         }
         *complete = true;
     }
 
     /// Whether the calling thread is one of this ORB's server threads.
     pub fn is_server_thread(&self) -> bool {
-        matches!(self.shared.server.get(), Some(Ok(s)) if s.server.is_server_thread())
+        matches!(self.shared.server.get(), Some(Ok(s))
+            if s.server.is_server_thread() || s.handler.is_lane_thread())
     }
 
     /// The ORB a reference without one of its own uses: the server thread's ORB, else the

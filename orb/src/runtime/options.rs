@@ -6,6 +6,9 @@
 use crate::buffers::AllocatorStrategy;
 use crate::cdr::GiopVersion;
 use crate::giop::Framer;
+use crate::rt::{
+    NativePriorityPolicy, PriorityBand, PriorityModel, PriorityModelPolicy, ThreadpoolLane,
+};
 use crate::transport::{Endpoint, EndpointError, Strategy};
 use std::time::Duration;
 
@@ -38,9 +41,25 @@ pub struct OrbOptions {
     /// As a client, reach a server on this host through its Unix socket when its IOR has a
     /// UIOP profile (`-ORBpreferUnix 0|1`, default 1).
     pub prefer_unix: bool,
-    /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection`,
-    /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's.
+    /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection|lanes`,
+    /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's. With
+    /// lanes, connections are read by a thread each and requests run on [`OrbOptions::lanes`].
     pub strategy: Strategy,
+    /// RT-CORBA thread-pool lanes (`-ORBthreadStrategy lanes`, `-ORBlanes 0:2,20000:1`):
+    /// each lane's threads serve the requests of its priority band (see [`crate::rt`]).
+    /// `None`: requests run on the strategy's threads.
+    pub lanes: Option<Vec<ThreadpoolLane>>,
+    /// The server's RT-CORBA priority model and priority (`-ORBpriorityModel client|server`,
+    /// `-ORBserverPriority N`): requests run at the client's propagated priority, or at the
+    /// server's; the latter is also the priority of requests that carry none.
+    pub priority_model: PriorityModelPolicy,
+    /// Priority bands of client connections (`-ORBpriorityBands 0-9999,10000-32767`): a call
+    /// made at a priority in a band goes on that band's connection to its server. Empty:
+    /// one shared connection whatever the priority.
+    pub priority_bands: Vec<PriorityBand>,
+    /// How CORBA priorities map onto native thread priorities, for the whole process
+    /// (`-ORBpriorityMapping off|nice|fifo|rr`, default `fifo` falling back to `nice`).
+    pub priority_mapping: NativePriorityPolicy,
     /// `-ORBcollocation direct|thru-poa|none`.
     pub collocation: CollocationStrategy,
     /// `-ORBbufferAllocator tss|global`.
@@ -94,6 +113,13 @@ impl Default for OrbOptions {
             // apart (a reactor thread waits in `epoll_wait` and then reads, one system call
             // more per request than a thread blocked in `read`).
             strategy: Strategy::ThreadPerConnection,
+            lanes: None,
+            priority_model: PriorityModelPolicy {
+                model: PriorityModel::ClientPropagated,
+                server_priority: 0,
+            },
+            priority_bands: Vec::new(),
+            priority_mapping: NativePriorityPolicy::Fifo,
             collocation: CollocationStrategy::ThruPoa,
             allocator: AllocatorStrategy::ThreadLocal,
             init_refs: Vec::new(),
@@ -122,6 +148,13 @@ pub enum OptionsError {
         option: String,
         value: String,
         expected: &'static str,
+    },
+    /// A structured value (lanes, bands) that does not read, with what is wrong in it.
+    #[error("ORB option -ORB{option}: {value:?}: {reason}")]
+    Invalid {
+        option: String,
+        value: String,
+        reason: String,
     },
     #[error("ORB option -ORBendPoint: {0}")]
     Endpoint(#[from] EndpointError),
@@ -213,6 +246,11 @@ impl OrbOptions {
             value: value.to_owned(),
             expected,
         };
+        let invalid = |reason: String| OptionsError::Invalid {
+            option: name.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
         let ms = |v: &str| {
             v.parse::<u64>()
                 .map_err(|_| bad("a number of milliseconds"))
@@ -238,14 +276,46 @@ impl OrbOptions {
             "gioplite" => self.use_lite = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
             "preferunix" => self.prefer_unix = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
             "threadstrategy" => {
+                self.lanes = None;
                 self.strategy = match value {
                     "reactive" => Strategy::Reactive,
                     "pool" => Strategy::ThreadPool {
                         threads: self.pool_size(),
                     },
                     "connection" => Strategy::ThreadPerConnection,
-                    _ => return Err(bad("reactive, pool or connection")),
+                    "lanes" => {
+                        self.lanes = Some(default_lanes());
+                        Strategy::ThreadPerConnection
+                    }
+                    _ => return Err(bad("reactive, pool, connection or lanes")),
                 }
+            }
+            "lanes" => {
+                let lanes = crate::rt::parse_lanes(value).map_err(&invalid)?;
+                self.lanes = Some(lanes);
+                // Lanes run requests; a thread per connection reads them.
+                self.strategy = Strategy::ThreadPerConnection;
+            }
+            "prioritymodel" => {
+                self.priority_model.model = match value {
+                    "client" | "client_propagated" => PriorityModel::ClientPropagated,
+                    "server" | "server_declared" => PriorityModel::ServerDeclared,
+                    _ => return Err(bad("client or server")),
+                }
+            }
+            "serverpriority" => {
+                self.priority_model.server_priority = value
+                    .parse::<i32>()
+                    .ok()
+                    .and_then(|p| crate::rt::check_priority(p).ok())
+                    .ok_or_else(|| bad("a priority from 0 to 32767"))?;
+            }
+            "prioritybands" => {
+                self.priority_bands = crate::rt::parse_bands(value).map_err(&invalid)?;
+            }
+            "prioritymapping" => {
+                self.priority_mapping = NativePriorityPolicy::parse(value)
+                    .ok_or_else(|| bad("off, nice, fifo or rr"))?;
             }
             "threadpoolsize" => {
                 let n: usize = value
@@ -254,6 +324,7 @@ impl OrbOptions {
                     .filter(|n| (1..=1024).contains(n))
                     .ok_or_else(|| bad("a thread count from 1 to 1024"))?;
                 self.strategy = Strategy::ThreadPool { threads: n };
+                self.lanes = None;
             }
             "collocation" => {
                 self.collocation = match value {
@@ -329,6 +400,21 @@ impl OrbOptions {
     }
 }
 
+/// The lanes of `-ORBthreadStrategy lanes` without `-ORBlanes`: two threads for the lower
+/// half of the priorities, two for the upper.
+fn default_lanes() -> Vec<ThreadpoolLane> {
+    vec![
+        ThreadpoolLane {
+            lane_priority: 0,
+            static_threads: 2,
+        },
+        ThreadpoolLane {
+            lane_priority: 16384,
+            static_threads: 2,
+        },
+    ]
+}
+
 const OPTION_NAMES: &[&str] = &[
     "endPoint",
     "liteEndPoint",
@@ -338,6 +424,11 @@ const OPTION_NAMES: &[&str] = &[
     "preferUnix",
     "threadStrategy",
     "threadPoolSize",
+    "lanes",
+    "priorityModel",
+    "serverPriority",
+    "priorityBands",
+    "priorityMapping",
     "collocation",
     "bufferAllocator",
     "InitRef",

@@ -21,12 +21,14 @@ use crate::giop::{
 use crate::iop::ServiceId;
 use crate::ior::IiopProfile;
 use crate::poa::Decision;
+use crate::rt::lanes::LanePool;
+use crate::rt::{Priority, PriorityModelPolicy, RequestPriority};
 use crate::transport::{CloseCause, ConnectionHandle, ConnectionId, Dialect, Handler};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// How long a request waits for a holding POA manager before it is refused with TRANSIENT.
@@ -38,6 +40,13 @@ pub(crate) struct RequestHandler {
     connections: Mutex<HashMap<ConnectionId, ConnectionHandle>>,
     /// The ORB is shutting down: requests that arrive from now on are not served.
     closing: AtomicBool,
+    /// The RT-CORBA priority model requests run under.
+    priority_model: PriorityModelPolicy,
+    /// With `-ORBthreadStrategy lanes`: the lanes that run requests, which the connection
+    /// threads only read and hand over.
+    lanes: Option<LanePool>,
+    /// This handler, for the requests handed to lanes to find it again.
+    me: Weak<RequestHandler>,
 }
 
 /// What the handler keeps per connection, in the connection's attachment: every request
@@ -53,6 +62,10 @@ struct ConnWork {
     codesets: AtomicU64,
     /// CloseConnection was said (or is being said): once is enough.
     said_close: AtomicBool,
+    /// Signalled when `busy` drops to zero, for a connection thread waiting for the
+    /// requests it handed to lanes ([`Handler::on_reading_ended`]).
+    idle_lock: Mutex<()>,
+    idle: parking_lot::Condvar,
 }
 
 fn pack_codesets(cs: CodeSets) -> u64 {
@@ -104,11 +117,105 @@ fn say_close(conn: &ConnectionHandle) {
 }
 
 impl RequestHandler {
-    pub(crate) fn new(orb: Weak<OrbShared>) -> RequestHandler {
-        RequestHandler {
+    pub(crate) fn new(
+        orb: Weak<OrbShared>,
+        priority_model: PriorityModelPolicy,
+        lanes: Option<LanePool>,
+    ) -> Arc<RequestHandler> {
+        Arc::new_cyclic(|me| RequestHandler {
             orb,
             connections: Mutex::new(HashMap::new()),
             closing: AtomicBool::new(false),
+            priority_model,
+            lanes,
+            me: me.clone(),
+        })
+    }
+
+    /// Lets the lanes finish the requests queued to them, then end (at shutdown, once the
+    /// connections no longer deliver new ones).
+    pub(crate) fn stop_lanes(&self) {
+        if let Some(l) = &self.lanes {
+            l.stop();
+        }
+    }
+
+    /// Waits for the lanes' threads to end (all but the caller's, if it is one).
+    pub(crate) fn join_lanes(&self) {
+        if let Some(l) = &self.lanes {
+            l.join();
+        }
+    }
+
+    pub(crate) fn is_lane_thread(&self) -> bool {
+        self.lanes.as_ref().is_some_and(LanePool::is_lane_thread)
+    }
+
+    /// The priority a request runs at: the one it carries (`RTCorbaPriority`) under the
+    /// client-propagated model, else the server's.
+    fn request_priority(&self, req: &RequestHeader<'_>) -> Priority {
+        let sent = req
+            .service_context
+            .get(ServiceId::RT_CORBA_PRIORITY)
+            .and_then(crate::rt::read_priority_context);
+        self.priority_model.request_priority(sent)
+    }
+
+    /// Serves a request read by a connection thread, at priority `priority`, and counts it
+    /// out (it was counted in by the reader, if `counted`).
+    fn serve_request(
+        &self,
+        orb: &OrbShared,
+        conn: &ConnectionHandle,
+        msg: &Message<'_>,
+        req: &RequestHeader<'_>,
+        codesets: CodeSets,
+        priority: Priority,
+    ) {
+        let counted = req.response_flags.response_expected();
+        // Disabled, and so free of allocation and formatting, without a subscriber.
+        let span = tracing::debug_span!(
+            "request",
+            operation = &*req.operation,
+            request_id = req.request_id,
+            peer = conn.peer(),
+            giop = %msg.version(),
+            transport = %conn.dialect(),
+            oneway = !counted,
+            priority,
+            outcome = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let _priority = RequestPriority::enter(priority);
+        self.request(orb, conn, msg, req, codesets);
+        if counted {
+            self.end(conn);
+        }
+    }
+
+    /// A request handed to its lane: decoded again on the lane's thread (the reader checked
+    /// it decodes) and served there. One that cannot be served (its ORB gone) is still
+    /// counted out, or its connection's thread would wait for it for ever.
+    fn serve_in_lane(
+        &self,
+        conn: &ConnectionHandle,
+        frame: Frame,
+        codesets: CodeSets,
+        priority: Priority,
+        counted: bool,
+    ) {
+        let _current = CurrentGuard::enter(&self.orb);
+        match (self.orb.upgrade(), frame.decode()) {
+            (Some(orb), Ok(msg)) => {
+                if let Header::Request(req) = msg.header() {
+                    return self.serve_request(&orb, conn, &msg, req, codesets, priority);
+                }
+            }
+            (None, _) => conn.close(),
+            (Some(_), Err(_)) => {}
+        }
+        if counted {
+            self.end(conn);
         }
     }
 
@@ -180,6 +287,10 @@ impl RequestHandler {
         let left = w.busy.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
         if left == 0 && self.closing.load(Ordering::SeqCst) {
             say_close_once(conn);
+        }
+        if left == 0 && self.lanes.is_some() {
+            let _held = w.idle_lock.lock();
+            w.idle.notify_all();
         }
     }
 
@@ -485,26 +596,35 @@ impl Handler for RequestHandler {
                 return conn.close();
             }
         };
+        if let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) {
+            // Read here, run by the lane of the request's priority. Counted in (and its code
+            // sets taken) here, in the order the connection delivers requests.
+            let priority = self.request_priority(req);
+            let counted = req.response_flags.response_expected();
+            let Some(codesets) = self.begin(conn, &req.service_context, counted) else {
+                return;
+            };
+            // This thread reads for a connection whose requests are of this priority (with
+            // banded connections, all of them): it runs at it.
+            crate::rt::mapping::adopt(lanes.lane_priority_for(priority));
+            drop(msg);
+            let me = self.me.clone();
+            let conn = conn.clone();
+            return lanes.submit(
+                priority,
+                Box::new(move || {
+                    if let Some(handler) = me.upgrade() {
+                        handler.serve_in_lane(&conn, frame, codesets, priority, counted);
+                    }
+                }),
+            );
+        }
         match msg.header() {
             Header::Request(req) => {
                 let counted = req.response_flags.response_expected();
-                // Disabled, and so free of allocation and formatting, without a subscriber.
-                let span = tracing::debug_span!(
-                    "request",
-                    operation = &*req.operation,
-                    request_id = req.request_id,
-                    peer = conn.peer(),
-                    giop = %msg.version(),
-                    transport = %conn.dialect(),
-                    oneway = !counted,
-                    outcome = tracing::field::Empty,
-                );
-                let _entered = span.enter();
                 if let Some(codesets) = self.begin(conn, &req.service_context, counted) {
-                    self.request(&orb, conn, &msg, req, codesets);
-                    if counted {
-                        self.end(conn);
-                    }
+                    let priority = self.request_priority(req);
+                    self.serve_request(&orb, conn, &msg, req, codesets, priority);
                 }
             }
             Header::LocateRequest(l) => {
@@ -530,6 +650,20 @@ impl Handler for RequestHandler {
     fn on_protocol_error(&self, conn: &ConnectionHandle, _error: &GiopError) {
         if let Some(m) = message_error(GiopVersion::V1_0, lite_order(conn)) {
             let _ = conn.send(m);
+        }
+    }
+
+    /// With lanes, the connection's requests are still being served elsewhere when its
+    /// thread stops reading: their replies must go out before it closes the connection.
+    fn on_reading_ended(&self, conn: &ConnectionHandle) {
+        if self.lanes.is_none() {
+            return;
+        }
+        if let Some(w) = conn_work(conn) {
+            let mut held = w.idle_lock.lock();
+            while w.busy.load(Ordering::SeqCst) > 0 {
+                w.idle.wait(&mut held);
+            }
         }
     }
 

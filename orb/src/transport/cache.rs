@@ -49,6 +49,9 @@ pub struct ConnectionCache {
     /// object key (a collision only makes two objects share a route): see
     /// [`ConnectionCache::oneway_route`].
     oneway_routes: Mutex<HashMap<u64, Route>>,
+    /// RT-CORBA priority-banded connections, one per (endpoint, dialect, band): see
+    /// [`ConnectionCache::get_banded_within`].
+    banded: Mutex<HashMap<(Endpoint, Dialect, u16), Arc<ClientConnection>>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -92,6 +95,7 @@ impl ConnectionCache {
             options,
             conns: Mutex::new(HashMap::new()),
             oneway_routes: Mutex::new(HashMap::new()),
+            banded: Mutex::new(HashMap::new()),
             hasher: Default::default(),
         }
     }
@@ -256,6 +260,30 @@ impl ConnectionCache {
         Ok(fresh)
     }
 
+    /// The shared connection of priority band `band` (an index into the client's bands) to
+    /// `endpoint` in `dialect`, connecting if there is none or it broke: calls of different
+    /// bands go on different connections, so a flood of calls queued on one band's
+    /// connection (in the socket, in the server's reader) cannot delay a call on another's.
+    pub fn get_banded_within(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        band: u16,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<ClientConnection>, TransportError> {
+        let key = (endpoint.clone(), dialect, band);
+        if let Some(c) = self.banded.lock().get(&key).filter(|c| c.is_usable()) {
+            return Ok(c.clone());
+        }
+        let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
+        let mut banded = self.banded.lock();
+        if let Some(c) = banded.get(&key).filter(|c| c.is_usable()) {
+            return Ok(c.clone());
+        }
+        banded.insert(key, fresh.clone());
+        Ok(fresh)
+    }
+
     /// A connection to `endpoint` in `dialect` on which nothing is with the server
     /// ([`ClientConnection::is_idle`]), for the caller alone until it drops it: the shared
     /// one if idle, else a spare, else a new one.
@@ -347,6 +375,7 @@ impl ConnectionCache {
                 }
             }
         }
+        self.banded.lock().retain(|_, c| !Arc::ptr_eq(c, conn));
         conn.close();
     }
 
@@ -366,6 +395,13 @@ impl ConnectionCache {
             }
             gone
         };
+        self.banded.lock().retain(|(e, d, _), c| {
+            let gone = e == endpoint && *d == dialect;
+            if gone {
+                c.close();
+            }
+            !gone
+        });
         for (_, c) in removed {
             c.close();
         }
@@ -373,7 +409,7 @@ impl ConnectionCache {
 
     /// How many connections are cached (broken ones included until replaced).
     pub fn len(&self) -> usize {
-        self.conns.lock().values().map(Vec::len).sum()
+        self.conns.lock().values().map(Vec::len).sum::<usize>() + self.banded.lock().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -387,6 +423,7 @@ impl ConnectionCache {
             .lock()
             .drain()
             .flat_map(|(_, same)| same.into_iter().map(|(_, c)| c))
+            .chain(self.banded.lock().drain().map(|(_, c)| c))
             .collect();
         for c in conns {
             c.close();

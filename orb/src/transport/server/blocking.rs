@@ -261,6 +261,7 @@ impl Acceptor {
                 }
             }
         };
+        self.handler.on_reading_ended(&handle);
         // A close asked for locally, or the server's stop, reads as an end of stream here:
         // report it as what it was.
         let cause = conn

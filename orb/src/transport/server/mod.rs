@@ -43,6 +43,14 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (conn, error);
     }
 
+    /// A thread-per-connection connection reads no more (its peer closed it, or the server
+    /// stops); it is closed when this returns. A handler that hands requests to threads of
+    /// its own waits here for those it has in hand, so that their replies go out before the
+    /// close.
+    fn on_reading_ended(&self, conn: &ConnectionHandle) {
+        let _ = conn;
+    }
+
     /// The connection is closed; no more calls for it follow.
     fn on_close(&self, conn: ConnectionId, cause: &CloseCause) {
         let _ = (conn, cause);

@@ -1,0 +1,429 @@
+//! RT-CORBA end to end: a client's priority reaches the servant (client-propagated), a
+//! server's declared priority overrides it and is in its IORs, requests run in the lane of
+//! their priority, a high-priority request is served while every low-lane thread is blocked
+//! (and, for contrast, is not by a plain pool whose threads are all blocked), and calls of
+//! different priority bands go on different connections.
+//!
+//! Every ORB here maps no native priorities (`-ORBpriorityMapping off`): the mapping is
+//! per process, and these tests are about queues and lanes, not the operating system's
+//! scheduler (`rt_native_priorities.rs` is).
+
+use orb::cdr::{Decoder, EncodeError, Encoder};
+use orb::codegen::DispatchStatus;
+use orb::exception::{SystemException, SystemExceptionKind};
+use orb::giop::{Frame, Header, MessageWriter, ReplyHeader, ReplyStatus, ServiceContexts};
+use orb::iop::ServiceId;
+use orb::iop::{ComponentId, ProfileId};
+use orb::ior::IiopProfile;
+use orb::rt::{PriorityModel, PriorityModelPolicy, RtCurrent};
+use orb::servant::Servant;
+use orb::transport::{ConnectionHandle, Handler, ListenerSpec, Server, ServerOptions, Strategy};
+use orb::{CollocationStrategy, ObjectRef, Orb, OrbOptions};
+use parking_lot::{Condvar, Mutex};
+use std::any::Any;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ID: &str = "IDL:Test/Prio:1.0";
+
+/// Long enough for anything that is going to be served; a call still waiting then never
+/// will be.
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+/// A gate servants wait at until the test opens it.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock();
+        while !*open {
+            self.cv.wait(&mut open);
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock() = true;
+        self.cv.notify_all();
+    }
+}
+
+/// `whoami` answers the priority the request runs at, its lane's priority (-1 for none) and
+/// the serving thread's name; `block` tells the test it has started, then waits at the gate.
+struct Prio {
+    gate: Arc<Gate>,
+    entered: Mutex<mpsc::Sender<()>>,
+}
+
+impl Servant for Prio {
+    fn repository_id(&self) -> &'static str {
+        ID
+    }
+    fn is_a(&self, id: &str) -> bool {
+        id == ID
+    }
+    fn dispatch(
+        &self,
+        operation: &str,
+        _args: &mut Decoder<'_>,
+        reply: &mut Encoder,
+    ) -> Result<DispatchStatus, SystemException> {
+        match operation {
+            "whoami" => {
+                reply.write_short(RtCurrent::the_priority().unwrap_or(-1));
+                reply.write_short(RtCurrent::lane_priority().unwrap_or(-1));
+                let name = std::thread::current().name().unwrap_or("").to_owned();
+                reply.write_string(&name).unwrap();
+            }
+            "block" => {
+                let _ = self.entered.lock().send(());
+                self.gate.wait();
+            }
+            _ => return Err(SystemException::bad_operation()),
+        }
+        Ok(DispatchStatus::NoException)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn orb(args: &str) -> Orb {
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    };
+    let args = format!("-ORBpriorityMapping off {args}");
+    o.parse_args(args.split_whitespace().map(str::to_owned))
+        .unwrap();
+    Orb::init(o).unwrap()
+}
+
+struct Served {
+    server: Orb,
+    obj: ObjectRef,
+    gate: Arc<Gate>,
+    entered: mpsc::Receiver<()>,
+}
+
+fn serve(args: &str) -> Served {
+    let server = orb(args);
+    let gate = Arc::new(Gate::default());
+    let (tx, entered) = mpsc::channel();
+    let obj = server
+        .activate(
+            &server.root_poa(),
+            Arc::new(Prio {
+                gate: gate.clone(),
+                entered: Mutex::new(tx),
+            }),
+        )
+        .unwrap();
+    Served {
+        server,
+        obj,
+        gate,
+        entered,
+    }
+}
+
+/// The server's reference as a client ORB of `args` reads it.
+fn client_ref(client: &Orb, obj: &ObjectRef) -> ObjectRef {
+    client
+        .string_to_object(&obj.to_ior_string().unwrap())
+        .unwrap()
+}
+
+struct Who {
+    priority: i16,
+    lane: i16,
+    thread: String,
+}
+
+fn whoami(obj: &ObjectRef) -> Result<Who, SystemException> {
+    obj.invoke("whoami", &|_: &mut Encoder| -> Result<(), EncodeError> {
+        Ok(())
+    })?
+    .normal_result(|d| {
+        Ok(Who {
+            priority: d.read_short()?,
+            lane: d.read_short()?,
+            thread: d.read_string()?.into_owned(),
+        })
+    })
+}
+
+fn whoami_at(obj: &ObjectRef, p: Option<i16>) -> Who {
+    match p {
+        Some(p) => RtCurrent::set_the_priority(p).unwrap(),
+        None => RtCurrent::clear(),
+    }
+    let who = whoami(obj).unwrap();
+    RtCurrent::clear();
+    who
+}
+
+fn block(obj: &ObjectRef) -> Result<(), SystemException> {
+    obj.invoke("block", &|_: &mut Encoder| -> Result<(), EncodeError> {
+        Ok(())
+    })
+    .map(drop)
+}
+
+#[test]
+fn the_clients_priority_reaches_the_servant_and_none_means_the_servers() {
+    let s = serve("-ORBserverPriority 77");
+    let client = orb("");
+    let obj = client_ref(&client, &s.obj);
+    assert_eq!(whoami_at(&obj, Some(123)).priority, 123);
+    assert_eq!(whoami_at(&obj, Some(32767)).priority, 32767);
+    // No priority: the request carries no context and runs at the server's priority.
+    assert_eq!(whoami_at(&obj, None).priority, 77);
+    // The server's own thread priority is not left set after a request.
+    assert_eq!(whoami_at(&obj, None).lane, -1);
+    s.server.shutdown(true);
+}
+
+/// The first IIOP profile of `obj`'s IOR.
+fn iiop_profile(obj: &ObjectRef) -> IiopProfile {
+    obj.ior()
+        .profiles
+        .iter()
+        .find(|p| p.tag == ProfileId::INTERNET_IOP)
+        .map(|p| IiopProfile::from_tagged(p).unwrap())
+        .expect("an IIOP profile")
+}
+
+#[test]
+fn a_server_declared_priority_overrides_the_clients_and_is_in_its_iors() {
+    let s = serve("-ORBpriorityModel server -ORBserverPriority 300");
+    let profile = iiop_profile(&s.obj);
+    let policies = profile.component(ComponentId::POLICIES).unwrap();
+    assert_eq!(
+        PriorityModelPolicy::from_component_data(&policies.data),
+        Some(PriorityModelPolicy {
+            model: PriorityModel::ServerDeclared,
+            server_priority: 300
+        })
+    );
+    let client = orb("");
+    let obj = client_ref(&client, &s.obj);
+    assert_eq!(whoami_at(&obj, Some(5)).priority, 300);
+    assert_eq!(whoami_at(&obj, None).priority, 300);
+    s.server.shutdown(true);
+}
+
+#[test]
+fn an_ordinary_server_puts_no_policies_in_its_iors() {
+    let s = serve("");
+    let profile = iiop_profile(&s.obj);
+    assert!(profile.component(ComponentId::POLICIES).is_none());
+    s.server.shutdown(true);
+}
+
+#[test]
+fn requests_run_in_the_lane_of_their_priority() {
+    let s = serve("-ORBlanes 100:1,10000:2,20000:1");
+    let client = orb("");
+    let obj = client_ref(&client, &s.obj);
+    for (p, lane) in [
+        (Some(0), 100),
+        (Some(9999), 100),
+        (Some(10000), 10000),
+        (Some(19999), 10000),
+        (Some(20000), 20000),
+        (Some(32767), 20000),
+        // No priority: the server's (0), below every lane: the lowest.
+        (None, 100),
+    ] {
+        let who = whoami_at(&obj, p);
+        assert_eq!(who.lane, lane, "priority {p:?}");
+        assert_eq!(who.priority, p.unwrap_or(0));
+        assert!(
+            who.thread.starts_with(&format!("orb-lane-{lane}-")),
+            "priority {p:?} served by {}",
+            who.thread
+        );
+    }
+    s.server.shutdown(true);
+}
+
+/// Starts `n` calls to `block` at priority `p`, each from its own thread (and, if
+/// `own_connections`, on a connection of its own), and waits until the servant has `n` of
+/// them in hand.
+fn blocked_calls(
+    s: &Served,
+    obj: &ObjectRef,
+    p: i16,
+    n: usize,
+    own_connections: bool,
+) -> Vec<std::thread::JoinHandle<Result<(), SystemException>>> {
+    let calls: Vec<_> = (0..n)
+        .map(|_| {
+            let obj = obj.clone();
+            std::thread::spawn(move || {
+                orb::use_idle_connections(own_connections);
+                RtCurrent::set_the_priority(p).unwrap();
+                orb::with_call_timeout(WATCHDOG, || block(&obj))
+            })
+        })
+        .collect();
+    for _ in 0..n {
+        s.entered
+            .recv_timeout(WATCHDOG)
+            .expect("a low-priority call never reached the servant");
+    }
+    calls
+}
+
+#[test]
+fn a_high_priority_request_is_served_while_every_low_lane_thread_is_blocked() {
+    let s = serve("-ORBlanes 0:2,20000:1");
+    let client = orb("-ORBpriorityBands 0-19999,20000-32767");
+    let obj = client_ref(&client, &s.obj);
+    // Both low-lane threads blocked in the servant, and a third low call queued behind.
+    // On one connection: its reader hands both to the lane.
+    let mut low = blocked_calls(&s, &obj, 10, 2, false);
+    let queued = {
+        let obj = obj.clone();
+        std::thread::spawn(move || {
+            RtCurrent::set_the_priority(10).unwrap();
+            orb::with_call_timeout(WATCHDOG, || block(&obj))
+        })
+    };
+    RtCurrent::set_the_priority(25000).unwrap();
+    let who = orb::with_call_timeout(WATCHDOG, || whoami(&obj))
+        .expect("the high-priority call was not served while the low lane was busy");
+    RtCurrent::clear();
+    assert_eq!((who.priority, who.lane), (25000, 20000));
+    // The low lane was busy throughout: nothing of it has finished.
+    assert!(low.iter().all(|c| !c.is_finished()));
+    s.gate.open();
+    low.push(queued);
+    for c in low {
+        c.join().unwrap().unwrap();
+    }
+    s.server.shutdown(true);
+}
+
+#[test]
+fn without_lanes_a_pool_whose_threads_are_all_blocked_serves_nothing_else() {
+    // The contrast: two pool threads, both blocked by low-priority calls (on connections of
+    // their own: a pool serves a connection's requests one at a time); the high-priority
+    // call cannot be served until one is released, so within its bound it times out.
+    let s = serve("-ORBthreadStrategy pool -ORBthreadPoolSize 2");
+    let client = orb("-ORBpriorityBands 0-19999,20000-32767");
+    let obj = client_ref(&client, &s.obj);
+    let low = blocked_calls(&s, &obj, 10, 2, true);
+    RtCurrent::set_the_priority(25000).unwrap();
+    let e = orb::with_call_timeout(Duration::from_millis(300), || whoami(&obj))
+        .err()
+        .expect("a pool with every thread blocked served a call");
+    RtCurrent::clear();
+    assert_eq!(e.kind, SystemExceptionKind::TIMEOUT);
+    s.gate.open();
+    for c in low {
+        c.join().unwrap().unwrap();
+    }
+    s.server.shutdown(true);
+}
+
+/// A bare GIOP server that answers every request with an empty reply and records, per
+/// request, the connection it came on and the priority context it carried.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<(u64, Option<i16>)>>,
+}
+
+impl Handler for Recorder {
+    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
+        let Ok(msg) = frame.decode() else { return };
+        if let Header::Request(r) = msg.header() {
+            let p = r
+                .service_context
+                .get(ServiceId::RT_CORBA_PRIORITY)
+                .and_then(orb::rt::read_priority_context);
+            self.seen.lock().push((conn.id().0, p));
+            let reply = Header::Reply(ReplyHeader {
+                request_id: r.request_id,
+                reply_status: ReplyStatus::NoException,
+                service_context: ServiceContexts::EMPTY,
+            });
+            let w = MessageWriter::new(msg.version(), msg.order(), &reply).unwrap();
+            let _ = conn.send(w.finish().unwrap());
+        }
+    }
+}
+
+#[test]
+fn calls_of_different_bands_go_on_different_connections_with_their_priority() {
+    let recorder = Arc::new(Recorder::default());
+    let endpoint = orb::transport::Endpoint::parse("giop:tcp:127.0.0.1:0").unwrap();
+    let server = Server::bind(
+        &[ListenerSpec::giop(endpoint)],
+        Strategy::ThreadPerConnection,
+        recorder.clone(),
+        ServerOptions::default(),
+    )
+    .unwrap();
+    let bound = server.endpoints()[0].endpoint.to_string();
+    let port = bound.rsplit(':').next().unwrap();
+    let client = orb("-ORBpriorityBands 0-9999,10000-32767");
+    let obj = client
+        .string_to_object(&format!("corbaloc::127.0.0.1:{port}/Prio"))
+        .unwrap();
+    let ping = |p: Option<i16>| {
+        match p {
+            Some(p) => RtCurrent::set_the_priority(p).unwrap(),
+            None => RtCurrent::clear(),
+        }
+        obj.invoke("ping", &|_: &mut Encoder| -> Result<(), EncodeError> {
+            Ok(())
+        })
+        .unwrap();
+    };
+    for p in [Some(5), Some(20000), None, Some(9999), Some(10000), None] {
+        ping(p);
+    }
+    RtCurrent::clear();
+    let seen = recorder.seen.lock().clone();
+    let priorities: Vec<Option<i16>> = seen.iter().map(|(_, p)| *p).collect();
+    assert_eq!(
+        priorities,
+        vec![Some(5), Some(20000), None, Some(9999), Some(10000), None],
+        "each request carries its caller's priority, and one without carries none"
+    );
+    let conn = |i: usize| seen[i].0;
+    // Band 0-9999, band 10000-32767, no priority: three connections, each reused.
+    assert_eq!(conn(0), conn(3));
+    assert_eq!(conn(1), conn(4));
+    assert_eq!(conn(2), conn(5));
+    assert_ne!(conn(0), conn(1));
+    assert_ne!(conn(0), conn(2));
+    assert_ne!(conn(1), conn(2));
+    server.shutdown(true);
+}
+
+#[test]
+fn a_shutdown_answers_the_requests_lanes_have_in_hand() {
+    // Two requests of one connection in the lane's two threads, blocked: the connection's
+    // reader has nothing left to do when the shutdown stops it, and must not close the
+    // connection before their replies are out.
+    let s = serve("-ORBlanes 0:2");
+    let client = orb("");
+    let obj = client_ref(&client, &s.obj);
+    let calls = blocked_calls(&s, &obj, 0, 2, false);
+    // Not waiting: the lane's threads are blocked until the gate opens.
+    s.server.shutdown(false);
+    s.gate.open();
+    for c in calls {
+        c.join()
+            .unwrap()
+            .expect("a request in a lane when the server shut down was not answered");
+    }
+    s.server.shutdown(true);
+}
