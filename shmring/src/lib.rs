@@ -292,6 +292,11 @@ impl Channel {
                 "segment declares rings of {declared} octets in {size} octets"
             )));
         }
+        // Armed before the client can write anything (it waits for the acknowledgement): a
+        // poller that registers the socket later finds it readable if a request came first.
+        // A blocked reader re-arms its word for the futex; the doorbell is then just drained.
+        map.u32_at(Ring::new(0, capacity).header + R_READER_WAITING)
+            .store(DOORBELL, Ordering::SeqCst);
         (&socket).write_all(&[ACK])?;
         socket.set_read_timeout(None)?;
         Ok(Channel::new(
@@ -451,21 +456,17 @@ impl Channel {
         if buf.is_empty() {
             return Ok(0);
         }
+        if self.mode.nonblocking.load(Ordering::Relaxed) {
+            return self.read_polled(&mut head, buf);
+        }
         let deadline = deadline(&self.mode.read_timeout);
         let waiting = self.word(self.rx, R_READER_WAITING);
         loop {
             if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
                 return Ok(0);
             }
-            let avail = self.readable(*head)?;
-            if avail > 0 {
-                let n = avail.min(buf.len());
-                self.copy_out(*head, &mut buf[..n]);
-                *head = head.wrapping_add(n as u64);
-                self.map
-                    .u64_at(self.rx.header + R_HEAD)
-                    .store(*head, Ordering::Release);
-                self.notify(self.word(self.rx, R_WRITER_WAITING));
+            let n = self.take(&mut head, buf)?;
+            if n > 0 {
                 return Ok(n);
             }
             if self.peer_closed() {
@@ -487,6 +488,55 @@ impl Channel {
                     }
                 }
             }
+        }
+    }
+
+    /// Copies what is published, up to `buf.len()`, and hands the room back to the writer.
+    fn take(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.readable(*head)?.min(buf.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        self.copy_out(*head, &mut buf[..n]);
+        *head = head.wrapping_add(n as u64);
+        self.map
+            .u64_at(self.rx.header + R_HEAD)
+            .store(*head, Ordering::Release);
+        self.notify(self.word(self.rx, R_WRITER_WAITING));
+        Ok(n)
+    }
+
+    /// A non-blocking read for a poller with edge-triggered readiness, which stops at a short
+    /// read: so a read returns short only with the doorbell armed, so that whatever the peer
+    /// publishes next rings the socket. `WouldBlock` when nothing was there.
+    fn read_polled(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
+        let waiting = self.word(self.rx, R_READER_WAITING);
+        let mut n = 0;
+        loop {
+            if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
+                return Ok(n);
+            }
+            n += self.take(head, &mut buf[n..])?;
+            if n == buf.len() {
+                return Ok(n);
+            }
+            // Doorbells already rung are taken off the socket before arming it again (after,
+            // they could be the one announcing what the look below misses).
+            let live = self.drain_socket();
+            waiting.store(DOORBELL, Ordering::SeqCst);
+            // Pairs with the fence in `notify`.
+            fence(Ordering::SeqCst);
+            if self.readable(*head)? > 0 {
+                // Left armed: at worst one doorbell too many.
+                continue;
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+            if matches!(live, Liveness::Gone) || self.peer_closed() {
+                return Ok(0);
+            }
+            return Err(io::ErrorKind::WouldBlock.into());
         }
     }
 
@@ -578,17 +628,14 @@ impl Channel {
         deadline: Option<Instant>,
     ) -> io::Result<Waited> {
         if self.mode.nonblocking.load(Ordering::Relaxed) {
+            // Only writes come here (reads have `read_polled`). The socket is not drained:
+            // a doorbell on it may be the reading direction's, not yet seen by the poller.
             word.store(DOORBELL, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             if ready() {
                 return Ok(Waited::Ready);
             }
-            // The doorbells already rung are taken off the socket (the poller has seen them),
-            // and its end of stream noticed.
-            return match self.drain_socket() {
-                Liveness::Gone => Ok(Waited::PeerGone),
-                Liveness::Alive => Err(io::ErrorKind::WouldBlock.into()),
-            };
+            return Err(io::ErrorKind::WouldBlock.into());
         }
         if self.spin(&ready) {
             return Ok(Waited::Ready);

@@ -221,24 +221,39 @@ fn socket_readable(ch: &Channel, ms: i32) -> bool {
 }
 
 #[test]
-fn a_non_blocking_reader_is_rung_on_its_socket_only_when_it_waits() {
+fn a_server_is_rung_for_the_first_request_before_it_ever_read() {
+    // A poller registers the accepted socket some time after the client's first request:
+    // the socket must be readable by then, or the request would wait for ever.
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"first");
+    assert!(socket_readable(&s, 1000), "the first request rang no doorbell");
+    s.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).unwrap(), 5);
+}
+
+#[test]
+fn a_non_blocking_reader_is_rung_on_its_socket_after_a_short_read() {
     let (c, s) = pair(MIN_CAPACITY);
     s.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 16];
-    assert_eq!(
-        s.read(&mut buf).unwrap_err().kind(),
-        io::ErrorKind::WouldBlock
-    );
+    assert_eq!(s.read(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
     assert!(!socket_readable(&s, 0));
     write_all(&c, b"ding");
     assert!(socket_readable(&s, 1000), "the doorbell was not rung");
-    assert_eq!(s.read(&mut buf).unwrap(), 4);
-    // The doorbell stays on the socket until the next read that finds nothing takes it off.
-    assert!(matches!(s.drain_socket(), Liveness::Alive));
-    // Not waiting any more (it got its data and did not ask again): no doorbell.
-    write_all(&c, b"dong");
+    // A short read takes the doorbell off and arms it again: a poller that stops at a short
+    // read is rung for the next message.
     assert_eq!(s.read(&mut buf).unwrap(), 4);
     assert!(!socket_readable(&s, 0));
+    write_all(&c, b"dong");
+    assert!(socket_readable(&s, 1000), "the doorbell was not rung again");
+    // A full read does not arm it: the poller reads again anyway.
+    write_all(&c, &[5u8; 20]);
+    assert_eq!(s.read(&mut buf).unwrap(), 16);
+    assert!(matches!(s.drain_socket(), Liveness::Alive));
+    write_all(&c, b"x");
+    assert!(!socket_readable(&s, 0));
+    assert_eq!(s.read(&mut buf).unwrap(), 9);
     drop(c);
     assert_eq!(s.read(&mut buf).unwrap(), 0);
 }

@@ -38,6 +38,9 @@ pub struct OrbOptions {
     /// As a client, reach a server on this host through its Unix socket when its IOR has a
     /// UIOP profile (`-ORBpreferUnix 0|1`, default 1).
     pub prefer_unix: bool,
+    /// As a client, reach a server on this host through shared memory (SHMIOP) when its IOR
+    /// advertises a SHMIOP listener on this host (`-ORBshmiop 0|1`, default 1); 0 forbids it.
+    pub use_shmiop: bool,
     /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection`,
     /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's.
     pub strategy: Strategy,
@@ -89,6 +92,7 @@ impl Default for OrbOptions {
             giop_version: GiopVersion::V1_2,
             use_lite: false,
             prefer_unix: true,
+            use_shmiop: true,
             // Chosen by measurement (README, "Server strategies"): the only strategy whose
             // round trip matches omniORB's both with client and server on one core and
             // apart (a reactor thread waits in `epoll_wait` and then reads, one system call
@@ -237,6 +241,7 @@ impl OrbOptions {
             }
             "gioplite" => self.use_lite = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
             "preferunix" => self.prefer_unix = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
+            "shmiop" => self.use_shmiop = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
             "threadstrategy" => {
                 self.strategy = match value {
                     "reactive" => Strategy::Reactive,
@@ -336,6 +341,7 @@ const OPTION_NAMES: &[&str] = &[
     "maxGIOPVersion",
     "giopLite",
     "preferUnix",
+    "shmiop",
     "threadStrategy",
     "threadPoolSize",
     "collocation",
