@@ -104,7 +104,11 @@ fn ipv6_loopback_when_the_machine_has_it() {
 fn gathered_writes_arrive_whole_in_both_directions() {
     let dir = SocketDir::new();
     for strategy in STRATEGIES {
-        for endpoint in [tcp_any(), dir.endpoint("gather"), dir.shm_endpoint("gather")] {
+        for endpoint in [
+            tcp_any(),
+            dir.endpoint("gather"),
+            dir.shm_endpoint("gather"),
+        ] {
             let handler = Echo::new();
             let (server, bound) = serve(
                 endpoint,

@@ -226,7 +226,10 @@ fn a_server_is_rung_for_the_first_request_before_it_ever_read() {
     // the socket must be readable by then, or the request would wait for ever.
     let (c, s) = pair(MIN_CAPACITY);
     write_all(&c, b"first");
-    assert!(socket_readable(&s, 1000), "the first request rang no doorbell");
+    assert!(
+        socket_readable(&s, 1000),
+        "the first request rang no doorbell"
+    );
     s.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 16];
     assert_eq!(s.read(&mut buf).unwrap(), 5);
@@ -237,7 +240,10 @@ fn a_non_blocking_reader_is_rung_on_its_socket_after_a_short_read() {
     let (c, s) = pair(MIN_CAPACITY);
     s.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 16];
-    assert_eq!(s.read(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(
+        s.read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
     assert!(!socket_readable(&s, 0));
     write_all(&c, b"ding");
     assert!(socket_readable(&s, 1000), "the doorbell was not rung");
