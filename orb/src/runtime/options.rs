@@ -24,7 +24,9 @@ pub enum CollocationStrategy {
 /// Everything an ORB can be configured with.
 #[derive(Clone, Debug)]
 pub struct OrbOptions {
-    /// GIOP listeners (`-ORBendPoint`); default `giop:tcp:127.0.0.1:0`.
+    /// GIOP listeners (`-ORBendPoint`: `giop:tcp:HOST:PORT`, `giop:unix:PATH`, and
+    /// `giop:shm:[PATH]` for shared memory between rtorb processes of one host); default
+    /// `giop:tcp:127.0.0.1:0`.
     pub endpoints: Vec<Endpoint>,
     /// GIOP-lite listeners (`-ORBliteEndPoint`), for rtorb clients that enable GIOP-lite.
     pub lite_endpoints: Vec<Endpoint>,
