@@ -295,6 +295,12 @@ fn the_component_is_ours_and_names_this_host() {
     let text = String::from_utf8_lossy(&c.data);
     assert!(text.contains(boot_id.trim()), "{text:?}");
     assert!(text.contains("rtorb-shm-"), "{text:?}");
+    // catior-style descriptions name it.
+    let described = orb::ior::describe(&ior, Default::default()).unwrap();
+    assert!(
+        described.contains(&format!("TAG_RTORB_SHMIOP host {}", boot_id.trim())),
+        "{described}"
+    );
     // Another host's listener (another boot id) is not tried: TCP.
     let (cli, r) = client(&with_host_id(&ior, boot_id.trim(), "not-this-host"), &[]);
     let v = Values::sample(1);

@@ -176,7 +176,7 @@ pub const TAG_RTORB_LITE: ComponentId = ComponentId(0x5254_4f02);
 /// boot id) and the listener's Unix socket path, as an encapsulated
 /// `struct { string host_id; string path; }`. An rtorb client whose boot id matches sets up
 /// shared-memory rings over that socket; other ORBs skip the component and use IIOP.
-pub const TAG_RTORB_SHMIOP: ComponentId = ComponentId(0x5254_4f03);
+pub const TAG_RTORB_SHMIOP: ComponentId = ComponentId::RTORB_SHMIOP;
 
 static ORBS: RwLock<Vec<Weak<OrbShared>>> = RwLock::new(Vec::new());
 
@@ -558,6 +558,12 @@ impl Orb {
                     Dialect::Lite(_) => lite.push((host, *port)),
                 }
             }
+        }
+        if !shm.is_empty() && iiop.is_empty() {
+            // The component rides in IIOP profiles: without one, nobody learns of it.
+            tracing::warn!(target: "orb::connection", "SHMIOP listeners are advertised in the \
+                IIOP profiles of references, and this ORB has no TCP endpoint: add one \
+                (-ORBendPoint giop:tcp:HOST:PORT) or clients cannot find the shared memory");
         }
         Ok(ServerState {
             server,
