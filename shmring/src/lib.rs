@@ -14,10 +14,12 @@
 //!   call only when the word says someone sleeps. A busy ping-pong therefore makes no system
 //!   call per message. A side driven by a poller (epoll) rather than a blocked thread asks for
 //!   a *doorbell* instead: one octet on the Unix socket, which makes the socket readable.
-//! - A sleeper wakes at least every [`LIVENESS_SLICE`] to look at the socket: a peer that died
-//!   (even by `SIGKILL`) has closed it, so a read then ends (end of stream) and a write fails,
-//!   never stuck on the futex. A peer that closes cleanly also marks the segment and wakes
-//!   both words.
+//! - The Unix socket tells when the peer is gone: a peer that died (even by `SIGKILL`) has
+//!   closed it. The process's watcher thread waits in `epoll` for every channel's socket to
+//!   hang up and then wakes that channel's sleepers at once, so a read ends (end of stream)
+//!   and a write fails, never stuck on the futex; a sleeper also looks at the socket itself
+//!   at the end of each sleep slice (1 s, or [`LIVENESS_SLICE`] if the watcher could not be
+//!   started). A peer that closes cleanly also marks the segment and wakes every word.
 //! - The memfd has no name in any file system: nothing is left to reap after a crash. The
 //!   descriptor is closed once mapped; the mapping goes with the [`Channel`].
 //!
@@ -28,6 +30,7 @@
 //! does).
 
 mod mapping;
+mod watch;
 
 use mapping::Mapping;
 use parking_lot::Mutex;
@@ -40,6 +43,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The default capacity of each ring.
@@ -47,8 +51,16 @@ pub const DEFAULT_CAPACITY: usize = 1 << 20;
 /// The smallest and largest ring capacities a segment may have (powers of two).
 pub const MIN_CAPACITY: usize = 1 << 12;
 pub const MAX_CAPACITY: usize = 1 << 28;
-/// The longest a sleeper waits before it looks whether the peer is still there.
+/// The longest a sleeper waits before it looks whether the peer is still there, when the
+/// process's watcher of hang-ups could not be set up.
 pub const LIVENESS_SLICE: Duration = Duration::from_millis(50);
+/// The same when the watcher wakes sleepers as soon as a peer's socket hangs up: a safety net.
+/// (An hour in unit tests, so that they show the watcher is what wakes a sleeper.)
+const WATCHED_SLICE: Duration = if cfg!(test) {
+    Duration::from_secs(3600)
+} else {
+    Duration::from_secs(1)
+};
 /// The longest a side spins before it sleeps (the budget adapts below this).
 const MAX_SPIN: Duration = Duration::from_micros(50);
 
@@ -114,12 +126,47 @@ struct Mode {
     write_timeout: AtomicU64,
 }
 
+/// What the watcher of hang-ups may reach: the mapping (its waiting words) and the flag it
+/// sets.
+struct Shared {
+    map: Mapping,
+    /// The peer's socket hung up (the watcher saw it): the peer is gone.
+    gone: AtomicBool,
+}
+
+impl Shared {
+    /// The four waiting words (both rings' reader and writer).
+    fn words(&self) -> impl Iterator<Item = &AtomicU32> {
+        (0..2).flat_map(move |i| {
+            let header = RING_HEADERS + i * RING_HEADER_SIZE;
+            [R_READER_WAITING, R_WRITER_WAITING].map(|w| self.map.u32_at(header + w))
+        })
+    }
+}
+
+impl watch::OnHangUp for Shared {
+    fn hung_up(&self) {
+        self.gone.store(true, Ordering::SeqCst);
+        for w in self.words() {
+            // Changed before the wake: a sleeper that has not slept yet finds its word
+            // changed and does not sleep (it has seen `gone` anyway, or will: SeqCst).
+            if w.compare_exchange(SLEEPING, AWAKE, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                let _ = futex::wake(w, futex::Flags::empty(), u32::MAX);
+            }
+        }
+    }
+}
+
 /// The shared-memory byte stream between two processes: see the crate documentation.
 ///
 /// Reads and writes may come from different threads at once; concurrent reads (or writes) are
 /// serialised.
 pub struct Channel {
-    map: Mapping,
+    shared: Arc<Shared>,
+    /// The watcher's registration of the socket, while there is one.
+    watched: Option<watch::Watched>,
     socket: UnixStream,
     side: Side,
     capacity: usize,
@@ -323,8 +370,15 @@ impl Channel {
         // Our counters start where the segment's are (zero for a fresh segment).
         let tail = map.u64_at(tx.header + R_TAIL).load(Ordering::Acquire);
         let head = map.u64_at(rx.header + R_HEAD).load(Ordering::Acquire);
-        Channel {
+        let shared = Arc::new(Shared {
             map,
+            gone: AtomicBool::new(false),
+        });
+        let target: Arc<dyn watch::OnHangUp> = shared.clone();
+        let watched = watch::Watched::new(socket.as_fd(), &target);
+        Channel {
+            shared,
+            watched,
             socket,
             side,
             capacity,
@@ -380,22 +434,31 @@ impl Channel {
         store_timeout(&self.mode.write_timeout, t)
     }
 
+    fn map(&self) -> &Mapping {
+        &self.shared.map
+    }
+
+    /// The peer died (its socket hung up), as the watcher saw it.
+    fn peer_gone(&self) -> bool {
+        self.shared.gone.load(Ordering::SeqCst)
+    }
+
     fn peer_closed(&self) -> bool {
         let peer = 1 - self.side as usize;
-        self.map
+        self.map()
             .u32_at(OFF_CLOSED + 4 * peer)
             .load(Ordering::Acquire)
             != 0
     }
 
     fn word(&self, ring: Ring, which: usize) -> &AtomicU32 {
-        self.map.u32_at(ring.header + which)
+        self.map().u32_at(ring.header + which)
     }
 
     /// Octets published and not yet read in the receiving ring, checked.
     fn readable(&self, head: u64) -> io::Result<usize> {
         let tail = self
-            .map
+            .map()
             .u64_at(self.rx.header + R_TAIL)
             .load(Ordering::Acquire);
         let avail = tail.wrapping_sub(head);
@@ -411,7 +474,7 @@ impl Channel {
     /// Room left in the sending ring, checked.
     fn writable(&self, tail: u64) -> io::Result<usize> {
         let head = self
-            .map
+            .map()
             .u64_at(self.tx.header + R_HEAD)
             .load(Ordering::Acquire);
         let used = tail.wrapping_sub(head);
@@ -469,13 +532,15 @@ impl Channel {
             if n > 0 {
                 return Ok(n);
             }
-            if self.peer_closed() {
+            // Whatever the peer published before it closed or died was read first.
+            if self.peer_closed() || self.peer_gone() {
                 return Ok(0);
             }
             let h = *head;
             let ready = || {
                 self.readable(h).map_or(true, |a| a > 0)
                     || self.peer_closed()
+                    || self.peer_gone()
                     || self.read_shut.load(Ordering::Acquire)
                     || self.closed.load(Ordering::Acquire)
             };
@@ -499,7 +564,7 @@ impl Channel {
         }
         self.copy_out(*head, &mut buf[..n]);
         *head = head.wrapping_add(n as u64);
-        self.map
+        self.map()
             .u64_at(self.rx.header + R_HEAD)
             .store(*head, Ordering::Release);
         self.notify(self.word(self.rx, R_WRITER_WAITING));
@@ -552,7 +617,7 @@ impl Channel {
         let deadline = deadline(&self.mode.write_timeout);
         let waiting = self.word(self.tx, R_WRITER_WAITING);
         loop {
-            if self.closed.load(Ordering::Acquire) || self.peer_closed() {
+            if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
                 return Err(io::ErrorKind::BrokenPipe.into());
             }
             let room = self.writable(*tail)?;
@@ -570,7 +635,7 @@ impl Channel {
                     left -= take;
                 }
                 *tail = at;
-                self.map
+                self.map()
                     .u64_at(self.tx.header + R_TAIL)
                     .store(at, Ordering::Release);
                 self.notify(self.word(self.tx, R_READER_WAITING));
@@ -580,6 +645,7 @@ impl Channel {
             let ready = || {
                 self.writable(t).map_or(true, |r| r > 0)
                     || self.peer_closed()
+                    || self.peer_gone()
                     || self.closed.load(Ordering::Acquire)
             };
             match self.wait(waiting, ready, deadline)? {
@@ -599,7 +665,7 @@ impl Channel {
         while !src.is_empty() {
             let at = (pos as usize) & (self.capacity - 1);
             let n = src.len().min(self.capacity - at);
-            self.map.write_bytes(self.tx.data + at, &src[..n]);
+            self.map().write_bytes(self.tx.data + at, &src[..n]);
             src = &src[n..];
             pos = pos.wrapping_add(n as u64);
         }
@@ -611,7 +677,7 @@ impl Channel {
         while done < dst.len() {
             let at = (pos as usize) & (self.capacity - 1);
             let n = (dst.len() - done).min(self.capacity - at);
-            self.map
+            self.map()
                 .read_bytes(self.rx.data + at, &mut dst[done..done + n]);
             done += n;
             pos = pos.wrapping_add(n as u64);
@@ -649,13 +715,18 @@ impl Channel {
                 return Ok(Waited::Ready);
             }
             let now = Instant::now();
+            let longest = if self.watched.is_some() {
+                WATCHED_SLICE
+            } else {
+                LIVENESS_SLICE
+            };
             let slice = match deadline {
                 Some(d) if d <= now => {
                     word.store(AWAKE, Ordering::Relaxed);
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                Some(d) => (d - now).min(LIVENESS_SLICE),
-                None => LIVENESS_SLICE,
+                Some(d) => (d - now).min(longest),
+                None => longest,
             };
             let ts = futex::Timespec {
                 tv_sec: slice.as_secs() as _,
@@ -733,7 +804,7 @@ impl Channel {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.map
+        self.map()
             .u32_at(OFF_CLOSED + 4 * self.side as usize)
             .store(1, Ordering::Release);
         self.wake_all();
@@ -757,6 +828,9 @@ impl Channel {
 
 impl Drop for Channel {
     fn drop(&mut self) {
+        if let Some(w) = self.watched.take() {
+            w.remove(self.socket.as_fd());
+        }
         self.shutdown();
     }
 }

@@ -170,6 +170,46 @@ fn a_blocked_writer_wakes_when_the_peer_closes() {
     assert_eq!(writer.join().unwrap(), io::ErrorKind::BrokenPipe);
 }
 
+/// Runs `f` on a thread; fails instead of hanging if it does not finish.
+fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} is stuck"))
+}
+
+#[test]
+fn the_watcher_wakes_a_sleeping_reader_when_the_peers_socket_hangs_up() {
+    // A peer that dies marks nothing in the segment and wakes no futex: only its socket
+    // closes. Sleep slices are an hour in unit tests, so only the watcher can end this read.
+    let (c, s) = pair(MIN_CAPACITY);
+    assert!(c.watched.is_some());
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        (c.read(&mut buf).map_err(|e| e.kind()), c)
+    });
+    thread::sleep(Duration::from_millis(50));
+    // Dies as a killed process would: its socket closes, nothing else.
+    rustix::net::shutdown(&s.socket, rustix::net::Shutdown::Both).unwrap();
+    let (n, c) = within("the reader", move || reader.join().unwrap());
+    assert_eq!(n, Ok(0));
+    assert!(c.peer_gone(), "the watcher saw the hang-up");
+}
+
+#[test]
+fn the_watcher_wakes_a_writer_waiting_for_room_when_the_peers_socket_hangs_up() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, &vec![1u8; MIN_CAPACITY]);
+    let writer = thread::spawn(move || (c.write(b"x").map_err(|e| e.kind()), c));
+    thread::sleep(Duration::from_millis(50));
+    rustix::net::shutdown(&s.socket, rustix::net::Shutdown::Both).unwrap();
+    let (w, c) = within("the writer", move || writer.join().unwrap());
+    assert_eq!(w, Err(io::ErrorKind::BrokenPipe));
+    assert!(c.peer_gone());
+}
+
 #[test]
 fn shutdown_read_ends_a_blocked_read_and_keeps_writes() {
     let (c, s) = pair(MIN_CAPACITY);
@@ -324,7 +364,7 @@ fn an_unsealed_segment_is_refused() {
 fn a_corrupt_counter_is_invalid_data_not_a_wild_read() {
     let (c, s) = pair(MIN_CAPACITY);
     // The client's published tail jumps past the ring's capacity.
-    c.map
+    c.map()
         .u64_at(c.tx.header + R_TAIL)
         .store(10 * MIN_CAPACITY as u64, Ordering::Release);
     let mut buf = [0u8; 8];

@@ -138,11 +138,38 @@ fn traces_of(segment: &str) -> Vec<String> {
     found
 }
 
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Whether `cond` comes true within 10 s (looked at every 10 ms).
+fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    (0..1000).any(|_| {
+        cond() || {
+            std::thread::sleep(Duration::from_millis(10));
+            false
+        }
+    })
+}
+
 fn no_mapping_or_descriptor_outlives_the_channel() {
+    // The tests before ended their channels: the watcher's thread ended with them, and so
+    // did every thread they started. Only the main thread is left.
+    let baseline = 1;
+    assert!(
+        eventually(|| threads() == baseline),
+        "{} threads",
+        threads()
+    );
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
     let server = std::thread::spawn(move || Channel::accept(b, T).unwrap());
     let client = Channel::connect_stream(a, MIN_CAPACITY, T).unwrap();
     let server = server.join().unwrap();
+    assert_eq!(
+        threads(),
+        baseline + 1,
+        "the watcher runs while channels exist"
+    );
     // The name is unique to this segment: `rtorb-shmiop-PID-N`, then a space or the end.
     let name = format!("memfd:{} ", client.segment_name());
     let traces = traces_of(&name);
@@ -153,4 +180,10 @@ fn no_mapping_or_descriptor_outlives_the_channel() {
     drop(server);
     let traces = traces_of(&name);
     assert!(traces.is_empty(), "left behind: {traces:?}");
+    // Nor a thread: the watcher ends after the last channel.
+    assert!(
+        eventually(|| threads() == baseline),
+        "{} threads, {baseline} before",
+        threads()
+    );
 }
