@@ -246,6 +246,18 @@ fn every_type_round_trips_over_shared_memory_under_every_server_strategy() {
 }
 
 #[test]
+fn a_small_ring_carries_messages_many_times_its_size() {
+    let (srv, obj) = server(TCP_AND_SHM, Strategy::Reactive);
+    let (cli, r) = client(&obj, &["-ORBshmRingSize", "4096"]);
+    blob(&r, 1 << 20);
+    let v = Values::sample(30);
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("shmiop"));
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
+#[test]
 fn shared_memory_can_be_forbidden_and_gives_way_to_a_unix_socket_then_tcp() {
     let dir = TempDir::new("choice");
     let unix = format!("giop:unix:{}", dir.0.join("uiop").display());

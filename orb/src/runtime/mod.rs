@@ -220,6 +220,7 @@ impl Orb {
             connect_timeout: options.connect_timeout,
             max_message_size: options.max_message_size,
             allocator: options.allocator,
+            shm_ring_size: options.shm_ring_size,
             ..ClientOptions::default()
         };
         let poas = PoaTree::new();

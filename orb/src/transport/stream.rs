@@ -21,9 +21,6 @@ use std::time::Duration;
 /// Linux), and more than a GIOP message is ever cut into.
 const MAX_IOV: usize = 64;
 
-/// The ring size of the SHMIOP connections this process makes (each direction).
-pub(crate) const SHM_RING_CAPACITY: usize = shmring::DEFAULT_CAPACITY;
-
 /// How long a server waits for a SHMIOP client's segment after accepting its socket: the
 /// client sends it right after connecting.
 pub(crate) const SHM_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -115,9 +112,11 @@ pub(crate) enum BlockingStream {
 impl BlockingStream {
     /// Connects, with `TCP_NODELAY` set (a GIOP request is one write that must leave now,
     /// not wait for Nagle's algorithm to merge it with a next one that never comes).
+    /// Connects; a SHMIOP connection gets rings of `shm_ring_size` octets.
     pub(crate) fn connect(
         endpoint: &Endpoint,
         timeout: Duration,
+        shm_ring_size: usize,
     ) -> Result<BlockingStream, TransportError> {
         match endpoint {
             Endpoint::Iiop { host, port } => {
@@ -160,14 +159,12 @@ impl BlockingStream {
                     endpoint: endpoint.to_string(),
                     source: e,
                 }),
-            Endpoint::Shmiop { path } => {
-                shmring::Channel::connect(path, SHM_RING_CAPACITY, timeout)
-                    .map(BlockingStream::Shm)
-                    .map_err(|e| TransportError::Connect {
-                        endpoint: endpoint.to_string(),
-                        source: e,
-                    })
-            }
+            Endpoint::Shmiop { path } => shmring::Channel::connect(path, shm_ring_size, timeout)
+                .map(BlockingStream::Shm)
+                .map_err(|e| TransportError::Connect {
+                    endpoint: endpoint.to_string(),
+                    source: e,
+                }),
         }
     }
 
