@@ -245,6 +245,55 @@ fn every_type_round_trips_over_shared_memory_under_every_server_strategy() {
     }
 }
 
+/// Polls `futures` to completion on this thread, parking between wake-ups (the replies come
+/// from the connection's reader thread).
+fn block_on_all<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    while out.iter().any(Option::is_none) {
+        for (f, o) in futures.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                if let Poll::Ready(v) = std::pin::Pin::new(f).poll(&mut cx) {
+                    *o = Some(v);
+                }
+            }
+        }
+        if out.iter().any(Option::is_none) {
+            std::thread::park_timeout(std::time::Duration::from_millis(50));
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+#[test]
+fn asynchronous_calls_in_flight_together_over_shared_memory() {
+    let (srv, obj) = server(TCP_AND_SHM, Strategy::ThreadPool { threads: 4 });
+    let (cli, r) = client(&obj, &[]);
+    let values: Vec<Values> = (0..16).map(Values::sample).collect();
+    let encoders: Vec<_> = values
+        .iter()
+        .map(|v| move |e: &mut Encoder| v.encode(e))
+        .collect();
+    let futures: Vec<_> = encoders
+        .iter()
+        .map(|enc| Box::pin(r.invoke_async("mirror", enc)))
+        .collect();
+    for (reply, v) in block_on_all(futures).into_iter().zip(&values) {
+        assert_eq!(reply.unwrap().normal_result(Values::decode).unwrap(), *v);
+    }
+    assert_eq!(r.transport(), Some("shmiop"));
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
 #[test]
 fn a_small_ring_carries_messages_many_times_its_size() {
     let (srv, obj) = server(TCP_AND_SHM, Strategy::Reactive);
