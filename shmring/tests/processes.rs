@@ -33,9 +33,36 @@ fn main() {
             no_mapping_or_descriptor_outlives_the_channel,
         ),
     ];
-    for (name, test) in tests {
-        test();
-        println!("test {name} ... ok");
+    run(&tests);
+}
+
+/// Runs the tests libtest's way as far as `scripts/test.sh` and `cargo test` look: names
+/// given as arguments select the tests containing them, `--list` lists, and the last line is
+/// `test result: ...`; a failure makes the exit status 1.
+fn run(tests: &[(&str, fn())]) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let chosen = tests
+        .iter()
+        .filter(|(n, _)| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str())));
+    if args.iter().any(|a| a == "--list") {
+        chosen.for_each(|(n, _)| println!("{n}: test"));
+        return;
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in chosen {
+        if std::panic::catch_unwind(test).is_ok() {
+            println!("test {name} ... ok");
+            passed += 1;
+        } else {
+            println!("test {name} ... FAILED");
+            failed += 1;
+        }
+    }
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!("\ntest result: {verdict}. {passed} passed; {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
     }
 }
 
