@@ -15,8 +15,8 @@
 //! - `omniorb/values.idl` → `omniidl -bcxx` → with `omniorb/value_bench.cc` in
 //!   `librtorb_omniorb_values.a`, the `values` bench's omniORB half.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use omniorb_build::OmniOrb;
+use std::path::Path;
 
 include!("demux_names.rs");
 
@@ -54,97 +54,42 @@ fn build_omniorb_comparison() {
     ] {
         println!("cargo:rerun-if-changed={path}");
     }
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let out = omniorb_build::out_dir();
 
     // Emits the -L/-l flags for libomniDynamic4 (where value types live), libomniORB4 and
     // libomnithread, and hands back the include paths and defines for the C++ compile.
-    let omniorb = match pkg_config::Config::new()
-        .atleast_version("4.2")
-        .probe("omniDynamic4")
-    {
-        Ok(lib) => lib,
-        Err(e) => panic!(
-            "the omniORB comparison benches need libomniorb4-dev (scripts/test.sh installs it): \
-             pkg-config cannot find omniDynamic4 >= 4.2: {e}"
-        ),
-    };
+    let omniorb = OmniOrb::probe("the omniORB comparison benches", true);
     let cpp = || {
-        let mut build = cc::Build::new();
-        build
-            .cpp(true)
-            .std("c++11")
-            .opt_level(2)
-            .warnings(true)
-            .extra_warnings(true)
-            .include(&out)
-            .include("omniorb");
-        for path in &omniorb.include_paths {
-            build.include(path);
-        }
-        for (name, value) in &omniorb.defines {
-            build.define(name, value.as_deref());
-        }
-        // Also links the C++ standard library the objects need (libstdc++ with g++).
-        build.cpp_link_stdlib(Some("stdc++"));
+        let mut build = omniorb.cpp(&out);
+        build.opt_level(2).extra_warnings(true).include("omniorb");
         build
     };
 
     cpp().file(CDR_BENCH).compile("rtorb_omniorb_bench");
 
-    omniidl(Path::new(VALUES_IDL), &out);
+    omniorb_build::omniidl(Path::new(VALUES_IDL), &out, &[]);
     cpp()
         .file(VALUES_BENCH)
         .file(out.join("valuesSK.cc"))
         .compile("rtorb_omniorb_values");
 
-    omniidl(Path::new(CUBIT_IDL), &out);
+    omniorb_build::omniidl(Path::new(CUBIT_IDL), &out, &[]);
     let stubs = cpp().file(out.join("cubitSK.cc")).compile_intermediates();
     cpp()
         .file(CUBIT_LIB)
         .objects(&stubs)
         .compile("rtorb_omniorb_cubit");
 
-    // The server executable: compiled by cc (same flags), linked here with the same compiler.
-    let server_objects = cpp().file(CUBIT_SERVER).compile_intermediates();
+    // The server executable: compiled by cc (same flags), linked with the same compiler.
+    let mut objects = cpp().file(CUBIT_SERVER).compile_intermediates();
+    objects.extend(stubs);
     let exe = out.join("cubit_server");
-    let compiler = cpp().get_compiler();
-    let mut link = Command::new(compiler.path());
-    link.args(&server_objects)
-        .args(&stubs)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-pthread");
-    for dir in &omniorb.link_paths {
-        link.arg("-L").arg(dir);
-    }
-    for lib in &omniorb.libs {
-        link.arg(format!("-l{lib}"));
-    }
-    link.arg("-lstdc++");
-    run(&mut link, "linking cubit_server");
+    omniorb.link_executable(&cpp(), &objects, &exe);
     println!("cargo:rustc-env=RTORB_CUBIT_SERVER={}", exe.display());
 }
 
-/// `omniidl -bcxx` on `idl`, writing `<stem>.hh` and `<stem>SK.cc` into `out`.
-fn omniidl(idl: &Path, out: &Path) {
-    let mut cmd = Command::new("omniidl");
-    cmd.arg("-bcxx").arg("-C").arg(out).arg(idl);
-    run(
-        &mut cmd,
-        "omniidl (from the omniidl package; scripts/test.sh installs it)",
-    );
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    match cmd.status() {
-        Ok(status) if status.success() => {}
-        Ok(status) => panic!("{what}: {cmd:?} exited with {status}"),
-        Err(e) => panic!("{what}: cannot run {cmd:?}: {e}"),
-    }
-}
-
 fn generate_demux_interfaces() {
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let out = omniorb_build::out_dir();
     let idl_dir = out.join("idl");
     std::fs::create_dir_all(&idl_dir).expect("create idl dir");
     let mut files = Vec::new();

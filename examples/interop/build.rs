@@ -9,8 +9,8 @@
 //! omniORB's development package and `omniidl` the build fails: these are interop tests,
 //! with nothing to run without the other ORB.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use omniorb_build::OmniOrb;
+use std::path::Path;
 
 const IDL: &str = "idl/interop.idl";
 const VALUES_IDL: &str = "idl/values.idl";
@@ -34,39 +34,15 @@ fn build_omniorb_side() {
     ] {
         println!("cargo:rerun-if-changed={path}");
     }
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let cxx_out = out.join("omniorb");
+    let cxx_out = omniorb_build::out_dir().join("omniorb");
     std::fs::create_dir_all(&cxx_out).expect("create OUT_DIR/omniorb");
 
     // Only for the compile flags and the link line of our own executables: nothing of
     // omniORB's is linked into the Rust crate.
-    let omniorb = match pkg_config::Config::new()
-        .atleast_version("4.2")
-        .cargo_metadata(false)
-        .probe("omniDynamic4")
-    {
-        Ok(lib) => lib,
-        Err(e) => panic!(
-            "the interop tests need libomniorb4-dev (scripts/test.sh installs it): \
-             pkg-config cannot find omniDynamic4 >= 4.2: {e}"
-        ),
-    };
-
+    let omniorb = OmniOrb::probe("the interop tests", false);
     let cpp = || {
-        let mut build = cc::Build::new();
-        build
-            .cpp(true)
-            .std("c++11")
-            .opt_level(1)
-            .warnings(true)
-            .include(&cxx_out)
-            .cargo_metadata(false);
-        for path in &omniorb.include_paths {
-            build.include(path);
-        }
-        for (name, value) in &omniorb.defines {
-            build.define(name, value.as_deref());
-        }
+        let mut build = omniorb.cpp(&cxx_out);
+        build.opt_level(1);
         build
     };
     for (idl, stem, programs) in [
@@ -87,16 +63,7 @@ fn build_omniorb_side() {
             ],
         ),
     ] {
-        let mut cmd = Command::new("omniidl");
-        cmd.arg("-bcxx")
-            .arg("-Wba")
-            .arg("-C")
-            .arg(&cxx_out)
-            .arg(Path::new(idl));
-        run(
-            &mut cmd,
-            "omniidl (from the omniidl package; scripts/test.sh installs it)",
-        );
+        omniorb_build::omniidl(Path::new(idl), &cxx_out, &["-Wba"]);
         // omniidl's skeleton of an abstract interface without operations (values.idl's
         // Thing) leaves its dispatch's parameter unused.
         let stubs = cpp()
@@ -104,33 +71,12 @@ fn build_omniorb_side() {
             .file(cxx_out.join(format!("{stem}SK.cc")))
             .file(cxx_out.join(format!("{stem}DynSK.cc")))
             .compile_intermediates();
-        let compiler = cpp().get_compiler();
         for (source, exe, var) in programs {
-            let objects = cpp().file(source).compile_intermediates();
+            let mut objects = cpp().file(source).compile_intermediates();
+            objects.extend(stubs.iter().cloned());
             let exe = cxx_out.join(exe);
-            let mut link = Command::new(compiler.path());
-            link.args(&objects)
-                .args(&stubs)
-                .arg("-o")
-                .arg(&exe)
-                .arg("-pthread");
-            for dir in &omniorb.link_paths {
-                link.arg("-L").arg(dir);
-            }
-            for lib in &omniorb.libs {
-                link.arg(format!("-l{lib}"));
-            }
-            link.arg("-lstdc++");
-            run(&mut link, "linking an omniORB interop executable");
+            omniorb.link_executable(&cpp(), &objects, &exe);
             println!("cargo:rustc-env={var}={}", exe.display());
         }
-    }
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    match cmd.status() {
-        Ok(status) if status.success() => {}
-        Ok(status) => panic!("{what}: {cmd:?} exited with {status}"),
-        Err(e) => panic!("{what}: cannot run {cmd:?}: {e}"),
     }
 }

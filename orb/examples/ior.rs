@@ -213,18 +213,7 @@ fn unescape_text(s: &str) -> Result<Vec<u8>, Failure> {
 
 fn parse_hex(s: &str) -> Result<Vec<u8>, Failure> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
-    if digits.len() % 2 != 0 {
-        return usage("--key-hex needs an even number of hex digits");
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            digits
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .map_or_else(|| usage(format!("--key-hex: invalid hex at digit {i}")), Ok)
-        })
-        .collect()
+    hex::decode(digits).or_else(|e| usage(format!("--key-hex: {e}")))
 }
 
 fn parse_version(s: &str) -> Result<GiopVersion, Failure> {

@@ -77,16 +77,5 @@ fn main() -> ExitCode {
 /// Octets from hex digits (`0x` optional), for `--key-hex` and `--data octets:HEX`.
 pub(crate) fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
-    if digits.len() % 2 != 0 {
-        return Err(format!("{} hex digits: an octet takes two", digits.len()));
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            digits
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("not hex at digit {i}"))
-        })
-        .collect()
+    hex::decode(digits).map_err(|e| format!("{e} (two hex digits per octet, `0x` optional)"))
 }

@@ -92,7 +92,8 @@ fn bad_arguments_say_what_is_wrong() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("invalid value 'abc' for '--key-hex <KEY_HEX>': 3 hex digits"),
+        stderr(&out)
+            .contains("invalid value 'abc' for '--key-hex <KEY_HEX>': Odd number of digits"),
         "{}",
         stderr(&out)
     );

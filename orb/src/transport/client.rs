@@ -115,7 +115,8 @@ struct State {
     /// Some caller is reading the socket.
     reader: bool,
     closed: Option<CloseCause>,
-    /// The read timeout the socket has now, to set it only when it changes.
+    /// The read timeout the socket has now, to set it only when it no longer fits (see
+    /// [`read_timeout_fits`]).
     read_timeout: Option<Duration>,
     /// Condition variables of finished waiters, reused to spare an allocation per call.
     spare: Vec<Arc<Condvar>>,
@@ -212,6 +213,8 @@ pub struct ClientConnection {
     endpoint: Endpoint,
     dialect: Dialect,
     stream: BlockingStream,
+    /// The socket's write timeout, which bounds each message's writing as a whole.
+    write_timeout: Option<Duration>,
     /// Serialises writers so that messages are never interleaved.
     write: Mutex<()>,
     state: Mutex<State>,
@@ -224,6 +227,25 @@ pub struct ClientConnection {
     /// When the connection was last used, in microseconds since `epoch`.
     last_used_us: AtomicU64,
     epoch: Instant,
+}
+
+/// How far past a call's deadline a read may block before it times out: the price of not
+/// setting the socket's read timeout before every read (see [`read_timeout_fits`]).
+const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
+/// Whether a read may block with the socket's read timeout as it is (`set`) when the caller
+/// wants to wait at most `wanted`. Back-to-back calls each want a little less than the call
+/// timeout the previous one set; setting it again exactly would cost a system call per call
+/// for a difference of microseconds. So `set` stands when it ends the read at most
+/// [`READ_TIMEOUT_SLACK`] late, and not before half of `wanted` (a shorter one would wake the
+/// reader early, again and again; an early wake-up alone is harmless, as the caller checks its
+/// deadline and reads again).
+fn read_timeout_fits(set: Option<Duration>, wanted: Option<Duration>) -> bool {
+    match (set, wanted) {
+        (None, None) => true,
+        (Some(set), Some(wanted)) => set <= wanted + READ_TIMEOUT_SLACK && set >= wanted / 2,
+        _ => false,
+    }
 }
 
 /// A connection unused for this long is checked before reuse: the server may have closed it
@@ -259,6 +281,7 @@ impl ClientConnection {
             endpoint: endpoint.clone(),
             dialect,
             stream,
+            write_timeout: options.write_timeout,
             write: Mutex::new(()),
             state: Mutex::new(State::default()),
             input: Mutex::new(Input {
@@ -543,7 +566,7 @@ impl ClientConnection {
             Written::Oneway => self.state.lock().oneways_sent += 1,
             Written::Other => {}
         }
-        match self.stream.write_all_vectored(segments) {
+        match self.stream.write_all_vectored(segments, self.write_timeout) {
             Ok(()) => Ok(()),
             Err((_, e)) => {
                 let cause = CloseCause::Io(e.kind());
@@ -612,7 +635,7 @@ impl ClientConnection {
         timeout: Option<Duration>,
     ) -> parking_lot::MutexGuard<'a, State> {
         st.reader = true;
-        let set_timeout = if st.read_timeout != timeout {
+        let set_timeout = if !read_timeout_fits(st.read_timeout, timeout) {
             st.read_timeout = timeout;
             true
         } else {
@@ -910,5 +933,30 @@ impl Drop for ClientConnection {
             "connection closed"
         );
         self.stream.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_timeout_is_set_again_only_when_it_no_longer_fits() {
+        let ms = Duration::from_millis;
+        // The previous call's 30 s stands for this call's 30 s less a few microseconds.
+        assert!(read_timeout_fits(
+            Some(ms(30_000)),
+            Some(ms(30_000) - Duration::from_micros(7))
+        ));
+        // Too long: the read would outlive the deadline by more than the slack.
+        assert!(!read_timeout_fits(Some(ms(30_000)), Some(ms(100))));
+        assert!(!read_timeout_fits(None, Some(ms(100))));
+        // Too short: the reader would wake again and again before its deadline.
+        assert!(!read_timeout_fits(
+            Some(Duration::from_micros(1)),
+            Some(ms(30_000))
+        ));
+        assert!(!read_timeout_fits(Some(ms(100)), None));
+        assert!(read_timeout_fits(None, None));
     }
 }

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How many segments one `writev` is given: far below every system's `IOV_MAX` (1,024 on
 /// Linux), and more than a GIOP message is ever cut into.
@@ -235,23 +235,53 @@ impl BlockingStream {
 
     /// Writes every octet of `segs`, gathering them into vectored writes (no copy into one
     /// buffer). Returns how many octets went out before an error, with the error.
+    ///
+    /// `timeout` is the socket's write timeout (as set by [`Self::set_write_timeout`]), and
+    /// bounds the whole message, not each system call: the kernel's timeout restarts with
+    /// every `send`, so a peer that takes a little now and then (or a send cut short once
+    /// by the timeout, then retried) would otherwise hold the writer for a multiple of it.
+    /// The common case, a message taken in one `send`, pays one clock read for this.
     pub(crate) fn write_all_vectored<S: AsRef<[u8]>>(
         &self,
         segs: &[S],
+        timeout: Option<Duration>,
     ) -> Result<(), (usize, io::Error)> {
         let total: usize = segs.iter().map(|s| s.as_ref().len()).sum();
+        let started = timeout.map(|t| (Instant::now(), t));
+        let mut shortened = false;
         let mut done = 0usize;
-        while done < total {
+        let result = loop {
+            if done >= total {
+                break Ok(());
+            }
+            if done > 0 {
+                // Not the first send: only what is left of the message's time.
+                if let Some((start, t)) = started {
+                    let left = t.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        break Err((done, io::ErrorKind::TimedOut.into()));
+                    }
+                    if let Err(e) = self.set_write_timeout(Some(left)) {
+                        break Err((done, e));
+                    }
+                    shortened = true;
+                }
+            }
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
             let n = fill_iov(&mut iov, segs.iter().map(AsRef::as_ref), done);
             match self.write_vectored(&iov[..n]) {
-                Ok(0) => return Err((done, io::ErrorKind::WriteZero.into())),
+                Ok(0) => break Err((done, io::ErrorKind::WriteZero.into())),
                 Ok(w) => done += w,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err((done, e)),
+                Err(e) => break Err((done, e)),
             }
+        };
+        if shortened {
+            // The next message gets the whole timeout again. If this fails the socket is
+            // broken and the next write says so.
+            let _ = self.set_write_timeout(timeout);
         }
-        Ok(())
+        result
     }
 }
 
@@ -464,5 +494,23 @@ mod tests {
         assert_eq!(n, MAX_IOV);
         assert_eq!(&*iov[0], &[1u8][..]);
         assert_eq!(&*iov[1], &[2u8, 2][..]);
+    }
+
+    /// A peer that never reads: the first `send` fills the socket's buffers and is cut short
+    /// by the kernel's timeout with part of the message out. What is left must not get a
+    /// whole timeout of its own (the kernel's would end it with `WouldBlock` a second
+    /// timeout later); the message's time is already up, which is `TimedOut`.
+    #[test]
+    fn a_write_timeout_bounds_the_whole_message() {
+        let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let stream = BlockingStream::Unix(ours);
+        let timeout = Duration::from_millis(100);
+        stream.set_write_timeout(Some(timeout)).unwrap();
+        let message = vec![0u8; 16 << 20];
+        let (sent, err) = stream
+            .write_all_vectored(&[&message[..]], Some(timeout))
+            .unwrap_err();
+        assert!(sent > 0 && sent < message.len(), "sent {sent}");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
     }
 }

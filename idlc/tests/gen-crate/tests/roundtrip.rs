@@ -4,12 +4,13 @@
 use idlc_tests::alltypes::all_types::{self as t, r#type as kw};
 use orb::cdr::{
     decode_from_slice, encode_to_vec, ByteOrder, CdrDecode, CdrEncode, DecodeErrorKind,
-    EncodeError, Encoder, Fixed, LongDouble, WChar, WString,
+    EncodeError, Encoder, Fixed, WChar,
 };
-use orb::iop::{Ior, ProfileId, TaggedProfile};
 use orb::typecode::{Any, TCKind, TypeCode, Value};
-use orb::ObjectRef;
 use std::fmt::Debug;
+
+mod common;
+use common::everything;
 
 const ORDERS: [ByteOrder; 2] = [ByteOrder::BigEndian, ByteOrder::LittleEndian];
 
@@ -23,52 +24,6 @@ where
             decode_from_slice(&bytes, order).unwrap_or_else(|e| panic!("decode {v:?}: {e}"));
         assert_eq!(&back, v, "{order:?}");
         assert!(bytes.len() >= T::MIN_WIRE_SIZE, "MIN_WIRE_SIZE of {v:?}");
-    }
-}
-
-fn everything() -> t::Everything {
-    t::Everything {
-        s: -2,
-        l: -70000,
-        ll: i64::MIN,
-        us: 65535,
-        ul: 4_000_000_000,
-        ull: u64::MAX,
-        f: 1.25,
-        d: -1e300,
-        ld: LongDouble::from_f64(2.5),
-        c: 'é',
-        wc: WChar('€'),
-        b: true,
-        o: 0xfe,
-        a: Any::new(TypeCode::Long, Value::Long(42)).unwrap(),
-        obj: ObjectRef::from_ior(Ior {
-            type_id: "IDL:Demo/Echo:1.0".into(),
-            profiles: vec![TaggedProfile {
-                tag: ProfileId::INTERNET_IOP,
-                data: vec![1, 2, 3],
-            }],
-        }),
-        tc: t::Point::type_code(),
-        str: "a string".into(),
-        wstr: WString::from("wide ∑"),
-        bstr: "8 chars!".into(),
-        bwstr: WString::from("four"),
-        long_seq: vec![1, -2, 3],
-        octets: (0..16).collect(),
-        name_seq: vec!["a".into(), "bb".into(), "ccc".into()],
-        mat: [[1, 2, 3], [4, 5, 6]],
-        cash: Fixed::new(-1234567, 2),
-        cash_seq: vec![Fixed::new(1, 2), Fixed::new(999_999_999, 2)],
-        grid: [
-            [Fixed::new(1, 2), Fixed::new(2, 2)],
-            [Fixed::new(3, 2), Fixed::new(-4, 2)],
-        ],
-        hue: t::Color::Blue,
-        hues: vec![t::Color::Red, t::Color::Green],
-        whole: Fixed::new(99999, 0),
-        nested: vec![vec!["ab".into()], vec![]],
-        reference: ObjectRef::nil(),
     }
 }
 

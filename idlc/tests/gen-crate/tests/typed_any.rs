@@ -11,6 +11,9 @@ use orb::typecode::{Any, AnyError, AnyType, TCKind, TypeCode, Value};
 use orb::ObjectRef;
 use std::fmt::Debug;
 
+mod common;
+use common::everything;
+
 /// `v` goes in, comes out equal, and the `any` survives CDR in both byte orders.
 fn round_trip<T: AnyType + PartialEq + Debug>(v: &T) -> Any {
     let any = Any::insert(v).unwrap_or_else(|e| panic!("insert {v:?}: {e}"));
@@ -146,40 +149,7 @@ fn structs_go_in_and_out_and_are_told_apart_by_repository_id() {
 
 #[test]
 fn a_struct_of_every_type_goes_in_and_out() {
-    let e = t::Everything {
-        s: -2,
-        l: -70000,
-        ll: i64::MIN,
-        us: 65535,
-        ul: 4_000_000_000,
-        ull: u64::MAX,
-        f: 1.25,
-        d: -1e300,
-        ld: LongDouble::from_f64(2.5),
-        c: 'é',
-        wc: WChar('€'),
-        b: true,
-        o: 0xfe,
-        a: Any::insert(&t::Point { x: 3, y: 4 }).unwrap(),
-        obj: ObjectRef::from_ior(ior("IDL:Demo/Echo:1.0")),
-        tc: t::Node::type_code(),
-        str: "a string".into(),
-        wstr: WString::from("wide"),
-        bstr: "8 chars!".into(),
-        bwstr: WString::from("four"),
-        long_seq: vec![1, -2, 3],
-        octets: (0..16).collect(),
-        name_seq: vec!["a".into(), "bb".into()],
-        mat: [[1, 2, 3], [4, 5, 6]],
-        cash: orb::cdr::Fixed::new(-1234567, 2),
-        cash_seq: vec![orb::cdr::Fixed::new(1, 2)],
-        grid: [[orb::cdr::Fixed::new(1, 2); 2]; 2],
-        hue: t::Color::Blue,
-        hues: vec![t::Color::Red],
-        whole: orb::cdr::Fixed::new(99999, 0),
-        nested: vec![vec!["ab".into()], vec![]],
-        reference: ObjectRef::nil(),
-    };
+    let e = everything();
     round_trip(&e);
     // A bound the value breaks is an error, not a corrupt any.
     let too_long = t::Everything {

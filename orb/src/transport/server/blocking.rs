@@ -20,6 +20,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 const WAKER: Token = Token(usize::MAX);
 const READ_BUF: usize = 64 * 1024;
@@ -30,6 +31,8 @@ pub(crate) struct Conn {
     pub(super) dialect: Dialect,
     pub(super) peer: String,
     stream: BlockingStream,
+    /// The socket's write timeout, which bounds each message's writing as a whole.
+    write_timeout: Duration,
     /// Serialises writers so that messages are never interleaved.
     write: Mutex<()>,
     closed: Mutex<Option<CloseCause>>,
@@ -52,7 +55,10 @@ impl Conn {
         if let Some(cause) = self.closed.lock().clone() {
             return Err(TransportError::Closed { sent: false, cause });
         }
-        match self.stream.write_all_vectored(segments) {
+        match self
+            .stream
+            .write_all_vectored(segments, Some(self.write_timeout))
+        {
             Ok(()) => Ok(()),
             Err((_, e)) => {
                 // Part of a message may be out: the stream cannot carry another one.
@@ -191,6 +197,7 @@ impl Acceptor {
                 dialect,
                 peer,
                 stream,
+                write_timeout: self.options.write_timeout,
                 write: Mutex::new(()),
                 closed: Mutex::new(None),
                 stopped: AtomicBool::new(false),
