@@ -252,9 +252,9 @@ impl OmniModel {
 /// returns at once. Call it first thing in `main` of an executable that starts
 /// [`ServerProcess::rtorb`].
 ///
-/// The server listens on 127.0.0.1 for GIOP and GIOP-lite (ephemeral ports) and on a Unix
-/// socket in the temporary directory, and prints its cubit's IOR (with all three) on a line
-/// of its own.
+/// The server listens on 127.0.0.1 for GIOP and GIOP-lite (ephemeral ports), on a Unix
+/// socket in the temporary directory and on a SHMIOP socket there, and prints its cubit's IOR
+/// (with all four) on a line of its own.
 pub fn serve_if_asked() {
     let Some(kind) = std::env::var_os(SERVE_ENV) else {
         return;
@@ -282,6 +282,7 @@ fn serve(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
         endpoints: vec![
             Endpoint::parse("giop:tcp:127.0.0.1:0")?,
             Endpoint::unix(&socket),
+            Endpoint::parse("giop:shm:")?,
         ],
         lite_endpoints: vec![Endpoint::parse("giop:tcp:127.0.0.1:0")?],
         strategy: kind.strategy(),
@@ -431,6 +432,21 @@ pub enum Transport {
     Lite,
     /// GIOP 1.2 over the server's Unix socket (`-ORBpreferUnix 1`).
     Uiop,
+    /// GIOP 1.2 through shared-memory rings (SHMIOP, `-ORBshmiop 1`), set up over the
+    /// server's `giop:shm:` socket.
+    Shm,
+}
+
+impl Transport {
+    /// What [`orb::ObjectRef::transport`] says of a reference bound this way.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Giop => "iiop",
+            Transport::Lite => "iiop-lite",
+            Transport::Uiop => "uiop",
+            Transport::Shm => "shmiop",
+        }
+    }
 }
 
 /// A client ORB of this process that reaches servers by `transport`, or (when `oneway_batch`
@@ -439,6 +455,7 @@ pub fn client_orb(transport: Transport, oneway_batch: Option<Duration>) -> Orb {
     Orb::init(OrbOptions {
         use_lite: transport == Transport::Lite,
         prefer_unix: transport == Transport::Uiop,
+        use_shmiop: transport == Transport::Shm,
         collocation: CollocationStrategy::None,
         oneway_batch,
         ..OrbOptions::default()
@@ -481,6 +498,8 @@ pub struct OrbCase {
     target: CubitRef,
     op: Op,
     args: Vec<i32>,
+    /// The transport the first call must have chosen, if checked.
+    transport: Option<Transport>,
 }
 
 impl OrbCase {
@@ -490,7 +509,14 @@ impl OrbCase {
             target,
             op,
             args: op.seq_args(),
+            transport: None,
         }
+    }
+
+    /// Has [`Case::check`] also check that the calls go by `transport`.
+    pub fn expecting(mut self, transport: Transport) -> OrbCase {
+        self.transport = Some(transport);
+        self
     }
 
     /// The reference called.
@@ -520,6 +546,14 @@ impl Case for OrbCase {
             Ok(Ok(false)) => panic!("{} returned a wrong result", self.op.label()),
             Ok(Err(e)) => panic!("{} failed: {e}", self.op.label()),
             Err(_) => panic!("{} got no reply within {CHECK_TIMEOUT:?}", self.op.label()),
+        }
+        if let Some(t) = self.transport {
+            let bound = self.target.object().transport();
+            assert_eq!(
+                bound,
+                Some(t.name()),
+                "the case's calls go by another transport"
+            );
         }
     }
 

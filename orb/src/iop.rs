@@ -69,6 +69,10 @@ open_id!(
         OMNIORB_UNIX_TRANS = 0x4154_5402, "TAG_OMNIORB_UNIX_TRANS";
         OMNIORB_PERSISTENT_ID = 0x4154_5403, "TAG_OMNIORB_PERSISTENT_ID";
         OMNIORB_RESTRICTED_CONNECTION = 0x4154_5404, "TAG_OMNIORB_RESTRICTED_CONNECTION";
+        /// rtorb's own component: a SHMIOP listener of an rtorb server and the host it is on
+        /// (see `orb::TAG_RTORB_SHMIOP`). In rtorb's vendor range ("RTO\x03"), so other ORBs
+        /// skip it.
+        RTORB_SHMIOP = 0x5254_4f03, "TAG_RTORB_SHMIOP";
     }
 );
 

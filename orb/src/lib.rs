@@ -39,6 +39,6 @@ pub use object::{AbstractRef, ObjectRef};
 pub use runtime::invoke::with_call_timeout;
 pub use runtime::{
     use_idle_connections, CollocationStrategy, OptionsError, Orb, OrbError, OrbOptions, OrbPoa,
-    SignalWatch,
+    SignalWatch, TAG_RTORB_SHMIOP,
 };
 pub use servant::{Servant, ServantRef};

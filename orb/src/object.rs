@@ -92,6 +92,16 @@ impl ObjectRef {
         self.0.as_ref().and_then(|r| r.timeout)
     }
 
+    /// The transport this reference's requests go on, once its first call chose it:
+    /// `"shmiop"` (shared memory), `"uiop"` (Unix socket), `"iiop"` (TCP), or their
+    /// GIOP-lite forms (`"iiop-lite"`); `None` before the first call (or for nil). Calls to
+    /// an object of this process that the collocation strategy makes directly never bind:
+    /// see [`ObjectRef::collocated_servant`].
+    pub fn transport(&self) -> Option<&'static str> {
+        let b = self.0.as_ref()?.binding.lock().clone()?;
+        Some(runtime::invoke::transport_name(&b))
+    }
+
     pub(crate) fn inner(&self) -> Option<&Arc<RefInner>> {
         self.0.as_ref()
     }

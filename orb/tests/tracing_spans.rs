@@ -194,3 +194,52 @@ fn requests_and_connections_are_traced_on_both_sides() {
         "{log}"
     );
 }
+
+#[test]
+fn a_call_through_shared_memory_says_so_in_its_span() {
+    captured();
+    let mut o = OrbOptions::default();
+    o.parse_args(
+        [
+            "-ORBendPoint",
+            "giop:tcp:127.0.0.1:0",
+            "-ORBendPoint",
+            "giop:shm:",
+        ]
+        .map(str::to_owned),
+    )
+    .unwrap();
+    let server = Orb::init(o).unwrap();
+    let obj = server
+        .activate(&server.root_poa(), Arc::new(Adder) as ServantRef)
+        .unwrap();
+    let shm = server
+        .listen()
+        .unwrap()
+        .into_iter()
+        .find(|e| matches!(e, orb::transport::Endpoint::Shmiop { .. }))
+        .expect("a SHMIOP listener");
+    let client = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    })
+    .unwrap();
+    let remote = client
+        .string_to_object(&obj.to_ior_string().unwrap())
+        .unwrap();
+    assert_eq!(add(&remote, 1, 2).unwrap(), 3);
+    assert_eq!(remote.transport(), Some("shmiop"));
+    client.shutdown(true);
+    server.shutdown(true);
+    let log = text();
+    let spans = log
+        .lines()
+        .filter(|l| {
+            l.contains("invoke")
+                && l.contains(&format!("peer={shm}"))
+                && l.contains("transport=\"shmiop\"")
+                && l.contains("outcome=ok")
+        })
+        .count();
+    assert_eq!(spans, 1, "{log}");
+}

@@ -13,10 +13,11 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 use transport_common::*;
 
-/// A raw peer on either transport.
+/// A raw peer on any transport.
 enum Raw {
     Tcp(std::net::TcpStream),
     Unix(UnixStream),
+    Shm(shmring::Channel),
 }
 
 impl Raw {
@@ -26,11 +27,16 @@ impl Raw {
                 Raw::Tcp(std::net::TcpStream::connect((host.as_str(), *port)).unwrap())
             }
             Endpoint::Uiop { path } => Raw::Unix(UnixStream::connect(path).unwrap()),
+            Endpoint::Shmiop { path } => Raw::Shm(
+                shmring::Channel::connect(path, shmring::MIN_CAPACITY, Duration::from_secs(10))
+                    .unwrap(),
+            ),
         };
         let t = Some(Duration::from_secs(10));
         match &r {
             Raw::Tcp(s) => s.set_read_timeout(t).unwrap(),
             Raw::Unix(s) => s.set_read_timeout(t).unwrap(),
+            Raw::Shm(c) => c.set_read_timeout(t).unwrap(),
         }
         r
     }
@@ -39,6 +45,12 @@ impl Raw {
         match self {
             Raw::Tcp(s) => s.write_all(bytes).unwrap(),
             Raw::Unix(s) => s.write_all(bytes).unwrap(),
+            Raw::Shm(c) => {
+                let mut left = bytes;
+                while !left.is_empty() {
+                    left = &left[c.write(left).unwrap()..];
+                }
+            }
         }
     }
 
@@ -48,6 +60,16 @@ impl Raw {
         let r = match self {
             Raw::Tcp(s) => s.read_to_end(&mut out),
             Raw::Unix(s) => s.read_to_end(&mut out),
+            Raw::Shm(c) => {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match c.read(&mut buf) {
+                        Ok(0) => break Ok(out.len()),
+                        Ok(n) => out.extend_from_slice(&buf[..n]),
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
         };
         if let Err(e) = r {
             assert_ne!(
@@ -74,7 +96,7 @@ fn good_calls(conn: &ClientConnection, n: usize) {
 fn refused(dialect: Dialect, bad: &[u8], expect: fn(&GiopError) -> bool) {
     let dir = SocketDir::new();
     for strategy in STRATEGIES {
-        for endpoint in [tcp_any(), dir.endpoint("abuse")] {
+        for endpoint in [tcp_any(), dir.endpoint("abuse"), dir.shm_endpoint("abuse")] {
             let handler = Echo::new();
             let (server, bound) = serve(
                 endpoint,

@@ -25,6 +25,7 @@ fn threads_sharing_one_connection_each_get_their_own_reply() {
         for (endpoint, dialect) in [
             (tcp_any(), Dialect::Giop),
             (dir.endpoint("mux"), Dialect::LITE_NATIVE),
+            (dir.shm_endpoint("mux"), Dialect::Giop),
         ] {
             let handler = Echo::new();
             let (_server, bound) = serve(
@@ -40,13 +41,16 @@ fn threads_sharing_one_connection_each_get_their_own_reply() {
             std::thread::scope(|s| {
                 for t in 0..THREADS {
                     let conn = &conn;
+                    let bound = &bound;
                     s.spawn(move || {
                         for i in 0..CALLS {
                             let id = conn.next_request_id();
                             let op = if (t + i) % 2 == 0 { "delay" } else { "echo" };
                             let body = format!("thread {t} call {i}").into_bytes();
                             let req = request(dialect, id, op, &body);
-                            let reply = conn.call(id, &req, deadline()).unwrap();
+                            let reply = conn
+                                .call(id, &req, deadline())
+                                .unwrap_or_else(|e| panic!("{strategy:?} {bound} call {i}: {e}"));
                             assert_eq!(reply_parts(&reply), (id, body));
                         }
                     });
@@ -363,6 +367,7 @@ fn the_cache_shares_a_connection_and_replaces_a_broken_one() {
     for (endpoint, dialect) in [
         (tcp_any(), Dialect::Giop),
         (dir.endpoint("cache"), Dialect::LITE_NATIVE),
+        (dir.shm_endpoint("cache"), Dialect::Giop),
     ] {
         let handler = Echo::new();
         let (_server, bound) = serve(

@@ -1,6 +1,7 @@
-//! Round trips through every server strategy, over TCP and Unix sockets, in GIOP and
-//! GIOP-lite: echo, gathered writes in both directions, fragmented requests, many
-//! connections at once.
+//! Round trips through every server strategy, over TCP, Unix sockets and shared memory
+//! (SHMIOP), in GIOP and GIOP-lite: echo, gathered writes in both directions (messages far
+//! larger than a shared-memory ring among them), fragmented requests, many connections at
+//! once.
 
 mod transport_common;
 
@@ -30,7 +31,11 @@ fn echo_under_every_strategy_transport_and_dialect() {
     let dir = SocketDir::new();
     for strategy in STRATEGIES {
         for dialect in DIALECTS {
-            for (name, endpoint) in [("tcp", tcp_any()), ("unix", dir.endpoint("echo"))] {
+            for (name, endpoint) in [
+                ("tcp", tcp_any()),
+                ("unix", dir.endpoint("echo")),
+                ("shm", dir.shm_endpoint("echo")),
+            ] {
                 let handler = Echo::new();
                 let (server, bound) = serve(
                     endpoint,
@@ -99,7 +104,11 @@ fn ipv6_loopback_when_the_machine_has_it() {
 fn gathered_writes_arrive_whole_in_both_directions() {
     let dir = SocketDir::new();
     for strategy in STRATEGIES {
-        for endpoint in [tcp_any(), dir.endpoint("gather")] {
+        for endpoint in [
+            tcp_any(),
+            dir.endpoint("gather"),
+            dir.shm_endpoint("gather"),
+        ] {
             let handler = Echo::new();
             let (server, bound) = serve(
                 endpoint,
@@ -111,7 +120,8 @@ fn gathered_writes_arrive_whole_in_both_directions() {
             let conn = ClientConnection::connect(&bound, Dialect::Giop, &ClientOptions::default())
                 .unwrap();
             // Small bodies, and one large enough (4 MiB) to need several writes each way,
-            // so the reactor's queue and writability path carry part of it.
+            // so the reactor's queue and writability path carry part of it (and 4 times a
+            // shared-memory ring: it goes through in parts).
             for len in [0usize, 1, 100, 5000, 4 << 20] {
                 let id = conn.next_request_id();
                 let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
@@ -167,7 +177,7 @@ fn many_connections_at_once() {
     const THREADS: usize = 6;
     let dir = SocketDir::new();
     for strategy in STRATEGIES {
-        for endpoint in [tcp_any(), dir.endpoint("many")] {
+        for endpoint in [tcp_any(), dir.endpoint("many"), dir.shm_endpoint("many")] {
             let handler = Echo::new();
             let (server, bound) = serve(
                 endpoint,

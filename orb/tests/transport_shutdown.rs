@@ -25,7 +25,11 @@ fn shutdown_closes_everything_and_leaves_no_thread() {
         Strategy::ThreadPerConnection,
     ] {
         for wait in [true, false] {
-            for endpoint in [tcp_any(), dir.endpoint("shutdown")] {
+            for endpoint in [
+                tcp_any(),
+                dir.endpoint("shutdown"),
+                dir.shm_endpoint("shutdown"),
+            ] {
                 let handler = Echo::new();
                 let (server, bound) = serve(
                     endpoint,

@@ -399,6 +399,8 @@ pub const LATENCY_CASES: &[&str] = &[
     "rtorb_giop_tpc",
     "rtorb_lite_reactive",
     "rtorb_uiop_reactive",
+    "rtorb_shm_tpc",
+    "rtorb_shm_reactive",
 ];
 
 /// The names of the collocated cases, the first two the baselines of the ratios.
@@ -417,6 +419,7 @@ pub const ONEWAY_CASES: &[&str] = &[
     "rtorb_giop_tpc",
     "rtorb_giop_reactive_batched",
     "rtorb_lite_reactive_batched",
+    "rtorb_shm_tpc",
 ];
 
 impl Env<'_> {
@@ -424,7 +427,7 @@ impl Env<'_> {
     fn rtorb(&self, ior: &str, transport: Transport, op: Op) -> OrbCase {
         let orb = client_orb(transport, None);
         let r = cubit_ref(&orb, ior);
-        OrbCase::new(orb, r, op)
+        OrbCase::new(orb, r, op).expecting(transport)
     }
 
     /// The case `name` (one of [`LATENCY_CASES`] or [`COLLOCATION_CASES`]) calling `op`.
@@ -438,6 +441,8 @@ impl Env<'_> {
             "rtorb_giop_tpc" => Box::new(self.rtorb(self.tpc_ior, Transport::Giop, op)),
             "rtorb_lite_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Lite, op)),
             "rtorb_uiop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Uiop, op)),
+            "rtorb_shm_tpc" => Box::new(self.rtorb(self.tpc_ior, Transport::Shm, op)),
+            "rtorb_shm_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Shm, op)),
             "plain_rust_call" => Box::new(PlainRust::new(op)),
             "omniorb_collocated" => Box::new(self.local.case(op)),
             "rtorb_direct" => Box::new(collocated_case(CollocationStrategy::Direct, op)),
@@ -451,7 +456,7 @@ impl Env<'_> {
         let rtorb = |ior: &str, transport, batch| {
             let orb = client_orb(transport, batch);
             let r = cubit_ref(&orb, ior);
-            let mut case = OrbCase::new(orb, r, Op::CubeLong);
+            let mut case = OrbCase::new(orb, r, Op::CubeLong).expecting(transport);
             case.check();
             Box::new(OrbOneways(case))
         };
@@ -460,6 +465,7 @@ impl Env<'_> {
             "rtorb_giop_reactive" => rtorb(self.reactive_ior, Transport::Giop, None),
             "rtorb_giop_pool" => rtorb(self.pool_ior, Transport::Giop, None),
             "rtorb_giop_tpc" => rtorb(self.tpc_ior, Transport::Giop, None),
+            "rtorb_shm_tpc" => rtorb(self.tpc_ior, Transport::Shm, None),
             "rtorb_giop_reactive_batched" => {
                 rtorb(self.reactive_ior, Transport::Giop, Some(ONEWAY_BATCH))
             }

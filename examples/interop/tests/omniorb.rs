@@ -73,6 +73,30 @@ fn omniorb_client_calls_every_op_of_the_rust_server_in_giop_1_0_1_1_1_2() {
 }
 
 #[test]
+fn omniorb_client_is_served_over_iiop_by_a_server_that_also_offers_shared_memory() {
+    let (_server, ior) = server(
+        RUST_SERVER,
+        &[
+            "-ORBendPoint",
+            "giop:tcp:127.0.0.1:0",
+            "-ORBendPoint",
+            "giop:shm:",
+        ],
+    );
+    // The IIOP profile carries rtorb's SHMIOP component, which omniORB skips as unknown.
+    let parsed = orb::ior::parse_ior_string(&ior).unwrap();
+    let advertised = parsed
+        .profiles
+        .iter()
+        .filter_map(|p| orb::ior::IiopProfile::from_tagged(p).ok())
+        .any(|p| p.component(orb::TAG_RTORB_SHMIOP).is_some());
+    assert!(advertised, "the server does not advertise SHMIOP");
+    expect(CXX_CLIENT, &["--peer", "rtorb", &ior], across("1.2"));
+    // And rtorb's own client, on this host, through shared memory.
+    expect(RUST_CLIENT, &["--peer", "rtorb", &ior], "34/34 ops ok");
+}
+
+#[test]
 fn rust_client_calls_every_op_of_the_omniorb_server_in_giop_1_0_1_1_1_2() {
     let (_server, ior) = server(CXX_SERVER, &[]);
     for v in VERSIONS {

@@ -293,6 +293,12 @@ fn describe_component(out: &mut String, c: &TaggedComponent) -> Result<bool, Dec
             let file = dec.read_string().field("filename")?;
             let _ = writeln!(out, "{INDENT}TAG_OMNIORB_UNIX_TRANS {host} {file}");
         }
+        ComponentId::RTORB_SHMIOP => {
+            let mut dec = open_encapsulation(&c.data)?;
+            let host = dec.read_string().field("host_id")?;
+            let path = dec.read_string().field("path")?;
+            let _ = writeln!(out, "{INDENT}TAG_RTORB_SHMIOP host {host} path {path}");
+        }
         ComponentId::OMNIORB_PERSISTENT_ID => {
             // Raw octets, not an encapsulation.
             out.push_str("      TAG_OMNIORB_PERSISTENT_ID ");

@@ -134,9 +134,42 @@ fn deadline(orb: &OrbShared, r: &RefInner) -> Option<Instant> {
     (!timeout.is_zero()).then(|| Instant::now() + timeout)
 }
 
-/// Chooses the profile requests for `ior` go to: the first IIOP profile this ORB can use,
-/// over its GIOP-lite listener when both sides enable GIOP-lite.
+/// Chooses where requests for `ior` go, the cheapest way first (the "reflective" choice, made
+/// per reference at its first call, and again after a failure to connect):
+///
+/// 1. shared memory (SHMIOP), when an IIOP profile advertises a SHMIOP listener on this very
+///    host (same boot id) and `-ORBshmiop` allows it;
+/// 2. a Unix socket (UIOP), when the IOR has a UIOP profile of this host and
+///    `-ORBpreferUnix` allows it;
+/// 3. the first IIOP profile, over its GIOP-lite listener when both sides enable GIOP-lite.
+///
+/// The local transports are connected here, and one that cannot be connected (its socket
+/// gone, its server refusing) gives way to the next; the connection made is the one the call
+/// then uses (the cache keeps it). Objects in this process are called without any of these
+/// when the collocation strategy allows (the stubs check that first).
 fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
+    let iiop = ior
+        .profiles
+        .iter()
+        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+        .find_map(|p| IiopProfile::from_tagged(p).ok());
+    if orb.options.use_shmiop {
+        if let Some(profile) = &iiop {
+            if let Some(path) = super::shmiop_path(profile) {
+                let b = Binding {
+                    endpoint: Endpoint::Shmiop { path: path.into() },
+                    dialect: Dialect::Giop,
+                    key: profile.object_key.clone(),
+                    version: iiop_version(orb, profile),
+                    codesets: iiop_codesets(profile),
+                    server_policy: server_policy(ior),
+                };
+                if reachable(orb, &b) {
+                    return Ok(b);
+                }
+            }
+        }
+    }
     if orb.options.prefer_unix {
         let local = ior
             .profiles
@@ -145,7 +178,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
             .filter_map(|p| UiopProfile::from_tagged(p).ok())
             .find(|p| p.host == super::local_host_id());
         if let Some(p) = local {
-            return Ok(Binding {
+            let b = Binding {
                 endpoint: Endpoint::Uiop {
                     path: p.path.into(),
                 },
@@ -154,21 +187,14 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
                 version: GiopVersion::new(1, p.version.minor.min(orb.options.giop_version.minor)),
                 codesets: CodeSets::default(),
                 server_policy: server_policy(ior),
-            });
+            };
+            if reachable(orb, &b) || iiop.is_none() {
+                return Ok(b);
+            }
         }
     }
-    let profile = ior
-        .profiles
-        .iter()
-        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
-        .find_map(|p| IiopProfile::from_tagged(p).ok())
-        .ok_or_else(no_usable_profile)?;
-    let version = if profile.version.minor < orb.options.giop_version.minor {
-        profile.version
-    } else {
-        orb.options.giop_version
-    };
-    let version = GiopVersion::new(1, version.minor.min(2));
+    let profile = iiop.ok_or_else(no_usable_profile)?;
+    let version = iiop_version(orb, &profile);
     let mut endpoint = Endpoint::Iiop {
         host: profile.host.clone(),
         port: profile.port,
@@ -180,10 +206,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
             dialect = Dialect::Lite(order);
         }
     }
-    let char_set = match profile.code_sets() {
-        Some(cs) if cs.for_char_data.native_code_set == CodeSetId::UTF_8 => CodeSetId::UTF_8,
-        _ => CodeSetId::ISO_8859_1,
-    };
+    let codesets = iiop_codesets(&profile);
     let server_policy = profile
         .component(ComponentId::POLICIES)
         .and_then(|c| PriorityModelPolicy::from_component_data(&c.data));
@@ -192,10 +215,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
         dialect,
         key: profile.object_key,
         version,
-        codesets: CodeSets {
-            char: char_set,
-            wchar: CodeSetId::UTF_16,
-        },
+        codesets,
         server_policy,
     })
 }
@@ -234,6 +254,42 @@ fn priority_band(orb: &OrbShared) -> Option<u16> {
         .iter()
         .position(|band| band.contains(p))
         .and_then(|i| u16::try_from(i).ok())
+}
+
+/// Whether a local transport's connection can be had now (made and cached, for the call
+/// that follows, or found in the cache); if not, says why in the trace and the next
+/// transport is tried.
+fn reachable(orb: &OrbShared, b: &Binding) -> bool {
+    match orb.cache.get(&b.endpoint, b.dialect) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::debug!(target: "orb::connection", endpoint = %b.endpoint, error = %e,
+                "local transport not reachable: trying the next");
+            false
+        }
+    }
+}
+
+/// The GIOP version requests to an IIOP profile's server use: the lower of its and ours.
+fn iiop_version(orb: &OrbShared, profile: &IiopProfile) -> GiopVersion {
+    let version = if profile.version.minor < orb.options.giop_version.minor {
+        profile.version
+    } else {
+        orb.options.giop_version
+    };
+    GiopVersion::new(1, version.minor.min(2))
+}
+
+/// The code sets to transmit in, from the profile's `TAG_CODE_SETS`.
+fn iiop_codesets(profile: &IiopProfile) -> CodeSets {
+    let char_set = match profile.code_sets() {
+        Some(cs) if cs.for_char_data.native_code_set == CodeSetId::UTF_8 => CodeSetId::UTF_8,
+        _ => CodeSetId::ISO_8859_1,
+    };
+    CodeSets {
+        char: char_set,
+        wchar: CodeSetId::UTF_16,
+    }
 }
 
 /// The first GIOP-lite listener a profile of an rtorb server advertises, with the byte
@@ -649,6 +705,11 @@ impl Retries {
                 let expired = self.deadline.is_some_and(|d| Instant::now() >= d);
                 if retryable && !self.retried && !expired {
                     self.retried = true;
+                    if matches!(b.endpoint, Endpoint::Shmiop { .. } | Endpoint::Uiop { .. }) {
+                        // A local transport that failed: choose again, so that one which
+                        // cannot be connected any more gives way to the next.
+                        *r.binding.lock() = None;
+                    }
                     return Ok(None);
                 }
                 Err(with_peer(e, &b.endpoint))
@@ -780,8 +841,10 @@ fn record_binding(b: &Binding, request_id: u32) {
     span.record("transport", transport_name(b));
 }
 
-fn transport_name(b: &Binding) -> &'static str {
+/// The transport a binding uses, as traces and [`ObjectRef::transport`] name it.
+pub(crate) fn transport_name(b: &Binding) -> &'static str {
     match (&b.endpoint, b.dialect.is_lite()) {
+        (Endpoint::Shmiop { .. }, _) => "shmiop",
         (Endpoint::Iiop { .. }, false) => "iiop",
         (Endpoint::Iiop { .. }, true) => "iiop-lite",
         (Endpoint::Uiop { .. }, false) => "uiop",

@@ -118,6 +118,8 @@ struct ServerState {
     lite: Vec<(String, u16)>,
     /// Unix socket listeners, advertised in UIOP profiles.
     unix: Vec<String>,
+    /// SHMIOP listeners' socket paths, advertised in our component of the IIOP profiles.
+    shm: Vec<String>,
 }
 
 /// An ORB. Clones are handles to the same ORB; it shuts down when [`Orb::shutdown`] is called
@@ -173,6 +175,13 @@ fn signal_error(source: std::io::Error) -> OrbError {
 /// server, as an encapsulated sequence of `(string host, ushort port)`. Other ORBs skip it.
 pub const TAG_RTORB_LITE: ComponentId = ComponentId(0x5254_4f02);
 
+/// Tagged component of ours (vendor range, "RTO\x03"), in the IIOP profiles of an rtorb
+/// server with a SHMIOP listener: the identity of the host the listener is on (the kernel's
+/// boot id) and the listener's Unix socket path, as an encapsulated
+/// `struct { string host_id; string path; }`. An rtorb client whose boot id matches sets up
+/// shared-memory rings over that socket; other ORBs skip the component and use IIOP.
+pub const TAG_RTORB_SHMIOP: ComponentId = ComponentId::RTORB_SHMIOP;
+
 static ORBS: RwLock<Vec<Weak<OrbShared>>> = RwLock::new(Vec::new());
 
 thread_local! {
@@ -215,6 +224,7 @@ impl Orb {
             connect_timeout: options.connect_timeout,
             max_message_size: options.max_message_size,
             allocator: options.allocator,
+            shm_ring_size: options.shm_ring_size,
             ..ClientOptions::default()
         };
         crate::rt::mapping::set_policy(options.priority_mapping);
@@ -448,6 +458,11 @@ impl Orb {
         if o.lanes.is_some() || o.priority_model != OrbOptions::default().priority_model {
             components.push(o.priority_model.to_component());
         }
+        if let Some(host) = local_boot_id() {
+            for path in &state.shm {
+                components.push(shmiop_component(host, path)?);
+            }
+        }
         let version = self.shared.options.giop_version;
         let mut profiles = Vec::with_capacity(state.iiop.len());
         for (host, port) in &state.iiop {
@@ -542,10 +557,16 @@ impl Orb {
         let mut iiop = Vec::new();
         let mut lite = Vec::new();
         let mut unix = Vec::new();
+        let mut shm = Vec::new();
         for l in server.endpoints() {
             if let Endpoint::Uiop { path } = &l.endpoint {
                 if l.dialect == Dialect::Giop {
                     unix.push(path.display().to_string());
+                }
+            }
+            if let Endpoint::Shmiop { path } = &l.endpoint {
+                if l.dialect == Dialect::Giop {
+                    shm.push(path.display().to_string());
                 }
             }
             if let Endpoint::Iiop { host, port } = &l.endpoint {
@@ -562,12 +583,19 @@ impl Orb {
                 }
             }
         }
+        if !shm.is_empty() && iiop.is_empty() {
+            // The component rides in IIOP profiles: without one, nobody learns of it.
+            tracing::warn!(target: "orb::connection", "SHMIOP listeners are advertised in the \
+                IIOP profiles of references, and this ORB has no TCP endpoint: add one \
+                (-ORBendPoint giop:tcp:HOST:PORT) or clients cannot find the shared memory");
+        }
         Ok(ServerState {
             server,
             handler,
             iiop,
             lite,
             unix,
+            shm,
         })
     }
 
@@ -725,8 +753,6 @@ impl Orb {
     }
 }
 
-/// What names this machine in UIOP profiles: a socket path is only meaningful on the host
-/// that has it. The kernel's host name (Linux), else `localhost`.
 /// Sends the message `w` writes in fragments when the ORB was asked to (`-ORBfragmentSize`).
 /// GIOP 1.0 and GIOP-lite cannot fragment: their messages go whole, which every receiver
 /// takes.
@@ -736,6 +762,8 @@ pub(crate) fn fragment_if_configured(w: &mut crate::giop::MessageWriter, options
     }
 }
 
+/// What names this machine in UIOP profiles: a socket path is only meaningful on the host
+/// that has it. The kernel's host name (Linux), else `localhost`.
 pub(crate) fn local_host_id() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {
@@ -745,6 +773,41 @@ pub(crate) fn local_host_id() -> &'static str {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "localhost".to_owned())
     })
+}
+
+/// What says that a SHMIOP listener is on this very host: the kernel's boot id, different
+/// for every host and every boot (a host name may repeat across machines). `None` where the
+/// kernel does not tell it: then SHMIOP is neither advertised nor used.
+pub(crate) fn local_boot_id() -> Option<&'static str> {
+    static BOOT: OnceLock<Option<String>> = OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+    })
+    .as_deref()
+}
+
+fn shmiop_component(host_id: &str, path: &str) -> Result<TaggedComponent, OrbError> {
+    let mut enc = crate::cdr::Encoder::new(ByteOrder::NATIVE);
+    enc.write_octet(ByteOrder::NATIVE.flag());
+    enc.write_string(host_id).map_err(SystemException::from)?;
+    enc.write_string(path).map_err(SystemException::from)?;
+    Ok(TaggedComponent {
+        tag: TAG_RTORB_SHMIOP,
+        data: enc.into_vec(),
+    })
+}
+
+/// The SHMIOP listener an IIOP profile advertises, if its host is this one: its socket path.
+pub(crate) fn shmiop_path(profile: &IiopProfile) -> Option<String> {
+    let c = profile.component(TAG_RTORB_SHMIOP)?;
+    let order = ByteOrder::from_flag(*c.data.first()? & 1);
+    let mut dec = crate::cdr::Decoder::new_at(&c.data, 1, order);
+    let host = dec.read_string().ok()?;
+    let path = dec.read_string().ok()?.into_owned();
+    (Some(host.as_ref()) == local_boot_id() && !path.is_empty()).then_some(path)
 }
 
 fn lite_component(addresses: &[(String, u16)]) -> Result<TaggedComponent, OrbError> {

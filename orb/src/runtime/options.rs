@@ -27,7 +27,9 @@ pub enum CollocationStrategy {
 /// Everything an ORB can be configured with.
 #[derive(Clone, Debug)]
 pub struct OrbOptions {
-    /// GIOP listeners (`-ORBendPoint`); default `giop:tcp:127.0.0.1:0`.
+    /// GIOP listeners (`-ORBendPoint`: `giop:tcp:HOST:PORT`, `giop:unix:PATH`, and
+    /// `giop:shm:[PATH]` for shared memory between rtorb processes of one host); default
+    /// `giop:tcp:127.0.0.1:0`.
     pub endpoints: Vec<Endpoint>,
     /// GIOP-lite listeners (`-ORBliteEndPoint`), for rtorb clients that enable GIOP-lite.
     pub lite_endpoints: Vec<Endpoint>,
@@ -41,6 +43,14 @@ pub struct OrbOptions {
     /// As a client, reach a server on this host through its Unix socket when its IOR has a
     /// UIOP profile (`-ORBpreferUnix 0|1`, default 1).
     pub prefer_unix: bool,
+    /// As a client, reach a server on this host through shared memory (SHMIOP) when its IOR
+    /// advertises a SHMIOP listener on this host (`-ORBshmiop 0|1`, default 1); 0 forbids it.
+    pub use_shmiop: bool,
+    /// The size of each of the two rings of a SHMIOP connection this ORB makes as a client
+    /// (`-ORBshmRingSize N`: a power of two from 4096 to 268435456, default 1 MiB). Bigger
+    /// messages go through in parts; a connection that has carried traffic holds twice this
+    /// in shared memory.
+    pub shm_ring_size: usize,
     /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection|lanes`,
     /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's. With
     /// lanes, connections are read by a thread each and requests run on [`OrbOptions::lanes`].
@@ -108,6 +118,8 @@ impl Default for OrbOptions {
             giop_version: GiopVersion::V1_2,
             use_lite: false,
             prefer_unix: true,
+            use_shmiop: true,
+            shm_ring_size: shmring::DEFAULT_CAPACITY,
             // Chosen by measurement (README, "Server strategies"): the only strategy whose
             // round trip matches omniORB's both with client and server on one core and
             // apart (a reactor thread waits in `epoll_wait` and then reads, one system call
@@ -275,6 +287,17 @@ impl OrbOptions {
             }
             "gioplite" => self.use_lite = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
             "preferunix" => self.prefer_unix = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
+            "shmiop" => self.use_shmiop = parse_bool(value).ok_or_else(|| bad("0 or 1"))?,
+            "shmringsize" => {
+                self.shm_ring_size = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| {
+                        n.is_power_of_two()
+                            && (shmring::MIN_CAPACITY..=shmring::MAX_CAPACITY).contains(n)
+                    })
+                    .ok_or_else(|| bad("a power of two from 4096 to 268435456"))?
+            }
             "threadstrategy" => {
                 self.lanes = None;
                 self.strategy = match value {
@@ -422,6 +445,8 @@ const OPTION_NAMES: &[&str] = &[
     "maxGIOPVersion",
     "giopLite",
     "preferUnix",
+    "shmiop",
+    "shmRingSize",
     "threadStrategy",
     "threadPoolSize",
     "lanes",
@@ -549,6 +574,25 @@ mod tests {
             ) && unknown.contains("-ORBtraceLevel"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn shared_memory_options() {
+        let mut o = OrbOptions::default();
+        assert!(o.use_shmiop);
+        assert_eq!(o.shm_ring_size, 1 << 20);
+        o.parse_args(args("-ORBshmiop 0 -ORBshmRingSize 65536"))
+            .unwrap();
+        assert!(!o.use_shmiop);
+        assert_eq!(o.shm_ring_size, 65536);
+        o.parse_args(args("-ORBendPoint giop:shm:")).unwrap();
+        assert!(matches!(&o.endpoints[..], [Endpoint::Shmiop { .. }]));
+        for bad in ["65535", "2048", "536870912", "big"] {
+            let e = o
+                .parse_args(args(&format!("-ORBshmRingSize {bad}")))
+                .unwrap_err();
+            assert!(e.to_string().contains("power of two"), "{e}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct ClientOptions {
     pub write_timeout: Option<Duration>,
     /// Where the buffers of replies come from (see [`crate::buffers`]).
     pub allocator: AllocatorStrategy,
+    /// The size of each ring of the SHMIOP connections made (a power of two from 4 KiB to
+    /// 256 MiB): a connection that has carried traffic holds twice this in shared memory.
+    pub shm_ring_size: usize,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +54,7 @@ impl Default for ClientOptions {
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
             write_timeout: Some(Duration::from_secs(30)),
             allocator: AllocatorStrategy::ThreadLocal,
+            shm_ring_size: shmring::DEFAULT_CAPACITY,
         }
     }
 }
@@ -260,10 +264,14 @@ impl ClientConnection {
         dialect: Dialect,
         options: &ClientOptions,
     ) -> Result<ClientConnection, TransportError> {
-        let stream =
-            BlockingStream::connect(endpoint, options.connect_timeout).inspect_err(|e| {
-                tracing::debug!(target: "orb::connection", %endpoint, error = %e, "connect failed");
-            })?;
+        let stream = BlockingStream::connect(
+            endpoint,
+            options.connect_timeout,
+            options.shm_ring_size,
+        )
+        .inspect_err(|e| {
+            tracing::debug!(target: "orb::connection", %endpoint, error = %e, "connect failed");
+        })?;
         tracing::info!(target: "orb::connection", %endpoint, %dialect, side = "client", "connection opened");
         stream
             .set_write_timeout(options.write_timeout)

@@ -1,5 +1,6 @@
 //! Where a server listens and a client connects, written as omniORB writes endpoints
-//! (`giop:tcp:HOST:PORT`, `giop:unix:PATH`), and which framing a connection speaks.
+//! (`giop:tcp:HOST:PORT`, `giop:unix:PATH`, and rtorb's own `giop:shm:PATH`), and which
+//! framing a connection speaks.
 //!
 //! Parsing is pure: no name is resolved here. A host name is kept as written and resolved when
 //! a server binds or a client connects.
@@ -10,7 +11,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
-/// A transport address: IIOP (GIOP over TCP) or UIOP (GIOP over a Unix domain socket).
+/// A transport address: IIOP (GIOP over TCP), UIOP (GIOP over a Unix domain socket) or
+/// SHMIOP (GIOP through shared-memory rings set up over a Unix domain socket).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Endpoint {
     /// `giop:tcp:HOST:PORT`. An empty host means every interface (servers only); port 0 asks
@@ -19,6 +21,10 @@ pub enum Endpoint {
     Iiop { host: String, port: u16 },
     /// `giop:unix:PATH`.
     Uiop { path: PathBuf },
+    /// `giop:shm:PATH`: the Unix socket a SHMIOP connection is set up over (and whose end
+    /// tells that the peer died). Only between rtorb processes of one host. An empty path
+    /// asks a server for a fresh socket in the temporary directory (as port 0 does for TCP).
+    Shmiop { path: PathBuf },
 }
 
 /// Why an endpoint string was refused.
@@ -27,7 +33,7 @@ pub enum Endpoint {
 pub enum EndpointError {
     #[error("endpoint {0:?} does not start with \"giop:\"")]
     NotGiop(String),
-    #[error("endpoint transport {0:?} is not supported (only tcp and unix are)")]
+    #[error("endpoint transport {0:?} is not supported (only tcp, unix and shm are)")]
     UnsupportedTransport(String),
     #[error("endpoint {0:?} has no port (giop:tcp:HOST:PORT)")]
     MissingPort(String),
@@ -53,7 +59,8 @@ impl Endpoint {
         Endpoint::Uiop { path: path.into() }
     }
 
-    /// Parses `giop:tcp:HOST:PORT` or `giop:unix:PATH` (the scheme and transport in any case).
+    /// Parses `giop:tcp:HOST:PORT`, `giop:unix:PATH` or `giop:shm:PATH` (the scheme and
+    /// transport in any case).
     ///
     /// Like omniORB, `giop:tcp::PORT` (no host) and `giop:tcp:HOST:` (no port) are accepted and
     /// mean every interface and an ephemeral port.
@@ -73,6 +80,8 @@ impl Endpoint {
                 return Err(EndpointError::EmptyPath(s.to_owned()));
             }
             Ok(Endpoint::Uiop { path: rest.into() })
+        } else if transport.eq_ignore_ascii_case("shm") {
+            Ok(Endpoint::Shmiop { path: rest.into() })
         } else {
             Err(EndpointError::UnsupportedTransport(transport.to_owned()))
         }
@@ -141,6 +150,7 @@ impl fmt::Display for Endpoint {
             }
             Endpoint::Iiop { host, port } => write!(f, "giop:tcp:{host}:{port}"),
             Endpoint::Uiop { path } => write!(f, "giop:unix:{}", path.display()),
+            Endpoint::Shmiop { path } => write!(f, "giop:shm:{}", path.display()),
         }
     }
 }

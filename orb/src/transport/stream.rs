@@ -1,6 +1,12 @@
-//! The two socket families behind one face, in their two modes: non-blocking (mio, for the
-//! reactor) and blocking (std, for thread-per-connection servers and for clients); and the
-//! outgoing queue that gathers a connection's pending segments into vectored writes.
+//! The two socket families and the shared-memory channel behind one face, in their two modes:
+//! non-blocking (mio, for the reactor) and blocking (std, for thread-per-connection servers and
+//! for clients); and the outgoing queue that gathers a connection's pending segments into
+//! vectored writes.
+//!
+//! A SHMIOP connection ([`shmring::Channel`]) reads and writes like a socket. Blocking, it
+//! waits on futexes in the shared segment (no system call while the peer keeps it busy);
+//! non-blocking, under the reactor, its Unix socket is what the poller watches: the peer
+//! rings it with one octet when it publishes to a side that said it waits there.
 
 use super::endpoint::Endpoint;
 use super::TransportError;
@@ -15,11 +21,17 @@ use std::time::{Duration, Instant};
 /// Linux), and more than a GIOP message is ever cut into.
 const MAX_IOV: usize = 64;
 
+/// How long a server waits for a SHMIOP client's segment after accepting its socket: the
+/// client sends it right after connecting.
+pub(crate) const SHM_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A connected non-blocking socket.
 #[derive(Debug)]
 pub(crate) enum MioStream {
     Tcp(mio::net::TcpStream),
     Unix(mio::net::UnixStream),
+    /// Non-blocking: reads stop short only with the doorbell armed (see [`shmring`]).
+    Shm(shmring::Channel),
 }
 
 impl MioStream {
@@ -27,6 +39,7 @@ impl MioStream {
         match self {
             MioStream::Tcp(s) => (&*s).read(buf),
             MioStream::Unix(s) => (&*s).read(buf),
+            MioStream::Shm(c) => c.read(buf),
         }
     }
 
@@ -34,6 +47,7 @@ impl MioStream {
         match self {
             MioStream::Tcp(s) => write_iov(&mut &*s, bufs),
             MioStream::Unix(s) => write_iov(&mut &*s, bufs),
+            MioStream::Shm(c) => c.write_vectored(bufs),
         }
     }
 
@@ -42,14 +56,27 @@ impl MioStream {
         let _ = match self {
             MioStream::Tcp(s) => s.shutdown(Shutdown::Both),
             MioStream::Unix(s) => s.shutdown(Shutdown::Both),
+            MioStream::Shm(c) => {
+                c.shutdown();
+                Ok(())
+            }
         };
     }
 
+    /// The descriptor the reactor polls: for SHMIOP, its Unix socket (doorbells, end of
+    /// stream).
     pub(crate) fn raw_fd(&self) -> RawFd {
         match self {
             MioStream::Tcp(s) => s.as_raw_fd(),
             MioStream::Unix(s) => s.as_raw_fd(),
+            MioStream::Shm(c) => c.raw_fd(),
         }
+    }
+
+    /// Whether room made by the peer shows as readability rather than writability: a SHMIOP
+    /// peer that frees room in a ring this side waits on rings the socket's doorbell.
+    pub(crate) fn writable_when_readable(&self) -> bool {
+        matches!(self, MioStream::Shm(_))
     }
 
     /// The blocking std socket for the same connection (thread-per-connection servers accept
@@ -66,6 +93,10 @@ impl MioStream {
                 s.set_nonblocking(false)?;
                 BlockingStream::Unix(s)
             }
+            MioStream::Shm(c) => {
+                c.set_nonblocking(false)?;
+                BlockingStream::Shm(c)
+            }
         })
     }
 }
@@ -75,14 +106,17 @@ impl MioStream {
 pub(crate) enum BlockingStream {
     Tcp(std::net::TcpStream),
     Unix(std::os::unix::net::UnixStream),
+    Shm(shmring::Channel),
 }
 
 impl BlockingStream {
     /// Connects, with `TCP_NODELAY` set (a GIOP request is one write that must leave now,
     /// not wait for Nagle's algorithm to merge it with a next one that never comes).
+    /// Connects; a SHMIOP connection gets rings of `shm_ring_size` octets.
     pub(crate) fn connect(
         endpoint: &Endpoint,
         timeout: Duration,
+        shm_ring_size: usize,
     ) -> Result<BlockingStream, TransportError> {
         match endpoint {
             Endpoint::Iiop { host, port } => {
@@ -125,6 +159,12 @@ impl BlockingStream {
                     endpoint: endpoint.to_string(),
                     source: e,
                 }),
+            Endpoint::Shmiop { path } => shmring::Channel::connect(path, shm_ring_size, timeout)
+                .map(BlockingStream::Shm)
+                .map_err(|e| TransportError::Connect {
+                    endpoint: endpoint.to_string(),
+                    source: e,
+                }),
         }
     }
 
@@ -132,6 +172,7 @@ impl BlockingStream {
         match self {
             BlockingStream::Tcp(s) => (&*s).read(buf),
             BlockingStream::Unix(s) => (&*s).read(buf),
+            BlockingStream::Shm(c) => c.read(buf),
         }
     }
 
@@ -139,6 +180,7 @@ impl BlockingStream {
         match self {
             BlockingStream::Tcp(s) => write_iov(&mut &*s, bufs),
             BlockingStream::Unix(s) => write_iov(&mut &*s, bufs),
+            BlockingStream::Shm(c) => c.write_vectored(bufs),
         }
     }
 
@@ -146,6 +188,7 @@ impl BlockingStream {
         match self {
             BlockingStream::Tcp(s) => s.set_read_timeout(t),
             BlockingStream::Unix(s) => s.set_read_timeout(t),
+            BlockingStream::Shm(c) => c.set_read_timeout(t),
         }
     }
 
@@ -153,6 +196,7 @@ impl BlockingStream {
         match self {
             BlockingStream::Tcp(s) => s.set_write_timeout(t),
             BlockingStream::Unix(s) => s.set_write_timeout(t),
+            BlockingStream::Shm(c) => c.set_write_timeout(t),
         }
     }
 
@@ -160,6 +204,7 @@ impl BlockingStream {
         match self {
             BlockingStream::Tcp(s) => s.set_nonblocking(on),
             BlockingStream::Unix(s) => s.set_nonblocking(on),
+            BlockingStream::Shm(c) => c.set_nonblocking(on),
         }
     }
 
@@ -178,6 +223,13 @@ impl BlockingStream {
         let _ = match self {
             BlockingStream::Tcp(s) => s.shutdown(how),
             BlockingStream::Unix(s) => s.shutdown(how),
+            BlockingStream::Shm(c) => {
+                match how {
+                    Shutdown::Read => c.shutdown_read(),
+                    _ => c.shutdown(),
+                }
+                Ok(())
+            }
         };
     }
 

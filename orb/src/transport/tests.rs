@@ -60,6 +60,23 @@ fn parses_unix_endpoints() {
 }
 
 #[test]
+fn parses_shm_endpoints() {
+    assert_eq!(
+        Endpoint::parse("giop:shm:/run/rtorb/shm.sock").unwrap(),
+        Endpoint::Shmiop {
+            path: PathBuf::from("/run/rtorb/shm.sock")
+        }
+    );
+    // No path: a server picks a fresh one, as port 0 picks a port.
+    assert_eq!(
+        Endpoint::parse("GIOP:SHM:").unwrap(),
+        Endpoint::Shmiop {
+            path: PathBuf::new()
+        }
+    );
+}
+
+#[test]
 fn refuses_malformed_endpoints() {
     use EndpointError as E;
     type Check = fn(&EndpointError) -> bool;
@@ -95,6 +112,7 @@ fn endpoints_print_as_they_parse() {
         "giop:tcp:host.example:65535",
         "giop:tcp::2809",
         "giop:unix:/tmp/x.sock",
+        "giop:shm:/tmp/y.sock",
     ] {
         let e: Endpoint = s.parse().unwrap();
         assert_eq!(e.to_string(), s);

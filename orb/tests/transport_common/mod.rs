@@ -253,6 +253,13 @@ impl SocketDir {
     pub fn endpoint(&self, name: &str) -> Endpoint {
         Endpoint::unix(self.0.join(name))
     }
+
+    /// A SHMIOP listener's socket in the directory.
+    pub fn shm_endpoint(&self, name: &str) -> Endpoint {
+        Endpoint::Shmiop {
+            path: self.0.join(format!("{name}.shm")),
+        }
+    }
 }
 
 impl Drop for SocketDir {

@@ -190,7 +190,7 @@ impl Server {
                     return Err(e);
                 }
             };
-            if let Endpoint::Uiop { path } = &endpoint {
+            if let Endpoint::Uiop { path } | Endpoint::Shmiop { path } = &endpoint {
                 unix_paths.push(path.clone());
             }
             bound.push((listener, spec.dialect));
@@ -289,6 +289,15 @@ fn remove_socket_files(paths: &[PathBuf]) {
 enum Listener {
     Tcp(mio::net::TcpListener),
     Unix(mio::net::UnixListener),
+    /// SHMIOP: a Unix socket whose connections set up shared-memory rings.
+    Shm(mio::net::UnixListener),
+}
+
+/// A fresh socket path for a `giop:shm:` endpoint given without one.
+fn fresh_shm_path() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("rtorb-shm-{}-{n}.sock", std::process::id()))
 }
 
 impl Listener {
@@ -316,6 +325,15 @@ impl Listener {
                 let l = mio::net::UnixListener::bind(path).map_err(err)?;
                 Ok((Listener::Unix(l), endpoint.clone()))
             }
+            Endpoint::Shmiop { path } => {
+                let path = if path.as_os_str().is_empty() {
+                    fresh_shm_path()
+                } else {
+                    path.clone()
+                };
+                let l = mio::net::UnixListener::bind(&path).map_err(err)?;
+                Ok((Listener::Shm(l), Endpoint::Shmiop { path }))
+            }
         }
     }
 
@@ -333,6 +351,23 @@ impl Listener {
                 Ok((
                     super::stream::MioStream::Unix(s),
                     "unix socket peer".to_owned(),
+                ))
+            }
+            Listener::Shm(l) => {
+                let (s, _) = l.accept()?;
+                let socket = std::os::unix::net::UnixStream::from(s);
+                let channel =
+                    shmring::Channel::accept(socket, super::stream::SHM_HANDSHAKE_TIMEOUT)
+                        .map_err(|e| {
+                            tracing::warn!(target: "orb::connection", error = %e,
+                                "SHMIOP client refused: its shared segment could not be set up");
+                            // Skipped like a connection aborted before it was accepted.
+                            io::Error::new(io::ErrorKind::ConnectionAborted, e)
+                        })?;
+                channel.set_nonblocking(true)?;
+                Ok((
+                    super::stream::MioStream::Shm(channel),
+                    "shared-memory peer".to_owned(),
                 ))
             }
         }
@@ -359,7 +394,9 @@ impl Listener {
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => registry.register(l, token, mio::Interest::READABLE),
-            Listener::Unix(l) => registry.register(l, token, mio::Interest::READABLE),
+            Listener::Unix(l) | Listener::Shm(l) => {
+                registry.register(l, token, mio::Interest::READABLE)
+            }
         }
     }
 }

@@ -438,7 +438,8 @@ impl Reactor {
                     // A connection closed since the event was polled.
                     return;
                 };
-                if writable {
+                // A SHMIOP peer that frees room in a full ring rings the socket: readable.
+                if writable || (readable && conn.stream.writable_when_readable()) {
                     conn.on_writable();
                 }
                 if readable || hup || conn.is_closing() {

@@ -1,0 +1,418 @@
+//! SHMIOP end to end between two ORBs of this process: every CDR type round trips through the
+//! shared-memory rings under every server strategy, a message bigger than a ring goes through
+//! in parts, and each reference chooses its transport — shared memory on the same host, a Unix
+//! socket or TCP when shared memory is forbidden or cannot be connected, TCP when the
+//! advertised SHMIOP listener belongs to another host.
+
+use orb::cdr::{Decoder, EncodeError, Encoder};
+use orb::codegen::DispatchStatus;
+use orb::exception::SystemException;
+use orb::iop::{Ior, ProfileId};
+use orb::ior::IiopProfile;
+use orb::transport::Strategy;
+use orb::{CollocationStrategy, ObjectRef, Orb, OrbOptions, Servant, ServantRef};
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const ID: &str = "IDL:Test/Mirror:1.0";
+
+/// Every kind of value CDR carries, in one request and back in the reply.
+#[derive(Clone, Debug, PartialEq)]
+struct Values {
+    octet: u8,
+    boolean: bool,
+    ch: char,
+    wch: char,
+    short: i16,
+    ushort: u16,
+    long: i32,
+    ulong: u32,
+    longlong: i64,
+    ulonglong: u64,
+    float: f32,
+    double: f64,
+    string: String,
+    wstring: String,
+    octets: Vec<u8>,
+    longs: Vec<i32>,
+    doubles: Vec<f64>,
+    strings: Vec<String>,
+}
+
+impl Values {
+    fn sample(i: u32) -> Values {
+        Values {
+            octet: i as u8,
+            boolean: i % 2 == 0,
+            ch: 'é',
+            wch: '€',
+            short: -(i as i16),
+            ushort: u16::MAX - i as u16,
+            long: i32::MIN + i as i32,
+            ulong: u32::MAX - i,
+            longlong: i64::MIN + i as i64,
+            ulonglong: u64::MAX - i as u64,
+            float: 1.5 * i as f32,
+            double: -2.25e300 / (i as f64 + 1.0),
+            string: format!("call {i}: ISO 8859-1 ümlaut"),
+            wstring: format!("wide {i} ∑ 𝄞"),
+            octets: (0..i * 13).map(|b| b as u8).collect(),
+            longs: (0..i as i32).collect(),
+            doubles: vec![f64::MIN_POSITIVE, f64::MAX, -0.0],
+            strings: vec![String::new(), "a".into(), "bc".repeat(i as usize)],
+        }
+    }
+
+    fn encode(&self, e: &mut Encoder) -> Result<(), EncodeError> {
+        e.write_octet(self.octet);
+        e.write_bool(self.boolean);
+        e.write_char(self.ch)?;
+        e.write_wchar(self.wch)?;
+        e.write_short(self.short);
+        e.write_ushort(self.ushort);
+        e.write_long(self.long);
+        e.write_ulong(self.ulong);
+        e.write_longlong(self.longlong);
+        e.write_ulonglong(self.ulonglong);
+        e.write_float(self.float);
+        e.write_double(self.double);
+        e.write_string(&self.string)?;
+        e.write_wstring(&self.wstring)?;
+        e.write_octet_seq(&self.octets)?;
+        e.write_length(self.longs.len())?;
+        self.longs.iter().for_each(|v| e.write_long(*v));
+        e.write_length(self.doubles.len())?;
+        self.doubles.iter().for_each(|v| e.write_double(*v));
+        e.write_length(self.strings.len())?;
+        for s in &self.strings {
+            e.write_string(s)?;
+        }
+        Ok(())
+    }
+
+    fn decode(d: &mut Decoder<'_>) -> Result<Values, orb::cdr::DecodeError> {
+        Ok(Values {
+            octet: d.read_octet()?,
+            boolean: d.read_bool()?,
+            ch: d.read_char()?,
+            wch: d.read_wchar()?,
+            short: d.read_short()?,
+            ushort: d.read_ushort()?,
+            long: d.read_long()?,
+            ulong: d.read_ulong()?,
+            longlong: d.read_longlong()?,
+            ulonglong: d.read_ulonglong()?,
+            float: d.read_float()?,
+            double: d.read_double()?,
+            string: d.read_string()?.into_owned(),
+            wstring: d.read_wstring()?,
+            octets: d.read_octet_seq()?.to_vec(),
+            longs: {
+                let n = d.read_seq_len(4)?;
+                (0..n).map(|_| d.read_long()).collect::<Result<_, _>>()?
+            },
+            doubles: {
+                let n = d.read_seq_len(8)?;
+                (0..n).map(|_| d.read_double()).collect::<Result<_, _>>()?
+            },
+            strings: {
+                let n = d.read_seq_len(5)?;
+                (0..n)
+                    .map(|_| d.read_string().map(|s| s.into_owned()))
+                    .collect::<Result<_, _>>()?
+            },
+        })
+    }
+}
+
+/// `mirror(in Values v) -> Values`; `blob(in sequence<octet> b) -> sequence<octet>`.
+struct Mirror;
+
+impl Servant for Mirror {
+    fn repository_id(&self) -> &'static str {
+        ID
+    }
+    fn is_a(&self, id: &str) -> bool {
+        id == ID
+    }
+    fn dispatch(
+        &self,
+        operation: &str,
+        args: &mut Decoder<'_>,
+        reply: &mut Encoder,
+    ) -> Result<DispatchStatus, SystemException> {
+        match operation {
+            "mirror" => {
+                let v = Values::decode(args)?;
+                v.encode(reply)?;
+            }
+            "blob" => {
+                let b = args.read_octet_seq()?.to_vec();
+                reply.write_octet_seq(&b)?;
+            }
+            _ => return Err(SystemException::bad_operation()),
+        }
+        Ok(DispatchStatus::NoException)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn mirror(obj: &ObjectRef, v: &Values) -> Values {
+    obj.invoke("mirror", &|e: &mut Encoder| v.encode(e))
+        .unwrap()
+        .normal_result(Values::decode)
+        .unwrap()
+}
+
+fn blob(obj: &ObjectRef, len: usize) {
+    let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+    let back = obj
+        .invoke("blob", &|e: &mut Encoder| e.write_octet_seq(&data))
+        .unwrap()
+        .normal_result(|d| d.read_octet_seq().map(<[u8]>::to_vec))
+        .unwrap();
+    assert!(back == data, "a {len}-octet blob came back changed");
+}
+
+/// A server ORB listening on the given endpoints, with a Mirror object.
+fn server(endpoints: &[&str], strategy: Strategy) -> (Orb, ObjectRef) {
+    let mut o = OrbOptions {
+        strategy,
+        ..OrbOptions::default()
+    };
+    let mut args = Vec::new();
+    for e in endpoints {
+        args.push("-ORBendPoint".to_owned());
+        args.push((*e).to_owned());
+    }
+    o.parse_args(args).unwrap();
+    let orb = Orb::init(o).unwrap();
+    let obj = orb
+        .activate(&orb.root_poa(), Arc::new(Mirror) as ServantRef)
+        .unwrap();
+    (orb, obj)
+}
+
+/// A client ORB with `args`, and the server's reference as it reads it.
+fn client(obj: &ObjectRef, args: &[&str]) -> (Orb, ObjectRef) {
+    let mut o = OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..OrbOptions::default()
+    };
+    o.parse_args(args.iter().map(|s| (*s).to_owned())).unwrap();
+    let orb = Orb::init(o).unwrap();
+    let r = orb.string_to_object(&obj.to_ior_string().unwrap()).unwrap();
+    (orb, r)
+}
+
+const TCP_AND_SHM: &[&str] = &["giop:tcp:127.0.0.1:0", "giop:shm:"];
+
+#[test]
+fn every_type_round_trips_over_shared_memory_under_every_server_strategy() {
+    for strategy in [
+        Strategy::Reactive,
+        Strategy::ThreadPool { threads: 3 },
+        Strategy::ThreadPerConnection,
+    ] {
+        let (srv, obj) = server(TCP_AND_SHM, strategy);
+        let (cli, r) = client(&obj, &[]);
+        assert_eq!(r.transport(), None, "not bound before the first call");
+        for i in 0..40 {
+            let v = Values::sample(i);
+            assert_eq!(mirror(&r, &v), v, "{strategy:?}");
+        }
+        assert_eq!(r.transport(), Some("shmiop"), "{strategy:?}");
+        // Three times a ring (1 MiB) each way: it goes through in parts.
+        blob(&r, 3 << 20);
+        blob(&r, 0);
+        // Threads sharing the reference share its connection.
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let r = &r;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let v = Values::sample(t * 100 + i);
+                        assert_eq!(mirror(r, &v), v);
+                    }
+                });
+            }
+        });
+        cli.shutdown(true);
+        srv.shutdown(true);
+    }
+}
+
+/// Polls `futures` to completion on this thread, parking between wake-ups (the replies come
+/// from the connection's reader thread).
+fn block_on_all<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    while out.iter().any(Option::is_none) {
+        for (f, o) in futures.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                if let Poll::Ready(v) = std::pin::Pin::new(f).poll(&mut cx) {
+                    *o = Some(v);
+                }
+            }
+        }
+        if out.iter().any(Option::is_none) {
+            std::thread::park_timeout(std::time::Duration::from_millis(50));
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+#[test]
+fn asynchronous_calls_in_flight_together_over_shared_memory() {
+    let (srv, obj) = server(TCP_AND_SHM, Strategy::ThreadPool { threads: 4 });
+    let (cli, r) = client(&obj, &[]);
+    let values: Vec<Values> = (0..16).map(Values::sample).collect();
+    let encoders: Vec<_> = values
+        .iter()
+        .map(|v| move |e: &mut Encoder| v.encode(e))
+        .collect();
+    let futures: Vec<_> = encoders
+        .iter()
+        .map(|enc| Box::pin(r.invoke_async("mirror", enc)))
+        .collect();
+    for (reply, v) in block_on_all(futures).into_iter().zip(&values) {
+        assert_eq!(reply.unwrap().normal_result(Values::decode).unwrap(), *v);
+    }
+    assert_eq!(r.transport(), Some("shmiop"));
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
+#[test]
+fn a_small_ring_carries_messages_many_times_its_size() {
+    let (srv, obj) = server(TCP_AND_SHM, Strategy::Reactive);
+    let (cli, r) = client(&obj, &["-ORBshmRingSize", "4096"]);
+    blob(&r, 1 << 20);
+    let v = Values::sample(30);
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("shmiop"));
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
+#[test]
+fn shared_memory_can_be_forbidden_and_gives_way_to_a_unix_socket_then_tcp() {
+    let dir = TempDir::new("choice");
+    let unix = format!("giop:unix:{}", dir.0.join("uiop").display());
+    let (srv, obj) = server(
+        &["giop:tcp:127.0.0.1:0", &unix, "giop:shm:"],
+        Strategy::ThreadPerConnection,
+    );
+    let v = Values::sample(7);
+    for (args, expect) in [
+        (&[][..], "shmiop"),
+        (&["-ORBshmiop", "0"][..], "uiop"),
+        (&["-ORBshmiop", "0", "-ORBpreferUnix", "0"][..], "iiop"),
+    ] {
+        let (cli, r) = client(&obj, args);
+        assert_eq!(mirror(&r, &v), v);
+        assert_eq!(r.transport(), Some(expect), "{args:?}");
+        cli.shutdown(true);
+    }
+    srv.shutdown(true);
+}
+
+#[test]
+fn a_shared_memory_listener_that_cannot_be_reached_gives_way_to_tcp() {
+    let dir = TempDir::new("gone");
+    let path = dir.0.join("shm.sock");
+    let shm = format!("giop:shm:{}", path.display());
+    let (srv, obj) = server(&["giop:tcp:127.0.0.1:0", &shm], Strategy::Reactive);
+    // The component still advertises the socket, but no one can connect to it any more.
+    std::fs::remove_file(&path).unwrap();
+    let (cli, r) = client(&obj, &[]);
+    let v = Values::sample(3);
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("iiop"));
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
+#[test]
+fn the_component_is_ours_and_names_this_host() {
+    let (srv, obj) = server(TCP_AND_SHM, Strategy::Reactive);
+    let ior = obj.ior().clone();
+    let profile = IiopProfile::from_tagged(&ior.profiles[0]).unwrap();
+    let c = profile
+        .component(orb::TAG_RTORB_SHMIOP)
+        .expect("SHMIOP advertised");
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let text = String::from_utf8_lossy(&c.data);
+    assert!(text.contains(boot_id.trim()), "{text:?}");
+    assert!(text.contains("rtorb-shm-"), "{text:?}");
+    // catior-style descriptions name it.
+    let described = orb::ior::describe(&ior, Default::default()).unwrap();
+    assert!(
+        described.contains(&format!("TAG_RTORB_SHMIOP host {}", boot_id.trim())),
+        "{described}"
+    );
+    // Another host's listener (another boot id) is not tried: TCP.
+    let (cli, r) = client(&with_host_id(&ior, boot_id.trim(), "not-this-host"), &[]);
+    let v = Values::sample(1);
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("iiop"));
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
+/// `ior` with the SHMIOP component's host id replaced (same length, so the encapsulation's
+/// lengths stay right).
+fn with_host_id(ior: &Ior, from: &str, to: &str) -> ObjectRef {
+    let to = format!("{to:-<width$}", width = from.len());
+    let mut ior = ior.clone();
+    for p in ior
+        .profiles
+        .iter_mut()
+        .filter(|p| p.tag == ProfileId::INTERNET_IOP)
+    {
+        let mut profile = IiopProfile::from_tagged(p).unwrap();
+        for c in profile
+            .components
+            .iter_mut()
+            .filter(|c| c.tag == orb::TAG_RTORB_SHMIOP)
+        {
+            let at = c
+                .data
+                .windows(from.len())
+                .position(|w| w == from.as_bytes())
+                .unwrap();
+            c.data[at..at + from.len()].copy_from_slice(to.as_bytes());
+        }
+        *p = profile.to_tagged(orb::cdr::ByteOrder::NATIVE).unwrap();
+    }
+    ObjectRef::from_ior(ior)
+}
+
+/// A fresh directory for sockets, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("rtorb-shmiop-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

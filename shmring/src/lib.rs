@@ -1,0 +1,871 @@
+//! A byte stream between two processes of one host through shared memory: two
+//! single-producer single-consumer byte rings (one per direction) in a sealed, anonymous memfd,
+//! set up over a Unix socket that then stays open as the liveness signal.
+//!
+//! - The client connects a Unix socket, creates the segment, seals its size and sends the
+//!   descriptor with `SCM_RIGHTS`; the server checks the seals and the layout, maps it and
+//!   acknowledges with one octet ([`Channel::connect`], [`Channel::accept`]).
+//! - A [`Channel`] then reads and writes like a socket: [`Channel::read`] takes what the peer
+//!   has published, [`Channel::write`] publishes what fits (a message bigger than the ring goes
+//!   through it in parts). Head and tail counters are `AtomicU64`s in the segment, published
+//!   with Release and read with Acquire ordering.
+//! - A side that finds its ring empty (or full) spins briefly, adaptively, then sleeps on a
+//!   futex word in the segment after saying so in that word; the peer makes the wake-up system
+//!   call only when the word says someone sleeps. A busy ping-pong therefore makes no system
+//!   call per message. A side driven by a poller (epoll) rather than a blocked thread asks for
+//!   a *doorbell* instead: one octet on the Unix socket, which makes the socket readable.
+//! - The Unix socket tells when the peer is gone: a peer that died (even by `SIGKILL`) has
+//!   closed it. The process's watcher thread waits in `epoll` for every channel's socket to
+//!   hang up and then wakes that channel's sleepers at once, so a read ends (end of stream)
+//!   and a write fails, never stuck on the futex; a sleeper also looks at the socket itself
+//!   at the end of each sleep slice (1 s, or [`LIVENESS_SLICE`] if the watcher could not be
+//!   started). A peer that closes cleanly also marks the segment and wakes every word.
+//! - The memfd has no name in any file system: nothing is left to reap after a crash. The
+//!   descriptor is closed once mapped; the mapping goes with the [`Channel`].
+//!
+//! The peer is not trusted: counters read from the segment are checked against the ring's
+//! capacity (a violation is `InvalidData`), each side keeps its own counter privately and
+//! only publishes it, and a segment whose size is not sealed is refused. A peer can still
+//! garble the octets of its own messages; what reads them must validate them (GIOP framing
+//! does).
+
+mod mapping;
+mod watch;
+
+use mapping::Mapping;
+use parking_lot::Mutex;
+use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer};
+use rustix::net::{SendAncillaryMessage, SendFlags};
+use rustix::thread::futex;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The default capacity of each ring.
+pub const DEFAULT_CAPACITY: usize = 1 << 20;
+/// The smallest and largest ring capacities a segment may have (powers of two).
+pub const MIN_CAPACITY: usize = 1 << 12;
+pub const MAX_CAPACITY: usize = 1 << 28;
+/// The longest a sleeper waits before it looks whether the peer is still there, when the
+/// process's watcher of hang-ups could not be set up.
+pub const LIVENESS_SLICE: Duration = Duration::from_millis(50);
+/// The same when the watcher wakes sleepers as soon as a peer's socket hangs up: a safety net.
+/// (An hour in unit tests, so that they show the watcher is what wakes a sleeper.)
+const WATCHED_SLICE: Duration = if cfg!(test) {
+    Duration::from_secs(3600)
+} else {
+    Duration::from_secs(1)
+};
+/// The longest a side spins before it sleeps (the budget adapts below this).
+const MAX_SPIN: Duration = Duration::from_micros(50);
+
+const MAGIC: u64 = u64::from_le_bytes(*b"RTORBSHM");
+const VERSION: u32 = 1;
+/// The octet the client sends with the descriptor, and the server's acknowledgement.
+const HELLO: u8 = b'S';
+const ACK: u8 = b'A';
+
+// Layout of the segment: a header page, then the client-to-server ring's data, then the
+// server-to-client ring's. Counters written by different sides sit on different cache lines.
+const HEADER: usize = 4096;
+const OFF_MAGIC: usize = 0;
+const OFF_VERSION: usize = 8;
+const OFF_CAPACITY: usize = 12;
+/// `closed[side]`: that side has closed its end.
+const OFF_CLOSED: usize = 64;
+const RING_HEADERS: usize = 128;
+const RING_HEADER_SIZE: usize = 512;
+const R_HEAD: usize = 0;
+const R_TAIL: usize = 128;
+const R_READER_WAITING: usize = 256;
+const R_WRITER_WAITING: usize = 384;
+
+/// What a waiting word says about the side that may sleep on it.
+const AWAKE: u32 = 0;
+/// Sleeping on the futex: wake it with `FUTEX_WAKE`.
+const SLEEPING: u32 = 1;
+/// Waiting for the socket to become readable (a poller): send it a doorbell octet.
+const DOORBELL: u32 = 2;
+
+/// Which end of the channel this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Created the segment; writes ring 0, reads ring 1.
+    Client = 0,
+    /// Accepted it; writes ring 1, reads ring 0.
+    Server = 1,
+}
+
+/// One direction: where its counters, waiting words and data are.
+#[derive(Clone, Copy, Debug)]
+struct Ring {
+    header: usize,
+    data: usize,
+}
+
+impl Ring {
+    fn new(index: usize, capacity: usize) -> Ring {
+        Ring {
+            header: RING_HEADERS + index * RING_HEADER_SIZE,
+            data: HEADER + index * capacity,
+        }
+    }
+}
+
+/// How reads or writes wait, as set by [`Channel::set_nonblocking`] and the timeouts.
+#[derive(Debug, Default)]
+struct Mode {
+    nonblocking: AtomicBool,
+    /// Nanoseconds; 0 = no timeout.
+    read_timeout: AtomicU64,
+    write_timeout: AtomicU64,
+}
+
+/// What the watcher of hang-ups may reach: the mapping (its waiting words) and the flag it
+/// sets.
+struct Shared {
+    map: Mapping,
+    /// The peer's socket hung up (the watcher saw it): the peer is gone.
+    gone: AtomicBool,
+}
+
+impl Shared {
+    /// The four waiting words (both rings' reader and writer).
+    fn words(&self) -> impl Iterator<Item = &AtomicU32> {
+        (0..2).flat_map(move |i| {
+            let header = RING_HEADERS + i * RING_HEADER_SIZE;
+            [R_READER_WAITING, R_WRITER_WAITING].map(|w| self.map.u32_at(header + w))
+        })
+    }
+}
+
+impl watch::OnHangUp for Shared {
+    fn hung_up(&self) {
+        self.gone.store(true, Ordering::SeqCst);
+        for w in self.words() {
+            // Changed before the wake: a sleeper that has not slept yet finds its word
+            // changed and does not sleep (it has seen `gone` anyway, or will: SeqCst).
+            if w.compare_exchange(SLEEPING, AWAKE, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                let _ = futex::wake(w, futex::Flags::empty(), u32::MAX);
+            }
+        }
+    }
+}
+
+/// The shared-memory byte stream between two processes: see the crate documentation.
+///
+/// Reads and writes may come from different threads at once; concurrent reads (or writes) are
+/// serialised.
+pub struct Channel {
+    shared: Arc<Shared>,
+    /// The watcher's registration of the socket, while there is one.
+    watched: Option<watch::Watched>,
+    socket: UnixStream,
+    side: Side,
+    capacity: usize,
+    tx: Ring,
+    rx: Ring,
+    /// The producer's own tail: the one in the segment is published, never read back.
+    tail: Mutex<u64>,
+    /// The consumer's own head.
+    head: Mutex<u64>,
+    mode: Mode,
+    /// This side stopped reading ([`Channel::shutdown_read`]): reads end at once.
+    read_shut: AtomicBool,
+    /// This side closed ([`Channel::shutdown`]).
+    closed: AtomicBool,
+    /// How long a side spins before it sleeps, in nanoseconds: halved when a spin is in vain,
+    /// raised again when a sleep turns out short.
+    spin_ns: AtomicU64,
+    spin_max_ns: u64,
+    name: String,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("side", &self.side)
+            .field("capacity", &self.capacity)
+            .field("segment", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(what: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.into())
+}
+
+fn segment_len(capacity: usize) -> usize {
+    HEADER + 2 * capacity
+}
+
+/// A name for a new segment, unique in this process (shown in `/proc/PID/maps`).
+fn segment_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "rtorb-shmiop-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Channel {
+    /// Connects to the SHMIOP listener at `path` and sets up a segment with rings of
+    /// `capacity` octets (a power of two from [`MIN_CAPACITY`] to [`MAX_CAPACITY`]). Waits at
+    /// most `timeout` for the server's acknowledgement.
+    pub fn connect(path: &Path, capacity: usize, timeout: Duration) -> io::Result<Channel> {
+        Channel::connect_stream(UnixStream::connect(path)?, capacity, timeout)
+    }
+
+    /// [`connect`](Self::connect) over a socket already connected.
+    pub fn connect_stream(
+        socket: UnixStream,
+        capacity: usize,
+        timeout: Duration,
+    ) -> io::Result<Channel> {
+        if !capacity.is_power_of_two() || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "ring capacity {capacity} is not a power of two from {MIN_CAPACITY} to \
+                     {MAX_CAPACITY}"
+                ),
+            ));
+        }
+        let name = segment_name();
+        let (map, fd) = Mapping::create(&name, segment_len(capacity))?;
+        map.u64_at(OFF_MAGIC).store(MAGIC, Ordering::Relaxed);
+        map.u32_at(OFF_VERSION).store(VERSION, Ordering::Relaxed);
+        map.u32_at(OFF_CAPACITY)
+            .store(capacity as u32, Ordering::Relaxed);
+        // The sendmsg below orders these stores before the server's first look.
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        let fds = [fd.as_fd()];
+        if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+            return Err(io::Error::other(
+                "no room for the descriptor in the message",
+            ));
+        }
+        rustix::net::sendmsg(
+            &socket,
+            &[IoSlice::new(&[HELLO])],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )?;
+        // Mapped here and passed on: the descriptor is not needed any more.
+        drop(fd);
+        socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        let mut ack = [0u8];
+        match (&socket).read(&mut ack) {
+            Ok(1) if ack[0] == ACK => {}
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    "the server closed the socket instead of accepting the segment \
+                     (not a SHMIOP listener, or it refused the segment)",
+                ))
+            }
+            Ok(_) => return Err(invalid("the server's acknowledgement is not SHMIOP's")),
+            Err(e) => return Err(e),
+        }
+        socket.set_read_timeout(None)?;
+        Ok(Channel::new(map, socket, Side::Client, capacity, name))
+    }
+
+    /// The server's side of the set-up on an accepted socket: receives the client's segment
+    /// (waiting at most `timeout`), checks it, maps it and acknowledges it.
+    pub fn accept(socket: UnixStream, timeout: Duration) -> io::Result<Channel> {
+        socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut hello = [0u8];
+        let got = rustix::net::recvmsg(
+            &socket,
+            &mut [IoSliceMut::new(&mut hello)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC,
+        )?;
+        let mut fd = None;
+        for msg in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = msg {
+                for f in fds {
+                    // More than one descriptor: keep the first, close the others.
+                    fd.get_or_insert(f);
+                }
+            }
+        }
+        if got.bytes == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed before sending its segment",
+            ));
+        }
+        if hello[0] != HELLO {
+            return Err(invalid(
+                "the client did not open with SHMIOP's greeting (is it a UIOP client?)",
+            ));
+        }
+        let fd = fd.ok_or_else(|| invalid("the client's greeting carries no segment"))?;
+        let size = Mapping::size_of(&fd)?;
+        if size < HEADER as u64 {
+            return Err(invalid(format!("segment of {size} octets, too small")));
+        }
+        let capacity = ((size - HEADER as u64) / 2) as usize;
+        let map = Mapping::open(&fd, segment_len(capacity))?;
+        drop(fd);
+        let magic = map.u64_at(OFF_MAGIC).load(Ordering::Relaxed);
+        let version = map.u32_at(OFF_VERSION).load(Ordering::Relaxed);
+        let declared = map.u32_at(OFF_CAPACITY).load(Ordering::Relaxed) as usize;
+        if magic != MAGIC || version != VERSION {
+            return Err(invalid(format!(
+                "segment header {magic:#x} version {version}: not a SHMIOP segment of version \
+                 {VERSION}"
+            )));
+        }
+        if declared != capacity
+            || !capacity.is_power_of_two()
+            || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity)
+        {
+            return Err(invalid(format!(
+                "segment declares rings of {declared} octets in {size} octets"
+            )));
+        }
+        // Armed before the client can write anything (it waits for the acknowledgement): a
+        // poller that registers the socket later finds it readable if a request came first.
+        // A blocked reader re-arms its word for the futex; the doorbell is then just drained.
+        map.u32_at(Ring::new(0, capacity).header + R_READER_WAITING)
+            .store(DOORBELL, Ordering::SeqCst);
+        (&socket).write_all(&[ACK])?;
+        socket.set_read_timeout(None)?;
+        Ok(Channel::new(
+            map,
+            socket,
+            Side::Server,
+            capacity,
+            format!("(the client's, {capacity} octets per ring)"),
+        ))
+    }
+
+    fn new(map: Mapping, socket: UnixStream, side: Side, capacity: usize, name: String) -> Channel {
+        let (tx, rx) = match side {
+            Side::Client => (Ring::new(0, capacity), Ring::new(1, capacity)),
+            Side::Server => (Ring::new(1, capacity), Ring::new(0, capacity)),
+        };
+        // Spinning helps only when the peer can run meanwhile on another processor.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let spin_max_ns = if cpus > 1 {
+            MAX_SPIN.as_nanos() as u64
+        } else {
+            0
+        };
+        // Our counters start where the segment's are (zero for a fresh segment).
+        let tail = map.u64_at(tx.header + R_TAIL).load(Ordering::Acquire);
+        let head = map.u64_at(rx.header + R_HEAD).load(Ordering::Acquire);
+        let shared = Arc::new(Shared {
+            map,
+            gone: AtomicBool::new(false),
+        });
+        let target: Arc<dyn watch::OnHangUp> = shared.clone();
+        let watched = watch::Watched::new(socket.as_fd(), &target);
+        Channel {
+            shared,
+            watched,
+            socket,
+            side,
+            capacity,
+            tx,
+            rx,
+            tail: Mutex::new(tail),
+            head: Mutex::new(head),
+            mode: Mode::default(),
+            read_shut: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            spin_ns: AtomicU64::new(spin_max_ns),
+            spin_max_ns,
+            name,
+        }
+    }
+
+    /// Which end this is.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// Each ring's capacity in octets.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The segment's name as `/proc/PID/maps` shows it (`memfd:NAME (deleted)`), on the
+    /// client side; the server describes the segment it mapped.
+    pub fn segment_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Unix socket's descriptor: a poller watches it for readability (doorbells, the
+    /// peer's end of stream) when the channel is non-blocking.
+    pub fn raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Non-blocking: reads and writes that would wait return `WouldBlock` instead, and the
+    /// peer rings the socket's doorbell when it publishes (or frees) something.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.mode.nonblocking.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The longest a blocking read waits (`None`: no limit); then it fails with `WouldBlock`.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        store_timeout(&self.mode.read_timeout, t)
+    }
+
+    /// The longest a blocking write waits for room; then it fails with `WouldBlock`.
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        store_timeout(&self.mode.write_timeout, t)
+    }
+
+    fn map(&self) -> &Mapping {
+        &self.shared.map
+    }
+
+    /// The peer died (its socket hung up), as the watcher saw it.
+    fn peer_gone(&self) -> bool {
+        self.shared.gone.load(Ordering::SeqCst)
+    }
+
+    fn peer_closed(&self) -> bool {
+        let peer = 1 - self.side as usize;
+        self.map()
+            .u32_at(OFF_CLOSED + 4 * peer)
+            .load(Ordering::Acquire)
+            != 0
+    }
+
+    fn word(&self, ring: Ring, which: usize) -> &AtomicU32 {
+        self.map().u32_at(ring.header + which)
+    }
+
+    /// Octets published and not yet read in the receiving ring, checked.
+    fn readable(&self, head: u64) -> io::Result<usize> {
+        let tail = self
+            .map()
+            .u64_at(self.rx.header + R_TAIL)
+            .load(Ordering::Acquire);
+        let avail = tail.wrapping_sub(head);
+        if avail > self.capacity as u64 {
+            return Err(invalid(format!(
+                "the peer published a tail {avail} octets ahead in a ring of {}",
+                self.capacity
+            )));
+        }
+        Ok(avail as usize)
+    }
+
+    /// Room left in the sending ring, checked.
+    fn writable(&self, tail: u64) -> io::Result<usize> {
+        let head = self
+            .map()
+            .u64_at(self.tx.header + R_HEAD)
+            .load(Ordering::Acquire);
+        let used = tail.wrapping_sub(head);
+        if used > self.capacity as u64 {
+            return Err(invalid(format!(
+                "the peer's head is {used} octets behind in a ring of {}",
+                self.capacity
+            )));
+        }
+        Ok(self.capacity - used as usize)
+    }
+
+    /// Wakes the side that may wait on `word`, only if it said it waits.
+    fn notify(&self, word: &AtomicU32) {
+        // Pairs with the fence in `sleep`: either the sleeper sees what was just published,
+        // or this sees its waiting word.
+        fence(Ordering::SeqCst);
+        if word.load(Ordering::Relaxed) == AWAKE {
+            return;
+        }
+        match word.swap(AWAKE, Ordering::AcqRel) {
+            SLEEPING => {
+                let _ = futex::wake(word, futex::Flags::empty(), u32::MAX);
+            }
+            DOORBELL => {
+                // A full socket buffer already holds doorbells; a gone peer needs none.
+                let _ = rustix::net::send(
+                    &self.socket,
+                    &[0],
+                    SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads what the peer published, at most `buf.len()` octets: blocks (within the read
+    /// timeout) until something comes, unless non-blocking. `Ok(0)`: end of stream (the peer
+    /// closed or died, or this side stopped reading), once everything published was read.
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut head = self.head.lock();
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.mode.nonblocking.load(Ordering::Relaxed) {
+            return self.read_polled(&mut head, buf);
+        }
+        let deadline = deadline(&self.mode.read_timeout);
+        let waiting = self.word(self.rx, R_READER_WAITING);
+        loop {
+            if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
+                return Ok(0);
+            }
+            let n = self.take(&mut head, buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            // Whatever the peer published before it closed or died was read first.
+            if self.peer_closed() || self.peer_gone() {
+                return Ok(0);
+            }
+            let h = *head;
+            let ready = || {
+                self.readable(h).map_or(true, |a| a > 0)
+                    || self.peer_closed()
+                    || self.peer_gone()
+                    || self.read_shut.load(Ordering::Acquire)
+                    || self.closed.load(Ordering::Acquire)
+            };
+            match self.wait(waiting, ready, deadline)? {
+                Waited::Ready => {}
+                Waited::PeerGone => {
+                    // Whatever it published before it died is still read first.
+                    if self.readable(*head)? == 0 {
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies what is published, up to `buf.len()`, and hands the room back to the writer.
+    fn take(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.readable(*head)?.min(buf.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        self.copy_out(*head, &mut buf[..n]);
+        *head = head.wrapping_add(n as u64);
+        self.map()
+            .u64_at(self.rx.header + R_HEAD)
+            .store(*head, Ordering::Release);
+        self.notify(self.word(self.rx, R_WRITER_WAITING));
+        Ok(n)
+    }
+
+    /// A non-blocking read for a poller with edge-triggered readiness, which stops at a short
+    /// read: so a read returns short only with the doorbell armed, so that whatever the peer
+    /// publishes next rings the socket. `WouldBlock` when nothing was there.
+    fn read_polled(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
+        let waiting = self.word(self.rx, R_READER_WAITING);
+        let mut n = 0;
+        loop {
+            if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
+                return Ok(n);
+            }
+            n += self.take(head, &mut buf[n..])?;
+            if n == buf.len() {
+                return Ok(n);
+            }
+            // Doorbells already rung are taken off the socket before arming it again (after,
+            // they could be the one announcing what the look below misses).
+            let live = self.drain_socket();
+            waiting.store(DOORBELL, Ordering::SeqCst);
+            // Pairs with the fence in `notify`.
+            fence(Ordering::SeqCst);
+            if self.readable(*head)? > 0 {
+                // Left armed: at worst one doorbell too many.
+                continue;
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+            if matches!(live, Liveness::Gone) || self.peer_closed() {
+                return Ok(0);
+            }
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+    }
+
+    /// Publishes as much of `bufs` as fits, at least one octet: blocks (within the write
+    /// timeout) while the ring is full, unless non-blocking. Fails with `BrokenPipe` once the
+    /// peer closed or died.
+    pub fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let mut tail = self.tail.lock();
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if total == 0 {
+            return Ok(0);
+        }
+        let deadline = deadline(&self.mode.write_timeout);
+        let waiting = self.word(self.tx, R_WRITER_WAITING);
+        loop {
+            if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            let room = self.writable(*tail)?;
+            if room > 0 {
+                let n = room.min(total);
+                let mut at = *tail;
+                let mut left = n;
+                for b in bufs {
+                    if left == 0 {
+                        break;
+                    }
+                    let take = b.len().min(left);
+                    self.copy_in(at, &b[..take]);
+                    at = at.wrapping_add(take as u64);
+                    left -= take;
+                }
+                *tail = at;
+                self.map()
+                    .u64_at(self.tx.header + R_TAIL)
+                    .store(at, Ordering::Release);
+                self.notify(self.word(self.tx, R_READER_WAITING));
+                return Ok(n);
+            }
+            let t = *tail;
+            let ready = || {
+                self.writable(t).map_or(true, |r| r > 0)
+                    || self.peer_closed()
+                    || self.peer_gone()
+                    || self.closed.load(Ordering::Acquire)
+            };
+            match self.wait(waiting, ready, deadline)? {
+                Waited::Ready => {}
+                Waited::PeerGone => return Err(io::ErrorKind::BrokenPipe.into()),
+            }
+        }
+    }
+
+    /// [`write_vectored`](Self::write_vectored) of one buffer.
+    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    fn copy_in(&self, pos: u64, mut src: &[u8]) {
+        let mut pos = pos;
+        while !src.is_empty() {
+            let at = (pos as usize) & (self.capacity - 1);
+            let n = src.len().min(self.capacity - at);
+            self.map().write_bytes(self.tx.data + at, &src[..n]);
+            src = &src[n..];
+            pos = pos.wrapping_add(n as u64);
+        }
+    }
+
+    fn copy_out(&self, pos: u64, dst: &mut [u8]) {
+        let mut pos = pos;
+        let mut done = 0;
+        while done < dst.len() {
+            let at = (pos as usize) & (self.capacity - 1);
+            let n = (dst.len() - done).min(self.capacity - at);
+            self.map()
+                .read_bytes(self.rx.data + at, &mut dst[done..done + n]);
+            done += n;
+            pos = pos.wrapping_add(n as u64);
+        }
+    }
+
+    /// Waits until `ready` (spinning, then sleeping on `word`), the deadline (`WouldBlock`),
+    /// or the peer's death. Non-blocking, asks the peer for a doorbell and returns
+    /// `WouldBlock` at once.
+    fn wait(
+        &self,
+        word: &AtomicU32,
+        ready: impl Fn() -> bool,
+        deadline: Option<Instant>,
+    ) -> io::Result<Waited> {
+        if self.mode.nonblocking.load(Ordering::Relaxed) {
+            // Only writes come here (reads have `read_polled`). The socket is not drained:
+            // a doorbell on it may be the reading direction's, not yet seen by the poller.
+            word.store(DOORBELL, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if ready() {
+                return Ok(Waited::Ready);
+            }
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if self.spin(&ready) {
+            return Ok(Waited::Ready);
+        }
+        loop {
+            word.store(SLEEPING, Ordering::SeqCst);
+            // Pairs with the fence in `notify`.
+            fence(Ordering::SeqCst);
+            if ready() {
+                word.store(AWAKE, Ordering::Relaxed);
+                return Ok(Waited::Ready);
+            }
+            let now = Instant::now();
+            let longest = if self.watched.is_some() {
+                WATCHED_SLICE
+            } else {
+                LIVENESS_SLICE
+            };
+            let slice = match deadline {
+                Some(d) if d <= now => {
+                    word.store(AWAKE, Ordering::Relaxed);
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Some(d) => (d - now).min(longest),
+                None => longest,
+            };
+            let ts = futex::Timespec {
+                tv_sec: slice.as_secs() as _,
+                tv_nsec: slice.subsec_nanos() as _,
+            };
+            let slept = Instant::now();
+            // EAGAIN (the word changed: woken before sleeping), EINTR and ETIMEDOUT all mean
+            // look again.
+            let _ = futex::wait(word, futex::Flags::empty(), SLEEPING, Some(&ts));
+            word.store(AWAKE, Ordering::Relaxed);
+            if ready() {
+                self.after_sleep(slept.elapsed());
+                return Ok(Waited::Ready);
+            }
+            if let Liveness::Gone = self.drain_socket() {
+                return Ok(Waited::PeerGone);
+            }
+        }
+    }
+
+    /// Spins up to the adaptive budget; true if `ready` came true meanwhile.
+    fn spin(&self, ready: &impl Fn() -> bool) -> bool {
+        let budget = self.spin_ns.load(Ordering::Relaxed);
+        if budget == 0 {
+            return false;
+        }
+        let start = Instant::now();
+        loop {
+            for _ in 0..32 {
+                if ready() {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed().as_nanos() as u64 >= budget {
+                // In vain: spin less next time.
+                self.spin_ns.store(budget / 2, Ordering::Relaxed);
+                return false;
+            }
+        }
+    }
+
+    /// A sleep shorter than the spin limit would have been a successful spin: spin longer.
+    fn after_sleep(&self, slept: Duration) {
+        if self.spin_max_ns > 0 && (slept.as_nanos() as u64) < self.spin_max_ns {
+            let b = self.spin_ns.load(Ordering::Relaxed);
+            self.spin_ns
+                .store((b * 2).clamp(1_000, self.spin_max_ns), Ordering::Relaxed);
+        }
+    }
+
+    /// Takes doorbells off the socket without blocking and says whether the peer is there.
+    fn drain_socket(&self) -> Liveness {
+        let mut sink = [0u8; 64];
+        loop {
+            match rustix::net::recv(&self.socket, &mut sink[..], RecvFlags::DONTWAIT) {
+                Ok((0, _)) => return Liveness::Gone,
+                Ok(_) => continue,
+                Err(rustix::io::Errno::AGAIN) => return Liveness::Alive,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return Liveness::Gone,
+            }
+        }
+    }
+
+    /// Stops this side's reading: a read under way or to come ends (`Ok(0)`); writes go on.
+    pub fn shutdown_read(&self) {
+        self.read_shut.store(true, Ordering::Release);
+        self.wake_all();
+    }
+
+    /// Closes this side: the peer reads what was published and then the end of stream, its
+    /// writes fail; waits on either side end. The socket is shut down too.
+    pub fn shutdown(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.map()
+            .u32_at(OFF_CLOSED + 4 * self.side as usize)
+            .store(1, Ordering::Release);
+        self.wake_all();
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Wakes every sleeper of both rings, in both processes.
+    fn wake_all(&self) {
+        for ring in [self.tx, self.rx] {
+            for which in [R_READER_WAITING, R_WRITER_WAITING] {
+                let w = self.word(ring, which);
+                // A poller waiting on the socket is woken by the socket's shutdown instead.
+                if w.load(Ordering::Acquire) == SLEEPING {
+                    w.store(AWAKE, Ordering::Release);
+                }
+                let _ = futex::wake(w, futex::Flags::empty(), u32::MAX);
+            }
+        }
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        if let Some(w) = self.watched.take() {
+            w.remove(self.socket.as_fd());
+        }
+        self.shutdown();
+    }
+}
+
+enum Waited {
+    Ready,
+    PeerGone,
+}
+
+enum Liveness {
+    Alive,
+    Gone,
+}
+
+fn store_timeout(slot: &AtomicU64, t: Option<Duration>) -> io::Result<()> {
+    let ns = match t {
+        None => 0,
+        Some(d) if d.is_zero() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a zero timeout (use None for no timeout)",
+            ))
+        }
+        Some(d) => (d.as_nanos() as u64).max(1),
+    };
+    slot.store(ns, Ordering::Relaxed);
+    Ok(())
+}
+
+fn deadline(slot: &AtomicU64) -> Option<Instant> {
+    match slot.load(Ordering::Relaxed) {
+        0 => None,
+        ns => Some(Instant::now() + Duration::from_nanos(ns)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,388 @@
+use super::*;
+use proptest::prelude::*;
+use std::sync::Arc;
+use std::thread;
+
+const T: Duration = Duration::from_secs(5);
+
+/// A client and a server channel over a socket pair, rings of `capacity` octets.
+fn pair(capacity: usize) -> (Channel, Channel) {
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = thread::spawn(move || Channel::accept(b, T).unwrap());
+    let client = Channel::connect_stream(a, capacity, T).unwrap();
+    (client, server.join().unwrap())
+}
+
+fn read_exact(ch: &Channel, n: usize) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        let k = ch.read(&mut out[got..]).unwrap();
+        assert!(k > 0, "end of stream after {got} of {n} octets");
+        got += k;
+    }
+    out
+}
+
+fn write_all(ch: &Channel, mut data: &[u8]) {
+    while !data.is_empty() {
+        let k = ch.write(data).unwrap();
+        data = &data[k..];
+    }
+}
+
+#[test]
+fn bytes_go_both_ways_in_order() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"hello");
+    assert_eq!(read_exact(&s, 5), b"hello");
+    write_all(&s, b"world!");
+    assert_eq!(read_exact(&c, 6), b"world!");
+    assert_eq!(c.side(), Side::Client);
+    assert_eq!(s.capacity(), MIN_CAPACITY);
+}
+
+#[test]
+fn vectored_writes_gather_their_slices() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let n = c
+        .write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b""), IoSlice::new(b"cde")])
+        .unwrap();
+    assert_eq!(n, 5);
+    assert_eq!(read_exact(&s, 5), b"abcde");
+}
+
+/// Messages of arbitrary sizes, many larger than the ring, go through in parts while the
+/// reader reads with buffers of arbitrary sizes; the counters wrap around the ring many times.
+fn stream_through(capacity: usize, sizes: Vec<usize>, read_chunk: usize) {
+    let (c, s) = pair(capacity);
+    let total: usize = sizes.iter().sum();
+    let writer = thread::spawn(move || {
+        let mut seq = 0u8;
+        for n in sizes {
+            let msg: Vec<u8> = (0..n)
+                .map(|_| {
+                    seq = seq.wrapping_add(1);
+                    seq
+                })
+                .collect();
+            write_all(&c, &msg);
+        }
+        c
+    });
+    let mut buf = vec![0u8; read_chunk];
+    let mut seen = 0usize;
+    let mut expect = 0u8;
+    while seen < total {
+        let k = s.read(&mut buf).unwrap();
+        assert!(k > 0);
+        for b in &buf[..k] {
+            expect = expect.wrapping_add(1);
+            assert_eq!(*b, expect, "octet {seen}");
+            seen += 1;
+        }
+    }
+    let c = writer.join().unwrap();
+    drop(c);
+    // Everything was read: the writer's close is the end of stream.
+    assert_eq!(s.read(&mut buf).unwrap(), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn arbitrary_messages_cross_the_ring_intact(
+        sizes in proptest::collection::vec(0usize..20_000, 1..24),
+        read_chunk in 1usize..9_000,
+    ) {
+        stream_through(MIN_CAPACITY, sizes, read_chunk);
+    }
+}
+
+#[test]
+fn a_long_ping_pong_stress_keeps_every_octet() {
+    // Both sides block and wake each other many thousand times (spinning and sleeping),
+    // with messages that straddle the ring's end.
+    let (c, s) = pair(MIN_CAPACITY);
+    let s = Arc::new(s);
+    let echo = {
+        let s = s.clone();
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 3000];
+            loop {
+                let k = s.read(&mut buf).unwrap();
+                if k == 0 {
+                    return;
+                }
+                write_all(&s, &buf[..k]);
+            }
+        })
+    };
+    for i in 0..20_000u32 {
+        let len = 1 + (i as usize * 7919) % 2999;
+        let msg: Vec<u8> = (0..len).map(|j| (i as usize + j) as u8).collect();
+        write_all(&c, &msg);
+        assert_eq!(read_exact(&c, len), msg, "message {i}");
+    }
+    drop(c);
+    echo.join().unwrap();
+}
+
+#[test]
+fn closing_ends_the_peers_reads_and_fails_its_writes() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"last words");
+    c.shutdown();
+    // Published before the close: still read.
+    assert_eq!(read_exact(&s, 10), b"last words");
+    let mut buf = [0u8; 8];
+    assert_eq!(s.read(&mut buf).unwrap(), 0);
+    assert_eq!(s.write(b"x").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+}
+
+#[test]
+fn a_blocked_reader_wakes_when_the_peer_closes() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        s.read(&mut buf).unwrap()
+    });
+    thread::sleep(Duration::from_millis(20));
+    drop(c);
+    assert_eq!(reader.join().unwrap(), 0);
+}
+
+#[test]
+fn a_blocked_writer_wakes_when_the_peer_closes() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let writer = thread::spawn(move || {
+        let big = vec![1u8; 3 * MIN_CAPACITY];
+        let mut data = &big[..];
+        loop {
+            match c.write(data) {
+                Ok(k) => data = &data[k..],
+                Err(e) => return e.kind(),
+            }
+        }
+    });
+    thread::sleep(Duration::from_millis(20));
+    drop(s);
+    assert_eq!(writer.join().unwrap(), io::ErrorKind::BrokenPipe);
+}
+
+/// Runs `f` on a thread; fails instead of hanging if it does not finish.
+fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} is stuck"))
+}
+
+#[test]
+fn the_watcher_wakes_a_sleeping_reader_when_the_peers_socket_hangs_up() {
+    // A peer that dies marks nothing in the segment and wakes no futex: only its socket
+    // closes. Sleep slices are an hour in unit tests, so only the watcher can end this read.
+    let (c, s) = pair(MIN_CAPACITY);
+    assert!(c.watched.is_some());
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        (c.read(&mut buf).map_err(|e| e.kind()), c)
+    });
+    thread::sleep(Duration::from_millis(50));
+    // Dies as a killed process would: its socket closes, nothing else.
+    rustix::net::shutdown(&s.socket, rustix::net::Shutdown::Both).unwrap();
+    let (n, c) = within("the reader", move || reader.join().unwrap());
+    assert_eq!(n, Ok(0));
+    assert!(c.peer_gone(), "the watcher saw the hang-up");
+}
+
+#[test]
+fn the_watcher_wakes_a_writer_waiting_for_room_when_the_peers_socket_hangs_up() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, &vec![1u8; MIN_CAPACITY]);
+    let writer = thread::spawn(move || (c.write(b"x").map_err(|e| e.kind()), c));
+    thread::sleep(Duration::from_millis(50));
+    rustix::net::shutdown(&s.socket, rustix::net::Shutdown::Both).unwrap();
+    let (w, c) = within("the writer", move || writer.join().unwrap());
+    assert_eq!(w, Err(io::ErrorKind::BrokenPipe));
+    assert!(c.peer_gone());
+}
+
+#[test]
+fn shutdown_read_ends_a_blocked_read_and_keeps_writes() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let s = Arc::new(s);
+    let reader = {
+        let s = s.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            s.read(&mut buf).unwrap()
+        })
+    };
+    thread::sleep(Duration::from_millis(20));
+    s.shutdown_read();
+    assert_eq!(reader.join().unwrap(), 0);
+    write_all(&s, b"reply");
+    assert_eq!(read_exact(&c, 5), b"reply");
+}
+
+#[test]
+fn a_read_timeout_gives_would_block() {
+    let (c, _s) = pair(MIN_CAPACITY);
+    c.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(
+        c.read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    assert!(c.set_read_timeout(Some(Duration::ZERO)).is_err());
+}
+
+#[test]
+fn a_write_timeout_gives_would_block_on_a_full_ring() {
+    let (c, _s) = pair(MIN_CAPACITY);
+    c.set_write_timeout(Some(Duration::from_millis(5))).unwrap();
+    write_all(&c, &vec![0u8; MIN_CAPACITY]);
+    assert_eq!(c.write(b"x").unwrap_err().kind(), io::ErrorKind::WouldBlock);
+}
+
+/// Whether the socket has something to read within `ms` milliseconds.
+fn socket_readable(ch: &Channel, ms: i32) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let fd = ch.socket.as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let t = Timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: (ms % 1000) as i64 * 1_000_000,
+    };
+    poll(&mut fds, Some(&t)).unwrap() > 0
+}
+
+#[test]
+fn a_server_is_rung_for_the_first_request_before_it_ever_read() {
+    // A poller registers the accepted socket some time after the client's first request:
+    // the socket must be readable by then, or the request would wait for ever.
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"first");
+    assert!(
+        socket_readable(&s, 1000),
+        "the first request rang no doorbell"
+    );
+    s.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).unwrap(), 5);
+}
+
+#[test]
+fn a_non_blocking_reader_is_rung_on_its_socket_after_a_short_read() {
+    let (c, s) = pair(MIN_CAPACITY);
+    s.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        s.read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    assert!(!socket_readable(&s, 0));
+    write_all(&c, b"ding");
+    assert!(socket_readable(&s, 1000), "the doorbell was not rung");
+    // A short read takes the doorbell off and arms it again: a poller that stops at a short
+    // read is rung for the next message.
+    assert_eq!(s.read(&mut buf).unwrap(), 4);
+    assert!(!socket_readable(&s, 0));
+    write_all(&c, b"dong");
+    assert!(socket_readable(&s, 1000), "the doorbell was not rung again");
+    // A full read does not arm it: the poller reads again anyway.
+    write_all(&c, &[5u8; 20]);
+    assert_eq!(s.read(&mut buf).unwrap(), 16);
+    assert!(matches!(s.drain_socket(), Liveness::Alive));
+    write_all(&c, b"x");
+    assert!(!socket_readable(&s, 0));
+    assert_eq!(s.read(&mut buf).unwrap(), 9);
+    drop(c);
+    assert_eq!(s.read(&mut buf).unwrap(), 0);
+}
+
+#[test]
+fn a_non_blocking_writer_is_rung_when_room_is_made() {
+    let (c, s) = pair(MIN_CAPACITY);
+    c.set_nonblocking(true).unwrap();
+    let mut sent = 0;
+    loop {
+        match c.write(&[7u8; 1000]) {
+            Ok(k) => sent += k,
+            Err(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+                break;
+            }
+        }
+    }
+    assert_eq!(sent, MIN_CAPACITY);
+    assert_eq!(read_exact(&s, 100).len(), 100);
+    assert!(socket_readable(&c, 1000), "the doorbell was not rung");
+    assert_eq!(c.write(&[7u8; 1000]).unwrap(), 100);
+}
+
+#[test]
+fn capacities_that_are_not_powers_of_two_are_refused() {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let e = Channel::connect_stream(a, 5000, T).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("power of two"), "{e}");
+}
+
+#[test]
+fn a_greeting_without_a_segment_is_refused() {
+    let (a, b) = UnixStream::pair().unwrap();
+    (&a).write_all(b"S").unwrap();
+    let e = Channel::accept(b, T).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    assert!(e.to_string().contains("no segment"), "{e}");
+    let (a, b) = UnixStream::pair().unwrap();
+    (&a).write_all(b"GIOP").unwrap();
+    let e = Channel::accept(b, T).unwrap_err();
+    assert!(e.to_string().contains("greeting"), "{e}");
+}
+
+#[test]
+fn an_unsealed_segment_is_refused() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let fd = rustix::fs::memfd_create("unsealed", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+    rustix::fs::ftruncate(&fd, (HEADER + 2 * MIN_CAPACITY) as u64).unwrap();
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    let fds = [fd.as_fd()];
+    assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+    rustix::net::sendmsg(&a, &[IoSlice::new(b"S")], &mut control, SendFlags::empty()).unwrap();
+    let e = Channel::accept(b, T).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    assert!(e.to_string().contains("seal"), "{e}");
+}
+
+#[test]
+fn a_corrupt_counter_is_invalid_data_not_a_wild_read() {
+    let (c, s) = pair(MIN_CAPACITY);
+    // The client's published tail jumps past the ring's capacity.
+    c.map()
+        .u64_at(c.tx.header + R_TAIL)
+        .store(10 * MIN_CAPACITY as u64, Ordering::Release);
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        s.read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::InvalidData
+    );
+}
+
+#[test]
+fn a_client_refused_by_a_non_shmiop_server_fails_clearly() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = thread::spawn(move || {
+        let mut x = [0u8; 1];
+        let _ = (&b).read(&mut x);
+        drop(b);
+    });
+    let e = Channel::connect_stream(a, MIN_CAPACITY, T).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+    server.join().unwrap();
+}
