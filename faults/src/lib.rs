@@ -57,26 +57,12 @@ impl From<test_support::netns::Error> for Error {
     }
 }
 
+/// How a scenario that cannot run here says so (the workspace's one way).
+pub use test_support::skip;
+
 /// Whether the long form was asked for (`FAULTS_FULL=1`): longer partitions, more cycles.
 pub fn full() -> bool {
     std::env::var("FAULTS_FULL").is_ok_and(|v| v == "1")
-}
-
-/// Says why a test did not run: on stdout, and in the file `scripts/test.sh` collects
-/// skips from (`RTORB_SKIP_LOG`).
-pub fn skip(test: &str, why: &str) {
-    let line = format!("skipped: {test}: {why}");
-    println!("{line}");
-    if let Some(log) = std::env::var_os("RTORB_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
 }
 
 /// The path of a program of another workspace package (`naming-service`). Cargo builds only

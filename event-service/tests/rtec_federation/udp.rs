@@ -13,6 +13,7 @@ use orb::cdr::ByteOrder;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::skip;
 
 const CHILD_ENV: &str = "RTEC_FED_UDP_CHILD";
 
@@ -52,23 +53,6 @@ pub fn udp_multicast_federation() {
         "the namespace's child failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("udp federation: ok"), "{stdout}");
-}
-
-/// Says why a test did not run, as the workspace's tests do: on stdout, and in the file
-/// `scripts/test.sh` collects skips from.
-fn skip(test: &str, why: &str) {
-    let line = format!("skipped: {test}: {why}");
-    println!("{line}");
-    if let Some(log) = std::env::var_os("RTORB_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
 }
 
 fn ip(args: &[&str]) {

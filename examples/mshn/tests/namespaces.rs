@@ -6,23 +6,7 @@
 
 use mshn::netns::Hosts;
 use std::process::{Command, Stdio};
-
-/// Says why a test did not run: on stdout, and in the file `scripts/test.sh` collects
-/// skips from.
-fn skip(test: &str, why: &str) {
-    let line = format!("skipped: {test}: {why}");
-    println!("{line}");
-    if let Some(log) = std::env::var_os("RTORB_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
-}
+use test_support::skip;
 
 /// Runs `mshn bench --only CONFIG --jobs 20 --trace --misses 25`; both rows (work zero, fork/exec) must
 /// say every job ran once along the seven-event path. Returns the bench's pid.

@@ -33,19 +33,7 @@ pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
     if std::env::var_os("IDL_CORPUS_REQUIRED").is_some_and(|v| v == "1") {
         panic!("{why}, and IDL_CORPUS_REQUIRED=1");
     }
-    let line = format!("skipped: {test}: {why}");
-    println!("{line}");
-    // A passing test's output is captured; the test command collects skips from this file.
-    if let Some(log) = std::env::var_os("RTORB_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
+    test_support::skip(test, &why);
     None
 }
 
