@@ -344,6 +344,32 @@ fn a_shared_memory_listener_that_cannot_be_reached_gives_way_to_tcp() {
     srv.shutdown(true);
 }
 
+/// Local clients that connect to the SHMIOP socket and never send their segment hold up no
+/// one: each waits for its segment on a thread of its own, not on the thread that accepts (which
+/// under the reactive strategy is the whole server). Eight of them would have held the accepting
+/// thread for the handshake's 2 s each, far past the proper client's 5 s call timeout.
+#[test]
+fn clients_that_never_send_their_segment_hold_up_no_one() {
+    for strategy in [Strategy::Reactive, Strategy::ThreadPerConnection] {
+        let dir = TempDir::new("silent");
+        let path = dir.0.join("shm.sock");
+        let shm = format!("giop:shm:{}", path.display());
+        let (srv, obj) = server(&["giop:tcp:127.0.0.1:0", &shm], strategy);
+        let silent: Vec<_> = (0..8)
+            .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
+            .collect();
+        let (cli, r) = client(&obj, &["-ORBclientCallTimeOutPeriod", "5000"]);
+        for i in 0..10 {
+            let v = Values::sample(i);
+            assert_eq!(mirror(&r, &v), v, "{strategy:?}");
+        }
+        assert_eq!(r.transport(), Some("shmiop"), "{strategy:?}");
+        drop(silent);
+        cli.shutdown(true);
+        srv.shutdown(true);
+    }
+}
+
 #[test]
 fn the_component_is_ours_and_names_this_host() {
     let (srv, obj) = server(TCP_AND_SHM, Strategy::Reactive);

@@ -7,11 +7,12 @@
 //! write timeout its connection is closed.
 
 use super::{
-    ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments, ServerOptions,
+    Accepted, ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments,
+    ServerOptions,
 };
 use crate::buffers::AllocatorStrategy;
 use crate::transport::endpoint::Dialect;
-use crate::transport::stream::BlockingStream;
+use crate::transport::stream::{BlockingStream, MioStream};
 use crate::transport::{CloseCause, TransportError};
 use mio::{Events, Poll, Token, Waker};
 use parking_lot::Mutex;
@@ -168,8 +169,13 @@ impl Acceptor {
         // Listeners close with this thread; then every connection stops being read, which
         // ends its thread (and closes it) after the handler call it may be in.
         drop(listeners);
-        self.stopping.store(true, Ordering::Release);
-        let conns: Vec<Arc<Conn>> = self.conns.lock().values().cloned().collect();
+        let conns: Vec<Arc<Conn>> = {
+            // Under the threads' lock, as `adopt` checks the flag: a connection is either
+            // started before and stopped here, or never started.
+            let _threads = self.threads.lock();
+            self.stopping.store(true, Ordering::Release);
+            self.conns.lock().values().cloned().collect()
+        };
         for c in conns {
             c.stop_reading();
         }
@@ -177,47 +183,69 @@ impl Acceptor {
 
     fn accept(self: &Arc<Self>, listener: &Listener, dialect: Dialect) {
         loop {
-            let Some((stream, peer)) = listener.accept_next() else {
-                return;
-            };
-            if self.conns.lock().len() >= self.options.max_connections {
-                continue;
-            }
-            let Ok(stream) = stream.into_blocking() else {
-                continue;
-            };
-            if stream
-                .set_write_timeout(Some(self.options.write_timeout))
-                .is_err()
-            {
-                continue;
-            }
-            let conn = Arc::new(Conn {
-                id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
-                dialect,
-                peer,
-                stream,
-                write_timeout: self.options.write_timeout,
-                write: Mutex::new(()),
-                closed: Mutex::new(None),
-                stopped: AtomicBool::new(false),
-                allocator: self.options.allocator,
-                attachment: super::Attachment::default(),
-            });
-            self.conns.lock().insert(conn.id, conn.clone());
-            let me = self.clone();
-            let c = conn.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("rtorb-conn-{}", conn.id.0))
-                .spawn(move || me.serve(c));
-            let mut threads = self.threads.lock();
-            threads.retain(|t| !t.is_finished());
-            match spawned {
-                Ok(t) => threads.push(t),
-                Err(_) => {
-                    self.conns.lock().remove(&conn.id);
-                    conn.close(CloseCause::Local);
+            match listener.accept_next() {
+                None => return,
+                Some(Accepted::Ready(stream, peer)) => self.adopt(stream, peer, dialect),
+                Some(Accepted::Shm(handshake)) => {
+                    // Its segment may be late, or never come: not the acceptor's wait.
+                    let me = self.clone();
+                    let mut threads = self.threads.lock();
+                    if self.stopping.load(Ordering::Acquire) {
+                        continue;
+                    }
+                    let waiting =
+                        handshake.finish_aside(move |stream, peer| me.adopt(stream, peer, dialect));
+                    // Joined with the connections' threads, as one.
+                    threads.extend(waiting);
                 }
+            }
+        }
+    }
+
+    /// Starts a connection's thread.
+    fn adopt(self: &Arc<Self>, stream: MioStream, peer: String, dialect: Dialect) {
+        if self.conns.lock().len() >= self.options.max_connections {
+            return;
+        }
+        let Ok(stream) = stream.into_blocking() else {
+            return;
+        };
+        if stream
+            .set_write_timeout(Some(self.options.write_timeout))
+            .is_err()
+        {
+            return;
+        }
+        let conn = Arc::new(Conn {
+            id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+            dialect,
+            peer,
+            stream,
+            write_timeout: self.options.write_timeout,
+            write: Mutex::new(()),
+            closed: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+            allocator: self.options.allocator,
+            attachment: super::Attachment::default(),
+        });
+        // Under the threads' lock: a connection adopted once the server stopped (a SHMIOP
+        // handshake that ended late) is not started, so none outlives `join_connections`.
+        let mut threads = self.threads.lock();
+        if self.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        self.conns.lock().insert(conn.id, conn.clone());
+        let me = self.clone();
+        let c = conn.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("rtorb-conn-{}", conn.id.0))
+            .spawn(move || me.serve(c));
+        threads.retain(|t| !t.is_finished());
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(_) => {
+                self.conns.lock().remove(&conn.id);
+                conn.close(CloseCause::Local);
             }
         }
     }

@@ -293,6 +293,83 @@ enum Listener {
     Shm(mio::net::UnixListener),
 }
 
+/// A connection just accepted.
+enum Accepted {
+    /// Ready to serve, with its peer's description.
+    Ready(super::stream::MioStream, String),
+    /// A SHMIOP client whose shared segment is still to come.
+    Shm(ShmHandshake),
+}
+
+/// SHMIOP connections accepted whose clients have not sent their segments yet, at most: each
+/// waits on a thread of its own (up to [`super::stream::SHM_HANDSHAKE_TIMEOUT`]), so that a
+/// client that connects and never sends holds up no other connection.
+const MAX_SHM_HANDSHAKES: usize = 64;
+
+/// A SHMIOP connection waiting for its client's segment (sent with `SCM_RIGHTS` right after
+/// connecting), holding one of the [`MAX_SHM_HANDSHAKES`] places while it waits.
+struct ShmHandshake {
+    socket: std::os::unix::net::UnixStream,
+    _slot: HandshakeSlot,
+}
+
+/// One place among the [`MAX_SHM_HANDSHAKES`], given back when dropped.
+struct HandshakeSlot;
+
+static SHM_HANDSHAKES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        SHM_HANDSHAKES.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl ShmHandshake {
+    fn slot() -> Option<HandshakeSlot> {
+        use std::sync::atomic::Ordering;
+        SHM_HANDSHAKES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_SHM_HANDSHAKES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HandshakeSlot)
+    }
+
+    /// Waits for the client's segment and maps it; `None` (said in the log) if it does not
+    /// come in time or is not a proper segment. Blocks: call it on a thread of its own.
+    fn finish(self) -> Option<(super::stream::MioStream, String)> {
+        let channel = shmring::Channel::accept(self.socket, super::stream::SHM_HANDSHAKE_TIMEOUT)
+            .and_then(|c| c.set_nonblocking(true).map(|()| c));
+        match channel {
+            Ok(c) => Some((
+                super::stream::MioStream::Shm(c),
+                "shared-memory peer".to_owned(),
+            )),
+            Err(e) => {
+                tracing::warn!(target: "orb::connection", error = %e,
+                    "SHMIOP client refused: its shared segment could not be set up");
+                None
+            }
+        }
+    }
+
+    /// Finishes the handshake on a thread of its own, handing the connection to `adopt`.
+    /// Without a thread to be had the connection is dropped, as when descriptors run out.
+    fn finish_aside(
+        self,
+        adopt: impl FnOnce(super::stream::MioStream, String) + Send + 'static,
+    ) -> Option<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("rtorb-shm-handshake".into())
+            .spawn(move || {
+                if let Some((stream, peer)) = self.finish() {
+                    adopt(stream, peer);
+                }
+            })
+            .ok()
+    }
+}
+
 /// A fresh socket path for a `giop:shm:` endpoint given without one.
 fn fresh_shm_path() -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -338,37 +415,37 @@ impl Listener {
     }
 
     /// Accepts one connection, non-blocking, with `TCP_NODELAY` set on TCP (replies must
-    /// leave at once, not wait for Nagle's algorithm to find company).
-    fn accept(&self) -> io::Result<(super::stream::MioStream, String)> {
+    /// leave at once, not wait for Nagle's algorithm to find company). A SHMIOP connection
+    /// comes out still waiting for its client's segment ([`ShmHandshake`]).
+    fn accept(&self) -> io::Result<Accepted> {
         match self {
             Listener::Tcp(l) => {
                 let (s, addr) = l.accept()?;
                 s.set_nodelay(true)?;
-                Ok((super::stream::MioStream::Tcp(s), addr.to_string()))
+                Ok(Accepted::Ready(
+                    super::stream::MioStream::Tcp(s),
+                    addr.to_string(),
+                ))
             }
             Listener::Unix(l) => {
                 let (s, _) = l.accept()?;
-                Ok((
+                Ok(Accepted::Ready(
                     super::stream::MioStream::Unix(s),
                     "unix socket peer".to_owned(),
                 ))
             }
             Listener::Shm(l) => {
                 let (s, _) = l.accept()?;
-                let socket = std::os::unix::net::UnixStream::from(s);
-                let channel =
-                    shmring::Channel::accept(socket, super::stream::SHM_HANDSHAKE_TIMEOUT)
-                        .map_err(|e| {
-                            tracing::warn!(target: "orb::connection", error = %e,
-                                "SHMIOP client refused: its shared segment could not be set up");
-                            // Skipped like a connection aborted before it was accepted.
-                            io::Error::new(io::ErrorKind::ConnectionAborted, e)
-                        })?;
-                channel.set_nonblocking(true)?;
-                Ok((
-                    super::stream::MioStream::Shm(channel),
-                    "shared-memory peer".to_owned(),
-                ))
+                let Some(slot) = ShmHandshake::slot() else {
+                    tracing::warn!(target: "orb::connection",
+                        "SHMIOP client refused: {MAX_SHM_HANDSHAKES} others are still to send their segments");
+                    // Skipped like a connection aborted before it was accepted.
+                    return Err(io::ErrorKind::ConnectionAborted.into());
+                };
+                Ok(Accepted::Shm(ShmHandshake {
+                    socket: std::os::unix::net::UnixStream::from(s),
+                    _slot: slot,
+                }))
             }
         }
     }
@@ -377,7 +454,7 @@ impl Listener {
     /// or when accepting fails for want of descriptors or memory: the connections then wait in
     /// the backlog until the next one arrives and wakes the listener again. Connections
     /// interrupted or aborted before they were accepted are skipped.
-    fn accept_next(&self) -> Option<(super::stream::MioStream, String)> {
+    fn accept_next(&self) -> Option<Accepted> {
         loop {
             match self.accept() {
                 Ok(accepted) => return Some(accepted),

@@ -18,7 +18,8 @@
 //! another thread is the one thing that wakes the reactor, through the `mio::Waker`.
 
 use super::{
-    ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments, ServerOptions,
+    Accepted, ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments,
+    ServerOptions,
 };
 use crate::giop::Framer;
 use crate::transport::endpoint::Dialect;
@@ -48,6 +49,8 @@ const READ_BUDGET: usize = 16;
 #[derive(Debug)]
 enum Work {
     Accept(usize),
+    /// A connection accepted elsewhere (a SHMIOP client's, once its segment came), to serve.
+    Adopt(MioStream, String, Dialect),
     Conn {
         token: Token,
         readable: bool,
@@ -64,6 +67,8 @@ pub(crate) struct Wake {
     waker: Waker,
     /// Connections closed from outside the reactor, to be cleaned up by it.
     closing: Mutex<Vec<Token>>,
+    /// Connections accepted outside the reactor (SHMIOP handshakes), to be served by it.
+    adopted: Mutex<Vec<(MioStream, String, Dialect)>>,
 }
 
 impl Wake {
@@ -320,6 +325,7 @@ impl Reactor {
                 registry,
                 waker,
                 closing: Mutex::new(Vec::new()),
+                adopted: Mutex::new(Vec::new()),
             }),
             listeners: Mutex::new(listeners),
             conns: Mutex::new(Slab::default()),
@@ -403,6 +409,9 @@ impl Reactor {
             for ev in events.iter() {
                 let t = ev.token();
                 if t == WAKER {
+                    for (stream, peer, dialect) in self.wake.adopted.lock().drain(..) {
+                        pending.push_back(Work::Adopt(stream, peer, dialect));
+                    }
                     for token in self.wake.closing.lock().drain(..) {
                         pending.push_back(Work::Conn {
                             token,
@@ -428,6 +437,7 @@ impl Reactor {
     fn process(&self, work: Work, buf: &mut [u8]) {
         match work {
             Work::Accept(i) => self.accept(i),
+            Work::Adopt(stream, peer, dialect) => self.adopt(stream, peer, dialect),
             Work::Conn {
                 token,
                 readable,
@@ -457,75 +467,91 @@ impl Reactor {
                     // Closed: the server stopped.
                     return;
                 };
-                listener.accept_next().map(|(s, p)| (s, p, *dialect))
+                listener.accept_next().map(|a| (a, *dialect))
             };
-            let Some((stream, peer, dialect)) = accepted else {
-                return;
-            };
-            let mut conns = self.conns.lock();
-            if conns.len >= self.options.max_connections {
-                drop(stream);
-                continue;
+            match accepted {
+                None => return,
+                Some((Accepted::Ready(stream, peer), dialect)) => {
+                    self.adopt(stream, peer, dialect);
+                }
+                Some((Accepted::Shm(handshake), dialect)) => {
+                    // Its segment may be late, or never come: not this thread's wait.
+                    let wake = self.wake.clone();
+                    handshake.finish_aside(move |stream, peer| {
+                        wake.adopted.lock().push((stream, peer, dialect));
+                        // If the wake fails the poll is gone: the server stopped.
+                        let _ = wake.waker.wake();
+                    });
+                }
             }
-            let slot = conns.vacant();
-            let token = Token(self.first_conn + slot);
-            // Born busy: the handler hears of the connection (`on_accept`) before any thread
-            // can serve it; readiness meanwhile leaves a `rerun` note.
-            let conn = Arc::new(Conn {
-                id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
-                dialect,
-                peer,
-                token,
-                stream,
-                wake: self.wake.clone(),
-                max_pending_output: self.options.max_pending_output,
-                state: Mutex::new(State {
-                    busy: true,
-                    out: OutQueue::new(self.options.allocator),
-                    ..State::default()
-                }),
-                attachment: super::Attachment::default(),
-                framer: Mutex::new(
-                    dialect
-                        .framer(self.options.max_message_size)
-                        .with_allocator(self.options.allocator),
-                ),
+        }
+    }
+
+    /// Starts serving an accepted connection.
+    fn adopt(&self, stream: MioStream, peer: String, dialect: Dialect) {
+        let mut conns = self.conns.lock();
+        if conns.len >= self.options.max_connections {
+            drop(stream);
+            return;
+        }
+        let slot = conns.vacant();
+        let token = Token(self.first_conn + slot);
+        // Born busy: the handler hears of the connection (`on_accept`) before any thread
+        // can serve it; readiness meanwhile leaves a `rerun` note.
+        let conn = Arc::new(Conn {
+            id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+            dialect,
+            peer,
+            token,
+            stream,
+            wake: self.wake.clone(),
+            max_pending_output: self.options.max_pending_output,
+            state: Mutex::new(State {
+                busy: true,
+                out: OutQueue::new(self.options.allocator),
+                ..State::default()
+            }),
+            attachment: super::Attachment::default(),
+            framer: Mutex::new(
+                dialect
+                    .framer(self.options.max_message_size)
+                    .with_allocator(self.options.allocator),
+            ),
+        });
+        // In the map before it is registered, so no readiness can find it missing.
+        conns.entries[slot] = Some(conn.clone());
+        conns.len += 1;
+        drop(conns);
+        let fd = conn.stream.raw_fd();
+        if let Err(e) = self
+            .wake
+            .registry
+            .register(&mut SourceFd(&fd), token, Interest::READABLE)
+        {
+            self.close(&conn, CloseCause::Io(e.kind()), false);
+            return;
+        }
+        let handle = ConnectionHandle {
+            inner: HandleInner::Reactor(conn.clone()),
+        };
+        self.handler.on_accept(&handle);
+        let rerun = {
+            let mut st = conn.state.lock();
+            st.busy = false;
+            std::mem::take(&mut st.rerun)
+        };
+        if rerun {
+            // Handed on rather than served here: a request that blocks (an upcall that
+            // waits for something) would keep this thread from accepting the connections
+            // queued behind this one, whose readiness was in the same edge-triggered
+            // event — they would wait for that request, however unrelated.
+            self.pending.lock().push_back(Work::Conn {
+                token: conn.token,
+                readable: true,
+                writable: false,
+                hup: false,
             });
-            // In the map before it is registered, so no readiness can find it missing.
-            conns.entries[slot] = Some(conn.clone());
-            conns.len += 1;
-            drop(conns);
-            let fd = conn.stream.raw_fd();
-            if let Err(e) =
-                self.wake
-                    .registry
-                    .register(&mut SourceFd(&fd), token, Interest::READABLE)
-            {
-                self.close(&conn, CloseCause::Io(e.kind()), false);
-                continue;
-            }
-            let handle = ConnectionHandle {
-                inner: HandleInner::Reactor(conn.clone()),
-            };
-            self.handler.on_accept(&handle);
-            let rerun = {
-                let mut st = conn.state.lock();
-                st.busy = false;
-                std::mem::take(&mut st.rerun)
-            };
-            if rerun {
-                // Handed on rather than served here: a request that blocks (an upcall that
-                // waits for something) would keep this thread from accepting the connections
-                // queued behind this one, whose readiness was in the same edge-triggered
-                // event — they would wait for that request, however unrelated.
-                self.pending.lock().push_back(Work::Conn {
-                    token: conn.token,
-                    readable: true,
-                    writable: false,
-                    hup: false,
-                });
-                let _ = self.wake.waker.wake();
-            }
+            let _ = self.wake.waker.wake();
         }
     }
 
