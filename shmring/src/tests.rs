@@ -170,6 +170,20 @@ fn a_blocked_writer_wakes_when_the_peer_closes() {
     assert_eq!(writer.join().unwrap(), io::ErrorKind::BrokenPipe);
 }
 
+/// Waits until a side of the channel says it sleeps on its futex: from then on only a wake-up
+/// ends its wait (a fixed pause before hanging up the peer let a late thread find the socket
+/// closed before sleeping, by itself, with the watcher not yet involved).
+fn until_asleep(shared: &Arc<Shared>) {
+    let start = std::time::Instant::now();
+    while !shared.words().any(|w| w.load(Ordering::SeqCst) == SLEEPING) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nobody went to sleep"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Runs `f` on a thread; fails instead of hanging if it does not finish.
 fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -186,11 +200,12 @@ fn the_watcher_wakes_a_sleeping_reader_when_the_peers_socket_hangs_up() {
     // closes. Sleep slices are an hour in unit tests, so only the watcher can end this read.
     let (c, s) = pair(MIN_CAPACITY);
     assert!(c.watched.is_some());
+    let shared = c.shared.clone();
     let reader = thread::spawn(move || {
         let mut buf = [0u8; 8];
         (c.read(&mut buf).map_err(|e| e.kind()), c)
     });
-    thread::sleep(Duration::from_millis(50));
+    until_asleep(&shared);
     // Dies as a killed process would: its socket closes, nothing else.
     rustix::net::shutdown(&s.socket, rustix::net::Shutdown::Both).unwrap();
     let (n, c) = within("the reader", move || reader.join().unwrap());
@@ -202,8 +217,9 @@ fn the_watcher_wakes_a_sleeping_reader_when_the_peers_socket_hangs_up() {
 fn the_watcher_wakes_a_writer_waiting_for_room_when_the_peers_socket_hangs_up() {
     let (c, s) = pair(MIN_CAPACITY);
     write_all(&c, &vec![1u8; MIN_CAPACITY]);
+    let shared = c.shared.clone();
     let writer = thread::spawn(move || (c.write(b"x").map_err(|e| e.kind()), c));
-    thread::sleep(Duration::from_millis(50));
+    until_asleep(&shared);
     rustix::net::shutdown(&s.socket, rustix::net::Shutdown::Both).unwrap();
     let (w, c) = within("the writer", move || writer.join().unwrap());
     assert_eq!(w, Err(io::ErrorKind::BrokenPipe));
