@@ -19,8 +19,10 @@
 
 use orb::cdr::{ByteOrder, CdrDecode, CdrEncode, GiopVersion};
 use orb::exception::SystemException;
-use orb::giop::ServiceContexts;
-use orb::giop::{Header, Message, MessageWriter, ReplyHeader, ReplyStatus, RequestHeader};
+use orb::giop::{
+    Header, Message, MessageWriter, ReplyHeader, ReplyStatus, RequestHeader, ResponseFlags,
+    ServiceContexts,
+};
 use orb::iop::ProfileId;
 use orb::ior::{parse_ior_string, IiopProfile};
 use orb::transport::{Endpoint, Strategy};
@@ -714,6 +716,99 @@ impl Case for RawTcp {
         self.stream.read_exact(&mut self.reply).expect("raw read");
         i64::from(self.reply[self.reply.len() - 1])
     }
+}
+
+/// The oneway floor: the octets of rtorb's GIOP 1.2 `ping` Request, one `write` each on a
+/// TCP loopback connection with `TCP_NODELAY` (as the ORBs' clients do), to a thread that
+/// reads as much as there is, frames the messages by their GIOP header and drops the
+/// oneways: an ORB that does nothing but frame. A batch ends, as the ORB cases' do, with a
+/// twoway `cube_long` that the thread answers with canned octets.
+pub struct RawTcpOneways {
+    stream: TcpStream,
+    ping: Vec<u8>,
+    fence: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl RawTcpOneways {
+    /// For requests to the object `key` (rtorb's server's, so the octets are those of the
+    /// `rtorb_giop_*` oneway cases).
+    pub fn new(key: &[u8]) -> RawTcpOneways {
+        let mut header = RequestHeader::new(1, key, "ping");
+        header.response_flags = ResponseFlags::NONE;
+        let ping = MessageWriter::new(
+            GiopVersion::V1_2,
+            ByteOrder::NATIVE,
+            &Header::Request(header),
+        )
+        .and_then(MessageWriter::finish)
+        .expect("a ping request encodes");
+        let fence = request(2, key, Op::CubeLong);
+        let canned =
+            reply(&Message::decode(&fence).expect("our request decodes")).expect("a cubit request");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1");
+        let addr = listener.local_addr().expect("a bound address");
+        let reply_len = canned.len();
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let _ = s.set_nodelay(true);
+            let mut buf = vec![0; 64 * 1024];
+            let mut filled = 0;
+            // Ends when the client closes its end.
+            while let Ok(n @ 1..) = s.read(&mut buf[filled..]) {
+                filled += n;
+                let mut at = 0;
+                while let Some(len) = whole_giop_message(&buf[at..filled]) {
+                    // GIOP 1.2 Request: response_flags follow the 12-octet header and the
+                    // 4-octet request id; 0 is a oneway.
+                    let oneway = buf[at + 16] == 0;
+                    if !oneway && s.write_all(&canned).is_err() {
+                        return;
+                    }
+                    at += len;
+                }
+                buf.copy_within(at..filled, 0);
+                filled -= at;
+            }
+        });
+        let stream = TcpStream::connect(addr).expect("connecting to the framing thread");
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+        stream
+            .set_read_timeout(Some(CHECK_TIMEOUT))
+            .expect("a read timeout");
+        RawTcpOneways {
+            stream,
+            ping,
+            fence,
+            reply: vec![0; reply_len],
+        }
+    }
+
+    /// Sends `n` pings and the fencing twoway; how long it took until its reply.
+    pub fn batch(&mut self, n: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            self.stream.write_all(&self.ping).expect("raw ping");
+        }
+        self.stream.write_all(&self.fence).expect("raw fence");
+        self.stream.read_exact(&mut self.reply).expect("raw reply");
+        start.elapsed()
+    }
+}
+
+/// The length of the GIOP message at the start of `buf`, if all of it is there.
+fn whole_giop_message(buf: &[u8]) -> Option<usize> {
+    let header: &[u8; 12] = buf.get(..12)?.try_into().ok()?;
+    let size = [header[8], header[9], header[10], header[11]];
+    let body = if header[6] & 1 == 1 {
+        u32::from_le_bytes(size)
+    } else {
+        u32::from_be_bytes(size)
+    };
+    let len = 12 + body as usize;
+    (buf.len() >= len).then_some(len)
 }
 
 /// A plain call of the cubit implementation through a `&dyn Cubit` (the generated trait),

@@ -19,7 +19,8 @@
 use orb::CollocationStrategy;
 use rtorb_benches::cubit::{
     client_orb, collocated, cube, cube_many, cubit_ref, iiop_key, ping_batch, Case, CubitRef, Op,
-    OrbCase, PlainRust, RawTcp, ServerKind, ServerProcess, Transport, MANY, X, X_CUBED,
+    OrbCase, PlainRust, RawTcp, RawTcpOneways, ServerKind, ServerProcess, Transport, MANY, X,
+    X_CUBED,
 };
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::marker::PhantomData;
@@ -321,6 +322,12 @@ pub trait Oneways {
     fn batch(&mut self, n: u64) -> Duration;
 }
 
+impl Oneways for RawTcpOneways {
+    fn batch(&mut self, n: u64) -> Duration {
+        RawTcpOneways::batch(self, n)
+    }
+}
+
 impl Oneways for &Client<'_> {
     fn batch(&mut self, n: u64) -> Duration {
         self.ping_batch(n)
@@ -414,6 +421,8 @@ pub const COLLOCATION_CASES: &[&str] = &[
 /// The names of the oneway throughput cases, the first the baseline.
 pub const ONEWAY_CASES: &[&str] = &[
     "omniorb_to_omniorb",
+    "raw_tcp",
+    "rtorb_to_omniorb",
     "rtorb_giop_reactive",
     "rtorb_giop_pool",
     "rtorb_giop_tpc",
@@ -462,6 +471,8 @@ impl Env<'_> {
         };
         match name {
             "omniorb_to_omniorb" => Box::new(&self.remote),
+            "raw_tcp" => Box::new(RawTcpOneways::new(&self.key)),
+            "rtorb_to_omniorb" => rtorb(self.omni_ior, Transport::Giop, None),
             "rtorb_giop_reactive" => rtorb(self.reactive_ior, Transport::Giop, None),
             "rtorb_giop_pool" => rtorb(self.pool_ior, Transport::Giop, None),
             "rtorb_giop_tpc" => rtorb(self.tpc_ior, Transport::Giop, None),

@@ -209,7 +209,7 @@ fn latency(s: &Settings, env: &Env<'_>) {
 }
 
 fn oneways(s: &Settings, env: &Env<'_>) {
-    let names = chosen(s, ONEWAY_CASES, 1);
+    let names = chosen(s, ONEWAY_CASES, 2);
     if names.is_empty() {
         return;
     }

@@ -795,13 +795,16 @@ fn oneway_counts(quick: bool) -> (usize, u64) {
 }
 
 /// Short names of [`ONEWAY_CASES`] under their bars.
-const ONEWAY_LABELS: [&str; 6] = [
+const ONEWAY_LABELS: [&str; 9] = [
     "omniORB",
+    "raw TCP",
+    "rtorb→omniORB",
     "reactive",
     "pool",
     "per conn.",
     "reactive+batch",
     "lite+batch",
+    "shm per conn.",
 ];
 
 fn run_oneways(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
@@ -837,9 +840,11 @@ fn run_oneways(s: &Settings, env: &Env<'_>, tick: &mut dyn FnMut()) -> Run {
         "## oneways: oneway throughput, batched and not\n\n\
          {pings} oneway `ping`s then one twoway `cube_long` on the same connection (so the \
          server has taken them all), per case and round, {rounds} rounds, the cases one after \
-         the other: omniORB's client to its server process, and rtorb's client to rtorb's \
-         server processes — reactive, thread pool, thread per connection — unbatched, and \
-         batched (`-ORBonewayBatchMicros {}`: oneways buffered per connection and written \
+         the other: omniORB's client to its server process; the floor, the same octets \
+         written one `write` each to a thread that only frames them (`raw_tcp`); rtorb's \
+         client to omniORB's server; and rtorb's client to rtorb's server processes — \
+         reactive, thread pool, thread per connection, and thread per connection over \
+         SHMIOP — unbatched, and batched (`-ORBonewayBatchMicros {}`: oneways buffered per connection and written \
          within that bound, before any twoway) over GIOP and GIOP-lite. Time per oneway; a \
          ratio below 1 is more oneways per second than omniORB's (calls/s = 10⁹ ÷ ns).\n\n{}\n\
          ![oneways](oneways.svg)\n",

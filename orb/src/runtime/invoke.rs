@@ -465,9 +465,6 @@ fn connection(
     b: &Binding,
     deadline: Option<Instant>,
 ) -> Result<Conn, SystemException> {
-    // Whether a connect made now would end at the deadline rather than the connect timeout.
-    let bounded_by_deadline = deadline
-        .is_some_and(|d| d.saturating_duration_since(Instant::now()) < orb.options.connect_timeout);
     let conn = if super::wants_idle_connection() {
         orb.cache
             .get_idle_within(&b.endpoint, b.dialect, deadline)
@@ -484,6 +481,11 @@ fn connection(
     conn.map_err(|e| {
         let timed_out = matches!(&e, TransportError::Connect { source, .. }
             if matches!(source.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
+        // The deadline, not the connect timeout, ended the connect if it has passed: a
+        // connect bounded by the connect timeout ends before the deadline, one bounded by
+        // the deadline at it or after. (Looked at here, not before: the usual call finds its
+        // connection in the cache and should not pay a clock read for this.)
+        let bounded_by_deadline = deadline.is_some_and(|d| Instant::now() >= d);
         if timed_out && bounded_by_deadline {
             with_peer(
                 SystemException::new(

@@ -300,9 +300,17 @@ impl ClientConnection {
     }
 
     fn touch(&self) {
+        self.touch_at(Instant::now());
+    }
+
+    /// Marks the connection used at `now` (a time its caller read anyway: a clock read costs
+    /// tens of nanoseconds here, a fair part of a oneway's user-space time).
+    fn touch_at(&self, now: Instant) {
         // Relaxed: a hint, not a synchronisation point.
-        self.last_used_us
-            .store(self.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.last_used_us.store(
+            now.saturating_duration_since(self.epoch).as_micros() as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// Whether the connection can take a request: not closed, and — when it has been idle
@@ -383,7 +391,6 @@ impl ClientConnection {
 
     /// Writes one message given in segments, gathered into vectored writes.
     pub fn send_vectored(&self, segments: &[&[u8]]) -> Result<(), TransportError> {
-        self.touch();
         if let Some(cause) = self.state.lock().closed.clone() {
             return Err(TransportError::Closed { sent: false, cause });
         }
@@ -397,10 +404,6 @@ impl ClientConnection {
     /// Until a reply to a later request comes back, the connection is not
     /// [idle](Self::is_idle): the server may still be running the oneway.
     pub fn send_oneway(&self, request: &[u8]) -> Result<(), TransportError> {
-        self.touch();
-        if let Some(cause) = self.state.lock().closed.clone() {
-            return Err(TransportError::Closed { sent: false, cause });
-        }
         self.send_oneway_within(request, None)
     }
 
@@ -413,7 +416,6 @@ impl ClientConnection {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<(), TransportError> {
-        self.touch();
         if let Some(cause) = self.state.lock().closed.clone() {
             return Err(TransportError::Closed { sent: false, cause });
         }
@@ -528,7 +530,7 @@ impl ClientConnection {
         request_id: u32,
         wake: impl FnOnce(&mut State) -> (Wake, T),
     ) -> Result<T, TransportError> {
-        self.touch();
+        // Marked used when written (`write_counted`), which follows at once.
         let mut st = self.state.lock();
         if let Some(cause) = &st.closed {
             return Err(TransportError::Closed {
@@ -598,6 +600,9 @@ impl ClientConnection {
                 .try_lock_until(d)
                 .ok_or(WriteFailure::NotInTime)?,
         };
+        // One clock read serves the mark of use, the time left and the write's start.
+        let started = Instant::now();
+        self.touch_at(started);
         let within = match deadline {
             None => self.write_timeout,
             Some(d) => {
@@ -605,7 +610,7 @@ impl ClientConnection {
                 // take it (the caller then times out waiting for the reply, as ever); only
                 // blocking is cut short. (A socket's timeout of zero would mean none.)
                 let left = d
-                    .saturating_duration_since(Instant::now())
+                    .saturating_duration_since(started)
                     .max(Duration::from_millis(1));
                 Some(self.write_timeout.map_or(left, |w| w.min(left)))
             }
@@ -636,7 +641,6 @@ impl ClientConnection {
             Written::Oneway => self.state.lock().oneways_sent += 1,
             Written::Other => {}
         }
-        let started = Instant::now();
         // After a partial write the rest must go within the same time (each write blocks for
         // the socket's timeout anew): the socket's timeout follows what is left of it, be the
         // bound the call's deadline or the connection's write timeout.
