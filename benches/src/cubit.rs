@@ -17,6 +17,7 @@
 //!   the server's IOR), or to a servant of the same ORB (collocated, `Direct` or `ThruPoa`).
 //! - [`PlainRust`]: a call through a `&dyn` trait object, what a collocated call cannot beat.
 
+use crate::raw_floor::{expects_reply, whole_giop_message};
 use orb::cdr::{ByteOrder, CdrDecode, CdrEncode, GiopVersion};
 use orb::exception::SystemException;
 use orb::giop::{
@@ -258,6 +259,7 @@ impl OmniModel {
 /// socket in the temporary directory and on a SHMIOP socket there, and prints its cubit's IOR
 /// (with all four) on a line of its own.
 pub fn serve_if_asked() {
+    crate::raw_floor::serve_if_asked();
     let Some(kind) = std::env::var_os(SERVE_ENV) else {
         return;
     };
@@ -335,7 +337,7 @@ impl ServerProcess {
 
     /// Starts `cmd` and reads its IOR, waiting at most [`CHECK_TIMEOUT`] for it; lines before
     /// it are skipped.
-    fn spawn(mut cmd: Command, what: &str) -> ServerProcess {
+    pub(crate) fn spawn(mut cmd: Command, what: &str) -> ServerProcess {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -761,10 +763,7 @@ impl RawTcpOneways {
                 filled += n;
                 let mut at = 0;
                 while let Some(len) = whole_giop_message(&buf[at..filled]) {
-                    // GIOP 1.2 Request: response_flags follow the 12-octet header and the
-                    // 4-octet request id; 0 is a oneway.
-                    let oneway = buf[at + 16] == 0;
-                    if !oneway && s.write_all(&canned).is_err() {
+                    if expects_reply(&buf[at..at + len]) && s.write_all(&canned).is_err() {
                         return;
                     }
                     at += len;
@@ -796,19 +795,6 @@ impl RawTcpOneways {
         self.stream.read_exact(&mut self.reply).expect("raw reply");
         start.elapsed()
     }
-}
-
-/// The length of the GIOP message at the start of `buf`, if all of it is there.
-fn whole_giop_message(buf: &[u8]) -> Option<usize> {
-    let header: &[u8; 12] = buf.get(..12)?.try_into().ok()?;
-    let size = [header[8], header[9], header[10], header[11]];
-    let body = if header[6] & 1 == 1 {
-        u32::from_le_bytes(size)
-    } else {
-        u32::from_be_bytes(size)
-    };
-    let len = 12 + body as usize;
-    (buf.len() >= len).then_some(len)
 }
 
 /// A plain call of the cubit implementation through a `&dyn Cubit` (the generated trait),

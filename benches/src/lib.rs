@@ -11,6 +11,7 @@ pub mod many_clients;
 pub mod measure;
 pub mod op_demux;
 pub mod plot;
+pub mod raw_floor;
 pub mod report;
 pub mod rtec;
 pub mod servant_demux;

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 pub enum Server {
     Omniorb(OmniModel),
     Rtorb(ServerKind),
+    /// The floor: framing and canned replies, nothing else ([`crate::raw_floor`]).
+    RawFloor,
 }
 
 /// omniORB's thread per connection, the baseline of the first ratio column.
@@ -37,7 +39,7 @@ pub const OMNIORB_POOL: &str = "omniorb_pool";
 
 impl Server {
     /// omniORB's two models, then rtorb's reactive server, a leader/followers pool of each of
-    /// `pool_threads` sizes and thread per connection.
+    /// `pool_threads` sizes and thread per connection, then the floor no server goes under.
     pub fn all(pool_threads: &[usize]) -> Vec<Server> {
         let mut servers = vec![
             Server::Omniorb(OmniModel::ThreadPerConnection),
@@ -50,6 +52,7 @@ impl Server {
                 .map(|&n| Server::Rtorb(ServerKind::Pool(n))),
         );
         servers.push(Server::Rtorb(ServerKind::PerConnection));
+        servers.push(Server::RawFloor);
         servers
     }
 
@@ -61,6 +64,7 @@ impl Server {
             Server::Rtorb(ServerKind::Reactive) => "rtorb_reactive".to_owned(),
             Server::Rtorb(ServerKind::Pool(n)) => format!("rtorb_pool_{n}"),
             Server::Rtorb(ServerKind::PerConnection) => "rtorb_tpc".to_owned(),
+            Server::RawFloor => "raw_floor".to_owned(),
         }
     }
 
@@ -69,6 +73,7 @@ impl Server {
         match self {
             Server::Omniorb(model) => ServerProcess::omniorb_with(model),
             Server::Rtorb(kind) => ServerProcess::rtorb(kind),
+            Server::RawFloor => crate::raw_floor::start(),
         }
     }
 }
@@ -327,7 +332,8 @@ mod tests {
                 "rtorb_reactive",
                 "rtorb_pool_2",
                 "rtorb_pool_4",
-                "rtorb_tpc"
+                "rtorb_tpc",
+                "raw_floor"
             ]
         );
     }

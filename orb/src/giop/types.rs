@@ -365,6 +365,9 @@ impl<'a> ServiceContexts<'a> {
     pub fn iter(&self) -> ServiceContextIter<'a> {
         ServiceContextIter {
             inner: match self.repr {
+                // Most requests carry none: no decoder to set up for them (a server looks
+                // for a few contexts in every request).
+                Repr::Wire { count: 0, .. } => IterRepr::Slice([].iter()),
                 Repr::Wire {
                     buf,
                     fragment_starts,
