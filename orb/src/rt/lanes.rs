@@ -191,7 +191,8 @@ impl LanePool {
     /// The index of the lane that serves priority `p`: the highest not above it, else the
     /// lowest.
     fn lane_for(&self, p: Priority) -> usize {
-        self.lanes.iter().rposition(|(lp, _)| *lp <= p).unwrap_or(0)
+        // A pool has a lane at least (`-ORBlanes` takes no empty list).
+        super::serving_lane(&self.lanes, |(lp, _)| *lp, p).unwrap_or(0)
     }
 
     /// The priority of the lane that serves priority `p`.

@@ -59,6 +59,10 @@ pub struct OrbOptions {
     /// each lane's threads serve the requests of its priority band (see [`crate::rt`]).
     /// `None`: requests run on the strategy's threads.
     pub lanes: Option<Vec<ThreadpoolLane>>,
+    /// With lanes, whether each lane also listens on an endpoint of its own, advertised to
+    /// rtorb clients, whose connections its threads read and serve with no hand-off
+    /// (`-ORBlaneEndpoints 0|1`, default 1; see [`crate::rt::lane_endpoints`]).
+    pub lane_endpoints: bool,
     /// The server's RT-CORBA priority model and priority (`-ORBpriorityModel client|server`,
     /// `-ORBserverPriority N`): requests run at the client's propagated priority, or at the
     /// server's; the latter is also the priority of requests that carry none.
@@ -126,6 +130,7 @@ impl Default for OrbOptions {
             // more per request than a thread blocked in `read`).
             strategy: Strategy::ThreadPerConnection,
             lanes: None,
+            lane_endpoints: true,
             priority_model: PriorityModelPolicy {
                 model: PriorityModel::ClientPropagated,
                 server_priority: 0,
@@ -319,6 +324,9 @@ impl OrbOptions {
                 // Lanes run requests; a thread per connection reads them.
                 self.strategy = Strategy::ThreadPerConnection;
             }
+            "laneendpoints" => {
+                self.lane_endpoints = parse_bool(value).ok_or_else(|| bad("0 or 1"))?
+            }
             "prioritymodel" => {
                 self.priority_model.model = match value {
                     "client" | "client_propagated" => PriorityModel::ClientPropagated,
@@ -450,6 +458,7 @@ const OPTION_NAMES: &[&str] = &[
     "threadStrategy",
     "threadPoolSize",
     "lanes",
+    "laneEndpoints",
     "priorityModel",
     "serverPriority",
     "priorityBands",
