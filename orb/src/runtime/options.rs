@@ -53,7 +53,8 @@ pub struct OrbOptions {
     pub shm_ring_size: usize,
     /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection|lanes`,
     /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's. With
-    /// lanes, connections are read by a thread each and requests run on [`OrbOptions::lanes`].
+    /// lanes, the server's own address is read by a thread per connection that hands requests
+    /// to [`OrbOptions::lanes`], whose own endpoints' connections their threads read.
     pub strategy: Strategy,
     /// RT-CORBA thread-pool lanes (`-ORBthreadStrategy lanes`, `-ORBlanes 0:2,20000:1`):
     /// each lane's threads serve the requests of its priority band (see [`crate::rt`]).

@@ -42,8 +42,9 @@ pub(crate) struct RequestHandler {
     closing: AtomicBool,
     /// The RT-CORBA priority model requests run under.
     priority_model: PriorityModelPolicy,
-    /// With `-ORBthreadStrategy lanes`: the lanes that run requests, which the connection
-    /// threads only read and hand over.
+    /// With `-ORBthreadStrategy lanes`: the lanes that run requests, which the threads of
+    /// the server's own address only read and hand over (those of the lanes' own endpoints
+    /// run their lane's themselves: [`LaneHandler`]).
     lanes: Option<LanePool>,
     /// This handler, for the requests handed to lanes to find it again.
     me: Weak<RequestHandler>,
