@@ -470,6 +470,13 @@ fn banded_calls_go_to_their_lanes_endpoint_and_run_on_the_thread_that_read_them(
     let primary = iiop_profile(&s.obj).port;
     assert!(lanes.iter().all(|l| l.port != primary && l.port != 0));
     assert_ne!(lanes[0].port, lanes[1].port);
+    // catior-style descriptions name them.
+    let described = orb::ior::describe(s.obj.ior(), Default::default()).unwrap();
+    let listed = format!(
+        "TAG_RTORB_LANES 0@{}:{} 20000@{}:{}",
+        lanes[0].host, lanes[0].port, lanes[1].host, lanes[1].port
+    );
+    assert!(described.contains(&listed), "{described}");
     let client = orb("-ORBpriorityBands 0-19999,20000-32767");
     let obj = client_ref(&client, &s.obj);
     for (p, lane) in [(10, 0), (19999, 0), (20000, 20000), (32767, 20000)] {
