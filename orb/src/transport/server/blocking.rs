@@ -59,7 +59,7 @@ struct Reading {
     /// `buf[start..end]`: octets read and not yet framed.
     start: usize,
     end: usize,
-    /// Why reading ended; the threads that find it set end.
+    /// Why reading ended: once it is set, each thread that takes its turn ends instead.
     ended: Option<CloseCause>,
 }
 
@@ -306,7 +306,10 @@ impl Acceptor {
             return;
         }
         let mut threads = self.threads.lock();
-        if self.stopping.load(Ordering::Acquire) {
+        // Checked again under the lock: two of the connection's threads may hand on at once.
+        if self.stopping.load(Ordering::Acquire)
+            || conn.started.load(Ordering::Acquire) >= self.options.connection_threads
+        {
             return;
         }
         conn.started.fetch_add(1, Ordering::AcqRel);
