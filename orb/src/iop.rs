@@ -73,6 +73,10 @@ open_id!(
         /// (see `orb::TAG_RTORB_SHMIOP`). In rtorb's vendor range ("RTO\x03"), so other ORBs
         /// skip it.
         RTORB_SHMIOP = 0x5254_4f03, "TAG_RTORB_SHMIOP";
+        /// rtorb's own component: the listening endpoints of an RT server's thread-pool
+        /// lanes, each with its lane's priority (see `orb::rt::lane_endpoints`). Other ORBs
+        /// skip it.
+        RTORB_LANES = 0x5254_4f04, "TAG_RTORB_LANES";
     }
 );
 

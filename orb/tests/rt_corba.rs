@@ -427,3 +427,207 @@ fn a_shutdown_answers_the_requests_lanes_have_in_hand() {
     }
     s.server.shutdown(true);
 }
+
+/// The lane endpoints `obj`'s IOR advertises (`TAG_RTORB_LANES`).
+fn lane_endpoints(obj: &ObjectRef) -> Vec<orb::rt::LaneEndpoint> {
+    let profile = iiop_profile(obj);
+    let c = profile
+        .component(ComponentId::RTORB_LANES)
+        .expect("a server with lanes advertises their endpoints");
+    orb::rt::lane_endpoints::lane_endpoints_from_component_data(&c.data).unwrap()
+}
+
+/// A reference to `obj` at the endpoint of its server's lane of priority `lane`, as a
+/// client that knows nothing of lanes would use it: the lane's connection then carries
+/// requests of any priority.
+fn at_lane_endpoint(client: &Orb, obj: &ObjectRef, lane: i16) -> ObjectRef {
+    let l = lane_endpoints(obj)
+        .into_iter()
+        .find(|l| l.priority == lane)
+        .unwrap();
+    let mut profile = iiop_profile(obj);
+    profile.host = l.host;
+    profile.port = l.port;
+    profile
+        .components
+        .retain(|c| c.tag != ComponentId::RTORB_LANES);
+    let ior = orb::iop::Ior {
+        type_id: ID.to_owned(),
+        profiles: vec![profile.to_tagged(orb::cdr::ByteOrder::NATIVE).unwrap()],
+    };
+    client.reference_from_ior(ior)
+}
+
+#[test]
+fn banded_calls_go_to_their_lanes_endpoint_and_run_on_the_thread_that_read_them() {
+    let s = serve("-ORBlanes 0:2,20000:1");
+    // One endpoint per lane, beside the server's own address.
+    let lanes = lane_endpoints(&s.obj);
+    assert_eq!(
+        lanes.iter().map(|l| l.priority).collect::<Vec<_>>(),
+        vec![0, 20000]
+    );
+    let primary = iiop_profile(&s.obj).port;
+    assert!(lanes.iter().all(|l| l.port != primary && l.port != 0));
+    assert_ne!(lanes[0].port, lanes[1].port);
+    // catior-style descriptions name them.
+    let described = orb::ior::describe(s.obj.ior(), Default::default()).unwrap();
+    let listed = format!(
+        "TAG_RTORB_LANES 0@{}:{} 20000@{}:{}",
+        lanes[0].host, lanes[0].port, lanes[1].host, lanes[1].port
+    );
+    assert!(described.contains(&listed), "{described}");
+    let client = orb("-ORBpriorityBands 0-19999,20000-32767");
+    let obj = client_ref(&client, &s.obj);
+    for (p, lane) in [(10, 0), (19999, 0), (20000, 20000), (32767, 20000)] {
+        let who = whoami_at(&obj, Some(p));
+        assert_eq!((who.priority, who.lane), (p, lane), "priority {p}");
+        // The lane's own connection thread, not one of the lane's queue threads
+        // (`orb-lane-{lane}-{i}`): no hand-off.
+        assert!(
+            who.thread.starts_with(&format!("orb-lane-{lane}-conn-")),
+            "priority {p} served by {}",
+            who.thread
+        );
+    }
+    // Without a priority (outside every band): the server's address, whose reader hands
+    // the request to the lane of the server's priority.
+    let who = whoami_at(&obj, None);
+    assert_eq!((who.priority, who.lane), (0, 0));
+    assert!(
+        who.thread.starts_with("orb-lane-0-") && !who.thread.contains("conn"),
+        "served by {}",
+        who.thread
+    );
+    s.server.shutdown(true);
+}
+
+#[test]
+fn clients_without_bands_or_priorities_are_served_by_the_right_lane() {
+    let s = serve("-ORBlanes 0:2,20000:1");
+    // A client without bands calls the server's own address: hand-off, as ever.
+    let plain = orb("");
+    let obj = client_ref(&plain, &s.obj);
+    for (p, lane) in [(Some(25000), 20000), (Some(5), 0), (None, 0)] {
+        let who = whoami_at(&obj, p);
+        assert_eq!(who.lane, lane, "priority {p:?}");
+        assert!(
+            who.thread.starts_with(&format!("orb-lane-{lane}-")) && !who.thread.contains("conn"),
+            "priority {p:?} served by {}",
+            who.thread
+        );
+    }
+    // Requests of another lane's priority (or none: a non-RT client's, served at the
+    // server's priority 0) on a lane's own connection are handed to the right lane.
+    let at_low = at_lane_endpoint(&plain, &s.obj, 0);
+    let who = whoami_at(&at_low, Some(25000));
+    assert_eq!((who.priority, who.lane), (25000, 20000));
+    assert!(who.thread.starts_with("orb-lane-20000-") && !who.thread.contains("conn"));
+    // ... while those of its own run on its connection's thread.
+    let who = whoami_at(&at_low, Some(7));
+    assert_eq!((who.priority, who.lane), (7, 0));
+    assert!(who.thread.starts_with("orb-lane-0-conn-"), "{}", who.thread);
+    let at_high = at_lane_endpoint(&plain, &s.obj, 20000);
+    let who = whoami_at(&at_high, None);
+    assert_eq!((who.priority, who.lane), (0, 0));
+    assert!(who.thread.starts_with("orb-lane-0-") && !who.thread.contains("conn"));
+    s.server.shutdown(true);
+}
+
+#[test]
+fn a_plain_giop_request_without_context_is_served_on_every_endpoint() {
+    // Bytes as a non-RT ORB would send them: GIOP 1.2, no service context at all.
+    let s = serve("-ORBlanes 0:1,20000:1");
+    let client = orb("");
+    let key = iiop_profile(&s.obj).object_key;
+    let mut ports = vec![iiop_profile(&s.obj).port];
+    ports.extend(lane_endpoints(&s.obj).iter().map(|l| l.port));
+    for port in ports {
+        let obj = client
+            .string_to_object(&format!("corbaloc::1.2@127.0.0.1:{port}/{}", url_key(&key)))
+            .unwrap();
+        let who = whoami(&obj).unwrap();
+        assert_eq!((who.priority, who.lane), (0, 0), "port {port}");
+    }
+    s.server.shutdown(true);
+}
+
+/// `key` as a corbaloc object key (every octet escaped).
+fn url_key(key: &[u8]) -> String {
+    key.iter().map(|b| format!("%{b:02x}")).collect()
+}
+
+#[test]
+fn a_high_priority_call_is_served_while_every_low_lane_thread_and_reader_is_blocked() {
+    let s = serve("-ORBlanes 0:2,20000:1");
+    let banded = orb("-ORBpriorityBands 0-19999,20000-32767");
+    let plain = orb("");
+    let banded_obj = client_ref(&banded, &s.obj);
+    let plain_obj = client_ref(&plain, &s.obj);
+    // Two low calls on the low lane's own connection, run by its two threads (the second
+    // read by the follower the first handed the reading to), and two on the server's
+    // address, handed to the low lane's queue threads: every low-lane thread blocked.
+    let mut low = blocked_calls(&s, &banded_obj, 10, 2, false);
+    low.extend(blocked_calls(&s, &plain_obj, 10, 2, false));
+    RtCurrent::set_the_priority(25000).unwrap();
+    let who = orb::with_call_timeout(WATCHDOG, || whoami(&banded_obj))
+        .expect("the high-priority call was not served while the low lane was busy");
+    let handed = orb::with_call_timeout(WATCHDOG, || whoami(&plain_obj))
+        .expect("the high-priority call on the server's address was not served");
+    RtCurrent::clear();
+    assert_eq!((who.priority, who.lane), (25000, 20000));
+    assert!(
+        who.thread.starts_with("orb-lane-20000-conn-"),
+        "{}",
+        who.thread
+    );
+    assert_eq!((handed.priority, handed.lane), (25000, 20000));
+    assert!(low.iter().all(|c| !c.is_finished()));
+    s.gate.open();
+    for c in low {
+        c.join().unwrap().unwrap();
+    }
+    s.server.shutdown(true);
+}
+
+/// The threads of this process whose name begins with `prefix` (as `/proc` has it: the
+/// first 15 octets).
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn a_shutdown_answers_what_a_lanes_own_connection_has_in_hand_and_ends_its_threads() {
+    // Priority 7: no other test's lane, so its threads are told apart by name.
+    let s = serve("-ORBlanes 7:2");
+    let client = orb("-ORBpriorityBands 0-32767");
+    let obj = client_ref(&client, &s.obj);
+    let calls = blocked_calls(&s, &obj, 7, 2, false);
+    assert_eq!(
+        threads_named("orb-lane-7-conn"),
+        2,
+        "the lane's connection has a reader and a follower"
+    );
+    s.server.shutdown(false);
+    s.gate.open();
+    for c in calls {
+        c.join()
+            .unwrap()
+            .expect("a request run by a lane's connection thread when the server shut down was not answered");
+    }
+    s.server.shutdown(true);
+    // Joined threads may linger in /proc for a moment: wait for them to go, within bounds.
+    let deadline = std::time::Instant::now() + WATCHDOG;
+    while threads_named("orb-lane-7-") > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lane threads left after the shutdown: {}",
+            threads_named("orb-lane-7-")
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

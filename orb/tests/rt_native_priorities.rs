@@ -61,6 +61,8 @@ impl Servant for Sched {
         reply.write_ulong(policy);
         reply.write_ulong(rt_priority);
         reply.write_long(nice);
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        reply.write_string(&name).unwrap();
         Ok(DispatchStatus::NoException)
     }
     fn as_any(&self) -> &dyn Any {
@@ -69,6 +71,11 @@ impl Servant for Sched {
 }
 
 fn scheduling_at(obj: &ObjectRef, p: i16) -> (u32, u32, i32) {
+    scheduling_and_thread_at(obj, p).0
+}
+
+/// [`scheduling_at`], and the serving thread's name.
+fn scheduling_and_thread_at(obj: &ObjectRef, p: i16) -> ((u32, u32, i32), String) {
     // The caller's own thread gets a native priority too: do it on a thread of its own.
     let obj = obj.clone();
     std::thread::spawn(move || {
@@ -77,7 +84,10 @@ fn scheduling_at(obj: &ObjectRef, p: i16) -> (u32, u32, i32) {
             Ok(())
         })
         .unwrap()
-        .normal_result(|d| Ok((d.read_ulong()?, d.read_ulong()?, d.read_long()?)))
+        .normal_result(|d| {
+            let sched = (d.read_ulong()?, d.read_ulong()?, d.read_long()?);
+            Ok((sched, d.read_string()?.into_owned()))
+        })
         .unwrap()
     })
     .join()
@@ -121,4 +131,52 @@ fn lane_threads_get_the_native_priority_of_their_lane() {
         assert_eq!(high.0, SCHED_OTHER);
     }
     server.shutdown(true);
+}
+
+#[test]
+fn a_lanes_own_connection_threads_get_the_native_priority_of_their_lane() {
+    // Banded calls go to each lane's own endpoint, whose connection threads run them.
+    let server = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..options(&["-ORBlanes", "0:1,20000:1"])
+    })
+    .unwrap();
+    let client = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::None,
+        ..options(&["-ORBpriorityBands", "0-19999,20000-32767"])
+    })
+    .unwrap();
+    let obj = server
+        .activate(&server.root_poa(), Arc::new(Sched))
+        .unwrap();
+    let obj = client
+        .string_to_object(&obj.to_ior_string().unwrap())
+        .unwrap();
+    let (low, low_thread) = scheduling_and_thread_at(&obj, 10);
+    let (high, high_thread) = scheduling_and_thread_at(&obj, 30000);
+    assert!(low_thread.starts_with("orb-lane-0-conn-"), "{low_thread}");
+    assert!(
+        high_thread.starts_with("orb-lane-20000-conn-"),
+        "{high_thread}"
+    );
+    if may_raise_priorities() {
+        let native = |p| u32::from(NativePriorityPolicy::Fifo.native(p).unwrap());
+        assert_eq!(low, (SCHED_FIFO, native(0), 0), "the lane of priority 0");
+        assert_eq!(
+            high,
+            (SCHED_FIFO, native(20000), 0),
+            "the lane of priority 20000"
+        );
+    } else {
+        eprintln!("no CAP_SYS_NICE: checking the nice-value fallback only");
+        assert_eq!(low, (SCHED_OTHER, 0, 19), "the lane of priority 0");
+        assert_eq!(high.0, SCHED_OTHER);
+    }
+    server.shutdown(true);
+}
+
+fn options(args: &[&str]) -> OrbOptions {
+    let mut o = OrbOptions::default();
+    o.parse_args(args.iter().map(|s| s.to_string())).unwrap();
+    o
 }

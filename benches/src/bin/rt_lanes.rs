@@ -1,7 +1,8 @@
 //! RT-CORBA lanes under load: a high-priority client's round trips while one core is hogged by
 //! a busy loop and a low-priority client floods the server with CPU-bound requests, with
-//! thread-pool lanes (and banded connections) against a single pool and against a thread per
-//! connection, beside the same client's unloaded round trip.
+//! thread-pool lanes (and banded connections) — reading their own connections, and handing
+//! requests over from a reader per connection — against a single pool and against a thread
+//! per connection, beside the same client's unloaded round trips.
 //!
 //! ```sh
 //! cargo run --release -p rtorb-benches --bin rt_lanes -- [--calls N] [--rounds R]
@@ -266,15 +267,55 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Lanes reading their own connections: the probe's banded connection goes to the high
+/// lane's endpoint, whose thread runs each request as it reads it.
 const LANES: &[&str] = &["-ORBlanes", "0:2,20000:1"];
+/// The same lanes without endpoints of their own: a thread per connection reads each
+/// request and hands it to its lane's queue and threads.
+const LANES_HANDOFF: &[&str] = &["-ORBlanes", "0:2,20000:1", "-ORBlaneEndpoints", "0"];
 const POOL: &[&str] = &["-ORBthreadStrategy", "pool", "-ORBthreadPoolSize", "3"];
 const PER_CONNECTION: &[&str] = &["-ORBthreadStrategy", "connection"];
 
+/// The servers and loads measured, in order: (server args, under load, row name, index of
+/// the same server's unloaded row).
+const CASES: &[(&[&str], bool, &str, Option<usize>)] = &[
+    (
+        LANES,
+        false,
+        "lanes 0:2,20000:1, bands, own endpoints",
+        Some(0),
+    ),
+    (
+        LANES,
+        true,
+        "lanes 0:2,20000:1, bands, own endpoints",
+        Some(0),
+    ),
+    (
+        LANES_HANDOFF,
+        false,
+        "lanes 0:2,20000:1, bands, hand-off",
+        Some(2),
+    ),
+    (
+        LANES_HANDOFF,
+        true,
+        "lanes 0:2,20000:1, bands, hand-off",
+        Some(2),
+    ),
+    (POOL, true, "pool of 3", None),
+    (PER_CONNECTION, true, "thread per connection", Some(6)),
+    (PER_CONNECTION, false, "thread per connection", Some(6)),
+];
+
+/// The row of thread per connection, unloaded: what every median is compared with.
+const PER_CONNECTION_UNLOADED: usize = 6;
+
 fn run(calls: usize, rounds: usize) -> Result<(), String> {
     println!(
-        "| mapping | placement | server | load | p50 (µs) | p99 (µs) | p99/p50 | p50 / unloaded lanes p50 |"
+        "| mapping | placement | server | load | p50 (µs) | p99 (µs) | p99/p50 | p50 / same server unloaded | p50 / thread per connection unloaded |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (mapping, pinned) in [
         ("fifo", true),
         ("fifo", false),
@@ -287,37 +328,36 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
         } else {
             "unpinned"
         };
-        // Per round: [lanes unloaded, lanes, pool, connection, connection unloaded] ×
-        // (p50, p99).
+        // Per round, per case: (p50, p99).
         let mut figures: Vec<Vec<(f64, f64)>> = Vec::new();
         for _ in 0..rounds {
             let mut round = Vec::new();
-            for (args, load) in [
-                (LANES, false),
-                (LANES, true),
-                (POOL, true),
-                (PER_CONNECTION, true),
-                (PER_CONNECTION, false),
-            ] {
-                let s = measure(setup, args, load, calls)?;
+            for (args, load, _, _) in CASES {
+                let s = measure(setup, args, *load, calls)?;
                 round.push((quantile(&s, 0.5) as f64, quantile(&s, 0.99) as f64));
             }
             figures.push(round);
         }
-        let names = [
-            ("lanes 0:2,20000:1, bands", "none"),
-            ("lanes 0:2,20000:1, bands", "hog + flood"),
-            ("pool of 3", "hog + flood"),
-            ("thread per connection", "hog + flood"),
-            ("thread per connection", "none"),
-        ];
-        for (i, (server, load)) in names.iter().enumerate() {
+        for (i, (_, load, server, unloaded)) in CASES.iter().enumerate() {
+            let load = if *load { "hog + flood" } else { "none" };
             let p50 = median(figures.iter().map(|r| r[i].0).collect());
             let p99 = median(figures.iter().map(|r| r[i].1).collect());
             let spread = median(figures.iter().map(|r| r[i].1 / r[i].0).collect());
-            let vs_unloaded = median(figures.iter().map(|r| r[i].0 / r[0].0).collect());
+            let vs_unloaded = match unloaded {
+                Some(u) => format!(
+                    "{:.2}",
+                    median(figures.iter().map(|r| r[i].0 / r[*u].0).collect())
+                ),
+                None => "—".to_owned(),
+            };
+            let vs_tpc = median(
+                figures
+                    .iter()
+                    .map(|r| r[i].0 / r[PER_CONNECTION_UNLOADED].0)
+                    .collect(),
+            );
             println!(
-                "| {mapping} | {place} | {server} | {load} | {:.1} | {:.1} | {spread:.2} | {vs_unloaded:.2} |",
+                "| {mapping} | {place} | {server} | {load} | {:.1} | {:.1} | {spread:.2} | {vs_unloaded} | {vs_tpc:.2} |",
                 p50 / 1e3,
                 p99 / 1e3
             );
@@ -325,7 +365,8 @@ fn run(calls: usize, rounds: usize) -> Result<(), String> {
     }
     println!(
         "\n{calls} calls per row and round, {rounds} rounds (medians over rounds); flood: \
-         {FLOOD_THREADS} threads at priority {LOW}, spin({SPIN}); probe at priority {HIGH}."
+         {FLOOD_THREADS} threads at priority {LOW}, spin({SPIN}), on the server's own address; \
+         probe at priority {HIGH}, bands {BANDS}."
     );
     Ok(())
 }

@@ -299,6 +299,18 @@ fn describe_component(out: &mut String, c: &TaggedComponent) -> Result<bool, Dec
             let path = dec.read_string().field("path")?;
             let _ = writeln!(out, "{INDENT}TAG_RTORB_SHMIOP host {host} path {path}");
         }
+        ComponentId::RTORB_LANES => {
+            let mut dec = open_encapsulation(&c.data)?;
+            let n = dec.read_seq_len(10).field("lane count")?;
+            let _ = write!(out, "{INDENT}TAG_RTORB_LANES");
+            for _ in 0..n {
+                let priority = dec.read_short().field("priority")?;
+                let host = dec.read_string().field("host")?;
+                let port = dec.read_ushort().field("port")?;
+                let _ = write!(out, " {priority}@{host}:{port}");
+            }
+            out.push('\n');
+        }
         ComponentId::OMNIORB_PERSISTENT_ID => {
             // Raw octets, not an encapsulation.
             out.push_str("      TAG_OMNIORB_PERSISTENT_ID ");

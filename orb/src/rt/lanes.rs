@@ -1,8 +1,10 @@
 //! Thread pools with lanes, and the priority bands of banded connections.
 //!
 //! A [`LanePool`] has one queue and a fixed set of threads per lane; each lane's threads run
-//! at the native priority of the lane's CORBA priority. The server's connection threads read
-//! requests and hand each to the lane for its priority — the lane of highest priority not
+//! at the native priority of the lane's CORBA priority. The connection threads of the
+//! server's own address (and those of a lane's own endpoint, for a request of another lane's
+//! priority: see [`super::lane_endpoints`]) read requests and hand each to the lane for its
+//! priority — the lane of highest priority not
 //! above it, the lowest lane for a priority below every lane — so requests of a priority
 //! never wait behind those of a lower lane, whose threads the operating system preempts.
 //! Within a lane, requests run in the order they came, on as many threads as the lane has
@@ -191,7 +193,8 @@ impl LanePool {
     /// The index of the lane that serves priority `p`: the highest not above it, else the
     /// lowest.
     fn lane_for(&self, p: Priority) -> usize {
-        self.lanes.iter().rposition(|(lp, _)| *lp <= p).unwrap_or(0)
+        // A pool has a lane at least (`-ORBlanes` takes no empty list).
+        super::serving_lane(&self.lanes, |(lp, _)| *lp, p).unwrap_or(0)
     }
 
     /// The priority of the lane that serves priority `p`.

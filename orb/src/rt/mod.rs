@@ -13,13 +13,17 @@
 //! - [`ThreadpoolLane`]s (`-ORBthreadStrategy lanes -ORBlanes 0:2,20000:1`): each lane has its
 //!   own threads, at its own native priority, and a request is run by the lane with the
 //!   highest priority not above the request's ([`lanes`]).
+//!   Each lane also listens on an endpoint of its own ([`lane_endpoints`]), whose
+//!   connections its threads read themselves, running their requests with no hand-off.
 //! - [`PriorityBand`]s (`-ORBpriorityBands 0-9999,10000-32767`): a client's calls in different
 //!   bands go on different connections to the same server, so a flood queued on one cannot
 //!   delay a call on another.
 
+pub mod lane_endpoints;
 pub(crate) mod lanes;
 pub mod mapping;
 
+pub use lane_endpoints::{serving_lane, LaneEndpoint};
 pub use lanes::{parse_bands, parse_lanes, PriorityBand, ThreadpoolLane};
 pub use mapping::NativePriorityPolicy;
 

@@ -317,3 +317,66 @@ fn a_request_goes_to_the_highest_lane_not_above_its_priority() {
     assert_eq!(rx.recv().unwrap(), None);
     pool.join();
 }
+
+#[test]
+fn lane_endpoints_travel_in_their_component_sorted_and_bad_data_is_none() {
+    let lanes = vec![
+        LaneEndpoint {
+            priority: 20000,
+            host: "10.0.0.7".into(),
+            port: 4001,
+        },
+        LaneEndpoint {
+            priority: 0,
+            host: "localhost".into(),
+            port: 4000,
+        },
+    ];
+    let c = lane_endpoints::lanes_component(&lanes).unwrap();
+    assert_eq!(c.tag, ComponentId::RTORB_LANES);
+    assert_eq!(c.tag.0, 0x5254_4f04);
+    let read = lane_endpoints::lane_endpoints_from_component_data(&c.data).unwrap();
+    assert_eq!(read, vec![lanes[1].clone(), lanes[0].clone()]);
+    // Cut short, or a priority that is not one: the client ignores the component.
+    assert_eq!(
+        lane_endpoints::lane_endpoints_from_component_data(&c.data[..c.data.len() - 3]),
+        None
+    );
+    let mut bad = lane_endpoints::lanes_component(&lanes[..1]).unwrap();
+    // Byte-order octet, padding to 4, the count (4), then the short.
+    let at = 8;
+    bad.data[at..at + 2].copy_from_slice(&(-5i16).to_ne_bytes());
+    assert_eq!(
+        lane_endpoints::lane_endpoints_from_component_data(&bad.data),
+        None
+    );
+    assert_eq!(
+        lane_endpoints::lane_endpoints_from_component_data(&[]),
+        None
+    );
+}
+
+#[test]
+fn client_and_server_choose_the_same_lane_for_a_priority() {
+    let lanes = [100, 10000, 20000];
+    let lane = |p| serving_lane(&lanes, |l| *l, p).map(|i| lanes[i]);
+    assert_eq!(lane(0), Some(100));
+    assert_eq!(lane(100), Some(100));
+    assert_eq!(lane(9999), Some(100));
+    assert_eq!(lane(10000), Some(10000));
+    assert_eq!(lane(32767), Some(20000));
+    assert_eq!(serving_lane(&[] as &[i16], |l| *l, 5), None);
+}
+
+#[test]
+fn lane_endpoints_are_on_by_default_and_can_be_turned_off() {
+    assert!(OrbOptions::default().lane_endpoints);
+    let mut o = OrbOptions::default();
+    o.parse_args(["-ORBlaneEndpoints", "0"].map(str::to_owned))
+        .unwrap();
+    assert!(!o.lane_endpoints);
+    let e = o
+        .parse_args(["-ORBlaneEndpoints", "maybe"].map(str::to_owned))
+        .unwrap_err();
+    assert!(e.to_string().contains("laneEndpoints"), "{e}");
+}

@@ -163,6 +163,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
                     version: iiop_version(orb, profile),
                     codesets: iiop_codesets(profile),
                     server_policy: server_policy(ior),
+                    lane_endpoints: Vec::new(),
                 };
                 if reachable(orb, &b) {
                     return Ok(b);
@@ -187,6 +188,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
                 version: GiopVersion::new(1, p.version.minor.min(orb.options.giop_version.minor)),
                 codesets: CodeSets::default(),
                 server_policy: server_policy(ior),
+                lane_endpoints: Vec::new(),
             };
             if reachable(orb, &b) || iiop.is_none() {
                 return Ok(b);
@@ -210,6 +212,23 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
     let server_policy = profile
         .component(ComponentId::POLICIES)
         .and_then(|c| PriorityModelPolicy::from_component_data(&c.data));
+    // The lanes' own endpoints speak plain GIOP.
+    let lane_endpoints = match dialect {
+        Dialect::Giop => profile
+            .component(ComponentId::RTORB_LANES)
+            .and_then(|c| rt::lane_endpoints::lane_endpoints_from_component_data(&c.data))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| {
+                let endpoint = Endpoint::Iiop {
+                    host: l.host,
+                    port: l.port,
+                };
+                (l.priority, endpoint)
+            })
+            .collect(),
+        Dialect::Lite(_) => Vec::new(),
+    };
     Ok(Binding {
         endpoint,
         dialect,
@@ -217,6 +236,7 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
         version,
         codesets,
         server_policy,
+        lane_endpoints,
     })
 }
 
@@ -470,9 +490,22 @@ fn connection(
             .get_idle_within(&b.endpoint, b.dialect, deadline)
             .map(Conn::Idle)
     } else if let Some(band) = priority_band(orb) {
-        orb.cache
-            .get_banded_within(&b.endpoint, b.dialect, band, deadline)
-            .map(Conn::Shared)
+        // To the endpoint of the lane that serves the call's priority, whose threads run
+        // the request as they read it; failing that, the server's own address.
+        let lane = RtCurrent::the_priority()
+            .and_then(|p| rt::serving_lane(&b.lane_endpoints, |(lp, _)| *lp, p));
+        let via_lane = lane.and_then(|i| {
+            orb.cache
+                .get_banded_within(&b.lane_endpoints[i].1, b.dialect, band, deadline)
+                .ok()
+        });
+        match via_lane {
+            Some(c) => Ok(Conn::Shared(c)),
+            None => orb
+                .cache
+                .get_banded_within(&b.endpoint, b.dialect, band, deadline)
+                .map(Conn::Shared),
+        }
     } else {
         orb.cache
             .get_within(&b.endpoint, b.dialect, deadline)

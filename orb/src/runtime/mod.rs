@@ -28,6 +28,7 @@ use crate::poa::{ObjectKey, Poa, PoaError, PoaTree};
 use crate::servant::ServantRef;
 use crate::transport::{
     ClientOptions, ConnectionCache, Dialect, Endpoint, ListenerSpec, Server, ServerOptions,
+    Strategy,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
@@ -71,6 +72,10 @@ pub(crate) struct Binding {
     /// server that declares none, which may still be an RT server of the client-propagated
     /// model, so the caller's priority is sent to it all the same).
     pub(crate) server_policy: Option<crate::rt::PriorityModelPolicy>,
+    /// The endpoints of the server's RT-CORBA lanes with their priorities, increasing, from
+    /// the IOR's `TAG_RTORB_LANES` (empty without, and for any transport but plain IIOP): a
+    /// call in a priority band goes to its lane's.
+    pub(crate) lane_endpoints: Vec<(crate::rt::Priority, Endpoint)>,
 }
 
 /// Everything an [`Orb`] handle shares.
@@ -120,6 +125,10 @@ struct ServerState {
     unix: Vec<String>,
     /// SHMIOP listeners' socket paths, advertised in our component of the IIOP profiles.
     shm: Vec<String>,
+    /// RT-CORBA lanes' own listeners (one per lane), whose connections the lane's threads
+    /// serve themselves; advertised in our `TAG_RTORB_LANES` component.
+    lane_servers: Vec<Server>,
+    lane_endpoints: Vec<crate::rt::LaneEndpoint>,
 }
 
 /// An ORB. Clones are handles to the same ORB; it shuts down when [`Orb::shutdown`] is called
@@ -458,6 +467,12 @@ impl Orb {
         if o.lanes.is_some() || o.priority_model != OrbOptions::default().priority_model {
             components.push(o.priority_model.to_component());
         }
+        if !state.lane_endpoints.is_empty() {
+            components.push(
+                crate::rt::lane_endpoints::lanes_component(&state.lane_endpoints)
+                    .map_err(SystemException::from)?,
+            );
+        }
         if let Some(host) = local_boot_id() {
             for path in &state.shm {
                 components.push(shmiop_component(host, path)?);
@@ -583,6 +598,7 @@ impl Orb {
                 }
             }
         }
+        let (lane_servers, lane_endpoints) = self.start_lane_listeners(&handler, &server)?;
         if !shm.is_empty() && iiop.is_empty() {
             // The component rides in IIOP profiles: without one, nobody learns of it.
             tracing::warn!(target: "orb::connection", "SHMIOP listeners are advertised in the \
@@ -596,7 +612,72 @@ impl Orb {
             lite,
             unix,
             shm,
+            lane_servers,
+            lane_endpoints,
         })
+    }
+
+    /// With lanes (and `-ORBlaneEndpoints` not off), a listener per lane on the host of the
+    /// first IIOP listener, at an ephemeral port, whose connections have up to the lane's
+    /// thread count of threads of the lane, each reading and running its requests.
+    fn start_lane_listeners(
+        &self,
+        handler: &Arc<server::RequestHandler>,
+        main: &Server,
+    ) -> Result<(Vec<Server>, Vec<crate::rt::LaneEndpoint>), OrbError> {
+        let o = &self.shared.options;
+        let (Some(lanes), true) = (&o.lanes, o.lane_endpoints) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let Some(host) = main
+            .endpoints()
+            .iter()
+            .find_map(|l| match (&l.endpoint, l.dialect) {
+                (Endpoint::Iiop { host, .. }, Dialect::Giop) => Some(host.clone()),
+                _ => None,
+            })
+        else {
+            // No IIOP profile to advertise them in.
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let published = match (&o.publish_host, host.as_str()) {
+            (Some(h), _) => h.clone(),
+            (None, "") => "127.0.0.1".to_owned(),
+            (None, h) => h.to_owned(),
+        };
+        let mut servers = Vec::with_capacity(lanes.len());
+        let mut endpoints = Vec::with_capacity(lanes.len());
+        for lane in lanes {
+            let options = ServerOptions {
+                max_message_size: o.max_message_size,
+                allocator: o.allocator,
+                connection_threads: lane.static_threads as usize,
+                ..ServerOptions::default()
+            };
+            let spec = ListenerSpec::giop(Endpoint::Iiop {
+                host: host.clone(),
+                port: 0,
+            });
+            let lane_handler = server::LaneHandler::new(handler.clone(), lane.lane_priority);
+            // On failure the servers started so far stop as they drop.
+            let server = Server::bind(
+                &[spec],
+                Strategy::ThreadPerConnection,
+                lane_handler,
+                options,
+            )?;
+            if let Some(Endpoint::Iiop { port, .. }) =
+                server.endpoints().first().map(|l| &l.endpoint)
+            {
+                endpoints.push(crate::rt::LaneEndpoint {
+                    priority: lane.lane_priority,
+                    host: published.clone(),
+                    port: *port,
+                });
+            }
+            servers.push(server);
+        }
+        Ok((servers, endpoints))
     }
 
     /// Whether `(host, port)` is one of this ORB's GIOP or GIOP-lite listeners.
@@ -692,6 +773,9 @@ impl Orb {
         if let Some(Ok(state)) = self.shared.server.get() {
             state.handler.close_all();
             state.server.shutdown(false);
+            for l in &state.lane_servers {
+                l.shutdown(false);
+            }
             state.handler.stop_lanes();
         }
         self.shared.cache.clear();
@@ -717,6 +801,9 @@ impl Orb {
         }
         if let Some(Ok(state)) = self.shared.server.get() {
             state.server.shutdown(true);
+            for l in &state.lane_servers {
+                l.shutdown(true);
+            }
             state.handler.join_lanes();
         }
         *complete = true;
@@ -725,7 +812,9 @@ impl Orb {
     /// Whether the calling thread is one of this ORB's server threads.
     pub fn is_server_thread(&self) -> bool {
         matches!(self.shared.server.get(), Some(Ok(s))
-            if s.server.is_server_thread() || s.handler.is_lane_thread())
+            if s.server.is_server_thread()
+                || s.lane_servers.iter().any(Server::is_server_thread)
+                || s.handler.is_lane_thread())
     }
 
     /// The ORB a reference without one of its own uses: the server thread's ORB, else the

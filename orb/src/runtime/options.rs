@@ -53,12 +53,17 @@ pub struct OrbOptions {
     pub shm_ring_size: usize,
     /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection|lanes`,
     /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's. With
-    /// lanes, connections are read by a thread each and requests run on [`OrbOptions::lanes`].
+    /// lanes, the server's own address is read by a thread per connection that hands requests
+    /// to [`OrbOptions::lanes`], whose own endpoints' connections their threads read.
     pub strategy: Strategy,
     /// RT-CORBA thread-pool lanes (`-ORBthreadStrategy lanes`, `-ORBlanes 0:2,20000:1`):
     /// each lane's threads serve the requests of its priority band (see [`crate::rt`]).
     /// `None`: requests run on the strategy's threads.
     pub lanes: Option<Vec<ThreadpoolLane>>,
+    /// With lanes, whether each lane also listens on an endpoint of its own, advertised to
+    /// rtorb clients, whose connections its threads read and serve with no hand-off
+    /// (`-ORBlaneEndpoints 0|1`, default 1; see [`crate::rt::lane_endpoints`]).
+    pub lane_endpoints: bool,
     /// The server's RT-CORBA priority model and priority (`-ORBpriorityModel client|server`,
     /// `-ORBserverPriority N`): requests run at the client's propagated priority, or at the
     /// server's; the latter is also the priority of requests that carry none.
@@ -126,6 +131,7 @@ impl Default for OrbOptions {
             // more per request than a thread blocked in `read`).
             strategy: Strategy::ThreadPerConnection,
             lanes: None,
+            lane_endpoints: true,
             priority_model: PriorityModelPolicy {
                 model: PriorityModel::ClientPropagated,
                 server_priority: 0,
@@ -319,6 +325,9 @@ impl OrbOptions {
                 // Lanes run requests; a thread per connection reads them.
                 self.strategy = Strategy::ThreadPerConnection;
             }
+            "laneendpoints" => {
+                self.lane_endpoints = parse_bool(value).ok_or_else(|| bad("0 or 1"))?
+            }
             "prioritymodel" => {
                 self.priority_model.model = match value {
                     "client" | "client_propagated" => PriorityModel::ClientPropagated,
@@ -450,6 +459,7 @@ const OPTION_NAMES: &[&str] = &[
     "threadStrategy",
     "threadPoolSize",
     "lanes",
+    "laneEndpoints",
     "priorityModel",
     "serverPriority",
     "priorityBands",

@@ -42,8 +42,9 @@ pub(crate) struct RequestHandler {
     closing: AtomicBool,
     /// The RT-CORBA priority model requests run under.
     priority_model: PriorityModelPolicy,
-    /// With `-ORBthreadStrategy lanes`: the lanes that run requests, which the connection
-    /// threads only read and hand over.
+    /// With `-ORBthreadStrategy lanes`: the lanes that run requests, which the threads of
+    /// the server's own address only read and hand over (those of the lanes' own endpoints
+    /// run their lane's themselves: [`LaneHandler`]).
     lanes: Option<LanePool>,
     /// This handler, for the requests handed to lanes to find it again.
     me: Weak<RequestHandler>,
@@ -559,6 +560,117 @@ fn lite_order(conn: &ConnectionHandle) -> Option<ByteOrder> {
     match conn.dialect() {
         Dialect::Lite(order) => Some(order),
         Dialect::Giop => None,
+    }
+}
+
+impl RequestHandler {
+    /// A message on a connection of the lane of priority `lane` (its own endpoint's), read
+    /// by a thread of that lane: a request the lane serves runs right here, once the
+    /// connection's reading is handed on (`release`), so that its next requests are read
+    /// meanwhile. Any other request — a priority of another lane — is handed to that lane
+    /// as on the primary endpoint; other messages are handled as there.
+    fn lane_frame(
+        &self,
+        conn: &ConnectionHandle,
+        frame: Frame,
+        lane: Priority,
+        release: &mut dyn FnMut(),
+    ) {
+        let Some(orb) = self.orb.upgrade() else {
+            return conn.close();
+        };
+        let _current = CurrentGuard::enter(&self.orb);
+        let served = match frame.decode() {
+            Ok(msg) => self.serve_if_lanes(&orb, conn, &msg, lane, release),
+            Err(_) => false,
+        };
+        if !served {
+            // Not this lane's: the ordinary way, hand-off to the right lane included.
+            self.on_frame(conn, frame);
+        }
+    }
+
+    /// Serves `msg` on this thread if it is a request of the lane of priority `lane`
+    /// (handing the connection's reading on first); whether it was one.
+    fn serve_if_lanes(
+        &self,
+        orb: &OrbShared,
+        conn: &ConnectionHandle,
+        msg: &Message<'_>,
+        lane: Priority,
+        release: &mut dyn FnMut(),
+    ) -> bool {
+        let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) else {
+            return false;
+        };
+        let priority = self.request_priority(req);
+        if lanes.lane_priority_for(priority) != lane {
+            return false;
+        }
+        // -ORBtraceLevel 25 (as `on_frame` does for the messages it takes).
+        tracing::trace!(
+            target: "orb::giop",
+            peer = conn.peer(),
+            msg_type = "Request",
+            octets = msg.as_bytes().len(),
+            "message received"
+        );
+        let counted = req.response_flags.response_expected();
+        // Counted in, and its code sets taken, in the connection's order: before the next
+        // thread reads.
+        if let Some(codesets) = self.begin(conn, &req.service_context, counted) {
+            release();
+            self.serve_request(orb, conn, msg, req, codesets, priority);
+        }
+        true
+    }
+}
+
+/// The handler of a lane's own endpoint: requests of the lane's priority run on the
+/// connection's threads, which are the lane's (named after it, at its native priority).
+pub(crate) struct LaneHandler {
+    requests: Arc<RequestHandler>,
+    lane: Priority,
+}
+
+impl LaneHandler {
+    pub(crate) fn new(requests: Arc<RequestHandler>, lane: Priority) -> Arc<LaneHandler> {
+        Arc::new(LaneHandler { requests, lane })
+    }
+}
+
+impl Handler for LaneHandler {
+    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
+        self.requests.lane_frame(conn, frame, self.lane, &mut || {});
+    }
+
+    fn on_frame_releasing(&self, conn: &ConnectionHandle, frame: Frame, release: &mut dyn FnMut()) {
+        self.requests.lane_frame(conn, frame, self.lane, release);
+    }
+
+    fn on_connection_thread(&self) {
+        crate::rt::mapping::adopt(self.lane);
+        crate::rt::enter_lane(self.lane);
+    }
+
+    fn connection_thread_name(&self, id: ConnectionId) -> String {
+        format!("orb-lane-{}-conn-{}", self.lane, id.0)
+    }
+
+    fn on_accept(&self, conn: &ConnectionHandle) {
+        self.requests.on_accept(conn);
+    }
+
+    fn on_protocol_error(&self, conn: &ConnectionHandle, error: &GiopError) {
+        self.requests.on_protocol_error(conn, error);
+    }
+
+    fn on_reading_ended(&self, conn: &ConnectionHandle) {
+        self.requests.on_reading_ended(conn);
+    }
+
+    fn on_close(&self, conn: ConnectionId, cause: &CloseCause) {
+        self.requests.on_close(conn, cause);
     }
 }
 

@@ -11,6 +11,7 @@ use super::{
     ServerOptions,
 };
 use crate::buffers::AllocatorStrategy;
+use crate::giop::{Frame, Framer};
 use crate::transport::endpoint::Dialect;
 use crate::transport::stream::{BlockingStream, MioStream};
 use crate::transport::{CloseCause, TransportError};
@@ -18,7 +19,7 @@ use mio::{Events, Poll, Token, Waker};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,6 +42,25 @@ pub(crate) struct Conn {
     stopped: AtomicBool,
     allocator: AllocatorStrategy,
     pub(super) attachment: super::Attachment,
+    /// Held by the thread whose turn it is to read (the leader); its followers wait for it.
+    reading: Mutex<Reading>,
+    /// Threads started for this connection, at most [`ServerOptions::connection_threads`].
+    started: AtomicUsize,
+    /// Threads waiting for their turn to read.
+    waiting: AtomicUsize,
+    /// Threads not yet ended: the last one out closes the connection.
+    alive: AtomicUsize,
+}
+
+/// A connection's reading, which its threads take turns at.
+struct Reading {
+    framer: Framer,
+    buf: Vec<u8>,
+    /// `buf[start..end]`: octets read and not yet framed.
+    start: usize,
+    end: usize,
+    /// Why reading ended: once it is set, each thread that takes its turn ends instead.
+    ended: Option<CloseCause>,
 }
 
 impl Conn {
@@ -227,6 +247,18 @@ impl Acceptor {
             stopped: AtomicBool::new(false),
             allocator: self.options.allocator,
             attachment: super::Attachment::default(),
+            reading: Mutex::new(Reading {
+                framer: dialect
+                    .framer(self.options.max_message_size)
+                    .with_allocator(self.options.allocator),
+                buf: Vec::new(),
+                start: 0,
+                end: 0,
+                ended: None,
+            }),
+            started: AtomicUsize::new(1),
+            waiting: AtomicUsize::new(0),
+            alive: AtomicUsize::new(1),
         });
         // Under the threads' lock: a connection adopted once the server stopped (a SHMIOP
         // handshake that ended late) is not started, so none outlives `join_connections`.
@@ -238,7 +270,7 @@ impl Acceptor {
         let me = self.clone();
         let c = conn.clone();
         let spawned = std::thread::Builder::new()
-            .name(format!("rtorb-conn-{}", conn.id.0))
+            .name(self.handler.connection_thread_name(conn.id))
             .spawn(move || me.serve(c));
         threads.retain(|t| !t.is_finished());
         match spawned {
@@ -250,7 +282,9 @@ impl Acceptor {
         }
     }
 
-    fn serve(&self, conn: Arc<Conn>) {
+    /// A connection's first thread: tells the handler of it, then takes turns reading.
+    fn serve(self: Arc<Self>, conn: Arc<Conn>) {
+        self.handler.on_connection_thread();
         super::prepare_server_thread(self.options.allocator);
         let handle = ConnectionHandle {
             inner: HandleInner::Blocking(conn.clone()),
@@ -260,49 +294,147 @@ impl Acceptor {
             conn.close(CloseCause::Local);
         }
         self.handler.on_accept(&handle);
-        let mut framer = conn
-            .dialect
-            .framer(self.options.max_message_size)
-            .with_allocator(self.options.allocator);
-        let mut buf = vec![0u8; READ_BUF];
-        let cause = 'conn: loop {
-            let n = match conn.stream.read(&mut buf) {
-                Ok(0) => break CloseCause::PeerClosed,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break CloseCause::Io(e.kind()),
+        self.take_turns(&conn, &handle);
+    }
+
+    /// Starts another thread for `conn` if none waits to read and it has fewer than its
+    /// limit (none once the server stops: the work at hand still runs, on the caller).
+    fn add_follower(self: &Arc<Self>, conn: &Arc<Conn>) {
+        if conn.waiting.load(Ordering::Acquire) > 0
+            || conn.started.load(Ordering::Acquire) >= self.options.connection_threads
+        {
+            return;
+        }
+        let mut threads = self.threads.lock();
+        // Checked again under the lock: two of the connection's threads may hand on at once.
+        if self.stopping.load(Ordering::Acquire)
+            || conn.started.load(Ordering::Acquire) >= self.options.connection_threads
+        {
+            return;
+        }
+        conn.started.fetch_add(1, Ordering::AcqRel);
+        conn.alive.fetch_add(1, Ordering::AcqRel);
+        let me = self.clone();
+        let c = conn.clone();
+        let spawned = std::thread::Builder::new()
+            .name(self.handler.connection_thread_name(conn.id))
+            .spawn(move || {
+                me.handler.on_connection_thread();
+                super::prepare_server_thread(me.options.allocator);
+                let handle = ConnectionHandle {
+                    inner: HandleInner::Blocking(c.clone()),
+                };
+                me.take_turns(&c, &handle);
+            });
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(_) => {
+                // The connection goes on with the threads it has.
+                conn.started.fetch_sub(1, Ordering::AcqRel);
+                conn.alive.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Reads `conn`'s messages and hands them to the handler, in turn with the connection's
+    /// other threads, until reading ends; the last thread out closes the connection.
+    fn take_turns(self: &Arc<Self>, conn: &Arc<Conn>, handle: &ConnectionHandle) {
+        loop {
+            conn.waiting.fetch_add(1, Ordering::AcqRel);
+            let mut reading = conn.reading.lock();
+            conn.waiting.fetch_sub(1, Ordering::AcqRel);
+            if reading.ended.is_some() {
+                break;
+            }
+            let frame = match next_frame(conn, &mut reading) {
+                Ok(frame) => frame,
+                Err(Ended::Closed(cause)) => {
+                    reading.ended = Some(cause);
+                    break;
+                }
+                Err(Ended::Protocol(e)) => {
+                    self.handler.on_protocol_error(handle, &e);
+                    reading.ended = Some(CloseCause::Protocol(e));
+                    break;
+                }
             };
-            let mut input = &buf[..n];
-            loop {
-                match framer.next_message(&mut input) {
-                    Ok(Some(frame)) => {
-                        self.handler.on_frame(&handle, frame);
-                        if conn.is_closed() {
-                            break 'conn CloseCause::Local;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.handler.on_protocol_error(&handle, &e);
-                        break 'conn CloseCause::Protocol(e);
+            let mut held = Some(reading);
+            self.handler.on_frame_releasing(handle, frame, &mut || {
+                if let Some(reading) = held.take() {
+                    drop(reading);
+                    if !conn.is_closed() {
+                        self.add_follower(conn);
                     }
                 }
+            });
+            if conn.is_closed() {
+                let mut reading = held.unwrap_or_else(|| conn.reading.lock());
+                reading.ended.get_or_insert(CloseCause::Local);
+                break;
             }
-        };
-        self.handler.on_reading_ended(&handle);
+        }
+        if conn.alive.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.end_connection(conn, handle);
+        }
+    }
+
+    /// What the last of a connection's threads does once reading ended: lets the handler
+    /// finish with it, closes it and says so.
+    fn end_connection(&self, conn: &Arc<Conn>, handle: &ConnectionHandle) {
+        self.handler.on_reading_ended(handle);
+        let ended = conn.reading.lock().ended.take();
         // A close asked for locally, or the server's stop, reads as an end of stream here:
         // report it as what it was.
-        let cause = conn
-            .closed
-            .lock()
-            .clone()
-            .unwrap_or(if conn.stopped.load(Ordering::Acquire) {
+        let cause = conn.closed.lock().clone().unwrap_or_else(|| {
+            if conn.stopped.load(Ordering::Acquire) {
                 CloseCause::Local
             } else {
-                cause
-            });
+                ended.unwrap_or(CloseCause::Local)
+            }
+        });
         conn.close(cause.clone());
         self.conns.lock().remove(&conn.id);
         self.handler.on_close(conn.id, &cause);
+    }
+}
+
+/// Why a connection's reading ended.
+enum Ended {
+    Closed(CloseCause),
+    Protocol(crate::giop::GiopError),
+}
+
+/// The connection's next whole message: from what was read already, else read for.
+fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
+    let Reading {
+        framer,
+        buf,
+        start,
+        end,
+        ..
+    } = reading;
+    if buf.is_empty() {
+        buf.resize(READ_BUF, 0);
+    }
+    loop {
+        if *start < *end {
+            let mut input = &buf[*start..*end];
+            let framed = framer.next_message(&mut input);
+            *start = *end - input.len();
+            match framed {
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => {}
+                Err(e) => return Err(Ended::Protocol(e)),
+            }
+        }
+        // Everything read is framed (the framer keeps a message's beginning).
+        *start = 0;
+        *end = 0;
+        match conn.stream.read(buf) {
+            Ok(0) => return Err(Ended::Closed(CloseCause::PeerClosed)),
+            Ok(n) => *end = n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Ended::Closed(CloseCause::Io(e.kind()))),
+        }
     }
 }

@@ -31,6 +31,28 @@ pub trait Handler: Send + Sync + 'static {
     /// connection are delivered one at a time, in order.
     fn on_frame(&self, conn: &ConnectionHandle, frame: Frame);
 
+    /// [`Handler::on_frame`], for a thread-per-connection server whose connections have
+    /// several threads ([`ServerOptions::connection_threads`]): they take turns reading, and
+    /// `release` hands the reading on to another of them. A handler calls it once it has done
+    /// what must happen in the connection's order, before work that may run alongside the
+    /// connection's next messages (a request's upcall), which then stays on this thread — the
+    /// thread that read the message runs it, with no queue between. Without a call to
+    /// `release`, the next message waits for this one, as with [`Handler::on_frame`] (the
+    /// default, which never releases).
+    fn on_frame_releasing(&self, conn: &ConnectionHandle, frame: Frame, release: &mut dyn FnMut()) {
+        let _ = release;
+        self.on_frame(conn, frame);
+    }
+
+    /// Called first on every thread a thread-per-connection server starts for a connection,
+    /// before it reads: for a handler that gives its threads a priority, say.
+    fn on_connection_thread(&self) {}
+
+    /// The name of the threads of a thread-per-connection server's connection `id`.
+    fn connection_thread_name(&self, id: ConnectionId) -> String {
+        format!("rtorb-conn-{}", id.0)
+    }
+
     /// A connection was accepted; called before any of its frames.
     fn on_accept(&self, conn: &ConnectionHandle) {
         let _ = conn;
@@ -102,6 +124,12 @@ pub struct ServerOptions {
     /// Where the buffers of received messages come from, and where those of sent ones go
     /// once written (see [`crate::buffers`]).
     pub allocator: AllocatorStrategy,
+    /// Thread-per-connection: at most this many threads per connection (1 to 256, default
+    /// 1), which take turns reading it (leader/followers): a thread that reads a message
+    /// the handler lets run alongside the next ([`Handler::on_frame_releasing`]) hands the
+    /// reading to a waiting follower — starting one, up to this many, if none waits — and
+    /// runs it. So up to this many of one connection's requests run at once.
+    pub connection_threads: usize,
 }
 
 impl ServerOptions {
@@ -118,6 +146,7 @@ impl Default for ServerOptions {
             write_timeout: ServerOptions::DEFAULT_WRITE_TIMEOUT,
             max_connections: ServerOptions::DEFAULT_MAX_CONNECTIONS,
             allocator: AllocatorStrategy::ThreadLocal,
+            connection_threads: 1,
         }
     }
 }
