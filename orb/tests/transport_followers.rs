@@ -134,6 +134,24 @@ fn call(conn: &ClientConnection, op: &str, body: &[u8]) -> Vec<u8> {
     body
 }
 
+/// Makes `calls` concurrent `block` calls on `conn`; once `inside` of them are in the handler
+/// at once, lets them all go, and checks that every one was answered, having run.
+fn block_calls(conn: &ClientConnection, handler: &Followers, calls: usize, inside: usize) {
+    std::thread::scope(|s| {
+        let running: Vec<_> = (0..calls)
+            .map(|_| s.spawn(|| call(conn, "block", b"")))
+            .collect();
+        assert!(wait_until(
+            || handler.in_block.load(Ordering::SeqCst) == inside
+        ));
+        handler.open();
+        for c in running {
+            c.join().unwrap();
+        }
+    });
+    assert_eq!(handler.in_block.load(Ordering::SeqCst), calls);
+}
+
 /// The threads of this process whose name (its first 15 octets) begins with `prefix`.
 fn threads_named(prefix: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -189,18 +207,8 @@ fn a_connection_never_has_more_threads_than_its_limit() {
         options(2),
     );
     let conn = connect(&bound);
-    std::thread::scope(|s| {
-        let calls: Vec<_> = (0..3)
-            .map(|_| s.spawn(|| call(&conn, "block", b"")))
-            .collect();
-        // Two in the handler: the third waits unread, with no thread to read it.
-        assert!(wait_until(|| handler.in_block.load(Ordering::SeqCst) == 2));
-        handler.open();
-        for c in calls {
-            c.join().unwrap();
-        }
-    });
-    assert_eq!(handler.in_block.load(Ordering::SeqCst), 3);
+    // Two in the handler: the third waits unread, with no thread to read it.
+    block_calls(&conn, &handler, 3, 2);
     assert_eq!(threads_named("lf-limit-"), 2);
     server.shutdown(true);
     assert!(wait_until(|| threads_named("lf-limit-") == 0));
@@ -252,17 +260,7 @@ fn a_handler_that_never_hands_on_is_served_one_message_at_a_time() {
         options(4),
     );
     let conn = connect(&bound);
-    std::thread::scope(|s| {
-        let calls: Vec<_> = (0..2)
-            .map(|_| s.spawn(|| call(&conn, "block", b"")))
-            .collect();
-        assert!(wait_until(|| handler.in_block.load(Ordering::SeqCst) == 1));
-        handler.open();
-        for c in calls {
-            c.join().unwrap();
-        }
-    });
-    assert_eq!(handler.in_block.load(Ordering::SeqCst), 2);
+    block_calls(&conn, &handler, 2, 1);
     // Followers are started only when the reading is handed on: none were.
     assert_eq!(threads_named("lf-serial-"), 1);
     server.shutdown(true);
