@@ -631,3 +631,49 @@ fn a_shutdown_answers_what_a_lanes_own_connection_has_in_hand_and_ends_its_threa
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_lane_endpoint_that_refuses_connections_is_passed_over_for_a_while() {
+    let s = serve("-ORBlanes 0:1,20000:1");
+    // The server's IOR with its high lane's endpoint moved to a port where nothing listens.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut lanes = lane_endpoints(&s.obj);
+    lanes[1].host = "127.0.0.1".to_owned();
+    lanes[1].port = dead;
+    let mut profile = iiop_profile(&s.obj);
+    profile
+        .components
+        .retain(|c| c.tag != ComponentId::RTORB_LANES);
+    profile
+        .components
+        .push(orb::rt::lane_endpoints::lanes_component(&lanes).unwrap());
+    let ior = orb::iop::Ior {
+        type_id: ID.to_owned(),
+        profiles: vec![profile.to_tagged(orb::cdr::ByteOrder::NATIVE).unwrap()],
+    };
+    let client = orb("-ORBpriorityBands 0-19999,20000-32767 -ORBclientCallTimeOutPeriod 3000");
+    let obj = client.reference_from_ior(ior);
+    // Refused there, the call goes to the server's own address, whose reader hands it to
+    // the high lane.
+    let who = whoami_at(&obj, Some(20000));
+    assert_eq!(who.lane, 20000);
+    assert!(!who.thread.contains("conn"), "served by {}", who.thread);
+    // Something listens there now, and never answers: a call sent there would time out.
+    // The next calls, within the while the endpoint is passed over, do not go there.
+    let trap = std::net::TcpListener::bind(("127.0.0.1", dead))
+        .expect("the port freed a moment ago is free again");
+    trap.set_nonblocking(true).unwrap();
+    for _ in 0..3 {
+        assert_eq!(whoami_at(&obj, Some(20000)).lane, 20000);
+    }
+    let tried = trap.accept();
+    assert!(
+        matches!(&tried, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the refused lane endpoint was tried again: {tried:?}"
+    );
+    s.server.shutdown(true);
+}

@@ -496,8 +496,7 @@ fn connection(
             .and_then(|p| rt::serving_lane(&b.lane_endpoints, |(lp, _)| *lp, p));
         let via_lane = lane.and_then(|i| {
             orb.cache
-                .get_banded_within(&b.lane_endpoints[i].1, b.dialect, band, deadline)
-                .ok()
+                .try_banded_within(&b.lane_endpoints[i].1, b.dialect, band, deadline)
         });
         match via_lane {
             Some(c) => Ok(Conn::Shared(c)),

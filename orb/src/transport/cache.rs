@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Routes kept before the ones whose oneways have all been served are swept out.
 const MAX_ONEWAY_ROUTES: usize = 1024;
@@ -52,8 +52,16 @@ pub struct ConnectionCache {
     /// RT-CORBA priority-banded connections, one per (endpoint, dialect, band): see
     /// [`ConnectionCache::get_banded_within`].
     banded: Mutex<HashMap<(Endpoint, Dialect, u16), Arc<ClientConnection>>>,
+    /// Endpoints a caller can do without (a lane's own) whose last connect failed, and when
+    /// they may be tried again: see [`ConnectionCache::try_banded_within`].
+    passed_over: Mutex<HashMap<Endpoint, Instant>>,
     hasher: std::collections::hash_map::RandomState,
 }
+
+/// How long an endpoint a caller can do without is passed over after a connect to it failed:
+/// meanwhile its calls go the other way at once, instead of each paying a refused or
+/// timed-out connect first.
+pub const RETRY_PASSED_OVER_AFTER: Duration = Duration::from_secs(5);
 
 /// Per endpoint, its connections in the order they were made: the first of a dialect is the
 /// shared one [`ConnectionCache::get`] gives, the others are spares for
@@ -96,6 +104,7 @@ impl ConnectionCache {
             conns: Mutex::new(HashMap::new()),
             oneway_routes: Mutex::new(HashMap::new()),
             banded: Mutex::new(HashMap::new()),
+            passed_over: Mutex::new(HashMap::new()),
             hasher: Default::default(),
         }
     }
@@ -258,6 +267,37 @@ impl ConnectionCache {
             .unwrap_or(same.len());
         same.insert(at, (dialect, fresh.clone()));
         Ok(fresh)
+    }
+
+    /// [`get_banded_within`](Self::get_banded_within) for an endpoint the caller has another
+    /// way to (a lane's own endpoint, beside the server's address): `None`, without trying,
+    /// while a connect to it failed less than [`RETRY_PASSED_OVER_AFTER`] ago; a failed
+    /// connect starts that time.
+    pub fn try_banded_within(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        band: u16,
+        deadline: Option<Instant>,
+    ) -> Option<Arc<ClientConnection>> {
+        {
+            let mut passed = self.passed_over.lock();
+            if let Some(&until) = passed.get(endpoint) {
+                if Instant::now() < until {
+                    return None;
+                }
+                passed.remove(endpoint);
+            }
+        }
+        match self.get_banded_within(endpoint, dialect, band, deadline) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                self.passed_over
+                    .lock()
+                    .insert(endpoint.clone(), Instant::now() + RETRY_PASSED_OVER_AFTER);
+                None
+            }
+        }
     }
 
     /// The shared connection of priority band `band` (an index into the client's bands) to
