@@ -124,11 +124,13 @@ fn lanes_parse_sorted_and_bad_ones_say_what_is_wrong() {
         vec![
             ThreadpoolLane {
                 lane_priority: 10,
-                static_threads: 2
+                static_threads: 2,
+                dynamic_threads: 0
             },
             ThreadpoolLane {
                 lane_priority: 20000,
-                static_threads: 1
+                static_threads: 1,
+                dynamic_threads: 0
             },
         ]
     );
@@ -158,6 +160,78 @@ fn lanes_parse_sorted_and_bad_ones_say_what_is_wrong() {
         "two lanes have priority 10: give each lane its own priority"
     );
     assert!(err("").contains("is not PRIORITY:THREADS"));
+    // Dynamic threads: PRIORITY:STATIC+DYNAMIC, 256 threads in all at most.
+    assert_eq!(
+        parse_lanes("0:2+3").unwrap(),
+        vec![ThreadpoolLane {
+            lane_priority: 0,
+            static_threads: 2,
+            dynamic_threads: 3
+        }]
+    );
+    assert_eq!(parse_lanes("0:2+3").unwrap()[0].max_threads(), 5);
+    assert_eq!(
+        err("10:2+255"),
+        "lane \"10:2+255\": \"255\" is not a count of dynamic threads (0 to 254, 256 threads in all)"
+    );
+    assert_eq!(
+        err("10:2+x"),
+        "lane \"10:2+x\": \"x\" is not a count of dynamic threads (0 to 254, 256 threads in all)"
+    );
+}
+
+#[test]
+fn a_lane_grows_by_its_dynamic_threads_when_busy_and_shrinks_back_when_idle() {
+    mapping::set_policy(NativePriorityPolicy::Off);
+    let pool = lanes::LanePool::start_with_idle(
+        &parse_lanes("0:1+2").unwrap(),
+        crate::AllocatorStrategy::Global,
+        std::time::Duration::from_millis(50),
+    )
+    .unwrap();
+    assert_eq!(pool.lane_threads(0), 1);
+    // Three jobs that each wait for the gate: they run at once only if the lane started its
+    // two dynamic threads.
+    let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let (started, running) = std::sync::mpsc::channel();
+    let (done, finished) = std::sync::mpsc::channel();
+    let blocked = |n: u32| {
+        let (gate, started, done) = (gate.clone(), started.clone(), done.clone());
+        Box::new(move || {
+            let name = std::thread::current().name().map(str::to_owned);
+            started.send(name).unwrap();
+            let (open, cv) = &*gate;
+            let _open = cv.wait_while(open.lock().unwrap(), |o| !*o).unwrap();
+            done.send(n).unwrap();
+        }) as lanes::Job
+    };
+    for n in 0..3 {
+        pool.submit(0, blocked(n));
+    }
+    let wait = std::time::Duration::from_secs(10);
+    let mut names: Vec<String> = (0..3)
+        .map(|_| running.recv_timeout(wait).unwrap().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["orb-lane-0-0", "orb-lane-0-d0", "orb-lane-0-d1"]);
+    // At its maximum a lane queues: a fourth job starts no thread, and runs once one is free.
+    pool.submit(0, blocked(3));
+    assert_eq!(pool.lane_threads(0), 3);
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    let mut ran: Vec<u32> = (0..4)
+        .map(|_| finished.recv_timeout(wait).unwrap())
+        .collect();
+    ran.sort();
+    assert_eq!(ran, [0, 1, 2, 3]);
+    // Idle, the dynamic threads end; the static one stays.
+    let deadline = std::time::Instant::now() + wait;
+    while pool.lane_threads(0) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(pool.lane_threads(0), 1);
+    pool.stop();
+    pool.join();
 }
 
 #[test]

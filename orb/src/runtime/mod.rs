@@ -651,7 +651,7 @@ impl Orb {
             let options = ServerOptions {
                 max_message_size: o.max_message_size,
                 allocator: o.allocator,
-                connection_threads: lane.static_threads as usize,
+                connection_threads: lane.max_threads() as usize,
                 ..ServerOptions::default()
             };
             let spec = ListenerSpec::giop(Endpoint::Iiop {

@@ -56,8 +56,9 @@ pub struct OrbOptions {
     /// lanes, the server's own address is read by a thread per connection that hands requests
     /// to [`OrbOptions::lanes`], whose own endpoints' connections their threads read.
     pub strategy: Strategy,
-    /// RT-CORBA thread-pool lanes (`-ORBthreadStrategy lanes`, `-ORBlanes 0:2,20000:1`):
-    /// each lane's threads serve the requests of its priority band (see [`crate::rt`]).
+    /// RT-CORBA thread-pool lanes (`-ORBthreadStrategy lanes`, `-ORBlanes 0:2,20000:1+2`,
+    /// `+N` a lane's dynamic threads): each lane's threads serve the requests of its priority
+    /// band (see [`crate::rt`]).
     /// `None`: requests run on the strategy's threads.
     pub lanes: Option<Vec<ThreadpoolLane>>,
     /// With lanes, whether each lane also listens on an endpoint of its own, advertised to
@@ -439,10 +440,12 @@ fn default_lanes() -> Vec<ThreadpoolLane> {
         ThreadpoolLane {
             lane_priority: 0,
             static_threads: 2,
+            dynamic_threads: 0,
         },
         ThreadpoolLane {
             lane_priority: 16384,
             static_threads: 2,
+            dynamic_threads: 0,
         },
     ]
 }
