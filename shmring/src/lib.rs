@@ -63,6 +63,20 @@ const WATCHED_SLICE: Duration = if cfg!(test) {
 };
 /// The longest a side spins before it sleeps (the budget adapts below this).
 const MAX_SPIN: Duration = Duration::from_micros(50);
+/// A spin that saw the peer publish only after this long was more likely holding a processor
+/// the peer was waiting for than watching a peer at work (a busy host: both processors taken,
+/// the peer queued behind another process): it counts as a spin in vain.
+const LATE_SPIN: Duration = Duration::from_micros(20);
+/// A gap this long between two looks of a spin (which are well under a microsecond apart)
+/// means the spinning thread was descheduled meanwhile: the processors are busy, and a spin
+/// holds one that someone else wants. The budget drops to zero until sleeps turn out short.
+const PREEMPTED_GAP: Duration = Duration::from_micros(20);
+/// A process that may run on one processor only yields it once before it sleeps (the peer
+/// runs meanwhile and publishes without a wake-up call); a yield that came back later than this
+/// with nothing published let another process run a time slice, and yielding pauses for
+/// [`YIELD_PAUSE`] waits.
+const LONG_YIELD: Duration = Duration::from_micros(200);
+const YIELD_PAUSE: u32 = 1_000;
 
 const MAGIC: u64 = u64::from_le_bytes(*b"RTORBSHM");
 const VERSION: u32 = 1;
@@ -185,7 +199,32 @@ pub struct Channel {
     /// raised again when a sleep turns out short.
     spin_ns: AtomicU64,
     spin_max_ns: u64,
+    /// Waits left before a single-processor side yields again (see [`LONG_YIELD`]).
+    yield_pause: AtomicU32,
+    counters: Counters,
     name: String,
+}
+
+/// What this side of a channel did to wait and to wake its peer, counted since it was set up:
+/// [`Channel::counters`].
+#[derive(Debug, Default)]
+struct Counters {
+    wakes: AtomicU64,
+    sleeps: AtomicU64,
+    yields: AtomicU64,
+}
+
+/// A snapshot of a channel side's [`Counters`]: how often it made the system calls that the
+/// rings exist to avoid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitCounts {
+    /// Wake-ups sent to the peer: `FUTEX_WAKE` calls and doorbell octets, each made because
+    /// the peer had said it waits.
+    pub wakes: u64,
+    /// Sleeps on the futex (`FUTEX_WAIT`) this side went into.
+    pub sleeps: u64,
+    /// Processor yields before a sleep (a process that may run on one processor only).
+    pub yields: u64,
 }
 
 impl std::fmt::Debug for Channel {
@@ -391,6 +430,8 @@ impl Channel {
             closed: AtomicBool::new(false),
             spin_ns: AtomicU64::new(spin_max_ns),
             spin_max_ns,
+            yield_pause: AtomicU32::new(0),
+            counters: Counters::default(),
             name,
         }
     }
@@ -409,6 +450,16 @@ impl Channel {
     /// client side; the server describes the segment it mapped.
     pub fn segment_name(&self) -> &str {
         &self.name
+    }
+
+    /// How often this side woke its peer, slept and yielded so far.
+    pub fn counters(&self) -> WaitCounts {
+        let c = &self.counters;
+        WaitCounts {
+            wakes: c.wakes.load(Ordering::Relaxed),
+            sleeps: c.sleeps.load(Ordering::Relaxed),
+            yields: c.yields.load(Ordering::Relaxed),
+        }
     }
 
     /// The Unix socket's descriptor: a poller watches it for readability (doorbells, the
@@ -497,9 +548,11 @@ impl Channel {
         }
         match word.swap(AWAKE, Ordering::AcqRel) {
             SLEEPING => {
+                self.counters.wakes.fetch_add(1, Ordering::Relaxed);
                 let _ = futex::wake(word, futex::Flags::empty(), u32::MAX);
             }
             DOORBELL => {
+                self.counters.wakes.fetch_add(1, Ordering::Relaxed);
                 // A full socket buffer already holds doorbells; a gone peer needs none.
                 let _ = rustix::net::send(
                     &self.socket,
@@ -522,7 +575,8 @@ impl Channel {
         if self.mode.nonblocking.load(Ordering::Relaxed) {
             return self.read_polled(&mut head, buf);
         }
-        let deadline = deadline(&self.mode.read_timeout);
+        // Computed at the first wait only: a read that finds data reads no clock.
+        let mut deadline = None;
         let waiting = self.word(self.rx, R_READER_WAITING);
         loop {
             if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
@@ -544,7 +598,8 @@ impl Channel {
                     || self.read_shut.load(Ordering::Acquire)
                     || self.closed.load(Ordering::Acquire)
             };
-            match self.wait(waiting, ready, deadline)? {
+            let until = *deadline.get_or_insert_with(|| deadline_of(&self.mode.read_timeout));
+            match self.wait(waiting, ready, until)? {
                 Waited::Ready => {}
                 Waited::PeerGone => {
                     // Whatever it published before it died is still read first.
@@ -614,7 +669,8 @@ impl Channel {
         if total == 0 {
             return Ok(0);
         }
-        let deadline = deadline(&self.mode.write_timeout);
+        // As for reads: a write that finds room reads no clock.
+        let mut deadline = None;
         let waiting = self.word(self.tx, R_WRITER_WAITING);
         loop {
             if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
@@ -648,7 +704,8 @@ impl Channel {
                     || self.peer_gone()
                     || self.closed.load(Ordering::Acquire)
             };
-            match self.wait(waiting, ready, deadline)? {
+            let until = *deadline.get_or_insert_with(|| deadline_of(&self.mode.write_timeout));
+            match self.wait(waiting, ready, until)? {
                 Waited::Ready => {}
                 Waited::PeerGone => return Err(io::ErrorKind::BrokenPipe.into()),
             }
@@ -703,7 +760,7 @@ impl Channel {
             }
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        if self.spin(&ready) {
+        if self.spin(&ready) || self.yield_once(&ready) {
             return Ok(Waited::Ready);
         }
         loop {
@@ -733,6 +790,7 @@ impl Channel {
                 tv_nsec: slice.subsec_nanos() as _,
             };
             let slept = Instant::now();
+            self.counters.sleeps.fetch_add(1, Ordering::Relaxed);
             // EAGAIN (the word changed: woken before sleeping), EINTR and ETIMEDOUT all mean
             // look again.
             let _ = futex::wait(word, futex::Flags::empty(), SLEEPING, Some(&ts));
@@ -747,26 +805,67 @@ impl Channel {
         }
     }
 
-    /// Spins up to the adaptive budget; true if `ready` came true meanwhile.
+    /// Spins up to the adaptive budget; true if `ready` came true meanwhile. A spin in vain
+    /// halves the budget, and so does one that succeeded only late ([`LATE_SPIN`]); a spin
+    /// during which this thread was descheduled ([`PREEMPTED_GAP`]) ends at once and zeroes it.
     fn spin(&self, ready: &impl Fn() -> bool) -> bool {
         let budget = self.spin_ns.load(Ordering::Relaxed);
         if budget == 0 {
             return false;
         }
         let start = Instant::now();
+        let mut last = start;
         loop {
             for _ in 0..32 {
                 if ready() {
+                    if last.duration_since(start) >= LATE_SPIN {
+                        self.spin_ns.store(budget / 2, Ordering::Relaxed);
+                    }
                     return true;
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed().as_nanos() as u64 >= budget {
+            let now = Instant::now();
+            if now.duration_since(last) >= PREEMPTED_GAP {
+                self.spin_ns.store(0, Ordering::Relaxed);
+                return false;
+            }
+            last = now;
+            if now.duration_since(start).as_nanos() as u64 >= budget {
                 // In vain: spin less next time.
                 self.spin_ns.store(budget / 2, Ordering::Relaxed);
                 return false;
             }
         }
+    }
+
+    /// On one processor, where spinning cannot help (the peer cannot run meanwhile), yields it
+    /// once before sleeping: a peer that was preempted by this side's wake-up (or is queued
+    /// behind it) runs now and publishes while this side still says it is awake, so neither
+    /// side makes a wake-up call or sleeps — a burst of oneways is read in one go instead of
+    /// one wake-up each. True if `ready` came true meanwhile.
+    fn yield_once(&self, ready: &impl Fn() -> bool) -> bool {
+        if self.spin_max_ns > 0 {
+            return false;
+        }
+        let pause = self.yield_pause.load(Ordering::Relaxed);
+        if pause > 0 {
+            self.yield_pause.store(pause - 1, Ordering::Relaxed);
+            return false;
+        }
+        let start = Instant::now();
+        self.counters.yields.fetch_add(1, Ordering::Relaxed);
+        rustix::thread::sched_yield();
+        if ready() {
+            return true;
+        }
+        if start.elapsed() >= LONG_YIELD {
+            // Not the peer but another process had the processor for a while: under load a
+            // sleeper woken by the peer (which preempts) answers sooner than a yielder queued
+            // behind others.
+            self.yield_pause.store(YIELD_PAUSE, Ordering::Relaxed);
+        }
+        false
     }
 
     /// A sleep shorter than the spin limit would have been a successful spin: spin longer.
@@ -860,7 +959,7 @@ fn store_timeout(slot: &AtomicU64, t: Option<Duration>) -> io::Result<()> {
     Ok(())
 }
 
-fn deadline(slot: &AtomicU64) -> Option<Instant> {
+fn deadline_of(slot: &AtomicU64) -> Option<Instant> {
     match slot.load(Ordering::Relaxed) {
         0 => None,
         ns => Some(Instant::now() + Duration::from_nanos(ns)),

@@ -402,3 +402,104 @@ fn a_client_refused_by_a_non_shmiop_server_fails_clearly() {
     assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
     server.join().unwrap();
 }
+
+/// Writes `n` small numbered messages back to back while a reader thread drains them, and
+/// checks they arrive whole and in order; returns the writer's and the reader's counts.
+fn burst(n: u32) -> (WaitCounts, WaitCounts) {
+    let (c, s) = pair(1 << 16);
+    let reader = thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
+        let mut pending = Vec::new();
+        let mut next = 0u32;
+        while next < n {
+            let k = s.read(&mut buf).unwrap();
+            assert!(k > 0, "end of stream after {next} of {n} messages");
+            pending.extend_from_slice(&buf[..k]);
+            let whole = pending.len() / 16 * 16;
+            for msg in pending[..whole].chunks(16) {
+                let seq = u32::from_le_bytes(msg[..4].try_into().unwrap());
+                assert_eq!(seq, next, "message out of order");
+                assert!(
+                    msg[4..].iter().all(|&b| b == seq as u8),
+                    "message {seq} garbled"
+                );
+                next += 1;
+            }
+            pending.drain(..whole);
+        }
+        s.counters()
+    });
+    for i in 0..n {
+        let mut msg = [i as u8; 16];
+        msg[..4].copy_from_slice(&i.to_le_bytes());
+        write_all(&c, &msg);
+    }
+    let read = reader.join().unwrap();
+    (c.counters(), read)
+}
+
+#[test]
+fn a_burst_is_delivered_in_order_with_fewer_wake_ups_than_messages() {
+    // A wake-up is sent only to a reader that said it sleeps; a reader that wakes takes
+    // everything published, so a burst costs far fewer wake-ups than it has messages.
+    let n = 20_000;
+    let (written, read) = burst(n);
+    assert!(
+        written.wakes < u64::from(n),
+        "{} wake-ups for {n} messages",
+        written.wakes
+    );
+    // Every sleep of the reader needed one wake-up (or the watcher, which is not involved).
+    assert!(read.sleeps <= written.wakes + 1, "{read:?} {written:?}");
+}
+
+#[test]
+fn on_one_processor_a_burst_needs_fewer_wake_ups_than_messages() {
+    // Restricted to one processor (the threads started here inherit it), a side does not spin
+    // (the peer could not run meanwhile) and yields before it sleeps: a reader woken for one
+    // message lets the writer go on publishing, without wake-ups, before it reads again.
+    let mut one = rustix::thread::CpuSet::new();
+    one.set(rustix::thread::sched_getcpu());
+    rustix::thread::sched_setaffinity(None, &one).unwrap();
+    let n = 20_000;
+    let (written, read) = burst(n);
+    assert!(read.yields > 0, "the reader never yielded: {read:?}");
+    assert!(
+        written.wakes < u64::from(n),
+        "{} wake-ups for {n} messages",
+        written.wakes
+    );
+}
+
+#[test]
+fn round_trips_of_every_size_cross_the_rings_end_intact() {
+    // Every size from one octet to past the ring's capacity, echoed back: the counters pass
+    // the end of each ring at every offset, with messages split there and larger than it.
+    let (c, s) = pair(MIN_CAPACITY);
+    let largest = MIN_CAPACITY + 64;
+    let echo = thread::spawn(move || {
+        for len in 1..=largest {
+            let msg = read_exact(&s, len);
+            write_all(&s, &msg);
+        }
+    });
+    for len in 1..=largest {
+        let msg: Vec<u8> = (0..len).map(|j| (len * 31 + j) as u8).collect();
+        let writer = {
+            // A message larger than the ring cannot be written before the echo reads some.
+            let msg = msg.clone();
+            let c = &c;
+            move || write_all(c, &msg)
+        };
+        if len <= MIN_CAPACITY {
+            writer();
+            assert_eq!(read_exact(&c, len), msg, "size {len}");
+        } else {
+            thread::scope(|scope| {
+                scope.spawn(writer);
+                assert_eq!(read_exact(&c, len), msg, "size {len}");
+            });
+        }
+    }
+    echo.join().unwrap();
+}

@@ -797,9 +797,11 @@ impl ClientConnection {
             }
             Err(e) => return Err(CloseCause::Io(e.kind())),
         };
-        framer.push(&buf[..n]);
+        // Whole messages are copied once, from the read buffer into their frames; only a
+        // message cut by the end of the read waits in the framer.
+        let mut input = &buf[..n];
         loop {
-            match framer.poll_message() {
+            match framer.next_message(&mut input) {
                 Ok(Some(f)) => frames.push(f),
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(CloseCause::Protocol(e)),
