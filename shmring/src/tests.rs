@@ -101,7 +101,7 @@ proptest! {
 
 #[test]
 fn a_long_ping_pong_stress_keeps_every_octet() {
-    // Both sides block and wake each other many thousand times (spinning and sleeping),
+    // Both sides block and wake each other many thousand times (yielding and sleeping),
     // with messages that straddle the ring's end.
     let (c, s) = pair(MIN_CAPACITY);
     let s = Arc::new(s);
@@ -455,9 +455,9 @@ fn a_burst_is_delivered_in_order_with_fewer_wake_ups_than_messages() {
 
 #[test]
 fn on_one_processor_a_burst_needs_fewer_wake_ups_than_messages() {
-    // Restricted to one processor (the threads started here inherit it), a side does not spin
-    // (the peer could not run meanwhile) and yields before it sleeps: a reader woken for one
-    // message lets the writer go on publishing, without wake-ups, before it reads again.
+    // Restricted to one processor (the threads started here inherit it), a wake-up switches
+    // to the reader at once; the reader yields before it sleeps, so, woken for one message,
+    // it lets the writer go on publishing, without wake-ups, before it reads again.
     let mut one = rustix::thread::CpuSet::new();
     one.set(rustix::thread::sched_getcpu());
     rustix::thread::sched_setaffinity(None, &one).unwrap();
