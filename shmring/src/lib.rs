@@ -135,12 +135,15 @@ struct Mode {
     write_timeout: AtomicU64,
 }
 
-/// What the watcher of hang-ups may reach: the mapping (its waiting words) and the flag it
-/// sets.
+/// What the watcher of hang-ups may reach — the mapping (its waiting words) and the flag it
+/// sets — and, behind the same pointer to keep a [`Channel`] small, this side's counts.
 struct Shared {
     map: Mapping,
     /// The peer's socket hung up (the watcher saw it): the peer is gone.
     gone: AtomicBool,
+    /// Waits left before this side yields again (see [`LONG_YIELD`]).
+    yield_pause: AtomicU32,
+    counters: Counters,
 }
 
 impl Shared {
@@ -190,9 +193,6 @@ pub struct Channel {
     read_shut: AtomicBool,
     /// This side closed ([`Channel::shutdown`]).
     closed: AtomicBool,
-    /// Waits left before this side yields again (see [`LONG_YIELD`]).
-    yield_pause: AtomicU32,
-    counters: Counters,
     name: String,
 }
 
@@ -396,6 +396,8 @@ impl Channel {
         let shared = Arc::new(Shared {
             map,
             gone: AtomicBool::new(false),
+            yield_pause: AtomicU32::new(0),
+            counters: Counters::default(),
         });
         let target: Arc<dyn watch::OnHangUp> = shared.clone();
         let watched = watch::Watched::new(socket.as_fd(), &target);
@@ -412,8 +414,6 @@ impl Channel {
             mode: Mode::default(),
             read_shut: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            yield_pause: AtomicU32::new(0),
-            counters: Counters::default(),
             name,
         }
     }
@@ -436,7 +436,7 @@ impl Channel {
 
     /// How often this side woke its peer, slept and yielded so far.
     pub fn counters(&self) -> WaitCounts {
-        let c = &self.counters;
+        let c = &self.shared.counters;
         WaitCounts {
             wakes: c.wakes.load(Ordering::Relaxed),
             sleeps: c.sleeps.load(Ordering::Relaxed),
@@ -530,11 +530,11 @@ impl Channel {
         }
         match word.swap(AWAKE, Ordering::AcqRel) {
             SLEEPING => {
-                self.counters.wakes.fetch_add(1, Ordering::Relaxed);
+                self.shared.counters.wakes.fetch_add(1, Ordering::Relaxed);
                 let _ = futex::wake(word, futex::Flags::empty(), u32::MAX);
             }
             DOORBELL => {
-                self.counters.wakes.fetch_add(1, Ordering::Relaxed);
+                self.shared.counters.wakes.fetch_add(1, Ordering::Relaxed);
                 // A full socket buffer already holds doorbells; a gone peer needs none.
                 let _ = rustix::net::send(
                     &self.socket,
@@ -557,6 +557,51 @@ impl Channel {
         if self.mode.nonblocking.load(Ordering::Relaxed) {
             return self.read_polled(&mut head, buf);
         }
+        self.read_blocking(&mut head, |ch, head| ch.take(head, buf))
+    }
+
+    /// Reads in place, without copying: calls `consume` once with octets the peer published —
+    /// as many as lie contiguous in the ring from this side's position, which is all of them
+    /// unless they wrap around the ring's end — and then hands them back to the writer.
+    /// `consume` must copy out what it keeps: the octets are the ring's, lent for the call.
+    /// Returns how many it was given; blocks, ends (`Ok(0)`, `consume` not called) and fails
+    /// as [`read`](Self::read) does. Non-blocking, it does not stop short to arm the
+    /// doorbell: a poller calls it again until `WouldBlock`.
+    pub fn read_in_place(&self, consume: impl FnOnce(&[u8])) -> io::Result<usize> {
+        let mut head = self.head.lock();
+        let mut consume = Some(consume);
+        if !self.mode.nonblocking.load(Ordering::Relaxed) {
+            return self.read_blocking(&mut head, |ch, head| ch.take_in_place(head, &mut consume));
+        }
+        if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        let n = self.take_in_place(&mut head, &mut consume)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        // As in `read_polled`: doorbells rung are taken off first, then it is armed.
+        let live = self.drain_socket();
+        self.word(self.rx, R_READER_WAITING)
+            .store(DOORBELL, Ordering::SeqCst);
+        // Pairs with the fence in `notify`.
+        fence(Ordering::SeqCst);
+        let n = self.take_in_place(&mut head, &mut consume)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        if matches!(live, Liveness::Gone) || self.peer_closed() {
+            return Ok(0);
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    /// The blocking read: `take` until it takes something, waiting in between.
+    fn read_blocking(
+        &self,
+        head: &mut u64,
+        mut take: impl FnMut(&Channel, &mut u64) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         // Computed at the first wait only: a read that finds data reads no clock.
         let mut deadline = None;
         let waiting = self.word(self.rx, R_READER_WAITING);
@@ -564,12 +609,13 @@ impl Channel {
             if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
                 return Ok(0);
             }
-            let n = self.take(&mut head, buf)?;
+            let n = take(self, head)?;
             if n > 0 {
                 return Ok(n);
             }
-            // Whatever the peer published before it closed or died was read first.
-            if self.peer_closed() || self.peer_gone() {
+            // Whatever the peer published before it closed or died is read first (also what
+            // it published between the look above and its closing).
+            if (self.peer_closed() || self.peer_gone()) && self.readable(*head)? == 0 {
                 return Ok(0);
             }
             let h = *head;
@@ -600,12 +646,38 @@ impl Channel {
             return Ok(0);
         }
         self.copy_out(*head, &mut buf[..n]);
+        self.hand_back(head, n);
+        Ok(n)
+    }
+
+    /// Lends the published octets that are contiguous from `head` to `consume` (taken out of
+    /// its option: called at most once), then hands them back to the writer.
+    fn take_in_place(
+        &self,
+        head: &mut u64,
+        consume: &mut Option<impl FnOnce(&[u8])>,
+    ) -> io::Result<usize> {
+        let avail = self.readable(*head)?;
+        if avail == 0 {
+            return Ok(0);
+        }
+        let Some(consume) = consume.take() else {
+            return Ok(0);
+        };
+        let at = (*head as usize) & (self.capacity - 1);
+        let n = avail.min(self.capacity - at);
+        self.map().with_bytes(self.rx.data + at, n, consume);
+        self.hand_back(head, n);
+        Ok(n)
+    }
+
+    /// Publishes the head moved past `n` octets just read, and wakes a writer waiting for room.
+    fn hand_back(&self, head: &mut u64, n: usize) {
         *head = head.wrapping_add(n as u64);
         self.map()
             .u64_at(self.rx.header + R_HEAD)
             .store(*head, Ordering::Release);
         self.notify(self.word(self.rx, R_WRITER_WAITING));
-        Ok(n)
     }
 
     /// A non-blocking read for a poller with edge-triggered readiness, which stops at a short
@@ -771,7 +843,7 @@ impl Channel {
                 tv_sec: slice.as_secs() as _,
                 tv_nsec: slice.subsec_nanos() as _,
             };
-            self.counters.sleeps.fetch_add(1, Ordering::Relaxed);
+            self.shared.counters.sleeps.fetch_add(1, Ordering::Relaxed);
             // EAGAIN (the word changed: woken before sleeping), EINTR and ETIMEDOUT all mean
             // look again.
             let _ = futex::wait(word, futex::Flags::empty(), SLEEPING, Some(&ts));
@@ -792,13 +864,13 @@ impl Channel {
     /// processor and nothing else to run here, the yield returns at once.) True if `ready`
     /// came true meanwhile.
     fn yield_once(&self, ready: &impl Fn() -> bool) -> bool {
-        let pause = self.yield_pause.load(Ordering::Relaxed);
+        let pause = self.shared.yield_pause.load(Ordering::Relaxed);
         if pause > 0 {
-            self.yield_pause.store(pause - 1, Ordering::Relaxed);
+            self.shared.yield_pause.store(pause - 1, Ordering::Relaxed);
             return false;
         }
         let start = Instant::now();
-        self.counters.yields.fetch_add(1, Ordering::Relaxed);
+        self.shared.counters.yields.fetch_add(1, Ordering::Relaxed);
         rustix::thread::sched_yield();
         if ready() {
             return true;
@@ -807,7 +879,9 @@ impl Channel {
             // Not the peer but another process had the processor for a while: under load a
             // sleeper woken by the peer (which preempts) answers sooner than a yielder queued
             // behind others.
-            self.yield_pause.store(YIELD_PAUSE, Ordering::Relaxed);
+            self.shared
+                .yield_pause
+                .store(YIELD_PAUSE, Ordering::Relaxed);
         }
         false
     }

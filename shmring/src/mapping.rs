@@ -1,6 +1,7 @@
 //! The shared segment: an anonymous, sealed memfd mapped `MAP_SHARED`, and the only place in
 //! the crate with `unsafe` code. Everything else reaches the memory through the bounds-checked
-//! accessors here: atomics at fixed, aligned offsets and byte copies in and out.
+//! accessors here: atomics at fixed, aligned offsets, byte copies in and out, and published
+//! octets lent in place for the length of a closure.
 //!
 //! A memfd has no name in any file system, so a segment cannot outlive the last process that
 //! maps it or holds its descriptor: there is nothing to reap after a crash. Its size is sealed
@@ -127,6 +128,23 @@ impl Mapping {
         unsafe {
             std::ptr::copy_nonoverlapping(src.as_ptr(), self.base.as_ptr().add(offset), src.len())
         }
+    }
+
+    /// Lends `len` octets of the segment at `offset` to `f`, in place: the zero-copy read.
+    ///
+    /// Only for octets the peer has published (below the tail read with Acquire ordering),
+    /// which the ring protocol forbids it to write until this side hands them back by
+    /// publishing its head — after `f` returns, since the head is published by the caller.
+    pub(crate) fn with_bytes<R>(&self, offset: usize, len: usize, f: impl FnOnce(&[u8]) -> R) -> R {
+        self.check(offset, len, 1);
+        // SAFETY: in bounds (checked), and the memory lives as long as `self`, which the
+        // borrow cannot outlive (it ends with `f`). Nothing in this process writes these
+        // octets meanwhile: this side writes only the other ring. A peer that follows the
+        // ring protocol does not write them either (they are published and not yet handed
+        // back); one that breaks it can only change octets of its own messages under our
+        // eyes, as it could before a copy — what reads them validates them (GIOP framing).
+        let bytes = unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset), len) };
+        f(bytes)
     }
 
     /// Copies octets of the segment at `offset` into `dst`.

@@ -503,3 +503,63 @@ fn round_trips_of_every_size_cross_the_rings_end_intact() {
     }
     echo.join().unwrap();
 }
+
+/// Reads `n` octets with [`Channel::read_in_place`], returning them and how many calls it took.
+fn read_in_place_exact(ch: &Channel, n: usize) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(n);
+    let mut calls = 0;
+    while out.len() < n {
+        let k = ch.read_in_place(|b| out.extend_from_slice(b)).unwrap();
+        assert!(k > 0, "end of stream after {} of {n} octets", out.len());
+        calls += 1;
+    }
+    (out, calls)
+}
+
+#[test]
+fn reads_in_place_see_every_octet_in_order_across_the_rings_end() {
+    let (c, s) = pair(MIN_CAPACITY);
+    // Moves both counters to 100 octets before the end of the ring.
+    write_all(&c, &[0u8; MIN_CAPACITY - 100]);
+    assert_eq!(read_exact(&s, MIN_CAPACITY - 100).len(), MIN_CAPACITY - 100);
+    let msg: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    write_all(&c, &msg);
+    // Lent in two parts: the 100 octets up to the end, then the 200 from the start.
+    let (got, calls) = read_in_place_exact(&s, 300);
+    assert_eq!(got, msg);
+    assert_eq!(calls, 2);
+    // The octets were handed back: the whole ring is free again.
+    c.set_nonblocking(true).unwrap();
+    assert_eq!(c.write(&vec![1u8; MIN_CAPACITY]).unwrap(), MIN_CAPACITY);
+}
+
+#[test]
+fn reads_in_place_carry_a_stream_larger_than_the_ring_from_another_thread() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let data: Vec<u8> = (0..5 * MIN_CAPACITY + 17).map(|i| (i * 7) as u8).collect();
+    let expected = data.clone();
+    let writer = thread::spawn(move || {
+        for chunk in data.chunks(1000) {
+            write_all(&c, chunk);
+        }
+        c
+    });
+    let (got, _) = read_in_place_exact(&s, expected.len());
+    assert_eq!(got, expected);
+    drop(writer.join().unwrap());
+    // The peer closed: the end of the stream, without a call of the closure.
+    assert_eq!(s.read_in_place(|_| panic!("lent nothing")).unwrap(), 0);
+}
+
+#[test]
+fn a_non_blocking_read_in_place_would_block_and_rings_for_the_next_message() {
+    let (c, s) = pair(MIN_CAPACITY);
+    s.set_nonblocking(true).unwrap();
+    let e = s.read_in_place(|_| panic!("nothing to lend")).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    write_all(&c, b"ding");
+    assert!(socket_readable(&s, 1000), "the doorbell was not rung");
+    let mut got = Vec::new();
+    assert_eq!(s.read_in_place(|b| got.extend_from_slice(b)).unwrap(), 4);
+    assert_eq!(got, b"ding");
+}

@@ -782,9 +782,22 @@ impl ClientConnection {
                 .set_read_timeout(t)
                 .map_err(|e| CloseCause::Io(e.kind()))?;
         }
-        let n = match self.stream.read(buf) {
-            Ok(0) => return Err(CloseCause::PeerClosed),
-            Ok(n) => n,
+        // Whole messages are copied once, from what was read (for SHMIOP, the ring itself)
+        // into their frames; only a message cut by the end of the read waits in the framer.
+        let mut framed = Ok(());
+        let read = self.stream.read_with(buf, |mut input| loop {
+            match framer.next_message(&mut input) {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => break,
+                Err(e) => {
+                    framed = Err(CloseCause::Protocol(e));
+                    break;
+                }
+            }
+        });
+        match read {
+            Ok(0) => Err(CloseCause::PeerClosed),
+            Ok(_) => framed,
             Err(e)
                 if matches!(
                     e.kind(),
@@ -793,19 +806,9 @@ impl ClientConnection {
                         | io::ErrorKind::Interrupted
                 ) =>
             {
-                return Ok(())
+                Ok(())
             }
-            Err(e) => return Err(CloseCause::Io(e.kind())),
-        };
-        // Whole messages are copied once, from the read buffer into their frames; only a
-        // message cut by the end of the read waits in the framer.
-        let mut input = &buf[..n];
-        loop {
-            match framer.next_message(&mut input) {
-                Ok(Some(f)) => frames.push(f),
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(CloseCause::Protocol(e)),
-            }
+            Err(e) => Err(CloseCause::Io(e.kind())),
         }
     }
 }

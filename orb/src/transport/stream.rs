@@ -176,6 +176,25 @@ impl BlockingStream {
         }
     }
 
+    /// Reads once and gives what came to `consume`, returning how much that was (0: end of
+    /// stream, `consume` not called). A socket's octets are read into `buf` first; a SHMIOP
+    /// channel's are lent in place from its ring, without that copy (see
+    /// [`shmring::Channel::read_in_place`]), so `consume` must copy out what it keeps.
+    pub(crate) fn read_with(
+        &self,
+        buf: &mut [u8],
+        consume: impl FnOnce(&[u8]),
+    ) -> io::Result<usize> {
+        if let BlockingStream::Shm(c) = self {
+            return c.read_in_place(consume);
+        }
+        let n = self.read(buf)?;
+        if n > 0 {
+            consume(&buf[..n]);
+        }
+        Ok(n)
+    }
+
     pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             BlockingStream::Tcp(s) => write_iov(&mut &*s, bufs),

@@ -17,7 +17,7 @@ use crate::transport::stream::{BlockingStream, MioStream};
 use crate::transport::{CloseCause, TransportError};
 use mio::{Events, Poll, Token, Waker};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -55,10 +55,12 @@ pub(crate) struct Conn {
 /// A connection's reading, which its threads take turns at.
 struct Reading {
     framer: Framer,
+    /// A socket's read buffer (a SHMIOP channel is framed in place, from its ring).
     buf: Vec<u8>,
-    /// `buf[start..end]`: octets read and not yet framed.
-    start: usize,
-    end: usize,
+    /// The whole messages of the last read not yet taken, in order.
+    framed: VecDeque<Frame>,
+    /// The protocol error that ended the last read's framing, for after its messages.
+    failed: Option<crate::giop::GiopError>,
     /// Why reading ended: once it is set, each thread that takes its turn ends instead.
     ended: Option<CloseCause>,
 }
@@ -252,8 +254,8 @@ impl Acceptor {
                     .framer(self.options.max_message_size)
                     .with_allocator(self.options.allocator),
                 buf: Vec::new(),
-                start: 0,
-                end: 0,
+                framed: VecDeque::new(),
+                failed: None,
                 ended: None,
             }),
             started: AtomicUsize::new(1),
@@ -404,35 +406,40 @@ enum Ended {
     Protocol(crate::giop::GiopError),
 }
 
-/// The connection's next whole message: from what was read already, else read for.
+/// The connection's next whole message: from what was read already, else read for. A read's
+/// whole messages are all framed at once — for SHMIOP straight from the ring, which is then
+/// handed back to the client — and taken one by one.
 fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
     let Reading {
         framer,
         buf,
-        start,
-        end,
+        framed,
+        failed,
         ..
     } = reading;
-    if buf.is_empty() {
+    if buf.is_empty() && !matches!(conn.stream, BlockingStream::Shm(_)) {
         buf.resize(READ_BUF, 0);
     }
     loop {
-        if *start < *end {
-            let mut input = &buf[*start..*end];
-            let framed = framer.next_message(&mut input);
-            *start = *end - input.len();
-            match framed {
-                Ok(Some(frame)) => return Ok(frame),
-                Ok(None) => {}
-                Err(e) => return Err(Ended::Protocol(e)),
-            }
+        if let Some(frame) = framed.pop_front() {
+            return Ok(frame);
         }
-        // Everything read is framed (the framer keeps a message's beginning).
-        *start = 0;
-        *end = 0;
-        match conn.stream.read(buf) {
+        if let Some(e) = failed.take() {
+            return Err(Ended::Protocol(e));
+        }
+        let read = conn.stream.read_with(buf, |mut input| loop {
+            match framer.next_message(&mut input) {
+                Ok(Some(frame)) => framed.push_back(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    *failed = Some(e);
+                    break;
+                }
+            }
+        });
+        match read {
             Ok(0) => return Err(Ended::Closed(CloseCause::PeerClosed)),
-            Ok(n) => *end = n,
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(Ended::Closed(CloseCause::Io(e.kind()))),
         }
