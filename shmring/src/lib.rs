@@ -67,11 +67,15 @@ const WATCHED_SLICE: Duration = if cfg!(test) {
     Duration::from_secs(1)
 };
 /// A side yields its processor once before it sleeps (a peer queued on it runs meanwhile and
-/// publishes without a wake-up call); a yield that came back later than this with nothing
-/// published let another process run a time slice, and yielding pauses for [`YIELD_PAUSE`]
-/// waits.
+/// publishes without a wake-up call). A yield that came back later than this with nothing
+/// published let something else run for a while — another process, or just a peer with
+/// nothing to say — and the side stops yielding for a pause ([`YIELD_PAUSE_MIN`], doubled by
+/// each such yield in a row up to [`YIELD_PAUSE_MAX`], back to the least once a yield pays):
+/// under load a sleeper woken by the peer (which preempts) answers sooner than a yielder
+/// queued behind other processes.
 const LONG_YIELD: Duration = Duration::from_micros(200);
-const YIELD_PAUSE: u32 = 1_000;
+const YIELD_PAUSE_MIN: Duration = Duration::from_millis(1);
+const YIELD_PAUSE_MAX: Duration = Duration::from_millis(128);
 
 const MAGIC: u64 = u64::from_le_bytes(*b"RTORBSHM");
 const VERSION: u32 = 1;
@@ -141,8 +145,11 @@ struct Shared {
     map: Mapping,
     /// The peer's socket hung up (the watcher saw it): the peer is gone.
     gone: AtomicBool,
-    /// Waits left before this side yields again (see [`LONG_YIELD`]).
-    yield_pause: AtomicU32,
+    /// What [`LONG_YIELD`] sets: this side yields again from `yield_after` (nanoseconds since
+    /// `epoch`), and the next pause is `yield_pause` long.
+    epoch: Instant,
+    yield_after: AtomicU64,
+    yield_pause: AtomicU64,
     counters: Counters,
 }
 
@@ -396,7 +403,9 @@ impl Channel {
         let shared = Arc::new(Shared {
             map,
             gone: AtomicBool::new(false),
-            yield_pause: AtomicU32::new(0),
+            epoch: Instant::now(),
+            yield_after: AtomicU64::new(0),
+            yield_pause: AtomicU64::new(YIELD_PAUSE_MIN.as_nanos() as u64),
             counters: Counters::default(),
         });
         let target: Arc<dyn watch::OnHangUp> = shared.clone();
@@ -864,24 +873,28 @@ impl Channel {
     /// processor and nothing else to run here, the yield returns at once.) True if `ready`
     /// came true meanwhile.
     fn yield_once(&self, ready: &impl Fn() -> bool) -> bool {
-        let pause = self.shared.yield_pause.load(Ordering::Relaxed);
-        if pause > 0 {
-            self.shared.yield_pause.store(pause - 1, Ordering::Relaxed);
+        let shared = &*self.shared;
+        let start = Instant::now();
+        let now = start.duration_since(shared.epoch).as_nanos() as u64;
+        if now < shared.yield_after.load(Ordering::Relaxed) {
             return false;
         }
-        let start = Instant::now();
-        self.shared.counters.yields.fetch_add(1, Ordering::Relaxed);
+        shared.counters.yields.fetch_add(1, Ordering::Relaxed);
         rustix::thread::sched_yield();
+        let least = YIELD_PAUSE_MIN.as_nanos() as u64;
         if ready() {
+            if shared.yield_pause.load(Ordering::Relaxed) != least {
+                shared.yield_pause.store(least, Ordering::Relaxed);
+            }
             return true;
         }
         if start.elapsed() >= LONG_YIELD {
-            // Not the peer but another process had the processor for a while: under load a
-            // sleeper woken by the peer (which preempts) answers sooner than a yielder queued
-            // behind others.
-            self.shared
+            let pause = shared.yield_pause.load(Ordering::Relaxed);
+            shared.yield_after.store(now + pause, Ordering::Relaxed);
+            let most = YIELD_PAUSE_MAX.as_nanos() as u64;
+            shared
                 .yield_pause
-                .store(YIELD_PAUSE, Ordering::Relaxed);
+                .store((pause * 2).min(most), Ordering::Relaxed);
         }
         false
     }
