@@ -74,6 +74,13 @@ const WATCHED_SLICE: Duration = if cfg!(test) {
 /// under load a sleeper woken by the peer (which preempts) answers sooner than a yielder
 /// queued behind other processes.
 const LONG_YIELD: Duration = Duration::from_micros(200);
+/// A side whose yields come straight back (nothing else wants its processor) yields again,
+/// for up to this long, before it sleeps: a poll that costs no one anything, which keeps an
+/// idle processor from halting — in a virtual machine, waking a halted processor for the
+/// peer's wake-up took 25-30 µs. A yield that took longer than [`BUSY_YIELD`] means someone
+/// else runs here: then it sleeps at once.
+const YIELD_SPIN: Duration = Duration::from_micros(50);
+const BUSY_YIELD: Duration = Duration::from_micros(10);
 const YIELD_PAUSE_MIN: Duration = Duration::from_millis(1);
 const YIELD_PAUSE_MAX: Duration = Duration::from_millis(128);
 
@@ -866,37 +873,48 @@ impl Channel {
         }
     }
 
-    /// Yields the processor once before sleeping: a peer that was preempted by this side's
+    /// Yields the processor before sleeping: a peer that was preempted by this side's
     /// wake-up, or is queued behind it on this processor, runs now and publishes while this
     /// side still says it is awake, so neither side makes a wake-up call or sleeps — a burst
-    /// of oneways is read in one go instead of one wake-up each. (With the peer on another
-    /// processor and nothing else to run here, the yield returns at once.) True if `ready`
-    /// came true meanwhile.
+    /// of oneways is read in one go instead of one wake-up each. With nothing else to run
+    /// here the yield returns at once, and is repeated for up to [`YIELD_SPIN`] (a peer on
+    /// another processor is watched without halting this one). True if `ready` came true
+    /// meanwhile.
     fn yield_once(&self, ready: &impl Fn() -> bool) -> bool {
         let shared = &*self.shared;
         let start = Instant::now();
-        let now = start.duration_since(shared.epoch).as_nanos() as u64;
-        if now < shared.yield_after.load(Ordering::Relaxed) {
+        let since_epoch = start.duration_since(shared.epoch).as_nanos() as u64;
+        if since_epoch < shared.yield_after.load(Ordering::Relaxed) {
             return false;
         }
-        shared.counters.yields.fetch_add(1, Ordering::Relaxed);
-        rustix::thread::sched_yield();
         let least = YIELD_PAUSE_MIN.as_nanos() as u64;
-        if ready() {
-            if shared.yield_pause.load(Ordering::Relaxed) != least {
-                shared.yield_pause.store(least, Ordering::Relaxed);
+        let mut before = start;
+        loop {
+            shared.counters.yields.fetch_add(1, Ordering::Relaxed);
+            rustix::thread::sched_yield();
+            if ready() {
+                if shared.yield_pause.load(Ordering::Relaxed) != least {
+                    shared.yield_pause.store(least, Ordering::Relaxed);
+                }
+                return true;
             }
-            return true;
+            let after = Instant::now();
+            let took = after.duration_since(before);
+            if took >= LONG_YIELD {
+                let pause = shared.yield_pause.load(Ordering::Relaxed);
+                let now = after.duration_since(shared.epoch).as_nanos() as u64;
+                shared.yield_after.store(now + pause, Ordering::Relaxed);
+                let most = YIELD_PAUSE_MAX.as_nanos() as u64;
+                shared
+                    .yield_pause
+                    .store((pause * 2).min(most), Ordering::Relaxed);
+                return false;
+            }
+            if took >= BUSY_YIELD || after.duration_since(start) >= YIELD_SPIN {
+                return false;
+            }
+            before = after;
         }
-        if start.elapsed() >= LONG_YIELD {
-            let pause = shared.yield_pause.load(Ordering::Relaxed);
-            shared.yield_after.store(now + pause, Ordering::Relaxed);
-            let most = YIELD_PAUSE_MAX.as_nanos() as u64;
-            shared
-                .yield_pause
-                .store((pause * 2).min(most), Ordering::Relaxed);
-        }
-        false
     }
 
     /// Takes doorbells off the socket without blocking and says whether the peer is there.
