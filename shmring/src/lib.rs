@@ -9,16 +9,19 @@
 //!   has published, [`Channel::write`] publishes what fits (a message bigger than the ring goes
 //!   through it in parts). Head and tail counters are `AtomicU64`s in the segment, published
 //!   with Release and read with Acquire ordering.
-//! - A side that finds its ring empty (or full) yields its processor once, then sleeps on a
-//!   futex word in the segment after saying so in that word; the peer makes the wake-up system
-//!   call only when the word says someone sleeps. A peer that runs while this side yields (on
-//!   one processor: the peer it just woke) publishes without any system call, and a side that
+//! - A side that finds its ring empty (or full) yields its processor, then sleeps on a futex
+//!   word in the segment after saying so in that word; the peer makes the wake-up system call
+//!   only when the word says someone sleeps. A peer that runs while this side yields (on one
+//!   processor: the peer it just woke) publishes without any system call, and a side that
 //!   wakes takes everything published: a burst of messages costs far fewer wake-ups than it
-//!   has messages ([`Channel::counters`]). It does not spin: on a host whose processors are
-//!   all busy a spin holds the one its peer waits for (measured: medians three times worse
-//!   with a 50 µs adaptive spin, README). A side driven by a poller (epoll) rather than a
-//!   blocked thread asks for a *doorbell* instead: one octet on the Unix socket, which makes
-//!   the socket readable.
+//!   has messages ([`Channel::counters`]). Yields that come straight back (nothing else wants
+//!   the processor) are repeated for a while before sleeping: a poll that costs no one
+//!   anything. It does not spin: on a host whose processors are all busy a spin holds the one
+//!   its peer waits for (measured: medians three times worse with a 50 µs adaptive spin,
+//!   README). A side driven by a poller (epoll) rather than a blocked thread asks for a
+//!   *doorbell* instead: one octet on the Unix socket, which makes the socket readable.
+//! - [`Channel::read_in_place`] lends published octets to a closure straight from the ring
+//!   (the zero-copy read); [`Channel::read`] copies them out.
 //! - The Unix socket tells when the peer is gone: a peer that died (even by `SIGKILL`) has
 //!   closed it. The process's watcher thread waits in `epoll` for every channel's socket to
 //!   hang up and then wakes that channel's sleepers at once, so a read ends (end of stream)

@@ -4,7 +4,8 @@
 //! vectored writes.
 //!
 //! A SHMIOP connection ([`shmring::Channel`]) reads and writes like a socket. Blocking, it
-//! waits on futexes in the shared segment (no system call while the peer keeps it busy);
+//! yields and then waits on futexes in the shared segment (no wake-up call while the peer
+//! keeps it busy), and is read in place ([`BlockingStream::read_with`]);
 //! non-blocking, under the reactor, its Unix socket is what the poller watches: the peer
 //! rings it with one octet when it publishes to a side that said it waits there.
 
