@@ -222,7 +222,7 @@ struct Counters {
     yields: AtomicU64,
 }
 
-/// A snapshot of a channel side's [`Counters`]: how often it made the system calls that the
+/// A snapshot of what a channel side counted: how often it made the system calls that the
 /// rings exist to avoid.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitCounts {
