@@ -126,8 +126,13 @@ impl Values {
     }
 }
 
-/// `mirror(in Values v) -> Values`; `blob(in sequence<octet> b) -> sequence<octet>`.
-struct Mirror;
+/// `mirror(in Values v) -> Values`; `blob(in sequence<octet> b) -> sequence<octet>`;
+/// `oneway note(in unsigned long n)`, which keeps `n`, and `notes() -> sequence<unsigned long>`,
+/// the numbers kept, in the order they came.
+#[derive(Default)]
+struct Mirror {
+    notes: std::sync::Mutex<Vec<u32>>,
+}
 
 impl Servant for Mirror {
     fn repository_id(&self) -> &'static str {
@@ -150,6 +155,17 @@ impl Servant for Mirror {
             "blob" => {
                 let b = args.read_octet_seq()?.to_vec();
                 reply.write_octet_seq(&b)?;
+            }
+            "note" => {
+                let n = args.read_ulong()?;
+                self.notes.lock().unwrap().push(n);
+            }
+            "notes" => {
+                let notes = self.notes.lock().unwrap();
+                reply.write_ulong(notes.len() as u32);
+                for &n in notes.iter() {
+                    reply.write_ulong(n);
+                }
             }
             _ => return Err(SystemException::bad_operation()),
         }
@@ -191,7 +207,7 @@ fn server(endpoints: &[&str], strategy: Strategy) -> (Orb, ObjectRef) {
     o.parse_args(args).unwrap();
     let orb = Orb::init(o).unwrap();
     let obj = orb
-        .activate(&orb.root_poa(), Arc::new(Mirror) as ServantRef)
+        .activate(&orb.root_poa(), Arc::new(Mirror::default()) as ServantRef)
         .unwrap();
     (orb, obj)
 }
@@ -292,6 +308,44 @@ fn asynchronous_calls_in_flight_together_over_shared_memory() {
     assert_eq!(r.transport(), Some("shmiop"));
     cli.shutdown(true);
     srv.shutdown(true);
+}
+
+#[test]
+fn a_burst_of_oneways_is_served_whole_and_in_order_under_every_server_strategy() {
+    // The client publishes oneways without waiting; the server reads what the ring holds and
+    // serves each whole message in order, in place from the ring under thread per connection.
+    // A small ring makes the burst wrap around it many times and fill it.
+    for strategy in [
+        Strategy::ThreadPerConnection,
+        Strategy::Reactive,
+        Strategy::ThreadPool { threads: 2 },
+    ] {
+        let (srv, obj) = server(TCP_AND_SHM, strategy);
+        let (cli, r) = client(&obj, &["-ORBshmRingSize", "4096"]);
+        let n = 5_000u32;
+        for i in 0..n {
+            r.invoke_oneway("note", &|e: &mut Encoder| {
+                e.write_ulong(i);
+                Ok(())
+            })
+            .unwrap();
+        }
+        // A twoway after them on the same connection is served after them.
+        let notes = r
+            .invoke("notes", &|_: &mut Encoder| Ok(()))
+            .unwrap()
+            .normal_result(|d| {
+                let len = d.read_ulong()?;
+                (0..len)
+                    .map(|_| d.read_ulong())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        assert_eq!(notes, (0..n).collect::<Vec<_>>(), "under {strategy:?}");
+        assert_eq!(r.transport(), Some("shmiop"));
+        cli.shutdown(true);
+        srv.shutdown(true);
+    }
 }
 
 #[test]
