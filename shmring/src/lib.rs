@@ -581,12 +581,14 @@ impl Channel {
 
     /// Reads in place, without copying: calls `consume` once with octets the peer published —
     /// as many as lie contiguous in the ring from this side's position, which is all of them
-    /// unless they wrap around the ring's end — and then hands them back to the writer.
-    /// `consume` must copy out what it keeps: the octets are the ring's, lent for the call.
-    /// Returns how many it was given; blocks, ends (`Ok(0)`, `consume` not called) and fails
-    /// as [`read`](Self::read) does. Non-blocking, it does not stop short to arm the
-    /// doorbell: a poller calls it again until `WouldBlock`.
-    pub fn read_in_place(&self, consume: impl FnOnce(&[u8])) -> io::Result<usize> {
+    /// unless they wrap around the ring's end — and then hands back to the writer as many as
+    /// `consume` says it took (at most those it was given): the rest are lent again by the
+    /// next read, which finds them at once. `consume` must copy out what it keeps: the octets
+    /// are the ring's, lent for the call. Returns how many it was given; blocks, ends
+    /// (`Ok(0)`, `consume` not called) and fails as [`read`](Self::read) does. Non-blocking,
+    /// it does not stop short to arm the doorbell: a poller calls it again until
+    /// `WouldBlock`.
+    pub fn read_in_place(&self, consume: impl FnOnce(&[u8]) -> usize) -> io::Result<usize> {
         let mut head = self.head.lock();
         let mut consume = Some(consume);
         if !self.mode.nonblocking.load(Ordering::Relaxed) {
@@ -674,7 +676,7 @@ impl Channel {
     fn take_in_place(
         &self,
         head: &mut u64,
-        consume: &mut Option<impl FnOnce(&[u8])>,
+        consume: &mut Option<impl FnOnce(&[u8]) -> usize>,
     ) -> io::Result<usize> {
         let avail = self.readable(*head)?;
         if avail == 0 {
@@ -685,8 +687,8 @@ impl Channel {
         };
         let at = (*head as usize) & (self.capacity - 1);
         let n = avail.min(self.capacity - at);
-        self.map().with_bytes(self.rx.data + at, n, consume);
-        self.hand_back(head, n);
+        let taken = self.map().with_bytes(self.rx.data + at, n, consume).min(n);
+        self.hand_back(head, taken);
         Ok(n)
     }
 

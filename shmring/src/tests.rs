@@ -509,7 +509,12 @@ fn read_in_place_exact(ch: &Channel, n: usize) -> (Vec<u8>, usize) {
     let mut out = Vec::with_capacity(n);
     let mut calls = 0;
     while out.len() < n {
-        let k = ch.read_in_place(|b| out.extend_from_slice(b)).unwrap();
+        let k = ch
+            .read_in_place(|b| {
+                out.extend_from_slice(b);
+                b.len()
+            })
+            .unwrap();
         assert!(k > 0, "end of stream after {} of {n} octets", out.len());
         calls += 1;
     }
@@ -560,6 +565,45 @@ fn a_non_blocking_read_in_place_would_block_and_rings_for_the_next_message() {
     write_all(&c, b"ding");
     assert!(socket_readable(&s, 1000), "the doorbell was not rung");
     let mut got = Vec::new();
-    assert_eq!(s.read_in_place(|b| got.extend_from_slice(b)).unwrap(), 4);
+    assert_eq!(
+        s.read_in_place(|b| {
+            got.extend_from_slice(b);
+            b.len()
+        })
+        .unwrap(),
+        4
+    );
     assert_eq!(got, b"ding");
+}
+
+#[test]
+fn what_a_read_in_place_does_not_take_is_lent_again_by_the_next() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"onetwothree");
+    // Given all eleven, takes three: the rest stays published.
+    let mut first = Vec::new();
+    let given = s
+        .read_in_place(|b| {
+            first.extend_from_slice(&b[..3]);
+            3
+        })
+        .unwrap();
+    assert_eq!((given, first.as_slice()), (11, &b"one"[..]));
+    // Claiming more than it was given takes what it was given, no more.
+    let mut rest = Vec::new();
+    let given = s
+        .read_in_place(|b| {
+            rest.extend_from_slice(b);
+            usize::MAX
+        })
+        .unwrap();
+    assert_eq!((given, rest.as_slice()), (8, &b"twothree"[..]));
+    write_all(&c, b"!");
+    let mut last = Vec::new();
+    s.read_in_place(|b| {
+        last.extend_from_slice(b);
+        b.len()
+    })
+    .unwrap();
+    assert_eq!(last, b"!");
 }

@@ -187,7 +187,10 @@ impl BlockingStream {
         consume: impl FnOnce(&[u8]),
     ) -> io::Result<usize> {
         if let BlockingStream::Shm(c) = self {
-            return c.read_in_place(consume);
+            return c.read_in_place(|octets| {
+                consume(octets);
+                octets.len()
+            });
         }
         let n = self.read(buf)?;
         if n > 0 {

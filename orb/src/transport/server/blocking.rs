@@ -17,7 +17,7 @@ use crate::transport::stream::{BlockingStream, MioStream};
 use crate::transport::{CloseCause, TransportError};
 use mio::{Events, Poll, Token, Waker};
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -57,10 +57,9 @@ struct Reading {
     framer: Framer,
     /// A socket's read buffer (a SHMIOP channel is framed in place, from its ring).
     buf: Vec<u8>,
-    /// The whole messages of the last read not yet taken, in order.
-    framed: VecDeque<Frame>,
-    /// The protocol error that ended the last read's framing, for after its messages.
-    failed: Option<crate::giop::GiopError>,
+    /// `buf[start..end]`: octets read and not framed yet.
+    start: usize,
+    end: usize,
     /// Why reading ended: once it is set, each thread that takes its turn ends instead.
     ended: Option<CloseCause>,
 }
@@ -254,8 +253,8 @@ impl Acceptor {
                     .framer(self.options.max_message_size)
                     .with_allocator(self.options.allocator),
                 buf: Vec::new(),
-                framed: VecDeque::new(),
-                failed: None,
+                start: 0,
+                end: 0,
                 ended: None,
             }),
             started: AtomicUsize::new(1),
@@ -406,37 +405,54 @@ enum Ended {
     Protocol(crate::giop::GiopError),
 }
 
-/// The connection's next whole message: from what was read already, else read for. A read's
-/// whole messages are all framed at once — for SHMIOP straight from the ring, which is then
-/// handed back to the client — and taken one by one.
+/// The connection's next whole message: from what was read already, else read for. Framed
+/// one at a time, each into a buffer of the thread's pool when it is taken: a read of many
+/// small messages (a burst of oneways) does not allocate them all at once. A SHMIOP channel
+/// lends its ring instead of a read buffer, and keeps what is not framed yet.
 fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
     let Reading {
         framer,
         buf,
-        framed,
-        failed,
+        start,
+        end,
         ..
     } = reading;
-    if buf.is_empty() && !matches!(conn.stream, BlockingStream::Shm(_)) {
-        buf.resize(READ_BUF, 0);
-    }
+    let framed = |f: Result<Option<Frame>, crate::giop::GiopError>| match f {
+        Ok(Some(frame)) => Some(Ok(frame)),
+        Ok(None) => None,
+        Err(e) => Some(Err(Ended::Protocol(e))),
+    };
     loop {
-        if let Some(frame) = framed.pop_front() {
-            return Ok(frame);
-        }
-        if let Some(e) = failed.take() {
-            return Err(Ended::Protocol(e));
-        }
-        let read = conn.stream.read_with(buf, |mut input| loop {
-            match framer.next_message(&mut input) {
-                Ok(Some(frame)) => framed.push_back(frame),
-                Ok(None) => break,
-                Err(e) => {
-                    *failed = Some(e);
-                    break;
-                }
+        if *start < *end {
+            let mut input = &buf[*start..*end];
+            let next = framer.next_message(&mut input);
+            *start = *end - input.len();
+            if let Some(frame) = framed(next) {
+                return frame;
             }
-        });
+        }
+        let read = match &conn.stream {
+            BlockingStream::Shm(ring) => {
+                let mut next = Ok(None);
+                let read = ring.read_in_place(|input| {
+                    let mut rest = input;
+                    next = framer.next_message(&mut rest);
+                    input.len() - rest.len()
+                });
+                if let (Ok(1..), Some(frame)) = (&read, framed(next)) {
+                    return frame;
+                }
+                read
+            }
+            stream => {
+                if buf.is_empty() {
+                    buf.resize(READ_BUF, 0);
+                }
+                let read = stream.read(buf);
+                (*start, *end) = (0, *read.as_ref().unwrap_or(&0));
+                read
+            }
+        };
         match read {
             Ok(0) => return Err(Ended::Closed(CloseCause::PeerClosed)),
             Ok(_) => {}
