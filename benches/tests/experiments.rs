@@ -72,6 +72,8 @@ const EXPERIMENTS: [(&str, &[&str]); 8] = [
         "oneways",
         &[
             "omniorb_to_omniorb",
+            "raw_tcp",
+            "rtorb_to_omniorb",
             "rtorb_giop_reactive",
             "rtorb_giop_pool",
             "rtorb_giop_tpc",
@@ -82,13 +84,14 @@ const EXPERIMENTS: [(&str, &[&str]); 8] = [
 ];
 
 /// The clients experiment's servers, and its counts of clients in quick mode.
-const CLIENTS_SERVERS: [&str; 6] = [
+const CLIENTS_SERVERS: [&str; 7] = [
     "omniorb_tpc",
     "omniorb_pool",
     "rtorb_reactive",
     "rtorb_pool_2",
     "rtorb_pool_4",
     "rtorb_tpc",
+    "raw_floor",
 ];
 const QUICK_CLIENTS: [usize; 2] = [1, 2];
 
