@@ -36,13 +36,14 @@ pub const OMNIORB_TPC: &str = "omniorb_tpc";
 pub const OMNIORB_POOL: &str = "omniorb_pool";
 
 impl Server {
-    /// omniORB's two models, then rtorb's reactive server, a leader/followers pool of each of
-    /// `pool_threads` sizes and thread per connection.
+    /// omniORB's two models, then rtorb's reactive and adaptive servers, a leader/followers
+    /// pool of each of `pool_threads` sizes and thread per connection.
     pub fn all(pool_threads: &[usize]) -> Vec<Server> {
         let mut servers = vec![
             Server::Omniorb(OmniModel::ThreadPerConnection),
             Server::Omniorb(OmniModel::Pool),
             Server::Rtorb(ServerKind::Reactive),
+            Server::Rtorb(ServerKind::Adaptive),
         ];
         servers.extend(
             pool_threads
@@ -60,6 +61,7 @@ impl Server {
             Server::Omniorb(OmniModel::Pool) => OMNIORB_POOL.to_owned(),
             Server::Rtorb(ServerKind::Reactive) => "rtorb_reactive".to_owned(),
             Server::Rtorb(ServerKind::Pool(n)) => format!("rtorb_pool_{n}"),
+            Server::Rtorb(ServerKind::Adaptive) => "rtorb_adaptive".to_owned(),
             Server::Rtorb(ServerKind::PerConnection) => "rtorb_tpc".to_owned(),
         }
     }

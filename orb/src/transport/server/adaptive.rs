@@ -242,13 +242,15 @@ impl Crew {
                 stuck += usize::from(busy && since < cur);
                 quiet &= !busy && since + PARK_AFTER_IDLE_TICKS <= cur;
             }
-            let retired: Vec<JoinHandle<()>>;
-            (st.handles, retired) = std::mem::take(&mut st.handles)
-                .into_iter()
-                .partition(|h| !h.is_finished());
-            for h in retired {
-                // Ended: the join returns at once.
-                let _ = h.join();
+            if st.handles.iter().any(JoinHandle::is_finished) {
+                let retired: Vec<JoinHandle<()>>;
+                (st.handles, retired) = std::mem::take(&mut st.handles)
+                    .into_iter()
+                    .partition(|h| !h.is_finished());
+                for h in retired {
+                    // Ended: the join returns at once.
+                    let _ = h.join();
+                }
             }
             if stuck >= st.threads {
                 // Nobody polls, and the threads that would have come back have not. Pending
