@@ -66,15 +66,49 @@ impl Default for AdaptivePolicy {
     }
 }
 
-/// One thread's stamp: the monitor's epoch when it took its current piece of work (busy), or
-/// when it finished its last one (idle), shifted left one bit, with the low bit for "busy".
+/// One thread's place in the crew: its stamp, the monitor's epoch when it took its current
+/// piece of work (busy) or when it finished its last one (idle), shifted left one bit, with
+/// the low bit for "busy"; and its kernel thread id, to tell a thread that blocks from one
+/// that computes or waits for a core.
 #[derive(Debug)]
-pub(super) struct Slot(AtomicU64);
+pub(super) struct Slot {
+    stamp: AtomicU64,
+    /// 0 until the thread has said (or if it could not tell).
+    tid: AtomicU64,
+}
 
 impl Slot {
     fn load(&self) -> (bool, u64) {
-        let v = self.0.load(Ordering::SeqCst);
+        let v = self.stamp.load(Ordering::SeqCst);
         (v & 1 == 1, v >> 1)
+    }
+
+    /// Called by the thread itself when it starts.
+    pub(super) fn set_thread(&self) {
+        // `/proc/thread-self` links to `PID/task/TID`: the id without `unsafe` or libc.
+        let tid = std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+            .unwrap_or(0);
+        self.tid.store(tid, Ordering::Relaxed);
+    }
+
+    /// Whether the kernel has the thread running or ready to run (state `R` in
+    /// `/proc/self/task/TID/stat`), as opposed to asleep (blocked in a call that waits). Not
+    /// known: asleep, so that the monitor errs towards serving the other connections.
+    fn runnable(&self) -> bool {
+        let tid = self.tid.load(Ordering::Relaxed);
+        if tid == 0 {
+            return false;
+        }
+        std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // `TID (COMM) STATE ...`; COMM may itself hold parentheses and spaces.
+                let after = &stat[stat.rfind(')')? + 1..];
+                after.split_whitespace().next().map(|state| state == "R")
+            })
+            .unwrap_or(false)
     }
 }
 
@@ -134,7 +168,10 @@ impl Crew {
     }
 
     fn enlist_locked(&self, st: &mut CrewState, spawn: Spawn<'_>) -> io::Result<()> {
-        let slot = Arc::new(Slot(AtomicU64::new(self.epoch.load(Ordering::SeqCst) << 1)));
+        let slot = Arc::new(Slot {
+            stamp: AtomicU64::new(self.epoch.load(Ordering::SeqCst) << 1),
+            tid: AtomicU64::new(0),
+        });
         let handle = spawn(slot.clone())?;
         st.threads += 1;
         st.slots.push(slot);
@@ -150,7 +187,7 @@ impl Crew {
     /// A thread took a piece of work.
     pub(super) fn begin(&self, slot: &Slot) {
         let epoch = self.epoch.load(Ordering::Relaxed);
-        slot.0.store(epoch << 1 | 1, Ordering::SeqCst);
+        slot.stamp.store(epoch << 1 | 1, Ordering::SeqCst);
         if self.parked.load(Ordering::SeqCst) {
             let mut st = self.state.lock();
             st.kicked = true;
@@ -161,7 +198,7 @@ impl Crew {
     /// A thread finished its piece of work.
     pub(super) fn end(&self, slot: &Slot) {
         let epoch = self.epoch.load(Ordering::Relaxed);
-        slot.0.store(epoch << 1, Ordering::Release);
+        slot.stamp.store(epoch << 1, Ordering::Release);
     }
 
     /// Whether the thread with this slot, coming for work, is to end instead (it is then
@@ -242,6 +279,12 @@ impl Crew {
                 stuck += usize::from(busy && since < cur);
                 quiet &= !busy && since + PARK_AFTER_IDLE_TICKS <= cur;
             }
+            // Threads stuck but runnable compute, or wait for a core the machine's other
+            // work holds: they come back by themselves, and one more thread would only
+            // compete with them (on one core, a hand-off per request). Only a thread asleep in
+            // its work (blocked, or waiting for a nested call) calls for another.
+            let blocked =
+                stuck >= st.threads && st.slots.iter().any(|s| s.load().0 && !s.runnable());
             if st.handles.iter().any(JoinHandle::is_finished) {
                 let retired: Vec<JoinHandle<()>>;
                 (st.handles, retired) = std::mem::take(&mut st.handles)
@@ -252,7 +295,7 @@ impl Crew {
                     let _ = h.join();
                 }
             }
-            if stuck >= st.threads {
+            if blocked {
                 // Nobody polls, and the threads that would have come back have not. Pending
                 // retirements are called off: every thread is needed.
                 st.to_retire = 0;
@@ -297,5 +340,46 @@ impl Crew {
                 needed = 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot() -> Slot {
+        Slot {
+            stamp: AtomicU64::new(0),
+            tid: AtomicU64::new(0),
+        }
+    }
+
+    #[test]
+    fn a_thread_that_waits_is_told_from_one_that_runs() {
+        // Unknown: taken for asleep.
+        assert!(!slot().runnable());
+        // The thread asking is running.
+        let me = slot();
+        me.set_thread();
+        assert_ne!(me.tid.load(Ordering::Relaxed), 0);
+        assert!(me.runnable());
+        // A thread blocked in a receive is asleep (once it got there).
+        let waiting = Arc::new(slot());
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (told_tx, told_rx) = std::sync::mpsc::channel();
+        let w = waiting.clone();
+        let t = std::thread::spawn(move || {
+            w.set_thread();
+            told_tx.send(()).unwrap();
+            let _ = rx.recv();
+        });
+        told_rx.recv().unwrap();
+        let asleep = (0..10_000).any(|_| {
+            std::thread::sleep(Duration::from_millis(1));
+            !waiting.runnable()
+        });
+        assert!(asleep, "the waiting thread was never seen asleep");
+        tx.send(()).unwrap();
+        t.join().unwrap();
     }
 }

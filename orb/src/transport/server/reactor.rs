@@ -486,6 +486,9 @@ impl Reactor {
     /// A serving thread: `slot` is its place in an adaptive server's crew.
     fn run(self: Arc<Self>, ready: Option<&ThreadsReady>, slot: Option<Arc<Slot>>) {
         super::prepare_server_thread(self.options.allocator);
+        if let Some(slot) = &slot {
+            slot.set_thread();
+        }
         let mut buf = vec![0u8; READ_BUF];
         if let Some(ready) = ready {
             ready.one_more();
