@@ -327,6 +327,7 @@ mod tests {
                 "omniorb_tpc",
                 "omniorb_pool",
                 "rtorb_reactive",
+                "rtorb_adaptive",
                 "rtorb_pool_2",
                 "rtorb_pool_4",
                 "rtorb_tpc"
