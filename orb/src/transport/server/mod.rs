@@ -28,7 +28,7 @@ use std::time::Duration;
 ///
 /// Called from the server's threads; under [`Strategy::Reactive`] every call for every
 /// connection comes from the one reactor thread, so a handler that blocks stalls the whole
-/// server — use a pool or thread-per-connection for servants that block.
+/// server — use a pool, adaptive or thread-per-connection for servants that block.
 pub trait Handler: Send + Sync + 'static {
     /// A whole message (fragments already joined) arrived on `conn`. Messages of one
     /// connection are delivered one at a time, in order.
