@@ -75,6 +75,9 @@ pub(super) struct Slot {
     stamp: AtomicU64,
     /// 0 until the thread has said (or if it could not tell).
     tid: AtomicU64,
+    /// `/proc/self/task/TID/stat`, made once so that looking allocates nothing (a server's
+    /// steady state allocates nothing, its monitor included).
+    stat: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl Slot {
@@ -90,25 +93,35 @@ impl Slot {
             .ok()
             .and_then(|p| p.file_name()?.to_str()?.parse().ok())
             .unwrap_or(0);
-        self.tid.store(tid, Ordering::Relaxed);
+        if tid != 0 {
+            let _ = self.stat.set(format!("/proc/self/task/{tid}/stat").into());
+        }
+        self.tid.store(tid, Ordering::Release);
     }
 
     /// Whether the kernel has the thread running or ready to run (state `R` in
     /// `/proc/self/task/TID/stat`), as opposed to asleep (blocked in a call that waits). Not
     /// known: asleep, so that the monitor errs towards serving the other connections.
     fn runnable(&self) -> bool {
-        let tid = self.tid.load(Ordering::Relaxed);
-        if tid == 0 {
+        if self.tid.load(Ordering::Acquire) == 0 {
             return false;
         }
-        std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                // `TID (COMM) STATE ...`; COMM may itself hold parentheses and spaces.
-                let after = &stat[stat.rfind(')')? + 1..];
-                after.split_whitespace().next().map(|state| state == "R")
-            })
-            .unwrap_or(false)
+        let Some(path) = self.stat.get() else {
+            return false;
+        };
+        // `TID (COMM) STATE ...`: COMM is at most 15 octets, but may itself hold parentheses
+        // and spaces, so the state follows the last `)`. A short path opens without
+        // allocating, and the start of the file fits on the stack.
+        let mut buf = [0u8; 128];
+        let Ok(n) = std::fs::File::open(path).and_then(|mut f| io::Read::read(&mut f, &mut buf))
+        else {
+            return false;
+        };
+        let stat = &buf[..n];
+        stat.iter()
+            .rposition(|&b| b == b')')
+            .and_then(|close| stat.get(close + 2))
+            .is_some_and(|&state| state == b'R')
     }
 }
 
@@ -171,6 +184,7 @@ impl Crew {
         let slot = Arc::new(Slot {
             stamp: AtomicU64::new(self.epoch.load(Ordering::SeqCst) << 1),
             tid: AtomicU64::new(0),
+            stat: std::sync::OnceLock::new(),
         });
         let handle = spawn(slot.clone())?;
         st.threads += 1;
@@ -351,6 +365,7 @@ mod tests {
         Slot {
             stamp: AtomicU64::new(0),
             tid: AtomicU64::new(0),
+            stat: std::sync::OnceLock::new(),
         }
     }
 
