@@ -508,6 +508,12 @@ impl Listener {
 /// than any other (the allocations a thread makes on its first use of these, made now).
 fn prepare_server_thread(allocator: AllocatorStrategy) {
     buffers::warm_up(allocator);
+    prepare_waiting_thread();
+}
+
+/// What a thread that waits on locks does first, so that its first wait later allocates
+/// nothing.
+fn prepare_waiting_thread() {
     // parking_lot registers a thread in its global table (growing the table as the count of
     // threads grows: an allocation) the first time the thread waits on a lock. Under load a
     // pool thread may first meet a contended lock long after it started; a zero-length

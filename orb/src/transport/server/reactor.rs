@@ -358,9 +358,15 @@ impl Reactor {
         });
         let monitor = first.and_then(|()| {
             let r = reactor.clone();
+            let ready = ready.clone();
             std::thread::Builder::new()
                 .name("rtorb-adapt-mon".into())
-                .spawn(move || r.monitor())
+                .spawn(move || {
+                    // Its start-up allocations made before the server is said to be ready.
+                    super::prepare_waiting_thread();
+                    ready.one_more();
+                    r.monitor();
+                })
         });
         match monitor {
             Ok(h) => crew.keep_handle(h),
@@ -373,7 +379,8 @@ impl Reactor {
                 });
             }
         }
-        ready.wait_for(1);
+        // The first serving thread and the monitor.
+        ready.wait_for(2);
         Ok((reactor, Vec::new()))
     }
 
