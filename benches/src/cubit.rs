@@ -189,6 +189,9 @@ pub enum ServerKind {
     Reactive,
     /// A leader/followers pool of this many threads.
     Pool(usize),
+    /// One reactor thread, growing into leader/followers while handlers block (the ORB's
+    /// defaults for `-ORBthreadStrategy adaptive`).
+    Adaptive,
     /// A thread per connection, blocking reads (omniORB's default server model).
     PerConnection,
 }
@@ -202,6 +205,7 @@ impl ServerKind {
         match self {
             ServerKind::Reactive => "reactive".to_owned(),
             ServerKind::Pool(threads) => format!("pool:{threads}"),
+            ServerKind::Adaptive => "adaptive".to_owned(),
             ServerKind::PerConnection => "connection".to_owned(),
         }
     }
@@ -210,6 +214,7 @@ impl ServerKind {
         match name {
             "reactive" => Some(ServerKind::Reactive),
             "pool" => Some(ServerKind::POOL),
+            "adaptive" => Some(ServerKind::Adaptive),
             "connection" => Some(ServerKind::PerConnection),
             _ => {
                 let threads = name.strip_prefix("pool:")?.parse().ok()?;
@@ -222,6 +227,7 @@ impl ServerKind {
         match self {
             ServerKind::Reactive => Strategy::Reactive,
             ServerKind::Pool(threads) => Strategy::ThreadPool { threads },
+            ServerKind::Adaptive => Strategy::Adaptive(orb::transport::AdaptivePolicy::default()),
             ServerKind::PerConnection => Strategy::ThreadPerConnection,
         }
     }
@@ -264,7 +270,7 @@ pub fn serve_if_asked() {
         return;
     };
     let Some(kind) = kind.to_str().and_then(ServerKind::parse) else {
-        eprintln!("{SERVE_ENV}={kind:?}: expected reactive, pool, pool:N or connection");
+        eprintln!("{SERVE_ENV}={kind:?}: expected reactive, pool, pool:N, adaptive or connection");
         std::process::exit(2);
     };
     match serve(kind) {

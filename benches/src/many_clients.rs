@@ -38,13 +38,15 @@ pub const OMNIORB_TPC: &str = "omniorb_tpc";
 pub const OMNIORB_POOL: &str = "omniorb_pool";
 
 impl Server {
-    /// omniORB's two models, then rtorb's reactive server, a leader/followers pool of each of
-    /// `pool_threads` sizes and thread per connection, then the floor no server goes under.
+    /// omniORB's two models, then rtorb's reactive and adaptive servers, a leader/followers
+    /// pool of each of `pool_threads` sizes and thread per connection, then the floor no
+    /// server goes under.
     pub fn all(pool_threads: &[usize]) -> Vec<Server> {
         let mut servers = vec![
             Server::Omniorb(OmniModel::ThreadPerConnection),
             Server::Omniorb(OmniModel::Pool),
             Server::Rtorb(ServerKind::Reactive),
+            Server::Rtorb(ServerKind::Adaptive),
         ];
         servers.extend(
             pool_threads
@@ -63,6 +65,7 @@ impl Server {
             Server::Omniorb(OmniModel::Pool) => OMNIORB_POOL.to_owned(),
             Server::Rtorb(ServerKind::Reactive) => "rtorb_reactive".to_owned(),
             Server::Rtorb(ServerKind::Pool(n)) => format!("rtorb_pool_{n}"),
+            Server::Rtorb(ServerKind::Adaptive) => "rtorb_adaptive".to_owned(),
             Server::Rtorb(ServerKind::PerConnection) => "rtorb_tpc".to_owned(),
             Server::RawFloor => "raw_floor".to_owned(),
         }
@@ -330,6 +333,7 @@ mod tests {
                 "omniorb_tpc",
                 "omniorb_pool",
                 "rtorb_reactive",
+                "rtorb_adaptive",
                 "rtorb_pool_2",
                 "rtorb_pool_4",
                 "rtorb_tpc",

@@ -50,6 +50,7 @@ fn every_case_of_every_section_runs() {
         ("rtorb_giop_reactive", 6),
         ("rtorb_giop_pool", 6),
         ("rtorb_giop_tpc", 6),
+        ("rtorb_giop_adaptive", 5),
         ("rtorb_lite_reactive", 5),
         ("rtorb_uiop_reactive", 5),
     ] {

@@ -64,6 +64,7 @@ const EXPERIMENTS: [(&str, &[&str]); 8] = [
             "rtorb_giop_reactive",
             "rtorb_giop_pool",
             "rtorb_giop_tpc",
+            "rtorb_giop_adaptive",
             "rtorb_lite_reactive",
             "rtorb_uiop_reactive",
         ],
@@ -84,10 +85,11 @@ const EXPERIMENTS: [(&str, &[&str]); 8] = [
 ];
 
 /// The clients experiment's servers, and its counts of clients in quick mode.
-const CLIENTS_SERVERS: [&str; 7] = [
+const CLIENTS_SERVERS: [&str; 8] = [
     "omniorb_tpc",
     "omniorb_pool",
     "rtorb_reactive",
+    "rtorb_adaptive",
     "rtorb_pool_2",
     "rtorb_pool_4",
     "rtorb_tpc",

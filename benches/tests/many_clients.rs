@@ -34,6 +34,7 @@ fn every_server_is_measured_with_every_count_of_clients() {
         "omniorb_tpc",
         "omniorb_pool",
         "rtorb_reactive",
+        "rtorb_adaptive",
         "rtorb_pool_2",
         "rtorb_tpc",
     ];

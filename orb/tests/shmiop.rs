@@ -231,6 +231,7 @@ fn every_type_round_trips_over_shared_memory_under_every_server_strategy() {
     for strategy in [
         Strategy::Reactive,
         Strategy::ThreadPool { threads: 3 },
+        Strategy::Adaptive(orb::transport::AdaptivePolicy::default()),
         Strategy::ThreadPerConnection,
     ] {
         let (srv, obj) = server(TCP_AND_SHM, strategy);

@@ -21,7 +21,11 @@ fn threads_sharing_one_connection_each_get_their_own_reply() {
     const THREADS: u32 = 8;
     const CALLS: u32 = 200;
     let dir = SocketDir::new();
-    for strategy in [Strategy::Reactive, Strategy::ThreadPool { threads: 3 }] {
+    for strategy in [
+        Strategy::Reactive,
+        Strategy::ThreadPool { threads: 3 },
+        ADAPTIVE,
+    ] {
         for (endpoint, dialect) in [
             (tcp_any(), Dialect::Giop),
             (dir.endpoint("mux"), Dialect::LITE_NATIVE),

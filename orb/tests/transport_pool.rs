@@ -151,6 +151,7 @@ fn many_connections_keep_their_order_under_a_pool() {
         Strategy::ThreadPool { threads: 4 },
         Strategy::ThreadPool { threads: 2 },
         Strategy::Reactive,
+        ADAPTIVE,
     ] {
         let handler = Pool::new(1);
         let (server, bound) = serve(
@@ -224,7 +225,11 @@ fn a_connection_that_never_stops_sending_leaves_the_others_served() {
     // A Unix socket: its buffer holds far more than a read takes, where TCP's window, small at
     // first, would keep every read short and the budget never spent.
     let dir = SocketDir::new();
-    for strategy in [Strategy::Reactive, Strategy::ThreadPool { threads: 2 }] {
+    for strategy in [
+        Strategy::Reactive,
+        Strategy::ThreadPool { threads: 2 },
+        ADAPTIVE,
+    ] {
         let handler = Pool::new(1);
         let (server, bound) = serve(
             dir.endpoint("flood"),

@@ -22,6 +22,7 @@ fn shutdown_closes_everything_and_leaves_no_thread() {
     for strategy in [
         Strategy::Reactive,
         Strategy::ThreadPool { threads: 4 },
+        ADAPTIVE,
         Strategy::ThreadPerConnection,
     ] {
         for wait in [true, false] {

@@ -172,6 +172,7 @@ fn steady_state_twoway_calls_do_not_allocate() {
     let strategies = [
         Strategy::ThreadPool { threads: 4 },
         Strategy::Reactive,
+        Strategy::Adaptive(orb::transport::AdaptivePolicy::default()),
         Strategy::ThreadPerConnection,
     ];
     let mut report = Vec::new();

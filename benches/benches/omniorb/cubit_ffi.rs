@@ -347,7 +347,7 @@ impl Oneways for OrbOneways {
 pub const ONEWAY_BATCH: Duration = Duration::from_micros(100);
 
 /// Everything the cases run against: omniORB's server process and rtorb's (reactive,
-/// thread-pool and thread-per-connection), this process's omniORB ORB and servant, and omniORB's clients to both.
+/// thread-pool, thread-per-connection and adaptive), this process's omniORB ORB and servant, and omniORB's clients to both.
 pub struct Env<'a> {
     /// The stringified IOR of omniORB's server process.
     pub omni_ior: &'a str,
@@ -355,6 +355,8 @@ pub struct Env<'a> {
     pub reactive_ior: &'a str,
     pub pool_ior: &'a str,
     pub tpc_ior: &'a str,
+    /// The IOR of rtorb's adaptive server process.
+    pub adaptive_ior: &'a str,
     /// The object key of rtorb's servers (both have the same length), which the raw floor's
     /// messages carry so that they are the octets of the `rtorb_giop_*` cases.
     pub key: Vec<u8>,
@@ -372,12 +374,14 @@ pub fn with_env<R>(f: impl FnOnce(&Env<'_>) -> R) -> R {
     let reactive = ServerProcess::rtorb(ServerKind::Reactive);
     let pool = ServerProcess::rtorb(ServerKind::POOL);
     let tpc = ServerProcess::rtorb(ServerKind::PerConnection);
+    let adaptive = ServerProcess::rtorb(ServerKind::Adaptive);
     let orb = Orb::start(0);
     let env = Env {
         omni_ior: omni.ior(),
         reactive_ior: reactive.ior(),
         pool_ior: pool.ior(),
         tpc_ior: tpc.ior(),
+        adaptive_ior: adaptive.ior(),
         key: iiop_key(reactive.ior()),
         remote: orb.client(omni.ior()),
         local: orb.client(orb.ior()),
@@ -404,6 +408,7 @@ pub const LATENCY_CASES: &[&str] = &[
     "rtorb_giop_reactive",
     "rtorb_giop_pool",
     "rtorb_giop_tpc",
+    "rtorb_giop_adaptive",
     "rtorb_lite_reactive",
     "rtorb_uiop_reactive",
     "rtorb_shm_tpc",
@@ -448,6 +453,7 @@ impl Env<'_> {
             "rtorb_giop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Giop, op)),
             "rtorb_giop_pool" => Box::new(self.rtorb(self.pool_ior, Transport::Giop, op)),
             "rtorb_giop_tpc" => Box::new(self.rtorb(self.tpc_ior, Transport::Giop, op)),
+            "rtorb_giop_adaptive" => Box::new(self.rtorb(self.adaptive_ior, Transport::Giop, op)),
             "rtorb_lite_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Lite, op)),
             "rtorb_uiop_reactive" => Box::new(self.rtorb(self.reactive_ior, Transport::Uiop, op)),
             "rtorb_shm_tpc" => Box::new(self.rtorb(self.tpc_ior, Transport::Shm, op)),

@@ -3,8 +3,8 @@
 //! 1. round-trip latency (median and p99 of single calls) of `cube_long`, `cube_struct` and
 //!    `cube_seq` with 4 and 1,024 longs: omniORB's client and server processes, a raw TCP
 //!    ping-pong of rtorb's octets (the floor), and rtorb's client ORB to omniORB's server and
-//!    to rtorb's server processes (GIOP to a reactive and to a thread-pool server, GIOP-lite,
-//!    UIOP); with the serial twoway calls per second of GIOP and GIOP-lite that come of it;
+//!    to rtorb's server processes (GIOP to a reactive, a thread-pool, a thread-per-connection
+//!    and an adaptive server, GIOP-lite, UIOP); with the serial twoway calls per second of GIOP and GIOP-lite that come of it;
 //! 2. oneway throughput: `ping` calls per second, rtorb (with and without
 //!    `-ORBonewayBatchMicros`) against omniORB;
 //! 3. collocated calls: rtorb's `Direct` and `ThruPoa` against a plain Rust trait-object call

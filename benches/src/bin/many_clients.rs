@@ -9,8 +9,9 @@
 //! threads, each with a client ORB of its own (so a connection of its own), calling twoway
 //! `cube_long` back to back for `--seconds` (and at most `--max-calls` calls each). The
 //! servers are omniORB's cubit server process with a thread per connection (its default) and
-//! with its thread pool, and rtorb's server processes: reactive, a leader/followers pool of
-//! each `--pool-threads` size, and thread per connection (`rtorb_benches::many_clients`,
+//! with its thread pool, and rtorb's server processes: reactive, adaptive (see
+//! `-ORBthreadStrategy adaptive`), a leader/followers pool of each `--pool-threads` size, and
+//! thread per connection (`rtorb_benches::many_clients`,
 //! which the experiments suite's `clients` experiment runs too).
 //!
 //! Prints a Markdown table, a row per count and server: the median over `--rounds` rounds of

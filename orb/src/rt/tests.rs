@@ -327,7 +327,7 @@ fn rt_options_parse_and_bad_ones_are_clear() {
         o.parse_args(args("-ORBthreadStrategy lane"))
             .unwrap_err()
             .to_string(),
-        "ORB option -ORBthreadStrategy: \"lane\" is not reactive, pool, connection or lanes"
+        "ORB option -ORBthreadStrategy: \"lane\" is not reactive, pool, adaptive, connection or lanes"
     );
 }
 

@@ -9,7 +9,7 @@ use crate::giop::Framer;
 use crate::rt::{
     NativePriorityPolicy, PriorityBand, PriorityModel, PriorityModelPolicy, ThreadpoolLane,
 };
-use crate::transport::{Endpoint, EndpointError, Strategy};
+use crate::transport::{AdaptivePolicy, Endpoint, EndpointError, Strategy};
 use std::time::Duration;
 
 /// How a reference to an object of this process is called.
@@ -51,10 +51,13 @@ pub struct OrbOptions {
     /// messages go through in parts; a connection that has carried traffic holds twice this
     /// in shared memory.
     pub shm_ring_size: usize,
-    /// Server concurrency (`-ORBthreadStrategy reactive|pool|connection|lanes`,
-    /// `-ORBthreadPoolSize N`); by default a thread per connection, as omniORB's. With
-    /// lanes, the server's own address is read by a thread per connection that hands requests
-    /// to [`OrbOptions::lanes`], whose own endpoints' connections their threads read.
+    /// Server concurrency (`-ORBthreadStrategy reactive|pool|adaptive|connection|lanes`,
+    /// `-ORBthreadPoolSize N`: a pool's threads, or the most an adaptive server runs); by
+    /// default a thread per connection, as omniORB's. An adaptive server is tuned with
+    /// `-ORBadaptivePromoteMicros N` and `-ORBadaptiveRetireMillis N`, given after
+    /// `-ORBthreadStrategy adaptive` (see [`AdaptivePolicy`]). With lanes, the server's own
+    /// address is read by a thread per connection that hands requests to
+    /// [`OrbOptions::lanes`], whose own endpoints' connections their threads read.
     pub strategy: Strategy,
     /// RT-CORBA thread-pool lanes (`-ORBthreadStrategy lanes`, `-ORBlanes 0:2,20000:1+2`,
     /// `+N` a lane's dynamic threads): each lane's threads serve the requests of its priority
@@ -312,12 +315,20 @@ impl OrbOptions {
                     "pool" => Strategy::ThreadPool {
                         threads: self.pool_size(),
                     },
+                    "adaptive" => Strategy::Adaptive(AdaptivePolicy {
+                        max_threads: match self.strategy {
+                            Strategy::ThreadPool { threads } => threads,
+                            Strategy::Adaptive(p) => p.max_threads,
+                            _ => AdaptivePolicy::DEFAULT_MAX_THREADS,
+                        },
+                        ..AdaptivePolicy::default()
+                    }),
                     "connection" => Strategy::ThreadPerConnection,
                     "lanes" => {
                         self.lanes = Some(default_lanes());
                         Strategy::ThreadPerConnection
                     }
-                    _ => return Err(bad("reactive, pool, connection or lanes")),
+                    _ => return Err(bad("reactive, pool, adaptive, connection or lanes")),
                 }
             }
             "lanes" => {
@@ -356,8 +367,37 @@ impl OrbOptions {
                     .ok()
                     .filter(|n| (1..=1024).contains(n))
                     .ok_or_else(|| bad("a thread count from 1 to 1024"))?;
-                self.strategy = Strategy::ThreadPool { threads: n };
+                self.strategy = match self.strategy {
+                    Strategy::Adaptive(p) => Strategy::Adaptive(AdaptivePolicy {
+                        max_threads: n,
+                        ..p
+                    }),
+                    _ => Strategy::ThreadPool { threads: n },
+                };
                 self.lanes = None;
+            }
+            "adaptivepromotemicros" | "adaptiveretiremillis" => {
+                let Strategy::Adaptive(policy) = &mut self.strategy else {
+                    return Err(invalid(
+                        "tunes an adaptive server: give -ORBthreadStrategy adaptive before it"
+                            .into(),
+                    ));
+                };
+                if name.eq_ignore_ascii_case("adaptivePromoteMicros") {
+                    policy.promote_after = value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| (10..=1_000_000).contains(n))
+                        .map(Duration::from_micros)
+                        .ok_or_else(|| bad("a time from 10 to 1000000 microseconds"))?;
+                } else {
+                    policy.retire_after = value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| (1..=3_600_000).contains(n))
+                        .map(Duration::from_millis)
+                        .ok_or_else(|| bad("a time from 1 to 3600000 milliseconds"))?;
+                }
             }
             "collocation" => {
                 self.collocation = match value {
@@ -461,6 +501,8 @@ const OPTION_NAMES: &[&str] = &[
     "shmRingSize",
     "threadStrategy",
     "threadPoolSize",
+    "adaptivePromoteMicros",
+    "adaptiveRetireMillis",
     "lanes",
     "laneEndpoints",
     "priorityModel",
@@ -556,6 +598,50 @@ mod tests {
         o.parse_args(args("-ORBfragmentSize 0")).unwrap();
         assert_eq!(o.fragment_size, None);
         assert!(o.parse_args(args("-ORBfragmentSize 31")).is_err());
+    }
+
+    #[test]
+    fn adaptive_takes_its_maximum_from_the_pool_size_and_its_tuning_after_it() {
+        let mut o = OrbOptions::default();
+        o.parse_args(args("-ORBthreadStrategy adaptive")).unwrap();
+        assert_eq!(o.strategy, Strategy::Adaptive(AdaptivePolicy::default()));
+        o.parse_args(args(
+            "-ORBthreadPoolSize 12 -ORBadaptivePromoteMicros 500 -ORBadaptiveRetireMillis 250",
+        ))
+        .unwrap();
+        assert_eq!(
+            o.strategy,
+            Strategy::Adaptive(AdaptivePolicy {
+                max_threads: 12,
+                promote_after: Duration::from_micros(500),
+                retire_after: Duration::from_millis(250),
+            })
+        );
+        let mut o = OrbOptions::default();
+        o.parse_args(args("-ORBthreadPoolSize 6 -ORBthreadStrategy adaptive"))
+            .unwrap();
+        assert_eq!(
+            o.strategy,
+            Strategy::Adaptive(AdaptivePolicy {
+                max_threads: 6,
+                ..AdaptivePolicy::default()
+            })
+        );
+        assert_eq!(
+            o.parse_args(args("-ORBadaptivePromoteMicros 5"))
+                .unwrap_err()
+                .to_string(),
+            "ORB option -ORBadaptivePromoteMicros: \"5\" is not a time from 10 to 1000000 \
+             microseconds"
+        );
+        let mut o = OrbOptions::default();
+        assert_eq!(
+            o.parse_args(args("-ORBadaptiveRetireMillis 100"))
+                .unwrap_err()
+                .to_string(),
+            "ORB option -ORBadaptiveRetireMillis: \"100\": tunes an adaptive server: give \
+             -ORBthreadStrategy adaptive before it"
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! - [`Endpoint`] and [`Dialect`]: where to listen or connect (`giop:tcp:HOST:PORT`,
 //!   `giop:unix:PATH`) and which framing the connection speaks, always chosen by configuration,
 //!   never guessed from the bytes.
-//! - [`Server`]: listeners and accepted connections under one of three [`Strategy`]s — a
-//!   single reactor thread, a leader/followers pool over the same reactor, or a blocking thread
+//! - [`Server`]: listeners and accepted connections under one of four [`Strategy`]s — a
+//!   single reactor thread, a leader/followers pool over the same reactor, the reactor that
+//!   grows into such a pool while handlers block ([`AdaptivePolicy`]), or a blocking thread
 //!   per connection. Whole messages go up to a [`Handler`]; replies come back down through a
 //!   [`ConnectionHandle`] usable from any thread.
 //! - [`ClientConnection`]: one blocking connection to a server, shared by any number of
@@ -72,8 +73,8 @@ pub use cache::{ConnectionCache, IdleConnection};
 pub use client::{ClientConnection, ClientOptions, PendingReply};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{
-    Attachment, ConnectionHandle, ConnectionId, Handler, ListenerSpec, Server, ServerOptions,
-    Strategy,
+    AdaptivePolicy, Attachment, ConnectionHandle, ConnectionId, Handler, ListenerSpec, Server,
+    ServerOptions, Strategy,
 };
 
 use crate::giop::{CompletionStatus, GiopError};

@@ -20,12 +20,20 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The three server strategies, the pool small enough for a two-core machine.
-pub const STRATEGIES: [Strategy; 3] = [
+/// The four server strategies, the pool small enough for a two-core machine.
+pub const STRATEGIES: [Strategy; 4] = [
     Strategy::Reactive,
     Strategy::ThreadPool { threads: 3 },
+    ADAPTIVE,
     Strategy::ThreadPerConnection,
 ];
+
+/// An adaptive server of up to three threads, quick to promote and to retire.
+pub const ADAPTIVE: Strategy = Strategy::Adaptive(orb::transport::AdaptivePolicy {
+    max_threads: 3,
+    promote_after: Duration::from_millis(1),
+    retire_after: Duration::from_millis(30),
+});
 
 /// GIOP and GIOP-lite in both byte orders.
 pub const DIALECTS: [Dialect; 3] = [

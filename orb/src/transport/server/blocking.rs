@@ -173,6 +173,15 @@ impl Acceptor {
         }
     }
 
+    /// Connection threads still running.
+    pub(super) fn connection_threads(&self) -> usize {
+        self.threads
+            .lock()
+            .iter()
+            .filter(|t| !t.is_finished())
+            .count()
+    }
+
     fn run(self: Arc<Self>, mut poll: Poll, listeners: Vec<(Listener, Dialect)>) {
         let mut events = Events::with_capacity(64);
         while !self.stopping.load(Ordering::Acquire) {

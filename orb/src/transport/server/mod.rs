@@ -1,4 +1,4 @@
-//! The server side: listeners, accepted connections, and the three ways of giving their
+//! The server side: listeners, accepted connections, and the four ways of giving their
 //! messages threads to run on ([`Strategy`]).
 //!
 //! Whatever the strategy, a connection's messages reach the [`Handler`] one at a time and in
@@ -6,8 +6,11 @@
 //! [`ConnectionHandle`], which any thread may hold and use. A peer that breaks the framing is
 //! told to the handler and then disconnected; every other connection goes on being served.
 
+mod adaptive;
 mod blocking;
 mod reactor;
+
+pub use adaptive::AdaptivePolicy;
 
 use super::endpoint::{Dialect, Endpoint};
 use super::{CloseCause, TransportError};
@@ -25,7 +28,7 @@ use std::time::Duration;
 ///
 /// Called from the server's threads; under [`Strategy::Reactive`] every call for every
 /// connection comes from the one reactor thread, so a handler that blocks stalls the whole
-/// server — use a pool or thread-per-connection for servants that block.
+/// server — use a pool, adaptive or thread-per-connection for servants that block.
 pub trait Handler: Send + Sync + 'static {
     /// A whole message (fragments already joined) arrived on `conn`. Messages of one
     /// connection are delivered one at a time, in order.
@@ -100,6 +103,12 @@ pub enum Strategy {
     /// is no queue between the thread that reads and the one that runs the handler. A
     /// connection is served by one thread at a time, in order.
     ThreadPool { threads: usize },
+    /// The reactor on one thread while handlers return quickly, growing into leader/followers
+    /// when they do not: whenever every thread has been inside one piece of work (a handler
+    /// call, typically) for a whole [`AdaptivePolicy::promote_after`], one more thread is
+    /// started to poll, up to [`AdaptivePolicy::max_threads`]; threads not needed for a whole
+    /// [`AdaptivePolicy::retire_after`] end, down to one. See [`AdaptivePolicy`].
+    Adaptive(AdaptivePolicy),
     /// One blocking thread per accepted connection, reading its messages and calling the
     /// handler; replies from other threads go through a lock on the socket.
     ThreadPerConnection,
@@ -235,6 +244,10 @@ impl Server {
                 reactor::Reactor::start(bound, threads.max(1), handler, options)
                     .map(|(r, t)| (Inner::Reactor(r), t))
             }
+            Strategy::Adaptive(policy) => {
+                reactor::Reactor::start_adaptive(bound, policy, handler, options)
+                    .map(|(r, t)| (Inner::Reactor(r), t))
+            }
             Strategy::ThreadPerConnection => blocking::Acceptor::start(bound, handler, options)
                 .map(|(a, t)| (Inner::Blocking(a), t)),
         };
@@ -281,14 +294,27 @@ impl Server {
                 let _ = t.join();
             }
         }
-        if let Inner::Blocking(a) = &self.inner {
-            a.join_connections();
+        match &self.inner {
+            Inner::Blocking(a) => a.join_connections(),
+            Inner::Reactor(r) => r.join_crew(),
         }
     }
 
     /// Whether the calling thread is one of this server's reactor or acceptor threads.
     pub fn is_server_thread(&self) -> bool {
-        self.thread_ids.contains(&thread::current().id())
+        let me = thread::current().id();
+        self.thread_ids.contains(&me)
+            || matches!(&self.inner, Inner::Reactor(r) if r.is_crew_thread(me))
+    }
+
+    /// How many threads serve connections now (reactor or pool threads, an adaptive server's
+    /// current crew, the acceptor and connection threads of thread per connection), for
+    /// monitoring; an adaptive server's monitor thread is not counted.
+    pub fn serving_threads(&self) -> usize {
+        match &self.inner {
+            Inner::Reactor(r) => r.serving_threads(),
+            Inner::Blocking(a) => 1 + a.connection_threads(),
+        }
     }
 }
 
@@ -511,6 +537,12 @@ impl Listener {
 /// than any other (the allocations a thread makes on its first use of these, made now).
 fn prepare_server_thread(allocator: AllocatorStrategy) {
     buffers::warm_up(allocator);
+    prepare_waiting_thread();
+}
+
+/// What a thread that waits on locks does first, so that its first wait later allocates
+/// nothing.
+fn prepare_waiting_thread() {
     // parking_lot registers a thread in its global table (growing the table as the count of
     // threads grows: an allocation) the first time the thread waits on a lock. Under load a
     // pool thread may first meet a contended lock long after it started; a zero-length

@@ -1,5 +1,7 @@
-//! The mio reactor behind [`Strategy::Reactive`](super::Strategy::Reactive) (one thread) and
-//! [`Strategy::ThreadPool`](super::Strategy::ThreadPool) (leader/followers).
+//! The mio reactor behind [`Strategy::Reactive`](super::Strategy::Reactive) (one thread),
+//! [`Strategy::ThreadPool`](super::Strategy::ThreadPool) (leader/followers) and
+//! [`Strategy::Adaptive`](super::Strategy::Adaptive) (leader/followers with as many threads
+//! as its [`Crew`] decides, from one up).
 //!
 //! Threads take turns being the leader: the leader owns the `Poll`, turns readiness into
 //! work items, takes the first for itself and lets go of the leadership, so a follower polls
@@ -17,6 +19,7 @@
 //! take is queued, and only then is the connection registered for writability. Closing from
 //! another thread is the one thing that wakes the reactor, through the `mio::Waker`.
 
+use super::adaptive::{AdaptivePolicy, Crew, Slot};
 use super::{
     Accepted, ConnectionHandle, ConnectionId, HandleInner, Handler, Listener, Segments,
     ServerOptions,
@@ -32,7 +35,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 
 const WAKER: Token = Token(0);
 const FIRST_LISTENER: usize = 1;
@@ -271,6 +274,8 @@ pub(crate) struct Reactor {
     next_id: AtomicU64,
     running: AtomicUsize,
     first_conn: usize,
+    /// Adaptive: the threads, grown and shrunk as the load needs; `None` for a fixed count.
+    crew: Option<Crew>,
 }
 
 /// Counts the server threads that have made their start-up allocations (the thread's own, the
@@ -297,12 +302,124 @@ impl ThreadsReady {
 }
 
 impl Reactor {
+    /// A reactive server (`threads` 1) or a leader/followers pool.
     pub(super) fn start(
-        mut listeners: Vec<(Listener, Dialect)>,
+        listeners: Vec<(Listener, Dialect)>,
         threads: usize,
         handler: Arc<dyn Handler>,
         options: ServerOptions,
     ) -> Result<(Arc<Reactor>, Vec<JoinHandle<()>>), TransportError> {
+        let reactor = Reactor::new(listeners, threads, None, handler, options)?;
+        let mut handles = Vec::with_capacity(threads);
+        let ready = Arc::new(ThreadsReady::default());
+        for i in 0..threads {
+            let spawned = reactor.spawn_worker(format!("rtorb-reactor-{i}"), Some(&ready), None);
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // Threads not started will never decrement `running`: count them out.
+                    reactor.running.fetch_sub(threads - i, Ordering::AcqRel);
+                    reactor.stop();
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(TransportError::Io {
+                        what: "spawning a reactor thread",
+                        source: e,
+                    });
+                }
+            }
+        }
+        ready.wait_for(threads);
+        Ok((reactor, handles))
+    }
+
+    /// An adaptive server: one thread, and the monitor that adds and retires others (see
+    /// [`super::adaptive`]). Its threads are the crew's, joined by [`Reactor::join_crew`].
+    pub(super) fn start_adaptive(
+        listeners: Vec<(Listener, Dialect)>,
+        policy: AdaptivePolicy,
+        handler: Arc<dyn Handler>,
+        options: ServerOptions,
+    ) -> Result<(Arc<Reactor>, Vec<JoinHandle<()>>), TransportError> {
+        let reactor = Reactor::new(listeners, 0, Some(Crew::new(policy)), handler, options)?;
+        let crew = reactor
+            .crew
+            .as_ref()
+            .expect("an adaptive reactor has a crew");
+        let ready = Arc::new(ThreadsReady::default());
+        let first = crew.enlist(&|slot| {
+            reactor.running.fetch_add(1, Ordering::AcqRel);
+            reactor
+                .spawn_worker("rtorb-adaptive".into(), Some(&ready), Some(slot))
+                .inspect_err(|_| {
+                    reactor.running.fetch_sub(1, Ordering::AcqRel);
+                })
+        });
+        let monitor = first.and_then(|()| {
+            let r = reactor.clone();
+            let ready = ready.clone();
+            std::thread::Builder::new()
+                .name("rtorb-adapt-mon".into())
+                .spawn(move || {
+                    // Its start-up allocations made before the server is said to be ready.
+                    super::prepare_waiting_thread();
+                    ready.one_more();
+                    r.monitor();
+                })
+        });
+        match monitor {
+            Ok(h) => crew.keep_handle(h),
+            Err(e) => {
+                reactor.stop();
+                reactor.join_crew();
+                return Err(TransportError::Io {
+                    what: "spawning an adaptive server's thread",
+                    source: e,
+                });
+            }
+        }
+        // The first serving thread and the monitor.
+        ready.wait_for(2);
+        Ok((reactor, Vec::new()))
+    }
+
+    /// The adaptive server's monitor thread (see [`Crew::monitor`]).
+    fn monitor(self: Arc<Self>) {
+        let Some(crew) = &self.crew else { return };
+        let spawn = |slot: Arc<Slot>| {
+            self.running.fetch_add(1, Ordering::AcqRel);
+            self.spawn_worker("rtorb-adaptive".into(), None, Some(slot))
+                .inspect_err(|_| {
+                    self.running.fetch_sub(1, Ordering::AcqRel);
+                })
+        };
+        crew.monitor(&spawn, &|| {
+            // If the wake fails the poll is gone: the threads are already out.
+            let _ = self.wake.waker.wake();
+        });
+    }
+
+    fn spawn_worker(
+        self: &Arc<Self>,
+        name: String,
+        ready: Option<&Arc<ThreadsReady>>,
+        slot: Option<Arc<Slot>>,
+    ) -> io::Result<JoinHandle<()>> {
+        let r = self.clone();
+        let ready = ready.cloned();
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || r.run(ready.as_deref(), slot))
+    }
+
+    fn new(
+        mut listeners: Vec<(Listener, Dialect)>,
+        threads: usize,
+        crew: Option<Crew>,
+        handler: Arc<dyn Handler>,
+        options: ServerOptions,
+    ) -> Result<Arc<Reactor>, TransportError> {
         let io_err = |what| move |source| TransportError::Io { what, source };
         let poll = Poll::new().map_err(io_err("creating the poll"))?;
         let registry = poll
@@ -335,47 +452,63 @@ impl Reactor {
             next_id: AtomicU64::new(1),
             running: AtomicUsize::new(threads),
             first_conn,
+            crew,
         });
-        let mut handles = Vec::with_capacity(threads);
-        let ready = Arc::new(ThreadsReady::default());
-        for i in 0..threads {
-            let r = reactor.clone();
-            let ready = ready.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("rtorb-reactor-{i}"))
-                .spawn(move || r.run(&ready));
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(e) => {
-                    // Threads not started will never decrement `running`: count them out.
-                    reactor.running.fetch_sub(threads - i, Ordering::AcqRel);
-                    reactor.stop();
-                    for h in handles {
-                        let _ = h.join();
-                    }
-                    return Err(TransportError::Io {
-                        what: "spawning a reactor thread",
-                        source: e,
-                    });
-                }
-            }
-        }
-        ready.wait_for(threads);
-        Ok((reactor, handles))
+        Ok(reactor)
     }
 
     pub(super) fn stop(&self) {
+        // The crew first: no thread is started once the others may have seen the flag.
+        if let Some(crew) = &self.crew {
+            crew.stop();
+        }
         self.stopping.store(true, Ordering::Release);
         // If the wake fails the poll is gone: the threads are already out.
         let _ = self.wake.waker.wake();
     }
 
-    fn run(self: Arc<Self>, ready: &ThreadsReady) {
+    /// Waits for an adaptive server's threads, but the caller's own (after [`Reactor::stop`]).
+    pub(super) fn join_crew(&self) {
+        let Some(crew) = &self.crew else { return };
+        let me = std::thread::current().id();
+        for t in crew.take_handles() {
+            if t.thread().id() != me {
+                // A handler that panicked already lost its thread; the server has stopped.
+                let _ = t.join();
+            }
+        }
+    }
+
+    pub(super) fn is_crew_thread(&self, id: ThreadId) -> bool {
+        self.crew.as_ref().is_some_and(|c| c.is_member(id))
+    }
+
+    pub(super) fn serving_threads(&self) -> usize {
+        match &self.crew {
+            Some(crew) => crew.threads(),
+            None => self.running.load(Ordering::Acquire),
+        }
+    }
+
+    /// A serving thread: `slot` is its place in an adaptive server's crew.
+    fn run(self: Arc<Self>, ready: Option<&ThreadsReady>, slot: Option<Arc<Slot>>) {
         super::prepare_server_thread(self.options.allocator);
+        if let Some(slot) = &slot {
+            slot.set_thread();
+        }
         let mut buf = vec![0u8; READ_BUF];
-        ready.one_more();
-        while let Some(work) = self.next_work() {
+        if let Some(ready) = ready {
+            ready.one_more();
+        }
+        let crewed = self.crew.as_ref().zip(slot.as_ref());
+        while let Some(work) = self.next_work(crewed) {
+            if let Some((crew, slot)) = crewed {
+                crew.begin(slot);
+            }
             self.process(work, &mut buf);
+            if let Some((crew, slot)) = crewed {
+                crew.end(slot);
+            }
         }
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.close_all();
@@ -383,14 +516,23 @@ impl Reactor {
     }
 
     /// Becomes the leader (waiting behind the others), takes queued work or polls for some,
-    /// and gives up the leadership by returning.
-    fn next_work(&self) -> Option<Work> {
+    /// and gives up the leadership by returning. `None`: the server stops, or (`crewed`) this
+    /// thread is not needed any more.
+    fn next_work(&self, crewed: Option<(&Crew, &Arc<Slot>)>) -> Option<Work> {
         let mut lead = self.leader.lock();
         loop {
             if self.stopping.load(Ordering::Acquire) {
                 // Wake the next follower so it sees the flag too.
                 let _ = self.wake.waker.wake();
                 return None;
+            }
+            if let Some((crew, slot)) = crewed {
+                if crew.retire(slot) {
+                    // The leadership passes to a follower, if any is waiting; the work queued
+                    // stays queued for it (or, if every other thread is in a handler, for the
+                    // one the monitor starts when they have been there a tick).
+                    return None;
+                }
             }
             if let Some(w) = self.pending.lock().pop_front() {
                 return Some(w);
