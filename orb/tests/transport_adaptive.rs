@@ -66,7 +66,7 @@ impl Crew {
         let me = self.me.get().expect("the server's endpoint is known");
         let conn = ClientConnection::connect(me, Dialect::Giop, &ClientOptions::default())
             .expect("the nested call's connection");
-        let inner = call(&conn, "nest", &(depth - 1).to_le_bytes());
+        let inner = call_op(&conn, "nest", &(depth - 1).to_le_bytes());
         u32::from_le_bytes(inner[..4].try_into().unwrap()) + 1
     }
 }
@@ -124,41 +124,21 @@ fn start(strategy: Strategy) -> (Arc<Crew>, Server, Endpoint) {
     (handler, server, bound)
 }
 
-fn connect(bound: &Endpoint, n: usize) -> Vec<Arc<ClientConnection>> {
-    (0..n)
-        .map(|_| {
-            Arc::new(
-                ClientConnection::connect(bound, Dialect::Giop, &ClientOptions::default()).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn call(conn: &ClientConnection, op: &str, body: &[u8]) -> Vec<u8> {
-    let id = conn.next_request_id();
-    let reply = conn
-        .call(id, &request(Dialect::Giop, id, op, body), deadline())
-        .unwrap();
-    let (got, body) = reply_parts(&reply);
-    assert_eq!(got, id);
-    body
-}
-
 #[test]
 fn blocked_handlers_leave_the_other_connections_served() {
     let (handler, server, bound) = start(adaptive(4));
     assert_eq!(server.serving_threads(), 1, "starts as the plain reactor");
-    let conns = connect(&bound, 4);
+    let conns = connect_giop(&bound, 4);
     std::thread::scope(|s| {
         // Two handlers block, one after the other: each time the only thread polling is the
         // one now stuck, and another must take over.
-        let first = s.spawn(|| call(&conns[0], "block", b""));
+        let first = s.spawn(|| call_op(&conns[0], "block", b""));
         assert!(wait_until(|| handler.blocked.load(Ordering::SeqCst) == 1));
-        assert_eq!(call(&conns[2], "count", b"x"), b"x");
-        let second = s.spawn(|| call(&conns[1], "block", b""));
+        assert_eq!(call_op(&conns[2], "count", b"x"), b"x");
+        let second = s.spawn(|| call_op(&conns[1], "block", b""));
         assert!(wait_until(|| handler.blocked.load(Ordering::SeqCst) == 2));
         for _ in 0..3 {
-            assert_eq!(call(&conns[3], "count", b"y"), b"y");
+            assert_eq!(call_op(&conns[3], "count", b"y"), b"y");
         }
         handler.release();
         assert_eq!(first.join().unwrap(), vec![1u8], "released, not timed out");
@@ -171,17 +151,17 @@ fn blocked_handlers_leave_the_other_connections_served() {
 fn threads_grow_while_handlers_block_and_return_to_one_when_idle() {
     const BLOCKED: usize = 3;
     let (handler, server, bound) = start(adaptive(8));
-    let conns = connect(&bound, BLOCKED + 1);
+    let conns = connect_giop(&bound, BLOCKED + 1);
     std::thread::scope(|s| {
         let blocked: Vec<_> = conns[..BLOCKED]
             .iter()
-            .map(|c| s.spawn(move || call(c, "block", b"")))
+            .map(|c| s.spawn(move || call_op(c, "block", b"")))
             .collect();
         assert!(wait_until(
             || handler.blocked.load(Ordering::SeqCst) == BLOCKED
         ));
         // Three threads stuck, and one polling.
-        assert_eq!(call(&conns[BLOCKED], "count", b"z"), b"z");
+        assert_eq!(call_op(&conns[BLOCKED], "count", b"z"), b"z");
         assert!(
             wait_until(|| server.serving_threads() > BLOCKED),
             "{} threads with {BLOCKED} handlers blocked",
@@ -200,14 +180,14 @@ fn threads_grow_while_handlers_block_and_return_to_one_when_idle() {
         server.serving_threads()
     );
     // And the one thread left still serves.
-    assert_eq!(call(&conns[0], "count", b"w"), b"w");
+    assert_eq!(call_op(&conns[0], "count", b"w"), b"w");
     // The crew never goes over its maximum.
     let (handler, server, bound) = start(adaptive(2));
-    let conns = connect(&bound, 4);
+    let conns = connect_giop(&bound, 4);
     std::thread::scope(|s| {
         let blocked: Vec<_> = conns[..3]
             .iter()
-            .map(|c| s.spawn(move || call(c, "block", b"")))
+            .map(|c| s.spawn(move || call_op(c, "block", b"")))
             .collect();
         assert!(wait_until(|| handler.blocked.load(Ordering::SeqCst) == 2));
         assert_eq!(server.serving_threads(), 2);
@@ -224,7 +204,7 @@ fn each_connection_keeps_its_order_while_the_crew_grows_and_shrinks() {
     const CONNS: usize = 12;
     const PER_CONN: u32 = 150;
     let (handler, server, bound) = start(adaptive(6));
-    let conns = connect(&bound, CONNS);
+    let conns = connect_giop(&bound, CONNS);
     std::thread::scope(|s| {
         for (i, c) in conns.iter().enumerate() {
             s.spawn(move || {
@@ -243,7 +223,7 @@ fn each_connection_keeps_its_order_while_the_crew_grows_and_shrinks() {
                     req[16] = 0;
                     c.send_oneway(&req).unwrap();
                 }
-                call(c, "count", b"");
+                call_op(c, "count", b"");
             });
         }
     });
@@ -266,13 +246,13 @@ fn nested_callbacks_through_one_server_never_stall() {
     const CHAINS: usize = 3;
     for round in 0..12 {
         let (_handler, server, bound) = start(adaptive(32));
-        let conns = connect(&bound, CHAINS);
+        let conns = connect_giop(&bound, CHAINS);
         for _ in 0..2 {
             let answers: Vec<Vec<u8>> = std::thread::scope(|s| {
                 let chains: Vec<_> = conns
                     .iter()
                     .take(if round % 2 == 0 { 1 } else { CHAINS })
-                    .map(|c| s.spawn(move || call(c, "nest", &DEPTH.to_le_bytes())))
+                    .map(|c| s.spawn(move || call_op(c, "nest", &DEPTH.to_le_bytes())))
                     .collect();
                 chains.into_iter().map(|c| c.join().unwrap()).collect()
             });
@@ -292,7 +272,7 @@ fn nested_callbacks_through_one_server_never_stall() {
 #[test]
 fn stop_reaches_every_thread_of_a_grown_crew() {
     let (handler, server, bound) = start(adaptive(8));
-    let conns = connect(&bound, 3);
+    let conns = connect_giop(&bound, 3);
     // Two threads stuck in handlers, one polling, the monitor ticking.
     let blocked: Vec<_> = conns[..2]
         .iter()
@@ -305,7 +285,7 @@ fn stop_reaches_every_thread_of_a_grown_crew() {
         })
         .collect();
     assert!(wait_until(|| handler.blocked.load(Ordering::SeqCst) == 2));
-    assert_eq!(call(&conns[2], "count", b"z"), b"z");
+    assert_eq!(call_op(&conns[2], "count", b"z"), b"z");
     server.shutdown(false);
     handler.release();
     let (done_tx, done_rx) = mpsc::channel();

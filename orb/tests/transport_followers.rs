@@ -124,22 +124,12 @@ fn connect(bound: &orb::transport::Endpoint) -> Arc<ClientConnection> {
     Arc::new(ClientConnection::connect(bound, Dialect::Giop, &ClientOptions::default()).unwrap())
 }
 
-fn call(conn: &ClientConnection, op: &str, body: &[u8]) -> Vec<u8> {
-    let id = conn.next_request_id();
-    let reply = conn
-        .call(id, &request(Dialect::Giop, id, op, body), deadline())
-        .unwrap();
-    let (got, body) = reply_parts(&reply);
-    assert_eq!(got, id);
-    body
-}
-
 /// Makes `calls` concurrent `block` calls on `conn`; once `inside` of them are in the handler
 /// at once, lets them all go, and checks that every one was answered, having run.
 fn block_calls(conn: &ClientConnection, handler: &Followers, calls: usize, inside: usize) {
     std::thread::scope(|s| {
         let running: Vec<_> = (0..calls)
-            .map(|_| s.spawn(|| call(conn, "block", b"")))
+            .map(|_| s.spawn(|| call_op(conn, "block", b"")))
             .collect();
         assert!(wait_until(
             || handler.in_block.load(Ordering::SeqCst) == inside
@@ -177,7 +167,7 @@ fn a_connection_runs_as_many_requests_at_once_as_it_has_threads_each_on_its_read
     // requests run at once, on three threads of the connection, does each answer `true`.
     let replies: Vec<String> = std::thread::scope(|s| {
         let calls: Vec<_> = (0..THREADS)
-            .map(|_| s.spawn(|| call(&conn, "gather", b"")))
+            .map(|_| s.spawn(|| call_op(&conn, "gather", b"")))
             .collect();
         calls
             .into_iter()
@@ -244,7 +234,7 @@ fn what_comes_before_handing_on_stays_in_the_connections_order() {
     for n in 0..500u32 {
         conn.send_oneway(&oneway_seq(n)).unwrap();
     }
-    call(&conn, "seq", &500u32.to_le_bytes());
+    call_op(&conn, "seq", &500u32.to_le_bytes());
     assert_eq!(*handler.seqs.lock().unwrap(), (0..=500).collect::<Vec<_>>());
     server.shutdown(true);
 }

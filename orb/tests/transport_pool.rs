@@ -9,9 +9,7 @@
 mod transport_common;
 
 use orb::giop::{Frame, Header};
-use orb::transport::{
-    ClientConnection, ClientOptions, ConnectionHandle, Dialect, Handler, ServerOptions, Strategy,
-};
+use orb::transport::{ConnectionHandle, Dialect, Handler, ServerOptions, Strategy};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
@@ -98,26 +96,6 @@ impl Handler for Pool {
     }
 }
 
-fn connect(bound: &orb::transport::Endpoint, n: usize) -> Vec<Arc<ClientConnection>> {
-    (0..n)
-        .map(|_| {
-            Arc::new(
-                ClientConnection::connect(bound, Dialect::Giop, &ClientOptions::default()).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn call(conn: &ClientConnection, op: &str, body: &[u8]) -> Vec<u8> {
-    let id = conn.next_request_id();
-    let reply = conn
-        .call(id, &request(Dialect::Giop, id, op, body), deadline())
-        .unwrap();
-    let (got, body) = reply_parts(&reply);
-    assert_eq!(got, id);
-    body
-}
-
 #[test]
 fn a_pool_serves_as_many_connections_at_once_as_it_has_threads() {
     const THREADS: usize = 3;
@@ -129,13 +107,13 @@ fn a_pool_serves_as_many_connections_at_once_as_it_has_threads() {
         &handler,
         ServerOptions::default(),
     );
-    let conns = connect(&bound, THREADS);
+    let conns = connect_giop(&bound, THREADS);
     // Each call waits inside the handler until all are inside: only a pool that runs them on
     // different threads at once answers `1` to every one.
     let met: Vec<Vec<u8>> = std::thread::scope(|s| {
         let calls: Vec<_> = conns
             .iter()
-            .map(|c| s.spawn(move || call(c, "gather", b"")))
+            .map(|c| s.spawn(move || call_op(c, "gather", b"")))
             .collect();
         calls.into_iter().map(|c| c.join().unwrap()).collect()
     });
@@ -161,7 +139,7 @@ fn many_connections_keep_their_order_under_a_pool() {
             &handler,
             ServerOptions::default(),
         );
-        let conns = connect(&bound, CONNS);
+        let conns = connect_giop(&bound, CONNS);
         std::thread::scope(|s| {
             for c in &conns {
                 s.spawn(move || {
@@ -174,7 +152,7 @@ fn many_connections_keep_their_order_under_a_pool() {
                         req[16] = 0;
                         c.send_oneway(&req).unwrap();
                     }
-                    call(c, "count", b"");
+                    call_op(c, "count", b"");
                 });
             }
         });
@@ -199,17 +177,17 @@ fn a_blocked_request_holds_up_its_own_connection_only() {
             &handler,
             ServerOptions::default(),
         );
-        let conns = connect(&bound, 3);
+        let conns = connect_giop(&bound, 3);
         std::thread::scope(|s| {
             // Blocks until another connection's request releases it: the pool must go on
             // serving while a thread is stuck in a handler (another thread takes over polling).
-            let blocked = s.spawn(|| call(&conns[0], "block", b""));
+            let blocked = s.spawn(|| call_op(&conns[0], "block", b""));
             assert!(wait_until(|| handler.frames.load(Ordering::SeqCst) >= 1));
             // Other connections are served meanwhile, more than once.
             for _ in 0..3 {
-                assert_eq!(call(&conns[1], "count", b"x"), b"x");
+                assert_eq!(call_op(&conns[1], "count", b"x"), b"x");
             }
-            call(&conns[2], "release", b"");
+            call_op(&conns[2], "release", b"");
             assert_eq!(
                 blocked.join().unwrap(),
                 vec![1u8],
@@ -238,7 +216,7 @@ fn a_connection_that_never_stops_sending_leaves_the_others_served() {
             &handler,
             ServerOptions::default(),
         );
-        let conns = connect(&bound, 1);
+        let conns = connect_giop(&bound, 1);
         let answered = AtomicBool::new(false);
         std::thread::scope(|s| {
             let flood = s.spawn(|| {
@@ -262,7 +240,7 @@ fn a_connection_that_never_stops_sending_leaves_the_others_served() {
             });
             // Sure to be under way: the server read some of the stream.
             assert!(wait_until(|| handler.frames.load(Ordering::SeqCst) > 20));
-            assert_eq!(call(&conns[0], "count", b"y"), b"y");
+            assert_eq!(call_op(&conns[0], "count", b"y"), b"y");
             answered.store(true, Ordering::SeqCst);
             let sent = flood.join().unwrap();
             assert!(sent < 1 << 25, "{strategy:?}: the flood ran to its bound");
@@ -281,7 +259,7 @@ fn stop_reaches_every_thread_polling_idle_or_busy() {
         &handler,
         ServerOptions::default(),
     );
-    let conns = connect(&bound, 2);
+    let conns = connect_giop(&bound, 2);
     // One thread stuck in a handler, one polling, one standing by, two idle.
     let blocked_conn = conns[0].clone();
     let blocked = std::thread::spawn(move || {
@@ -289,7 +267,7 @@ fn stop_reaches_every_thread_polling_idle_or_busy() {
         blocked_conn.call(id, &request(Dialect::Giop, id, "block", b""), deadline())
     });
     assert!(wait_until(|| handler.frames.load(Ordering::SeqCst) >= 1));
-    assert_eq!(call(&conns[1], "count", b"z"), b"z");
+    assert_eq!(call_op(&conns[1], "count", b"z"), b"z");
     // Stopped while every role is taken; then the blocked handler is let go, and the wait
     // for the threads must end.
     server.shutdown(false);

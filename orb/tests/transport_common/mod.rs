@@ -95,6 +95,34 @@ pub fn reply_parts(frame: &Frame) -> (u32, Vec<u8>) {
     }
 }
 
+/// `n` GIOP connections of their own to `bound`.
+pub fn connect_giop(bound: &Endpoint, n: usize) -> Vec<Arc<orb::transport::ClientConnection>> {
+    (0..n)
+        .map(|_| {
+            Arc::new(
+                orb::transport::ClientConnection::connect(
+                    bound,
+                    Dialect::Giop,
+                    &orb::transport::ClientOptions::default(),
+                )
+                .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A GIOP call of `op` with `body` on `conn`, checked to be answered by its own Reply;
+/// that Reply's body.
+pub fn call_op(conn: &orb::transport::ClientConnection, op: &str, body: &[u8]) -> Vec<u8> {
+    let id = conn.next_request_id();
+    let reply = conn
+        .call(id, &request(Dialect::Giop, id, op, body), deadline())
+        .unwrap();
+    let (got, body) = reply_parts(&reply);
+    assert_eq!(got, id);
+    body
+}
+
 /// The CloseConnection message of a dialect.
 pub fn close_connection(dialect: Dialect) -> Vec<u8> {
     match dialect {
