@@ -38,6 +38,8 @@ pub(crate) struct Conn {
     /// Serialises writers so that messages are never interleaved.
     write: Mutex<()>,
     closed: Mutex<Option<CloseCause>>,
+    /// Whether `closed` is set: looked at after every message, without its lock.
+    is_closed: AtomicBool,
     /// The server stopped reading it (see [`Conn::stop_reading`]).
     stopped: AtomicBool,
     allocator: AllocatorStrategy,
@@ -97,13 +99,14 @@ impl Conn {
         let mut closed = self.closed.lock();
         if closed.is_none() {
             *closed = Some(cause);
+            self.is_closed.store(true, Ordering::Release);
         }
         drop(closed);
         self.stream.shutdown();
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        self.closed.lock().is_some()
+        self.is_closed.load(Ordering::Acquire)
     }
 
     /// What a stopping server does to a connection: its thread reads no further and closes
@@ -254,6 +257,7 @@ impl Acceptor {
             write_timeout: self.options.write_timeout,
             write: Mutex::new(()),
             closed: Mutex::new(None),
+            is_closed: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             allocator: self.options.allocator,
             attachment: super::Attachment::default(),
@@ -349,10 +353,17 @@ impl Acceptor {
     /// Reads `conn`'s messages and hands them to the handler, in turn with the connection's
     /// other threads, until reading ends; the last thread out closes the connection.
     fn take_turns(self: &Arc<Self>, conn: &Arc<Conn>, handle: &ConnectionHandle) {
+        // With one thread per connection (the plain strategy) no follower is ever started:
+        // nobody needs to know who waits.
+        let followers = self.options.connection_threads > 1;
         loop {
-            conn.waiting.fetch_add(1, Ordering::AcqRel);
+            if followers {
+                conn.waiting.fetch_add(1, Ordering::AcqRel);
+            }
             let mut reading = conn.reading.lock();
-            conn.waiting.fetch_sub(1, Ordering::AcqRel);
+            if followers {
+                conn.waiting.fetch_sub(1, Ordering::AcqRel);
+            }
             if reading.ended.is_some() {
                 break;
             }
