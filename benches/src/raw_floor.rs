@@ -14,7 +14,7 @@ use crate::cubit::{reply, request, Op, ServerProcess};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use orb::cdr::{ByteOrder, GiopVersion};
-use orb::giop::Message;
+use orb::giop::{GiopHeader, Message};
 use orb::ior::{IiopProfile, Ior};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -198,15 +198,9 @@ pub(crate) fn expects_reply(message: &[u8]) -> bool {
     message.len() > 16 && message[7] == 0 && message[16] != 0
 }
 
-/// The length of the GIOP message at the start of `buf`, if all of it is there.
+/// The length of the GIOP message at the start of `buf`, if all of it is there (a header
+/// that does not parse never completes: its connection ends at `MAX_MESSAGE`).
 pub(crate) fn whole_giop_message(buf: &[u8]) -> Option<usize> {
-    let header: &[u8; 12] = buf.get(..12)?.try_into().ok()?;
-    let size = [header[8], header[9], header[10], header[11]];
-    let body = if header[6] & 1 == 1 {
-        u32::from_le_bytes(size)
-    } else {
-        u32::from_be_bytes(size)
-    };
-    let len = 12 + body as usize;
+    let len = usize::try_from(GiopHeader::parse(buf).ok()?.message_len()).ok()?;
     (buf.len() >= len).then_some(len)
 }
