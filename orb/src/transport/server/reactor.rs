@@ -687,14 +687,21 @@ impl Reactor {
             // waits for something) would keep this thread from accepting the connections
             // queued behind this one, whose readiness was in the same edge-triggered
             // event — they would wait for that request, however unrelated.
-            self.pending.lock().push_back(Work::Conn {
-                token: conn.token,
-                readable: true,
-                writable: false,
-                hup: false,
-            });
-            let _ = self.wake.waker.wake();
+            self.requeue(conn.token);
         }
+    }
+
+    /// Queues a connection to be read again and wakes the leader to see it: it may be
+    /// blocked in `poll`, with nothing else to wake it.
+    fn requeue(&self, token: Token) {
+        self.pending.lock().push_back(Work::Conn {
+            token,
+            readable: true,
+            writable: false,
+            hup: false,
+        });
+        // If the wake fails the poll is gone: the server stopped.
+        let _ = self.wake.waker.wake();
     }
 
     /// Reads and dispatches a connection's messages, if no other thread is at it.
@@ -719,15 +726,7 @@ impl Reactor {
                 Served::Drained => {}
                 Served::Yield => {
                     conn.state.lock().busy = false;
-                    // Handed back through the queue, and the leader woken to see it: it may
-                    // be blocked in `poll` with nothing else to wake it.
-                    self.pending.lock().push_back(Work::Conn {
-                        token: conn.token,
-                        readable: true,
-                        writable: false,
-                        hup: false,
-                    });
-                    let _ = self.wake.waker.wake();
+                    self.requeue(conn.token);
                     return;
                 }
                 Served::Close(cause) => {
