@@ -155,11 +155,7 @@ impl RequestHandler {
     /// The priority a request runs at: the one it carries (`RTCorbaPriority`) under the
     /// client-propagated model, else the server's.
     fn request_priority(&self, req: &RequestHeader<'_>) -> Priority {
-        let sent = req
-            .service_context
-            .get(ServiceId::RT_CORBA_PRIORITY)
-            .and_then(crate::rt::read_priority_context);
-        self.priority_model.request_priority(sent)
+        self.priority_model.request_priority(sent_priority(req))
     }
 
     /// Serves a request read by a connection thread, at priority `priority`, and counts it
@@ -556,6 +552,13 @@ fn message_error(version: GiopVersion, lite: Option<ByteOrder>) -> Option<Vec<u8
     w.ok()?.finish().ok()
 }
 
+/// The priority a request's `RTCorbaPriority` context carries, if it has one.
+fn sent_priority(req: &RequestHeader<'_>) -> Option<Priority> {
+    req.service_context
+        .get(ServiceId::RT_CORBA_PRIORITY)
+        .and_then(crate::rt::read_priority_context)
+}
+
 fn lite_order(conn: &ConnectionHandle) -> Option<ByteOrder> {
     match conn.dialect() {
         Dialect::Lite(order) => Some(order),
@@ -603,7 +606,12 @@ impl RequestHandler {
         let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) else {
             return false;
         };
-        let priority = self.request_priority(req);
+        // The connection says the priority of a request that carries none: it came to the
+        // lane's own endpoint (RT-CORBA's priority-banded connections), so it runs at the
+        // lane's priority, not the server's — under the client-propagated model; a server
+        // that declares its priority runs it at that, as everywhere.
+        let sent = sent_priority(req).or(Some(lane));
+        let priority = self.priority_model.request_priority(sent);
         if lanes.lane_priority_for(priority) != lane {
             return false;
         }
