@@ -792,6 +792,16 @@ fn calls_made_inside_upcalls_go_to_their_lane_of_each_server_and_call_back_witho
     // The connection of a nested call is kept for the next one of its band, idle again:
     // not a connection per call.
     assert_eq!(first_nested[0], first_nested[2]);
+    // A thread that asked for idle connections takes the same way as a nested call.
+    orb::use_idle_connections(true);
+    let who = whoami_at(&obj, Some(25000));
+    orb::use_idle_connections(false);
+    assert_eq!((who.priority, who.lane), (25000, 20000));
+    assert!(
+        who.thread.starts_with("orb-lane-20000-conn-"),
+        "{}",
+        who.thread
+    );
     a.server.shutdown(true);
     b.server.shutdown(true);
 }

@@ -213,7 +213,11 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
         .component(ComponentId::POLICIES)
         .and_then(|c| PriorityModelPolicy::from_component_data(&c.data));
     // Kept for a GIOP-lite binding too: its banded calls go to the lanes' endpoints in
-    // plain GIOP (see `connection`).
+    // plain GIOP, with the priority context (see `connection`). Rather than a GIOP-lite
+    // listener per lane: that gives a lite client of a band its lane with nothing new on
+    // either side (no second listener and address per lane, no new component, no server
+    // change), and the servant sees the call's own priority, where a lite request could only
+    // get the lane's from its connection. The cost: GIOP's longer header on those calls.
     let lane_endpoints = profile
         .component(ComponentId::RTORB_LANES)
         .and_then(|c| rt::lane_endpoints::lane_endpoints_from_component_data(&c.data))
