@@ -155,7 +155,17 @@ impl RequestHandler {
     /// The priority a request runs at: the one it carries (`RTCorbaPriority`) under the
     /// client-propagated model, else the server's.
     fn request_priority(&self, req: &RequestHeader<'_>) -> Priority {
-        self.priority_model.request_priority(sent_priority(req))
+        self.request_priority_or(req, None)
+    }
+
+    /// [`RequestHandler::request_priority`], a request without the context taken to carry
+    /// `unsent` (the priority its connection says: a lane's endpoint, its lane's).
+    fn request_priority_or(&self, req: &RequestHeader<'_>, unsent: Option<Priority>) -> Priority {
+        let sent = req
+            .service_context
+            .get(ServiceId::RT_CORBA_PRIORITY)
+            .and_then(crate::rt::read_priority_context);
+        self.priority_model.request_priority(sent.or(unsent))
     }
 
     /// Serves a request read by a connection thread, at priority `priority`, and counts it
@@ -552,13 +562,6 @@ fn message_error(version: GiopVersion, lite: Option<ByteOrder>) -> Option<Vec<u8
     w.ok()?.finish().ok()
 }
 
-/// The priority a request's `RTCorbaPriority` context carries, if it has one.
-fn sent_priority(req: &RequestHeader<'_>) -> Option<Priority> {
-    req.service_context
-        .get(ServiceId::RT_CORBA_PRIORITY)
-        .and_then(crate::rt::read_priority_context)
-}
-
 fn lite_order(conn: &ConnectionHandle) -> Option<ByteOrder> {
     match conn.dialect() {
         Dialect::Lite(order) => Some(order),
@@ -610,8 +613,7 @@ impl RequestHandler {
         // lane's own endpoint (RT-CORBA's priority-banded connections), so it runs at the
         // lane's priority, not the server's — under the client-propagated model; a server
         // that declares its priority runs it at that, as everywhere.
-        let sent = sent_priority(req).or(Some(lane));
-        let priority = self.priority_model.request_priority(sent);
+        let priority = self.request_priority_or(req, Some(lane));
         if lanes.lane_priority_for(priority) != lane {
             return false;
         }
