@@ -611,7 +611,7 @@ fn prepare(
     let no_retry = |e| (e, false);
     let conn = connection(orb, b, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
-    record_binding(b, id);
+    record_binding(b, &conn, id);
     let target = target(r, b, addressing).map_err(no_retry)?;
     let first = conn.claim_first_request();
     let request = encode_request(
@@ -896,21 +896,31 @@ pub(crate) async fn invoke_async(
     Ok(reply)
 }
 
-/// Fills the current request span's binding fields (a no-op without a subscriber).
-fn record_binding(b: &Binding, request_id: u32) {
+/// Fills the current request span's binding fields (a no-op without a subscriber): where the
+/// request goes, the connection's endpoint and dialect (a banded call's may be a lane's
+/// endpoint, in plain GIOP, rather than the binding's).
+fn record_binding(b: &Binding, conn: &ClientConnection, request_id: u32) {
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
     }
     span.record("request_id", request_id);
-    span.record("peer", tracing::field::display(&b.endpoint));
+    span.record("peer", tracing::field::display(conn.endpoint()));
     span.record("giop", tracing::field::display(b.version));
-    span.record("transport", transport_name(b));
+    span.record(
+        "transport",
+        endpoint_transport_name(conn.endpoint(), conn.dialect()),
+    );
 }
 
 /// The transport a binding uses, as traces and [`ObjectRef::transport`] name it.
 pub(crate) fn transport_name(b: &Binding) -> &'static str {
-    match (&b.endpoint, b.dialect.is_lite()) {
+    endpoint_transport_name(&b.endpoint, b.dialect)
+}
+
+/// The transport of `endpoint` in `dialect`, as traces and [`ObjectRef::transport`] name it.
+fn endpoint_transport_name(endpoint: &Endpoint, dialect: Dialect) -> &'static str {
+    match (endpoint, dialect.is_lite()) {
         (Endpoint::Shmiop { .. }, _) => "shmiop",
         (Endpoint::Iiop { .. }, false) => "iiop",
         (Endpoint::Iiop { .. }, true) => "iiop-lite",
