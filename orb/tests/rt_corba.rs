@@ -53,10 +53,38 @@ impl Gate {
 }
 
 /// `whoami` answers the priority the request runs at, its lane's priority (-1 for none) and
-/// the serving thread's name; `block` tells the test it has started, then waits at the gate.
+/// the serving thread's name; `block` tells the test it has started, then waits at the gate;
+/// `hops(n)` answers the same as `whoami` in a list, after what `hops(n - 1)` on the `next`
+/// object, called from inside the upcall, answered (if `n` > 0).
 struct Prio {
     gate: Arc<Gate>,
     entered: Mutex<mpsc::Sender<()>>,
+    next: Arc<Mutex<Option<ObjectRef>>>,
+}
+
+impl Who {
+    /// Who serves the request this thread runs.
+    fn here() -> Who {
+        Who {
+            priority: RtCurrent::the_priority().unwrap_or(-1),
+            lane: RtCurrent::lane_priority().unwrap_or(-1),
+            thread: std::thread::current().name().unwrap_or("").to_owned(),
+        }
+    }
+
+    fn write(&self, reply: &mut Encoder) -> Result<(), EncodeError> {
+        reply.write_short(self.priority);
+        reply.write_short(self.lane);
+        reply.write_string(&self.thread)
+    }
+
+    fn read(d: &mut Decoder<'_>) -> Result<Who, orb::cdr::DecodeError> {
+        Ok(Who {
+            priority: d.read_short()?,
+            lane: d.read_short()?,
+            thread: d.read_string()?.into_owned(),
+        })
+    }
 }
 
 impl Servant for Prio {
@@ -69,15 +97,23 @@ impl Servant for Prio {
     fn dispatch(
         &self,
         operation: &str,
-        _args: &mut Decoder<'_>,
+        args: &mut Decoder<'_>,
         reply: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
         match operation {
-            "whoami" => {
-                reply.write_short(RtCurrent::the_priority().unwrap_or(-1));
-                reply.write_short(RtCurrent::lane_priority().unwrap_or(-1));
-                let name = std::thread::current().name().unwrap_or("").to_owned();
-                reply.write_string(&name).unwrap();
+            "whoami" => Who::here().write(reply)?,
+            "hops" => {
+                let left = args.read_ushort()?;
+                let mut hops = vec![Who::here()];
+                if left > 0 {
+                    let next = self.next.lock().clone();
+                    let next = next.ok_or_else(SystemException::bad_operation)?;
+                    hops.extend(hops_via(&next, left - 1)?);
+                }
+                reply.write_length(hops.len())?;
+                for h in &hops {
+                    h.write(reply)?;
+                }
             }
             "block" => {
                 let _ = self.entered.lock().send(());
@@ -108,18 +144,22 @@ struct Served {
     obj: ObjectRef,
     gate: Arc<Gate>,
     entered: mpsc::Receiver<()>,
+    /// The object the servant's `hops` calls.
+    next: Arc<Mutex<Option<ObjectRef>>>,
 }
 
 fn serve(args: &str) -> Served {
     let server = orb(args);
     let gate = Arc::new(Gate::default());
     let (tx, entered) = mpsc::channel();
+    let next = Arc::default();
     let obj = server
         .activate(
             &server.root_poa(),
             Arc::new(Prio {
                 gate: gate.clone(),
                 entered: Mutex::new(tx),
+                next: Arc::clone(&next),
             }),
         )
         .unwrap();
@@ -128,6 +168,7 @@ fn serve(args: &str) -> Served {
         obj,
         gate,
         entered,
+        next,
     }
 }
 
@@ -138,6 +179,7 @@ fn client_ref(client: &Orb, obj: &ObjectRef) -> ObjectRef {
         .unwrap()
 }
 
+#[derive(Debug)]
 struct Who {
     priority: i16,
     lane: i16,
@@ -148,12 +190,18 @@ fn whoami(obj: &ObjectRef) -> Result<Who, SystemException> {
     obj.invoke("whoami", &|_: &mut Encoder| -> Result<(), EncodeError> {
         Ok(())
     })?
+    .normal_result(Who::read)
+}
+
+/// `hops(left)` on `obj`: who served each call of the chain, the first first.
+fn hops_via(obj: &ObjectRef, left: u16) -> Result<Vec<Who>, SystemException> {
+    obj.invoke("hops", &|e: &mut Encoder| -> Result<(), EncodeError> {
+        e.write_ushort(left);
+        Ok(())
+    })?
     .normal_result(|d| {
-        Ok(Who {
-            priority: d.read_short()?,
-            lane: d.read_short()?,
-            thread: d.read_string()?.into_owned(),
-        })
+        let n = d.read_seq_len(4)?;
+        (0..n).map(|_| Who::read(d)).collect()
     })
 }
 
@@ -321,8 +369,7 @@ fn without_lanes_a_pool_whose_threads_are_all_blocked_serves_nothing_else() {
     let low = blocked_calls(&s, &obj, 10, 2, true);
     RtCurrent::set_the_priority(25000).unwrap();
     let e = orb::with_call_timeout(Duration::from_millis(300), || whoami(&obj))
-        .err()
-        .expect("a pool with every thread blocked served a call");
+        .expect_err("a pool with every thread blocked served a call");
     RtCurrent::clear();
     assert_eq!(e.kind, SystemExceptionKind::TIMEOUT);
     s.gate.open();
@@ -517,8 +564,8 @@ fn clients_without_bands_or_priorities_are_served_by_the_right_lane() {
             who.thread
         );
     }
-    // Requests of another lane's priority (or none: a non-RT client's, served at the
-    // server's priority 0) on a lane's own connection are handed to the right lane.
+    // Requests of another lane's priority on a lane's own connection are handed to the
+    // right lane.
     let at_low = at_lane_endpoint(&plain, &s.obj, 0);
     let who = whoami_at(&at_low, Some(25000));
     assert_eq!((who.priority, who.lane), (25000, 20000));
@@ -527,29 +574,51 @@ fn clients_without_bands_or_priorities_are_served_by_the_right_lane() {
     let who = whoami_at(&at_low, Some(7));
     assert_eq!((who.priority, who.lane), (7, 0));
     assert!(who.thread.starts_with("orb-lane-0-conn-"), "{}", who.thread);
+    // One without a priority runs at the priority of the lane whose endpoint it came to,
+    // on its connection's thread: the connection says the priority.
     let at_high = at_lane_endpoint(&plain, &s.obj, 20000);
     let who = whoami_at(&at_high, None);
-    assert_eq!((who.priority, who.lane), (0, 0));
-    assert!(who.thread.starts_with("orb-lane-0-") && !who.thread.contains("conn"));
+    assert_eq!((who.priority, who.lane), (20000, 20000));
+    assert!(
+        who.thread.starts_with("orb-lane-20000-conn-"),
+        "{}",
+        who.thread
+    );
     s.server.shutdown(true);
 }
 
 #[test]
-fn a_plain_giop_request_without_context_is_served_on_every_endpoint() {
-    // Bytes as a non-RT ORB would send them: GIOP 1.2, no service context at all.
-    let s = serve("-ORBlanes 0:1,20000:1");
-    let client = orb("");
-    let key = iiop_profile(&s.obj).object_key;
-    let mut ports = vec![iiop_profile(&s.obj).port];
-    ports.extend(lane_endpoints(&s.obj).iter().map(|l| l.port));
-    for port in ports {
-        let obj = client
-            .string_to_object(&format!("corbaloc::1.2@127.0.0.1:{port}/{}", url_key(&key)))
-            .unwrap();
-        let who = whoami(&obj).unwrap();
-        assert_eq!((who.priority, who.lane), (0, 0), "port {port}");
+fn a_plain_giop_request_without_context_is_served_on_every_endpoint_at_its_lanes_priority() {
+    // Bytes as a non-RT ORB would send them: GIOP 1.2, no service context at all. On the
+    // server's address, such a request runs at the server's priority (0); on a lane's own
+    // endpoint, at the lane's — unless the server declares its priority (then at that).
+    for (args, server_priority) in [
+        ("-ORBlanes 0:1,20000:1", None),
+        (
+            "-ORBlanes 0:1,20000:1 -ORBpriorityModel server -ORBserverPriority 20001",
+            Some(20001),
+        ),
+    ] {
+        let s = serve(args);
+        let client = orb("");
+        let key = iiop_profile(&s.obj).object_key;
+        let mut ports = vec![(iiop_profile(&s.obj).port, 0)];
+        ports.extend(lane_endpoints(&s.obj).iter().map(|l| (l.port, l.priority)));
+        for (port, lane) in ports {
+            let obj = client
+                .string_to_object(&format!("corbaloc::1.2@127.0.0.1:{port}/{}", url_key(&key)))
+                .unwrap();
+            let who = whoami(&obj).unwrap();
+            let p = server_priority.unwrap_or(lane);
+            let serving = if p >= 20000 { 20000 } else { 0 };
+            assert_eq!(
+                (who.priority, who.lane),
+                (p, serving),
+                "{args}: port {port}"
+            );
+        }
+        s.server.shutdown(true);
     }
-    s.server.shutdown(true);
 }
 
 /// `key` as a corbaloc object key (every octet escaped).
@@ -675,5 +744,88 @@ fn a_lane_endpoint_that_refuses_connections_is_passed_over_for_a_while() {
         matches!(&tried, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the refused lane endpoint was tried again: {tried:?}"
     );
+    s.server.shutdown(true);
+}
+
+#[test]
+fn calls_made_inside_upcalls_go_to_their_lane_of_each_server_and_call_back_without_deadlock() {
+    // Two servers whose `hops` call each other's from inside the upcall: client -> A -> B
+    // -> A -> B. One thread per lane, and so per connection of a lane's endpoint: a nested
+    // call sent on a connection whose request waits for it would wait for ever (until the
+    // call timeout, which fails the test).
+    let args = "-ORBlanes 0:1,20000:1 -ORBpriorityBands 0-19999,20000-32767 \
+                -ORBclientCallTimeOutPeriod 30000";
+    let a = serve(args);
+    let b = serve(args);
+    *a.next.lock() = Some(client_ref(&a.server, &b.obj));
+    *b.next.lock() = Some(client_ref(&b.server, &a.obj));
+    let client = orb("-ORBpriorityBands 0-19999,20000-32767");
+    let obj = client_ref(&client, &a.obj);
+    let mut first_nested = Vec::new();
+    for (p, lane) in [(10, 0), (25000, 20000), (10, 0)] {
+        RtCurrent::set_the_priority(p).unwrap();
+        let hops = orb::with_call_timeout(WATCHDOG, || hops_via(&obj, 3))
+            .unwrap_or_else(|e| panic!("the chain at priority {p} failed: {e}"));
+        RtCurrent::clear();
+        assert_eq!(hops.len(), 4);
+        for (i, h) in hops.iter().enumerate() {
+            // The caller's priority travelled with each nested call (the context: not the
+            // lane's priority, which a call without one would run at) ...
+            assert_eq!(
+                (h.priority, h.lane),
+                (p, lane),
+                "priority {p}, hop {i}: {h:?}"
+            );
+            // ... to the endpoint of the lane of its priority, whose connection's thread ran
+            // it: no hand-off to a queue thread, in A and in B alike.
+            assert!(
+                h.thread.starts_with(&format!("orb-lane-{lane}-conn-")),
+                "priority {p}, hop {i} served by {}",
+                h.thread
+            );
+        }
+        // A's second call to B, made while its first waits for it, went on a connection of
+        // its own, not the one in B's hands.
+        assert_ne!(hops[1].thread, hops[3].thread, "priority {p}");
+        first_nested.push(hops[1].thread.clone());
+    }
+    // The connection of a nested call is kept for the next one of its band, idle again:
+    // not a connection per call.
+    assert_eq!(first_nested[0], first_nested[2]);
+    // A thread that asked for idle connections takes the same way as a nested call.
+    orb::use_idle_connections(true);
+    let who = whoami_at(&obj, Some(25000));
+    orb::use_idle_connections(false);
+    assert_eq!((who.priority, who.lane), (25000, 20000));
+    assert!(
+        who.thread.starts_with("orb-lane-20000-conn-"),
+        "{}",
+        who.thread
+    );
+    a.server.shutdown(true);
+    b.server.shutdown(true);
+}
+
+#[test]
+fn a_giop_lite_clients_banded_calls_run_on_their_lanes_threads() {
+    let s = serve("-ORBlanes 0:1,20000:1 -ORBliteEndPoint giop:tcp:127.0.0.1:0");
+    let client = orb("-ORBgiopLite 1 -ORBpriorityBands 0-19999,20000-32767");
+    let obj = client_ref(&client, &s.obj);
+    // Outside every band (no priority): GIOP-lite to the server's lite address, where the
+    // reader hands the request to the lane of the server's priority.
+    let who = whoami_at(&obj, None);
+    assert_eq!(obj.transport(), Some("iiop-lite"));
+    assert_eq!((who.priority, who.lane), (0, 0));
+    assert!(!who.thread.contains("conn"), "served by {}", who.thread);
+    // In a band: plain GIOP to the lane's own endpoint, the priority in the context.
+    for (p, lane) in [(10, 0), (25000, 20000)] {
+        let who = whoami_at(&obj, Some(p));
+        assert_eq!((who.priority, who.lane), (p, lane), "priority {p}");
+        assert!(
+            who.thread.starts_with(&format!("orb-lane-{lane}-conn-")),
+            "priority {p} served by {}",
+            who.thread
+        );
+    }
     s.server.shutdown(true);
 }

@@ -538,6 +538,69 @@ fn get_idle_passes_a_busy_connection_by() {
     assert!(Arc::ptr_eq(&cache.get(&bound, dialect).unwrap(), &shared));
 }
 
+/// `get_idle_banded_within` (a call made during an upcall, in an RT-CORBA priority band)
+/// gives an idle connection of the band — its shared one when idle, else a spare of its
+/// own — never another band's, idle or not, nor one of the unbanded calls.
+#[test]
+fn get_idle_banded_keeps_to_the_connections_of_its_band() {
+    let handler = Echo::new();
+    let (_server, bound) = serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPool { threads: 2 },
+        &handler,
+        ServerOptions::default(),
+    );
+    let dialect = Dialect::Giop;
+    let cache = ConnectionCache::new(ClientOptions::default());
+    let unbanded = cache.get(&bound, dialect).unwrap();
+    let band0 = cache.get_banded_within(&bound, dialect, 0, None).unwrap();
+    assert!(!Arc::ptr_eq(&band0, &unbanded));
+
+    let held0 = cache
+        .get_idle_banded_within(&bound, dialect, 0, None)
+        .unwrap();
+    assert!(
+        Arc::ptr_eq(&held0, &band0),
+        "the band's shared connection, idle"
+    );
+    let spare0 = cache
+        .get_idle_banded_within(&bound, dialect, 0, None)
+        .unwrap();
+    assert!(!Arc::ptr_eq(&spare0, &band0) && !Arc::ptr_eq(&spare0, &unbanded));
+    let spare0_conn = Arc::clone(&spare0);
+    drop((held0, spare0));
+    assert_eq!(cache.len(), 3);
+
+    // Band 1 has none of its own yet: a new one, though band 0's and the unbanded are idle.
+    let held1 = cache
+        .get_idle_banded_within(&bound, dialect, 1, None)
+        .unwrap();
+    let band1_conn = Arc::clone(&held1);
+    for other in [&band0, &spare0_conn, &unbanded] {
+        assert!(!Arc::ptr_eq(&held1, other));
+    }
+    drop(held1);
+    // ... and its own again once idle; the unbanded callers' idle one is not a banded one.
+    let again1 = cache
+        .get_idle_banded_within(&bound, dialect, 1, None)
+        .unwrap();
+    assert!(Arc::ptr_eq(&again1, &band1_conn));
+    drop(again1);
+    let idle = cache.get_idle(&bound, dialect).unwrap();
+    assert!(Arc::ptr_eq(&idle, &unbanded));
+    drop(idle);
+    assert_eq!(cache.len(), 4);
+
+    // A banded spare discarded goes; removing the endpoint closes every band's.
+    cache.discard(&spare0_conn);
+    assert!(spare0_conn.is_closed());
+    assert_eq!(cache.len(), 3);
+    cache.remove(&bound, dialect);
+    assert!(cache.is_empty());
+    assert!(band0.is_closed() && band1_conn.is_closed() && unbanded.is_closed());
+}
+
 /// Spares left busy only by oneways (no reply will ever vouch for them if no twoway
 /// follows) do not pile up: past eight connections to one endpoint the surplus is closed.
 #[test]

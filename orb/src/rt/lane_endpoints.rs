@@ -8,7 +8,10 @@
 //! `sequence<struct { short priority; string host; ushort port; }>`. Other ORBs skip the
 //! component and call the profile's own address, whose connections hand each request to its
 //! lane. An rtorb client making a call in one of its priority bands connects to the
-//! endpoint of the lane that serves the call's priority ([`serving_lane`]).
+//! endpoint of the lane that serves the call's priority ([`serving_lane`]): in plain GIOP
+//! even when it binds by GIOP-lite, and, for a call made inside an upcall, on an idle
+//! connection of the call's band. A request that carries no priority runs at the priority of
+//! the lane whose endpoint it came to: the connection says it.
 
 use super::{check_priority, Priority};
 use crate::cdr::{ByteOrder, Encoder};

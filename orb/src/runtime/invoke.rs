@@ -212,23 +212,25 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
     let server_policy = profile
         .component(ComponentId::POLICIES)
         .and_then(|c| PriorityModelPolicy::from_component_data(&c.data));
-    // The lanes' own endpoints speak plain GIOP.
-    let lane_endpoints = match dialect {
-        Dialect::Giop => profile
-            .component(ComponentId::RTORB_LANES)
-            .and_then(|c| rt::lane_endpoints::lane_endpoints_from_component_data(&c.data))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|l| {
-                let endpoint = Endpoint::Iiop {
-                    host: l.host,
-                    port: l.port,
-                };
-                (l.priority, endpoint)
-            })
-            .collect(),
-        Dialect::Lite(_) => Vec::new(),
-    };
+    // Kept for a GIOP-lite binding too: its banded calls go to the lanes' endpoints in
+    // plain GIOP, with the priority context (see `connection`). Rather than a GIOP-lite
+    // listener per lane: that gives a lite client of a band its lane with nothing new on
+    // either side (no second listener and address per lane, no new component, no server
+    // change), and the servant sees the call's own priority, where a lite request could only
+    // get the lane's from its connection. The cost: GIOP's longer header on those calls.
+    let lane_endpoints = profile
+        .component(ComponentId::RTORB_LANES)
+        .and_then(|c| rt::lane_endpoints::lane_endpoints_from_component_data(&c.data))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| {
+            let endpoint = Endpoint::Iiop {
+                host: l.host,
+                port: l.port,
+            };
+            (l.priority, endpoint)
+        })
+        .collect();
     Ok(Binding {
         endpoint,
         dialect,
@@ -383,11 +385,13 @@ fn codesets_context(cs: CodeSets) -> ServiceContext {
     }
 }
 
-/// Encodes a Request into a pooled buffer.
+/// Encodes a Request into a pooled buffer, in `dialect`: the connection's, which is not the
+/// binding's for a GIOP-lite client's call on a lane's endpoint (plain GIOP).
 #[allow(clippy::too_many_arguments)]
 fn encode_request(
     orb: &OrbShared,
     b: &Binding,
+    dialect: Dialect,
     request_id: u32,
     target: TargetAddress<'_>,
     operation: &str,
@@ -397,7 +401,7 @@ fn encode_request(
 ) -> Result<Vec<u8>, SystemException> {
     // GIOP-lite has no service contexts. A Vec that stays empty does not allocate.
     let mut contexts = Vec::new();
-    if !b.dialect.is_lite() {
+    if !dialect.is_lite() {
         if first_on_connection && b.version.minor > 0 {
             contexts.push(codesets_context(b.codesets));
         }
@@ -413,7 +417,7 @@ fn encode_request(
         requesting_principal: &[],
     });
     let buf = buffers::take(orb.options.allocator);
-    let mut w = match b.dialect {
+    let mut w = match dialect {
         Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
         Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
     }
@@ -478,6 +482,13 @@ impl std::ops::Deref for Conn {
 /// runs one connection's requests in order — and deadlock. So do the calls of a thread that
 /// asked for it (`use_idle_connections`). Other calls share a connection.
 ///
+/// A call in one of the ORB's priority bands goes on a connection of its band (shared, or
+/// idle as above: an idle connection of its band) to the endpoint of the lane that serves
+/// its priority, whose threads run the request as they read it; failing that, to the
+/// server's own address. A nested call (in an upcall, at the priority of the request it
+/// serves) takes that way too, so a chain of calls through lanes of several servers stays
+/// in each server's lane of its priority.
+///
 /// A connect is bounded by the call's `deadline` too; one that gives up there is the call
 /// timing out (TIMEOUT, COMPLETED_NO: nothing was sent), not a server refusing it.
 fn connection(
@@ -485,30 +496,42 @@ fn connection(
     b: &Binding,
     deadline: Option<Instant>,
 ) -> Result<Conn, SystemException> {
-    let conn = if super::wants_idle_connection() {
-        orb.cache
+    let idle = super::wants_idle_connection();
+    let conn = match priority_band(orb) {
+        None if idle => orb
+            .cache
             .get_idle_within(&b.endpoint, b.dialect, deadline)
-            .map(Conn::Idle)
-    } else if let Some(band) = priority_band(orb) {
-        // To the endpoint of the lane that serves the call's priority, whose threads run
-        // the request as they read it; failing that, the server's own address.
-        let lane = RtCurrent::the_priority()
-            .and_then(|p| rt::serving_lane(&b.lane_endpoints, |(lp, _)| *lp, p));
-        let via_lane = lane.and_then(|i| {
-            orb.cache
-                .try_banded_within(&b.lane_endpoints[i].1, b.dialect, band, deadline)
-        });
-        match via_lane {
-            Some(c) => Ok(Conn::Shared(c)),
-            None => orb
-                .cache
-                .get_banded_within(&b.endpoint, b.dialect, band, deadline)
-                .map(Conn::Shared),
-        }
-    } else {
-        orb.cache
+            .map(Conn::Idle),
+        None => orb
+            .cache
             .get_within(&b.endpoint, b.dialect, deadline)
-            .map(Conn::Shared)
+            .map(Conn::Shared),
+        Some(band) => {
+            let banded = |endpoint: &Endpoint, dialect: Dialect| {
+                if idle {
+                    orb.cache
+                        .get_idle_banded_within(endpoint, dialect, band, deadline)
+                        .map(Conn::Idle)
+                } else {
+                    orb.cache
+                        .get_banded_within(endpoint, dialect, band, deadline)
+                        .map(Conn::Shared)
+                }
+            };
+            let lane = RtCurrent::the_priority()
+                .and_then(|p| rt::serving_lane(&b.lane_endpoints, |(lp, _)| *lp, p));
+            // The lanes' endpoints speak plain GIOP, whatever the binding's dialect: a
+            // GIOP-lite client's banded calls go there in GIOP, with the priority context.
+            let via_lane = lane.and_then(|i| {
+                let endpoint = &b.lane_endpoints[i].1;
+                orb.cache
+                    .unless_passed_over(endpoint, || banded(endpoint, Dialect::Giop))
+            });
+            match via_lane {
+                Some(c) => Ok(c),
+                None => banded(&b.endpoint, b.dialect),
+            }
+        }
     };
     conn.map_err(|e| {
         let timed_out = matches!(&e, TransportError::Connect { source, .. }
@@ -588,11 +611,21 @@ fn prepare(
     let no_retry = |e| (e, false);
     let conn = connection(orb, b, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
-    record_binding(b, id);
+    record_binding(b, &conn, id);
     let target = target(r, b, addressing).map_err(no_retry)?;
     let first = conn.claim_first_request();
-    let request =
-        encode_request(orb, b, id, target, operation, true, first, args).map_err(no_retry)?;
+    let request = encode_request(
+        orb,
+        b,
+        conn.dialect(),
+        id,
+        target,
+        operation,
+        true,
+        first,
+        args,
+    )
+    .map_err(no_retry)?;
     flush_oneways(orb, &conn);
     tracing::trace!(target: "orb::giop", request_id = id, octets = request.len(), "sending request");
     Ok((conn, id, request))
@@ -863,21 +896,31 @@ pub(crate) async fn invoke_async(
     Ok(reply)
 }
 
-/// Fills the current request span's binding fields (a no-op without a subscriber).
-fn record_binding(b: &Binding, request_id: u32) {
+/// Fills the current request span's binding fields (a no-op without a subscriber): where the
+/// request goes, the connection's endpoint and dialect (a banded call's may be a lane's
+/// endpoint, in plain GIOP, rather than the binding's).
+fn record_binding(b: &Binding, conn: &ClientConnection, request_id: u32) {
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
     }
     span.record("request_id", request_id);
-    span.record("peer", tracing::field::display(&b.endpoint));
+    span.record("peer", tracing::field::display(conn.endpoint()));
     span.record("giop", tracing::field::display(b.version));
-    span.record("transport", transport_name(b));
+    span.record(
+        "transport",
+        endpoint_transport_name(conn.endpoint(), conn.dialect()),
+    );
 }
 
 /// The transport a binding uses, as traces and [`ObjectRef::transport`] name it.
 pub(crate) fn transport_name(b: &Binding) -> &'static str {
-    match (&b.endpoint, b.dialect.is_lite()) {
+    endpoint_transport_name(&b.endpoint, b.dialect)
+}
+
+/// The transport of `endpoint` in `dialect`, as traces and [`ObjectRef::transport`] name it.
+fn endpoint_transport_name(endpoint: &Endpoint, dialect: Dialect) -> &'static str {
+    match (endpoint, dialect.is_lite()) {
         (Endpoint::Shmiop { .. }, _) => "shmiop",
         (Endpoint::Iiop { .. }, false) => "iiop",
         (Endpoint::Iiop { .. }, true) => "iiop-lite",
@@ -928,7 +971,17 @@ pub(crate) fn invoke_oneway(
             let id = conn.next_request_id();
             let first = conn.claim_first_request();
             let target = TargetAddress::KeyAddr(&b.key);
-            encode_request(&orb, &b, id, target, operation, false, first, args)
+            encode_request(
+                &orb,
+                &b,
+                conn.dialect(),
+                id,
+                target,
+                operation,
+                false,
+                first,
+                args,
+            )
         };
         // Batched, a oneway joins the buffer already pending for its endpoint, encoded and
         // appended under the batcher's one lock, without asking the connection cache (a
@@ -993,7 +1046,9 @@ fn locate_once(
         request_id: id,
         target: target(r, b, addressing).map_err(no_retry)?,
     });
-    let w = match b.dialect {
+    // The connection's dialect, not the binding's: a banded call may go to a lane's
+    // endpoint, which speaks plain GIOP.
+    let w = match conn.dialect() {
         Dialect::Giop => MessageWriter::new(b.version, ByteOrder::NATIVE, &header),
         Dialect::Lite(order) => MessageWriter::lite(order, &header),
     };

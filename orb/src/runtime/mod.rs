@@ -73,8 +73,8 @@ pub(crate) struct Binding {
     /// model, so the caller's priority is sent to it all the same).
     pub(crate) server_policy: Option<crate::rt::PriorityModelPolicy>,
     /// The endpoints of the server's RT-CORBA lanes with their priorities, increasing, from
-    /// the IOR's `TAG_RTORB_LANES` (empty without, and for any transport but plain IIOP): a
-    /// call in a priority band goes to its lane's.
+    /// the IOR's `TAG_RTORB_LANES` (empty without, and for any transport but IIOP, plain
+    /// or lite): a call in a priority band goes to its lane's, in plain GIOP.
     pub(crate) lane_endpoints: Vec<(crate::rt::Priority, Endpoint)>,
 }
 

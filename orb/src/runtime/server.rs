@@ -155,11 +155,17 @@ impl RequestHandler {
     /// The priority a request runs at: the one it carries (`RTCorbaPriority`) under the
     /// client-propagated model, else the server's.
     fn request_priority(&self, req: &RequestHeader<'_>) -> Priority {
+        self.request_priority_or(req, None)
+    }
+
+    /// [`RequestHandler::request_priority`], a request without the context taken to carry
+    /// `unsent` (the priority its connection says: a lane's endpoint, its lane's).
+    fn request_priority_or(&self, req: &RequestHeader<'_>, unsent: Option<Priority>) -> Priority {
         let sent = req
             .service_context
             .get(ServiceId::RT_CORBA_PRIORITY)
             .and_then(crate::rt::read_priority_context);
-        self.priority_model.request_priority(sent)
+        self.priority_model.request_priority(sent.or(unsent))
     }
 
     /// Serves a request read by a connection thread, at priority `priority`, and counts it
@@ -603,7 +609,11 @@ impl RequestHandler {
         let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) else {
             return false;
         };
-        let priority = self.request_priority(req);
+        // The connection says the priority of a request that carries none: it came to the
+        // lane's own endpoint (RT-CORBA's priority-banded connections), so it runs at the
+        // lane's priority, not the server's — under the client-propagated model; a server
+        // that declares its priority runs it at that, as everywhere.
+        let priority = self.request_priority_or(req, Some(lane));
         if lanes.lane_priority_for(priority) != lane {
             return false;
         }

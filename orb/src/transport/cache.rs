@@ -1,7 +1,8 @@
 //! Client connections kept for reuse: one per (endpoint, dialect), shared by every caller,
 //! their requests multiplexed by request id — plus, for callers that must not wait behind
 //! other requests (calls made during an upcall), more connections each used by one caller
-//! at a time ([`ConnectionCache::get_idle`]).
+//! at a time ([`ConnectionCache::get_idle`]). RT-CORBA's priority bands have the same again
+//! per band ([`ConnectionCache::get_banded_within`], [`ConnectionCache::get_idle_banded_within`]).
 
 use super::client::{ClientConnection, ClientOptions};
 use super::endpoint::{Dialect, Endpoint};
@@ -44,16 +45,17 @@ pub struct ConnectionCache {
     /// Keyed by endpoint alone, so that a lookup borrows the caller's endpoint instead of
     /// cloning it into a key (an allocation per call); an endpoint has one connection per
     /// dialect it is used in, nearly always just one.
-    conns: Mutex<Conns>,
+    conns: Mutex<Conns<Endpoint>>,
     /// Where the last oneways to each object went, keyed by a hash of endpoint, dialect and
     /// object key (a collision only makes two objects share a route): see
     /// [`ConnectionCache::oneway_route`].
     oneway_routes: Mutex<HashMap<u64, Route>>,
-    /// RT-CORBA priority-banded connections, one per (endpoint, dialect, band): see
-    /// [`ConnectionCache::get_banded_within`].
-    banded: Mutex<HashMap<(Endpoint, Dialect, u16), Arc<ClientConnection>>>,
+    /// RT-CORBA priority-banded connections, per (endpoint, band) as `conns` per endpoint:
+    /// the shared one of each dialect first, then the band's spares ([`ConnectionCache::get_banded_within`],
+    /// [`ConnectionCache::get_idle_banded_within`]).
+    banded: Mutex<Conns<(Endpoint, u16)>>,
     /// Endpoints a caller can do without (a lane's own) whose last connect failed, and when
-    /// they may be tried again: see [`ConnectionCache::try_banded_within`].
+    /// they may be tried again: see [`ConnectionCache::unless_passed_over`].
     passed_over: Mutex<HashMap<Endpoint, Instant>>,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -63,13 +65,17 @@ pub struct ConnectionCache {
 /// timed-out connect first.
 pub const RETRY_PASSED_OVER_AFTER: Duration = Duration::from_secs(5);
 
-/// Per endpoint, its connections in the order they were made: the first of a dialect is the
-/// shared one [`ConnectionCache::get`] gives, the others are spares for
-/// [`ConnectionCache::get_idle`].
-type Conns = HashMap<Endpoint, Vec<(Dialect, Arc<ClientConnection>)>>;
+/// Per endpoint (or endpoint and band), its connections in the order they were made: the
+/// first of a dialect is the shared one [`ConnectionCache::get`] gives, the others are spares
+/// for [`ConnectionCache::get_idle`].
+type Conns<K> = HashMap<K, Vec<(Dialect, Arc<ClientConnection>)>>;
 
-fn find(conns: &Conns, endpoint: &Endpoint, dialect: Dialect) -> Option<Arc<ClientConnection>> {
-    let (_, c) = conns.get(endpoint)?.iter().find(|(d, _)| *d == dialect)?;
+fn find<K: Hash + Eq>(
+    conns: &Conns<K>,
+    key: &K,
+    dialect: Dialect,
+) -> Option<Arc<ClientConnection>> {
+    let (_, c) = conns.get(key)?.iter().find(|(d, _)| *d == dialect)?;
     c.is_usable().then(|| c.clone())
 }
 
@@ -248,38 +254,17 @@ impl ConnectionCache {
         dialect: Dialect,
         deadline: Option<Instant>,
     ) -> Result<Arc<ClientConnection>, TransportError> {
-        if let Some(c) = find(&self.conns.lock(), endpoint, dialect) {
-            return Ok(c);
-        }
-        let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
-        let mut conns = self.conns.lock();
-        if let Some(c) = find(&conns, endpoint, dialect) {
-            return Ok(c);
-        }
-        let same = conns.entry(endpoint.clone()).or_default();
-        // The broken shared connection goes; spares stay (and are looked at when used).
-        if let Some(i) = same.iter().position(|(d, _)| *d == dialect) {
-            same.remove(i);
-        }
-        let at = same
-            .iter()
-            .position(|(d, _)| *d == dialect)
-            .unwrap_or(same.len());
-        same.insert(at, (dialect, fresh.clone()));
-        Ok(fresh)
+        self.shared_in(&self.conns, endpoint, endpoint, dialect, deadline)
     }
 
-    /// [`get_banded_within`](Self::get_banded_within) for an endpoint the caller has another
-    /// way to (a lane's own endpoint, beside the server's address): `None`, without trying,
-    /// while a connect to it failed less than [`RETRY_PASSED_OVER_AFTER`] ago; a failed
-    /// connect starts that time.
-    pub fn try_banded_within(
+    /// `get`, for an endpoint the caller has another way to (a lane's own, beside the
+    /// server's address): `None`, without trying, while a connect to it failed less than
+    /// [`RETRY_PASSED_OVER_AFTER`] ago; a failure of `get` starts that time.
+    pub fn unless_passed_over<T>(
         &self,
         endpoint: &Endpoint,
-        dialect: Dialect,
-        band: u16,
-        deadline: Option<Instant>,
-    ) -> Option<Arc<ClientConnection>> {
+        get: impl FnOnce() -> Result<T, TransportError>,
+    ) -> Option<T> {
         {
             let mut passed = self.passed_over.lock();
             if let Some(&until) = passed.get(endpoint) {
@@ -289,7 +274,7 @@ impl ConnectionCache {
                 passed.remove(endpoint);
             }
         }
-        match self.get_banded_within(endpoint, dialect, band, deadline) {
+        match get() {
             Ok(c) => Some(c),
             Err(_) => {
                 self.passed_over
@@ -311,16 +296,38 @@ impl ConnectionCache {
         band: u16,
         deadline: Option<Instant>,
     ) -> Result<Arc<ClientConnection>, TransportError> {
-        let key = (endpoint.clone(), dialect, band);
-        if let Some(c) = self.banded.lock().get(&key).filter(|c| c.is_usable()) {
-            return Ok(c.clone());
+        let key = (endpoint.clone(), band);
+        self.shared_in(&self.banded, &key, endpoint, dialect, deadline)
+    }
+
+    /// The shared connection under `key` in `map` (to `endpoint`): see
+    /// [`ConnectionCache::get`].
+    fn shared_in<K: Hash + Eq + Clone>(
+        &self,
+        map: &Mutex<Conns<K>>,
+        key: &K,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<ClientConnection>, TransportError> {
+        if let Some(c) = find(&map.lock(), key, dialect) {
+            return Ok(c);
         }
         let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
-        let mut banded = self.banded.lock();
-        if let Some(c) = banded.get(&key).filter(|c| c.is_usable()) {
-            return Ok(c.clone());
+        let mut conns = map.lock();
+        if let Some(c) = find(&conns, key, dialect) {
+            return Ok(c);
         }
-        banded.insert(key, fresh.clone());
+        let same = conns.entry(key.clone()).or_default();
+        // The broken shared connection goes; spares stay (and are looked at when used).
+        if let Some(i) = same.iter().position(|(d, _)| *d == dialect) {
+            same.remove(i);
+        }
+        let at = same
+            .iter()
+            .position(|(d, _)| *d == dialect)
+            .unwrap_or(same.len());
+        same.insert(at, (dialect, fresh.clone()));
         Ok(fresh)
     }
 
@@ -348,7 +355,37 @@ impl ConnectionCache {
         dialect: Dialect,
         deadline: Option<Instant>,
     ) -> Result<IdleConnection, TransportError> {
-        let candidates: Vec<Arc<ClientConnection>> = match self.conns.lock().get(endpoint) {
+        self.idle_in(&self.conns, endpoint, endpoint, dialect, deadline)
+    }
+
+    /// [`ConnectionCache::get_idle_within`] among the connections of priority band `band`:
+    /// idle, and only ever used by calls of the band. Idle is what a call made in an upcall
+    /// needs (it must not wait behind the call that waits for it); of its band, so that it
+    /// is read by a server thread of its band's priority (a server's reader takes the
+    /// priority of the requests it reads) and on the same connections as the band's other
+    /// calls, never one of another band's.
+    pub fn get_idle_banded_within(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        band: u16,
+        deadline: Option<Instant>,
+    ) -> Result<IdleConnection, TransportError> {
+        let key = (endpoint.clone(), band);
+        self.idle_in(&self.banded, &key, endpoint, dialect, deadline)
+    }
+
+    /// An idle connection under `key` in `map` (to `endpoint`): see
+    /// [`ConnectionCache::get_idle`].
+    fn idle_in<K: Hash + Eq + Clone>(
+        &self,
+        map: &Mutex<Conns<K>>,
+        key: &K,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        deadline: Option<Instant>,
+    ) -> Result<IdleConnection, TransportError> {
+        let candidates: Vec<Arc<ClientConnection>> = match map.lock().get(key) {
             Some(same) => same
                 .iter()
                 .filter(|(d, c)| *d == dialect && c.try_claim())
@@ -374,8 +411,8 @@ impl ConnectionCache {
         debug_assert!(claimed, "a new connection is idle");
         let mut surplus = Vec::new();
         {
-            let mut conns = self.conns.lock();
-            let same = conns.entry(endpoint.clone()).or_default();
+            let mut conns = map.lock();
+            let same = conns.entry(key.clone()).or_default();
             same.retain(|(_, c)| !c.is_closed());
             same.push((dialect, fresh.clone()));
             let mut count = same.iter().filter(|(d, _)| *d == dialect).count();
@@ -405,9 +442,9 @@ impl ConnectionCache {
 
     /// Closes and forgets `conn` (found broken), leaving the endpoint's other connections.
     pub fn discard(&self, conn: &Arc<ClientConnection>) {
+        let endpoint = conn.endpoint();
         {
             let mut conns = self.conns.lock();
-            let endpoint = conn.endpoint();
             if let Some(same) = conns.get_mut(endpoint) {
                 same.retain(|(_, c)| !Arc::ptr_eq(c, conn));
                 if same.is_empty() {
@@ -415,32 +452,40 @@ impl ConnectionCache {
                 }
             }
         }
-        self.banded.lock().retain(|_, c| !Arc::ptr_eq(c, conn));
+        self.banded.lock().retain(|(e, _), same| {
+            if e == endpoint {
+                same.retain(|(_, c)| !Arc::ptr_eq(c, conn));
+            }
+            !same.is_empty()
+        });
         conn.close();
     }
 
     /// Closes and forgets every connection to `endpoint` in `dialect`.
     pub fn remove(&self, endpoint: &Endpoint, dialect: Dialect) {
-        let removed: Vec<_> = {
+        let mut removed: Vec<(Dialect, Arc<ClientConnection>)> = Vec::new();
+        {
             let mut conns = self.conns.lock();
-            let Some(same) = conns.get_mut(endpoint) else {
-                return;
-            };
-            let (gone, kept) = std::mem::take(same)
-                .into_iter()
-                .partition(|(d, _)| *d == dialect);
-            *same = kept;
-            if same.is_empty() {
-                conns.remove(endpoint);
+            if let Some(same) = conns.get_mut(endpoint) {
+                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(same)
+                    .into_iter()
+                    .partition(|(d, _)| *d == dialect);
+                *same = kept;
+                if same.is_empty() {
+                    conns.remove(endpoint);
+                }
+                removed.extend(gone);
             }
-            gone
-        };
-        self.banded.lock().retain(|(e, d, _), c| {
-            let gone = e == endpoint && *d == dialect;
-            if gone {
-                c.close();
+        }
+        self.banded.lock().retain(|(e, _), same| {
+            if e == endpoint {
+                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(same)
+                    .into_iter()
+                    .partition(|(d, _)| *d == dialect);
+                *same = kept;
+                removed.extend(gone);
             }
-            !gone
+            !same.is_empty()
         });
         for (_, c) in removed {
             c.close();
@@ -449,7 +494,8 @@ impl ConnectionCache {
 
     /// How many connections are cached (broken ones included until replaced).
     pub fn len(&self) -> usize {
-        self.conns.lock().values().map(Vec::len).sum::<usize>() + self.banded.lock().len()
+        self.conns.lock().values().map(Vec::len).sum::<usize>()
+            + self.banded.lock().values().map(Vec::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -463,7 +509,12 @@ impl ConnectionCache {
             .lock()
             .drain()
             .flat_map(|(_, same)| same.into_iter().map(|(_, c)| c))
-            .chain(self.banded.lock().drain().map(|(_, c)| c))
+            .chain(
+                self.banded
+                    .lock()
+                    .drain()
+                    .flat_map(|(_, same)| same.into_iter().map(|(_, c)| c)),
+            )
             .collect();
         for c in conns {
             c.close();
