@@ -121,12 +121,18 @@ fn add(obj: &ObjectRef, a: i32, b: i32) -> i32 {
 }
 
 fn orb(strategy: Strategy, allocator: &str) -> Orb {
+    orb_with(strategy, allocator, "")
+}
+
+/// An ORB with `args` (`-ORB...` options, space-separated) besides the strategy and allocator.
+fn orb_with(strategy: Strategy, allocator: &str, args: &str) -> Orb {
     let mut o = OrbOptions {
         collocation: CollocationStrategy::None,
         strategy,
         ..OrbOptions::default()
     };
-    o.parse_args(["-ORBbufferAllocator".into(), allocator.into()])
+    let args = format!("-ORBbufferAllocator {allocator} {args}");
+    o.parse_args(args.split_whitespace().map(str::to_owned))
         .unwrap();
     Orb::init(o).unwrap()
 }
@@ -136,10 +142,14 @@ const CALLS: i32 = 1_000;
 
 /// Allocations made by every thread while `CALLS` calls run, after `WARM_UP` others.
 fn allocations_per_batch(strategy: Strategy, allocator: &str) -> usize {
-    let server = orb(strategy, allocator);
+    let label = format!("{strategy:?}, {allocator}");
+    allocations_between(orb(strategy, allocator), orb(strategy, allocator), &label)
+}
+
+/// [`allocations_per_batch`] between these two ORBs (`label` names them in the traces).
+fn allocations_between(server: Orb, client: Orb, label: &str) -> usize {
     let servant: ServantRef = Arc::new(Calc);
     let target = server.activate(&server.root_poa(), servant).unwrap();
-    let client = orb(strategy, allocator);
     let obj = client
         .string_to_object(&target.to_ior_string().unwrap())
         .unwrap();
@@ -156,15 +166,19 @@ fn allocations_per_batch(strategy: Strategy, allocator: &str) -> usize {
     let n = ALLOCATIONS.load(Ordering::SeqCst);
     assert_eq!(sum, (0..CALLS).map(|i| i + 2).sum::<i32>());
     for t in TRACES.lock().unwrap().drain(..) {
-        eprintln!("allocation under {strategy:?}, {allocator}: {t}");
+        eprintln!("allocation under {label}: {t}");
     }
     client.shutdown(true);
     server.shutdown(true);
     n
 }
 
+/// The count is of the whole process: the tests take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn steady_state_twoway_calls_do_not_allocate() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     TRACE.store(
         std::env::var_os("RTORB_ALLOC_TRACE").is_some(),
         Ordering::Relaxed,
@@ -190,4 +204,30 @@ fn steady_state_twoway_calls_do_not_allocate() {
             "{strategy:?}: the count missed the global allocator's {global} allocations"
         );
     }
+}
+
+#[test]
+fn steady_state_banded_calls_do_not_allocate() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    TRACE.store(
+        std::env::var_os("RTORB_ALLOC_TRACE").is_some(),
+        Ordering::Relaxed,
+    );
+    // A client thread with a CORBA priority in one of its bands, calling a server with lanes:
+    // the call goes on the band's connection to the endpoint of the lane that serves it, whose
+    // thread runs it — the path of an RT-CORBA application's every call.
+    let server = orb_with(
+        Strategy::ThreadPerConnection,
+        "tss",
+        "-ORBpriorityMapping off -ORBthreadStrategy lanes -ORBlanes 0:1,20000:1",
+    );
+    let client = orb_with(
+        Strategy::ThreadPerConnection,
+        "tss",
+        "-ORBpriorityMapping off -ORBpriorityBands 0-19999,20000-32767",
+    );
+    orb::rt::RtCurrent::set_the_priority(25000).unwrap();
+    let n = allocations_between(server, client, "lanes and bands, tss");
+    orb::rt::RtCurrent::clear();
+    assert_eq!(n, 0, "{n} allocations in {CALLS} banded calls");
 }

@@ -216,13 +216,19 @@ impl PriorityModelPolicy {
 /// The `RTCorbaPriority` service context (id 10) carrying `p`: a CDR encapsulation of a
 /// `short`.
 pub fn priority_context(p: Priority) -> ServiceContext {
-    let mut enc = Encoder::new(ByteOrder::NATIVE);
-    enc.write_octet(ByteOrder::NATIVE.flag());
-    enc.write_short(p);
     ServiceContext {
         id: ServiceId::RT_CORBA_PRIORITY,
-        data: enc.into_vec(),
+        data: priority_context_data(p, Vec::new()),
     }
+}
+
+/// The data of an `RTCorbaPriority` context carrying `p`, written into `buf`'s capacity (its
+/// contents are cleared): how a client reuses one buffer for every request's context.
+pub fn priority_context_data(p: Priority, buf: Vec<u8>) -> Vec<u8> {
+    let mut enc = Encoder::with_buffer(buf, ByteOrder::NATIVE);
+    enc.write_octet(ByteOrder::NATIVE.flag());
+    enc.write_short(p);
+    enc.into_vec()
 }
 
 /// The priority an `RTCorbaPriority` context's data carries; `None` if it does not decode

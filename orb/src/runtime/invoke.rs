@@ -24,6 +24,7 @@ use crate::object::{ObjectRef, RefInner, Reply};
 use crate::rt::{self, PriorityModel, PriorityModelPolicy, RtCurrent};
 use crate::transport::{ClientConnection, Dialect, Endpoint, IdleConnection, TransportError};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::field::Empty;
@@ -252,15 +253,15 @@ fn server_policy(ior: &Ior) -> Option<PriorityModelPolicy> {
         .and_then(|c| PriorityModelPolicy::from_component_data(&c.data))
 }
 
-/// The `RTCorbaPriority` context a request carries: the calling thread's priority, unless
+/// The priority a request's `RTCorbaPriority` context carries: the calling thread's, unless
 /// the server declares it runs requests at its own (then the context would be ignored).
 /// Servers without RT-CORBA ignore it, as GIOP has them ignore contexts they do not know.
-fn priority_context(b: &Binding) -> Option<ServiceContext> {
+fn context_priority(b: &Binding) -> Option<rt::Priority> {
     let p = RtCurrent::the_priority()?;
     let declared = b
         .server_policy
         .is_some_and(|s| s.model == PriorityModel::ServerDeclared);
-    (!declared).then(|| rt::priority_context(p))
+    (!declared).then_some(p)
 }
 
 /// The index of the priority band the calling thread's calls go in, if the ORB has bands
@@ -374,15 +375,58 @@ fn target<'a>(
     })
 }
 
-fn codesets_context(cs: CodeSets) -> ServiceContext {
-    let mut enc = Encoder::new(ByteOrder::NATIVE);
+/// The data of a `CodeSets` context announcing `cs` (a CDR encapsulation), written into
+/// `buf`'s capacity.
+fn codesets_context_data(cs: CodeSets, buf: Vec<u8>) -> Vec<u8> {
+    let mut enc = Encoder::with_buffer(buf, ByteOrder::NATIVE);
     enc.write_octet(ByteOrder::NATIVE.flag());
     enc.write_ulong(cs.char.0);
     enc.write_ulong(cs.wchar.0);
-    ServiceContext {
-        id: ServiceId::CODE_SETS,
-        data: enc.into_vec(),
+    enc.into_vec()
+}
+
+thread_local! {
+    /// The service contexts of the last request this thread encoded, kept so that the next
+    /// one writes into their buffers: a warmed-up call with contexts (an RT-CORBA priority,
+    /// say) allocates none for them.
+    static REQUEST_CONTEXTS: RefCell<Vec<ServiceContext>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes `contexts` the service contexts of a request to `b` in `dialect`, reusing the
+/// buffers of those already there.
+fn fill_request_contexts(
+    contexts: &mut Vec<ServiceContext>,
+    b: &Binding,
+    dialect: Dialect,
+    first_on_connection: bool,
+) {
+    let mut n = 0;
+    let mut set = |id: ServiceId, data: &dyn Fn(Vec<u8>) -> Vec<u8>| {
+        if contexts.len() == n {
+            contexts.push(ServiceContext {
+                id,
+                data: Vec::new(),
+            });
+        }
+        let c = &mut contexts[n];
+        c.id = id;
+        c.data = data(std::mem::take(&mut c.data));
+        n += 1;
+    };
+    // GIOP-lite has no service contexts.
+    if !dialect.is_lite() {
+        if first_on_connection && b.version.minor > 0 {
+            set(ServiceId::CODE_SETS, &|buf| {
+                codesets_context_data(b.codesets, buf)
+            });
+        }
+        if let Some(p) = context_priority(b) {
+            set(ServiceId::RT_CORBA_PRIORITY, &|buf| {
+                rt::priority_context_data(p, buf)
+            });
+        }
     }
+    contexts.truncate(n);
 }
 
 /// Encodes a Request into a pooled buffer, in `dialect`: the connection's, which is not the
@@ -399,29 +443,30 @@ fn encode_request(
     first_on_connection: bool,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Vec<u8>, SystemException> {
-    // GIOP-lite has no service contexts. A Vec that stays empty does not allocate.
-    let mut contexts = Vec::new();
-    if !dialect.is_lite() {
-        if first_on_connection && b.version.minor > 0 {
-            contexts.push(codesets_context(b.codesets));
+    let write_header = |contexts: &mut Vec<ServiceContext>| {
+        fill_request_contexts(contexts, b, dialect, first_on_connection);
+        let header = Header::Request(RequestHeader {
+            request_id,
+            response_flags: ResponseFlags::from_response_expected(response_expected),
+            target,
+            operation: Cow::Borrowed(operation),
+            service_context: ServiceContexts::from_slice(contexts),
+            requesting_principal: &[],
+        });
+        let buf = buffers::take(orb.options.allocator);
+        match dialect {
+            Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
+            Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
         }
-        contexts.extend(priority_context(b));
-    }
-    let service_context = ServiceContexts::from_slice(&contexts);
-    let header = Header::Request(RequestHeader {
-        request_id,
-        response_flags: ResponseFlags::from_response_expected(response_expected),
-        target,
-        operation: Cow::Borrowed(operation),
-        service_context,
-        requesting_principal: &[],
+    };
+    // The thread's kept contexts are lent only while the header is written; should that
+    // ever be from inside another request's encoding, a list of its own does.
+    let written = REQUEST_CONTEXTS.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut contexts) => write_header(&mut contexts),
+        Err(_) => write_header(&mut Vec::new()),
     });
-    let buf = buffers::take(orb.options.allocator);
-    let mut w = match dialect {
-        Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
-        Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
-    }
-    .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
+    let mut w = written
+        .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
     super::fragment_if_configured(&mut w, &orb.options);
     w.body().set_codesets(b.codesets);
     args(w.body()).map_err(|e| match e {

@@ -2,7 +2,8 @@
 //! their requests multiplexed by request id — plus, for callers that must not wait behind
 //! other requests (calls made during an upcall), more connections each used by one caller
 //! at a time ([`ConnectionCache::get_idle`]). RT-CORBA's priority bands have the same again
-//! per band ([`ConnectionCache::get_banded_within`], [`ConnectionCache::get_idle_banded_within`]).
+//! per band ([`ConnectionCache::get_banded_within`], [`ConnectionCache::get_idle_banded_within`]),
+//! in the same map: a connection's [`Class`] says its dialect and band.
 
 use super::client::{ClientConnection, ClientOptions};
 use super::endpoint::{Dialect, Endpoint};
@@ -10,6 +11,7 @@ use super::TransportError;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -43,20 +45,19 @@ impl Route {
 pub struct ConnectionCache {
     options: ClientOptions,
     /// Keyed by endpoint alone, so that a lookup borrows the caller's endpoint instead of
-    /// cloning it into a key (an allocation per call); an endpoint has one connection per
-    /// dialect it is used in, nearly always just one.
-    conns: Mutex<Conns<Endpoint>>,
+    /// cloning it into a key (an allocation per call); an endpoint has one shared connection
+    /// per class (dialect and band) it is used in, nearly always just one.
+    conns: Mutex<Conns>,
     /// Where the last oneways to each object went, keyed by a hash of endpoint, dialect and
     /// object key (a collision only makes two objects share a route): see
     /// [`ConnectionCache::oneway_route`].
     oneway_routes: Mutex<HashMap<u64, Route>>,
-    /// RT-CORBA priority-banded connections, per (endpoint, band) as `conns` per endpoint:
-    /// the shared one of each dialect first, then the band's spares ([`ConnectionCache::get_banded_within`],
-    /// [`ConnectionCache::get_idle_banded_within`]).
-    banded: Mutex<Conns<(Endpoint, u16)>>,
     /// Endpoints a caller can do without (a lane's own) whose last connect failed, and when
     /// they may be tried again: see [`ConnectionCache::unless_passed_over`].
     passed_over: Mutex<HashMap<Endpoint, Instant>>,
+    /// Whether `passed_over` may have entries: while it has none, as nearly always, a banded
+    /// call does not take its lock.
+    any_passed_over: AtomicBool,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -65,17 +66,32 @@ pub struct ConnectionCache {
 /// timed-out connect first.
 pub const RETRY_PASSED_OVER_AFTER: Duration = Duration::from_secs(5);
 
-/// Per endpoint (or endpoint and band), its connections in the order they were made: the
-/// first of a dialect is the shared one [`ConnectionCache::get`] gives, the others are spares
-/// for [`ConnectionCache::get_idle`].
-type Conns<K> = HashMap<K, Vec<(Dialect, Arc<ClientConnection>)>>;
-
-fn find<K: Hash + Eq>(
-    conns: &Conns<K>,
-    key: &K,
+/// What calls a cached connection carries: those of one dialect and, for RT-CORBA's
+/// priority-banded connections, of one band only (an index into the client's bands), so that
+/// a flood queued on one band's connection cannot delay a call of another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Class {
     dialect: Dialect,
-) -> Option<Arc<ClientConnection>> {
-    let (_, c) = conns.get(key)?.iter().find(|(d, _)| *d == dialect)?;
+    band: Option<u16>,
+}
+
+impl Class {
+    /// The ordinary connections of `dialect`, outside every band.
+    fn unbanded(dialect: Dialect) -> Class {
+        Class {
+            dialect,
+            band: None,
+        }
+    }
+}
+
+/// Per endpoint, its connections in the order they were made: the first of a class is the
+/// shared one [`ConnectionCache::get`] gives, the others are spares for
+/// [`ConnectionCache::get_idle`].
+type Conns = HashMap<Endpoint, Vec<(Class, Arc<ClientConnection>)>>;
+
+fn find(conns: &Conns, endpoint: &Endpoint, class: Class) -> Option<Arc<ClientConnection>> {
+    let (_, c) = conns.get(endpoint)?.iter().find(|(k, _)| *k == class)?;
     c.is_usable().then(|| c.clone())
 }
 
@@ -109,8 +125,8 @@ impl ConnectionCache {
             options,
             conns: Mutex::new(HashMap::new()),
             oneway_routes: Mutex::new(HashMap::new()),
-            banded: Mutex::new(HashMap::new()),
             passed_over: Mutex::new(HashMap::new()),
+            any_passed_over: AtomicBool::new(false),
             hasher: Default::default(),
         }
     }
@@ -254,7 +270,7 @@ impl ConnectionCache {
         dialect: Dialect,
         deadline: Option<Instant>,
     ) -> Result<Arc<ClientConnection>, TransportError> {
-        self.shared_in(&self.conns, endpoint, endpoint, dialect, deadline)
+        self.shared(endpoint, Class::unbanded(dialect), deadline)
     }
 
     /// `get`, for an endpoint the caller has another way to (a lane's own, beside the
@@ -265,21 +281,26 @@ impl ConnectionCache {
         endpoint: &Endpoint,
         get: impl FnOnce() -> Result<T, TransportError>,
     ) -> Option<T> {
-        {
+        // Relaxed: a caller that misses an endpoint passed over a moment ago only tries it
+        // once more, as it would have without the flag.
+        if self.any_passed_over.load(Ordering::Relaxed) {
             let mut passed = self.passed_over.lock();
             if let Some(&until) = passed.get(endpoint) {
                 if Instant::now() < until {
                     return None;
                 }
                 passed.remove(endpoint);
+                if passed.is_empty() {
+                    self.any_passed_over.store(false, Ordering::Relaxed);
+                }
             }
         }
         match get() {
             Ok(c) => Some(c),
             Err(_) => {
-                self.passed_over
-                    .lock()
-                    .insert(endpoint.clone(), Instant::now() + RETRY_PASSED_OVER_AFTER);
+                let mut passed = self.passed_over.lock();
+                passed.insert(endpoint.clone(), Instant::now() + RETRY_PASSED_OVER_AFTER);
+                self.any_passed_over.store(true, Ordering::Relaxed);
                 None
             }
         }
@@ -296,38 +317,38 @@ impl ConnectionCache {
         band: u16,
         deadline: Option<Instant>,
     ) -> Result<Arc<ClientConnection>, TransportError> {
-        let key = (endpoint.clone(), band);
-        self.shared_in(&self.banded, &key, endpoint, dialect, deadline)
+        let class = Class {
+            dialect,
+            band: Some(band),
+        };
+        self.shared(endpoint, class, deadline)
     }
 
-    /// The shared connection under `key` in `map` (to `endpoint`): see
-    /// [`ConnectionCache::get`].
-    fn shared_in<K: Hash + Eq + Clone>(
+    /// The shared connection of `class` to `endpoint`: see [`ConnectionCache::get`].
+    fn shared(
         &self,
-        map: &Mutex<Conns<K>>,
-        key: &K,
         endpoint: &Endpoint,
-        dialect: Dialect,
+        class: Class,
         deadline: Option<Instant>,
     ) -> Result<Arc<ClientConnection>, TransportError> {
-        if let Some(c) = find(&map.lock(), key, dialect) {
+        if let Some(c) = find(&self.conns.lock(), endpoint, class) {
             return Ok(c);
         }
-        let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
-        let mut conns = map.lock();
-        if let Some(c) = find(&conns, key, dialect) {
+        let fresh = Arc::new(self.connect(endpoint, class.dialect, deadline)?);
+        let mut conns = self.conns.lock();
+        if let Some(c) = find(&conns, endpoint, class) {
             return Ok(c);
         }
-        let same = conns.entry(key.clone()).or_default();
+        let same = conns.entry(endpoint.clone()).or_default();
         // The broken shared connection goes; spares stay (and are looked at when used).
-        if let Some(i) = same.iter().position(|(d, _)| *d == dialect) {
+        if let Some(i) = same.iter().position(|(k, _)| *k == class) {
             same.remove(i);
         }
         let at = same
             .iter()
-            .position(|(d, _)| *d == dialect)
+            .position(|(k, _)| *k == class)
             .unwrap_or(same.len());
-        same.insert(at, (dialect, fresh.clone()));
+        same.insert(at, (class, fresh.clone()));
         Ok(fresh)
     }
 
@@ -355,7 +376,7 @@ impl ConnectionCache {
         dialect: Dialect,
         deadline: Option<Instant>,
     ) -> Result<IdleConnection, TransportError> {
-        self.idle_in(&self.conns, endpoint, endpoint, dialect, deadline)
+        self.idle(endpoint, Class::unbanded(dialect), deadline)
     }
 
     /// [`ConnectionCache::get_idle_within`] among the connections of priority band `band`:
@@ -371,24 +392,24 @@ impl ConnectionCache {
         band: u16,
         deadline: Option<Instant>,
     ) -> Result<IdleConnection, TransportError> {
-        let key = (endpoint.clone(), band);
-        self.idle_in(&self.banded, &key, endpoint, dialect, deadline)
+        let class = Class {
+            dialect,
+            band: Some(band),
+        };
+        self.idle(endpoint, class, deadline)
     }
 
-    /// An idle connection under `key` in `map` (to `endpoint`): see
-    /// [`ConnectionCache::get_idle`].
-    fn idle_in<K: Hash + Eq + Clone>(
+    /// An idle connection of `class` to `endpoint`: see [`ConnectionCache::get_idle`].
+    fn idle(
         &self,
-        map: &Mutex<Conns<K>>,
-        key: &K,
         endpoint: &Endpoint,
-        dialect: Dialect,
+        class: Class,
         deadline: Option<Instant>,
     ) -> Result<IdleConnection, TransportError> {
-        let candidates: Vec<Arc<ClientConnection>> = match map.lock().get(key) {
+        let candidates: Vec<Arc<ClientConnection>> = match self.conns.lock().get(endpoint) {
             Some(same) => same
                 .iter()
-                .filter(|(d, c)| *d == dialect && c.try_claim())
+                .filter(|(k, c)| *k == class && c.try_claim())
                 .map(|(_, c)| c.clone())
                 .collect(),
             None => Vec::new(),
@@ -406,22 +427,22 @@ impl ConnectionCache {
         if let Some(c) = found {
             return Ok(c);
         }
-        let fresh = Arc::new(self.connect(endpoint, dialect, deadline)?);
+        let fresh = Arc::new(self.connect(endpoint, class.dialect, deadline)?);
         let claimed = fresh.try_claim();
         debug_assert!(claimed, "a new connection is idle");
         let mut surplus = Vec::new();
         {
-            let mut conns = map.lock();
-            let same = conns.entry(key.clone()).or_default();
+            let mut conns = self.conns.lock();
+            let same = conns.entry(endpoint.clone()).or_default();
             same.retain(|(_, c)| !c.is_closed());
-            same.push((dialect, fresh.clone()));
-            let mut count = same.iter().filter(|(d, _)| *d == dialect).count();
+            same.push((class, fresh.clone()));
+            let mut count = same.iter().filter(|(k, _)| *k == class).count();
             let mut i = 0;
             while count > MAX_SPARES && i < same.len() {
-                let (d, c) = &same[i];
+                let (k, c) = &same[i];
                 // Never the shared one (the first), nor one a caller uses.
-                let first = same.iter().position(|(d2, _)| d2 == d) == Some(i);
-                if *d == dialect
+                let first = same.iter().position(|(k2, _)| k2 == k) == Some(i);
+                if *k == class
                     && !first
                     && !Arc::ptr_eq(c, &fresh)
                     && !self.is_oneway_route(c)
@@ -442,9 +463,9 @@ impl ConnectionCache {
 
     /// Closes and forgets `conn` (found broken), leaving the endpoint's other connections.
     pub fn discard(&self, conn: &Arc<ClientConnection>) {
-        let endpoint = conn.endpoint();
         {
             let mut conns = self.conns.lock();
+            let endpoint = conn.endpoint();
             if let Some(same) = conns.get_mut(endpoint) {
                 same.retain(|(_, c)| !Arc::ptr_eq(c, conn));
                 if same.is_empty() {
@@ -452,41 +473,25 @@ impl ConnectionCache {
                 }
             }
         }
-        self.banded.lock().retain(|(e, _), same| {
-            if e == endpoint {
-                same.retain(|(_, c)| !Arc::ptr_eq(c, conn));
-            }
-            !same.is_empty()
-        });
         conn.close();
     }
 
-    /// Closes and forgets every connection to `endpoint` in `dialect`.
+    /// Closes and forgets every connection to `endpoint` in `dialect`, of every band.
     pub fn remove(&self, endpoint: &Endpoint, dialect: Dialect) {
-        let mut removed: Vec<(Dialect, Arc<ClientConnection>)> = Vec::new();
-        {
+        let removed: Vec<_> = {
             let mut conns = self.conns.lock();
-            if let Some(same) = conns.get_mut(endpoint) {
-                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(same)
-                    .into_iter()
-                    .partition(|(d, _)| *d == dialect);
-                *same = kept;
-                if same.is_empty() {
-                    conns.remove(endpoint);
-                }
-                removed.extend(gone);
+            let Some(same) = conns.get_mut(endpoint) else {
+                return;
+            };
+            let (gone, kept) = std::mem::take(same)
+                .into_iter()
+                .partition(|(k, _)| k.dialect == dialect);
+            *same = kept;
+            if same.is_empty() {
+                conns.remove(endpoint);
             }
-        }
-        self.banded.lock().retain(|(e, _), same| {
-            if e == endpoint {
-                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(same)
-                    .into_iter()
-                    .partition(|(d, _)| *d == dialect);
-                *same = kept;
-                removed.extend(gone);
-            }
-            !same.is_empty()
-        });
+            gone
+        };
         for (_, c) in removed {
             c.close();
         }
@@ -495,7 +500,6 @@ impl ConnectionCache {
     /// How many connections are cached (broken ones included until replaced).
     pub fn len(&self) -> usize {
         self.conns.lock().values().map(Vec::len).sum::<usize>()
-            + self.banded.lock().values().map(Vec::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -509,12 +513,6 @@ impl ConnectionCache {
             .lock()
             .drain()
             .flat_map(|(_, same)| same.into_iter().map(|(_, c)| c))
-            .chain(
-                self.banded
-                    .lock()
-                    .drain()
-                    .flat_map(|(_, same)| same.into_iter().map(|(_, c)| c)),
-            )
             .collect();
         for c in conns {
             c.close();
