@@ -1,11 +1,13 @@
-//! Active object maps: object id → servant, in the three strategies a POA can choose
-//! ([`AomStrategy`]). They know nothing of policies or locks; the POA calls them under its lock
-//! and has already checked that an id is absent before inserting it.
+//! Active object maps: object id → servant (and the object's own RT-CORBA priority, if it was
+//! activated with one), in the three strategies a POA can choose ([`AomStrategy`]). They know
+//! nothing of policies or locks; the POA calls them under its lock and has already checked that
+//! an id is absent before inserting it.
 
 use std::collections::HashMap;
 
 use super::key::{SlotHint, NO_SLOT};
 use super::policy::AomStrategy;
+use crate::rt::Priority;
 
 /// Object ids up to this long are kept in the slot and compared there: system ids (16 octets)
 /// and the ids rtorb's own services choose fit. A longer id is checked through `by_id` (one
@@ -46,6 +48,9 @@ struct Body<S> {
 pub(crate) struct DemuxMap<S> {
     tags: Vec<Tag>,
     bodies: Vec<Body<S>>,
+    /// Each slot's own RT-CORBA priority (`activate_object_with_priority`), in an array of its
+    /// own so that slots stay 8 + 32 octets: only lookups in SERVER_DECLARED POAs read it.
+    priorities: Vec<Option<Priority>>,
     /// Free slots, most recently freed last: reuse is LIFO, which keeps the table dense.
     free: Vec<u32>,
     /// For operations by id (activate_object_with_id, deactivate_object, id_to_servant), for
@@ -58,12 +63,13 @@ impl<S> DemuxMap<S> {
         DemuxMap {
             tags: Vec::new(),
             bodies: Vec::new(),
+            priorities: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
         }
     }
 
-    fn insert(&mut self, id: &[u8], servant: S) -> Result<SlotHint, S> {
+    fn insert(&mut self, id: &[u8], servant: S, priority: Option<Priority>) -> Result<SlotHint, S> {
         let Ok(id_len) = u32::try_from(id.len()) else {
             return Err(servant);
         };
@@ -80,6 +86,7 @@ impl<S> DemuxMap<S> {
                         servant: None,
                         id: [0; INLINE_ID],
                     });
+                    self.priorities.push(None);
                     i
                 }
                 _ => return Err(servant),
@@ -95,6 +102,9 @@ impl<S> DemuxMap<S> {
             inline.copy_from_slice(id);
         }
         body.servant = Some(servant);
+        if let Some(p) = self.priorities.get_mut(index as usize) {
+            *p = priority;
+        }
         self.by_id.insert(id.into(), index);
         Ok(SlotHint {
             index,
@@ -110,6 +120,9 @@ impl<S> DemuxMap<S> {
         );
         let servant = body.servant.take()?;
         body.id = [0; INLINE_ID];
+        if let Some(p) = self.priorities.get_mut(index as usize) {
+            *p = None;
+        }
         tag.id_len = VACANT;
         // A new generation makes every key to this occupant miss from now on. A slot whose
         // generation would wrap is retired rather than reused, so that no key made 2^32
@@ -150,18 +163,31 @@ impl<S> DemuxMap<S> {
         }
     }
 
+    /// The own priority of the object in slot `index` (one whose servant was just found).
+    #[inline]
+    fn priority_at(&self, index: u32) -> Option<Priority> {
+        self.priorities.get(index as usize).copied().flatten()
+    }
+
     fn drain(&mut self) -> Vec<S> {
         self.by_id.clear();
         self.free.clear();
         self.tags.clear();
+        self.priorities.clear();
         self.bodies.drain(..).filter_map(|b| b.servant).collect()
     }
 }
 
+/// An entry of the linear and hash maps: the servant and the object's own priority.
+pub(crate) struct Entry<S> {
+    servant: S,
+    priority: Option<Priority>,
+}
+
 pub(crate) enum ActiveObjectMap<S> {
     Demux(DemuxMap<S>),
-    Linear(Vec<(Box<[u8]>, S)>),
-    Hash(HashMap<Box<[u8]>, S>),
+    Linear(Vec<(Box<[u8]>, Entry<S>)>),
+    Hash(HashMap<Box<[u8]>, Entry<S>>),
 }
 
 impl<S> ActiveObjectMap<S> {
@@ -181,18 +207,24 @@ impl<S> ActiveObjectMap<S> {
         }
     }
 
-    /// Binds `id`, which the caller has checked is not bound; returns the slot hint for keys,
-    /// or gives the servant back if the map has no slot left (2^32 - 1 of them, which memory
-    /// runs out long before; index NO_SLOT is the keys' "no slot" marker).
-    pub(crate) fn insert(&mut self, id: &[u8], servant: S) -> Result<Option<SlotHint>, S> {
+    /// Binds `id`, with the object's own priority if it has one, which the caller has checked
+    /// is not bound; returns the slot hint for keys, or gives the servant back if the map has
+    /// no slot left (2^32 - 1 of them, which memory runs out long before; index NO_SLOT is the
+    /// keys' "no slot" marker).
+    pub(crate) fn insert(
+        &mut self,
+        id: &[u8],
+        servant: S,
+        priority: Option<Priority>,
+    ) -> Result<Option<SlotHint>, S> {
         match self {
-            ActiveObjectMap::Demux(m) => m.insert(id, servant).map(Some),
+            ActiveObjectMap::Demux(m) => m.insert(id, servant, priority).map(Some),
             ActiveObjectMap::Linear(v) => {
-                v.push((id.into(), servant));
+                v.push((id.into(), Entry { servant, priority }));
                 Ok(None)
             }
             ActiveObjectMap::Hash(h) => {
-                h.insert(id.into(), servant);
+                h.insert(id.into(), Entry { servant, priority });
                 Ok(None)
             }
         }
@@ -204,9 +236,9 @@ impl<S> ActiveObjectMap<S> {
             ActiveObjectMap::Demux(m) => m.remove(id),
             ActiveObjectMap::Linear(v) => {
                 let at = v.iter().position(|(i, _)| &**i == id)?;
-                Some(v.swap_remove(at).1)
+                Some(v.swap_remove(at).1.servant)
             }
-            ActiveObjectMap::Hash(h) => h.remove(id),
+            ActiveObjectMap::Hash(h) => h.remove(id).map(|e| e.servant),
         }
     }
 
@@ -214,10 +246,20 @@ impl<S> ActiveObjectMap<S> {
     pub(crate) fn find_by_id(&self, id: &[u8]) -> Option<(&S, Option<SlotHint>)> {
         match self {
             ActiveObjectMap::Demux(m) => m.find_by_id(id).map(|(s, h)| (s, Some(h))),
-            ActiveObjectMap::Linear(v) => {
-                v.iter().find(|(i, _)| &**i == id).map(|(_, s)| (s, None))
-            }
-            ActiveObjectMap::Hash(h) => h.get(id).map(|s| (s, None)),
+            ActiveObjectMap::Linear(v) => v
+                .iter()
+                .find(|(i, _)| &**i == id)
+                .map(|(_, e)| (&e.servant, None)),
+            ActiveObjectMap::Hash(h) => h.get(id).map(|e| (&e.servant, None)),
+        }
+    }
+
+    /// The own priority of the object bound to `id` (`None`: it has none, or is not active).
+    pub(crate) fn priority_by_id(&self, id: &[u8]) -> Option<Priority> {
+        match self {
+            ActiveObjectMap::Demux(m) => m.priority_at(*m.by_id.get(id)?),
+            ActiveObjectMap::Linear(v) => v.iter().find(|(i, _)| &**i == id)?.1.priority,
+            ActiveObjectMap::Hash(h) => h.get(id)?.priority,
         }
     }
 
@@ -234,12 +276,40 @@ impl<S> ActiveObjectMap<S> {
         self.find_by_id(id).map(|(s, _)| s)
     }
 
+    /// [`ActiveObjectMap::find_by_key`] with the object's own priority: the request path of
+    /// SERVER_DECLARED POAs, where the entry found carries the priority the request runs at
+    /// (one more array read, no second lookup).
+    #[inline]
+    pub(crate) fn find_with_priority(
+        &self,
+        hint: Option<SlotHint>,
+        id: &[u8],
+    ) -> Option<(&S, Option<Priority>)> {
+        if let (ActiveObjectMap::Demux(m), Some(h)) = (self, hint) {
+            if let Some(s) = m.find_by_hint(h, id) {
+                return Some((s, m.priority_at(h.index)));
+            }
+        }
+        match self {
+            ActiveObjectMap::Demux(m) => {
+                let index = *m.by_id.get(id)?;
+                let s = m.bodies.get(index as usize)?.servant.as_ref()?;
+                Some((s, m.priority_at(index)))
+            }
+            ActiveObjectMap::Linear(v) => v
+                .iter()
+                .find(|(i, _)| &**i == id)
+                .map(|(_, e)| (&e.servant, e.priority)),
+            ActiveObjectMap::Hash(h) => h.get(id).map(|e| (&e.servant, e.priority)),
+        }
+    }
+
     /// Empties the map, handing the servants back so the caller can drop them outside its lock.
     pub(crate) fn drain(&mut self) -> Vec<S> {
         match self {
             ActiveObjectMap::Demux(m) => m.drain(),
-            ActiveObjectMap::Linear(v) => v.drain(..).map(|(_, s)| s).collect(),
-            ActiveObjectMap::Hash(h) => h.drain().map(|(_, s)| s).collect(),
+            ActiveObjectMap::Linear(v) => v.drain(..).map(|(_, e)| e.servant).collect(),
+            ActiveObjectMap::Hash(h) => h.drain().map(|(_, e)| e.servant).collect(),
         }
     }
 }

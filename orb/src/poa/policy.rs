@@ -1,7 +1,9 @@
 //! POA policies (CORBA 3.0 §11.3.7) and the rules on which combinations `create_POA` accepts,
-//! plus rtorb's own choice of active object map strategy, passed like a policy.
+//! plus rtorb's own choice of active object map strategy, passed like a policy, and RT-CORBA's
+//! `PriorityModelPolicy` (a POA's own priority model and priority; without it, the ORB's).
 
 use super::error::PoaError;
+use crate::rt::{PriorityModelPolicy, MIN_PRIORITY};
 
 /// §11.3.7.2 LifespanPolicy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -82,6 +84,10 @@ pub enum Policy {
     ServantRetention(ServantRetention),
     RequestProcessing(RequestProcessing),
     ActiveObjectMap(AomStrategy),
+    /// RT-CORBA 1.2 `PriorityModelPolicy`: how the POA's objects choose the priority their
+    /// requests run at, and the POA's priority. A POA created without it has the ORB's
+    /// (`-ORBpriorityModel`, `-ORBserverPriority`).
+    PriorityModel(PriorityModelPolicy),
 }
 
 impl Policy {
@@ -94,6 +100,7 @@ impl Policy {
             Policy::ServantRetention(_) => 4,
             Policy::RequestProcessing(_) => 5,
             Policy::ActiveObjectMap(_) => 6,
+            Policy::PriorityModel(_) => 7,
         }
     }
 }
@@ -103,7 +110,8 @@ const ID_UNIQUENESS: usize = 2;
 const IMPLICIT: usize = 3;
 const RETENTION: usize = 4;
 const PROCESSING: usize = 5;
-const KINDS: usize = 7;
+const PRIORITY_MODEL: usize = 7;
+const KINDS: usize = 8;
 
 /// A POA's complete, validated set of policies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -115,6 +123,8 @@ pub struct Policies {
     pub servant_retention: ServantRetention,
     pub request_processing: RequestProcessing,
     pub aom: AomStrategy,
+    /// The POA's own priority model, if it was given one (else the ORB's applies).
+    pub priority_model: Option<PriorityModelPolicy>,
 }
 
 impl Policies {
@@ -158,6 +168,7 @@ impl Policies {
                 Policy::ServantRetention(v) => p.servant_retention = v,
                 Policy::RequestProcessing(v) => p.request_processing = v,
                 Policy::ActiveObjectMap(v) => p.aom = v,
+                Policy::PriorityModel(v) => p.priority_model = Some(v),
             }
         }
         // The policy "to blame" for a conflict between two kinds: the later of the listed ones.
@@ -194,6 +205,12 @@ impl Policies {
             && p.id_uniqueness == IdUniqueness::UniqueId
         {
             first_bad = first_bad.min(blame(PROCESSING, ID_UNIQUENESS));
+        }
+        // RT-CORBA: a priority is a CORBA short from 0 (minPriority) to 32767 (maxPriority).
+        if p.priority_model
+            .is_some_and(|m| m.server_priority < MIN_PRIORITY)
+        {
+            first_bad = first_bad.min(at[PRIORITY_MODEL].unwrap_or(usize::MAX));
         }
         if first_bad == usize::MAX {
             Ok(p)

@@ -17,9 +17,11 @@
 //! released, so no user code runs under it. A POA handle reaches its state through the table by
 //! its index and generation, so a destroyed POA's handle finds none: [`PoaError::Destroyed`].
 
+mod priority;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{
@@ -34,6 +36,7 @@ use super::key::{
 use super::manager::{ManagerState, PoaManager};
 use super::policy::{Policies, Policy, RequestProcessing};
 use super::ServantIdentity;
+use crate::rt::{Priority, PriorityModel, PriorityModelPolicy};
 
 /// An object id (CORBA's `sequence<octet>`).
 pub type ObjectId = Vec<u8>;
@@ -55,6 +58,9 @@ pub struct Target<'a, S> {
     pub object_id: &'a [u8],
     /// Whether `servant` is the POA's default servant rather than an active object's.
     pub default_servant: bool,
+    /// The RT-CORBA priority model the object's requests run under: its POA's, with the
+    /// object's own priority if it was activated with one (the ORB's for a well-known key).
+    pub priority_model: PriorityModelPolicy,
 }
 
 /// What the ORB must do with a request for a key.
@@ -159,6 +165,12 @@ struct TreeShared<S> {
     /// Serial numbers of system ids: tree-wide, so a POA destroyed and re-created under the
     /// same name (same path, for PERSISTENT ones) never hands out an id its predecessor did.
     next_serial: AtomicU64,
+    /// The priority model of POAs created without one (the ORB's `-ORBpriorityModel`).
+    default_priority_model: PriorityModelPolicy,
+    /// Set, for good, once a POA has a priority model of its own or an object a priority:
+    /// until then every request's priority model is the default, and the ORB need not look
+    /// the key up to choose a request's lane.
+    priorities_vary: AtomicBool,
 }
 
 struct PoaShared {
@@ -264,6 +276,19 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
     /// A tree with the given ORB instance id: for tests that simulate a restart (a new tree,
     /// another id) or a key from this very instance.
     pub fn with_instance_id(instance_id: u64) -> Self {
+        Self::with_instance_id_and_priority_model(instance_id, PriorityModelPolicy::default())
+    }
+
+    /// A tree whose POAs created without a `PriorityModelPolicy` (the RootPOA among them) run
+    /// their requests under `default` (the ORB's `-ORBpriorityModel`, `-ORBserverPriority`).
+    pub fn with_default_priority_model(default: PriorityModelPolicy) -> Self {
+        Self::with_instance_id_and_priority_model(fresh_instance_id(), default)
+    }
+
+    fn with_instance_id_and_priority_model(
+        instance_id: u64,
+        default_priority_model: PriorityModelPolicy,
+    ) -> Self {
         let root_id = PoaId {
             index: 0,
             generation: 0,
@@ -294,6 +319,8 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
                 table: RwLock::new(table),
                 well_known: RwLock::new(HashMap::new()),
                 next_serial: AtomicU64::new(0),
+                default_priority_model,
+                priorities_vary: AtomicBool::new(false),
             }),
         }
     }
@@ -435,6 +462,7 @@ impl<S: Clone> TreeShared<S> {
                         poa: None,
                         object_id: bytes,
                         default_servant: false,
+                        priority_model: self.default_priority_model,
                     }),
                     None => Decision::Reject(SystemException::OBJECT_NOT_EXIST),
                 };
@@ -459,12 +487,14 @@ impl<S: Clone> TreeShared<S> {
             }
         }
         let hint = if hint_valid { key.slot } else { None };
-        match poa.servant_for(state, hint, key.id) {
-            Ok((servant, default_servant)) => Decision::Dispatch(Target {
+        let poa_model = poa.priority_model(self);
+        match poa.servant_for(state, hint, key.id, poa_model) {
+            Ok((servant, default_servant, priority_model)) => Decision::Dispatch(Target {
                 servant,
                 poa: Some(poa.id),
                 object_id: key.id,
                 default_servant,
+                priority_model,
             }),
             Err(e) => Decision::Reject(e),
         }
@@ -492,18 +522,38 @@ impl PoaShared {
         }
     }
 
-    /// The servant for `id` under §11.3.7.6's rules, or the system exception for the client.
+    /// This POA's priority model: its own, or the tree's default.
+    #[inline]
+    fn priority_model<S>(&self, tree: &TreeShared<S>) -> PriorityModelPolicy {
+        self.policies
+            .priority_model
+            .unwrap_or(tree.default_priority_model)
+    }
+
+    /// The servant for `id` under §11.3.7.6's rules, whether it is the default servant, and
+    /// the priority model the request runs under (`poa_model`, with the object's own priority
+    /// in a SERVER_DECLARED POA); or the system exception for the client.
     #[inline]
     fn servant_for<S: Clone>(
         &self,
         st: &PoaState<S>,
         hint: Option<SlotHint>,
         id: &[u8],
-    ) -> Result<(S, bool), SystemException> {
+        poa_model: PriorityModelPolicy,
+    ) -> Result<(S, bool, PriorityModelPolicy), SystemException> {
         // With NON_RETAIN there is no active object map to look in.
         if self.policies.retain() {
-            if let Some(s) = st.aom.find_by_key(hint, id) {
-                return Ok((s.clone(), false));
+            if poa_model.model == PriorityModel::ServerDeclared {
+                // The entry at hand carries the object's own priority, if it has one.
+                if let Some((s, own)) = st.aom.find_with_priority(hint, id) {
+                    let model = PriorityModelPolicy {
+                        server_priority: own.unwrap_or(poa_model.server_priority),
+                        ..poa_model
+                    };
+                    return Ok((s.clone(), false, model));
+                }
+            } else if let Some(s) = st.aom.find_by_key(hint, id) {
+                return Ok((s.clone(), false, poa_model));
             }
         }
         match self.policies.request_processing {
@@ -514,7 +564,7 @@ impl PoaShared {
             RequestProcessing::UseDefaultServant => st
                 .default_servant
                 .clone()
-                .map(|s| (s, true))
+                .map(|s| (s, true, poa_model))
                 .ok_or(SystemException::OBJ_ADAPTER_NO_DEFAULT_SERVANT),
             // "USE_ACTIVE_OBJECT_MAP_ONLY – If the Object Id is not found in the Active Object
             // Map, an OBJECT_NOT_EXIST exception is returned to the client."
@@ -684,6 +734,9 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         if let Some(p) = table.live_mut(parent) {
             p.state.children.insert(name.into(), child.id);
         }
+        if policies.priority_model.is_some() {
+            self.tree.priorities_vary.store(true, Ordering::Release);
+        }
         Ok(Poa {
             tree: self.tree.clone(),
             shared: child,
@@ -752,6 +805,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         st: &mut PoaState<S>,
         id: &[u8],
         servant: S,
+        priority: Option<Priority>,
     ) -> Result<Option<SlotHint>, PoaError> {
         if self.shared.policies.unique_id() {
             // "If the POA has the UNIQUE_ID policy and the servant is already in the Active
@@ -763,7 +817,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
             st.by_servant.insert(who, id.into());
         }
         let who = servant.identity();
-        st.aom.insert(id, servant).map_err(|_| {
+        st.aom.insert(id, servant, priority).map_err(|_| {
             if self.shared.policies.unique_id() {
                 st.by_servant.remove(&who);
             }
@@ -773,6 +827,15 @@ impl<S: Clone + ServantIdentity> Poa<S> {
 
     /// `activate_object`: activates `servant` under a new system id, which it returns.
     pub fn activate_object(&self, servant: S) -> Result<ObjectId, PoaError> {
+        self.activate_object_at(servant, None)
+    }
+
+    /// `activate_object`, with the object's own priority if it has one (checked by the caller).
+    fn activate_object_at(
+        &self,
+        servant: S,
+        priority: Option<Priority>,
+    ) -> Result<ObjectId, PoaError> {
         // "This operation requires the SYSTEM_ID and RETAIN policy; if not present, the
         // WrongPolicy exception is raised."
         let p = &self.shared.policies;
@@ -783,12 +846,23 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         }
         let mut st = self.write()?;
         let id = self.tree.new_system_id();
-        self.bind(&mut st, &id, servant)?;
+        self.bind(&mut st, &id, servant, priority)?;
         Ok(id)
     }
 
     /// `activate_object_with_id`.
     pub fn activate_object_with_id(&self, id: &[u8], servant: S) -> Result<(), PoaError> {
+        self.activate_object_with_id_at(id, servant, None)
+    }
+
+    /// `activate_object_with_id`, with the object's own priority if it has one (checked by
+    /// the caller).
+    fn activate_object_with_id_at(
+        &self,
+        id: &[u8],
+        servant: S,
+        priority: Option<Priority>,
+    ) -> Result<(), PoaError> {
         // "This operation requires the RETAIN policy; if not present, the WrongPolicy exception
         // is raised."
         if !self.shared.policies.retain() {
@@ -802,7 +876,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         if st.aom.find_by_id(id).is_some() {
             return Err(PoaError::ObjectAlreadyActive);
         }
-        self.bind(&mut st, id, servant).map(|_| ())
+        self.bind(&mut st, id, servant, priority).map(|_| ())
     }
 
     /// `deactivate_object`: the object stops being reachable at once (waiting for requests
@@ -867,7 +941,7 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         // using a POA-generated Object Id ... and that Object Id is returned."
         if p.implicit() {
             let id = self.tree.new_system_id();
-            let hint = self.bind(&mut st, &id, servant.clone())?;
+            let hint = self.bind(&mut st, &id, servant.clone(), None)?;
             return Ok((id, hint));
         }
         // "5. Otherwise, the ServantNotActive exception is raised."
@@ -932,8 +1006,8 @@ impl<S: Clone + ServantIdentity> Poa<S> {
         // default servant has been registered with the POA, this operation returns the default
         // servant. ... Otherwise, the ObjectNotActive exception is raised."
         self.shared
-            .servant_for(&st, hint, id)
-            .map(|(s, _)| s)
+            .servant_for(&st, hint, id, self.shared.priority_model(&self.tree))
+            .map(|(s, _, _)| s)
             .map_err(|_| PoaError::ObjectNotActive)
     }
 

@@ -154,7 +154,8 @@ impl PriorityModel {
 }
 
 /// `RTCORBA::PriorityModelPolicy`: a server's model and priority, as its IORs advertise them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The default is CLIENT_PROPAGATED with priority 0 (that of requests carrying none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PriorityModelPolicy {
     pub model: PriorityModel,
     pub server_priority: Priority,

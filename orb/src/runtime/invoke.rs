@@ -264,15 +264,24 @@ fn context_priority(b: &Binding) -> Option<rt::Priority> {
     (!declared).then_some(p)
 }
 
-/// The index of the priority band the calling thread's calls go in, if the ORB has bands
-/// and the thread a priority in one (a priority outside every band uses the ordinary
-/// shared connection).
-fn priority_band(orb: &OrbShared) -> Option<u16> {
+/// The priority a call to `b` runs at on its server, as far as the client knows: the one
+/// the reference declares (SERVER_DECLARED: the object's, whatever the calling thread's),
+/// else the calling thread's. It chooses the call's band and lane endpoint.
+fn call_priority(b: &Binding) -> Option<rt::Priority> {
+    match b.server_policy {
+        Some(s) if s.model == PriorityModel::ServerDeclared => Some(s.server_priority),
+        _ => RtCurrent::the_priority(),
+    }
+}
+
+/// The index of the priority band the calls at priority `p` go in, if the ORB has bands and
+/// `p` is in one (a priority outside every band uses the ordinary shared connection).
+fn priority_band(orb: &OrbShared, p: Option<rt::Priority>) -> Option<u16> {
     let bands = &orb.options.priority_bands;
     if bands.is_empty() {
         return None;
     }
-    let p = RtCurrent::the_priority()?;
+    let p = p?;
     bands
         .iter()
         .position(|band| band.contains(p))
@@ -542,7 +551,8 @@ fn connection(
     deadline: Option<Instant>,
 ) -> Result<Conn, SystemException> {
     let idle = super::wants_idle_connection();
-    let conn = match priority_band(orb) {
+    let priority = call_priority(b);
+    let conn = match priority_band(orb, priority) {
         None if idle => orb
             .cache
             .get_idle_within(&b.endpoint, b.dialect, deadline)
@@ -563,8 +573,7 @@ fn connection(
                         .map(Conn::Shared)
                 }
             };
-            let lane = RtCurrent::the_priority()
-                .and_then(|p| rt::serving_lane(&b.lane_endpoints, |(lp, _)| *lp, p));
+            let lane = priority.and_then(|p| rt::serving_lane(&b.lane_endpoints, |(lp, _)| *lp, p));
             // The lanes' endpoints speak plain GIOP, whatever the binding's dialect: a
             // GIOP-lite client's banded calls go there in GIOP, with the priority context.
             let via_lane = lane.and_then(|i| {

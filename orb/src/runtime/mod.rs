@@ -237,7 +237,8 @@ impl Orb {
             ..ClientOptions::default()
         };
         crate::rt::mapping::set_policy(options.priority_mapping);
-        let poas = PoaTree::new();
+        // POAs created without a PriorityModelPolicy (the RootPOA among them) have the ORB's.
+        let poas = PoaTree::with_default_priority_model(options.priority_model);
         poas.root()
             .manager()
             .activate()
@@ -424,6 +425,72 @@ impl Orb {
         self.key_to_reference(key, type_id)
     }
 
+    /// `RTPortableServer::POA::activate_object_with_priority`: activates `servant` in `poa`
+    /// (with a system id), its requests to run at `priority` whatever their clients', and
+    /// returns a reference that declares it. `poa` must have the SERVER_DECLARED priority
+    /// model and NO_IMPLICIT_ACTIVATION (WrongPolicy), `priority` be 0 ..= 32767 (BAD_PARAM).
+    pub fn activate_with_priority(
+        &self,
+        poa: &OrbPoa,
+        servant: ServantRef,
+        priority: crate::rt::Priority,
+    ) -> Result<ObjectRef, OrbError> {
+        let type_id = servant.repository_id();
+        let id = poa.activate_object_with_priority(servant, priority)?;
+        let key = poa.id_to_reference(&id)?;
+        self.key_to_reference(key, type_id)
+    }
+
+    /// `RTPortableServer::POA::activate_object_with_id_and_priority`, returning a reference
+    /// (see [`Orb::activate_with_priority`]).
+    pub fn activate_with_id_and_priority(
+        &self,
+        poa: &OrbPoa,
+        id: &[u8],
+        servant: ServantRef,
+        priority: crate::rt::Priority,
+    ) -> Result<ObjectRef, OrbError> {
+        let type_id = servant.repository_id();
+        poa.activate_object_with_id_and_priority(id, servant, priority)?;
+        let key = poa.id_to_reference(id)?;
+        self.key_to_reference(key, type_id)
+    }
+
+    /// `RTPortableServer::POA::create_reference_with_priority`: a reference of type
+    /// `type_id` to an object not yet active (a new system id) that declares `priority`.
+    /// Activate it with the same priority ([`Orb::activate_with_id_and_priority`]): activated
+    /// without one, it runs at its POA's. Same rules as [`Orb::activate_with_priority`].
+    pub fn create_reference_with_priority(
+        &self,
+        poa: &OrbPoa,
+        type_id: &str,
+        priority: crate::rt::Priority,
+    ) -> Result<ObjectRef, OrbError> {
+        let key = poa.create_reference_with_priority(priority)?;
+        let declared = crate::rt::PriorityModelPolicy {
+            server_priority: priority,
+            ..poa.priority_model()
+        };
+        self.reference_declaring(key, type_id, declared)
+    }
+
+    /// `RTPortableServer::POA::create_reference_with_id_and_priority` (see
+    /// [`Orb::create_reference_with_priority`]).
+    pub fn create_reference_with_id_and_priority(
+        &self,
+        poa: &OrbPoa,
+        id: &[u8],
+        type_id: &str,
+        priority: crate::rt::Priority,
+    ) -> Result<ObjectRef, OrbError> {
+        let key = poa.create_reference_with_id_and_priority(id, priority)?;
+        let declared = crate::rt::PriorityModelPolicy {
+            server_priority: priority,
+            ..poa.priority_model()
+        };
+        self.reference_declaring(key, type_id, declared)
+    }
+
     /// `reference_to_servant`.
     pub fn reference_to_servant(
         &self,
@@ -449,8 +516,20 @@ impl Orb {
     }
 
     /// The IOR of an object of this ORB: one IIOP profile per GIOP listener, each with the
-    /// code sets component, and the GIOP-lite listeners in ours.
+    /// code sets component, and the GIOP-lite listeners in ours; with the RT-CORBA priority
+    /// model of the key's POA (and the object's own priority, if it is active with one).
     pub fn key_to_reference(&self, key: ObjectKey, type_id: &str) -> Result<ObjectRef, OrbError> {
+        let declared = self.shared.poas.priority_model_for_key(&key);
+        self.reference_declaring(key, type_id, declared)
+    }
+
+    /// [`Orb::key_to_reference`], declaring the priority model `declared`.
+    fn reference_declaring(
+        &self,
+        key: ObjectKey,
+        type_id: &str,
+        declared: crate::rt::PriorityModelPolicy,
+    ) -> Result<ObjectRef, OrbError> {
         let state = self.server()?;
         // No TAG_ORB_TYPE: rtorb has no vendor tag of its own from the OMG, and claiming
         // another ORB's would make peers apply that ORB's quirks to us. The component is
@@ -461,11 +540,13 @@ impl Orb {
         if !state.lite.is_empty() {
             components.push(lite_component(&state.lite)?);
         }
-        // RT-CORBA servers say how they prioritise requests (TAG_POLICIES); others add
-        // nothing, so their IORs stay as they were.
-        let o = &self.shared.options;
-        if o.lanes.is_some() || o.priority_model != OrbOptions::default().priority_model {
-            components.push(o.priority_model.to_component());
+        // RT-CORBA servers say how they prioritise the object's requests (TAG_POLICIES);
+        // others (client-propagated, priority 0, no lanes) add nothing, so their IORs stay as
+        // they were.
+        if self.shared.options.lanes.is_some()
+            || declared != crate::rt::PriorityModelPolicy::default()
+        {
+            components.push(declared.to_component());
         }
         if !state.lane_endpoints.is_empty() {
             components.push(

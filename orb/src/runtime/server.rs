@@ -22,7 +22,7 @@ use crate::iop::ServiceId;
 use crate::ior::IiopProfile;
 use crate::poa::Decision;
 use crate::rt::lanes::LanePool;
-use crate::rt::{Priority, PriorityModelPolicy, RequestPriority};
+use crate::rt::{Priority, PriorityModelPolicy, RequestPriority, RtCurrent};
 use crate::transport::{CloseCause, ConnectionHandle, ConnectionId, Dialect, Handler};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -40,7 +40,8 @@ pub(crate) struct RequestHandler {
     connections: Mutex<HashMap<ConnectionId, ConnectionHandle>>,
     /// The ORB is shutting down: requests that arrive from now on are not served.
     closing: AtomicBool,
-    /// The RT-CORBA priority model requests run under.
+    /// The ORB's RT-CORBA priority model: that of every request until some POA has one of
+    /// its own or some object a priority ([`crate::poa::PoaTree::priorities_vary`]).
     priority_model: PriorityModelPolicy,
     /// With `-ORBthreadStrategy lanes`: the lanes that run requests, which the threads of
     /// the server's own address only read and hand over (those of the lanes' own endpoints
@@ -152,8 +153,11 @@ impl RequestHandler {
         self.lanes.as_ref().is_some_and(LanePool::is_lane_thread)
     }
 
-    /// The priority a request runs at: the one it carries (`RTCorbaPriority`) under the
-    /// client-propagated model, else the server's.
+    /// The priority a request runs at under the ORB's model: the one it carries
+    /// (`RTCorbaPriority`) under the client-propagated model, else the server's. Where POAs
+    /// or objects have their own, [`RequestHandler::dispatch`] corrects it from the entry it
+    /// finds the servant in (without lanes; with them, [`RequestHandler::lane_request_priority`]
+    /// is used instead).
     fn request_priority(&self, req: &RequestHeader<'_>) -> Priority {
         self.request_priority_or(req, None)
     }
@@ -161,11 +165,28 @@ impl RequestHandler {
     /// [`RequestHandler::request_priority`], a request without the context taken to carry
     /// `unsent` (the priority its connection says: a lane's endpoint, its lane's).
     fn request_priority_or(&self, req: &RequestHeader<'_>, unsent: Option<Priority>) -> Priority {
-        let sent = req
-            .service_context
-            .get(ServiceId::RT_CORBA_PRIORITY)
-            .and_then(crate::rt::read_priority_context);
-        self.priority_model.request_priority(sent.or(unsent))
+        self.priority_model
+            .request_priority(sent_priority(req).or(unsent))
+    }
+
+    /// The priority a request runs at, known before it is dispatched, to choose its lane (a
+    /// request without the context taken to carry `unsent`, as for
+    /// [`RequestHandler::request_priority_or`]): under its object's priority model where
+    /// POAs or objects have their own (one more demultiplexing of its key, constant time),
+    /// else the ORB's.
+    fn lane_request_priority(
+        &self,
+        orb: &OrbShared,
+        req: &RequestHeader<'_>,
+        unsent: Option<Priority>,
+    ) -> Priority {
+        if !orb.poas.priorities_vary() {
+            return self.request_priority_or(req, unsent);
+        }
+        let model = target_key(&req.target).map_or(self.priority_model, |key| {
+            orb.poas.priority_model_for_key(&key)
+        });
+        model.request_priority(sent_priority(req).or(unsent))
     }
 
     /// Serves a request read by a connection thread, at priority `priority`, and counts it
@@ -414,13 +435,27 @@ impl RequestHandler {
         codesets: CodeSets,
         out: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
-        let servant = match orb.poas.dispatch_decision(key) {
-            Decision::Dispatch(t) => t.servant,
+        let (servant, priority_model) = match orb.poas.dispatch_decision(key) {
+            Decision::Dispatch(t) => (t.servant, t.priority_model),
             Decision::Reject(e) => return Err(e),
             Decision::Hold => {
                 wait_while_holding(orb, key)?;
-                orb.poas.key_to_servant(key)?.servant
+                let t = orb.poas.key_to_servant(key)?;
+                (t.servant, t.priority_model)
             }
+        };
+        // Without lanes, the request was entered at the ORB's model's priority, and its
+        // object's POA, or the object, may declare another: it runs at the object's, taken
+        // from the entry just found. (With lanes, its lane was chosen by its object's model
+        // already: `lane_request_priority`.)
+        let _declared = if self.lanes.is_none() && orb.poas.priorities_vary() {
+            let p = priority_model.request_priority(sent_priority(req));
+            (RtCurrent::the_priority() != Some(p)).then(|| {
+                tracing::Span::current().record("priority", p);
+                RequestPriority::enter(p)
+            })
+        } else {
+            None
         };
         let mut args: Decoder<'_> = msg.body_decoder();
         args.set_codesets(codesets);
@@ -513,6 +548,13 @@ fn target_key<'a>(target: &TargetAddress<'a>) -> Option<std::borrow::Cow<'a, [u8
             .and_then(|p| IiopProfile::from_tagged(p).ok())
             .map(|p| Cow::Owned(p.object_key)),
     }
+}
+
+/// The priority a request's client sent (its `RTCorbaPriority` context), if any.
+fn sent_priority(req: &RequestHeader<'_>) -> Option<Priority> {
+    req.service_context
+        .get(ServiceId::RT_CORBA_PRIORITY)
+        .and_then(crate::rt::read_priority_context)
 }
 
 /// `CONV_FRAME::CodeSetContext`: an encapsulation of the char and wchar transmission sets.
@@ -611,9 +653,9 @@ impl RequestHandler {
         };
         // The connection says the priority of a request that carries none: it came to the
         // lane's own endpoint (RT-CORBA's priority-banded connections), so it runs at the
-        // lane's priority, not the server's — under the client-propagated model; a server
-        // that declares its priority runs it at that, as everywhere.
-        let priority = self.request_priority_or(req, Some(lane));
+        // lane's priority, not the server's — under the client-propagated model; an object
+        // whose server declares its priority runs it at that, as everywhere.
+        let priority = self.lane_request_priority(orb, req, Some(lane));
         if lanes.lane_priority_for(priority) != lane {
             return false;
         }
@@ -721,7 +763,7 @@ impl Handler for RequestHandler {
         if let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) {
             // Read here, run by the lane of the request's priority. Counted in (and its code
             // sets taken) here, in the order the connection delivers requests.
-            let priority = self.request_priority(req);
+            let priority = self.lane_request_priority(&orb, req, None);
             let counted = req.response_flags.response_expected();
             let Some(codesets) = self.begin(conn, &req.service_context, counted) else {
                 return;
