@@ -10,6 +10,13 @@
 //!   at the priority it declares, advertised in its IORs' `TAG_POLICIES` component. A request
 //!   without the context (from a non-RT client) runs at the server's priority; a non-RT server
 //!   ignores the context, as GIOP asks of service contexts it does not know.
+//!   The ORB's model (`-ORBpriorityModel`, `-ORBserverPriority`) is the default of its POAs:
+//!   a POA created with [`crate::poa::Policy::PriorityModel`] has its own, and an object of
+//!   a SERVER_DECLARED POA may have its own priority (`activate_object_with_priority` and
+//!   the other `RTPortableServer::POA` operations on [`crate::poa::Poa`], and their
+//!   reference-returning forms on [`crate::Orb`]), kept in its active object map entry. Each
+//!   reference's `TAG_POLICIES` declares its object's model and priority, which its requests
+//!   run at and which an rtorb client's calls to it choose their band and lane endpoint by.
 //! - [`ThreadpoolLane`]s (`-ORBthreadStrategy lanes -ORBlanes 0:2,20000:1`): each lane has its
 //!   own threads, at its own native priority, and a request is run by the lane with the
 //!   highest priority not above the request's ([`lanes`]).
