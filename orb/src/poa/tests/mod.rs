@@ -96,6 +96,7 @@ macro_rules! aom_suite {
                 concurrent_lookups_and_activations,
                 reused_slot_never_resolves_an_earlier_key,
                 concurrent_churn_never_reaches_another_servant,
+                object_priorities_follow_their_entries,
             );
         }
     )*};

@@ -783,3 +783,85 @@ pub fn concurrent_churn_never_reaches_another_servant(s: AomStrategy) {
         2 * LOOKUPS as u64
     );
 }
+
+/// The priority model a dispatch of `key` runs under.
+#[track_caller]
+fn dispatched_model(t: &PoaTree<S>, key: &[u8]) -> crate::rt::PriorityModelPolicy {
+    match t.dispatch_decision(key) {
+        Decision::Dispatch(target) => target.priority_model,
+        other => panic!("expected a dispatch, got {other:?}"),
+    }
+}
+
+pub fn object_priorities_follow_their_entries(s: AomStrategy) {
+    use crate::rt::{PriorityModel, PriorityModelPolicy};
+    let declared = |p| PriorityModelPolicy {
+        model: PriorityModel::ServerDeclared,
+        server_priority: p,
+    };
+    let t = tree();
+    // Nothing of its own yet: requests need no look-up to know their model.
+    assert!(!t.priorities_vary());
+    let poa = child(&t, "sd", &with(s, &[Policy::PriorityModel(declared(100))]));
+    assert!(t.priorities_vary());
+    let (a, b, c) = (servant("a"), servant("b"), servant("c"));
+    let a_id = poa.activate_object_with_priority(a, 7).unwrap();
+    let a_key = poa.id_to_reference(&a_id).unwrap();
+    let b_key = poa
+        .id_to_reference(&poa.activate_object(b).unwrap())
+        .unwrap();
+    for (key, p) in [(&a_key, 7), (&b_key, 100)] {
+        assert_eq!(dispatched_model(&t, key), declared(p));
+        assert_eq!(t.priority_model_for_key(key), declared(p));
+    }
+    assert_eq!(poa.object_priority_model(&a_id).unwrap(), declared(7));
+    // Deactivated, the object's priority goes with it: the next occupant of its slot has
+    // the POA's, and the stale key finds no object (and the POA's model).
+    poa.deactivate_object(&a_id).unwrap();
+    let c_key = poa
+        .id_to_reference(&poa.activate_object(c).unwrap())
+        .unwrap();
+    assert_eq!(dispatched_model(&t, &c_key), declared(100));
+    assert_not_exist(&t, &a_key);
+    assert_eq!(t.priority_model_for_key(&a_key), declared(100));
+    // A user id reactivated at another priority: the old key (its slot hint stale) finds
+    // the object by id, at its new priority.
+    let users = child(
+        &t,
+        "sd-users",
+        &with(s, &[USER_ID, Policy::PriorityModel(declared(100))]),
+    );
+    users
+        .activate_object_with_id_and_priority(b"u", servant("u1"), 5)
+        .unwrap();
+    let u_key = users.id_to_reference(b"u").unwrap();
+    users.deactivate_object(b"u").unwrap();
+    users
+        .activate_object_with_id_and_priority(b"u", servant("u2"), 9)
+        .unwrap();
+    assert_eq!(dispatched_model(&t, &u_key), declared(9));
+    assert_eq!(t.priority_model_for_key(&u_key), declared(9));
+    // A default servant runs at its POA's priority.
+    let ds = child(
+        &t,
+        "sd-default",
+        &with(
+            s,
+            &[
+                USER_ID,
+                MULTIPLE_ID,
+                DEFAULT_SERVANT,
+                Policy::PriorityModel(declared(42)),
+            ],
+        ),
+    );
+    ds.set_servant(servant("d")).unwrap();
+    let d_key = ds.create_reference_with_id(b"any").unwrap();
+    assert_eq!(dispatched_model(&t, &d_key), declared(42));
+    // A well-known key, and the RootPOA's objects, run under the tree's default.
+    let root_key = t.root().servant_to_reference(&servant("r")).unwrap();
+    assert_eq!(
+        dispatched_model(&t, &root_key),
+        PriorityModelPolicy::default()
+    );
+}
