@@ -23,13 +23,8 @@ use crate::poa::ServantIdentity;
 use crate::rt::{check_priority, Priority, PriorityModel, PriorityModelPolicy};
 
 impl<S: Clone + ServantIdentity> PoaTree<S> {
-    /// The priority model of POAs created without one.
-    pub fn default_priority_model(&self) -> PriorityModelPolicy {
-        self.shared.default_priority_model
-    }
-
     /// Whether some POA has a priority model of its own or some object a priority: until
-    /// then, every request runs under [`PoaTree::default_priority_model`].
+    /// then, every request runs under the tree's default model (the ORB's).
     #[inline]
     pub fn priorities_vary(&self) -> bool {
         self.shared.priorities_vary.load(Ordering::Acquire)
