@@ -8,22 +8,25 @@
 //! per process, and these tests are about queues and lanes, not the operating system's
 //! scheduler (`rt_native_priorities.rs` is).
 
+mod rt_common;
+
 use orb::cdr::{Decoder, EncodeError, Encoder};
 use orb::codegen::DispatchStatus;
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::{Frame, Header, MessageWriter, ReplyHeader, ReplyStatus, ServiceContexts};
+use orb::iop::ComponentId;
 use orb::iop::ServiceId;
-use orb::iop::{ComponentId, ProfileId};
-use orb::ior::IiopProfile;
 use orb::rt::{PriorityModel, PriorityModelPolicy, RtCurrent};
 use orb::servant::Servant;
 use orb::transport::{ConnectionHandle, Handler, ListenerSpec, Server, ServerOptions, Strategy};
-use orb::{CollocationStrategy, ObjectRef, Orb, OrbOptions};
+use orb::{ObjectRef, Orb};
 use parking_lot::{Condvar, Mutex};
 use std::any::Any;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
+
+use rt_common::*;
 
 const ID: &str = "IDL:Test/Prio:1.0";
 
@@ -60,31 +63,6 @@ struct Prio {
     gate: Arc<Gate>,
     entered: Mutex<mpsc::Sender<()>>,
     next: Arc<Mutex<Option<ObjectRef>>>,
-}
-
-impl Who {
-    /// Who serves the request this thread runs.
-    fn here() -> Who {
-        Who {
-            priority: RtCurrent::the_priority().unwrap_or(-1),
-            lane: RtCurrent::lane_priority().unwrap_or(-1),
-            thread: std::thread::current().name().unwrap_or("").to_owned(),
-        }
-    }
-
-    fn write(&self, reply: &mut Encoder) -> Result<(), EncodeError> {
-        reply.write_short(self.priority);
-        reply.write_short(self.lane);
-        reply.write_string(&self.thread)
-    }
-
-    fn read(d: &mut Decoder<'_>) -> Result<Who, orb::cdr::DecodeError> {
-        Ok(Who {
-            priority: d.read_short()?,
-            lane: d.read_short()?,
-            thread: d.read_string()?.into_owned(),
-        })
-    }
 }
 
 impl Servant for Prio {
@@ -128,17 +106,6 @@ impl Servant for Prio {
     }
 }
 
-fn orb(args: &str) -> Orb {
-    let mut o = OrbOptions {
-        collocation: CollocationStrategy::None,
-        ..OrbOptions::default()
-    };
-    let args = format!("-ORBpriorityMapping off {args}");
-    o.parse_args(args.split_whitespace().map(str::to_owned))
-        .unwrap();
-    Orb::init(o).unwrap()
-}
-
 struct Served {
     server: Orb,
     obj: ObjectRef,
@@ -172,27 +139,6 @@ fn serve(args: &str) -> Served {
     }
 }
 
-/// The server's reference as a client ORB of `args` reads it.
-fn client_ref(client: &Orb, obj: &ObjectRef) -> ObjectRef {
-    client
-        .string_to_object(&obj.to_ior_string().unwrap())
-        .unwrap()
-}
-
-#[derive(Debug)]
-struct Who {
-    priority: i16,
-    lane: i16,
-    thread: String,
-}
-
-fn whoami(obj: &ObjectRef) -> Result<Who, SystemException> {
-    obj.invoke("whoami", &|_: &mut Encoder| -> Result<(), EncodeError> {
-        Ok(())
-    })?
-    .normal_result(Who::read)
-}
-
 /// `hops(left)` on `obj`: who served each call of the chain, the first first.
 fn hops_via(obj: &ObjectRef, left: u16) -> Result<Vec<Who>, SystemException> {
     obj.invoke("hops", &|e: &mut Encoder| -> Result<(), EncodeError> {
@@ -203,16 +149,6 @@ fn hops_via(obj: &ObjectRef, left: u16) -> Result<Vec<Who>, SystemException> {
         let n = d.read_seq_len(4)?;
         (0..n).map(|_| Who::read(d)).collect()
     })
-}
-
-fn whoami_at(obj: &ObjectRef, p: Option<i16>) -> Who {
-    match p {
-        Some(p) => RtCurrent::set_the_priority(p).unwrap(),
-        None => RtCurrent::clear(),
-    }
-    let who = whoami(obj).unwrap();
-    RtCurrent::clear();
-    who
 }
 
 fn block(obj: &ObjectRef) -> Result<(), SystemException> {
@@ -234,16 +170,6 @@ fn the_clients_priority_reaches_the_servant_and_none_means_the_servers() {
     // The server's own thread priority is not left set after a request.
     assert_eq!(whoami_at(&obj, None).lane, -1);
     s.server.shutdown(true);
-}
-
-/// The first IIOP profile of `obj`'s IOR.
-fn iiop_profile(obj: &ObjectRef) -> IiopProfile {
-    obj.ior()
-        .profiles
-        .iter()
-        .find(|p| p.tag == ProfileId::INTERNET_IOP)
-        .map(|p| IiopProfile::from_tagged(p).unwrap())
-        .expect("an IIOP profile")
 }
 
 #[test]

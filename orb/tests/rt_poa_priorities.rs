@@ -8,22 +8,24 @@
 //! Every ORB maps no native priorities (`-ORBpriorityMapping off`): the mapping is per
 //! process, and these tests are about which priority and lane a request gets.
 
-use orb::cdr::{ByteOrder, Decoder, EncodeError, Encoder};
+mod rt_common;
+
+use orb::cdr::{ByteOrder, Decoder, Encoder};
 use orb::codegen::DispatchStatus;
 use orb::exception::SystemException;
-use orb::iop::{ComponentId, Ior, ProfileId};
-use orb::ior::IiopProfile;
+use orb::iop::{ComponentId, Ior};
 use orb::poa::{AomStrategy, ImplicitActivation, PoaError, Policy};
-use orb::rt::{PriorityModel, PriorityModelPolicy, RtCurrent};
+use orb::rt::{PriorityModel, PriorityModelPolicy};
 use orb::servant::Servant;
-use orb::{CollocationStrategy, ObjectRef, Orb, OrbError, OrbOptions, OrbPoa};
+use orb::{ObjectRef, Orb, OrbError, OrbPoa};
 use std::any::Any;
 use std::sync::Arc;
 
+use rt_common::*;
+
 const ID: &str = "IDL:Test/PoaPrio:1.0";
 
-/// `whoami` answers the priority the request runs at (`RtCurrent`), its lane's priority
-/// (-1 for none) and the serving thread's name.
+/// `whoami` answers who serves it ([`Who`]).
 struct Prio;
 
 impl Servant for Prio {
@@ -42,26 +44,12 @@ impl Servant for Prio {
         if operation != "whoami" {
             return Err(SystemException::bad_operation());
         }
-        reply.write_short(RtCurrent::the_priority().unwrap_or(-1));
-        reply.write_short(RtCurrent::lane_priority().unwrap_or(-1));
-        let name = std::thread::current().name().unwrap_or("").to_owned();
-        reply.write_string(&name).unwrap();
+        Who::here().write(reply)?;
         Ok(DispatchStatus::NoException)
     }
     fn as_any(&self) -> &dyn Any {
         self
     }
-}
-
-fn orb(args: &str) -> Orb {
-    let mut o = OrbOptions {
-        collocation: CollocationStrategy::None,
-        ..OrbOptions::default()
-    };
-    let args = format!("-ORBpriorityMapping off {args}");
-    o.parse_args(args.split_whitespace().map(str::to_owned))
-        .unwrap();
-    Orb::init(o).unwrap()
 }
 
 fn declared(p: i16) -> PriorityModelPolicy {
@@ -90,51 +78,6 @@ fn declared_model(obj: &ObjectRef) -> Option<PriorityModelPolicy> {
     iiop_profile(obj)
         .component(ComponentId::POLICIES)
         .map(|c| PriorityModelPolicy::from_component_data(&c.data).expect("a priority model"))
-}
-
-fn iiop_profile(obj: &ObjectRef) -> IiopProfile {
-    obj.ior()
-        .profiles
-        .iter()
-        .find(|p| p.tag == ProfileId::INTERNET_IOP)
-        .map(|p| IiopProfile::from_tagged(p).unwrap())
-        .expect("an IIOP profile")
-}
-
-/// The server's reference as `client` reads it.
-fn client_ref(client: &Orb, obj: &ObjectRef) -> ObjectRef {
-    client
-        .string_to_object(&obj.to_ior_string().unwrap())
-        .unwrap()
-}
-
-struct Who {
-    priority: i16,
-    lane: i16,
-    thread: String,
-}
-
-/// Calls `whoami` from this thread at CORBA priority `p` (none for `None`).
-fn whoami_at(obj: &ObjectRef, p: Option<i16>) -> Who {
-    match p {
-        Some(p) => RtCurrent::set_the_priority(p).unwrap(),
-        None => RtCurrent::clear(),
-    }
-    let who = obj
-        .invoke("whoami", &|_: &mut Encoder| -> Result<(), EncodeError> {
-            Ok(())
-        })
-        .unwrap()
-        .normal_result(|d| {
-            Ok(Who {
-                priority: d.read_short()?,
-                lane: d.read_short()?,
-                thread: d.read_string()?.into_owned(),
-            })
-        })
-        .unwrap();
-    RtCurrent::clear();
-    who
 }
 
 /// The server of the lane tests: lanes 0, 10000 and 20000; a SERVER_DECLARED POA at 10000
