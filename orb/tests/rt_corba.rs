@@ -58,11 +58,13 @@ impl Gate {
 /// `whoami` answers the priority the request runs at, its lane's priority (-1 for none) and
 /// the serving thread's name; `block` tells the test it has started, then waits at the gate;
 /// `hops(n)` answers the same as `whoami` in a list, after what `hops(n - 1)` on the `next`
-/// object, called from inside the upcall, answered (if `n` > 0).
+/// object, called from inside the upcall, answered (if `n` > 0); the oneway `note` adds who
+/// serves it to `noted`.
 struct Prio {
     gate: Arc<Gate>,
     entered: Mutex<mpsc::Sender<()>>,
     next: Arc<Mutex<Option<ObjectRef>>>,
+    noted: Arc<Mutex<Vec<Who>>>,
 }
 
 impl Servant for Prio {
@@ -80,6 +82,7 @@ impl Servant for Prio {
     ) -> Result<DispatchStatus, SystemException> {
         match operation {
             "whoami" => Who::here().write(reply)?,
+            "note" => self.noted.lock().push(Who::here()),
             "hops" => {
                 let left = args.read_ushort()?;
                 let mut hops = vec![Who::here()];
@@ -113,6 +116,8 @@ struct Served {
     entered: mpsc::Receiver<()>,
     /// The object the servant's `hops` calls.
     next: Arc<Mutex<Option<ObjectRef>>>,
+    /// Who served each `note`, in the order they ran.
+    noted: Arc<Mutex<Vec<Who>>>,
 }
 
 fn serve(args: &str) -> Served {
@@ -120,6 +125,7 @@ fn serve(args: &str) -> Served {
     let gate = Arc::new(Gate::default());
     let (tx, entered) = mpsc::channel();
     let next = Arc::default();
+    let noted = Arc::default();
     let obj = server
         .activate(
             &server.root_poa(),
@@ -127,6 +133,7 @@ fn serve(args: &str) -> Served {
                 gate: gate.clone(),
                 entered: Mutex::new(tx),
                 next: Arc::clone(&next),
+                noted: Arc::clone(&noted),
             }),
         )
         .unwrap();
@@ -136,6 +143,7 @@ fn serve(args: &str) -> Served {
         gate,
         entered,
         next,
+        noted,
     }
 }
 
@@ -752,6 +760,53 @@ fn a_giop_lite_clients_banded_calls_run_on_their_lanes_threads() {
             "priority {p} served by {}",
             who.thread
         );
+    }
+    s.server.shutdown(true);
+}
+
+#[test]
+fn batched_oneways_of_a_band_go_on_its_connection_to_its_lane_not_in_another_batch() {
+    let s = serve("-ORBlanes 0:1,20000:1");
+    // Batches written only when full, at a twoway on their connection, or after a second:
+    // the unbanded batch below is still pending when the banded oneways are made.
+    let client = orb("-ORBpriorityBands 0-19999,20000-32767 -ORBonewayBatchMicros 1000000");
+    let obj = client_ref(&client, &s.obj);
+    let note = |p: Option<i16>| {
+        match p {
+            Some(p) => RtCurrent::set_the_priority(p).unwrap(),
+            None => RtCurrent::clear(),
+        }
+        obj.invoke_oneway("note", &|_: &mut Encoder| -> Result<(), EncodeError> {
+            Ok(())
+        })
+        .unwrap();
+        RtCurrent::clear();
+    };
+    for _ in 0..3 {
+        note(None);
+    }
+    for _ in 0..3 {
+        note(Some(25000));
+    }
+    // A twoway writes its connection's batch first and is read after it, and each lane
+    // here has one thread: once both have answered, every oneway has run.
+    assert_eq!(whoami_at(&obj, Some(25000)).lane, 20000);
+    assert_eq!(whoami_at(&obj, None).lane, 0);
+    let noted = s.noted.lock().clone();
+    assert_eq!(noted.len(), 6, "{noted:?}");
+    let banded: Vec<_> = noted.iter().filter(|w| w.priority == 25000).collect();
+    assert_eq!(banded.len(), 3, "{noted:?}");
+    for w in banded {
+        // Read and run by the high lane's own connection thread: the band's connection to
+        // the lane's endpoint, not the server's address (whose reader hands requests to the
+        // lanes' queue threads, `orb-lane-P-I`).
+        assert!(
+            w.lane == 20000 && w.thread.starts_with("orb-lane-20000-conn-"),
+            "a banded oneway served by {w:?}"
+        );
+    }
+    for w in noted.iter().filter(|w| w.priority != 25000) {
+        assert_eq!((w.priority, w.lane), (0, 0), "{noted:?}");
     }
     s.server.shutdown(true);
 }

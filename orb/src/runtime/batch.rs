@@ -30,6 +30,9 @@ pub(crate) type BatchWrite = Result<(), (TransportError, Arc<ClientConnection>)>
 /// The oneways buffered for one connection.
 struct Pending {
     conn: Arc<ClientConnection>,
+    /// The RT-CORBA priority band of the calls that buffered them (a band's connection
+    /// carries that band's calls only), `None` outside every band.
+    band: Option<u16>,
     bytes: Vec<u8>,
     /// When the first of them was buffered: the flusher writes them by `since + bound`.
     since: Instant,
@@ -68,11 +71,13 @@ impl OnewayBatcher {
         }
     }
 
-    /// Buffers `message` (a whole oneway Request) for `conn`. Written now, and its error
-    /// returned, when the buffer is full or the batcher has stopped.
+    /// Buffers `message` (a whole oneway Request of a call in priority band `band`, or
+    /// outside every band) for `conn`. Written now, and its error returned, when the buffer
+    /// is full or the batcher has stopped.
     pub(crate) fn push(
         &self,
         conn: &Arc<ClientConnection>,
+        band: Option<u16>,
         message: &[u8],
     ) -> Result<(), TransportError> {
         let mut st = self.inner.state.lock();
@@ -85,6 +90,7 @@ impl OnewayBatcher {
             None => {
                 st.pending.push(Pending {
                     conn: conn.clone(),
+                    band,
                     bytes: Vec::with_capacity(message.len().max(4096)),
                     since: Instant::now(),
                 });
@@ -126,8 +132,9 @@ impl OnewayBatcher {
         }
     }
 
-    /// Appends a oneway to the buffer of the connection to `endpoint` oneways are being
-    /// buffered for, if there is one, all under one lock: `add` gets that connection (to
+    /// Appends a oneway of a call in band `band` (or outside every band) to the buffer of
+    /// the connection to `endpoint` that oneways of that band are being buffered for, if
+    /// there is one, all under one lock: `add` gets that connection (to
     /// number the request) and the buffer, and appends the whole request or nothing. `None`
     /// when nothing is buffered for `endpoint` (or the batcher has stopped): the caller then
     /// gets a connection from the cache and calls [`OnewayBatcher::push`]. The second value is
@@ -139,16 +146,16 @@ impl OnewayBatcher {
         &self,
         endpoint: &Endpoint,
         dialect: Dialect,
+        band: Option<u16>,
         add: impl FnOnce(&ClientConnection, &mut Vec<u8>) -> R,
     ) -> Option<(R, BatchWrite)> {
         let mut st = self.inner.state.lock();
         if st.stopped {
             return None;
         }
-        let i = st
-            .pending
-            .iter()
-            .position(|p| p.conn.dialect() == dialect && p.conn.endpoint() == endpoint)?;
+        let i = st.pending.iter().position(|p| {
+            p.band == band && p.conn.dialect() == dialect && p.conn.endpoint() == endpoint
+        })?;
         let p = &mut st.pending[i];
         let added = add(&p.conn, &mut p.bytes);
         if p.bytes.len() < MAX_BATCH {

@@ -622,17 +622,18 @@ fn oneway_connection(
     if !super::wants_idle_connection() {
         return connection(orb, b, deadline);
     }
-    if let Some(c) = orb.cache.oneway_route(&b.endpoint, b.dialect, &b.key) {
+    // Routes are per band too: a band's oneways stay on its connections.
+    let band = priority_band(orb, call_priority(b));
+    let cache = &orb.cache;
+    if let Some(c) = cache.oneway_route(&b.endpoint, b.dialect, band, &b.key) {
         return Ok(Conn::Shared(c));
     }
-    if let Some(c) = orb.cache.crowded_route(&b.endpoint, b.dialect) {
-        orb.cache
-            .set_oneway_route(&b.endpoint, b.dialect, &b.key, &c);
+    if let Some(c) = cache.crowded_route(&b.endpoint, b.dialect, band) {
+        cache.set_oneway_route(&b.endpoint, b.dialect, band, &b.key, &c);
         return Ok(Conn::Shared(c));
     }
     let conn = connection(orb, b, deadline)?;
-    orb.cache
-        .set_oneway_route(&b.endpoint, b.dialect, &b.key, &conn);
+    cache.set_oneway_route(&b.endpoint, b.dialect, band, &b.key, &conn);
     Ok(conn)
 }
 
@@ -1037,12 +1038,18 @@ pub(crate) fn invoke_oneway(
                 args,
             )
         };
-        // Batched, a oneway joins the buffer already pending for its endpoint, encoded and
-        // appended under the batcher's one lock, without asking the connection cache (a
-        // connection in use within the last bound is as good as the cache's; one that broke
-        // meanwhile loses the batch either way, as `SYNC_NONE` allows).
+        // Batched, a oneway joins the buffer already pending for its endpoint (and band: a
+        // band's oneways go on its connections only), encoded and appended under the
+        // batcher's one lock, without asking the connection cache (a connection in use within
+        // the last bound is as good as the cache's; one that broke meanwhile loses the batch
+        // either way, as `SYNC_NONE` allows). A banded call to a lane's own endpoint finds
+        // none by the profile's endpoint, and takes its connection from the cache.
+        let band = orb
+            .oneways
+            .as_ref()
+            .and_then(|_| priority_band(&orb, call_priority(&b)));
         let joined = orb.oneways.as_ref().and_then(|batcher| {
-            batcher.append(&b.endpoint, b.dialect, |conn, batch| {
+            batcher.append(&b.endpoint, b.dialect, band, |conn, batch| {
                 let request = encode(conn)?;
                 batch.extend_from_slice(&request);
                 buffers::give(orb.options.allocator, request);
@@ -1058,7 +1065,7 @@ pub(crate) fn invoke_oneway(
                 let conn = oneway_connection(&orb, &b, deadline)?;
                 let request = encode(&conn)?;
                 let sent = match &orb.oneways {
-                    Some(batcher) => batcher.push(&conn, &request),
+                    Some(batcher) => batcher.push(&conn, band, &request),
                     None => conn.send_oneway_within(&request, deadline),
                 };
                 buffers::give(orb.options.allocator, request);

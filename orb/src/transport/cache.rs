@@ -48,8 +48,8 @@ pub struct ConnectionCache {
     /// cloning it into a key (an allocation per call); an endpoint has one shared connection
     /// per class (dialect and band) it is used in, nearly always just one.
     conns: Mutex<Conns>,
-    /// Where the last oneways to each object went, keyed by a hash of endpoint, dialect and
-    /// object key (a collision only makes two objects share a route): see
+    /// Where the last oneways to each object went, keyed by a hash of endpoint, dialect, band
+    /// and object key (a collision only makes two objects share a route): see
     /// [`ConnectionCache::oneway_route`].
     oneway_routes: Mutex<HashMap<u64, Route>>,
     /// Endpoints a caller can do without (a lane's own) whose last connect failed, and when
@@ -131,8 +131,9 @@ impl ConnectionCache {
         }
     }
 
-    /// The connection the last oneways to the object `key` at `endpoint` went on, while one
-    /// of them may still be with the server.
+    /// The connection the last oneways to the object `key` at `endpoint` went on (those of
+    /// priority band `band`, or outside every band), while one of them may still be with
+    /// the server.
     ///
     /// A caller that takes idle connections ([`ConnectionCache::get_idle`]) would otherwise
     /// send each oneway on whichever connection is idle — never the one its last oneway is
@@ -144,9 +145,10 @@ impl ConnectionCache {
         &self,
         endpoint: &Endpoint,
         dialect: Dialect,
+        band: Option<u16>,
         key: &[u8],
     ) -> Option<Arc<ClientConnection>> {
-        let h = self.route_hash(endpoint, dialect, key);
+        let h = self.route_hash(endpoint, dialect, band, key);
         let mut routes = self.oneway_routes.lock();
         let live = routes.get(&h)?.live();
         if live.is_none() {
@@ -162,8 +164,9 @@ impl ConnectionCache {
         &self,
         endpoint: &Endpoint,
         dialect: Dialect,
+        band: Option<u16>,
     ) -> Option<Arc<ClientConnection>> {
-        let eh = self.route_hash(endpoint, dialect, &[]);
+        let eh = self.route_hash(endpoint, dialect, band, &[]);
         let routes = self.oneway_routes.lock();
         let mut used: Vec<(Arc<ClientConnection>, usize)> = Vec::new();
         for r in routes.values().filter(|r| r.endpoint == eh) {
@@ -184,11 +187,12 @@ impl ConnectionCache {
         &self,
         endpoint: &Endpoint,
         dialect: Dialect,
+        band: Option<u16>,
         key: &[u8],
         conn: &Arc<ClientConnection>,
     ) {
-        let h = self.route_hash(endpoint, dialect, key);
-        let eh = self.route_hash(endpoint, dialect, &[]);
+        let h = self.route_hash(endpoint, dialect, band, key);
+        let eh = self.route_hash(endpoint, dialect, band, &[]);
         let mut routes = self.oneway_routes.lock();
         if routes.len() >= MAX_ONEWAY_ROUTES {
             routes.retain(|_, r| r.live().is_some());
@@ -211,10 +215,17 @@ impl ConnectionCache {
             .any(|r| r.conn.ptr_eq(&weak) && r.live().is_some())
     }
 
-    fn route_hash(&self, endpoint: &Endpoint, dialect: Dialect, key: &[u8]) -> u64 {
+    fn route_hash(
+        &self,
+        endpoint: &Endpoint,
+        dialect: Dialect,
+        band: Option<u16>,
+        key: &[u8],
+    ) -> u64 {
         let mut h = self.hasher.build_hasher();
         endpoint.hash(&mut h);
         dialect.hash(&mut h);
+        band.hash(&mut h);
         key.hash(&mut h);
         h.finish()
     }

@@ -44,7 +44,7 @@ pub fn iiop_profile(obj: &ObjectRef) -> IiopProfile {
 
 /// Who serves a request: the priority it runs at, its lane's priority (-1 for none) and the
 /// serving thread's name.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Who {
     pub priority: i16,
     pub lane: i16,
