@@ -396,3 +396,34 @@ fn bad_priorities_and_priorities_for_client_propagated_poas_are_refused() {
     assert_eq!(e, PoaError::InvalidPolicy { index: 1 });
     server.shutdown(true);
 }
+
+#[test]
+fn server_declared_objects_are_not_called_directly_in_their_own_process() {
+    // A process calling its own objects, collocation allowed (as by default).
+    let server = orb("-ORBcollocation direct");
+    let sd = child(
+        &server,
+        "declared",
+        &[Policy::PriorityModel(declared(10000))],
+    );
+    let cp = child(
+        &server,
+        "propagated",
+        &[Policy::PriorityModel(propagated(0))],
+    );
+    let declared_obj = server.activate(&sd, Arc::new(Prio)).unwrap();
+    let own_priority = server
+        .activate_with_priority(&sd, Arc::new(Prio), 20000)
+        .unwrap();
+    let propagated_obj = server.activate(&cp, Arc::new(Prio)).unwrap();
+    // What a typed reference calls directly (`codegen::collocated`): the client-propagated
+    // object's servant, never a server-declared one's.
+    assert!(propagated_obj.collocated_servant().is_some());
+    assert!(declared_obj.collocated_servant().is_none());
+    assert!(own_priority.collocated_servant().is_none());
+    // Their calls go through the server, at the declared priority, whatever this thread's.
+    assert_eq!(whoami_at(&declared_obj, Some(3)).priority, 10000);
+    assert_eq!(whoami_at(&own_priority, None).priority, 20000);
+    assert_eq!(whoami_at(&propagated_obj, Some(3)).priority, 3);
+    server.shutdown(true);
+}

@@ -11,6 +11,7 @@ use crate::iop::ProfileId;
 use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::ObjectRef;
 use crate::poa::{Decision, ObjectKeyRef};
+use crate::rt::PriorityModel;
 use crate::servant::ServantRef;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -87,11 +88,21 @@ fn local(obj: &ObjectRef) -> Option<&Local> {
 }
 
 /// The servant of a collocated reference (whatever the POA manager's state), if any.
+///
+/// None for an object whose server declares its RT-CORBA priority (its POA's or its own):
+/// its requests run at that priority, which a direct call on the caller's thread, at the
+/// caller's, would not; its calls go through the transport to this ORB's own endpoint, where
+/// the server runs them at it, in its lane if there are lanes (as TAO's RT collocation
+/// resolver does for calls its thread pool's lanes must serve). Under the client-propagated
+/// model the caller's thread already runs at the request's priority, and stays collocated.
 pub(crate) fn servant(obj: &ObjectRef) -> Option<ServantRef> {
     let l = local(obj)?;
     let orb = l.orb.upgrade()?;
-    let servant = orb.poas.key_to_servant(&l.key).ok()?.servant;
-    Some(servant)
+    let target = orb.poas.key_to_servant(&l.key).ok()?;
+    if target.priority_model.model == PriorityModel::ServerDeclared {
+        return None;
+    }
+    Some(target.servant)
 }
 
 /// Under ThruPoa, what the POA would say to a request for the object: nothing when it
