@@ -647,6 +647,8 @@ impl Orb {
         let server_options = ServerOptions {
             max_message_size: o.max_message_size,
             allocator: o.allocator,
+            // Lanes' readers keep their wake-up preemption: their priority is the point.
+            batch_oneway_readers: o.batch_oneway_readers && o.lanes.is_none(),
             ..ServerOptions::default()
         };
         let server = Server::bind(&specs, o.strategy, handler.clone(), server_options)?;
@@ -733,6 +735,7 @@ impl Orb {
                 max_message_size: o.max_message_size,
                 allocator: o.allocator,
                 connection_threads: lane.max_threads() as usize,
+                batch_oneway_readers: false,
                 ..ServerOptions::default()
             };
             let spec = ListenerSpec::giop(Endpoint::Iiop {

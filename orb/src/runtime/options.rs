@@ -102,6 +102,11 @@ pub struct OrbOptions {
     /// (`-ORBonewayBatchMicros N`, 0 = each written at once, the default): `SYNC_NONE`
     /// semantics, in order, flushed before a twoway on the same connection and at shutdown.
     pub oneway_batch: Option<Duration>,
+    /// Thread per connection: a connection thread that has read only oneways for a few reads
+    /// waits for the next under `SCHED_BATCH`, so that its client's sends do not each wake it
+    /// into a preemption of the client on a shared core (`-ORBbatchOnewayReaders 0|1`,
+    /// default 1; never with lanes; see `transport::ServerOptions::batch_oneway_readers`).
+    pub batch_oneway_readers: bool,
     /// Requests and replies longer than this many octets are sent as GIOP 1.1/1.2 fragments
     /// of at most this size, headers included (`-ORBfragmentSize N`, at least 32; 0 = whole
     /// messages, the default). Receiving fragments needs no option.
@@ -150,6 +155,7 @@ impl Default for OrbOptions {
             connect_timeout: OrbOptions::DEFAULT_CONNECT_TIMEOUT,
             max_message_size: Framer::DEFAULT_MAX_MESSAGE_SIZE,
             oneway_batch: None,
+            batch_oneway_readers: true,
             fragment_size: None,
             trace_level: 1,
             trace_invocations: false,
@@ -436,6 +442,9 @@ impl OrbOptions {
                     .filter(|n| *n >= 1024)
                     .ok_or_else(|| bad("a size of at least 1024 octets"))?
             }
+            "batchonewayreaders" => {
+                self.batch_oneway_readers = parse_bool(value).ok_or_else(|| bad("0 or 1"))?
+            }
             "onewaybatchmicros" => {
                 let us: u64 = value
                     .parse()
@@ -517,6 +526,7 @@ const OPTION_NAMES: &[&str] = &[
     "clientConnectTimeOutPeriod",
     "giopMaxMsgSize",
     "onewayBatchMicros",
+    "batchOnewayReaders",
     "fragmentSize",
     "traceLevel",
     "traceInvocations",

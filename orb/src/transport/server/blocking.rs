@@ -52,6 +52,11 @@ pub(crate) struct Conn {
     waiting: AtomicUsize,
     /// Threads not yet ended: the last one out closes the connection.
     alive: AtomicUsize,
+    /// Whether its reading thread waits under `SCHED_BATCH` after reads of oneways only
+    /// ([`ServerOptions::batch_oneway_readers`], with one thread per connection).
+    batch_oneway_reads: bool,
+    /// Something was written on it since its thread last read (see `oneway_wait`).
+    answered: AtomicBool,
 }
 
 /// A connection's reading, which its threads take turns at.
@@ -83,7 +88,11 @@ impl Conn {
             .stream
             .write_all_vectored(segments, Some(self.write_timeout))
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Relaxed: a hint for the reader's next wait, nothing is published by it.
+                self.answered.store(true, Ordering::Relaxed);
+                Ok(())
+            }
             Err((_, e)) => {
                 // Part of a message may be out: the stream cannot carry another one.
                 let cause = CloseCause::Io(e.kind());
@@ -273,6 +282,9 @@ impl Acceptor {
             started: AtomicUsize::new(1),
             waiting: AtomicUsize::new(0),
             alive: AtomicUsize::new(1),
+            batch_oneway_reads: self.options.batch_oneway_readers
+                && self.options.connection_threads == 1,
+            answered: AtomicBool::new(false),
         });
         // Under the threads' lock: a connection adopted once the server stopped (a SHMIOP
         // handshake that ended late) is not started, so none outlives `join_connections`.
@@ -467,6 +479,9 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
             stream => {
                 if buf.is_empty() {
                     buf.resize(READ_BUF, 0);
+                }
+                if conn.batch_oneway_reads {
+                    super::oneway_wait::before_read(conn.answered.swap(false, Ordering::Relaxed));
                 }
                 let read = stream.read(buf);
                 (*start, *end) = (0, *read.as_ref().unwrap_or(&0));

@@ -8,6 +8,7 @@
 
 mod adaptive;
 mod blocking;
+mod oneway_wait;
 mod reactor;
 
 pub use adaptive::AdaptivePolicy;
@@ -139,6 +140,12 @@ pub struct ServerOptions {
     /// reading to a waiting follower — starting one, up to this many, if none waits — and
     /// runs it. So up to this many of one connection's requests run at once.
     pub connection_threads: usize,
+    /// Thread-per-connection, one thread per connection: a connection thread whose last few
+    /// reads brought only messages it answered nothing to (oneways) waits for the next under
+    /// `SCHED_BATCH`, so that its client's sends do not each preempt the client, and goes
+    /// back to `SCHED_OTHER` when it answers again (see `oneway_wait`). Default on; an
+    /// RT-CORBA server with lanes turns it off.
+    pub batch_oneway_readers: bool,
 }
 
 impl ServerOptions {
@@ -156,6 +163,7 @@ impl Default for ServerOptions {
             max_connections: ServerOptions::DEFAULT_MAX_CONNECTIONS,
             allocator: AllocatorStrategy::ThreadLocal,
             connection_threads: 1,
+            batch_oneway_readers: true,
         }
     }
 }
