@@ -201,16 +201,30 @@ pub struct Channel {
     capacity: usize,
     tx: Ring,
     rx: Ring,
-    /// The producer's own tail: the one in the segment is published, never read back.
-    tail: Mutex<u64>,
-    /// The consumer's own head.
-    head: Mutex<u64>,
+    /// The producer's own tail (the one in the segment is published, never read back) and
+    /// the consumer's head as it last read it.
+    tail: Mutex<Cursor>,
+    /// The consumer's own head and the producer's tail as it last read it.
+    head: Mutex<Cursor>,
     mode: Mode,
     /// This side stopped reading ([`Channel::shutdown_read`]): reads end at once.
     read_shut: AtomicBool,
     /// This side closed ([`Channel::shutdown`]).
     closed: AtomicBool,
     name: String,
+}
+
+/// One side's position in a ring, and the peer's as last read from the segment. The peer's
+/// counter is read again only when what it allowed is used up (a reader that read everything
+/// up to it, a writer short of room): a counter is a cache line the peer writes with every
+/// message, and reading it each time costs a transfer of that line between processors while
+/// both sides run at once.
+#[derive(Debug)]
+struct Cursor {
+    /// This side's counter: octets it read (or wrote) so far.
+    pos: u64,
+    /// The peer's counter as last read, checked against the ring's capacity then.
+    seen: u64,
 }
 
 /// What this side of a channel did to wait and to wake its peer, counted since it was set up:
@@ -428,8 +442,15 @@ impl Channel {
             capacity,
             tx,
             rx,
-            tail: Mutex::new(tail),
-            head: Mutex::new(head),
+            // Nothing seen of the peer yet: the first read and write look at its counter.
+            tail: Mutex::new(Cursor {
+                pos: tail,
+                seen: tail.wrapping_sub(capacity as u64),
+            }),
+            head: Mutex::new(Cursor {
+                pos: head,
+                seen: head,
+            }),
             mode: Mode::default(),
             read_shut: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -539,6 +560,30 @@ impl Channel {
         Ok(self.capacity - used as usize)
     }
 
+    /// Octets published and not yet read, as far as this side knows: the peer's tail is read
+    /// again (checked) only once everything up to the last one seen was read.
+    fn readable_cached(&self, cur: &mut Cursor) -> io::Result<usize> {
+        let known = cur.seen.wrapping_sub(cur.pos);
+        if known > 0 {
+            return Ok(known as usize);
+        }
+        let avail = self.readable(cur.pos)?;
+        cur.seen = cur.pos.wrapping_add(avail as u64);
+        Ok(avail)
+    }
+
+    /// Room in the sending ring, as far as this side knows: the peer's head is read again
+    /// (checked) only when the room known is less than `wanted`.
+    fn writable_cached(&self, cur: &mut Cursor, wanted: usize) -> io::Result<usize> {
+        let known = self.capacity - cur.pos.wrapping_sub(cur.seen) as usize;
+        if known >= wanted {
+            return Ok(known);
+        }
+        let room = self.writable(cur.pos)?;
+        cur.seen = cur.pos.wrapping_sub((self.capacity - room) as u64);
+        Ok(room)
+    }
+
     /// Wakes the side that may wait on `word`, only if it said it waits.
     fn notify(&self, word: &AtomicU32) {
         // Pairs with the fence in `sleep`: either the sleeper sees what was just published,
@@ -581,7 +626,8 @@ impl Channel {
 
     /// Reads in place, without copying: calls `consume` once with octets the peer published —
     /// as many as lie contiguous in the ring from this side's position, which is all of them
-    /// unless they wrap around the ring's end — and then hands back to the writer as many as
+    /// unless they wrap around the ring's end (all of them as of this side's last look at the
+    /// peer's counter: it looks again once those are read) — and then hands back to the writer as many as
     /// `consume` says it took (at most those it was given): the rest are lent again by the
     /// next read, which finds them at once. `consume` must copy out what it keeps: the octets
     /// are the ring's, lent for the call. Returns how many it was given; blocks, ends
@@ -620,8 +666,8 @@ impl Channel {
     /// The blocking read: `take` until it takes something, waiting in between.
     fn read_blocking(
         &self,
-        head: &mut u64,
-        mut take: impl FnMut(&Channel, &mut u64) -> io::Result<usize>,
+        head: &mut Cursor,
+        mut take: impl FnMut(&Channel, &mut Cursor) -> io::Result<usize>,
     ) -> io::Result<usize> {
         // Computed at the first wait only: a read that finds data reads no clock.
         let mut deadline = None;
@@ -636,10 +682,10 @@ impl Channel {
             }
             // Whatever the peer published before it closed or died is read first (also what
             // it published between the look above and its closing).
-            if (self.peer_closed() || self.peer_gone()) && self.readable(*head)? == 0 {
+            if (self.peer_closed() || self.peer_gone()) && self.readable(head.pos)? == 0 {
                 return Ok(0);
             }
-            let h = *head;
+            let h = head.pos;
             let ready = || {
                 self.readable(h).map_or(true, |a| a > 0)
                     || self.peer_closed()
@@ -652,7 +698,7 @@ impl Channel {
                 Waited::Ready => {}
                 Waited::PeerGone => {
                     // Whatever it published before it died is still read first.
-                    if self.readable(*head)? == 0 {
+                    if self.readable(head.pos)? == 0 {
                         return Ok(0);
                     }
                 }
@@ -661,12 +707,12 @@ impl Channel {
     }
 
     /// Copies what is published, up to `buf.len()`, and hands the room back to the writer.
-    fn take(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.readable(*head)?.min(buf.len());
+    fn take(&self, head: &mut Cursor, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.readable_cached(head)?.min(buf.len());
         if n == 0 {
             return Ok(0);
         }
-        self.copy_out(*head, &mut buf[..n]);
+        self.copy_out(head.pos, &mut buf[..n]);
         self.hand_back(head, n);
         Ok(n)
     }
@@ -675,17 +721,17 @@ impl Channel {
     /// its option: called at most once), then hands them back to the writer.
     fn take_in_place(
         &self,
-        head: &mut u64,
+        head: &mut Cursor,
         consume: &mut Option<impl FnOnce(&[u8]) -> usize>,
     ) -> io::Result<usize> {
-        let avail = self.readable(*head)?;
+        let avail = self.readable_cached(head)?;
         if avail == 0 {
             return Ok(0);
         }
         let Some(consume) = consume.take() else {
             return Ok(0);
         };
-        let at = (*head as usize) & (self.capacity - 1);
+        let at = (head.pos as usize) & (self.capacity - 1);
         let n = avail.min(self.capacity - at);
         let taken = self.map().with_bytes(self.rx.data + at, n, consume).min(n);
         self.hand_back(head, taken);
@@ -693,18 +739,18 @@ impl Channel {
     }
 
     /// Publishes the head moved past `n` octets just read, and wakes a writer waiting for room.
-    fn hand_back(&self, head: &mut u64, n: usize) {
-        *head = head.wrapping_add(n as u64);
+    fn hand_back(&self, head: &mut Cursor, n: usize) {
+        head.pos = head.pos.wrapping_add(n as u64);
         self.map()
             .u64_at(self.rx.header + R_HEAD)
-            .store(*head, Ordering::Release);
+            .store(head.pos, Ordering::Release);
         self.notify(self.word(self.rx, R_WRITER_WAITING));
     }
 
     /// A non-blocking read for a poller with edge-triggered readiness, which stops at a short
     /// read: so a read returns short only with the doorbell armed, so that whatever the peer
     /// publishes next rings the socket. `WouldBlock` when nothing was there.
-    fn read_polled(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_polled(&self, head: &mut Cursor, buf: &mut [u8]) -> io::Result<usize> {
         let waiting = self.word(self.rx, R_READER_WAITING);
         let mut n = 0;
         loop {
@@ -721,7 +767,7 @@ impl Channel {
             waiting.store(DOORBELL, Ordering::SeqCst);
             // Pairs with the fence in `notify`.
             fence(Ordering::SeqCst);
-            if self.readable(*head)? > 0 {
+            if self.readable(head.pos)? > 0 {
                 // Left armed: at worst one doorbell too many.
                 continue;
             }
@@ -746,44 +792,111 @@ impl Channel {
         }
         // As for reads: a write that finds room reads no clock.
         let mut deadline = None;
-        let waiting = self.word(self.tx, R_WRITER_WAITING);
         loop {
-            if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            let room = self.writable(*tail)?;
-            if room > 0 {
-                let n = room.min(total);
-                let mut at = *tail;
-                let mut left = n;
-                for b in bufs {
-                    if left == 0 {
-                        break;
-                    }
-                    let take = b.len().min(left);
-                    self.copy_in(at, &b[..take]);
-                    at = at.wrapping_add(take as u64);
-                    left -= take;
-                }
-                *tail = at;
-                self.map()
-                    .u64_at(self.tx.header + R_TAIL)
-                    .store(at, Ordering::Release);
-                self.notify(self.word(self.tx, R_READER_WAITING));
+            let n = self.publish(&mut tail, bufs, |b| b, 0, total)?;
+            if n > 0 {
                 return Ok(n);
             }
-            let t = *tail;
-            let ready = || {
-                self.writable(t).map_or(true, |r| r > 0)
-                    || self.peer_closed()
-                    || self.peer_gone()
-                    || self.closed.load(Ordering::Acquire)
-            };
             let until = *deadline.get_or_insert_with(|| deadline_of(&self.mode.write_timeout));
-            match self.wait(waiting, ready, until)? {
-                Waited::Ready => {}
-                Waited::PeerGone => return Err(io::ErrorKind::BrokenPipe.into()),
+            self.wait_for_room(tail.pos, until)?;
+        }
+    }
+
+    /// Publishes every octet of `segments` as one message: nothing else written through this
+    /// channel comes between them. Waits for room as often as the message needs, until
+    /// `deadline` or the write timeout counted from the first wait, whichever comes first — a
+    /// message that finds room reads no clock, and one bigger than the ring is bounded as a
+    /// whole, not per part. On failure returns how many octets went out, with the error:
+    /// `WouldBlock` if none did by the deadline, `TimedOut` if part did (the peer cannot make
+    /// sense of the rest of the stream any more), `BrokenPipe` once the peer closed or died.
+    pub fn write_all<S: AsRef<[u8]>>(
+        &self,
+        segments: &[S],
+        deadline: Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
+        let mut tail = self.tail.lock();
+        let total: usize = segments.iter().map(|s| s.as_ref().len()).sum();
+        let mut done = 0;
+        let mut until = None;
+        while done < total {
+            done += self
+                .publish(&mut tail, segments, AsRef::as_ref, done, total - done)
+                .map_err(|e| (done, e))?;
+            if done == total {
+                break;
             }
+            let until = *until.get_or_insert_with(|| {
+                match (deadline, deadline_of(&self.mode.write_timeout)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            });
+            match self.wait_for_room(tail.pos, until) {
+                Ok(()) => {}
+                Err(e) if done > 0 && e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err((done, io::ErrorKind::TimedOut.into()))
+                }
+                Err(e) => return Err((done, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies as much of `segments`' octets (each seen through `octets`) from offset `skip`
+    /// on as the ring has room for, at most `len`, and publishes them. 0: the ring is full.
+    /// `BrokenPipe` once either side closed or the peer died.
+    fn publish<S>(
+        &self,
+        tail: &mut Cursor,
+        segments: &[S],
+        octets: impl Fn(&S) -> &[u8],
+        mut skip: usize,
+        len: usize,
+    ) -> io::Result<usize> {
+        if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let n = self.writable_cached(tail, len)?.min(len);
+        if n == 0 {
+            return Ok(0);
+        }
+        let mut at = tail.pos;
+        let mut left = n;
+        for seg in segments {
+            let seg = octets(seg);
+            if skip >= seg.len() {
+                skip -= seg.len();
+                continue;
+            }
+            let take = (seg.len() - skip).min(left);
+            self.copy_in(at, &seg[skip..skip + take]);
+            skip = 0;
+            at = at.wrapping_add(take as u64);
+            left -= take;
+            if left == 0 {
+                break;
+            }
+        }
+        tail.pos = at;
+        self.map()
+            .u64_at(self.tx.header + R_TAIL)
+            .store(at, Ordering::Release);
+        self.notify(self.word(self.tx, R_READER_WAITING));
+        Ok(n)
+    }
+
+    /// Waits until the sending ring has room past `tail` (`Ok`), the deadline (`WouldBlock`)
+    /// or the peer's end (`BrokenPipe`).
+    fn wait_for_room(&self, tail: u64, deadline: Option<Instant>) -> io::Result<()> {
+        let ready = || {
+            self.writable(tail).map_or(true, |r| r > 0)
+                || self.peer_closed()
+                || self.peer_gone()
+                || self.closed.load(Ordering::Acquire)
+        };
+        match self.wait(self.word(self.tx, R_WRITER_WAITING), ready, deadline)? {
+            Waited::Ready => Ok(()),
+            Waited::PeerGone => Err(io::ErrorKind::BrokenPipe.into()),
         }
     }
 

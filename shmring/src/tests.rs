@@ -264,6 +264,55 @@ fn a_write_timeout_gives_would_block_on_a_full_ring() {
     assert_eq!(c.write(b"x").unwrap_err().kind(), io::ErrorKind::WouldBlock);
 }
 
+/// A message of several segments, larger than the ring, goes through whole and in order
+/// in one `write_all` while another thread reads.
+#[test]
+fn write_all_carries_a_message_larger_than_the_ring() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let head: Vec<u8> = (0..100u8).collect();
+    let body: Vec<u8> = (0..3 * MIN_CAPACITY).map(|i| (i % 251) as u8).collect();
+    let expected = [&head[..], &body[..]].concat();
+    let n = expected.len();
+    let reader = thread::spawn(move || read_exact(&s, n));
+    c.write_all(&[&head[..], &[][..], &body[..]], None).unwrap();
+    assert_eq!(reader.join().unwrap(), expected);
+}
+
+#[test]
+fn write_all_on_a_full_ring_gives_would_block_at_its_deadline() {
+    let (c, _s) = pair(MIN_CAPACITY);
+    write_all(&c, &vec![0u8; MIN_CAPACITY]);
+    let deadline = Instant::now() + Duration::from_millis(5);
+    let (sent, e) = c.write_all(&[b"x"], Some(deadline)).unwrap_err();
+    assert_eq!((sent, e.kind()), (0, io::ErrorKind::WouldBlock));
+}
+
+/// Part of the message went out: what follows it in the stream cannot make sense any more,
+/// which `TimedOut` says, with how much went.
+#[test]
+fn write_all_cut_short_by_the_write_timeout_says_how_much_went() {
+    let (c, _s) = pair(MIN_CAPACITY);
+    c.set_write_timeout(Some(Duration::from_millis(5))).unwrap();
+    let (sent, e) = c
+        .write_all(&[vec![7u8; MIN_CAPACITY + 100]], None)
+        .unwrap_err();
+    assert_eq!((sent, e.kind()), (MIN_CAPACITY, io::ErrorKind::TimedOut));
+}
+
+/// The writer reads the reader's head again only when the room it knows of is used up; the
+/// head it then reads is checked all the same.
+#[test]
+fn a_corrupt_head_is_invalid_data_for_the_writer() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"first");
+    assert_eq!(read_exact(&s, 5), b"first");
+    s.map()
+        .u64_at(s.rx.header + R_HEAD)
+        .store(10 * MIN_CAPACITY as u64, Ordering::Release);
+    let (_, e) = c.write_all(&[vec![0u8; MIN_CAPACITY]], None).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+}
+
 /// Whether the socket has something to read within `ms` milliseconds.
 fn socket_readable(ch: &Channel, ms: i32) -> bool {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
