@@ -226,8 +226,14 @@ pub struct ClientConnection {
     /// Whether a request has claimed the connection's first use (see
     /// [`ClientConnection::claim_first_request`]).
     first_claimed: AtomicBool,
-    /// When the connection was last used, in microseconds since `epoch`.
-    last_used_us: AtomicU64,
+    /// A message was written since [`is_usable`](ClientConnection::is_usable) last looked
+    /// (writes mark it rather than read the clock: it serves only the idle check).
+    used: AtomicBool,
+    /// When `is_usable` last looked, in microseconds since `epoch`.
+    looked_us: AtomicU64,
+    /// A time the connection is known to have been used at or after (a write, or a check
+    /// that found it open), in microseconds since `epoch`.
+    used_since_us: AtomicU64,
     epoch: Instant,
 }
 
@@ -294,23 +300,16 @@ impl ClientConnection {
             }),
             next_id: AtomicU32::new(1),
             first_claimed: AtomicBool::new(false),
-            last_used_us: AtomicU64::new(0),
+            used: AtomicBool::new(false),
+            looked_us: AtomicU64::new(0),
+            used_since_us: AtomicU64::new(0),
             epoch: Instant::now(),
         })
     }
 
-    fn touch(&self) {
-        self.touch_at(Instant::now());
-    }
-
-    /// Marks the connection used at `now` (a time its caller read anyway: a clock read costs
-    /// tens of nanoseconds here, a fair part of a oneway's user-space time).
-    fn touch_at(&self, now: Instant) {
-        // Relaxed: a hint, not a synchronisation point.
-        self.last_used_us.store(
-            now.saturating_duration_since(self.epoch).as_micros() as u64,
-            Ordering::Relaxed,
-        );
+    /// Microseconds since `epoch`.
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
 
     /// Whether the connection can take a request: not closed, and — when it has been idle
@@ -318,10 +317,22 @@ impl ClientConnection {
     /// (a non-blocking read: end of stream, or a CloseConnection the server sent, closes it
     /// here), so a cache hands out a fresh connection instead of one whose request would be
     /// lost after sending.
+    ///
+    /// How long it has been idle is bounded from what writes leave, a mark rather than a
+    /// time: a write marked since the last look came after that look. So a connection in
+    /// back-to-back use (looks closer than [`IDLE_CHECK_AFTER`], a write between them) skips
+    /// the check, and one whose last known use is older is checked. (Relaxed: a hint, not a
+    /// synchronisation point.)
     pub fn is_usable(&self) -> bool {
-        let idle = (self.epoch.elapsed().as_micros() as u64)
-            .saturating_sub(self.last_used_us.load(Ordering::Relaxed));
-        if idle < IDLE_CHECK_AFTER.as_micros() as u64 {
+        let now = self.now_us();
+        let looked = self.looked_us.load(Ordering::Relaxed);
+        self.looked_us.store(now, Ordering::Relaxed);
+        if self.used.load(Ordering::Relaxed) {
+            self.used.store(false, Ordering::Relaxed);
+            self.used_since_us.store(looked, Ordering::Relaxed);
+        }
+        let idle_at_most = now.saturating_sub(self.used_since_us.load(Ordering::Relaxed));
+        if idle_at_most < IDLE_CHECK_AFTER.as_micros() as u64 {
             return !self.is_closed();
         }
         let mut st = self.state.lock();
@@ -348,7 +359,8 @@ impl ClientConnection {
         let mut st = self.state.lock();
         self.after_read(&mut st, frames, got);
         st.promote();
-        self.touch();
+        // Found open just now: as good as used.
+        self.used_since_us.store(self.now_us(), Ordering::Relaxed);
         st.closed.is_none()
     }
 
@@ -416,9 +428,7 @@ impl ClientConnection {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<(), TransportError> {
-        if let Some(cause) = self.state.lock().closed.clone() {
-            return Err(TransportError::Closed { sent: false, cause });
-        }
+        // Whether the connection is closed is looked at where the oneway is counted.
         self.write_counted(&[request], Written::Oneway, deadline)
             .map_err(WriteFailure::into_error)
     }
@@ -600,9 +610,78 @@ impl ClientConnection {
                 .try_lock_until(d)
                 .ok_or(WriteFailure::NotInTime)?,
         };
-        // One clock read serves the mark of use, the time left and the write's start.
-        let started = Instant::now();
-        self.touch_at(started);
+        match what {
+            Written::Request(id) => {
+                let mut st = self.state.lock();
+                let sent = st.oneways_sent;
+                if let Some(i) = st.find(id) {
+                    st.waiters[i].oneways_before = sent;
+                }
+            }
+            // Counted before the first octet goes out: the server may run the oneway, and
+            // its upcall look for an idle connection, before this thread is back. Whether the
+            // connection is closed is looked at under the same lock.
+            Written::Oneway => {
+                let mut st = self.state.lock();
+                if let Some(cause) = st.closed.clone() {
+                    return Err(WriteFailure::Closed(cause));
+                }
+                st.oneways_sent += 1;
+            }
+            Written::Other => {}
+        }
+        self.used.store(true, Ordering::Relaxed);
+        let (written, started) = if let BlockingStream::Shm(_) = self.stream {
+            // The channel bounds the message itself, by the deadline or its write timeout from
+            // its first wait, whichever comes first: a message the ring has room for reads no
+            // clock (a clock read is a fair part of a oneway's time here).
+            let mut retimed = false;
+            let written = self
+                .stream
+                .write_all_vectored_until(segments, deadline, &mut retimed);
+            (written, None)
+        } else {
+            let started = Instant::now();
+            (
+                self.write_socket(&mut timeout, segments, deadline, started),
+                Some(started),
+            )
+        };
+        match written {
+            Ok(()) => Ok(()),
+            Err((_, e)) => {
+                let cause = CloseCause::Io(e.kind());
+                self.state.lock().fail(cause.clone());
+                self.stream.shutdown();
+                let timed_out = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                );
+                // The caller's deadline rather than the connection's own limit ended it: the
+                // call timed out (the connection is gone all the same, a message cut short).
+                let deadline_first = deadline.is_some_and(|d| match started {
+                    Some(started) => self.write_timeout.is_none_or(|w| d < started + w),
+                    // Not known when the write started: the deadline ended it if it passed.
+                    None => d <= Instant::now(),
+                });
+                if timed_out && deadline_first {
+                    return Err(WriteFailure::NotInTime);
+                }
+                Err(WriteFailure::Closed(cause))
+            }
+        }
+    }
+
+    /// A socket's write of a message that began at `started`, bounded by the earlier of
+    /// `deadline` and the connection's write timeout. `timeout` is the socket's timeout as
+    /// last set (under the write lock).
+    fn write_socket(
+        &self,
+        timeout: &mut Option<Duration>,
+        segments: &[&[u8]],
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> Result<(), (usize, std::io::Error)> {
         let within = match deadline {
             None => self.write_timeout,
             Some(d) => {
@@ -623,23 +702,8 @@ impl ClientConnection {
             (now, want) => now != want,
         };
         if off {
-            self.stream
-                .set_write_timeout(within)
-                .map_err(|e| WriteFailure::Closed(CloseCause::Io(e.kind())))?;
+            self.stream.set_write_timeout(within).map_err(|e| (0, e))?;
             *timeout = within;
-        }
-        match what {
-            Written::Request(id) => {
-                let mut st = self.state.lock();
-                let sent = st.oneways_sent;
-                if let Some(i) = st.find(id) {
-                    st.waiters[i].oneways_before = sent;
-                }
-            }
-            // Counted before the first octet goes out: the server may run the oneway, and
-            // its upcall look for an idle connection, before this thread is back.
-            Written::Oneway => self.state.lock().oneways_sent += 1,
-            Written::Other => {}
         }
         // After a partial write the rest must go within the same time (each write blocks for
         // the socket's timeout anew): the socket's timeout follows what is left of it, be the
@@ -653,26 +717,7 @@ impl ClientConnection {
             // Not what was recorded any more: set it again next time.
             *timeout = Some(Duration::ZERO);
         }
-        match written {
-            Ok(()) => Ok(()),
-            Err((_, e)) => {
-                let cause = CloseCause::Io(e.kind());
-                self.state.lock().fail(cause.clone());
-                self.stream.shutdown();
-                let timed_out = matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                );
-                // The caller's deadline rather than the connection's own limit ended it: the
-                // call timed out (the connection is gone all the same, a message cut short).
-                let deadline_first =
-                    deadline.is_some_and(|d| self.write_timeout.is_none_or(|w| d < started + w));
-                if timed_out && deadline_first {
-                    return Err(WriteFailure::NotInTime);
-                }
-                Err(WriteFailure::Closed(cause))
-            }
-        }
+        written
     }
 
     fn wait(
