@@ -123,8 +123,8 @@ struct State {
     /// The reader's list of the messages one read completed, lent to it and given back
     /// empty: kept here so that its capacity is reused, not allocated per read.
     inbox: Vec<Frame>,
-    /// Oneways written, and how many of them a later request's reply shows served.
-    oneways_sent: u64,
+    /// How many of the oneways written (the connection's `oneways_sent`) a later request's
+    /// reply shows served.
     oneways_served: u64,
     /// Requests whose callers stopped waiting (timed out): the server may still run them.
     abandoned: Vec<u32>,
@@ -179,13 +179,14 @@ impl State {
         (any, earliest)
     }
 
-    /// Nothing sent on the connection is still with the server, and no one holds it.
-    fn is_idle(&self) -> bool {
+    /// Nothing sent on the connection is still with the server (of which `oneways_sent`
+    /// oneways), and no one holds it.
+    fn is_idle(&self, oneways_sent: u64) -> bool {
         self.closed.is_none()
             && !self.claimed
             && self.waiters.is_empty()
             && self.abandoned.is_empty()
-            && self.oneways_served == self.oneways_sent
+            && self.oneways_served == oneways_sent
     }
 
     fn fail(&mut self, cause: CloseCause) {
@@ -220,6 +221,12 @@ pub struct ClientConnection {
     /// The write timeout the connection was made with ([`ClientOptions::write_timeout`]).
     write_timeout: Option<Duration>,
     state: Mutex<State>,
+    /// Whether `state.closed` is set: looked at without the lock (before every oneway, by
+    /// every look for a usable connection).
+    closed: AtomicBool,
+    /// Oneways written: changed only under the write lock, in the order of the messages on
+    /// the wire, and read without it (a lock less per oneway).
+    oneways_sent: AtomicU64,
     /// Held only by the reader.
     input: Mutex<Input>,
     next_id: AtomicU32,
@@ -292,6 +299,8 @@ impl ClientConnection {
             write: Mutex::new(options.write_timeout),
             write_timeout: options.write_timeout,
             state: Mutex::new(State::default()),
+            closed: AtomicBool::new(false),
+            oneways_sent: AtomicU64::new(0),
             input: Mutex::new(Input {
                 framer: dialect
                     .framer(options.max_message_size)
@@ -385,13 +394,20 @@ impl ClientConnection {
 
     /// Whether the connection broke or was closed; a cache replaces it then.
     pub fn is_closed(&self) -> bool {
-        self.state.lock().closed.is_some()
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Fails the connection (the first cause stays) and wakes its waiters; the caller shuts
+    /// the stream down.
+    fn fail(&self, st: &mut State, cause: CloseCause) {
+        st.fail(cause);
+        self.closed.store(true, Ordering::Release);
     }
 
     /// Closes the connection: every caller still waiting gets
     /// [`TransportError::Closed`] with [`CloseCause::Local`].
     pub fn close(&self) {
-        self.state.lock().fail(CloseCause::Local);
+        self.fail(&mut self.state.lock(), CloseCause::Local);
         self.stream.shutdown();
     }
 
@@ -436,8 +452,8 @@ impl ClientConnection {
     /// Whether a oneway sent on the connection may still be with the server (no reply to a
     /// later request has said it was served).
     pub fn has_oneways_in_flight(&self) -> bool {
-        let st = self.state.lock();
-        st.oneways_served != st.oneways_sent
+        let sent = self.oneways_sent.load(Ordering::Acquire);
+        self.state.lock().oneways_served != sent
     }
 
     /// Whether nothing sent on the connection is still with the server — no reply awaited,
@@ -445,14 +461,16 @@ impl ClientConnection {
     /// request sent now on an idle connection is served at once: it waits behind no other
     /// request of this connection (a server serves each connection's requests in order).
     pub fn is_idle(&self) -> bool {
-        self.state.lock().is_idle()
+        let sent = self.oneways_sent.load(Ordering::Acquire);
+        self.state.lock().is_idle(sent)
     }
 
     /// Takes the connection for the caller alone if it is [idle](Self::is_idle); other
     /// callers' [`try_claim`](Self::try_claim) fail until [`release`](Self::release).
     pub(super) fn try_claim(&self) -> bool {
+        let sent = self.oneways_sent.load(Ordering::Acquire);
         let mut st = self.state.lock();
-        if !st.is_idle() {
+        if !st.is_idle(sent) {
             return false;
         }
         st.claimed = true;
@@ -612,21 +630,22 @@ impl ClientConnection {
         };
         match what {
             Written::Request(id) => {
+                let sent = self.oneways_sent.load(Ordering::Relaxed);
                 let mut st = self.state.lock();
-                let sent = st.oneways_sent;
                 if let Some(i) = st.find(id) {
                     st.waiters[i].oneways_before = sent;
                 }
             }
             // Counted before the first octet goes out: the server may run the oneway, and
-            // its upcall look for an idle connection, before this thread is back. Whether the
-            // connection is closed is looked at under the same lock.
+            // its upcall look for an idle connection, before this thread is back. (Only
+            // writers change the count, under the write lock: no read-modify-write needed.)
             Written::Oneway => {
-                let mut st = self.state.lock();
-                if let Some(cause) = st.closed.clone() {
-                    return Err(WriteFailure::Closed(cause));
+                if self.is_closed() {
+                    let cause = self.state.lock().closed.clone();
+                    return Err(WriteFailure::Closed(cause.unwrap_or(CloseCause::Local)));
                 }
-                st.oneways_sent += 1;
+                let sent = self.oneways_sent.load(Ordering::Relaxed);
+                self.oneways_sent.store(sent + 1, Ordering::Release);
             }
             Written::Other => {}
         }
@@ -651,7 +670,7 @@ impl ClientConnection {
             Ok(()) => Ok(()),
             Err((_, e)) => {
                 let cause = CloseCause::Io(e.kind());
-                self.state.lock().fail(cause.clone());
+                self.fail(&mut self.state.lock(), cause.clone());
                 self.stream.shutdown();
                 let timed_out = matches!(
                     e.kind(),
@@ -799,13 +818,13 @@ impl ClientConnection {
         st.reader = false;
         for frame in frames.drain(..) {
             if let Err(cause) = deliver(st, frame) {
-                st.fail(cause);
+                self.fail(st, cause);
                 self.stream.shutdown();
             }
         }
         st.inbox = frames;
         if let Err(cause) = got {
-            st.fail(cause);
+            self.fail(st, cause);
             self.stream.shutdown();
         }
     }

@@ -76,7 +76,9 @@ impl Conn {
 
     fn write(&self, segments: &[Vec<u8>]) -> Result<(), TransportError> {
         let _w = self.write.lock();
-        if let Some(cause) = self.closed.lock().clone() {
+        // The flag first: the cause's lock is taken only for a closed connection.
+        if self.is_closed() {
+            let cause = self.closed.lock().clone().unwrap_or(CloseCause::Local);
             return Err(TransportError::Closed { sent: false, cause });
         }
         match self
