@@ -161,6 +161,9 @@ struct Shared {
     yield_after: AtomicU64,
     yield_pause: AtomicU64,
     counters: Counters,
+    /// Which channel of this process this is: a taken cursor says whose it is.
+    id: u64,
+    name: String,
 }
 
 impl Shared {
@@ -202,16 +205,17 @@ pub struct Channel {
     tx: Ring,
     rx: Ring,
     /// The producer's own tail (the one in the segment is published, never read back) and
-    /// the consumer's head as it last read it.
-    tail: Mutex<Cursor>,
-    /// The consumer's own head and the producer's tail as it last read it.
-    head: Mutex<Cursor>,
+    /// the consumer's head as it last read it; `None` once taken
+    /// ([`Channel::take_write_cursor`]).
+    tail: Mutex<Option<Cursor>>,
+    /// The consumer's own head and the producer's tail as it last read it; `None` once taken
+    /// ([`Channel::take_read_cursor`]).
+    head: Mutex<Option<Cursor>>,
     mode: Mode,
     /// This side stopped reading ([`Channel::shutdown_read`]): reads end at once.
     read_shut: AtomicBool,
     /// This side closed ([`Channel::shutdown`]).
     closed: AtomicBool,
-    name: String,
 }
 
 /// One side's position in a ring, and the peer's as last read from the segment. The peer's
@@ -225,6 +229,40 @@ struct Cursor {
     pos: u64,
     /// The peer's counter as last read, checked against the ring's capacity then.
     seen: u64,
+}
+
+/// This side's reading position, taken out of its channel ([`Channel::take_read_cursor`]) by
+/// a reader that serialises its reads itself — the ORB reads a connection under a lock of its
+/// own — so that [`Channel::read_in_place_at`] takes no lock of the channel's per read.
+#[derive(Debug)]
+pub struct ReadCursor {
+    channel: u64,
+    cursor: Cursor,
+}
+
+/// This side's writing position, taken out of its channel ([`Channel::take_write_cursor`]) by a
+/// writer that serialises its writes itself, for [`Channel::write_all_at`].
+#[derive(Debug)]
+pub struct WriteCursor {
+    channel: u64,
+    cursor: Cursor,
+}
+
+fn cursor_taken(which: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "this channel's {which} cursor was taken: {which}s go through it (`{which}_at`), \
+             not the channel's own methods"
+        ),
+    )
+}
+
+fn foreign_cursor() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "a cursor taken from another channel",
+    )
 }
 
 /// What this side of a channel did to wait and to wake its peer, counted since it was set up:
@@ -254,7 +292,7 @@ impl std::fmt::Debug for Channel {
         f.debug_struct("Channel")
             .field("side", &self.side)
             .field("capacity", &self.capacity)
-            .field("segment", &self.name)
+            .field("segment", &self.shared.name)
             .finish_non_exhaustive()
     }
 }
@@ -431,6 +469,11 @@ impl Channel {
             yield_after: AtomicU64::new(0),
             yield_pause: AtomicU64::new(YIELD_PAUSE_MIN.as_nanos() as u64),
             counters: Counters::default(),
+            id: {
+                static NEXT: AtomicU64 = AtomicU64::new(1);
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            },
+            name,
         });
         let target: Arc<dyn watch::OnHangUp> = shared.clone();
         let watched = watch::Watched::new(socket.as_fd(), &target);
@@ -443,18 +486,17 @@ impl Channel {
             tx,
             rx,
             // Nothing seen of the peer yet: the first read and write look at its counter.
-            tail: Mutex::new(Cursor {
+            tail: Mutex::new(Some(Cursor {
                 pos: tail,
                 seen: tail.wrapping_sub(capacity as u64),
-            }),
-            head: Mutex::new(Cursor {
+            })),
+            head: Mutex::new(Some(Cursor {
                 pos: head,
                 seen: head,
-            }),
+            })),
             mode: Mode::default(),
             read_shut: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            name,
         }
     }
 
@@ -471,7 +513,7 @@ impl Channel {
     /// The segment's name as `/proc/PID/maps` shows it (`memfd:NAME (deleted)`), on the
     /// client side; the server describes the segment it mapped.
     pub fn segment_name(&self) -> &str {
-        &self.name
+        &self.shared.name
     }
 
     /// How often this side woke its peer, slept and yielded so far.
@@ -614,36 +656,71 @@ impl Channel {
     /// timeout) until something comes, unless non-blocking. `Ok(0)`: end of stream (the peer
     /// closed or died, or this side stopped reading), once everything published was read.
     pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut head = self.head.lock();
+        let mut guard = self.head.lock();
+        let head = guard.as_mut().ok_or_else(|| cursor_taken("read"))?;
         if buf.is_empty() {
             return Ok(0);
         }
         if self.mode.nonblocking.load(Ordering::Relaxed) {
-            return self.read_polled(&mut head, buf);
+            return self.read_polled(head, buf);
         }
-        self.read_blocking(&mut head, |ch, head| ch.take(head, buf))
+        self.read_blocking(head, |ch, head| ch.take(head, buf))
+    }
+
+    /// Takes this side's reading position out of the channel (once: `None` after), for
+    /// [`read_in_place_at`](Self::read_in_place_at). The channel's own reads then fail with
+    /// `InvalidInput`.
+    pub fn take_read_cursor(&self) -> Option<ReadCursor> {
+        let cursor = self.head.lock().take()?;
+        Some(ReadCursor {
+            channel: self.shared.id,
+            cursor,
+        })
+    }
+
+    /// [`read_in_place`](Self::read_in_place) from a cursor taken from this channel: no lock
+    /// is taken (the `&mut` is the caller's serialisation). A cursor of another channel is
+    /// `InvalidInput`.
+    pub fn read_in_place_at(
+        &self,
+        cursor: &mut ReadCursor,
+        consume: impl FnOnce(&[u8]) -> usize,
+    ) -> io::Result<usize> {
+        if cursor.channel != self.shared.id {
+            return Err(foreign_cursor());
+        }
+        self.read_in_place_from(&mut cursor.cursor, consume)
     }
 
     /// Reads in place, without copying: calls `consume` once with octets the peer published —
     /// as many as lie contiguous in the ring from this side's position, which is all of them
     /// unless they wrap around the ring's end (all of them as of this side's last look at the
-    /// peer's counter: it looks again once those are read) — and then hands back to the writer as many as
-    /// `consume` says it took (at most those it was given): the rest are lent again by the
-    /// next read, which finds them at once. `consume` must copy out what it keeps: the octets
-    /// are the ring's, lent for the call. Returns how many it was given; blocks, ends
-    /// (`Ok(0)`, `consume` not called) and fails as [`read`](Self::read) does. Non-blocking,
-    /// it does not stop short to arm the doorbell: a poller calls it again until
+    /// peer's counter: it looks again once those are read) — and then hands back to the
+    /// writer as many as `consume` says it took (at most those it was given): the rest are
+    /// lent again by the next read, which finds them at once. `consume` must copy out what it
+    /// keeps: the octets are the ring's, lent for the call. Returns how many it was given;
+    /// blocks, ends (`Ok(0)`, `consume` not called) and fails as [`read`](Self::read) does.
+    /// Non-blocking, it does not stop short to arm the doorbell: a poller calls it again until
     /// `WouldBlock`.
     pub fn read_in_place(&self, consume: impl FnOnce(&[u8]) -> usize) -> io::Result<usize> {
-        let mut head = self.head.lock();
+        let mut guard = self.head.lock();
+        let head = guard.as_mut().ok_or_else(|| cursor_taken("read"))?;
+        self.read_in_place_from(head, consume)
+    }
+
+    fn read_in_place_from(
+        &self,
+        head: &mut Cursor,
+        consume: impl FnOnce(&[u8]) -> usize,
+    ) -> io::Result<usize> {
         let mut consume = Some(consume);
         if !self.mode.nonblocking.load(Ordering::Relaxed) {
-            return self.read_blocking(&mut head, |ch, head| ch.take_in_place(head, &mut consume));
+            return self.read_blocking(head, |ch, head| ch.take_in_place(head, &mut consume));
         }
         if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
-        let n = self.take_in_place(&mut head, &mut consume)?;
+        let n = self.take_in_place(head, &mut consume)?;
         if n > 0 {
             return Ok(n);
         }
@@ -653,7 +730,7 @@ impl Channel {
             .store(DOORBELL, Ordering::SeqCst);
         // Pairs with the fence in `notify`.
         fence(Ordering::SeqCst);
-        let n = self.take_in_place(&mut head, &mut consume)?;
+        let n = self.take_in_place(head, &mut consume)?;
         if n > 0 {
             return Ok(n);
         }
@@ -785,7 +862,8 @@ impl Channel {
     /// timeout) while the ring is full, unless non-blocking. Fails with `BrokenPipe` once the
     /// peer closed or died.
     pub fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let mut tail = self.tail.lock();
+        let mut guard = self.tail.lock();
+        let tail = guard.as_mut().ok_or_else(|| cursor_taken("write"))?;
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if total == 0 {
             return Ok(0);
@@ -793,7 +871,7 @@ impl Channel {
         // As for reads: a write that finds room reads no clock.
         let mut deadline = None;
         loop {
-            let n = self.publish(&mut tail, bufs, |b| b, 0, total)?;
+            let n = self.publish(tail, bufs, |b| b, 0, total)?;
             if n > 0 {
                 return Ok(n);
             }
@@ -814,13 +892,49 @@ impl Channel {
         segments: &[S],
         deadline: Option<Instant>,
     ) -> Result<(), (usize, io::Error)> {
-        let mut tail = self.tail.lock();
+        let mut guard = self.tail.lock();
+        let tail = guard.as_mut().ok_or_else(|| (0, cursor_taken("write")))?;
+        self.write_all_from(tail, segments, deadline)
+    }
+
+    /// Takes this side's writing position out of the channel (once: `None` after), for
+    /// [`write_all_at`](Self::write_all_at). The channel's own writes then fail with
+    /// `InvalidInput`.
+    pub fn take_write_cursor(&self) -> Option<WriteCursor> {
+        let cursor = self.tail.lock().take()?;
+        Some(WriteCursor {
+            channel: self.shared.id,
+            cursor,
+        })
+    }
+
+    /// [`write_all`](Self::write_all) from a cursor taken from this channel: no lock is taken
+    /// (the `&mut` is the caller's serialisation). A cursor of another channel is
+    /// `InvalidInput`.
+    pub fn write_all_at<S: AsRef<[u8]>>(
+        &self,
+        cursor: &mut WriteCursor,
+        segments: &[S],
+        deadline: Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
+        if cursor.channel != self.shared.id {
+            return Err((0, foreign_cursor()));
+        }
+        self.write_all_from(&mut cursor.cursor, segments, deadline)
+    }
+
+    fn write_all_from<S: AsRef<[u8]>>(
+        &self,
+        tail: &mut Cursor,
+        segments: &[S],
+        deadline: Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
         let total: usize = segments.iter().map(|s| s.as_ref().len()).sum();
         let mut done = 0;
         let mut until = None;
         while done < total {
             done += self
-                .publish(&mut tail, segments, AsRef::as_ref, done, total - done)
+                .publish(tail, segments, AsRef::as_ref, done, total - done)
                 .map_err(|e| (done, e))?;
             if done == total {
                 break;

@@ -313,6 +313,81 @@ fn a_corrupt_head_is_invalid_data_for_the_writer() {
     assert_eq!(e.kind(), io::ErrorKind::InvalidData);
 }
 
+/// Reads and writes through cursors taken out of the channels carry a stream across the
+/// ring's end in order; once taken, the channels' own reads and writes say where they went.
+#[test]
+fn taken_cursors_carry_the_stream_and_the_channels_own_methods_refuse_clearly() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let mut w = c.take_write_cursor().unwrap();
+    assert!(c.take_write_cursor().is_none());
+    let mut r = s.take_read_cursor().unwrap();
+    assert!(s.take_read_cursor().is_none());
+    let e = c.write(b"x").unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("write cursor was taken"), "{e}");
+    let e = s.read_in_place(|b| b.len()).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("read cursor was taken"), "{e}");
+    // The other directions keep their own cursors.
+    write_all(&s, b"back");
+    assert_eq!(read_exact(&c, 4), b"back");
+
+    let messages: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 700 + i as usize]).collect();
+    let expected = messages.concat();
+    let writer = {
+        let c = Arc::new(c);
+        let c2 = c.clone();
+        (
+            thread::spawn(move || {
+                for m in &messages {
+                    c2.write_all_at(&mut w, &[&m[..2], &m[2..]], None).unwrap();
+                }
+            }),
+            c,
+        )
+    };
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        let n = s
+            .read_in_place_at(&mut r, |b| {
+                got.extend_from_slice(b);
+                b.len()
+            })
+            .unwrap();
+        assert!(n > 0);
+    }
+    writer.0.join().unwrap();
+    assert_eq!(got, expected);
+
+    // The peer closes: the end of the stream.
+    drop(writer.1);
+    assert_eq!(s.read_in_place_at(&mut r, |b| b.len()).unwrap(), 0);
+}
+
+#[test]
+fn a_cursor_of_another_channel_is_refused() {
+    let (c1, _s1) = pair(MIN_CAPACITY);
+    let (c2, s2) = pair(MIN_CAPACITY);
+    let mut w1 = c1.take_write_cursor().unwrap();
+    let (sent, e) = c2.write_all_at(&mut w1, &[b"x"], None).unwrap_err();
+    assert_eq!((sent, e.kind()), (0, io::ErrorKind::InvalidInput));
+    let mut r2 = s2.take_read_cursor().unwrap();
+    let e = c1
+        .take_read_cursor()
+        .map(|mut r1| s2.read_in_place_at(&mut r1, |b| b.len()).unwrap_err())
+        .unwrap();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    // Its own cursor still works.
+    c2.write_all(&[b"ok"], None).unwrap();
+    let mut got = Vec::new();
+    s2.read_in_place_at(&mut r2, |b| {
+        got.extend_from_slice(b);
+        b.len()
+    })
+    .unwrap();
+    assert_eq!(got, b"ok");
+}
+
 /// Whether the socket has something to read within `ms` milliseconds.
 fn socket_readable(ch: &Channel, ms: i32) -> bool {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};

@@ -202,6 +202,17 @@ impl State {
     }
 }
 
+/// What the writers of a connection share, under its write lock.
+struct Writing {
+    /// The write timeout the socket has now (a call's deadline may have shortened it; zero:
+    /// not known, to be set before the next write — the socket's is never zero, which would
+    /// mean none).
+    timeout: Option<Duration>,
+    /// A SHMIOP channel's writing position, taken out of it: the write lock already
+    /// serialises the writes, so a write takes no lock of the channel's as well.
+    shm: Option<shmring::WriteCursor>,
+}
+
 /// What the reader carries off the socket: the messages, or why the connection broke.
 struct Input {
     framer: Framer,
@@ -214,10 +225,8 @@ pub struct ClientConnection {
     endpoint: Endpoint,
     dialect: Dialect,
     stream: BlockingStream,
-    /// Serialises writers so that messages are never interleaved; holds the write timeout
-    /// the socket has now (a call's deadline may have shortened it; zero: not known, to be
-    /// set before the next write — the socket's is never zero, which would mean none).
-    write: Mutex<Option<Duration>>,
+    /// Serialises writers so that messages are never interleaved; holds what writing needs.
+    write: Mutex<Writing>,
     /// The write timeout the connection was made with ([`ClientOptions::write_timeout`]).
     write_timeout: Option<Duration>,
     state: Mutex<State>,
@@ -292,11 +301,18 @@ impl ClientConnection {
                 endpoint: endpoint.to_string(),
                 source: e,
             })?;
+        let shm = match &stream {
+            BlockingStream::Shm(c) => c.take_write_cursor(),
+            _ => None,
+        };
         Ok(ClientConnection {
             endpoint: endpoint.clone(),
             dialect,
             stream,
-            write: Mutex::new(options.write_timeout),
+            write: Mutex::new(Writing {
+                timeout: options.write_timeout,
+                shm,
+            }),
             write_timeout: options.write_timeout,
             state: Mutex::new(State::default()),
             closed: AtomicBool::new(false),
@@ -619,7 +635,7 @@ impl ClientConnection {
         what: Written,
         deadline: Option<Instant>,
     ) -> Result<(), WriteFailure> {
-        let mut timeout = match deadline {
+        let mut writing = match deadline {
             None => self.write.lock(),
             // Behind a writer the socket does not take (a peer that stopped reading, a link
             // that went away), a call waits no longer than its deadline.
@@ -650,19 +666,17 @@ impl ClientConnection {
             Written::Other => {}
         }
         self.used.store(true, Ordering::Relaxed);
-        let (written, started) = if let BlockingStream::Shm(_) = self.stream {
+        let Writing { timeout, shm } = &mut *writing;
+        let (written, started) = if let (BlockingStream::Shm(c), Some(cursor)) = (&self.stream, shm)
+        {
             // The channel bounds the message itself, by the deadline or its write timeout from
             // its first wait, whichever comes first: a message the ring has room for reads no
             // clock (a clock read is a fair part of a oneway's time here).
-            let mut retimed = false;
-            let written = self
-                .stream
-                .write_all_vectored_until(segments, deadline, &mut retimed);
-            (written, None)
+            (c.write_all_at(cursor, segments, deadline), None)
         } else {
             let started = Instant::now();
             (
-                self.write_socket(&mut timeout, segments, deadline, started),
+                self.write_socket(timeout, segments, deadline, started),
                 Some(started),
             )
         };

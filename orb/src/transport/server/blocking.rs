@@ -59,6 +59,9 @@ struct Reading {
     framer: Framer,
     /// A socket's read buffer (a SHMIOP channel is framed in place, from its ring).
     buf: Vec<u8>,
+    /// A SHMIOP channel's reading position, taken out of it: the turn at reading already
+    /// serialises the reads, so a read takes no lock of the channel's as well.
+    shm: Option<shmring::ReadCursor>,
     /// `buf[start..end]`: octets read and not framed yet.
     start: usize,
     end: usize,
@@ -251,6 +254,10 @@ impl Acceptor {
         {
             return;
         }
+        let shm = match &stream {
+            BlockingStream::Shm(c) => c.take_read_cursor(),
+            _ => None,
+        };
         let conn = Arc::new(Conn {
             id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
             dialect,
@@ -268,6 +275,7 @@ impl Acceptor {
                     .framer(self.options.max_message_size)
                     .with_allocator(self.options.allocator),
                 buf: Vec::new(),
+                shm,
                 start: 0,
                 end: 0,
                 ended: None,
@@ -435,6 +443,7 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
     let Reading {
         framer,
         buf,
+        shm,
         start,
         end,
         ..
@@ -453,10 +462,10 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                 return frame;
             }
         }
-        let read = match &conn.stream {
-            BlockingStream::Shm(ring) => {
+        let read = match (&conn.stream, shm.as_mut()) {
+            (BlockingStream::Shm(ring), Some(cursor)) => {
                 let mut next = Ok(None);
-                let read = ring.read_in_place(|input| {
+                let read = ring.read_in_place_at(cursor, |input| {
                     let mut rest = input;
                     next = framer.next_message(&mut rest);
                     input.len() - rest.len()
@@ -466,7 +475,7 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                 }
                 read
             }
-            stream => {
+            (stream, _) => {
                 if buf.is_empty() {
                     buf.resize(READ_BUF, 0);
                 }
