@@ -261,7 +261,7 @@ fn cursor_taken(which: &str) -> io::Error {
 fn foreign_cursor() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        "a cursor taken from another channel",
+        "a cursor taken from another channel: use the one taken from this channel",
     )
 }
 
