@@ -364,16 +364,24 @@ impl Acceptor {
     /// other threads, until reading ends; the last thread out closes the connection.
     fn take_turns(self: &Arc<Self>, conn: &Arc<Conn>, handle: &ConnectionHandle) {
         // With one thread per connection (the plain strategy) no follower is ever started:
-        // nobody needs to know who waits.
+        // nobody needs to know who waits, and nobody else takes the turn at reading, so the
+        // thread keeps it from one message to the next rather than lock it for each.
         let followers = self.options.connection_threads > 1;
+        let mut kept = None;
         loop {
-            if followers {
-                conn.waiting.fetch_add(1, Ordering::AcqRel);
-            }
-            let mut reading = conn.reading.lock();
-            if followers {
-                conn.waiting.fetch_sub(1, Ordering::AcqRel);
-            }
+            let mut reading = match kept.take() {
+                Some(reading) => reading,
+                None => {
+                    if followers {
+                        conn.waiting.fetch_add(1, Ordering::AcqRel);
+                    }
+                    let reading = conn.reading.lock();
+                    if followers {
+                        conn.waiting.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    reading
+                }
+            };
             if reading.ended.is_some() {
                 break;
             }
@@ -391,6 +399,9 @@ impl Acceptor {
             };
             let mut held = Some(reading);
             self.handler.on_frame_releasing(handle, frame, &mut || {
+                if !followers {
+                    return;
+                }
                 if let Some(reading) = held.take() {
                     drop(reading);
                     if !conn.is_closed() {
@@ -403,6 +414,7 @@ impl Acceptor {
                 reading.ended.get_or_insert(CloseCause::Local);
                 break;
             }
+            kept = held.filter(|_| !followers);
         }
         if conn.alive.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.end_connection(conn, handle);
