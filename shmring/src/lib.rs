@@ -516,6 +516,22 @@ impl Channel {
         &self.shared.name
     }
 
+    /// Whether a read would find something at once: octets the peer published that this
+    /// side has not read, or the peer's close or death. Takes no lock and makes no system
+    /// call: a look at the segment's counters and flags.
+    pub fn has_input(&self) -> bool {
+        let tail = self
+            .map()
+            .u64_at(self.rx.header + R_TAIL)
+            .load(Ordering::Acquire);
+        // This side's own head, as it last published it.
+        let head = self
+            .map()
+            .u64_at(self.rx.header + R_HEAD)
+            .load(Ordering::Relaxed);
+        tail != head || self.peer_closed() || self.peer_gone()
+    }
+
     /// How often this side woke its peer, slept and yielded so far.
     pub fn counters(&self) -> WaitCounts {
         let c = &self.shared.counters;

@@ -388,6 +388,22 @@ fn a_cursor_of_another_channel_is_refused() {
     assert_eq!(got, b"ok");
 }
 
+#[test]
+fn has_input_tells_unread_octets_and_the_peers_close_without_reading() {
+    let (c, s) = pair(MIN_CAPACITY);
+    assert!(!s.has_input());
+    write_all(&c, b"abc");
+    assert!(s.has_input());
+    // Lent and not taken: still unread.
+    assert_eq!(s.read_in_place(|_| 0).unwrap(), 3);
+    assert!(s.has_input());
+    assert_eq!(read_exact(&s, 3), b"abc");
+    assert!(!s.has_input());
+    c.shutdown();
+    assert!(s.has_input());
+    assert_eq!(s.read(&mut [0u8; 4]).unwrap(), 0);
+}
+
 /// Whether the socket has something to read within `ms` milliseconds.
 fn socket_readable(ch: &Channel, ms: i32) -> bool {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};

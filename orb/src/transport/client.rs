@@ -337,18 +337,9 @@ impl ClientConnection {
         self.epoch.elapsed().as_micros() as u64
     }
 
-    /// Whether the connection can take a request: not closed, and — when it has been idle
-    /// for a while — not closed by the server meanwhile. That is looked for without blocking
-    /// (a non-blocking read: end of stream, or a CloseConnection the server sent, closes it
-    /// here), so a cache hands out a fresh connection instead of one whose request would be
-    /// lost after sending.
-    ///
-    /// How long it has been idle is bounded from what writes leave, a mark rather than a
-    /// time: a write marked since the last look came after that look. So a connection in
-    /// back-to-back use (looks closer than [`IDLE_CHECK_AFTER`], a write between them) skips
-    /// the check, and one whose last known use is older is checked. (Relaxed: a hint, not a
-    /// synchronisation point.)
-    pub fn is_usable(&self) -> bool {
+    /// Whether the connection was certainly used within [`IDLE_CHECK_AFTER`]: see
+    /// [`is_usable`](Self::is_usable).
+    fn recently_used(&self) -> bool {
         let now = self.now_us();
         let looked = self.looked_us.load(Ordering::Relaxed);
         self.looked_us.store(now, Ordering::Relaxed);
@@ -356,8 +347,32 @@ impl ClientConnection {
             self.used.store(false, Ordering::Relaxed);
             self.used_since_us.store(looked, Ordering::Relaxed);
         }
-        let idle_at_most = now.saturating_sub(self.used_since_us.load(Ordering::Relaxed));
-        if idle_at_most < IDLE_CHECK_AFTER.as_micros() as u64 {
+        now.saturating_sub(self.used_since_us.load(Ordering::Relaxed))
+            < IDLE_CHECK_AFTER.as_micros() as u64
+    }
+
+    /// Whether the connection can take a request: not closed, and — when it has been idle
+    /// for a while — not closed by the server meanwhile. That is looked for without blocking
+    /// (a non-blocking read: end of stream, or a CloseConnection the server sent, closes it
+    /// here), so a cache hands out a fresh connection instead of one whose request would be
+    /// lost after sending.
+    ///
+    /// A SHMIOP connection is checked only when its channel has something to read or its
+    /// server closed it or died, which the channel tells without a system call: with nothing
+    /// there the check would find nothing either, so it is skipped however long the
+    /// connection was idle, and no clock is read.
+    ///
+    /// Over a socket, how long it has been idle is bounded from what writes leave, a mark
+    /// rather than a time: a write marked since the last look came after that look. So a
+    /// connection in back-to-back use (looks closer than [`IDLE_CHECK_AFTER`], a write between
+    /// them) skips the check, and one whose last known use is older is checked. (Relaxed: a
+    /// hint, not a synchronisation point.)
+    pub fn is_usable(&self) -> bool {
+        if let BlockingStream::Shm(c) = &self.stream {
+            if !c.has_input() {
+                return !self.is_closed();
+            }
+        } else if self.recently_used() {
             return !self.is_closed();
         }
         let mut st = self.state.lock();
