@@ -704,3 +704,51 @@ fn a_write_the_socket_does_not_take_ends_at_the_callers_deadline() {
         "{e}"
     );
 }
+
+/// A server that closes a connection the client is not using (its CloseConnection, then the
+/// end of the stream) makes the connection unusable before any request is written into it,
+/// over every transport — a SHMIOP channel shows it without a system call, a socket is
+/// checked once it has been idle a while — and a connection the server leaves alone stays
+/// usable, however long it was idle.
+#[test]
+fn a_connection_the_server_closes_while_idle_is_found_unusable() {
+    let dir = SocketDir::new();
+    for strategy in [Strategy::ThreadPerConnection, Strategy::Reactive] {
+        for (endpoint, dialect) in [
+            (tcp_any(), Dialect::Giop),
+            (dir.endpoint("idle"), Dialect::LITE_NATIVE),
+            (dir.shm_endpoint("idle"), Dialect::Giop),
+        ] {
+            let handler = Echo::new();
+            let (_server, bound) = serve(
+                endpoint,
+                dialect,
+                strategy,
+                &handler,
+                ServerOptions::default(),
+            );
+            let conn =
+                ClientConnection::connect(&bound, dialect, &ClientOptions::default()).unwrap();
+            let id = conn.next_request_id();
+            let reply = conn
+                .call(id, &request(dialect, id, "echo", b"hi"), deadline())
+                .unwrap();
+            assert_eq!(reply_parts(&reply), (id, b"hi".to_vec()));
+            // Idle past the threshold after which a socket is checked.
+            std::thread::sleep(Duration::from_millis(5));
+            assert!(conn.is_usable(), "{strategy:?} {bound}: left alone");
+            assert!(
+                conn.is_usable(),
+                "{strategy:?} {bound}: left alone, looked at again"
+            );
+            let id = conn.next_request_id();
+            conn.send_oneway(&request(dialect, id, "close", b""))
+                .unwrap();
+            assert!(
+                wait_until(|| !conn.is_usable()),
+                "{strategy:?} {bound}: closed by the server, still usable"
+            );
+            assert!(conn.is_closed());
+        }
+    }
+}

@@ -161,6 +161,9 @@ struct Shared {
     yield_after: AtomicU64,
     yield_pause: AtomicU64,
     counters: Counters,
+    /// Which channel of this process this is: a taken cursor says whose it is.
+    id: u64,
+    name: String,
 }
 
 impl Shared {
@@ -201,16 +204,65 @@ pub struct Channel {
     capacity: usize,
     tx: Ring,
     rx: Ring,
-    /// The producer's own tail: the one in the segment is published, never read back.
-    tail: Mutex<u64>,
-    /// The consumer's own head.
-    head: Mutex<u64>,
+    /// The producer's own tail (the one in the segment is published, never read back) and
+    /// the consumer's head as it last read it; `None` once taken
+    /// ([`Channel::take_write_cursor`]).
+    tail: Mutex<Option<Cursor>>,
+    /// The consumer's own head and the producer's tail as it last read it; `None` once taken
+    /// ([`Channel::take_read_cursor`]).
+    head: Mutex<Option<Cursor>>,
     mode: Mode,
     /// This side stopped reading ([`Channel::shutdown_read`]): reads end at once.
     read_shut: AtomicBool,
     /// This side closed ([`Channel::shutdown`]).
     closed: AtomicBool,
-    name: String,
+}
+
+/// One side's position in a ring, and the peer's as last read from the segment. The peer's
+/// counter is read again only when what it allowed is used up (a reader that read everything
+/// up to it, a writer short of room): a counter is a cache line the peer writes with every
+/// message, and reading it each time costs a transfer of that line between processors while
+/// both sides run at once.
+#[derive(Debug)]
+struct Cursor {
+    /// This side's counter: octets it read (or wrote) so far.
+    pos: u64,
+    /// The peer's counter as last read, checked against the ring's capacity then.
+    seen: u64,
+}
+
+/// This side's reading position, taken out of its channel ([`Channel::take_read_cursor`]) by
+/// a reader that serialises its reads itself — the ORB reads a connection under a lock of its
+/// own — so that [`Channel::read_in_place_at`] takes no lock of the channel's per read.
+#[derive(Debug)]
+pub struct ReadCursor {
+    channel: u64,
+    cursor: Cursor,
+}
+
+/// This side's writing position, taken out of its channel ([`Channel::take_write_cursor`]) by a
+/// writer that serialises its writes itself, for [`Channel::write_all_at`].
+#[derive(Debug)]
+pub struct WriteCursor {
+    channel: u64,
+    cursor: Cursor,
+}
+
+fn cursor_taken(which: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "this channel's {which} cursor was taken: {which}s go through it (`{which}_at`), \
+             not the channel's own methods"
+        ),
+    )
+}
+
+fn foreign_cursor() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "a cursor taken from another channel: use the one taken from this channel",
+    )
 }
 
 /// What this side of a channel did to wait and to wake its peer, counted since it was set up:
@@ -240,7 +292,7 @@ impl std::fmt::Debug for Channel {
         f.debug_struct("Channel")
             .field("side", &self.side)
             .field("capacity", &self.capacity)
-            .field("segment", &self.name)
+            .field("segment", &self.shared.name)
             .finish_non_exhaustive()
     }
 }
@@ -417,6 +469,11 @@ impl Channel {
             yield_after: AtomicU64::new(0),
             yield_pause: AtomicU64::new(YIELD_PAUSE_MIN.as_nanos() as u64),
             counters: Counters::default(),
+            id: {
+                static NEXT: AtomicU64 = AtomicU64::new(1);
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            },
+            name,
         });
         let target: Arc<dyn watch::OnHangUp> = shared.clone();
         let watched = watch::Watched::new(socket.as_fd(), &target);
@@ -428,12 +485,18 @@ impl Channel {
             capacity,
             tx,
             rx,
-            tail: Mutex::new(tail),
-            head: Mutex::new(head),
+            // Nothing seen of the peer yet: the first read and write look at its counter.
+            tail: Mutex::new(Some(Cursor {
+                pos: tail,
+                seen: tail.wrapping_sub(capacity as u64),
+            })),
+            head: Mutex::new(Some(Cursor {
+                pos: head,
+                seen: head,
+            })),
             mode: Mode::default(),
             read_shut: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            name,
         }
     }
 
@@ -450,7 +513,23 @@ impl Channel {
     /// The segment's name as `/proc/PID/maps` shows it (`memfd:NAME (deleted)`), on the
     /// client side; the server describes the segment it mapped.
     pub fn segment_name(&self) -> &str {
-        &self.name
+        &self.shared.name
+    }
+
+    /// Whether a read would find something at once: octets the peer published that this
+    /// side has not read, or the peer's close or death. Takes no lock and makes no system
+    /// call: a look at the segment's counters and flags.
+    pub fn has_input(&self) -> bool {
+        let tail = self
+            .map()
+            .u64_at(self.rx.header + R_TAIL)
+            .load(Ordering::Acquire);
+        // This side's own head, as it last published it.
+        let head = self
+            .map()
+            .u64_at(self.rx.header + R_HEAD)
+            .load(Ordering::Relaxed);
+        tail != head || self.peer_closed() || self.peer_gone()
     }
 
     /// How often this side woke its peer, slept and yielded so far.
@@ -539,6 +618,30 @@ impl Channel {
         Ok(self.capacity - used as usize)
     }
 
+    /// Octets published and not yet read, as far as this side knows: the peer's tail is read
+    /// again (checked) only once everything up to the last one seen was read.
+    fn readable_cached(&self, cur: &mut Cursor) -> io::Result<usize> {
+        let known = cur.seen.wrapping_sub(cur.pos);
+        if known > 0 {
+            return Ok(known as usize);
+        }
+        let avail = self.readable(cur.pos)?;
+        cur.seen = cur.pos.wrapping_add(avail as u64);
+        Ok(avail)
+    }
+
+    /// Room in the sending ring, as far as this side knows: the peer's head is read again
+    /// (checked) only when the room known is less than `wanted`.
+    fn writable_cached(&self, cur: &mut Cursor, wanted: usize) -> io::Result<usize> {
+        let known = self.capacity - cur.pos.wrapping_sub(cur.seen) as usize;
+        if known >= wanted {
+            return Ok(known);
+        }
+        let room = self.writable(cur.pos)?;
+        cur.seen = cur.pos.wrapping_sub((self.capacity - room) as u64);
+        Ok(room)
+    }
+
     /// Wakes the side that may wait on `word`, only if it said it waits.
     fn notify(&self, word: &AtomicU32) {
         // Pairs with the fence in `sleep`: either the sleeper sees what was just published,
@@ -569,35 +672,71 @@ impl Channel {
     /// timeout) until something comes, unless non-blocking. `Ok(0)`: end of stream (the peer
     /// closed or died, or this side stopped reading), once everything published was read.
     pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut head = self.head.lock();
+        let mut guard = self.head.lock();
+        let head = guard.as_mut().ok_or_else(|| cursor_taken("read"))?;
         if buf.is_empty() {
             return Ok(0);
         }
         if self.mode.nonblocking.load(Ordering::Relaxed) {
-            return self.read_polled(&mut head, buf);
+            return self.read_polled(head, buf);
         }
-        self.read_blocking(&mut head, |ch, head| ch.take(head, buf))
+        self.read_blocking(head, |ch, head| ch.take(head, buf))
+    }
+
+    /// Takes this side's reading position out of the channel (once: `None` after), for
+    /// [`read_in_place_at`](Self::read_in_place_at). The channel's own reads then fail with
+    /// `InvalidInput`.
+    pub fn take_read_cursor(&self) -> Option<ReadCursor> {
+        let cursor = self.head.lock().take()?;
+        Some(ReadCursor {
+            channel: self.shared.id,
+            cursor,
+        })
+    }
+
+    /// [`read_in_place`](Self::read_in_place) from a cursor taken from this channel: no lock
+    /// is taken (the `&mut` is the caller's serialisation). A cursor of another channel is
+    /// `InvalidInput`.
+    pub fn read_in_place_at(
+        &self,
+        cursor: &mut ReadCursor,
+        consume: impl FnOnce(&[u8]) -> usize,
+    ) -> io::Result<usize> {
+        if cursor.channel != self.shared.id {
+            return Err(foreign_cursor());
+        }
+        self.read_in_place_from(&mut cursor.cursor, consume)
     }
 
     /// Reads in place, without copying: calls `consume` once with octets the peer published —
     /// as many as lie contiguous in the ring from this side's position, which is all of them
-    /// unless they wrap around the ring's end — and then hands back to the writer as many as
-    /// `consume` says it took (at most those it was given): the rest are lent again by the
-    /// next read, which finds them at once. `consume` must copy out what it keeps: the octets
-    /// are the ring's, lent for the call. Returns how many it was given; blocks, ends
-    /// (`Ok(0)`, `consume` not called) and fails as [`read`](Self::read) does. Non-blocking,
-    /// it does not stop short to arm the doorbell: a poller calls it again until
+    /// unless they wrap around the ring's end (all of them as of this side's last look at the
+    /// peer's counter: it looks again once those are read) — and then hands back to the
+    /// writer as many as `consume` says it took (at most those it was given): the rest are
+    /// lent again by the next read, which finds them at once. `consume` must copy out what it
+    /// keeps: the octets are the ring's, lent for the call. Returns how many it was given;
+    /// blocks, ends (`Ok(0)`, `consume` not called) and fails as [`read`](Self::read) does.
+    /// Non-blocking, it does not stop short to arm the doorbell: a poller calls it again until
     /// `WouldBlock`.
     pub fn read_in_place(&self, consume: impl FnOnce(&[u8]) -> usize) -> io::Result<usize> {
-        let mut head = self.head.lock();
+        let mut guard = self.head.lock();
+        let head = guard.as_mut().ok_or_else(|| cursor_taken("read"))?;
+        self.read_in_place_from(head, consume)
+    }
+
+    fn read_in_place_from(
+        &self,
+        head: &mut Cursor,
+        consume: impl FnOnce(&[u8]) -> usize,
+    ) -> io::Result<usize> {
         let mut consume = Some(consume);
         if !self.mode.nonblocking.load(Ordering::Relaxed) {
-            return self.read_blocking(&mut head, |ch, head| ch.take_in_place(head, &mut consume));
+            return self.read_blocking(head, |ch, head| ch.take_in_place(head, &mut consume));
         }
         if self.read_shut.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
             return Ok(0);
         }
-        let n = self.take_in_place(&mut head, &mut consume)?;
+        let n = self.take_in_place(head, &mut consume)?;
         if n > 0 {
             return Ok(n);
         }
@@ -607,7 +746,7 @@ impl Channel {
             .store(DOORBELL, Ordering::SeqCst);
         // Pairs with the fence in `notify`.
         fence(Ordering::SeqCst);
-        let n = self.take_in_place(&mut head, &mut consume)?;
+        let n = self.take_in_place(head, &mut consume)?;
         if n > 0 {
             return Ok(n);
         }
@@ -620,8 +759,8 @@ impl Channel {
     /// The blocking read: `take` until it takes something, waiting in between.
     fn read_blocking(
         &self,
-        head: &mut u64,
-        mut take: impl FnMut(&Channel, &mut u64) -> io::Result<usize>,
+        head: &mut Cursor,
+        mut take: impl FnMut(&Channel, &mut Cursor) -> io::Result<usize>,
     ) -> io::Result<usize> {
         // Computed at the first wait only: a read that finds data reads no clock.
         let mut deadline = None;
@@ -636,10 +775,10 @@ impl Channel {
             }
             // Whatever the peer published before it closed or died is read first (also what
             // it published between the look above and its closing).
-            if (self.peer_closed() || self.peer_gone()) && self.readable(*head)? == 0 {
+            if (self.peer_closed() || self.peer_gone()) && self.readable(head.pos)? == 0 {
                 return Ok(0);
             }
-            let h = *head;
+            let h = head.pos;
             let ready = || {
                 self.readable(h).map_or(true, |a| a > 0)
                     || self.peer_closed()
@@ -652,7 +791,7 @@ impl Channel {
                 Waited::Ready => {}
                 Waited::PeerGone => {
                     // Whatever it published before it died is still read first.
-                    if self.readable(*head)? == 0 {
+                    if self.readable(head.pos)? == 0 {
                         return Ok(0);
                     }
                 }
@@ -661,12 +800,12 @@ impl Channel {
     }
 
     /// Copies what is published, up to `buf.len()`, and hands the room back to the writer.
-    fn take(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.readable(*head)?.min(buf.len());
+    fn take(&self, head: &mut Cursor, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.readable_cached(head)?.min(buf.len());
         if n == 0 {
             return Ok(0);
         }
-        self.copy_out(*head, &mut buf[..n]);
+        self.copy_out(head.pos, &mut buf[..n]);
         self.hand_back(head, n);
         Ok(n)
     }
@@ -675,17 +814,17 @@ impl Channel {
     /// its option: called at most once), then hands them back to the writer.
     fn take_in_place(
         &self,
-        head: &mut u64,
+        head: &mut Cursor,
         consume: &mut Option<impl FnOnce(&[u8]) -> usize>,
     ) -> io::Result<usize> {
-        let avail = self.readable(*head)?;
+        let avail = self.readable_cached(head)?;
         if avail == 0 {
             return Ok(0);
         }
         let Some(consume) = consume.take() else {
             return Ok(0);
         };
-        let at = (*head as usize) & (self.capacity - 1);
+        let at = (head.pos as usize) & (self.capacity - 1);
         let n = avail.min(self.capacity - at);
         let taken = self.map().with_bytes(self.rx.data + at, n, consume).min(n);
         self.hand_back(head, taken);
@@ -693,18 +832,18 @@ impl Channel {
     }
 
     /// Publishes the head moved past `n` octets just read, and wakes a writer waiting for room.
-    fn hand_back(&self, head: &mut u64, n: usize) {
-        *head = head.wrapping_add(n as u64);
+    fn hand_back(&self, head: &mut Cursor, n: usize) {
+        head.pos = head.pos.wrapping_add(n as u64);
         self.map()
             .u64_at(self.rx.header + R_HEAD)
-            .store(*head, Ordering::Release);
+            .store(head.pos, Ordering::Release);
         self.notify(self.word(self.rx, R_WRITER_WAITING));
     }
 
     /// A non-blocking read for a poller with edge-triggered readiness, which stops at a short
     /// read: so a read returns short only with the doorbell armed, so that whatever the peer
     /// publishes next rings the socket. `WouldBlock` when nothing was there.
-    fn read_polled(&self, head: &mut u64, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_polled(&self, head: &mut Cursor, buf: &mut [u8]) -> io::Result<usize> {
         let waiting = self.word(self.rx, R_READER_WAITING);
         let mut n = 0;
         loop {
@@ -721,7 +860,7 @@ impl Channel {
             waiting.store(DOORBELL, Ordering::SeqCst);
             // Pairs with the fence in `notify`.
             fence(Ordering::SeqCst);
-            if self.readable(*head)? > 0 {
+            if self.readable(head.pos)? > 0 {
                 // Left armed: at worst one doorbell too many.
                 continue;
             }
@@ -739,51 +878,155 @@ impl Channel {
     /// timeout) while the ring is full, unless non-blocking. Fails with `BrokenPipe` once the
     /// peer closed or died.
     pub fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let mut tail = self.tail.lock();
+        let mut guard = self.tail.lock();
+        let tail = guard.as_mut().ok_or_else(|| cursor_taken("write"))?;
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if total == 0 {
             return Ok(0);
         }
         // As for reads: a write that finds room reads no clock.
         let mut deadline = None;
-        let waiting = self.word(self.tx, R_WRITER_WAITING);
         loop {
-            if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            let room = self.writable(*tail)?;
-            if room > 0 {
-                let n = room.min(total);
-                let mut at = *tail;
-                let mut left = n;
-                for b in bufs {
-                    if left == 0 {
-                        break;
-                    }
-                    let take = b.len().min(left);
-                    self.copy_in(at, &b[..take]);
-                    at = at.wrapping_add(take as u64);
-                    left -= take;
-                }
-                *tail = at;
-                self.map()
-                    .u64_at(self.tx.header + R_TAIL)
-                    .store(at, Ordering::Release);
-                self.notify(self.word(self.tx, R_READER_WAITING));
+            let n = self.publish(tail, bufs, |b| b, 0, total)?;
+            if n > 0 {
                 return Ok(n);
             }
-            let t = *tail;
-            let ready = || {
-                self.writable(t).map_or(true, |r| r > 0)
-                    || self.peer_closed()
-                    || self.peer_gone()
-                    || self.closed.load(Ordering::Acquire)
-            };
             let until = *deadline.get_or_insert_with(|| deadline_of(&self.mode.write_timeout));
-            match self.wait(waiting, ready, until)? {
-                Waited::Ready => {}
-                Waited::PeerGone => return Err(io::ErrorKind::BrokenPipe.into()),
+            self.wait_for_room(tail.pos, until)?;
+        }
+    }
+
+    /// Publishes every octet of `segments` as one message: nothing else written through this
+    /// channel comes between them. Waits for room as often as the message needs, until
+    /// `deadline` or the write timeout counted from the first wait, whichever comes first — a
+    /// message that finds room reads no clock, and one bigger than the ring is bounded as a
+    /// whole, not per part. On failure returns how many octets went out, with the error:
+    /// `WouldBlock` if none did by the deadline, `TimedOut` if part did (the peer cannot make
+    /// sense of the rest of the stream any more), `BrokenPipe` once the peer closed or died.
+    pub fn write_all<S: AsRef<[u8]>>(
+        &self,
+        segments: &[S],
+        deadline: Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
+        let mut guard = self.tail.lock();
+        let tail = guard.as_mut().ok_or_else(|| (0, cursor_taken("write")))?;
+        self.write_all_from(tail, segments, deadline)
+    }
+
+    /// Takes this side's writing position out of the channel (once: `None` after), for
+    /// [`write_all_at`](Self::write_all_at). The channel's own writes then fail with
+    /// `InvalidInput`.
+    pub fn take_write_cursor(&self) -> Option<WriteCursor> {
+        let cursor = self.tail.lock().take()?;
+        Some(WriteCursor {
+            channel: self.shared.id,
+            cursor,
+        })
+    }
+
+    /// [`write_all`](Self::write_all) from a cursor taken from this channel: no lock is taken
+    /// (the `&mut` is the caller's serialisation). A cursor of another channel is
+    /// `InvalidInput`.
+    pub fn write_all_at<S: AsRef<[u8]>>(
+        &self,
+        cursor: &mut WriteCursor,
+        segments: &[S],
+        deadline: Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
+        if cursor.channel != self.shared.id {
+            return Err((0, foreign_cursor()));
+        }
+        self.write_all_from(&mut cursor.cursor, segments, deadline)
+    }
+
+    fn write_all_from<S: AsRef<[u8]>>(
+        &self,
+        tail: &mut Cursor,
+        segments: &[S],
+        deadline: Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
+        let total: usize = segments.iter().map(|s| s.as_ref().len()).sum();
+        let mut done = 0;
+        let mut until = None;
+        while done < total {
+            done += self
+                .publish(tail, segments, AsRef::as_ref, done, total - done)
+                .map_err(|e| (done, e))?;
+            if done == total {
+                break;
             }
+            let until = *until.get_or_insert_with(|| {
+                match (deadline, deadline_of(&self.mode.write_timeout)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            });
+            match self.wait_for_room(tail.pos, until) {
+                Ok(()) => {}
+                Err(e) if done > 0 && e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err((done, io::ErrorKind::TimedOut.into()))
+                }
+                Err(e) => return Err((done, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies as much of `segments`' octets (each seen through `octets`) from offset `skip`
+    /// on as the ring has room for, at most `len`, and publishes them. 0: the ring is full.
+    /// `BrokenPipe` once either side closed or the peer died.
+    fn publish<S>(
+        &self,
+        tail: &mut Cursor,
+        segments: &[S],
+        octets: impl Fn(&S) -> &[u8],
+        mut skip: usize,
+        len: usize,
+    ) -> io::Result<usize> {
+        if self.closed.load(Ordering::Acquire) || self.peer_closed() || self.peer_gone() {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let n = self.writable_cached(tail, len)?.min(len);
+        if n == 0 {
+            return Ok(0);
+        }
+        let mut at = tail.pos;
+        let mut left = n;
+        for seg in segments {
+            let seg = octets(seg);
+            if skip >= seg.len() {
+                skip -= seg.len();
+                continue;
+            }
+            let take = (seg.len() - skip).min(left);
+            self.copy_in(at, &seg[skip..skip + take]);
+            skip = 0;
+            at = at.wrapping_add(take as u64);
+            left -= take;
+            if left == 0 {
+                break;
+            }
+        }
+        tail.pos = at;
+        self.map()
+            .u64_at(self.tx.header + R_TAIL)
+            .store(at, Ordering::Release);
+        self.notify(self.word(self.tx, R_READER_WAITING));
+        Ok(n)
+    }
+
+    /// Waits until the sending ring has room past `tail` (`Ok`), the deadline (`WouldBlock`)
+    /// or the peer's end (`BrokenPipe`).
+    fn wait_for_room(&self, tail: u64, deadline: Option<Instant>) -> io::Result<()> {
+        let ready = || {
+            self.writable(tail).map_or(true, |r| r > 0)
+                || self.peer_closed()
+                || self.peer_gone()
+                || self.closed.load(Ordering::Acquire)
+        };
+        match self.wait(self.word(self.tx, R_WRITER_WAITING), ready, deadline)? {
+            Waited::Ready => Ok(()),
+            Waited::PeerGone => Err(io::ErrorKind::BrokenPipe.into()),
         }
     }
 

@@ -264,6 +264,146 @@ fn a_write_timeout_gives_would_block_on_a_full_ring() {
     assert_eq!(c.write(b"x").unwrap_err().kind(), io::ErrorKind::WouldBlock);
 }
 
+/// A message of several segments, larger than the ring, goes through whole and in order
+/// in one `write_all` while another thread reads.
+#[test]
+fn write_all_carries_a_message_larger_than_the_ring() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let head: Vec<u8> = (0..100u8).collect();
+    let body: Vec<u8> = (0..3 * MIN_CAPACITY).map(|i| (i % 251) as u8).collect();
+    let expected = [&head[..], &body[..]].concat();
+    let n = expected.len();
+    let reader = thread::spawn(move || read_exact(&s, n));
+    c.write_all(&[&head[..], &[][..], &body[..]], None).unwrap();
+    assert_eq!(reader.join().unwrap(), expected);
+}
+
+#[test]
+fn write_all_on_a_full_ring_gives_would_block_at_its_deadline() {
+    let (c, _s) = pair(MIN_CAPACITY);
+    write_all(&c, &vec![0u8; MIN_CAPACITY]);
+    let deadline = Instant::now() + Duration::from_millis(5);
+    let (sent, e) = c.write_all(&[b"x"], Some(deadline)).unwrap_err();
+    assert_eq!((sent, e.kind()), (0, io::ErrorKind::WouldBlock));
+}
+
+/// Part of the message went out: what follows it in the stream cannot make sense any more,
+/// which `TimedOut` says, with how much went.
+#[test]
+fn write_all_cut_short_by_the_write_timeout_says_how_much_went() {
+    let (c, _s) = pair(MIN_CAPACITY);
+    c.set_write_timeout(Some(Duration::from_millis(5))).unwrap();
+    let (sent, e) = c
+        .write_all(&[vec![7u8; MIN_CAPACITY + 100]], None)
+        .unwrap_err();
+    assert_eq!((sent, e.kind()), (MIN_CAPACITY, io::ErrorKind::TimedOut));
+}
+
+/// The writer reads the reader's head again only when the room it knows of is used up; the
+/// head it then reads is checked all the same.
+#[test]
+fn a_corrupt_head_is_invalid_data_for_the_writer() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, b"first");
+    assert_eq!(read_exact(&s, 5), b"first");
+    s.map()
+        .u64_at(s.rx.header + R_HEAD)
+        .store(10 * MIN_CAPACITY as u64, Ordering::Release);
+    let (_, e) = c.write_all(&[vec![0u8; MIN_CAPACITY]], None).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+}
+
+/// Reads and writes through cursors taken out of the channels carry a stream across the
+/// ring's end in order; once taken, the channels' own reads and writes say where they went.
+#[test]
+fn taken_cursors_carry_the_stream_and_the_channels_own_methods_refuse_clearly() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let mut w = c.take_write_cursor().unwrap();
+    assert!(c.take_write_cursor().is_none());
+    let mut r = s.take_read_cursor().unwrap();
+    assert!(s.take_read_cursor().is_none());
+    let e = c.write(b"x").unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("write cursor was taken"), "{e}");
+    let e = s.read_in_place(|b| b.len()).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("read cursor was taken"), "{e}");
+    // The other directions keep their own cursors.
+    write_all(&s, b"back");
+    assert_eq!(read_exact(&c, 4), b"back");
+
+    let messages: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 700 + i as usize]).collect();
+    let expected = messages.concat();
+    let writer = {
+        let c = Arc::new(c);
+        let c2 = c.clone();
+        (
+            thread::spawn(move || {
+                for m in &messages {
+                    c2.write_all_at(&mut w, &[&m[..2], &m[2..]], None).unwrap();
+                }
+            }),
+            c,
+        )
+    };
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        let n = s
+            .read_in_place_at(&mut r, |b| {
+                got.extend_from_slice(b);
+                b.len()
+            })
+            .unwrap();
+        assert!(n > 0);
+    }
+    writer.0.join().unwrap();
+    assert_eq!(got, expected);
+
+    // The peer closes: the end of the stream.
+    drop(writer.1);
+    assert_eq!(s.read_in_place_at(&mut r, |b| b.len()).unwrap(), 0);
+}
+
+#[test]
+fn a_cursor_of_another_channel_is_refused() {
+    let (c1, _s1) = pair(MIN_CAPACITY);
+    let (c2, s2) = pair(MIN_CAPACITY);
+    let mut w1 = c1.take_write_cursor().unwrap();
+    let (sent, e) = c2.write_all_at(&mut w1, &[b"x"], None).unwrap_err();
+    assert_eq!((sent, e.kind()), (0, io::ErrorKind::InvalidInput));
+    let mut r2 = s2.take_read_cursor().unwrap();
+    let e = c1
+        .take_read_cursor()
+        .map(|mut r1| s2.read_in_place_at(&mut r1, |b| b.len()).unwrap_err())
+        .unwrap();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    // Its own cursor still works.
+    c2.write_all(&[b"ok"], None).unwrap();
+    let mut got = Vec::new();
+    s2.read_in_place_at(&mut r2, |b| {
+        got.extend_from_slice(b);
+        b.len()
+    })
+    .unwrap();
+    assert_eq!(got, b"ok");
+}
+
+#[test]
+fn has_input_tells_unread_octets_and_the_peers_close_without_reading() {
+    let (c, s) = pair(MIN_CAPACITY);
+    assert!(!s.has_input());
+    write_all(&c, b"abc");
+    assert!(s.has_input());
+    // Lent and not taken: still unread.
+    assert_eq!(s.read_in_place(|_| 0).unwrap(), 3);
+    assert!(s.has_input());
+    assert_eq!(read_exact(&s, 3), b"abc");
+    assert!(!s.has_input());
+    c.shutdown();
+    assert!(s.has_input());
+    assert_eq!(s.read(&mut [0u8; 4]).unwrap(), 0);
+}
+
 /// Whether the socket has something to read within `ms` milliseconds.
 fn socket_readable(ch: &Channel, ms: i32) -> bool {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};

@@ -123,8 +123,8 @@ struct State {
     /// The reader's list of the messages one read completed, lent to it and given back
     /// empty: kept here so that its capacity is reused, not allocated per read.
     inbox: Vec<Frame>,
-    /// Oneways written, and how many of them a later request's reply shows served.
-    oneways_sent: u64,
+    /// How many of the oneways written (the connection's `oneways_sent`) a later request's
+    /// reply shows served.
     oneways_served: u64,
     /// Requests whose callers stopped waiting (timed out): the server may still run them.
     abandoned: Vec<u32>,
@@ -179,13 +179,14 @@ impl State {
         (any, earliest)
     }
 
-    /// Nothing sent on the connection is still with the server, and no one holds it.
-    fn is_idle(&self) -> bool {
+    /// Nothing sent on the connection is still with the server (of which `oneways_sent`
+    /// oneways), and no one holds it.
+    fn is_idle(&self, oneways_sent: u64) -> bool {
         self.closed.is_none()
             && !self.claimed
             && self.waiters.is_empty()
             && self.abandoned.is_empty()
-            && self.oneways_served == self.oneways_sent
+            && self.oneways_served == oneways_sent
     }
 
     fn fail(&mut self, cause: CloseCause) {
@@ -201,6 +202,17 @@ impl State {
     }
 }
 
+/// What the writers of a connection share, under its write lock.
+struct Writing {
+    /// The write timeout the socket has now (a call's deadline may have shortened it; zero:
+    /// not known, to be set before the next write — the socket's is never zero, which would
+    /// mean none).
+    timeout: Option<Duration>,
+    /// A SHMIOP channel's writing position, taken out of it: the write lock already
+    /// serialises the writes, so a write takes no lock of the channel's as well.
+    shm: Option<shmring::WriteCursor>,
+}
+
 /// What the reader carries off the socket: the messages, or why the connection broke.
 struct Input {
     framer: Framer,
@@ -213,21 +225,31 @@ pub struct ClientConnection {
     endpoint: Endpoint,
     dialect: Dialect,
     stream: BlockingStream,
-    /// Serialises writers so that messages are never interleaved; holds the write timeout
-    /// the socket has now (a call's deadline may have shortened it; zero: not known, to be
-    /// set before the next write — the socket's is never zero, which would mean none).
-    write: Mutex<Option<Duration>>,
+    /// Serialises writers so that messages are never interleaved; holds what writing needs.
+    write: Mutex<Writing>,
     /// The write timeout the connection was made with ([`ClientOptions::write_timeout`]).
     write_timeout: Option<Duration>,
     state: Mutex<State>,
+    /// Whether `state.closed` is set: looked at without the lock (before every oneway, by
+    /// every look for a usable connection).
+    closed: AtomicBool,
+    /// Oneways written: changed only under the write lock, in the order of the messages on
+    /// the wire, and read without it (a lock less per oneway).
+    oneways_sent: AtomicU64,
     /// Held only by the reader.
     input: Mutex<Input>,
     next_id: AtomicU32,
     /// Whether a request has claimed the connection's first use (see
     /// [`ClientConnection::claim_first_request`]).
     first_claimed: AtomicBool,
-    /// When the connection was last used, in microseconds since `epoch`.
-    last_used_us: AtomicU64,
+    /// A message was written since [`is_usable`](ClientConnection::is_usable) last looked
+    /// (writes mark it rather than read the clock: it serves only the idle check).
+    used: AtomicBool,
+    /// When `is_usable` last looked, in microseconds since `epoch`.
+    looked_us: AtomicU64,
+    /// A time the connection is known to have been used at or after (a write, or a check
+    /// that found it open), in microseconds since `epoch`.
+    used_since_us: AtomicU64,
     epoch: Instant,
 }
 
@@ -279,13 +301,22 @@ impl ClientConnection {
                 endpoint: endpoint.to_string(),
                 source: e,
             })?;
+        let shm = match &stream {
+            BlockingStream::Shm(c) => c.take_write_cursor(),
+            _ => None,
+        };
         Ok(ClientConnection {
             endpoint: endpoint.clone(),
             dialect,
             stream,
-            write: Mutex::new(options.write_timeout),
+            write: Mutex::new(Writing {
+                timeout: options.write_timeout,
+                shm,
+            }),
             write_timeout: options.write_timeout,
             state: Mutex::new(State::default()),
+            closed: AtomicBool::new(false),
+            oneways_sent: AtomicU64::new(0),
             input: Mutex::new(Input {
                 framer: dialect
                     .framer(options.max_message_size)
@@ -294,23 +325,30 @@ impl ClientConnection {
             }),
             next_id: AtomicU32::new(1),
             first_claimed: AtomicBool::new(false),
-            last_used_us: AtomicU64::new(0),
+            used: AtomicBool::new(false),
+            looked_us: AtomicU64::new(0),
+            used_since_us: AtomicU64::new(0),
             epoch: Instant::now(),
         })
     }
 
-    fn touch(&self) {
-        self.touch_at(Instant::now());
+    /// Microseconds since `epoch`.
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
 
-    /// Marks the connection used at `now` (a time its caller read anyway: a clock read costs
-    /// tens of nanoseconds here, a fair part of a oneway's user-space time).
-    fn touch_at(&self, now: Instant) {
-        // Relaxed: a hint, not a synchronisation point.
-        self.last_used_us.store(
-            now.saturating_duration_since(self.epoch).as_micros() as u64,
-            Ordering::Relaxed,
-        );
+    /// Whether the connection was certainly used within [`IDLE_CHECK_AFTER`]: see
+    /// [`is_usable`](Self::is_usable).
+    fn recently_used(&self) -> bool {
+        let now = self.now_us();
+        let looked = self.looked_us.load(Ordering::Relaxed);
+        self.looked_us.store(now, Ordering::Relaxed);
+        if self.used.load(Ordering::Relaxed) {
+            self.used.store(false, Ordering::Relaxed);
+            self.used_since_us.store(looked, Ordering::Relaxed);
+        }
+        now.saturating_sub(self.used_since_us.load(Ordering::Relaxed))
+            < IDLE_CHECK_AFTER.as_micros() as u64
     }
 
     /// Whether the connection can take a request: not closed, and — when it has been idle
@@ -318,10 +356,23 @@ impl ClientConnection {
     /// (a non-blocking read: end of stream, or a CloseConnection the server sent, closes it
     /// here), so a cache hands out a fresh connection instead of one whose request would be
     /// lost after sending.
+    ///
+    /// A SHMIOP connection is checked only when its channel has something to read or its
+    /// server closed it or died, which the channel tells without a system call: with nothing
+    /// there the check would find nothing either, so it is skipped however long the
+    /// connection was idle, and no clock is read.
+    ///
+    /// Over a socket, how long it has been idle is bounded from what writes leave, a mark
+    /// rather than a time: a write marked since the last look came after that look. So a
+    /// connection in back-to-back use (looks closer than [`IDLE_CHECK_AFTER`], a write between
+    /// them) skips the check, and one whose last known use is older is checked. (Relaxed: a
+    /// hint, not a synchronisation point.)
     pub fn is_usable(&self) -> bool {
-        let idle = (self.epoch.elapsed().as_micros() as u64)
-            .saturating_sub(self.last_used_us.load(Ordering::Relaxed));
-        if idle < IDLE_CHECK_AFTER.as_micros() as u64 {
+        if let BlockingStream::Shm(c) = &self.stream {
+            if !c.has_input() {
+                return !self.is_closed();
+            }
+        } else if self.recently_used() {
             return !self.is_closed();
         }
         let mut st = self.state.lock();
@@ -348,7 +399,8 @@ impl ClientConnection {
         let mut st = self.state.lock();
         self.after_read(&mut st, frames, got);
         st.promote();
-        self.touch();
+        // Found open just now: as good as used.
+        self.used_since_us.store(self.now_us(), Ordering::Relaxed);
         st.closed.is_none()
     }
 
@@ -373,13 +425,20 @@ impl ClientConnection {
 
     /// Whether the connection broke or was closed; a cache replaces it then.
     pub fn is_closed(&self) -> bool {
-        self.state.lock().closed.is_some()
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Fails the connection (the first cause stays) and wakes its waiters; the caller shuts
+    /// the stream down.
+    fn fail(&self, st: &mut State, cause: CloseCause) {
+        st.fail(cause);
+        self.closed.store(true, Ordering::Release);
     }
 
     /// Closes the connection: every caller still waiting gets
     /// [`TransportError::Closed`] with [`CloseCause::Local`].
     pub fn close(&self) {
-        self.state.lock().fail(CloseCause::Local);
+        self.fail(&mut self.state.lock(), CloseCause::Local);
         self.stream.shutdown();
     }
 
@@ -416,9 +475,7 @@ impl ClientConnection {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<(), TransportError> {
-        if let Some(cause) = self.state.lock().closed.clone() {
-            return Err(TransportError::Closed { sent: false, cause });
-        }
+        // Whether the connection is closed is looked at where the oneway is counted.
         self.write_counted(&[request], Written::Oneway, deadline)
             .map_err(WriteFailure::into_error)
     }
@@ -426,8 +483,8 @@ impl ClientConnection {
     /// Whether a oneway sent on the connection may still be with the server (no reply to a
     /// later request has said it was served).
     pub fn has_oneways_in_flight(&self) -> bool {
-        let st = self.state.lock();
-        st.oneways_served != st.oneways_sent
+        let sent = self.oneways_sent.load(Ordering::Acquire);
+        self.state.lock().oneways_served != sent
     }
 
     /// Whether nothing sent on the connection is still with the server — no reply awaited,
@@ -435,14 +492,16 @@ impl ClientConnection {
     /// request sent now on an idle connection is served at once: it waits behind no other
     /// request of this connection (a server serves each connection's requests in order).
     pub fn is_idle(&self) -> bool {
-        self.state.lock().is_idle()
+        let sent = self.oneways_sent.load(Ordering::Acquire);
+        self.state.lock().is_idle(sent)
     }
 
     /// Takes the connection for the caller alone if it is [idle](Self::is_idle); other
     /// callers' [`try_claim`](Self::try_claim) fail until [`release`](Self::release).
     pub(super) fn try_claim(&self) -> bool {
+        let sent = self.oneways_sent.load(Ordering::Acquire);
         let mut st = self.state.lock();
-        if !st.is_idle() {
+        if !st.is_idle(sent) {
             return false;
         }
         st.claimed = true;
@@ -591,7 +650,7 @@ impl ClientConnection {
         what: Written,
         deadline: Option<Instant>,
     ) -> Result<(), WriteFailure> {
-        let mut timeout = match deadline {
+        let mut writing = match deadline {
             None => self.write.lock(),
             // Behind a writer the socket does not take (a peer that stopped reading, a link
             // that went away), a call waits no longer than its deadline.
@@ -600,9 +659,77 @@ impl ClientConnection {
                 .try_lock_until(d)
                 .ok_or(WriteFailure::NotInTime)?,
         };
-        // One clock read serves the mark of use, the time left and the write's start.
-        let started = Instant::now();
-        self.touch_at(started);
+        match what {
+            Written::Request(id) => {
+                let sent = self.oneways_sent.load(Ordering::Relaxed);
+                let mut st = self.state.lock();
+                if let Some(i) = st.find(id) {
+                    st.waiters[i].oneways_before = sent;
+                }
+            }
+            // Counted before the first octet goes out: the server may run the oneway, and
+            // its upcall look for an idle connection, before this thread is back. (Only
+            // writers change the count, under the write lock: no read-modify-write needed.)
+            Written::Oneway => {
+                if self.is_closed() {
+                    let cause = self.state.lock().closed.clone();
+                    return Err(WriteFailure::Closed(cause.unwrap_or(CloseCause::Local)));
+                }
+                let sent = self.oneways_sent.load(Ordering::Relaxed);
+                self.oneways_sent.store(sent + 1, Ordering::Release);
+            }
+            Written::Other => {}
+        }
+        self.used.store(true, Ordering::Relaxed);
+        let Writing { timeout, shm } = &mut *writing;
+        let (written, started) = if let (BlockingStream::Shm(c), Some(cursor)) = (&self.stream, shm)
+        {
+            // The channel bounds the message itself, by the deadline or its write timeout from
+            // its first wait, whichever comes first: a message the ring has room for reads no
+            // clock (a clock read is a fair part of a oneway's time here).
+            (c.write_all_at(cursor, segments, deadline), None)
+        } else {
+            let started = Instant::now();
+            (
+                self.write_socket(timeout, segments, deadline, started),
+                Some(started),
+            )
+        };
+        match written {
+            Ok(()) => Ok(()),
+            Err((_, e)) => {
+                let cause = CloseCause::Io(e.kind());
+                self.fail(&mut self.state.lock(), cause.clone());
+                self.stream.shutdown();
+                let timed_out = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                );
+                // The caller's deadline rather than the connection's own limit ended it: the
+                // call timed out (the connection is gone all the same, a message cut short).
+                let deadline_first = deadline.is_some_and(|d| match started {
+                    Some(started) => self.write_timeout.is_none_or(|w| d < started + w),
+                    // Not known when the write started: the deadline ended it if it passed.
+                    None => d <= Instant::now(),
+                });
+                if timed_out && deadline_first {
+                    return Err(WriteFailure::NotInTime);
+                }
+                Err(WriteFailure::Closed(cause))
+            }
+        }
+    }
+
+    /// A socket's write of a message that began at `started`, bounded by the earlier of
+    /// `deadline` and the connection's write timeout. `timeout` is the socket's timeout as
+    /// last set (under the write lock).
+    fn write_socket(
+        &self,
+        timeout: &mut Option<Duration>,
+        segments: &[&[u8]],
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> Result<(), (usize, std::io::Error)> {
         let within = match deadline {
             None => self.write_timeout,
             Some(d) => {
@@ -623,23 +750,8 @@ impl ClientConnection {
             (now, want) => now != want,
         };
         if off {
-            self.stream
-                .set_write_timeout(within)
-                .map_err(|e| WriteFailure::Closed(CloseCause::Io(e.kind())))?;
+            self.stream.set_write_timeout(within).map_err(|e| (0, e))?;
             *timeout = within;
-        }
-        match what {
-            Written::Request(id) => {
-                let mut st = self.state.lock();
-                let sent = st.oneways_sent;
-                if let Some(i) = st.find(id) {
-                    st.waiters[i].oneways_before = sent;
-                }
-            }
-            // Counted before the first octet goes out: the server may run the oneway, and
-            // its upcall look for an idle connection, before this thread is back.
-            Written::Oneway => self.state.lock().oneways_sent += 1,
-            Written::Other => {}
         }
         // After a partial write the rest must go within the same time (each write blocks for
         // the socket's timeout anew): the socket's timeout follows what is left of it, be the
@@ -653,26 +765,7 @@ impl ClientConnection {
             // Not what was recorded any more: set it again next time.
             *timeout = Some(Duration::ZERO);
         }
-        match written {
-            Ok(()) => Ok(()),
-            Err((_, e)) => {
-                let cause = CloseCause::Io(e.kind());
-                self.state.lock().fail(cause.clone());
-                self.stream.shutdown();
-                let timed_out = matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                );
-                // The caller's deadline rather than the connection's own limit ended it: the
-                // call timed out (the connection is gone all the same, a message cut short).
-                let deadline_first =
-                    deadline.is_some_and(|d| self.write_timeout.is_none_or(|w| d < started + w));
-                if timed_out && deadline_first {
-                    return Err(WriteFailure::NotInTime);
-                }
-                Err(WriteFailure::Closed(cause))
-            }
-        }
+        written
     }
 
     fn wait(
@@ -754,13 +847,13 @@ impl ClientConnection {
         st.reader = false;
         for frame in frames.drain(..) {
             if let Err(cause) = deliver(st, frame) {
-                st.fail(cause);
+                self.fail(st, cause);
                 self.stream.shutdown();
             }
         }
         st.inbox = frames;
         if let Err(cause) = got {
-            st.fail(cause);
+            self.fail(st, cause);
             self.stream.shutdown();
         }
     }

@@ -64,6 +64,9 @@ struct Reading {
     framer: Framer,
     /// A socket's read buffer (a SHMIOP channel is framed in place, from its ring).
     buf: Vec<u8>,
+    /// A SHMIOP channel's reading position, taken out of it: the turn at reading already
+    /// serialises the reads, so a read takes no lock of the channel's as well.
+    shm: Option<shmring::ReadCursor>,
     /// `buf[start..end]`: octets read and not framed yet.
     start: usize,
     end: usize,
@@ -81,7 +84,9 @@ impl Conn {
 
     fn write(&self, segments: &[Vec<u8>]) -> Result<(), TransportError> {
         let _w = self.write.lock();
-        if let Some(cause) = self.closed.lock().clone() {
+        // The flag first: the cause's lock is taken only for a closed connection.
+        if self.is_closed() {
+            let cause = self.closed.lock().clone().unwrap_or(CloseCause::Local);
             return Err(TransportError::Closed { sent: false, cause });
         }
         match self
@@ -258,6 +263,10 @@ impl Acceptor {
         {
             return;
         }
+        let shm = match &stream {
+            BlockingStream::Shm(c) => c.take_read_cursor(),
+            _ => None,
+        };
         let conn = Arc::new(Conn {
             id: ConnectionId(self.next_id.fetch_add(1, Ordering::Relaxed)),
             dialect,
@@ -275,6 +284,7 @@ impl Acceptor {
                     .framer(self.options.max_message_size)
                     .with_allocator(self.options.allocator),
                 buf: Vec::new(),
+                shm,
                 start: 0,
                 end: 0,
                 ended: None,
@@ -366,16 +376,24 @@ impl Acceptor {
     /// other threads, until reading ends; the last thread out closes the connection.
     fn take_turns(self: &Arc<Self>, conn: &Arc<Conn>, handle: &ConnectionHandle) {
         // With one thread per connection (the plain strategy) no follower is ever started:
-        // nobody needs to know who waits.
+        // nobody needs to know who waits, and nobody else takes the turn at reading, so the
+        // thread keeps it from one message to the next rather than lock it for each.
         let followers = self.options.connection_threads > 1;
+        let mut kept = None;
         loop {
-            if followers {
-                conn.waiting.fetch_add(1, Ordering::AcqRel);
-            }
-            let mut reading = conn.reading.lock();
-            if followers {
-                conn.waiting.fetch_sub(1, Ordering::AcqRel);
-            }
+            let mut reading = match kept.take() {
+                Some(reading) => reading,
+                None => {
+                    if followers {
+                        conn.waiting.fetch_add(1, Ordering::AcqRel);
+                    }
+                    let reading = conn.reading.lock();
+                    if followers {
+                        conn.waiting.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    reading
+                }
+            };
             if reading.ended.is_some() {
                 break;
             }
@@ -393,6 +411,9 @@ impl Acceptor {
             };
             let mut held = Some(reading);
             self.handler.on_frame_releasing(handle, frame, &mut || {
+                if !followers {
+                    return;
+                }
                 if let Some(reading) = held.take() {
                     drop(reading);
                     if !conn.is_closed() {
@@ -405,6 +426,7 @@ impl Acceptor {
                 reading.ended.get_or_insert(CloseCause::Local);
                 break;
             }
+            kept = held.filter(|_| !followers);
         }
         if conn.alive.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.end_connection(conn, handle);
@@ -445,6 +467,7 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
     let Reading {
         framer,
         buf,
+        shm,
         start,
         end,
         ..
@@ -463,10 +486,10 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                 return frame;
             }
         }
-        let read = match &conn.stream {
-            BlockingStream::Shm(ring) => {
+        let read = match (&conn.stream, shm.as_mut()) {
+            (BlockingStream::Shm(ring), Some(cursor)) => {
                 let mut next = Ok(None);
-                let read = ring.read_in_place(|input| {
+                let read = ring.read_in_place_at(cursor, |input| {
                     let mut rest = input;
                     next = framer.next_message(&mut rest);
                     input.len() - rest.len()
@@ -476,7 +499,7 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                 }
                 read
             }
-            stream => {
+            (stream, _) => {
                 if buf.is_empty() {
                     buf.resize(READ_BUF, 0);
                 }

@@ -440,6 +440,27 @@ fn fresh_shm_path() -> PathBuf {
     std::env::temp_dir().join(format!("rtorb-shm-{}-{n}.sock", std::process::id()))
 }
 
+/// How many fresh paths a `giop:shm:` endpoint tries before it gives up.
+const FRESH_PATH_TRIES: usize = 64;
+
+/// Binds the first of the paths `next` makes that is free. A fresh path can be taken: a
+/// process killed before it removed its socket leaves it behind, and a later process with the
+/// same id makes the same names. Such a file is not removed (another process, of another pid
+/// namespace sharing the directory, may still listen there): the next name is tried instead.
+fn bind_fresh(mut next: impl FnMut() -> PathBuf) -> io::Result<(mio::net::UnixListener, PathBuf)> {
+    let mut tries = 0;
+    loop {
+        let path = next();
+        match mio::net::UnixListener::bind(&path) {
+            Ok(l) => return Ok((l, path)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries + 1 < FRESH_PATH_TRIES => {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl Listener {
     fn bind(endpoint: &Endpoint) -> Result<(Listener, Endpoint), TransportError> {
         let err = |source: io::Error| TransportError::Bind {
@@ -466,12 +487,14 @@ impl Listener {
                 Ok((Listener::Unix(l), endpoint.clone()))
             }
             Endpoint::Shmiop { path } => {
-                let path = if path.as_os_str().is_empty() {
-                    fresh_shm_path()
+                let (l, path) = if path.as_os_str().is_empty() {
+                    bind_fresh(fresh_shm_path).map_err(err)?
                 } else {
-                    path.clone()
+                    (
+                        mio::net::UnixListener::bind(path).map_err(err)?,
+                        path.clone(),
+                    )
                 };
-                let l = mio::net::UnixListener::bind(&path).map_err(err)?;
                 Ok((Listener::Shm(l), Endpoint::Shmiop { path }))
             }
         }
@@ -685,5 +708,57 @@ impl fmt::Debug for ConnectionHandle {
             .field("dialect", &self.dialect())
             .field("peer", &self.peer())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory of its own for a test, removed with the value.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!("rtorb-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir(&path).unwrap();
+            Dir(path)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A socket file left behind at a fresh name (a killed process whose id came round
+    /// again) is passed over, and left where it is.
+    #[test]
+    fn a_fresh_shm_path_left_behind_is_passed_over() {
+        let dir = Dir::new("fresh-passed-over");
+        let stale = dir.0.join("stale.sock");
+        std::fs::write(&stale, b"").unwrap();
+        let free = dir.0.join("free.sock");
+        let mut paths = vec![free.clone(), stale.clone()];
+        let (_listener, path) = bind_fresh(|| paths.pop().unwrap()).unwrap();
+        assert_eq!(path, free);
+        assert!(stale.exists(), "the file left behind is not removed");
+    }
+
+    #[test]
+    fn fresh_shm_paths_that_are_all_taken_give_up_with_address_in_use() {
+        let dir = Dir::new("fresh-all-taken");
+        let stale = dir.0.join("stale.sock");
+        std::fs::write(&stale, b"").unwrap();
+        let mut tries = 0;
+        let e = bind_fresh(|| {
+            tries += 1;
+            stale.clone()
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(tries, FRESH_PATH_TRIES);
     }
 }
