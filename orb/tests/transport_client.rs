@@ -26,11 +26,7 @@ fn threads_sharing_one_connection_each_get_their_own_reply() {
         Strategy::ThreadPool { threads: 3 },
         ADAPTIVE,
     ] {
-        for (endpoint, dialect) in [
-            (tcp_any(), Dialect::Giop),
-            (dir.endpoint("mux"), Dialect::LITE_NATIVE),
-            (dir.shm_endpoint("mux"), Dialect::Giop),
-        ] {
+        for (endpoint, dialect) in dir.every_transport("mux") {
             let handler = Echo::new();
             let (_server, bound) = serve(
                 endpoint,
@@ -368,11 +364,7 @@ fn connecting_to_nothing_is_a_retryable_error() {
 #[test]
 fn the_cache_shares_a_connection_and_replaces_a_broken_one() {
     let dir = SocketDir::new();
-    for (endpoint, dialect) in [
-        (tcp_any(), Dialect::Giop),
-        (dir.endpoint("cache"), Dialect::LITE_NATIVE),
-        (dir.shm_endpoint("cache"), Dialect::Giop),
-    ] {
+    for (endpoint, dialect) in dir.every_transport("cache") {
         let handler = Echo::new();
         let (_server, bound) = serve(
             endpoint,
@@ -714,11 +706,7 @@ fn a_write_the_socket_does_not_take_ends_at_the_callers_deadline() {
 fn a_connection_the_server_closes_while_idle_is_found_unusable() {
     let dir = SocketDir::new();
     for strategy in [Strategy::ThreadPerConnection, Strategy::Reactive] {
-        for (endpoint, dialect) in [
-            (tcp_any(), Dialect::Giop),
-            (dir.endpoint("idle"), Dialect::LITE_NATIVE),
-            (dir.shm_endpoint("idle"), Dialect::Giop),
-        ] {
+        for (endpoint, dialect) in dir.every_transport("idle") {
             let handler = Echo::new();
             let (_server, bound) = serve(
                 endpoint,

@@ -296,6 +296,16 @@ impl SocketDir {
             path: self.0.join(format!("{name}.shm")),
         }
     }
+
+    /// One endpoint of each transport, with a dialect to speak there: TCP in GIOP, a Unix
+    /// socket in GIOP-lite, SHMIOP in GIOP (`name` names the files of the last two).
+    pub fn every_transport(&self, name: &str) -> [(Endpoint, Dialect); 3] {
+        [
+            (tcp_any(), Dialect::Giop),
+            (self.endpoint(name), Dialect::LITE_NATIVE),
+            (self.shm_endpoint(name), Dialect::Giop),
+        ]
+    }
 }
 
 impl Drop for SocketDir {
