@@ -72,6 +72,8 @@ struct Reading {
     end: usize,
     /// Why reading ended: once it is set, each thread that takes its turn ends instead.
     ended: Option<CloseCause>,
+    /// Whole messages framed from the socket since its last read (see `oneway_wait`).
+    framed: u32,
 }
 
 impl Conn {
@@ -288,6 +290,7 @@ impl Acceptor {
                 start: 0,
                 end: 0,
                 ended: None,
+                framed: 0,
             }),
             started: AtomicUsize::new(1),
             waiting: AtomicUsize::new(0),
@@ -470,6 +473,7 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
         shm,
         start,
         end,
+        framed: framed_since_read,
         ..
     } = reading;
     let framed = |f: Result<Option<Frame>, crate::giop::GiopError>| match f {
@@ -483,6 +487,7 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
             let next = framer.next_message(&mut input);
             *start = *end - input.len();
             if let Some(frame) = framed(next) {
+                *framed_since_read = framed_since_read.saturating_add(1);
                 return frame;
             }
         }
@@ -504,7 +509,8 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                     buf.resize(READ_BUF, 0);
                 }
                 if conn.batch_oneway_reads {
-                    super::oneway_wait::before_read(conn.answered.swap(false, Ordering::Relaxed));
+                    let answered = conn.answered.swap(false, Ordering::Relaxed);
+                    super::oneway_wait::before_read(answered, std::mem::take(framed_since_read));
                 }
                 let read = stream.read(buf);
                 (*start, *end) = (0, *read.as_ref().unwrap_or(&0));

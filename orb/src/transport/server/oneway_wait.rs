@@ -9,35 +9,56 @@
 //! CPU-bound), so the sender keeps its core until it blocks or its slice ends, and the reader
 //! then frames many messages in one go.
 //!
-//! So a reader whose last [`ONEWAY_READS_BEFORE_BATCH`] reads brought requests it answered
-//! nothing to waits for the next under `SCHED_BATCH`, and goes back to `SCHED_OTHER` as soon as
-//! it answers something: for a twoway, wake-up preemption is worth keeping (the reply can be
-//! written while the client is still returning from its `send`, which then finds it without
-//! sleeping). Only a thread nobody gave a scheduling priority is touched — `SCHED_OTHER` at
-//! nice 0 — so RT-CORBA's lanes and adopted request priorities keep theirs; each switch is one
-//! `sched_setscheduler` (two system calls to check first), made only on a change of traffic.
+//! So a reader whose last [`ONEWAY_READS_BEFORE_BATCH`] reads were a flood — each brought
+//! several messages, or came within [`FLOOD_GAP`] of the one before (a reader that preempts
+//! its sender at every `send` reads one message at a time, but at once) — and it answered
+//! none of them waits for the next under `SCHED_BATCH`. It goes back to `SCHED_OTHER` as soon
+//! as it answers something (for a twoway, wake-up preemption is worth keeping: the reply can
+//! be written while the client is still returning from its `send`, which then finds it
+//! without sleeping) or a read brings a single message after a pause (oneways that come one
+//! at a time, an event channel's pushes say, keep a prompt wake-up: a reader under
+//! `SCHED_BATCH` waits for a busy core's current thread to block or end its slice). Only a thread nobody gave a scheduling priority is touched — `SCHED_OTHER`
+//! at nice 0 — so RT-CORBA's lanes and adopted request priorities keep theirs; each switch is
+//! one `sched_setscheduler` (two system calls to check first), made only on a change of
+//! traffic.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use thread_priority::{
     NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
 };
 
-/// Reads in a row that brought only messages the thread answered nothing to, before it waits
-/// under `SCHED_BATCH`: a client that alternates oneways and twoways never moves it.
+/// Reads in a row of a flood the thread answered nothing to, before it waits under
+/// `SCHED_BATCH`: a client that alternates oneways and twoways never moves it.
 pub const ONEWAY_READS_BEFORE_BATCH: u32 = 4;
+
+/// A read of one message that comes longer than this after the thread's read before is no
+/// flood: a sender of oneways one at a time, which keeps its reader's prompt wake-up.
+pub const FLOOD_GAP: Duration = Duration::from_micros(200);
 
 thread_local! {
     /// Whether this thread was put under `SCHED_BATCH` here.
     static BATCHED: Cell<bool> = const { Cell::new(false) };
-    /// Reads in a row after which nothing was answered.
+    /// Reads in a row of a flood, none answered.
     static UNANSWERED_READS: Cell<u32> = const { Cell::new(0) };
+    /// When the thread last came to read.
+    static LAST_READ: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Before a blocking read: `answered` says whether anything was written on the connection
-/// since the thread's last read (a reply, typically).
-pub(super) fn before_read(answered: bool) {
-    if answered {
+/// since the thread's last read (a reply, typically), `messages` how many whole messages the
+/// thread framed since then.
+pub(super) fn before_read(answered: bool, messages: u32) {
+    before_read_at(answered, messages, Instant::now());
+}
+
+/// [`before_read`], the clock read at `now`.
+fn before_read_at(answered: bool, messages: u32, now: Instant) {
+    let last = LAST_READ.with(|l| l.replace(Some(now)));
+    let prompt = last.is_some_and(|last| now.saturating_duration_since(last) <= FLOOD_GAP);
+    let flood = messages >= 2 || prompt;
+    if answered || !flood {
         UNANSWERED_READS.with(|n| n.set(0));
         if BATCHED.with(Cell::get) {
             BATCHED.with(|b| b.set(false));
@@ -92,4 +113,66 @@ fn nice_zero() -> Option<ThreadPriorityValue> {
             .filter_map(|l| ThreadPriorityValue::try_from(l).ok())
             .find(|&v| ThreadPriority::Crossplatform(v).to_posix(other).ok() == Some(0))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thread_priority::ThreadSchedulePolicy::Normal;
+
+    /// The calling thread's policy.
+    fn policy() -> NormalThreadSchedulePolicy {
+        match thread_priority::thread_schedule_policy() {
+            Ok(Normal(p)) => p,
+            other => panic!("not a normal policy: {other:?}"),
+        }
+    }
+
+    /// Runs `f` on a thread of its own: the state is per thread.
+    fn on_a_fresh_thread(f: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(f).join().unwrap();
+    }
+
+    const BATCH: NormalThreadSchedulePolicy = NormalThreadSchedulePolicy::Batch;
+    const OTHER: NormalThreadSchedulePolicy = NormalThreadSchedulePolicy::Other;
+
+    #[test]
+    fn prompt_single_message_reads_are_a_flood() {
+        on_a_fresh_thread(|| {
+            let t = Instant::now();
+            let step = Duration::from_micros(10);
+            for i in 0..ONEWAY_READS_BEFORE_BATCH {
+                assert_eq!(policy(), OTHER, "read {i}");
+                before_read_at(false, 1, t + step * (i + 1));
+            }
+            // The first read has no read before it, so it starts the count at none.
+            before_read_at(false, 1, t + step * 10);
+            assert_eq!(policy(), BATCH);
+            // A reader under SCHED_BATCH reads many at once, however long it waited.
+            before_read_at(false, 300, t + Duration::from_millis(3));
+            assert_eq!(policy(), BATCH);
+            // An answer puts it back.
+            before_read_at(true, 1, t + Duration::from_millis(4));
+            assert_eq!(policy(), OTHER);
+        });
+    }
+
+    #[test]
+    fn single_messages_after_pauses_are_no_flood() {
+        on_a_fresh_thread(|| {
+            let t = Instant::now();
+            for i in 0..10 {
+                before_read_at(false, 1, t + Duration::from_millis(i));
+                assert_eq!(policy(), OTHER, "read {i}");
+            }
+            // Under SCHED_BATCH after a flood, the first single message after a pause puts it
+            // back.
+            for i in 0..=ONEWAY_READS_BEFORE_BATCH {
+                before_read_at(false, 5, t + Duration::from_millis(20 + u64::from(i)));
+            }
+            assert_eq!(policy(), BATCH);
+            before_read_at(false, 1, t + Duration::from_millis(40));
+            assert_eq!(policy(), OTHER);
+        });
+    }
 }
