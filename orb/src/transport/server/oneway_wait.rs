@@ -50,23 +50,21 @@ thread_local! {
 /// since the thread's last read (a reply, typically), `messages` how many whole messages the
 /// thread framed since then.
 pub(super) fn before_read(answered: bool, messages: u32) {
-    before_read_at(answered, messages, Instant::now());
+    if answered {
+        // No clock read: a twoway's reader pays nothing for this.
+        LAST_READ.with(|l| l.set(None));
+        back_to_other();
+    } else {
+        unanswered_read(messages, Instant::now());
+    }
 }
 
-/// [`before_read`], the clock read at `now`.
-fn before_read_at(answered: bool, messages: u32, now: Instant) {
+/// A read of `messages` answered by nothing, the clock read at `now`.
+fn unanswered_read(messages: u32, now: Instant) {
     let last = LAST_READ.with(|l| l.replace(Some(now)));
     let prompt = last.is_some_and(|last| now.saturating_duration_since(last) <= FLOOD_GAP);
-    let flood = messages >= 2 || prompt;
-    if answered || !flood {
-        UNANSWERED_READS.with(|n| n.set(0));
-        if BATCHED.with(Cell::get) {
-            BATCHED.with(|b| b.set(false));
-            set_policy(
-                NormalThreadSchedulePolicy::Batch,
-                NormalThreadSchedulePolicy::Other,
-            );
-        }
+    if messages < 2 && !prompt {
+        back_to_other();
         return;
     }
     let reads = UNANSWERED_READS.with(|n| {
@@ -80,6 +78,18 @@ fn before_read_at(answered: bool, messages: u32, now: Instant) {
             NormalThreadSchedulePolicy::Batch,
         );
         BATCHED.with(|b| b.set(switched));
+    }
+}
+
+/// Starts the count of flood reads again, and puts the thread back under `SCHED_OTHER` if it
+/// was put under `SCHED_BATCH` here.
+fn back_to_other() {
+    UNANSWERED_READS.with(|n| n.set(0));
+    if BATCHED.with(|b| b.replace(false)) {
+        set_policy(
+            NormalThreadSchedulePolicy::Batch,
+            NormalThreadSchedulePolicy::Other,
+        );
     }
 }
 
@@ -143,16 +153,16 @@ mod tests {
             let step = Duration::from_micros(10);
             for i in 0..ONEWAY_READS_BEFORE_BATCH {
                 assert_eq!(policy(), OTHER, "read {i}");
-                before_read_at(false, 1, t + step * (i + 1));
+                unanswered_read(1, t + step * (i + 1));
             }
             // The first read has no read before it, so it starts the count at none.
-            before_read_at(false, 1, t + step * 10);
+            unanswered_read(1, t + step * 10);
             assert_eq!(policy(), BATCH);
             // A reader under SCHED_BATCH reads many at once, however long it waited.
-            before_read_at(false, 300, t + Duration::from_millis(3));
+            unanswered_read(300, t + Duration::from_millis(3));
             assert_eq!(policy(), BATCH);
             // An answer puts it back.
-            before_read_at(true, 1, t + Duration::from_millis(4));
+            before_read(true, 1);
             assert_eq!(policy(), OTHER);
         });
     }
@@ -162,16 +172,16 @@ mod tests {
         on_a_fresh_thread(|| {
             let t = Instant::now();
             for i in 0..10 {
-                before_read_at(false, 1, t + Duration::from_millis(i));
+                unanswered_read(1, t + Duration::from_millis(i));
                 assert_eq!(policy(), OTHER, "read {i}");
             }
             // Under SCHED_BATCH after a flood, the first single message after a pause puts it
             // back.
             for i in 0..=ONEWAY_READS_BEFORE_BATCH {
-                before_read_at(false, 5, t + Duration::from_millis(20 + u64::from(i)));
+                unanswered_read(5, t + Duration::from_millis(20 + u64::from(i)));
             }
             assert_eq!(policy(), BATCH);
-            before_read_at(false, 1, t + Duration::from_millis(40));
+            unanswered_read(1, t + Duration::from_millis(40));
             assert_eq!(policy(), OTHER);
         });
     }
