@@ -13,8 +13,8 @@ mod transport_common;
 use orb::cdr::{ByteOrder, GiopVersion};
 use orb::giop::{Frame, Header, MessageWriter, RequestHeader, ResponseFlags};
 use orb::transport::{
-    ClientConnection, ClientOptions, ConnectionHandle, ConnectionId, Dialect, Handler,
-    ServerOptions, Strategy,
+    ClientConnection, ClientOptions, ConnectionHandle, ConnectionId, Dialect, Endpoint, Handler,
+    Server, ServerOptions, Strategy,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -113,14 +113,23 @@ impl Handler for Followers {
     }
 }
 
-fn options(threads: usize) -> ServerOptions {
-    ServerOptions {
+/// A thread-per-connection TCP server of `handler` whose connections have up to `threads`
+/// threads each.
+fn serve_with_threads(handler: &Arc<Followers>, threads: usize) -> (Server, Endpoint) {
+    let options = ServerOptions {
         connection_threads: threads,
         ..ServerOptions::default()
-    }
+    };
+    serve(
+        tcp_any(),
+        Dialect::Giop,
+        Strategy::ThreadPerConnection,
+        handler,
+        options,
+    )
 }
 
-fn connect(bound: &orb::transport::Endpoint) -> Arc<ClientConnection> {
+fn connect(bound: &Endpoint) -> Arc<ClientConnection> {
     Arc::new(ClientConnection::connect(bound, Dialect::Giop, &ClientOptions::default()).unwrap())
 }
 
@@ -155,13 +164,7 @@ fn threads_named(prefix: &str) -> usize {
 fn a_connection_runs_as_many_requests_at_once_as_it_has_threads_each_on_its_reader() {
     const THREADS: usize = 3;
     let handler = Followers::new(true, "lf-gather", THREADS);
-    let (server, bound) = serve(
-        tcp_any(),
-        Dialect::Giop,
-        Strategy::ThreadPerConnection,
-        &handler,
-        options(THREADS),
-    );
+    let (server, bound) = serve_with_threads(&handler, THREADS);
     let conn = connect(&bound);
     // Each call waits inside the handler until all are: only if the connection's three
     // requests run at once, on three threads of the connection, does each answer `true`.
@@ -189,13 +192,7 @@ fn a_connection_runs_as_many_requests_at_once_as_it_has_threads_each_on_its_read
 #[test]
 fn a_connection_never_has_more_threads_than_its_limit() {
     let handler = Followers::new(true, "lf-limit", usize::MAX);
-    let (server, bound) = serve(
-        tcp_any(),
-        Dialect::Giop,
-        Strategy::ThreadPerConnection,
-        &handler,
-        options(2),
-    );
+    let (server, bound) = serve_with_threads(&handler, 2);
     let conn = connect(&bound);
     // Two in the handler: the third waits unread, with no thread to read it.
     block_calls(&conn, &handler, 3, 2);
@@ -221,13 +218,7 @@ fn oneway_seq(n: u32) -> Vec<u8> {
 #[test]
 fn what_comes_before_handing_on_stays_in_the_connections_order() {
     let handler = Followers::new(true, "lf-order", usize::MAX);
-    let (server, bound) = serve(
-        tcp_any(),
-        Dialect::Giop,
-        Strategy::ThreadPerConnection,
-        &handler,
-        options(4),
-    );
+    let (server, bound) = serve_with_threads(&handler, 4);
     let conn = connect(&bound);
     // Oneways back to back, read by whichever of the four threads has the turn, then a
     // twoway: once it is answered, everything before it was taken in.
@@ -242,13 +233,7 @@ fn what_comes_before_handing_on_stays_in_the_connections_order() {
 #[test]
 fn a_handler_that_never_hands_on_is_served_one_message_at_a_time() {
     let handler = Followers::new(false, "lf-serial", usize::MAX);
-    let (server, bound) = serve(
-        tcp_any(),
-        Dialect::Giop,
-        Strategy::ThreadPerConnection,
-        &handler,
-        options(4),
-    );
+    let (server, bound) = serve_with_threads(&handler, 4);
     let conn = connect(&bound);
     block_calls(&conn, &handler, 2, 1);
     // Followers are started only when the reading is handed on: none were.
