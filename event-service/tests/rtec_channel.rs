@@ -1441,9 +1441,10 @@ fn a_storm_of_calls_from_callbacks_then_destroy() {
         }
         let pushers: Vec<_> = (1..=2)
             .map(|source| {
-                let (ch, budget) = (ch.clone(), budget.clone());
+                // Connected here, not in the thread: a thread that started late could find
+                // the channel destroyed already (the other's pushes may spend the budget).
+                let (s, budget) = (any_supplier(&ch), budget.clone());
                 std::thread::spawn(move || {
-                    let s = any_supplier(&ch);
                     // Until the callbacks have spent their budget (full queues drop events,
                     // so how many pushes that takes varies), and on through the destroy.
                     for i in 0..1_000_000 {
