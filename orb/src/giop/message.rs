@@ -527,6 +527,13 @@ impl MessageWriter {
     }
 
     /// Like [`MessageWriter::new`], reusing `buf`'s capacity.
+    ///
+    /// The writer is made first and the header written through it, rather than an encoder
+    /// written and then moved into a writer: every request and reply starts here, and the
+    /// moves of the encoder (its buffer, re-read in other widths than it was stored) cost more
+    /// than writing the header. Inlined, so that the writer is made where the caller keeps it
+    /// rather than copied there.
+    #[inline]
     pub fn with_buffer(
         buf: Vec<u8>,
         version: GiopVersion,
@@ -539,30 +546,42 @@ impl MessageWriter {
                 version,
             });
         }
-        let mut enc = Encoder::with_buffer(buf, order);
+        let msg_type = header.msg_type();
+        let mut w = MessageWriter {
+            enc: Encoder::with_buffer(buf, order),
+            lite: false,
+            size_at: 8,
+            header_len: HEADER_LEN,
+            header_end: 0,
+            body_start: 0,
+            more_fragments: false,
+            version,
+            reply_status_at: None,
+            fragmenting: false,
+            msg_type,
+            request_id: header.request_id(),
+        };
+        let enc = &mut w.enc;
         enc.set_version(version);
         enc.write_octets(&MAGIC);
-        enc.write_octets(&[
-            version.major,
-            version.minor,
-            order.flag(),
-            header.msg_type().0,
-        ]);
-        let size_at = enc.reserve_ulong();
-        let body_aligned = write_giop_header(&mut enc, version, header)?;
-        // 1.2 puts the status right after the request id; earlier versions end the header
-        // with it.
-        let status_at = if version.minor >= 2 {
-            HEADER_LEN + 4
-        } else {
-            enc.len() - 4
-        };
-        let mut w = MessageWriter::started(enc, false, size_at, HEADER_LEN, body_aligned, version)?;
+        enc.write_octets(&[version.major, version.minor, order.flag(), msg_type.0]);
+        // The size, patched by `finish`: at offset 8, aligned.
+        enc.write_octets(&[0; 4]);
+        let body_aligned = write_giop_header(enc, version, header)?;
         if let Header::Reply(_) = header {
-            w.reply_status_at = Some(status_at);
+            // 1.2 puts the status right after the request id; earlier versions end the
+            // header with it.
+            w.reply_status_at = Some(if version.minor >= 2 {
+                HEADER_LEN + 4
+            } else {
+                w.enc.len() - 4
+            });
         }
-        w.msg_type = header.msg_type();
-        w.request_id = header.request_id();
+        w.header_end = w.enc.len();
+        if body_aligned {
+            w.enc.align(8);
+        }
+        w.body_start = w.enc.len();
         Ok(w)
     }
 

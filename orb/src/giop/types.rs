@@ -477,6 +477,14 @@ impl<'a> Iterator for ServiceContextIter<'a> {
 impl CdrEncode for ServiceContexts<'_> {
     fn encode(&self, enc: &mut Encoder) -> Result<(), EncodeError> {
         enc.write_length(self.len())?;
+        // A list being sent is a slice (most often empty): written without an iterator's set-up.
+        if let Repr::Slice(contexts) = self.repr {
+            for c in contexts {
+                enc.write_ulong(c.id.0);
+                enc.write_octet_seq(&c.data)?;
+            }
+            return Ok(());
+        }
         for c in self.iter() {
             enc.write_ulong(c.id.0);
             enc.write_octet_seq(c.data)?;
