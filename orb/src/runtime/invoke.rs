@@ -339,15 +339,44 @@ fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
     Some((host, port, order))
 }
 
-/// The binding requests use now, made from the IOR at the first call.
-fn current_binding(orb: &OrbShared, r: &RefInner) -> Result<Arc<Binding>, SystemException> {
-    let mut b = r.binding.lock();
-    if let Some(b) = &*b {
-        return Ok(b.clone());
+/// The binding requests use now, made from the IOR at the first call, with the shared
+/// connection its calls last went on if `orb`'s cache gave it and still has it (whether it is
+/// usable is for [`connection`] to see, outside the reference's lock): one lock per call.
+fn current_binding(orb: &OrbShared, r: &RefInner) -> Result<Bound, SystemException> {
+    let mut slot = r.binding.lock();
+    if let Some(b) = &slot.binding {
+        return Ok(Bound {
+            b: b.clone(),
+            recalled: orb.cache.recall(&slot.conn),
+        });
     }
     let fresh = Arc::new(bind(orb, &r.ior)?);
-    *b = Some(fresh.clone());
-    Ok(fresh)
+    *slot = crate::object::Bound::new(Some(fresh.clone()));
+    Ok(Bound {
+        b: fresh,
+        recalled: None,
+    })
+}
+
+/// A call's binding, as [`current_binding`] found it.
+struct Bound {
+    b: Arc<Binding>,
+    /// The binding's shared connection as the last call left it (maybe broken since).
+    recalled: Option<Arc<ClientConnection>>,
+}
+
+/// Sets (or clears) `r`'s binding, forgetting the connection the old one's calls went on.
+fn rebind(r: &RefInner, b: Option<Arc<Binding>>) {
+    *r.binding.lock() = crate::object::Bound::new(b);
+}
+
+/// Remembers `conn`, the shared connection `orb`'s cache just gave a call to `b`, for the
+/// next calls of `r` — unless `r` was bound elsewhere meanwhile.
+fn remember(orb: &OrbShared, r: &RefInner, b: &Arc<Binding>, conn: &Arc<ClientConnection>) {
+    let mut slot = r.binding.lock();
+    if slot.binding.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, b)) {
+        slot.conn = orb.cache.remember(conn);
+    }
 }
 
 /// How to name the target in a request (a server may ask for another form).
@@ -545,9 +574,16 @@ impl std::ops::Deref for Conn {
 ///
 /// A connect is bounded by the call's `deadline` too; one that gives up there is the call
 /// timing out (TIMEOUT, COMPLETED_NO: nothing was sent), not a server refusing it.
+///
+/// The shared connection of a call outside every band is the one `recalled` names when it
+/// is still usable — as the cache would find it, without the cache's lock and lookup —
+/// else the cache's (connecting or replacing a broken one as ever), remembered in `r` for
+/// the next calls.
 fn connection(
     orb: &OrbShared,
-    b: &Binding,
+    r: &RefInner,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     deadline: Option<Instant>,
 ) -> Result<Conn, SystemException> {
     let idle = super::wants_idle_connection();
@@ -557,10 +593,16 @@ fn connection(
             .cache
             .get_idle_within(&b.endpoint, b.dialect, deadline)
             .map(Conn::Idle),
-        None => orb
-            .cache
-            .get_within(&b.endpoint, b.dialect, deadline)
-            .map(Conn::Shared),
+        None => match recalled.filter(|c| orb.cache.recalled_usable(c)) {
+            Some(c) => Ok(Conn::Shared(c)),
+            None => orb
+                .cache
+                .get_within(&b.endpoint, b.dialect, deadline)
+                .map(|c| {
+                    remember(orb, r, b, &c);
+                    Conn::Shared(c)
+                }),
+        },
         Some(band) => {
             let banded = |endpoint: &Endpoint, dialect: Dialect| {
                 if idle {
@@ -616,11 +658,13 @@ fn connection(
 /// ([`crate::transport::ConnectionCache::oneway_route`]).
 fn oneway_connection(
     orb: &OrbShared,
-    b: &Binding,
+    r: &RefInner,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     deadline: Option<Instant>,
 ) -> Result<Conn, SystemException> {
     if !super::wants_idle_connection() {
-        return connection(orb, b, deadline);
+        return connection(orb, r, b, recalled, deadline);
     }
     // Routes are per band too: a band's oneways stay on its connections.
     let band = priority_band(orb, call_priority(b));
@@ -632,21 +676,24 @@ fn oneway_connection(
         cache.set_oneway_route(&b.endpoint, b.dialect, band, &b.key, &c);
         return Ok(Conn::Shared(c));
     }
-    let conn = connection(orb, b, deadline)?;
+    let conn = connection(orb, r, b, None, deadline)?;
     cache.set_oneway_route(&b.endpoint, b.dialect, band, &b.key, &conn);
     Ok(conn)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn attempt(
     orb: &OrbShared,
     r: &RefInner,
-    b: &Binding,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
     deadline: Option<Instant>,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Attempt, (SystemException, bool)> {
-    let (conn, id, request) = prepare(orb, r, b, addressing, deadline, operation, args)?;
+    let (conn, id, request) =
+        prepare(orb, r, b, recalled, addressing, deadline, operation, args)?;
     let result = conn.call(id, &request, deadline);
     buffers::give(orb.options.allocator, request);
     received(orb, b, &conn, result)
@@ -654,17 +701,19 @@ fn attempt(
 
 /// An attempt's first half: the connection, the request id and the encoded request, with
 /// the oneways batched before it written first.
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     orb: &OrbShared,
     r: &RefInner,
-    b: &Binding,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
     deadline: Option<Instant>,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(Conn, u32, Vec<u8>), (SystemException, bool)> {
     let no_retry = |e| (e, false);
-    let conn = connection(orb, b, deadline).map_err(no_retry)?;
+    let conn = connection(orb, r, b, recalled, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
     record_binding(b, &conn, id);
     let target = target(r, b, addressing).map_err(no_retry)?;
@@ -805,7 +854,7 @@ impl Retries {
                         CompletionStatus::No,
                     ));
                 }
-                *r.binding.lock() = Some(Arc::new(bind(orb, &ior)?));
+                rebind(r, Some(Arc::new(bind(orb, &ior)?)));
                 Ok(None)
             }
             Ok(Attempt::Readdress(a)) if !self.readdressed => {
@@ -820,7 +869,7 @@ impl Retries {
                 if forwarded && e.completed == CompletionStatus::No {
                     // §15.4.4: a forwarded location that fails sends the client back to
                     // the original one.
-                    *r.binding.lock() = None;
+                    rebind(r, None);
                     self.forwards = MAX_FORWARDS;
                     return Ok(None);
                 }
@@ -830,7 +879,7 @@ impl Retries {
                     if matches!(b.endpoint, Endpoint::Shmiop { .. } | Endpoint::Uiop { .. }) {
                         // A local transport that failed: choose again, so that one which
                         // cannot be connected any more gives way to the next.
-                        *r.binding.lock() = None;
+                        rebind(r, None);
                     }
                     return Ok(None);
                 }
@@ -846,7 +895,8 @@ fn run<T>(
     mut once: impl FnMut(
         &OrbShared,
         &RefInner,
-        &Binding,
+        &Arc<Binding>,
+        Option<Arc<ClientConnection>>,
         Addressing,
         Option<Instant>,
     ) -> Result<Attempt, (SystemException, bool)>,
@@ -856,8 +906,8 @@ fn run<T>(
     let orb = Orb::of(obj)?;
     let mut retries = Retries::new(deadline(&orb, r));
     loop {
-        let b = current_binding(&orb, r)?;
-        let outcome = once(&orb, r, &b, retries.addressing, retries.deadline);
+        let Bound { b, recalled } = current_binding(&orb, r)?;
+        let outcome = once(&orb, r, &b, recalled, retries.addressing, retries.deadline);
         if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
             return done(answer).ok_or_else(bad_reply);
         }
@@ -890,7 +940,9 @@ pub(crate) fn invoke(
     let _entered = span.enter();
     let result = run(
         obj,
-        |orb, r, b, a, deadline| attempt(orb, r, b, a, deadline, operation, args),
+        |orb, r, b, recalled, a, deadline| {
+            attempt(orb, r, b, recalled, a, deadline, operation, args)
+        },
         |a| match a {
             Attempt::Done(reply) => Some(reply),
             _ => None,
@@ -919,9 +971,12 @@ pub(crate) async fn invoke_async(
         let orb = Orb::of(obj)?;
         let mut retries = Retries::new(deadline(&orb, r));
         loop {
-            let b = current_binding(&orb, r)?;
+            let Bound { b, recalled } = current_binding(&orb, r)?;
             let (addressing, deadline) = (retries.addressing, retries.deadline);
-            let outcome = match prepare(&orb, r, &b, addressing, deadline, operation, args) {
+            let prepared = prepare(
+                &orb, r, &b, recalled, addressing, deadline, operation, args,
+            );
+            let outcome = match prepared {
                 Ok((conn, id, request)) => {
                     let pending = conn.call_async(id, &request, deadline);
                     buffers::give(orb.options.allocator, request);
@@ -1021,7 +1076,7 @@ pub(crate) fn invoke_oneway(
     let deadline = deadline(&orb, r);
     let mut retried = false;
     loop {
-        let b = current_binding(&orb, r)?;
+        let Bound { b, recalled } = current_binding(&orb, r)?;
         let encode = |conn: &ClientConnection| {
             let id = conn.next_request_id();
             let first = conn.claim_first_request();
@@ -1062,7 +1117,7 @@ pub(crate) fn invoke_oneway(
                 sent.err().map(|(e, conn)| (e, Conn::Shared(conn)))
             }
             None => {
-                let conn = oneway_connection(&orb, &b, deadline)?;
+                let conn = oneway_connection(&orb, r, &b, recalled, deadline)?;
                 let request = encode(&conn)?;
                 let sent = match &orb.oneways {
                     Some(batcher) => batcher.push(&conn, band, &request),
@@ -1096,12 +1151,13 @@ pub(crate) fn locate(obj: &ObjectRef) -> Result<bool, SystemException> {
 fn locate_once(
     orb: &OrbShared,
     r: &RefInner,
-    b: &Binding,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
     deadline: Option<Instant>,
 ) -> Result<Attempt, (SystemException, bool)> {
     let no_retry = |e| (e, false);
-    let conn = connection(orb, b, deadline).map_err(no_retry)?;
+    let conn = connection(orb, r, b, recalled, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
     let header = Header::LocateRequest(LocateRequestHeader {
         request_id: id,

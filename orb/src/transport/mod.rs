@@ -69,7 +69,7 @@ mod endpoint;
 mod server;
 mod stream;
 
-pub use cache::{ConnectionCache, IdleConnection};
+pub use cache::{ConnectionCache, IdleConnection, Remembered};
 pub use client::{ClientConnection, ClientOptions, PendingReply};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{
