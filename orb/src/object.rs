@@ -253,7 +253,11 @@ impl fmt::Debug for ObjectRef {
             return f.write_str("ObjectRef(nil)");
         }
         write!(f, "ObjectRef({:?}", self.type_id())?;
-        if let Some(b) = self.0.as_ref().and_then(|r| r.binding.lock().binding.clone()) {
+        if let Some(b) = self
+            .0
+            .as_ref()
+            .and_then(|r| r.binding.lock().binding.clone())
+        {
             let lite = if b.dialect.is_lite() {
                 " (GIOP-lite)"
             } else {

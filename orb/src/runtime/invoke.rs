@@ -22,11 +22,13 @@ use crate::iop::{ComponentId, Ior, ProfileId, ServiceContext, ServiceId};
 use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::{ObjectRef, RefInner, Reply};
 use crate::rt::{self, PriorityModel, PriorityModelPolicy, RtCurrent};
-use crate::transport::{ClientConnection, Dialect, Endpoint, IdleConnection, TransportError};
+use crate::transport::{
+    ClientConnection, Deadline, Dialect, Endpoint, IdleConnection, TransportError,
+};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing::field::Empty;
 use tracing::Instrument;
 
@@ -127,12 +129,22 @@ pub fn with_call_timeout<T>(timeout: Duration, f: impl FnOnce() -> T) -> T {
 /// When a twoway call's reply must have come: the innermost of [`with_call_timeout`], the
 /// reference's own ([`ObjectRef::with_timeout`]) and the ORB's
 /// (`-ORBclientCallTimeOutPeriod`); a zero duration at any of these is no deadline.
-fn deadline(orb: &OrbShared, r: &RefInner) -> Option<Instant> {
+///
+/// The timeout counts from the call's first wait — for a connection, for another writer or
+/// room in the socket or ring, for the reply — not from the call's start: a call that does
+/// not wait (a oneway that the ring or socket takes at once, a twoway until its reply's wait)
+/// reads no clock for it, which was a tenth of a SHMIOP oneway's client-side work. What comes
+/// before the first wait is the call's own encoding, microseconds at most; every later wait
+/// of the call, retries included, keeps the instant fixed at the first.
+fn deadline(orb: &OrbShared, r: &RefInner) -> Deadline {
     let timeout = CALL_TIMEOUT
         .with(|c| c.get())
         .or(r.timeout)
-        .or(orb.options.request_timeout)?;
-    (!timeout.is_zero()).then(|| Instant::now() + timeout)
+        .or(orb.options.request_timeout);
+    match timeout {
+        Some(t) if !t.is_zero() => Deadline::from_first_wait(t),
+        _ => Deadline::none(),
+    }
 }
 
 /// Chooses where requests for `ior` go, the cheapest way first (the "reflective" choice, made
@@ -584,20 +596,23 @@ fn connection(
     r: &RefInner,
     b: &Arc<Binding>,
     recalled: Option<Arc<ClientConnection>>,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
 ) -> Result<Conn, SystemException> {
     let idle = super::wants_idle_connection();
     let priority = call_priority(b);
+    // Asked of the cache only where it may connect (the connect being the call's first
+    // wait): not of a recalled connection.
+    let deadline_now = || deadline.instant();
     let conn = match priority_band(orb, priority) {
         None if idle => orb
             .cache
-            .get_idle_within(&b.endpoint, b.dialect, deadline)
+            .get_idle_within(&b.endpoint, b.dialect, deadline_now())
             .map(Conn::Idle),
         None => match recalled.filter(|c| orb.cache.recalled_usable(c)) {
             Some(c) => Ok(Conn::Shared(c)),
             None => orb
                 .cache
-                .get_within(&b.endpoint, b.dialect, deadline)
+                .get_within(&b.endpoint, b.dialect, deadline_now())
                 .map(|c| {
                     remember(orb, r, b, &c);
                     Conn::Shared(c)
@@ -607,11 +622,11 @@ fn connection(
             let banded = |endpoint: &Endpoint, dialect: Dialect| {
                 if idle {
                     orb.cache
-                        .get_idle_banded_within(endpoint, dialect, band, deadline)
+                        .get_idle_banded_within(endpoint, dialect, band, deadline_now())
                         .map(Conn::Idle)
                 } else {
                     orb.cache
-                        .get_banded_within(endpoint, dialect, band, deadline)
+                        .get_banded_within(endpoint, dialect, band, deadline_now())
                         .map(Conn::Shared)
                 }
             };
@@ -636,7 +651,7 @@ fn connection(
         // connect bounded by the connect timeout ends before the deadline, one bounded by
         // the deadline at it or after. (Looked at here, not before: the usual call finds its
         // connection in the cache and should not pay a clock read for this.)
-        let bounded_by_deadline = deadline.is_some_and(|d| Instant::now() >= d);
+        let bounded_by_deadline = deadline.has_passed();
         if timed_out && bounded_by_deadline {
             with_peer(
                 SystemException::new(
@@ -661,7 +676,7 @@ fn oneway_connection(
     r: &RefInner,
     b: &Arc<Binding>,
     recalled: Option<Arc<ClientConnection>>,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
 ) -> Result<Conn, SystemException> {
     if !super::wants_idle_connection() {
         return connection(orb, r, b, recalled, deadline);
@@ -688,13 +703,12 @@ fn attempt(
     b: &Arc<Binding>,
     recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Attempt, (SystemException, bool)> {
-    let (conn, id, request) =
-        prepare(orb, r, b, recalled, addressing, deadline, operation, args)?;
-    let result = conn.call(id, &request, deadline);
+    let (conn, id, request) = prepare(orb, r, b, recalled, addressing, deadline, operation, args)?;
+    let result = conn.call_bounded(id, &request, deadline);
     buffers::give(orb.options.allocator, request);
     received(orb, b, &conn, result)
 }
@@ -708,7 +722,7 @@ fn prepare(
     b: &Arc<Binding>,
     recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(Conn, u32, Vec<u8>), (SystemException, bool)> {
@@ -816,8 +830,8 @@ fn flush_oneways(orb: &OrbShared, conn: &Arc<ClientConnection>) {
 /// connection failed before the request could run.
 struct Retries {
     /// When the call's reply must have come: every attempt's, connect included, so that a
-    /// retry does not start the timeout over.
-    deadline: Option<Instant>,
+    /// retry does not start the timeout over (fixed at the call's first wait).
+    deadline: Deadline,
     forwards: usize,
     retried: bool,
     addressing: Addressing,
@@ -825,7 +839,7 @@ struct Retries {
 }
 
 impl Retries {
-    fn new(deadline: Option<Instant>) -> Retries {
+    fn new(deadline: Deadline) -> Retries {
         Retries {
             deadline,
             forwards: 0,
@@ -873,7 +887,7 @@ impl Retries {
                     self.forwards = MAX_FORWARDS;
                     return Ok(None);
                 }
-                let expired = self.deadline.is_some_and(|d| Instant::now() >= d);
+                let expired = self.deadline.has_passed();
                 if retryable && !self.retried && !expired {
                     self.retried = true;
                     if matches!(b.endpoint, Endpoint::Shmiop { .. } | Endpoint::Uiop { .. }) {
@@ -898,7 +912,7 @@ fn run<T>(
         &Arc<Binding>,
         Option<Arc<ClientConnection>>,
         Addressing,
-        Option<Instant>,
+        &Deadline,
     ) -> Result<Attempt, (SystemException, bool)>,
     mut done: impl FnMut(Attempt) -> Option<T>,
 ) -> Result<T, SystemException> {
@@ -907,7 +921,7 @@ fn run<T>(
     let mut retries = Retries::new(deadline(&orb, r));
     loop {
         let Bound { b, recalled } = current_binding(&orb, r)?;
-        let outcome = once(&orb, r, &b, recalled, retries.addressing, retries.deadline);
+        let outcome = once(&orb, r, &b, recalled, retries.addressing, &retries.deadline);
         if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
             return done(answer).ok_or_else(bad_reply);
         }
@@ -969,12 +983,20 @@ pub(crate) async fn invoke_async(
     let result = async {
         let r = obj.inner().ok_or_else(nil_reference)?;
         let orb = Orb::of(obj)?;
-        let mut retries = Retries::new(deadline(&orb, r));
+        // Fixed now: a future's wait for its reply is bounded by an instant.
+        let mut retries = Retries::new(Deadline::at(deadline(&orb, r).instant()));
         loop {
             let Bound { b, recalled } = current_binding(&orb, r)?;
-            let (addressing, deadline) = (retries.addressing, retries.deadline);
+            let (addressing, deadline) = (retries.addressing, retries.deadline.instant());
             let prepared = prepare(
-                &orb, r, &b, recalled, addressing, deadline, operation, args,
+                &orb,
+                r,
+                &b,
+                recalled,
+                addressing,
+                &Deadline::at(deadline),
+                operation,
+                args,
             );
             let outcome = match prepared {
                 Ok((conn, id, request)) => {
@@ -1117,11 +1139,11 @@ pub(crate) fn invoke_oneway(
                 sent.err().map(|(e, conn)| (e, Conn::Shared(conn)))
             }
             None => {
-                let conn = oneway_connection(&orb, r, &b, recalled, deadline)?;
+                let conn = oneway_connection(&orb, r, &b, recalled, &deadline)?;
                 let request = encode(&conn)?;
                 let sent = match &orb.oneways {
                     Some(batcher) => batcher.push(&conn, band, &request),
-                    None => conn.send_oneway_within(&request, deadline),
+                    None => conn.send_oneway_bounded(&request, &deadline),
                 };
                 buffers::give(orb.options.allocator, request);
                 sent.err().map(|e| (e, conn))
@@ -1154,7 +1176,7 @@ fn locate_once(
     b: &Arc<Binding>,
     recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
 ) -> Result<Attempt, (SystemException, bool)> {
     let no_retry = |e| (e, false);
     let conn = connection(orb, r, b, recalled, deadline).map_err(no_retry)?;
@@ -1173,7 +1195,7 @@ fn locate_once(
         .and_then(MessageWriter::finish)
         .map_err(|_| no_retry(bad_reply()))?;
     flush_oneways(orb, &conn);
-    let frame = conn.call(id, &request, deadline).map_err(|e| {
+    let frame = conn.call_bounded(id, &request, deadline).map_err(|e| {
         orb.cache.discard(&conn);
         (transport_exception(&e, &b.endpoint), e.is_retryable())
     })?;
