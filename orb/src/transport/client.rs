@@ -465,7 +465,12 @@ impl ClientConnection {
     /// True exactly once per connection: for the request that carries what GIOP sends once
     /// per connection (the CodeSets service context, §13.10.2.5).
     pub fn claim_first_request(&self) -> bool {
-        !self.first_claimed.swap(true, Ordering::AcqRel)
+        // Looked at before it is claimed: every request but the first finds it claimed, and a
+        // plain load spares them the locked swap (a read-modify-write is a fair part of a
+        // SHMIOP oneway's client-side work). Once claimed it stays so; racing first requests
+        // still settle it with the swap.
+        !self.first_claimed.load(Ordering::Relaxed)
+            && !self.first_claimed.swap(true, Ordering::AcqRel)
     }
 
     pub fn endpoint(&self) -> &Endpoint {
