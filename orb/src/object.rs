@@ -35,6 +35,9 @@ pub(crate) struct RefInner {
     /// Where requests go now: the IOR's own profile until a `LOCATION_FORWARD` replaces it;
     /// with the connection its calls last took, under the same lock (one per call).
     pub(crate) binding: Mutex<Bound>,
+    /// Changed (under `binding`'s lock) whenever `binding` is: a thread's memo of the
+    /// binding is good while this is what it was when the memo was taken.
+    pub(crate) generation: std::sync::atomic::AtomicU64,
     /// Whether the object is in this process, found out at the first need.
     pub(crate) local: std::sync::OnceLock<Option<runtime::collocation::Local>>,
     /// This reference's own call timeout ([`ObjectRef::with_timeout`]), over the ORB's.
@@ -82,6 +85,7 @@ impl ObjectRef {
             ior,
             orb,
             binding: Mutex::new(Bound::default()),
+            generation: Default::default(),
             local: std::sync::OnceLock::new(),
             timeout: None,
         })))
@@ -102,6 +106,7 @@ impl ObjectRef {
             orb: r.orb.clone(),
             // Where a forward sent the original is as good for the copy.
             binding: Mutex::new(Bound::new(r.binding.lock().binding.clone())),
+            generation: Default::default(),
             local: std::sync::OnceLock::new(),
             timeout: Some(timeout),
         })))

@@ -27,7 +27,8 @@ use crate::transport::{
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -353,21 +354,79 @@ fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
 
 /// The binding requests use now, made from the IOR at the first call, with the shared
 /// connection its calls last went on if `orb`'s cache gave it and still has it (whether it is
-/// usable is for [`connection`] to see, outside the reference's lock): one lock per call.
-fn current_binding(orb: &OrbShared, r: &RefInner) -> Result<Bound, SystemException> {
-    let mut slot = r.binding.lock();
-    if let Some(b) = &slot.binding {
-        return Ok(Bound {
-            b: b.clone(),
-            recalled: orb.cache.recall(&slot.conn),
-        });
+/// usable is for [`connection`] to see, outside the reference's lock).
+///
+/// From this thread's memo of the reference's binding when it is still good (the
+/// reference's generation unchanged), without the reference's lock: a oneway's client-side
+/// work is mostly locked read-modify-writes, and the lock was two of them per call. Else
+/// under the lock, and memo'd for the thread's next calls.
+fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemException> {
+    let i = memo_index(Arc::as_ptr(r));
+    let memo = |memos: &RefCell<[Option<Memo>; MEMO_SLOTS]>| {
+        let memos = memos.try_borrow().ok()?;
+        let m = memos[i].as_ref()?;
+        // The memo holds the reference weakly: its address cannot be another's meanwhile.
+        let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
+            && m.generation == r.generation.load(Ordering::Acquire);
+        good.then(|| Bound {
+            b: m.b.clone(),
+            recalled: orb.cache.recall(&m.conn),
+        })
+    };
+    if let Some(bound) = MEMOS.try_with(memo).ok().flatten() {
+        return Ok(bound);
     }
-    let fresh = Arc::new(bind(orb, &r.ior)?);
-    *slot = crate::object::Bound::new(Some(fresh.clone()));
-    Ok(Bound {
-        b: fresh,
-        recalled: None,
-    })
+    let mut slot = r.binding.lock();
+    let b = match &slot.binding {
+        Some(b) => b.clone(),
+        None => {
+            let fresh = Arc::new(bind(orb, &r.ior)?);
+            *slot = crate::object::Bound::new(Some(fresh.clone()));
+            r.generation.fetch_add(1, Ordering::AcqRel);
+            fresh
+        }
+    };
+    let recalled = orb.cache.recall(&slot.conn);
+    let m = Memo {
+        r: Arc::downgrade(r),
+        generation: r.generation.load(Ordering::Acquire),
+        b: b.clone(),
+        conn: slot.conn.clone(),
+    };
+    drop(slot);
+    let _ = MEMOS.try_with(|memos| {
+        if let Ok(mut memos) = memos.try_borrow_mut() {
+            memos[i] = Some(m);
+        }
+    });
+    Ok(Bound { b, recalled })
+}
+
+/// A thread's memo of a reference's binding and the binding's remembered connection, as
+/// they were at the reference's `generation`.
+struct Memo {
+    /// Weak: a memo keeps no reference alive (only its allocation, so that its address is
+    /// not taken by another while the memo names it).
+    r: Weak<RefInner>,
+    generation: u64,
+    b: Arc<Binding>,
+    /// Weak too (see [`crate::transport::Remembered`]): a memo keeps no connection alive.
+    conn: crate::transport::Remembered,
+}
+
+/// How many references a thread keeps memos of (by address, one per slot): a few, so that a
+/// thread calling two or three references in turn finds each still there.
+const MEMO_SLOTS: usize = 4;
+
+thread_local! {
+    static MEMOS: RefCell<[Option<Memo>; MEMO_SLOTS]> =
+        const { RefCell::new([const { None }; MEMO_SLOTS]) };
+}
+
+/// The memo slot of the reference at `r`.
+fn memo_index(r: *const RefInner) -> usize {
+    // Allocations are at least 8-aligned; the bits above spread references over the slots.
+    (r as usize >> 4) % MEMO_SLOTS
 }
 
 /// A call's binding, as [`current_binding`] found it.
@@ -379,7 +438,9 @@ struct Bound {
 
 /// Sets (or clears) `r`'s binding, forgetting the connection the old one's calls went on.
 fn rebind(r: &RefInner, b: Option<Arc<Binding>>) {
-    *r.binding.lock() = crate::object::Bound::new(b);
+    let mut slot = r.binding.lock();
+    *slot = crate::object::Bound::new(b);
+    r.generation.fetch_add(1, Ordering::AcqRel);
 }
 
 /// Remembers `conn`, the shared connection `orb`'s cache just gave a call to `b`, for the
@@ -388,6 +449,7 @@ fn remember(orb: &OrbShared, r: &RefInner, b: &Arc<Binding>, conn: &Arc<ClientCo
     let mut slot = r.binding.lock();
     if slot.binding.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, b)) {
         slot.conn = orb.cache.remember(conn);
+        r.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
