@@ -976,7 +976,7 @@ fn run<T>(
         Addressing,
         &Deadline,
     ) -> Result<Attempt, (SystemException, bool)>,
-    mut done: impl FnMut(Attempt) -> Option<T>,
+    mut done: impl FnMut(Attempt, &Arc<OrbShared>) -> Option<T>,
 ) -> Result<T, SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
     let orb = Orb::of(obj)?;
@@ -985,7 +985,7 @@ fn run<T>(
         let Bound { b, recalled } = current_binding(&orb, r)?;
         let outcome = once(&orb, r, &b, recalled, retries.addressing, &retries.deadline);
         if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
-            return done(answer).ok_or_else(bad_reply);
+            return done(answer, &orb).ok_or_else(bad_reply);
         }
     }
 }
@@ -1019,18 +1019,19 @@ pub(crate) fn invoke(
         |orb, r, b, recalled, a, deadline| {
             attempt(orb, r, b, recalled, a, deadline, operation, args)
         },
-        |a| match a {
-            Attempt::Done(reply) => Some(reply),
+        |a, orb| match a {
+            Attempt::Done(reply) => {
+                // References in the reply belong to the ORB that received it. (Said with
+                // the ORB the call already holds: another `Orb::of` would be two more
+                // locked read-modify-writes per call.)
+                super::decoding_reply_of(orb);
+                Some(reply)
+            }
             _ => None,
         },
     );
     record_outcome(obj, &span, operation, &result);
-    let reply = result?;
-    // References in the reply belong to the ORB that received it.
-    if let Ok(orb) = Orb::of(obj) {
-        super::decoding_reply_of(&orb);
-    }
-    Ok(reply)
+    result
 }
 
 /// A twoway request whose reply is a future: see [`ObjectRef::invoke_async`]. The same
@@ -1225,7 +1226,7 @@ pub(crate) fn invoke_oneway(
 
 /// A LocateRequest: see [`ObjectRef::locate`].
 pub(crate) fn locate(obj: &ObjectRef) -> Result<bool, SystemException> {
-    run(obj, locate_once, |a| match a {
+    run(obj, locate_once, |a, _| match a {
         Attempt::Done(_) => Some(true),
         Attempt::Unknown => Some(false),
         _ => None,
