@@ -32,12 +32,35 @@ pub(crate) struct RefInner {
     pub(crate) ior: Ior,
     /// The ORB that made or resolved the reference, if any.
     pub(crate) orb: Option<Weak<OrbShared>>,
-    /// Where requests go now: the IOR's own profile until a `LOCATION_FORWARD` replaces it.
-    pub(crate) binding: Mutex<Option<Arc<Binding>>>,
+    /// Where requests go now: the IOR's own profile until a `LOCATION_FORWARD` replaces it;
+    /// with the connection its calls last took, under the same lock (one per call).
+    pub(crate) binding: Mutex<Bound>,
+    /// Changed (under `binding`'s lock) whenever `binding` is: a thread's memo of the
+    /// binding is good while this is what it was when the memo was taken.
+    pub(crate) generation: std::sync::atomic::AtomicU64,
     /// Whether the object is in this process, found out at the first need.
     pub(crate) local: std::sync::OnceLock<Option<runtime::collocation::Local>>,
     /// This reference's own call timeout ([`ObjectRef::with_timeout`]), over the ORB's.
     pub(crate) timeout: Option<Duration>,
+}
+
+/// A reference's binding, with the ORB's shared connection its unbanded calls last went on
+/// (see [`crate::transport::ConnectionCache::recall`]): a call that finds that connection
+/// still usable takes it without asking the ORB's connection cache. The two change
+/// together: a new binding (a forward, a rebind after a failure) forgets the connection.
+#[derive(Default)]
+pub(crate) struct Bound {
+    pub(crate) binding: Option<Arc<Binding>>,
+    pub(crate) conn: crate::transport::Remembered,
+}
+
+impl Bound {
+    pub(crate) fn new(binding: Option<Arc<Binding>>) -> Bound {
+        Bound {
+            binding,
+            conn: Default::default(),
+        }
+    }
 }
 
 static NIL_IOR: LazyLock<Ior> = LazyLock::new(Ior::nil);
@@ -61,7 +84,8 @@ impl ObjectRef {
         ObjectRef(Some(Arc::new(RefInner {
             ior,
             orb,
-            binding: Mutex::new(None),
+            binding: Mutex::new(Bound::default()),
+            generation: Default::default(),
             local: std::sync::OnceLock::new(),
             timeout: None,
         })))
@@ -81,7 +105,8 @@ impl ObjectRef {
             ior: r.ior.clone(),
             orb: r.orb.clone(),
             // Where a forward sent the original is as good for the copy.
-            binding: Mutex::new(r.binding.lock().clone()),
+            binding: Mutex::new(Bound::new(r.binding.lock().binding.clone())),
+            generation: Default::default(),
             local: std::sync::OnceLock::new(),
             timeout: Some(timeout),
         })))
@@ -98,7 +123,7 @@ impl ObjectRef {
     /// an object of this process that the collocation strategy makes directly never bind:
     /// see [`ObjectRef::collocated_servant`].
     pub fn transport(&self) -> Option<&'static str> {
-        let b = self.0.as_ref()?.binding.lock().clone()?;
+        let b = self.0.as_ref()?.binding.lock().binding.clone()?;
         Some(runtime::invoke::transport_name(&b))
     }
 
@@ -233,7 +258,11 @@ impl fmt::Debug for ObjectRef {
             return f.write_str("ObjectRef(nil)");
         }
         write!(f, "ObjectRef({:?}", self.type_id())?;
-        if let Some(b) = self.0.as_ref().and_then(|r| r.binding.lock().clone()) {
+        if let Some(b) = self
+            .0
+            .as_ref()
+            .and_then(|r| r.binding.lock().binding.clone())
+        {
             let lite = if b.dialect.is_lite() {
                 " (GIOP-lite)"
             } else {

@@ -378,6 +378,61 @@ fn a_restarted_server_is_reached_again_on_a_new_connection() {
     assert_eq!(add(&calc, 2, 2).unwrap(), 4);
 }
 
+/// A thread remembers the bindings of the references it called last (by their address, a
+/// few of them): each reference's calls still reach its own object however a thread
+/// interleaves more references than it remembers, and a reference made after another was
+/// dropped (maybe at its address) goes where its own IOR says.
+#[test]
+fn each_reference_reaches_its_own_object_however_calls_interleave() {
+    let servers: Vec<_> = (0..3).map(|_| serve()).collect();
+    let client = remote_orb();
+    let iors: Vec<String> = servers
+        .iter()
+        .map(|(_, obj, _)| obj.to_ior_string().unwrap())
+        .collect();
+    let count = |obj: &ObjectRef| {
+        obj.invoke("count", &|_| Ok(()))
+            .unwrap()
+            .normal_result(|d| d.read_ulong())
+            .unwrap()
+    };
+    // Three references to each server, called in turn: more than a thread remembers.
+    let refs: Vec<ObjectRef> = (0..9)
+        .map(|k| client.string_to_object(&iors[k % 3]).unwrap())
+        .collect();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let refs = refs.clone();
+            std::thread::spawn(move || {
+                for round in 0..50 {
+                    for r in &refs {
+                        r.invoke_oneway("bump", &|_| Ok(())).unwrap();
+                    }
+                    assert_eq!(
+                        add(&refs[round % 9], round as i32, 1).unwrap(),
+                        round as i32 + 1
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // References made and dropped one after the other, each to the next server.
+    for round in 0..30 {
+        let r = client.string_to_object(&iors[round % 3]).unwrap();
+        r.invoke_oneway("bump", &|_| Ok(())).unwrap();
+    }
+    for (_, obj, _) in &servers {
+        let r = client
+            .string_to_object(&obj.to_ior_string().unwrap())
+            .unwrap();
+        // 2 threads × 50 rounds × 3 references, and 10 of the 30 made and dropped.
+        assert_eq!(count(&r), 2 * 50 * 3 + 10);
+    }
+}
+
 #[test]
 fn oneways_are_delivered_in_order_with_twoways() {
     let (_server, obj, _) = serve();

@@ -431,6 +431,71 @@ fn the_cache_shares_a_connection_and_replaces_a_broken_one() {
     }
 }
 
+/// A caller's memory of the shared connection ([`ConnectionCache::remember`]) gives it back
+/// only from the cache that gave it, and only while the cache would give it again: once the
+/// server closed it, the cache discarded it or was cleared, `recall` or the usable check says
+/// no, and `get` replaces it. The memory keeps no connection alive.
+#[test]
+fn a_remembered_connection_is_recalled_only_while_the_cache_would_give_it() {
+    let dir = SocketDir::new();
+    for (endpoint, dialect) in dir.every_transport("recall") {
+        let handler = Echo::new();
+        let (_server, bound) = serve(
+            endpoint,
+            dialect,
+            Strategy::ThreadPerConnection,
+            &handler,
+            ServerOptions::default(),
+        );
+        let cache = ConnectionCache::new(ClientOptions::default());
+        let a = cache.get(&bound, dialect).unwrap();
+        let memory = cache.remember(&a);
+        let recalled = cache.recall(&memory).unwrap();
+        assert!(Arc::ptr_eq(&a, &recalled));
+        assert!(cache.recalled_usable(&recalled));
+        // Another cache never takes it for its own.
+        let other = ConnectionCache::new(ClientOptions::default());
+        assert!(other.recall(&memory).is_none());
+        assert!(other.recall(&Default::default()).is_none());
+
+        // The server says goodbye: the remembered connection is not usable any more, and the
+        // cache replaces it.
+        let id = a.next_request_id();
+        let e = a
+            .call(id, &request(dialect, id, "close", b""), deadline())
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(!cache.recalled_usable(&recalled));
+        let fresh = cache.get(&bound, dialect).unwrap();
+        assert!(!Arc::ptr_eq(&a, &fresh));
+        drop((a, recalled));
+        // Nothing holds the old one but the memory, which does not keep it.
+        assert!(cache.recall(&memory).is_none());
+
+        let memory = cache.remember(&fresh);
+        let id = fresh.next_request_id();
+        let reply = fresh
+            .call(id, &request(dialect, id, "echo", b"two"), deadline())
+            .unwrap();
+        assert_eq!(reply_parts(&reply), (id, b"two".to_vec()));
+        assert!(cache.recalled_usable(&cache.recall(&memory).unwrap()));
+        // Discarded (a failure the caller saw): closed, so not usable while a caller
+        // still holds it, and gone once none does.
+        cache.discard(&fresh);
+        assert!(!cache.recalled_usable(&cache.recall(&memory).unwrap()));
+        drop(fresh);
+        assert!(cache.recall(&memory).is_none());
+
+        // Cleared (the ORB shutting down): the same.
+        let c = cache.get(&bound, dialect).unwrap();
+        let memory = cache.remember(&c);
+        cache.clear();
+        assert!(!cache.recalled_usable(&cache.recall(&memory).unwrap()));
+        drop(c);
+        assert!(cache.recall(&memory).is_none());
+    }
+}
+
 #[test]
 fn unknown_reply_ids_are_dropped() {
     // A raw server that answers request 1 with a reply for id 99 first, then the right one.

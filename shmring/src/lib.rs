@@ -910,7 +910,7 @@ impl Channel {
     ) -> Result<(), (usize, io::Error)> {
         let mut guard = self.tail.lock();
         let tail = guard.as_mut().ok_or_else(|| (0, cursor_taken("write")))?;
-        self.write_all_from(tail, segments, deadline)
+        self.write_all_from(tail, segments, || deadline)
     }
 
     /// Takes this side's writing position out of the channel (once: `None` after), for
@@ -933,6 +933,18 @@ impl Channel {
         segments: &[S],
         deadline: Option<Instant>,
     ) -> Result<(), (usize, io::Error)> {
+        self.write_all_at_until(cursor, segments, || deadline)
+    }
+
+    /// [`write_all_at`](Self::write_all_at) with the deadline asked of `deadline` only if the
+    /// message has to wait for room (at most once): a caller whose own bound counts from its
+    /// first wait fixes it there, and a message that finds room reads no clock for it.
+    pub fn write_all_at_until<S: AsRef<[u8]>>(
+        &self,
+        cursor: &mut WriteCursor,
+        segments: &[S],
+        deadline: impl FnOnce() -> Option<Instant>,
+    ) -> Result<(), (usize, io::Error)> {
         if cursor.channel != self.shared.id {
             return Err((0, foreign_cursor()));
         }
@@ -943,11 +955,12 @@ impl Channel {
         &self,
         tail: &mut Cursor,
         segments: &[S],
-        deadline: Option<Instant>,
+        deadline: impl FnOnce() -> Option<Instant>,
     ) -> Result<(), (usize, io::Error)> {
         let total: usize = segments.iter().map(|s| s.as_ref().len()).sum();
         let mut done = 0;
         let mut until = None;
+        let mut deadline = Some(deadline);
         while done < total {
             done += self
                 .publish(tail, segments, AsRef::as_ref, done, total - done)
@@ -956,6 +969,7 @@ impl Channel {
                 break;
             }
             let until = *until.get_or_insert_with(|| {
+                let deadline = deadline.take().and_then(|f| f());
                 match (deadline, deadline_of(&self.mode.write_timeout)) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

@@ -747,3 +747,25 @@ fn what_a_read_in_place_does_not_take_is_lent_again_by_the_next() {
     .unwrap();
     assert_eq!(last, b"!");
 }
+
+#[test]
+fn a_write_asks_for_its_deadline_only_when_it_must_wait() {
+    let (c, s) = pair(MIN_CAPACITY);
+    let mut w = c.take_write_cursor().unwrap();
+    let asked = std::cell::Cell::new(0);
+    let deadline = || {
+        asked.set(asked.get() + 1);
+        Some(Instant::now() + Duration::from_millis(50))
+    };
+    // Room for it: no deadline asked for (no clock read for it).
+    c.write_all_at_until(&mut w, &[b"abc"], deadline).unwrap();
+    assert_eq!(asked.get(), 0);
+    assert_eq!(read_exact(&s, 3), b"abc");
+    // No reader and a full ring: asked once, at the first wait, and the write ends there
+    // with nothing of the message sent.
+    let big = vec![7u8; MIN_CAPACITY];
+    c.write_all_at_until(&mut w, &[&big[..]], || None).unwrap();
+    let (sent, e) = c.write_all_at_until(&mut w, &[b"x"], deadline).unwrap_err();
+    assert_eq!((sent, e.kind()), (0, io::ErrorKind::WouldBlock));
+    assert_eq!(asked.get(), 1);
+}

@@ -22,11 +22,14 @@ use crate::iop::{ComponentId, Ior, ProfileId, ServiceContext, ServiceId};
 use crate::ior::{IiopProfile, UiopProfile};
 use crate::object::{ObjectRef, RefInner, Reply};
 use crate::rt::{self, PriorityModel, PriorityModelPolicy, RtCurrent};
-use crate::transport::{ClientConnection, Dialect, Endpoint, IdleConnection, TransportError};
+use crate::transport::{
+    ClientConnection, Deadline, Dialect, Endpoint, IdleConnection, TransportError,
+};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 use tracing::field::Empty;
 use tracing::Instrument;
 
@@ -127,12 +130,22 @@ pub fn with_call_timeout<T>(timeout: Duration, f: impl FnOnce() -> T) -> T {
 /// When a twoway call's reply must have come: the innermost of [`with_call_timeout`], the
 /// reference's own ([`ObjectRef::with_timeout`]) and the ORB's
 /// (`-ORBclientCallTimeOutPeriod`); a zero duration at any of these is no deadline.
-fn deadline(orb: &OrbShared, r: &RefInner) -> Option<Instant> {
+///
+/// The timeout counts from the call's first wait — for a connection, for another writer or
+/// room in the socket or ring, for the reply — not from the call's start: a call that does
+/// not wait (a oneway that the ring or socket takes at once, a twoway until its reply's wait)
+/// reads no clock for it, which was a tenth of a SHMIOP oneway's client-side work. What comes
+/// before the first wait is the call's own encoding, microseconds at most; every later wait
+/// of the call, retries included, keeps the instant fixed at the first.
+fn deadline(orb: &OrbShared, r: &RefInner) -> Deadline {
     let timeout = CALL_TIMEOUT
         .with(|c| c.get())
         .or(r.timeout)
-        .or(orb.options.request_timeout)?;
-    (!timeout.is_zero()).then(|| Instant::now() + timeout)
+        .or(orb.options.request_timeout);
+    match timeout {
+        Some(t) if !t.is_zero() => Deadline::from_first_wait(t),
+        _ => Deadline::none(),
+    }
 }
 
 /// Chooses where requests for `ior` go, the cheapest way first (the "reflective" choice, made
@@ -339,15 +352,105 @@ fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
     Some((host, port, order))
 }
 
-/// The binding requests use now, made from the IOR at the first call.
-fn current_binding(orb: &OrbShared, r: &RefInner) -> Result<Arc<Binding>, SystemException> {
-    let mut b = r.binding.lock();
-    if let Some(b) = &*b {
-        return Ok(b.clone());
+/// The binding requests use now, made from the IOR at the first call, with the shared
+/// connection its calls last went on if `orb`'s cache gave it and still has it (whether it is
+/// usable is for [`connection`] to see, outside the reference's lock).
+///
+/// From this thread's memo of the reference's binding when it is still good (the
+/// reference's generation unchanged), without the reference's lock: a oneway's client-side
+/// work is mostly locked read-modify-writes, and the lock was two of them per call. Else
+/// under the lock, and memo'd for the thread's next calls.
+fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemException> {
+    let i = memo_index(Arc::as_ptr(r));
+    let memo = |memos: &RefCell<[Option<Memo>; MEMO_SLOTS]>| {
+        let memos = memos.try_borrow().ok()?;
+        let m = memos[i].as_ref()?;
+        // The memo holds the reference weakly: its address cannot be another's meanwhile.
+        let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
+            && m.generation == r.generation.load(Ordering::Acquire);
+        good.then(|| Bound {
+            b: m.b.clone(),
+            recalled: orb.cache.recall(&m.conn),
+        })
+    };
+    if let Some(bound) = MEMOS.try_with(memo).ok().flatten() {
+        return Ok(bound);
     }
-    let fresh = Arc::new(bind(orb, &r.ior)?);
-    *b = Some(fresh.clone());
-    Ok(fresh)
+    let mut slot = r.binding.lock();
+    let b = match &slot.binding {
+        Some(b) => b.clone(),
+        None => {
+            let fresh = Arc::new(bind(orb, &r.ior)?);
+            *slot = crate::object::Bound::new(Some(fresh.clone()));
+            r.generation.fetch_add(1, Ordering::AcqRel);
+            fresh
+        }
+    };
+    let recalled = orb.cache.recall(&slot.conn);
+    let m = Memo {
+        r: Arc::downgrade(r),
+        generation: r.generation.load(Ordering::Acquire),
+        b: b.clone(),
+        conn: slot.conn.clone(),
+    };
+    drop(slot);
+    let _ = MEMOS.try_with(|memos| {
+        if let Ok(mut memos) = memos.try_borrow_mut() {
+            memos[i] = Some(m);
+        }
+    });
+    Ok(Bound { b, recalled })
+}
+
+/// A thread's memo of a reference's binding and the binding's remembered connection, as
+/// they were at the reference's `generation`.
+struct Memo {
+    /// Weak: a memo keeps no reference alive (only its allocation, so that its address is
+    /// not taken by another while the memo names it).
+    r: Weak<RefInner>,
+    generation: u64,
+    b: Arc<Binding>,
+    /// Weak too (see [`crate::transport::Remembered`]): a memo keeps no connection alive.
+    conn: crate::transport::Remembered,
+}
+
+/// How many references a thread keeps memos of (by address, one per slot): a few, so that a
+/// thread calling two or three references in turn finds each still there.
+const MEMO_SLOTS: usize = 4;
+
+thread_local! {
+    static MEMOS: RefCell<[Option<Memo>; MEMO_SLOTS]> =
+        const { RefCell::new([const { None }; MEMO_SLOTS]) };
+}
+
+/// The memo slot of the reference at `r`.
+fn memo_index(r: *const RefInner) -> usize {
+    // Allocations are at least 8-aligned; the bits above spread references over the slots.
+    (r as usize >> 4) % MEMO_SLOTS
+}
+
+/// A call's binding, as [`current_binding`] found it.
+struct Bound {
+    b: Arc<Binding>,
+    /// The binding's shared connection as the last call left it (maybe broken since).
+    recalled: Option<Arc<ClientConnection>>,
+}
+
+/// Sets (or clears) `r`'s binding, forgetting the connection the old one's calls went on.
+fn rebind(r: &RefInner, b: Option<Arc<Binding>>) {
+    let mut slot = r.binding.lock();
+    *slot = crate::object::Bound::new(b);
+    r.generation.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Remembers `conn`, the shared connection `orb`'s cache just gave a call to `b`, for the
+/// next calls of `r` — unless `r` was bound elsewhere meanwhile.
+fn remember(orb: &OrbShared, r: &RefInner, b: &Arc<Binding>, conn: &Arc<ClientConnection>) {
+    let mut slot = r.binding.lock();
+    if slot.binding.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, b)) {
+        slot.conn = orb.cache.remember(conn);
+        r.generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// How to name the target in a request (a server may ask for another form).
@@ -545,31 +648,47 @@ impl std::ops::Deref for Conn {
 ///
 /// A connect is bounded by the call's `deadline` too; one that gives up there is the call
 /// timing out (TIMEOUT, COMPLETED_NO: nothing was sent), not a server refusing it.
+///
+/// The shared connection of a call outside every band is the one `recalled` names when it
+/// is still usable — as the cache would find it, without the cache's lock and lookup —
+/// else the cache's (connecting or replacing a broken one as ever), remembered in `r` for
+/// the next calls.
 fn connection(
     orb: &OrbShared,
-    b: &Binding,
-    deadline: Option<Instant>,
+    r: &RefInner,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
+    deadline: &Deadline,
 ) -> Result<Conn, SystemException> {
     let idle = super::wants_idle_connection();
     let priority = call_priority(b);
+    // Asked of the cache only where it may connect (the connect being the call's first
+    // wait): not of a recalled connection.
+    let deadline_now = || deadline.instant();
     let conn = match priority_band(orb, priority) {
         None if idle => orb
             .cache
-            .get_idle_within(&b.endpoint, b.dialect, deadline)
+            .get_idle_within(&b.endpoint, b.dialect, deadline_now())
             .map(Conn::Idle),
-        None => orb
-            .cache
-            .get_within(&b.endpoint, b.dialect, deadline)
-            .map(Conn::Shared),
+        None => match recalled.filter(|c| orb.cache.recalled_usable(c)) {
+            Some(c) => Ok(Conn::Shared(c)),
+            None => orb
+                .cache
+                .get_within(&b.endpoint, b.dialect, deadline_now())
+                .map(|c| {
+                    remember(orb, r, b, &c);
+                    Conn::Shared(c)
+                }),
+        },
         Some(band) => {
             let banded = |endpoint: &Endpoint, dialect: Dialect| {
                 if idle {
                     orb.cache
-                        .get_idle_banded_within(endpoint, dialect, band, deadline)
+                        .get_idle_banded_within(endpoint, dialect, band, deadline_now())
                         .map(Conn::Idle)
                 } else {
                     orb.cache
-                        .get_banded_within(endpoint, dialect, band, deadline)
+                        .get_banded_within(endpoint, dialect, band, deadline_now())
                         .map(Conn::Shared)
                 }
             };
@@ -594,7 +713,7 @@ fn connection(
         // connect bounded by the connect timeout ends before the deadline, one bounded by
         // the deadline at it or after. (Looked at here, not before: the usual call finds its
         // connection in the cache and should not pay a clock read for this.)
-        let bounded_by_deadline = deadline.is_some_and(|d| Instant::now() >= d);
+        let bounded_by_deadline = deadline.has_passed();
         if timed_out && bounded_by_deadline {
             with_peer(
                 SystemException::new(
@@ -616,11 +735,13 @@ fn connection(
 /// ([`crate::transport::ConnectionCache::oneway_route`]).
 fn oneway_connection(
     orb: &OrbShared,
-    b: &Binding,
-    deadline: Option<Instant>,
+    r: &RefInner,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
+    deadline: &Deadline,
 ) -> Result<Conn, SystemException> {
     if !super::wants_idle_connection() {
-        return connection(orb, b, deadline);
+        return connection(orb, r, b, recalled, deadline);
     }
     // Routes are per band too: a band's oneways stay on its connections.
     let band = priority_band(orb, call_priority(b));
@@ -632,39 +753,43 @@ fn oneway_connection(
         cache.set_oneway_route(&b.endpoint, b.dialect, band, &b.key, &c);
         return Ok(Conn::Shared(c));
     }
-    let conn = connection(orb, b, deadline)?;
+    let conn = connection(orb, r, b, None, deadline)?;
     cache.set_oneway_route(&b.endpoint, b.dialect, band, &b.key, &conn);
     Ok(conn)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn attempt(
     orb: &OrbShared,
     r: &RefInner,
-    b: &Binding,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Attempt, (SystemException, bool)> {
-    let (conn, id, request) = prepare(orb, r, b, addressing, deadline, operation, args)?;
-    let result = conn.call(id, &request, deadline);
+    let (conn, id, request) = prepare(orb, r, b, recalled, addressing, deadline, operation, args)?;
+    let result = conn.call_bounded(id, &request, deadline);
     buffers::give(orb.options.allocator, request);
     received(orb, b, &conn, result)
 }
 
 /// An attempt's first half: the connection, the request id and the encoded request, with
 /// the oneways batched before it written first.
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     orb: &OrbShared,
     r: &RefInner,
-    b: &Binding,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(Conn, u32, Vec<u8>), (SystemException, bool)> {
     let no_retry = |e| (e, false);
-    let conn = connection(orb, b, deadline).map_err(no_retry)?;
+    let conn = connection(orb, r, b, recalled, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
     record_binding(b, &conn, id);
     let target = target(r, b, addressing).map_err(no_retry)?;
@@ -767,8 +892,8 @@ fn flush_oneways(orb: &OrbShared, conn: &Arc<ClientConnection>) {
 /// connection failed before the request could run.
 struct Retries {
     /// When the call's reply must have come: every attempt's, connect included, so that a
-    /// retry does not start the timeout over.
-    deadline: Option<Instant>,
+    /// retry does not start the timeout over (fixed at the call's first wait).
+    deadline: Deadline,
     forwards: usize,
     retried: bool,
     addressing: Addressing,
@@ -776,7 +901,7 @@ struct Retries {
 }
 
 impl Retries {
-    fn new(deadline: Option<Instant>) -> Retries {
+    fn new(deadline: Deadline) -> Retries {
         Retries {
             deadline,
             forwards: 0,
@@ -805,7 +930,7 @@ impl Retries {
                         CompletionStatus::No,
                     ));
                 }
-                *r.binding.lock() = Some(Arc::new(bind(orb, &ior)?));
+                rebind(r, Some(Arc::new(bind(orb, &ior)?)));
                 Ok(None)
             }
             Ok(Attempt::Readdress(a)) if !self.readdressed => {
@@ -820,17 +945,17 @@ impl Retries {
                 if forwarded && e.completed == CompletionStatus::No {
                     // §15.4.4: a forwarded location that fails sends the client back to
                     // the original one.
-                    *r.binding.lock() = None;
+                    rebind(r, None);
                     self.forwards = MAX_FORWARDS;
                     return Ok(None);
                 }
-                let expired = self.deadline.is_some_and(|d| Instant::now() >= d);
+                let expired = self.deadline.has_passed();
                 if retryable && !self.retried && !expired {
                     self.retried = true;
                     if matches!(b.endpoint, Endpoint::Shmiop { .. } | Endpoint::Uiop { .. }) {
                         // A local transport that failed: choose again, so that one which
                         // cannot be connected any more gives way to the next.
-                        *r.binding.lock() = None;
+                        rebind(r, None);
                     }
                     return Ok(None);
                 }
@@ -846,20 +971,21 @@ fn run<T>(
     mut once: impl FnMut(
         &OrbShared,
         &RefInner,
-        &Binding,
+        &Arc<Binding>,
+        Option<Arc<ClientConnection>>,
         Addressing,
-        Option<Instant>,
+        &Deadline,
     ) -> Result<Attempt, (SystemException, bool)>,
-    mut done: impl FnMut(Attempt) -> Option<T>,
+    mut done: impl FnMut(Attempt, &Arc<OrbShared>) -> Option<T>,
 ) -> Result<T, SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
     let orb = Orb::of(obj)?;
     let mut retries = Retries::new(deadline(&orb, r));
     loop {
-        let b = current_binding(&orb, r)?;
-        let outcome = once(&orb, r, &b, retries.addressing, retries.deadline);
+        let Bound { b, recalled } = current_binding(&orb, r)?;
+        let outcome = once(&orb, r, &b, recalled, retries.addressing, &retries.deadline);
         if let Some(answer) = retries.after(&orb, r, &b, outcome)? {
-            return done(answer).ok_or_else(bad_reply);
+            return done(answer, &orb).ok_or_else(bad_reply);
         }
     }
 }
@@ -890,19 +1016,22 @@ pub(crate) fn invoke(
     let _entered = span.enter();
     let result = run(
         obj,
-        |orb, r, b, a, deadline| attempt(orb, r, b, a, deadline, operation, args),
-        |a| match a {
-            Attempt::Done(reply) => Some(reply),
+        |orb, r, b, recalled, a, deadline| {
+            attempt(orb, r, b, recalled, a, deadline, operation, args)
+        },
+        |a, orb| match a {
+            Attempt::Done(reply) => {
+                // References in the reply belong to the ORB that received it. (Said with
+                // the ORB the call already holds: another `Orb::of` would be two more
+                // locked read-modify-writes per call.)
+                super::decoding_reply_of(orb);
+                Some(reply)
+            }
             _ => None,
         },
     );
     record_outcome(obj, &span, operation, &result);
-    let reply = result?;
-    // References in the reply belong to the ORB that received it.
-    if let Ok(orb) = Orb::of(obj) {
-        super::decoding_reply_of(&orb);
-    }
-    Ok(reply)
+    result
 }
 
 /// A twoway request whose reply is a future: see [`ObjectRef::invoke_async`]. The same
@@ -917,11 +1046,22 @@ pub(crate) async fn invoke_async(
     let result = async {
         let r = obj.inner().ok_or_else(nil_reference)?;
         let orb = Orb::of(obj)?;
-        let mut retries = Retries::new(deadline(&orb, r));
+        // Fixed now: a future's wait for its reply is bounded by an instant.
+        let mut retries = Retries::new(Deadline::at(deadline(&orb, r).instant()));
         loop {
-            let b = current_binding(&orb, r)?;
-            let (addressing, deadline) = (retries.addressing, retries.deadline);
-            let outcome = match prepare(&orb, r, &b, addressing, deadline, operation, args) {
+            let Bound { b, recalled } = current_binding(&orb, r)?;
+            let (addressing, deadline) = (retries.addressing, retries.deadline.instant());
+            let prepared = prepare(
+                &orb,
+                r,
+                &b,
+                recalled,
+                addressing,
+                &Deadline::at(deadline),
+                operation,
+                args,
+            );
+            let outcome = match prepared {
                 Ok((conn, id, request)) => {
                     let pending = conn.call_async(id, &request, deadline);
                     buffers::give(orb.options.allocator, request);
@@ -1021,7 +1161,7 @@ pub(crate) fn invoke_oneway(
     let deadline = deadline(&orb, r);
     let mut retried = false;
     loop {
-        let b = current_binding(&orb, r)?;
+        let Bound { b, recalled } = current_binding(&orb, r)?;
         let encode = |conn: &ClientConnection| {
             let id = conn.next_request_id();
             let first = conn.claim_first_request();
@@ -1062,11 +1202,11 @@ pub(crate) fn invoke_oneway(
                 sent.err().map(|(e, conn)| (e, Conn::Shared(conn)))
             }
             None => {
-                let conn = oneway_connection(&orb, &b, deadline)?;
+                let conn = oneway_connection(&orb, r, &b, recalled, &deadline)?;
                 let request = encode(&conn)?;
                 let sent = match &orb.oneways {
                     Some(batcher) => batcher.push(&conn, band, &request),
-                    None => conn.send_oneway_within(&request, deadline),
+                    None => conn.send_oneway_bounded(&request, &deadline),
                 };
                 buffers::give(orb.options.allocator, request);
                 sent.err().map(|e| (e, conn))
@@ -1086,7 +1226,7 @@ pub(crate) fn invoke_oneway(
 
 /// A LocateRequest: see [`ObjectRef::locate`].
 pub(crate) fn locate(obj: &ObjectRef) -> Result<bool, SystemException> {
-    run(obj, locate_once, |a| match a {
+    run(obj, locate_once, |a, _| match a {
         Attempt::Done(_) => Some(true),
         Attempt::Unknown => Some(false),
         _ => None,
@@ -1096,12 +1236,13 @@ pub(crate) fn locate(obj: &ObjectRef) -> Result<bool, SystemException> {
 fn locate_once(
     orb: &OrbShared,
     r: &RefInner,
-    b: &Binding,
+    b: &Arc<Binding>,
+    recalled: Option<Arc<ClientConnection>>,
     addressing: Addressing,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
 ) -> Result<Attempt, (SystemException, bool)> {
     let no_retry = |e| (e, false);
-    let conn = connection(orb, b, deadline).map_err(no_retry)?;
+    let conn = connection(orb, r, b, recalled, deadline).map_err(no_retry)?;
     let id = conn.next_request_id();
     let header = Header::LocateRequest(LocateRequestHeader {
         request_id: id,
@@ -1117,7 +1258,7 @@ fn locate_once(
         .and_then(MessageWriter::finish)
         .map_err(|_| no_retry(bad_reply()))?;
     flush_oneways(orb, &conn);
-    let frame = conn.call(id, &request, deadline).map_err(|e| {
+    let frame = conn.call_bounded(id, &request, deadline).map_err(|e| {
         orb.cache.discard(&conn);
         (transport_exception(&e, &b.endpoint), e.is_retryable())
     })?;

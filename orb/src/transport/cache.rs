@@ -11,7 +11,7 @@ use super::TransportError;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,31 @@ pub struct ConnectionCache {
     /// call does not take its lock.
     any_passed_over: AtomicBool,
     hasher: std::collections::hash_map::RandomState,
+    /// Which cache this is, for [`Remembered`]: a caller's memory names the cache it came
+    /// from, so that it is never taken for another's (a reference tied to no ORB calls
+    /// through the ORB of the calling thread, which may differ from call to call).
+    id: CacheId,
+}
+
+/// A cache's identity, unique in the process (never reused, unlike an address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CacheId(u64);
+
+impl Default for CacheId {
+    fn default() -> CacheId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        CacheId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A caller's memory of the shared unbanded connection a cache gave it
+/// ([`ConnectionCache::remember`]), so that its next call can take that connection again
+/// without the cache's lock and hash lookup ([`ConnectionCache::recall`]). Weak: it keeps no
+/// connection alive, dead or not; the cache alone owns its connections.
+#[derive(Clone, Debug, Default)]
+pub struct Remembered {
+    cache: Option<CacheId>,
+    conn: Weak<ClientConnection>,
 }
 
 /// How long an endpoint a caller can do without is passed over after a connect to it failed:
@@ -128,7 +153,38 @@ impl ConnectionCache {
             passed_over: Mutex::new(HashMap::new()),
             any_passed_over: AtomicBool::new(false),
             hasher: Default::default(),
+            id: CacheId::default(),
         }
+    }
+
+    /// A memory of `conn`, a connection [`ConnectionCache::get`] (or `get_within`) of this
+    /// cache just gave, for [`ConnectionCache::recall`].
+    pub fn remember(&self, conn: &Arc<ClientConnection>) -> Remembered {
+        Remembered {
+            cache: Some(self.id),
+            conn: Arc::downgrade(conn),
+        }
+    }
+
+    /// The connection `remembered` names, if this cache gave it and it is still there;
+    /// [`ConnectionCache::recalled_usable`] then says whether the cache would give it again.
+    /// Cheap (no lock, no hash): meant to be called under the caller's own lock, and the
+    /// check, which may read the connection, outside it.
+    pub fn recall(&self, remembered: &Remembered) -> Option<Arc<ClientConnection>> {
+        if remembered.cache != Some(self.id) {
+            return None;
+        }
+        remembered.conn.upgrade()
+    }
+
+    /// Whether a connection [`ConnectionCache::recall`] gave is the one
+    /// [`ConnectionCache::get`] would give now for its endpoint and dialect: exactly when it
+    /// is usable, the very check `get` makes of its shared connection. The cache replaces or
+    /// drops a shared connection only once it is unusable or closed (a broken one, one
+    /// discarded, removed or cleared: all closed, for good), so one still usable is still
+    /// the shared one; one that is not goes back to `get`, which replaces it as ever.
+    pub fn recalled_usable(&self, conn: &ClientConnection) -> bool {
+        conn.is_usable()
     }
 
     /// The connection the last oneways to the object `key` at `endpoint` went on (those of

@@ -278,6 +278,64 @@ fn read_timeout_fits(set: Option<Duration>, wanted: Option<Duration>) -> bool {
 /// back-to-back calls (closer than this) skip it.
 const IDLE_CHECK_AFTER: Duration = Duration::from_millis(1);
 
+/// When a call gives up waiting: never, at a given instant, or a timeout counted from the
+/// call's first wait — for its connection, for another writer, for room in the socket or
+/// ring, for its reply — the instant fixed then and kept for the call's later waits. A call
+/// that never has to wait (a oneway the ring takes at once) so reads no clock for its
+/// bound: that read was a tenth of a SHMIOP oneway's client-side work.
+#[derive(Debug, Default)]
+pub struct Deadline {
+    /// The timeout still to be turned into an instant, at the first wait.
+    timeout: Option<Duration>,
+    at: std::cell::Cell<Option<Instant>>,
+}
+
+impl Deadline {
+    /// No deadline: waits for ever.
+    pub fn none() -> Deadline {
+        Deadline::default()
+    }
+
+    /// At `at` (none for `None`).
+    pub fn at(at: Option<Instant>) -> Deadline {
+        Deadline {
+            timeout: None,
+            at: std::cell::Cell::new(at),
+        }
+    }
+
+    /// `timeout` after the first wait of the call.
+    pub fn from_first_wait(timeout: Duration) -> Deadline {
+        Deadline {
+            timeout: Some(timeout),
+            at: std::cell::Cell::new(None),
+        }
+    }
+
+    /// The instant, fixed now if it counts from the first wait and was not yet: to be asked
+    /// when the call is about to wait.
+    pub fn instant(&self) -> Option<Instant> {
+        self.instant_from(Instant::now)
+    }
+
+    /// [`instant`](Self::instant), with `now` the clock read if it has to be fixed (one the
+    /// caller reads anyway).
+    fn instant_from(&self, now: impl FnOnce() -> Instant) -> Option<Instant> {
+        if let Some(at) = self.at.get() {
+            return Some(at);
+        }
+        // A timeout too long for an instant is none.
+        let at = now().checked_add(self.timeout?)?;
+        self.at.set(Some(at));
+        Some(at)
+    }
+
+    /// Whether it has passed: never for one not fixed yet (the call has not waited).
+    pub fn has_passed(&self) -> bool {
+        self.at.get().is_some_and(|d| Instant::now() >= d)
+    }
+}
+
 impl ClientConnection {
     /// Connects to `endpoint`, which speaks `dialect` (GIOP-lite only if the server's
     /// listener was configured for it: the bytes are never probed to find out).
@@ -407,7 +465,12 @@ impl ClientConnection {
     /// True exactly once per connection: for the request that carries what GIOP sends once
     /// per connection (the CodeSets service context, §13.10.2.5).
     pub fn claim_first_request(&self) -> bool {
-        !self.first_claimed.swap(true, Ordering::AcqRel)
+        // Looked at before it is claimed: every request but the first finds it claimed, and a
+        // plain load spares them the locked swap (a read-modify-write is a fair part of a
+        // SHMIOP oneway's client-side work). Once claimed it stays so; racing first requests
+        // still settle it with the swap.
+        !self.first_claimed.load(Ordering::Relaxed)
+            && !self.first_claimed.swap(true, Ordering::AcqRel)
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -475,6 +538,16 @@ impl ClientConnection {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<(), TransportError> {
+        self.send_oneway_bounded(request, &Deadline::at(deadline))
+    }
+
+    /// [`send_oneway_within`](Self::send_oneway_within), the deadline maybe counting from
+    /// the first wait.
+    pub fn send_oneway_bounded(
+        &self,
+        request: &[u8],
+        deadline: &Deadline,
+    ) -> Result<(), TransportError> {
         // Whether the connection is closed is looked at where the oneway is counted.
         self.write_counted(&[request], Written::Oneway, deadline)
             .map_err(WriteFailure::into_error)
@@ -538,12 +611,31 @@ impl ClientConnection {
         self.call_vectored(request_id, &[request], deadline)
     }
 
+    /// [`call`](Self::call) until `deadline`, which may count from the call's first wait.
+    pub fn call_bounded(
+        &self,
+        request_id: u32,
+        request: &[u8],
+        deadline: &Deadline,
+    ) -> Result<Frame, TransportError> {
+        self.call_segments(request_id, &[request], deadline)
+    }
+
     /// [`call`](Self::call) with the request in segments, gathered into vectored writes.
     pub fn call_vectored(
         &self,
         request_id: u32,
         segments: &[&[u8]],
         deadline: Option<Instant>,
+    ) -> Result<Frame, TransportError> {
+        self.call_segments(request_id, segments, &Deadline::at(deadline))
+    }
+
+    fn call_segments(
+        &self,
+        request_id: u32,
+        segments: &[&[u8]],
+        deadline: &Deadline,
     ) -> Result<Frame, TransportError> {
         let wake = self.register(request_id, |st| {
             let cv: Arc<Condvar> = st.spare.pop().unwrap_or_default();
@@ -572,7 +664,7 @@ impl ClientConnection {
                 (),
             )
         })?;
-        self.write_request(request_id, &[request], deadline)?;
+        self.write_request(request_id, &[request], &Deadline::at(deadline))?;
         Ok(PendingReply {
             conn: self.clone(),
             id: request_id,
@@ -616,7 +708,7 @@ impl ClientConnection {
         &self,
         request_id: u32,
         segments: &[&[u8]],
-        deadline: Option<Instant>,
+        deadline: &Deadline,
     ) -> Result<(), TransportError> {
         if let Err(failure) = self.write_counted(segments, Written::Request(request_id), deadline) {
             let mut st = self.state.lock();
@@ -634,7 +726,7 @@ impl ClientConnection {
     /// Writes a whole message or breaks the connection: a partial message cannot be taken
     /// back, so nothing else could follow it.
     fn write(&self, segments: &[&[u8]]) -> Result<(), CloseCause> {
-        self.write_counted(segments, Written::Other, None)
+        self.write_counted(segments, Written::Other, &Deadline::none())
             .map_err(|f| match f {
                 WriteFailure::Closed(cause) => cause,
                 // Only a deadline ends a write this way, and there is none.
@@ -648,16 +740,19 @@ impl ClientConnection {
         &self,
         segments: &[&[u8]],
         what: Written,
-        deadline: Option<Instant>,
+        deadline: &Deadline,
     ) -> Result<(), WriteFailure> {
-        let mut writing = match deadline {
-            None => self.write.lock(),
+        let mut writing = match self.write.try_lock() {
+            Some(w) => w,
             // Behind a writer the socket does not take (a peer that stopped reading, a link
             // that went away), a call waits no longer than its deadline.
-            Some(d) => self
-                .write
-                .try_lock_until(d)
-                .ok_or(WriteFailure::NotInTime)?,
+            None => match deadline.instant() {
+                None => self.write.lock(),
+                Some(d) => self
+                    .write
+                    .try_lock_until(d)
+                    .ok_or(WriteFailure::NotInTime)?,
+            },
         };
         match what {
             Written::Request(id) => {
@@ -687,9 +782,13 @@ impl ClientConnection {
             // The channel bounds the message itself, by the deadline or its write timeout from
             // its first wait, whichever comes first: a message the ring has room for reads no
             // clock (a clock read is a fair part of a oneway's time here).
-            (c.write_all_at(cursor, segments, deadline), None)
+            (
+                c.write_all_at_until(cursor, segments, || deadline.instant()),
+                None,
+            )
         } else {
             let started = Instant::now();
+            let deadline = deadline.instant_from(|| started);
             (
                 self.write_socket(timeout, segments, deadline, started),
                 Some(started),
@@ -707,12 +806,13 @@ impl ClientConnection {
                 );
                 // The caller's deadline rather than the connection's own limit ended it: the
                 // call timed out (the connection is gone all the same, a message cut short).
-                let deadline_first = deadline.is_some_and(|d| match started {
-                    Some(started) => self.write_timeout.is_none_or(|w| d < started + w),
-                    // Not known when the write started: the deadline ended it if it passed.
-                    None => d <= Instant::now(),
-                });
-                if timed_out && deadline_first {
+                let deadline_first = timed_out
+                    && deadline.instant().is_some_and(|d| match started {
+                        Some(started) => self.write_timeout.is_none_or(|w| d < started + w),
+                        // Not known when the write started: the deadline ended it if it passed.
+                        None => d <= Instant::now(),
+                    });
+                if deadline_first {
                     return Err(WriteFailure::NotInTime);
                 }
                 Err(WriteFailure::Closed(cause))
@@ -768,12 +868,7 @@ impl ClientConnection {
         written
     }
 
-    fn wait(
-        &self,
-        id: u32,
-        wake: &Condvar,
-        deadline: Option<Instant>,
-    ) -> Result<Frame, TransportError> {
+    fn wait(&self, id: u32, wake: &Condvar, deadline: &Deadline) -> Result<Frame, TransportError> {
         // From here on the request is all out: a failure leaves its completion MAYBE.
         let mut st = self.state.lock();
         loop {
@@ -794,6 +889,8 @@ impl ClientConnection {
                 return Err(TransportError::Closed { sent: true, cause });
             }
             let now = Instant::now();
+            // The reply's wait is (nearly always) the call's first: its bound starts here.
+            let deadline = deadline.instant_from(|| now);
             let remaining = match deadline {
                 Some(d) if d <= now => {
                     st.remove(id);
@@ -1152,6 +1249,29 @@ impl Drop for ClientConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_from_the_first_wait_is_fixed_there_once() {
+        let t = Duration::from_secs(30);
+        let d = Deadline::from_first_wait(t);
+        // Not waited yet: not passed, whatever the time.
+        assert!(!d.has_passed());
+        let first = Instant::now();
+        let at = d.instant_from(|| first).unwrap();
+        assert_eq!(at, first + t);
+        // Later waits keep the instant fixed at the first.
+        assert_eq!(d.instant_from(|| first + t), Some(at));
+        assert_eq!(d.instant(), Some(at));
+        assert!(!d.has_passed());
+
+        let past = Deadline::at(Some(first));
+        assert_eq!(past.instant(), Some(first));
+        assert!(past.has_passed());
+        assert_eq!(Deadline::none().instant(), None);
+        assert!(!Deadline::none().has_passed());
+        // A timeout too long for an instant is none, not a panic.
+        assert_eq!(Deadline::from_first_wait(Duration::MAX).instant(), None);
+    }
 
     #[test]
     fn the_read_timeout_is_set_again_only_when_it_no_longer_fits() {

@@ -69,8 +69,8 @@ mod endpoint;
 mod server;
 mod stream;
 
-pub use cache::{ConnectionCache, IdleConnection};
-pub use client::{ClientConnection, ClientOptions, PendingReply};
+pub use cache::{ConnectionCache, IdleConnection, Remembered};
+pub use client::{ClientConnection, ClientOptions, Deadline, PendingReply};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{
     AdaptivePolicy, Attachment, ConnectionHandle, ConnectionId, Handler, ListenerSpec, Server,
