@@ -173,12 +173,16 @@ fn allocations_between(server: Orb, client: Orb, label: &str) -> usize {
     n
 }
 
-/// The count is of the whole process: the tests take turns.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
+/// The count is of the whole process, the test harness's own threads included: one test
+/// runs both checks in turn, so that no other test starts or ends (and the harness notes it)
+/// while one counts.
 #[test]
-fn steady_state_twoway_calls_do_not_allocate() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+fn steady_state_calls_do_not_allocate() {
+    twoway_calls_do_not_allocate();
+    banded_calls_do_not_allocate();
+}
+
+fn twoway_calls_do_not_allocate() {
     TRACE.store(
         std::env::var_os("RTORB_ALLOC_TRACE").is_some(),
         Ordering::Relaxed,
@@ -206,9 +210,7 @@ fn steady_state_twoway_calls_do_not_allocate() {
     }
 }
 
-#[test]
-fn steady_state_banded_calls_do_not_allocate() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+fn banded_calls_do_not_allocate() {
     TRACE.store(
         std::env::var_os("RTORB_ALLOC_TRACE").is_some(),
         Ordering::Relaxed,

@@ -223,6 +223,11 @@ impl LanePool {
             allocator,
             dynamic_idle,
         };
+        // The static threads are running, set up, when the pool is returned: a thread that
+        // the system starts late would otherwise make its set-up (its name, buffers, native
+        // priority) in the middle of the first requests.
+        let (ready, set_up) = std::sync::mpsc::channel();
+        let mut started = 0;
         for lane in &pool.lanes {
             for i in 0..lane.config.static_threads {
                 let mut state = lane.queue.state.lock();
@@ -231,7 +236,17 @@ impl LanePool {
                     lane,
                     &mut state,
                     format!("orb-lane-{}-{i}", lane.config.lane_priority),
+                    Some(ready.clone()),
                 )?;
+                started += 1;
+            }
+        }
+        drop(ready);
+        for _ in 0..started {
+            // An error: every thread that had not said so yet has ended (a panic in its
+            // set-up); there is nothing more to wait for.
+            if set_up.recv().is_err() {
+                break;
             }
         }
         Ok(pool)
@@ -239,14 +254,22 @@ impl LanePool {
 
     /// Starts a thread for `lane`, counted in its `state` (whose lock the caller holds, so
     /// that a stop cannot come between the decision and the thread's handle being kept).
-    fn spawn(&self, lane: &Lane, state: &mut LaneState, name: String) -> std::io::Result<()> {
+    ///
+    /// The thread says on `ready`, if given, when it is set up and about to take work.
+    fn spawn(
+        &self,
+        lane: &Lane,
+        state: &mut LaneState,
+        name: String,
+        ready: Option<std::sync::mpsc::Sender<()>>,
+    ) -> std::io::Result<()> {
         let (q, threads, allocator) = (lane.queue.clone(), self.threads.clone(), self.allocator);
         let (p, statics) = (lane.config.lane_priority, lane.config.static_threads);
         let shrink = (lane.config.dynamic_threads > 0).then_some((statics, self.dynamic_idle));
         let mut handles = self.threads.handles.lock();
         let t = std::thread::Builder::new().name(name).spawn(move || {
             threads.ids.lock().insert(std::thread::current().id());
-            lane_thread(p, &q, allocator, shrink);
+            lane_thread(p, &q, allocator, shrink, ready);
             threads.ids.lock().remove(&std::thread::current().id());
         })?;
         state.threads += 1;
@@ -286,7 +309,7 @@ impl LanePool {
             let n = state.next_dynamic;
             state.next_dynamic += 1;
             let name = format!("orb-lane-{}-d{n}", lane.config.lane_priority);
-            if self.spawn(lane, &mut state, name).is_ok() {
+            if self.spawn(lane, &mut state, name, None).is_ok() {
                 return;
             }
         }
@@ -347,11 +370,15 @@ fn lane_thread(
     q: &LaneQueue,
     allocator: AllocatorStrategy,
     shrink: Option<(u32, Duration)>,
+    ready: Option<std::sync::mpsc::Sender<()>>,
 ) {
     buffers::warm_up(allocator);
     super::mapping::apply_to_current_thread(p);
     super::enter_lane(p);
     debug_assert_eq!(RtCurrent::lane_priority(), Some(p));
+    if let Some(ready) = ready {
+        let _ = ready.send(());
+    }
     loop {
         let job = {
             let mut state = q.state.lock();
