@@ -20,9 +20,10 @@ use crate::giop::{
 };
 use crate::iop::ServiceId;
 use crate::ior::IiopProfile;
-use crate::poa::Decision;
+use crate::poa::{Decision, DispatchMemo};
 use crate::rt::lanes::LanePool;
 use crate::rt::{Priority, PriorityModelPolicy, RequestPriority, RtCurrent};
+use crate::servant::ServantRef;
 use crate::transport::{CloseCause, ConnectionHandle, ConnectionId, Dialect, Handler};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -33,6 +34,15 @@ use std::time::{Duration, Instant};
 
 /// How long a request waits for a holding POA manager before it is refused with TRANSIENT.
 const HOLD_LIMIT: Duration = Duration::from_secs(30);
+
+thread_local! {
+    /// The last dispatch decision this thread took (see [`DispatchMemo`]): a connection's
+    /// thread mostly serves the same object again and again, and taking the decision again
+    /// from here costs a load of the POA change count and a comparison of the key, instead
+    /// of the POA table's lock, the key's parse and the active object map's lookup.
+    static DISPATCH_MEMO: std::cell::RefCell<DispatchMemo<ServantRef>> =
+        const { std::cell::RefCell::new(DispatchMemo::new()) };
+}
 
 pub(crate) struct RequestHandler {
     orb: Weak<OrbShared>,
@@ -435,7 +445,12 @@ impl RequestHandler {
         codesets: CodeSets,
         out: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
-        let (servant, priority_model) = match orb.poas.dispatch_decision(key) {
+        let decision = DISPATCH_MEMO.with(|m| match m.try_borrow_mut() {
+            Ok(mut memo) => orb.poas.dispatch_decision_memo(key, &mut memo),
+            // Never: nothing this thread runs while it holds the memo looks again.
+            Err(_) => orb.poas.dispatch_decision(key),
+        });
+        let (servant, priority_model) = match decision {
             Decision::Dispatch(t) => (t.servant, t.priority_model),
             Decision::Reject(e) => return Err(e),
             Decision::Hold => {
