@@ -148,6 +148,9 @@ impl<'a> Message<'a> {
         check_size(bytes.len() - HEADER_LEN, h.size)?;
         let mut dec = Decoder::new_at(bytes, HEADER_LEN, h.order);
         dec.set_version(h.version).set_fragments(fragment_starts);
+        if h.msg_type == MsgType::REQUEST && h.version.minor >= 2 {
+            return decode_request_1_2(&mut dec, bytes, fragment_starts, &h);
+        }
         let (header, body_offset) = decode_giop_header(&mut dec, h.version, h.msg_type)
             .map_err(|e| GiopError::decode(h.msg_type, e))?;
         let msg = Message {
@@ -315,6 +318,53 @@ fn check_size(actual: usize, announced: u32) -> Result<(), GiopError> {
         });
     }
     Ok(())
+}
+
+/// A GIOP 1.2 Request, the message a server decodes most: [`decode_giop_header`]'s case, made
+/// into the message where it is decoded rather than moved out of a result into it (the header
+/// is some 200 octets, and the moves of the general path were a third of decoding a oneway).
+#[inline]
+fn decode_request_1_2<'a>(
+    dec: &mut Decoder<'a>,
+    bytes: &'a [u8],
+    fragment_starts: &'a [u32],
+    h: &GiopHeader,
+) -> Result<Message<'a>, GiopError> {
+    // The result is returned as it is made: no move of the message through another result.
+    let err = |e| GiopError::decode(MsgType::REQUEST, e);
+    let request_id = dec.read_ulong().field("request_id").map_err(err)?;
+    let response_flags = ResponseFlags(dec.read_octet().field("response_flags").map_err(err)?);
+    // The reserved octets are ignored on input: §15.4.2.1 only fixes them at zero for
+    // senders.
+    dec.skip(3).field("reserved").map_err(err)?;
+    let target = TargetAddress::decode(dec).field("target").map_err(err)?;
+    let operation = dec.read_string().field("operation").map_err(err)?;
+    let service_context = ServiceContexts::decode(dec)
+        .field("service_context")
+        .map_err(err)?;
+    // §15.4.2.2: the body is aligned on an 8-octet boundary; the padding exists only if a body
+    // does.
+    if !dec.is_empty() {
+        dec.align(8).field("body").map_err(err)?;
+    }
+    // A Request has a body: `check_no_body` has nothing to check.
+    Ok(Message {
+        bytes,
+        fragment_starts,
+        lite: false,
+        version: h.version,
+        order: h.order,
+        more_fragments: h.more_fragments,
+        body_offset: dec.position(),
+        header: Header::Request(RequestHeader {
+            request_id,
+            response_flags,
+            target,
+            operation,
+            service_context,
+            requesting_principal: &[],
+        }),
+    })
 }
 
 /// Decodes the message header after the 12-octet GIOP header; returns it and the body offset.
