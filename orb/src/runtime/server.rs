@@ -656,8 +656,9 @@ impl RequestHandler {
             Err(_) => false,
         };
         if !served {
-            // Not this lane's: the ordinary way, hand-off to the right lane included.
-            self.on_frame(conn, frame);
+            // Not this lane's: the ordinary way, hand-off to the right lane included (with
+            // the ORB and the guard this thread holds already).
+            self.frame_of(&orb, conn, frame);
         }
     }
 
@@ -749,12 +750,9 @@ impl Handler for LaneHandler {
     }
 }
 
-impl Handler for RequestHandler {
-    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
-        let Some(orb) = self.orb.upgrade() else {
-            return conn.close();
-        };
-        let _current = CurrentGuard::enter(&self.orb);
+impl RequestHandler {
+    /// A message of `orb`'s, read by a thread that holds it (and its [`CurrentGuard`]).
+    fn frame_of(&self, orb: &Arc<OrbShared>, conn: &ConnectionHandle, frame: Frame) {
         // -ORBtraceLevel 25: each message, as omniORB traces each send and receive.
         tracing::trace!(
             target: "orb::giop",
@@ -786,7 +784,7 @@ impl Handler for RequestHandler {
         if let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) {
             // Read here, run by the lane of the request's priority. Counted in (and its code
             // sets taken) here, in the order the connection delivers requests.
-            let priority = self.lane_request_priority(&orb, req, None);
+            let priority = self.lane_request_priority(orb, req, None);
             let counted = req.response_flags.response_expected();
             let Some(codesets) = self.begin(conn, &req.service_context, counted) else {
                 return;
@@ -811,12 +809,12 @@ impl Handler for RequestHandler {
                 let counted = req.response_flags.response_expected();
                 if let Some(codesets) = self.begin(conn, &req.service_context, counted) {
                     let priority = self.request_priority(req);
-                    self.serve_request(&orb, conn, &msg, req, codesets, priority);
+                    self.serve_request(orb, conn, &msg, req, codesets, priority);
                 }
             }
             Header::LocateRequest(l) => {
                 if self.begin(conn, &ServiceContexts::EMPTY, true).is_some() {
-                    self.locate(&orb, conn, &msg, l.request_id, &l.target);
+                    self.locate(orb, conn, &msg, l.request_id, &l.target);
                     self.end(conn);
                 }
             }
@@ -832,6 +830,16 @@ impl Handler for RequestHandler {
                 conn.close();
             }
         }
+    }
+}
+
+impl Handler for RequestHandler {
+    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
+        let Some(orb) = self.orb.upgrade() else {
+            return conn.close();
+        };
+        let _current = CurrentGuard::enter(&self.orb);
+        self.frame_of(&orb, conn, frame);
     }
 
     fn on_protocol_error(&self, conn: &ConnectionHandle, _error: &GiopError) {
