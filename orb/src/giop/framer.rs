@@ -190,7 +190,10 @@ impl Framer {
             let mut message = buffers::take(self.allocator);
             message.extend_from_slice(&self.buf[self.start..self.start + len]);
             self.start += len;
-            if let Some(frame) = self.frame(message, whole)? {
+            if self.is_whole(whole) {
+                return Ok(Some(self.whole_frame(message)));
+            }
+            if let Some(frame) = self.reassemble(message)? {
                 return Ok(Some(frame));
             }
         }
@@ -235,7 +238,10 @@ impl Framer {
             let mut message = buffers::take(self.allocator);
             message.extend_from_slice(&input[..len]);
             *input = &input[len..];
-            if let Some(frame) = self.frame(message, whole)? {
+            if self.is_whole(whole) {
+                return Ok(Some(self.whole_frame(message)));
+            }
+            if let Some(frame) = self.reassemble(message)? {
                 return Ok(Some(frame));
             }
         }
@@ -260,19 +266,30 @@ impl Framer {
         Ok((avail.len() >= len).then_some((len, whole)))
     }
 
-    /// A whole message taken off the stream, as a frame: `None` when it was a fragment of a
-    /// message still incomplete. `whole`: its header (checked already) says it is whole by
-    /// itself ([`Framer::announced`]).
-    fn frame(&mut self, message: Vec<u8>, whole: bool) -> Result<Option<Frame>, GiopError> {
-        // An unfragmented message while no fragmented one is in progress, as nearly all are:
-        // what the reassembler would hand back as it came, without parsing its header again.
-        if self.lite.is_some() || (whole && self.reassembler.in_progress() == 0) {
-            return Ok(Some(Frame {
-                bytes: Buffer::from_vec(message, self.allocator),
-                lite: self.lite,
-                fragment_starts: Vec::new(),
-            }));
+    /// Whether a message whose header says `whole` ([`Framer::announced`]) is a frame by
+    /// itself: it is unfragmented while no fragmented one is in progress, as nearly all
+    /// are (what the reassembler would hand back as it came, without parsing its header
+    /// again), or GIOP-lite, which has no fragments.
+    #[inline]
+    fn is_whole(&self, whole: bool) -> bool {
+        self.lite.is_some() || (whole && self.reassembler.in_progress() == 0)
+    }
+
+    /// The frame of a message [`Framer::is_whole`] says is one, made where the caller
+    /// returns it: a frame built here and moved out through another result was copied as
+    /// a whole union, across fields just written one by one (a store-forwarding stall).
+    #[inline(always)]
+    fn whole_frame(&self, message: Vec<u8>) -> Frame {
+        Frame {
+            bytes: Buffer::from_vec(message, self.allocator),
+            lite: self.lite,
+            fragment_starts: Vec::new(),
         }
+    }
+
+    /// A message that is, or may be, part of a fragmented one, through the reassembler: the
+    /// whole message it completes, or `None` while more fragments are to come.
+    fn reassemble(&mut self, message: Vec<u8>) -> Result<Option<Frame>, GiopError> {
         // An unfragmented message comes back as it went in; a reassembled one is the first
         // fragment's buffer, grown.
         match self.reassembler.push(message) {
