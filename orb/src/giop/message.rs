@@ -361,9 +361,22 @@ fn decode_request_1_2<'a>(
         }
         _ => None,
     };
-    let (Some(key), Ok(operation)) = (key, dec.read_string()) else {
+    // The operation as `read_string` reads an ASCII name (the same octets: a string is an
+    // octet sequence ending in NUL), borrowed; anything else goes the general way. Its
+    // result came back through memory, a Cow and an error, and stalled on its first load.
+    let operation = dec
+        .read_octet_seq()
+        .ok()
+        .and_then(|raw| match raw.split_last() {
+            Some((&0, text)) if text.is_ascii() && !text.contains(&0) => {
+                std::str::from_utf8(text).ok()
+            }
+            _ => None,
+        });
+    let (Some(key), Some(operation)) = (key, operation) else {
         return decode_general(bytes, fragment_starts, h);
     };
+    let operation = Cow::Borrowed(operation);
     // No service context, as in most requests: nothing to check, and no result of
     // ServiceContexts' own decoding to move (the same stalls as the target's). Else that
     // decoding, from where the list starts.
