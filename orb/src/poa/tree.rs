@@ -463,6 +463,37 @@ impl<S: WeakServant> DispatchMemo<S> {
 }
 
 impl<S: Clone + ServantIdentity + WeakServant> PoaTree<S> {
+    /// The servant and priority model `memo` holds for `key`, if it holds this tree's
+    /// decision to dispatch it and nothing has changed since: the request path's question,
+    /// answered with no more than it needs (a whole [`Decision`] assembled and moved out
+    /// cost a store-forwarding stall per request). `None`: ask
+    /// [`PoaTree::dispatch_decision_memo`].
+    #[inline]
+    pub(crate) fn remembered(
+        &self,
+        key: &[u8],
+        memo: &DispatchMemo<S>,
+    ) -> Option<(S, PriorityModelPolicy)> {
+        self.remembered_at(super::changes(), key, memo)
+    }
+
+    #[inline]
+    fn remembered_at(
+        &self,
+        now: u64,
+        key: &[u8],
+        memo: &DispatchMemo<S>,
+    ) -> Option<(S, PriorityModelPolicy)> {
+        if memo.changes == now
+            && std::ptr::eq(memo.tree.as_ptr(), Arc::as_ptr(&self.shared))
+            && memo.key.get(..memo.key_len) == Some(key)
+        {
+            let servant = memo.servant.as_ref().and_then(S::upgrade)?;
+            return Some((servant, memo.priority_model));
+        }
+        None
+    }
+
     /// [`PoaTree::dispatch_decision`], taken again from `memo` when it holds this tree's
     /// decision for this very key and nothing has changed since (see [`DispatchMemo`]); else
     /// looked up, and remembered if it is to dispatch.
@@ -475,19 +506,14 @@ impl<S: Clone + ServantIdentity + WeakServant> PoaTree<S> {
         // Read before looking, as for collocated calls: a change made during the lookup moves
         // the count past this, so the memo then misses.
         let now = super::changes();
-        if memo.changes == now
-            && std::ptr::eq(memo.tree.as_ptr(), Arc::as_ptr(&self.shared))
-            && memo.key.get(..memo.key_len) == Some(key)
-        {
-            if let Some(servant) = memo.servant.as_ref().and_then(S::upgrade) {
-                return Decision::Dispatch(Target {
-                    servant,
-                    poa: memo.poa,
-                    object_id: key.get(memo.object_id.0..memo.object_id.1).unwrap_or(&[]),
-                    default_servant: memo.default_servant,
-                    priority_model: memo.priority_model,
-                });
-            }
+        if let Some((servant, priority_model)) = self.remembered_at(now, key, memo) {
+            return Decision::Dispatch(Target {
+                servant,
+                poa: memo.poa,
+                object_id: key.get(memo.object_id.0..memo.object_id.1).unwrap_or(&[]),
+                default_servant: memo.default_servant,
+                priority_model,
+            });
         }
         let decision = self.shared.decide(key, true);
         match &decision {

@@ -441,6 +441,30 @@ impl RequestHandler {
         }
     }
 
+    /// The servant a request for `key` goes to and the priority model it runs under, as the
+    /// POA decides (and this thread's memo remembers); a holding manager is waited for.
+    #[inline(never)]
+    fn decide(
+        &self,
+        orb: &OrbShared,
+        key: &[u8],
+    ) -> Result<(ServantRef, PriorityModelPolicy), SystemException> {
+        let decision = DISPATCH_MEMO.with(|m| match m.try_borrow_mut() {
+            Ok(mut memo) => orb.poas.dispatch_decision_memo(key, &mut memo),
+            // Never: nothing this thread runs while it holds the memo looks again.
+            Err(_) => orb.poas.dispatch_decision(key),
+        });
+        Ok(match decision {
+            Decision::Dispatch(t) => (t.servant, t.priority_model),
+            Decision::Reject(e) => return Err(e),
+            Decision::Hold => {
+                wait_while_holding(orb, key)?;
+                let t = orb.poas.key_to_servant(key)?;
+                (t.servant, t.priority_model)
+            }
+        })
+    }
+
     fn dispatch(
         &self,
         orb: &OrbShared,
@@ -450,19 +474,14 @@ impl RequestHandler {
         codesets: CodeSets,
         out: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
-        let decision = DISPATCH_MEMO.with(|m| match m.try_borrow_mut() {
-            Ok(mut memo) => orb.poas.dispatch_decision_memo(key, &mut memo),
-            // Never: nothing this thread runs while it holds the memo looks again.
-            Err(_) => orb.poas.dispatch_decision(key),
+        let remembered = DISPATCH_MEMO.with(|m| {
+            m.try_borrow()
+                .ok()
+                .and_then(|memo| orb.poas.remembered(key, &memo))
         });
-        let (servant, priority_model) = match decision {
-            Decision::Dispatch(t) => (t.servant, t.priority_model),
-            Decision::Reject(e) => return Err(e),
-            Decision::Hold => {
-                wait_while_holding(orb, key)?;
-                let t = orb.poas.key_to_servant(key)?;
-                (t.servant, t.priority_model)
-            }
+        let (servant, priority_model) = match remembered {
+            Some(target) => target,
+            None => self.decide(orb, key)?,
         };
         // Without lanes, the request was entered at the ORB's model's priority, and its
         // object's POA, or the object, may declare another: it runs at the object's, taken

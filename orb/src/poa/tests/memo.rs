@@ -8,8 +8,19 @@ use crate::rt::{PriorityModel, PriorityModelPolicy};
 /// tree state: tests change the tree only between calls).
 #[track_caller]
 fn decide<'a>(t: &PoaTree<S>, key: &'a [u8], memo: &mut DispatchMemo<S>) -> Decision<'a, S> {
+    let remembered = t.remembered(key, memo);
     let d = t.dispatch_decision_memo(key, memo);
     let looked_up = t.dispatch_decision(key);
+    // What the request path takes from the memo alone, when it answers, is the lookup's.
+    if let Some((servant, priority_model)) = remembered {
+        match &looked_up {
+            Decision::Dispatch(b) => {
+                assert!(Arc::ptr_eq(&servant, &b.servant), "{servant:?} / {b:?}");
+                assert_eq!(priority_model, b.priority_model);
+            }
+            other => panic!("the memo answered {servant:?} where the lookup says {other:?}"),
+        }
+    }
     match (&d, &looked_up) {
         // The same servant, by identity, and the same everything else.
         (Decision::Dispatch(a), Decision::Dispatch(b)) => {
