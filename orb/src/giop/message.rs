@@ -240,6 +240,7 @@ impl<'a> Message<'a> {
 
     /// A decoder positioned at the body, aligned from the start of the message, with the
     /// message's byte order and version (code sets are the caller's to set).
+    #[inline]
     pub fn body_decoder(&self) -> Decoder<'a> {
         let mut dec = Decoder::new_at(self.bytes, self.body_offset, self.order);
         dec.set_version(self.version)
