@@ -8,6 +8,7 @@ use orb::codegen::DispatchStatus;
 use orb::exception::{SystemException, SystemExceptionKind};
 use orb::giop::CompletionStatus;
 use orb::object::ReplyOutcome;
+use orb::poa::{IdAssignment, Lifespan, Policy};
 use orb::{CollocationStrategy, ObjectRef, Orb, OrbOptions, Servant, ServantRef};
 use std::any::Any;
 use std::io::{Read, Write};
@@ -246,6 +247,103 @@ fn deactivated_objects_and_poa_manager_states() {
     assert_eq!(
         add(&remote, 1, 1).unwrap_err().kind,
         SystemExceptionKind::OBJECT_NOT_EXIST
+    );
+}
+
+/// The servant a call reaches, told by the count it answers (each test servant's differs).
+fn count(obj: &ObjectRef) -> Result<u32, SystemException> {
+    obj.invoke("count", &|_| Ok(()))?
+        .normal_result(|d| d.read_ulong())
+}
+
+/// A servant whose `count` answers `n`.
+fn counting(n: u32) -> Arc<Calc> {
+    Arc::new(Calc {
+        bumps: AtomicU32::new(n),
+    })
+}
+
+/// The server's threads remember their last dispatch decision: every change made between two
+/// requests on one connection must still be seen by the second, as if nothing were
+/// remembered.
+#[test]
+fn every_poa_change_between_two_requests_on_a_connection_is_seen() {
+    let server = remote_orb();
+    let root = server.root_poa();
+    let poa = root
+        .create_poa(
+            "memo",
+            Some(root.manager().clone()),
+            &[
+                Policy::Lifespan(Lifespan::Persistent),
+                Policy::IdAssignment(IdAssignment::UserId),
+            ],
+        )
+        .unwrap();
+    let first = counting(1);
+    let obj = server
+        .activate_with_id(&poa, b"calc", first.clone())
+        .unwrap();
+    let (_client, remote) = client_ref(&obj);
+    assert_eq!(count(&remote).unwrap(), 1);
+    assert_eq!(count(&remote).unwrap(), 1);
+
+    // The manager's states, each between two requests that reached the object.
+    root.manager().discard_requests().unwrap();
+    let e = count(&remote).unwrap_err();
+    assert_eq!(
+        (e.kind, e.completed),
+        (SystemExceptionKind::TRANSIENT, CompletionStatus::No)
+    );
+    root.manager().activate().unwrap();
+    assert_eq!(count(&remote).unwrap(), 1);
+    root.manager().hold_requests().unwrap();
+    let waiter = {
+        let remote = remote.clone();
+        std::thread::spawn(move || count(&remote))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    root.manager().activate().unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), 1);
+
+    // Deactivated: not reached, and no longer held by the server.
+    poa.deactivate_object(b"calc").unwrap();
+    assert_eq!(
+        count(&remote).unwrap_err().kind,
+        SystemExceptionKind::OBJECT_NOT_EXIST
+    );
+    assert_eq!(Arc::strong_count(&first), 1);
+    // Reactivated under the same id with another servant: that one is reached.
+    let second: ServantRef = counting(2);
+    poa.activate_object_with_id(b"calc", second).unwrap();
+    assert_eq!(count(&remote).unwrap(), 2);
+    assert_eq!(count(&remote).unwrap(), 2);
+
+    // The POA destroyed: its objects are gone; re-created (persistent, same path), its new
+    // incarnation's object is reached through the same reference.
+    poa.destroy().unwrap();
+    assert_eq!(
+        count(&remote).unwrap_err().kind,
+        SystemExceptionKind::OBJECT_NOT_EXIST
+    );
+    let poa = root
+        .create_poa(
+            "memo",
+            Some(root.manager().clone()),
+            &[
+                Policy::Lifespan(Lifespan::Persistent),
+                Policy::IdAssignment(IdAssignment::UserId),
+            ],
+        )
+        .unwrap();
+    poa.activate_object_with_id(b"calc", counting(3)).unwrap();
+    assert_eq!(count(&remote).unwrap(), 3);
+
+    // The manager deactivated for good.
+    root.manager().deactivate().unwrap();
+    assert_eq!(
+        count(&remote).unwrap_err().kind,
+        SystemExceptionKind::OBJ_ADAPTER
     );
 }
 

@@ -154,9 +154,22 @@ impl Framer {
 
     /// The whole length of the message starting at `avail`, whose header is complete.
     fn announced_len(&self, avail: &[u8]) -> Result<u64, GiopError> {
+        self.announced(avail).map(|(len, _)| len)
+    }
+
+    /// [`Framer::announced_len`], and whether the message is whole by itself: neither a
+    /// Fragment, nor followed by any, nor a CancelRequest (which may end a fragmented
+    /// request), so that the reassembler has nothing to do with it when it holds nothing.
+    #[inline]
+    fn announced(&self, avail: &[u8]) -> Result<(u64, bool), GiopError> {
         match self.lite {
-            Some(order) => LiteHeader::parse(avail, order).map(|h| h.message_len()),
-            None => GiopHeader::parse(avail).map(|h| h.message_len()),
+            Some(order) => LiteHeader::parse(avail, order).map(|h| (h.message_len(), true)),
+            None => GiopHeader::parse(avail).map(|h| {
+                let whole = !h.more_fragments
+                    && h.msg_type != MsgType::FRAGMENT
+                    && h.msg_type != MsgType::CANCEL_REQUEST;
+                (h.message_len(), whole)
+            }),
         }
     }
 
@@ -167,7 +180,7 @@ impl Framer {
             if let Some(e) = &self.failed {
                 return Err(e.clone());
             }
-            let len = match self.complete_len(&self.buf[self.start..]) {
+            let (len, whole) = match self.complete_len(&self.buf[self.start..]) {
                 Ok(Some(len)) => len,
                 Ok(None) => return Ok(None),
                 Err(e) => return Err(self.fail(e)),
@@ -177,7 +190,10 @@ impl Framer {
             let mut message = buffers::take(self.allocator);
             message.extend_from_slice(&self.buf[self.start..self.start + len]);
             self.start += len;
-            if let Some(frame) = self.frame(message)? {
+            if self.is_whole(whole) {
+                return Ok(Some(self.whole_frame(message)));
+            }
+            if let Some(frame) = self.reassemble(message)? {
                 return Ok(Some(frame));
             }
         }
@@ -209,7 +225,7 @@ impl Framer {
                 *input = rest;
                 continue;
             }
-            let len = match self.complete_len(input) {
+            let (len, whole) = match self.complete_len(input) {
                 Ok(Some(len)) => len,
                 Ok(None) => {
                     // Part of a message: kept for the next read to complete.
@@ -222,7 +238,10 @@ impl Framer {
             let mut message = buffers::take(self.allocator);
             message.extend_from_slice(&input[..len]);
             *input = &input[len..];
-            if let Some(frame) = self.frame(message)? {
+            if self.is_whole(whole) {
+                return Ok(Some(self.whole_frame(message)));
+            }
+            if let Some(frame) = self.reassemble(message)? {
                 return Ok(Some(frame));
             }
         }
@@ -231,11 +250,12 @@ impl Framer {
     /// The length of the message at the start of `avail` if all of it is there; `None`
     /// while its header or body is incomplete. A header announcing more than the limit fails
     /// the stream (the caller's to record).
-    fn complete_len(&self, avail: &[u8]) -> Result<Option<usize>, GiopError> {
+    /// With the length, whether the message is whole by itself (see [`Framer::announced`]).
+    fn complete_len(&self, avail: &[u8]) -> Result<Option<(usize, bool)>, GiopError> {
         if avail.len() < self.header_len() {
             return Ok(None);
         }
-        let len = self.announced_len(avail)?;
+        let (len, whole) = self.announced(avail)?;
         if len > self.max_message_size as u64 {
             return Err(GiopError::MessageTooLarge {
                 size: len,
@@ -243,19 +263,33 @@ impl Framer {
             });
         }
         let len = len as usize;
-        Ok((avail.len() >= len).then_some(len))
+        Ok((avail.len() >= len).then_some((len, whole)))
     }
 
-    /// A whole message taken off the stream, as a frame: `None` when it was a fragment of a
-    /// message still incomplete.
-    fn frame(&mut self, message: Vec<u8>) -> Result<Option<Frame>, GiopError> {
-        if let Some(order) = self.lite {
-            return Ok(Some(Frame {
-                bytes: Buffer::from_vec(message, self.allocator),
-                lite: Some(order),
-                fragment_starts: Vec::new(),
-            }));
+    /// Whether a message whose header says `whole` ([`Framer::announced`]) is a frame by
+    /// itself: it is unfragmented while no fragmented one is in progress, as nearly all
+    /// are (what the reassembler would hand back as it came, without parsing its header
+    /// again), or GIOP-lite, which has no fragments.
+    #[inline]
+    fn is_whole(&self, whole: bool) -> bool {
+        self.lite.is_some() || (whole && self.reassembler.in_progress() == 0)
+    }
+
+    /// The frame of a message [`Framer::is_whole`] says is one, made where the caller
+    /// returns it: a frame built here and moved out through another result was copied as
+    /// a whole union, across fields just written one by one (a store-forwarding stall).
+    #[inline(always)]
+    fn whole_frame(&self, message: Vec<u8>) -> Frame {
+        Frame {
+            bytes: Buffer::from_vec(message, self.allocator),
+            lite: self.lite,
+            fragment_starts: Vec::new(),
         }
+    }
+
+    /// A message that is, or may be, part of a fragmented one, through the reassembler: the
+    /// whole message it completes, or `None` while more fragments are to come.
+    fn reassemble(&mut self, message: Vec<u8>) -> Result<Option<Frame>, GiopError> {
         // An unfragmented message comes back as it went in; a reassembled one is the first
         // fragment's buffer, grown.
         match self.reassembler.push(message) {

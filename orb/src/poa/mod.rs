@@ -68,6 +68,7 @@ pub use policy::{
     AomStrategy, IdAssignment, IdUniqueness, ImplicitActivation, Lifespan, Policies, Policy,
     RequestProcessing, ServantRetention,
 };
+pub(crate) use tree::DispatchMemo;
 pub use tree::{Decision, ObjectId, ObjectKey, Poa, PoaTree, Target, SYSTEM_ID_LEN};
 
 /// How the POA tells servants apart: UNIQUE_ID ("is this servant already active?") and
@@ -83,5 +84,25 @@ pub trait ServantIdentity {
 impl<T: ?Sized> ServantIdentity for Arc<T> {
     fn identity(&self) -> usize {
         Arc::as_ptr(self).cast::<()>() as usize
+    }
+}
+
+/// A servant handle that has a weak form: what a [`DispatchMemo`] keeps, so that remembering
+/// the last decision never keeps a deactivated servant alive (its destructor runs when the
+/// POA lets it go, as without the memo).
+pub trait WeakServant: Sized {
+    type Weak;
+    fn downgrade(&self) -> Self::Weak;
+    fn upgrade(weak: &Self::Weak) -> Option<Self>;
+}
+
+impl<T: ?Sized> WeakServant for Arc<T> {
+    type Weak = std::sync::Weak<T>;
+    fn downgrade(&self) -> Self::Weak {
+        Arc::downgrade(self)
+    }
+    #[inline]
+    fn upgrade(weak: &Self::Weak) -> Option<Self> {
+        weak.upgrade()
     }
 }

@@ -35,7 +35,7 @@ use super::key::{
 };
 use super::manager::{ManagerState, PoaManager};
 use super::policy::{Policies, Policy, RequestProcessing};
-use super::ServantIdentity;
+use super::{ServantIdentity, WeakServant};
 use crate::rt::{Priority, PriorityModel, PriorityModelPolicy};
 
 /// An object id (CORBA's `sequence<octet>`).
@@ -409,6 +409,140 @@ impl<S: Clone + ServantIdentity> PoaTree<S> {
         let removed = wk.remove(key);
         drop(wk);
         removed
+    }
+}
+
+/// The last decision to dispatch that a thread took, to take it again without the lookup:
+/// while the POA change count ([`super::changes`]) has not moved since, nothing the decision
+/// depended on has changed — no activation or deactivation, no POA created or destroyed, no
+/// manager transition, no default servant or well-known key set — so the same key gets the
+/// same answer (servant, POA, priority model). rtorb has no servant managers and counts no
+/// requests in progress per object, so a decision has no other inputs and no side effects.
+///
+/// The servant is kept weakly: a servant the POA lets go is dropped then, not when the thread
+/// next looks. The tree is kept weakly too, so that its address cannot be another tree's while
+/// the memo names it (well-known keys are the same octets in every tree).
+/// The longest key a [`DispatchMemo`] remembers: a system id's key (48 octets) with room for
+/// a persistent POA's path or a longer user id.
+const MEMO_KEY_MAX: usize = 128;
+
+pub(crate) struct DispatchMemo<S: WeakServant> {
+    /// The change count when the decision was taken; `u64::MAX`: none taken.
+    changes: u64,
+    tree: std::sync::Weak<TreeShared<S>>,
+    /// The key, in place: remembering one allocates nothing, not even on a thread's first
+    /// request (a pool's threads may serve their first while others are long warm). Keys
+    /// longer than this are looked up every time.
+    key: [u8; MEMO_KEY_MAX],
+    key_len: usize,
+    servant: Option<S::Weak>,
+    poa: Option<PoaId>,
+    /// Where the object id is in `key`.
+    object_id: (usize, usize),
+    default_servant: bool,
+    priority_model: PriorityModelPolicy,
+}
+
+impl<S: WeakServant> DispatchMemo<S> {
+    pub(crate) const fn new() -> Self {
+        DispatchMemo {
+            changes: u64::MAX,
+            tree: std::sync::Weak::new(),
+            key: [0; MEMO_KEY_MAX],
+            key_len: 0,
+            servant: None,
+            poa: None,
+            object_id: (0, 0),
+            default_servant: false,
+            priority_model: PriorityModelPolicy {
+                model: PriorityModel::ServerDeclared,
+                server_priority: 0,
+            },
+        }
+    }
+}
+
+impl<S: Clone + ServantIdentity + WeakServant> PoaTree<S> {
+    /// The servant and priority model `memo` holds for `key`, if it holds this tree's
+    /// decision to dispatch it and nothing has changed since: the request path's question,
+    /// answered with no more than it needs (a whole [`Decision`] assembled and moved out
+    /// cost a store-forwarding stall per request). `None`: ask
+    /// [`PoaTree::dispatch_decision_memo`].
+    #[inline]
+    pub(crate) fn remembered(
+        &self,
+        key: &[u8],
+        memo: &DispatchMemo<S>,
+    ) -> Option<(S, PriorityModelPolicy)> {
+        self.remembered_at(super::changes(), key, memo)
+    }
+
+    #[inline]
+    fn remembered_at(
+        &self,
+        now: u64,
+        key: &[u8],
+        memo: &DispatchMemo<S>,
+    ) -> Option<(S, PriorityModelPolicy)> {
+        if memo.changes == now
+            && std::ptr::eq(memo.tree.as_ptr(), Arc::as_ptr(&self.shared))
+            && memo.key.get(..memo.key_len) == Some(key)
+        {
+            let servant = memo.servant.as_ref().and_then(S::upgrade)?;
+            return Some((servant, memo.priority_model));
+        }
+        None
+    }
+
+    /// [`PoaTree::dispatch_decision`], taken again from `memo` when it holds this tree's
+    /// decision for this very key and nothing has changed since (see [`DispatchMemo`]); else
+    /// looked up, and remembered if it is to dispatch.
+    #[inline]
+    pub(crate) fn dispatch_decision_memo<'a>(
+        &self,
+        key: &'a [u8],
+        memo: &mut DispatchMemo<S>,
+    ) -> Decision<'a, S> {
+        // Read before looking, as for collocated calls: a change made during the lookup moves
+        // the count past this, so the memo then misses.
+        let now = super::changes();
+        if let Some((servant, priority_model)) = self.remembered_at(now, key, memo) {
+            return Decision::Dispatch(Target {
+                servant,
+                poa: memo.poa,
+                object_id: key.get(memo.object_id.0..memo.object_id.1).unwrap_or(&[]),
+                default_servant: memo.default_servant,
+                priority_model,
+            });
+        }
+        let decision = self.shared.decide(key, true);
+        match &decision {
+            Decision::Dispatch(t) => {
+                if !std::ptr::eq(memo.tree.as_ptr(), Arc::as_ptr(&self.shared)) {
+                    memo.tree = Arc::downgrade(&self.shared);
+                }
+                let Some(slot) = memo.key.get_mut(..key.len()) else {
+                    memo.changes = u64::MAX;
+                    return decision;
+                };
+                slot.copy_from_slice(key);
+                memo.key_len = key.len();
+                // The object id is borrowed from the key: remember where.
+                let start = (t.object_id.as_ptr() as usize).wrapping_sub(key.as_ptr() as usize);
+                memo.object_id = (start, start.wrapping_add(t.object_id.len()));
+                memo.servant = Some(t.servant.downgrade());
+                memo.poa = t.poa;
+                memo.default_servant = t.default_servant;
+                memo.priority_model = t.priority_model;
+                memo.changes = if key.get(memo.object_id.0..memo.object_id.1) == Some(t.object_id) {
+                    now
+                } else {
+                    u64::MAX
+                };
+            }
+            _ => memo.changes = u64::MAX,
+        }
+        decision
     }
 }
 

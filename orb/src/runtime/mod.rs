@@ -193,29 +193,47 @@ pub const TAG_RTORB_SHMIOP: ComponentId = ComponentId::RTORB_SHMIOP;
 
 static ORBS: RwLock<Vec<Weak<OrbShared>>> = RwLock::new(Vec::new());
 
-thread_local! {
+/// What a thread knows of the ORB it serves or decodes for; one thread-local, so that a
+/// request's [`CurrentGuard`] sets and restores it in one access each way.
+struct ThreadOrb {
     /// The ORB whose server thread this is, while it dispatches a request.
-    static CURRENT: std::cell::RefCell<Option<Weak<OrbShared>>> =
-        const { std::cell::RefCell::new(None) };
+    current: Option<Weak<OrbShared>>,
     /// The ORB whose message this thread decodes now: the request a server thread
     /// dispatches, or the reply to the thread's latest call. References decoded from the
     /// message are tied to it, so that in a process with several ORBs a reference goes
     /// through the ORB it came from (not whichever ORB `Orb::current` finds).
-    static DECODING: std::cell::RefCell<Option<Weak<OrbShared>>> =
-        const { std::cell::RefCell::new(None) };
+    decoding: Option<Weak<OrbShared>>,
+    /// The two handles the thread's last [`CurrentGuard`] set, taken back when it ended: the
+    /// next request of the same ORB (a connection's thread serves one ORB all its life) sets
+    /// them again without cloning and dropping a `Weak` each time, four atomic
+    /// read-modify-writes per request. Nothing reads them; a weak handle keeps no ORB alive.
+    spare: SpareHandles,
 }
 
-/// The ORB references decoded now belong to (see `DECODING`), if known and still there: a
-/// thread that decoded a reply of an ORB since dropped, and now decodes something else (an
-/// `any`'s value into its Rust type), must not tie references to the dropped ORB.
+/// `current`'s and `decoding`'s handles, kept between two requests.
+type SpareHandles = (Option<Weak<OrbShared>>, Option<Weak<OrbShared>>);
+
+thread_local! {
+    static THREAD_ORB: std::cell::RefCell<ThreadOrb> = const {
+        std::cell::RefCell::new(ThreadOrb {
+            current: None,
+            decoding: None,
+            spare: (None, None),
+        })
+    };
+}
+
+/// The ORB references decoded now belong to (see [`ThreadOrb::decoding`]), if known and still
+/// there: a thread that decoded a reply of an ORB since dropped, and now decodes something
+/// else (an `any`'s value into its Rust type), must not tie references to the dropped ORB.
 pub(crate) fn decoding_orb() -> Option<Weak<OrbShared>> {
-    DECODING.with(|c| c.borrow().clone().filter(|w| w.strong_count() > 0))
+    THREAD_ORB.with(|t| t.borrow().decoding.clone().filter(|w| w.strong_count() > 0))
 }
 
 /// Called with the reply to a call through `orb`: what the caller decodes next is from it.
 pub(crate) fn decoding_reply_of(orb: &Arc<OrbShared>) {
-    DECODING.with(|c| {
-        let mut c = c.borrow_mut();
+    THREAD_ORB.with(|t| {
+        let c = &mut t.borrow_mut().decoding;
         if !c
             .as_ref()
             .is_some_and(|w| w.strong_count() > 0 && std::ptr::eq(w.as_ptr(), Arc::as_ptr(orb)))
@@ -904,7 +922,8 @@ impl Orb {
     /// The ORB a reference without one of its own uses: the server thread's ORB, else the
     /// first live ORB of the process.
     pub(crate) fn current() -> Option<Arc<OrbShared>> {
-        if let Some(orb) = CURRENT.with(|c| c.borrow().as_ref().and_then(Weak::upgrade)) {
+        if let Some(orb) = THREAD_ORB.with(|t| t.borrow().current.as_ref().and_then(Weak::upgrade))
+        {
             return Some(orb);
         }
         ORBS.read().iter().find_map(Weak::upgrade)
@@ -1005,7 +1024,7 @@ fn lite_component(addresses: &[(String, u16)]) -> Result<TaggedComponent, OrbErr
 /// Whether the calling thread is serving a request (of any ORB of the process): between a
 /// server thread's [`CurrentGuard::enter`] and the guard's drop.
 pub(crate) fn in_upcall() -> bool {
-    CURRENT.with(|c| c.borrow().is_some())
+    THREAD_ORB.with(|t| t.borrow().current.is_some())
 }
 
 thread_local! {
@@ -1038,19 +1057,31 @@ pub(crate) struct CurrentGuard {
 
 impl CurrentGuard {
     pub(crate) fn enter(orb: &Weak<OrbShared>) -> CurrentGuard {
-        CurrentGuard {
-            current: CURRENT.with(|c| c.borrow_mut().replace(orb.clone())),
-            decoding: DECODING.with(|c| c.borrow_mut().replace(orb.clone())),
-        }
+        let this = |w: Option<Weak<OrbShared>>| {
+            w.filter(|w| Weak::ptr_eq(w, orb))
+                .unwrap_or_else(|| orb.clone())
+        };
+        THREAD_ORB.with(|t| {
+            let mut t = t.borrow_mut();
+            let (current, decoding) = std::mem::take(&mut t.spare);
+            CurrentGuard {
+                current: t.current.replace(this(current)),
+                decoding: t.decoding.replace(this(decoding)),
+            }
+        })
     }
 }
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
-        let previous = self.current.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
-        let previous = self.decoding.take();
-        DECODING.with(|c| *c.borrow_mut() = previous);
+        let (previous_current, previous_decoding) = (self.current.take(), self.decoding.take());
+        // Whatever the spare held before is dropped after the borrow ends.
+        let _replaced = THREAD_ORB.with(|t| {
+            let mut t = t.borrow_mut();
+            let current = std::mem::replace(&mut t.current, previous_current);
+            let decoding = std::mem::replace(&mut t.decoding, previous_decoding);
+            std::mem::replace(&mut t.spare, (current, decoding))
+        });
     }
 }
 
@@ -1059,5 +1090,60 @@ impl std::fmt::Debug for Orb {
         f.debug_struct("Orb")
             .field("instance", &self.shared.poas.instance_id())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod current_guard_tests {
+    use super::*;
+
+    fn current_is(orb: Option<&Orb>) -> bool {
+        let now = THREAD_ORB.with(|t| t.borrow().current.clone());
+        let decoding = THREAD_ORB.with(|t| t.borrow().decoding.clone());
+        let is = |w: &Option<Weak<OrbShared>>| match (w, orb) {
+            (None, None) => true,
+            (Some(w), Some(o)) => std::ptr::eq(w.as_ptr(), Arc::as_ptr(&o.shared)),
+            _ => false,
+        };
+        is(&now) && is(&decoding)
+    }
+
+    /// The guard's handles are reused from one request to the next; what the thread sees
+    /// must not change: the ORB inside, nothing (or what was there) outside, whichever ORB
+    /// comes next, nested or not.
+    #[test]
+    fn each_guard_sets_its_orb_and_restores_what_was_there() {
+        let (a, b) = (
+            Orb::init(OrbOptions::default()).unwrap(),
+            Orb::init(OrbOptions::default()).unwrap(),
+        );
+        let (wa, wb) = (Arc::downgrade(&a.shared), Arc::downgrade(&b.shared));
+        assert!(current_is(None) && !in_upcall());
+        for orb in [(&a, &wa), (&a, &wa), (&b, &wb), (&a, &wa)] {
+            let guard = CurrentGuard::enter(orb.1);
+            assert!(current_is(Some(orb.0)) && in_upcall());
+            drop(guard);
+            assert!(current_is(None) && !in_upcall());
+        }
+        // Nested: the inner one's end restores the outer's ORB.
+        let outer = CurrentGuard::enter(&wa);
+        let inner = CurrentGuard::enter(&wb);
+        assert!(current_is(Some(&b)));
+        drop(inner);
+        assert!(current_is(Some(&a)));
+        let inner = CurrentGuard::enter(&wa);
+        assert!(current_is(Some(&a)));
+        drop(inner);
+        assert!(current_is(Some(&a)));
+        drop(outer);
+        assert!(current_is(None));
+        // A reply decoded during the upcall (another ORB's) is forgotten at its end.
+        let guard = CurrentGuard::enter(&wa);
+        decoding_reply_of(&b.shared);
+        drop(guard);
+        assert!(current_is(None));
+        // The weak handles kept for the next request keep no ORB alive.
+        drop(a);
+        assert!(wa.upgrade().is_none());
     }
 }

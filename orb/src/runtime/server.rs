@@ -20,9 +20,10 @@ use crate::giop::{
 };
 use crate::iop::ServiceId;
 use crate::ior::IiopProfile;
-use crate::poa::Decision;
+use crate::poa::{Decision, DispatchMemo};
 use crate::rt::lanes::LanePool;
 use crate::rt::{Priority, PriorityModelPolicy, RequestPriority, RtCurrent};
+use crate::servant::ServantRef;
 use crate::transport::{CloseCause, ConnectionHandle, ConnectionId, Dialect, Handler};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -33,6 +34,15 @@ use std::time::{Duration, Instant};
 
 /// How long a request waits for a holding POA manager before it is refused with TRANSIENT.
 const HOLD_LIMIT: Duration = Duration::from_secs(30);
+
+thread_local! {
+    /// The last dispatch decision this thread took (see [`DispatchMemo`]): a connection's
+    /// thread mostly serves the same object again and again, and taking the decision again
+    /// from here costs a load of the POA change count and a comparison of the key, instead
+    /// of the POA table's lock, the key's parse and the active object map's lookup.
+    static DISPATCH_MEMO: std::cell::RefCell<DispatchMemo<ServantRef>> =
+        const { std::cell::RefCell::new(DispatchMemo::new()) };
+}
 
 pub(crate) struct RequestHandler {
     orb: Weak<OrbShared>,
@@ -293,9 +303,14 @@ impl RequestHandler {
             }
             return None;
         }
-        let chosen = contexts
-            .get(ServiceId::CODE_SETS)
-            .and_then(parse_codeset_context);
+        // Most requests carry no context: no iterator to set up for them.
+        let chosen = if contexts.is_empty() {
+            None
+        } else {
+            contexts
+                .get(ServiceId::CODE_SETS)
+                .and_then(parse_codeset_context)
+        };
         // One connection's requests are served one at a time, in order: Relaxed suffices.
         Some(match (work, chosen) {
             (Some(w), Some(cs)) => {
@@ -426,6 +441,30 @@ impl RequestHandler {
         }
     }
 
+    /// The servant a request for `key` goes to and the priority model it runs under, as the
+    /// POA decides (and this thread's memo remembers); a holding manager is waited for.
+    #[inline(never)]
+    fn decide(
+        &self,
+        orb: &OrbShared,
+        key: &[u8],
+    ) -> Result<(ServantRef, PriorityModelPolicy), SystemException> {
+        let decision = DISPATCH_MEMO.with(|m| match m.try_borrow_mut() {
+            Ok(mut memo) => orb.poas.dispatch_decision_memo(key, &mut memo),
+            // Never: nothing this thread runs while it holds the memo looks again.
+            Err(_) => orb.poas.dispatch_decision(key),
+        });
+        Ok(match decision {
+            Decision::Dispatch(t) => (t.servant, t.priority_model),
+            Decision::Reject(e) => return Err(e),
+            Decision::Hold => {
+                wait_while_holding(orb, key)?;
+                let t = orb.poas.key_to_servant(key)?;
+                (t.servant, t.priority_model)
+            }
+        })
+    }
+
     fn dispatch(
         &self,
         orb: &OrbShared,
@@ -435,14 +474,14 @@ impl RequestHandler {
         codesets: CodeSets,
         out: &mut Encoder,
     ) -> Result<DispatchStatus, SystemException> {
-        let (servant, priority_model) = match orb.poas.dispatch_decision(key) {
-            Decision::Dispatch(t) => (t.servant, t.priority_model),
-            Decision::Reject(e) => return Err(e),
-            Decision::Hold => {
-                wait_while_holding(orb, key)?;
-                let t = orb.poas.key_to_servant(key)?;
-                (t.servant, t.priority_model)
-            }
+        let remembered = DISPATCH_MEMO.with(|m| {
+            m.try_borrow()
+                .ok()
+                .and_then(|memo| orb.poas.remembered(key, &memo))
+        });
+        let (servant, priority_model) = match remembered {
+            Some(target) => target,
+            None => self.decide(orb, key)?,
         };
         // Without lanes, the request was entered at the ORB's model's priority, and its
         // object's POA, or the object, may declare another: it runs at the object's, taken
@@ -552,6 +591,9 @@ fn target_key<'a>(target: &TargetAddress<'a>) -> Option<std::borrow::Cow<'a, [u8
 
 /// The priority a request's client sent (its `RTCorbaPriority` context), if any.
 fn sent_priority(req: &RequestHeader<'_>) -> Option<Priority> {
+    if req.service_context.is_empty() {
+        return None;
+    }
     req.service_context
         .get(ServiceId::RT_CORBA_PRIORITY)
         .and_then(crate::rt::read_priority_context)
@@ -633,8 +675,9 @@ impl RequestHandler {
             Err(_) => false,
         };
         if !served {
-            // Not this lane's: the ordinary way, hand-off to the right lane included.
-            self.on_frame(conn, frame);
+            // Not this lane's: the ordinary way, hand-off to the right lane included (with
+            // the ORB and the guard this thread holds already).
+            self.frame_of(&orb, conn, frame);
         }
     }
 
@@ -726,12 +769,9 @@ impl Handler for LaneHandler {
     }
 }
 
-impl Handler for RequestHandler {
-    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
-        let Some(orb) = self.orb.upgrade() else {
-            return conn.close();
-        };
-        let _current = CurrentGuard::enter(&self.orb);
+impl RequestHandler {
+    /// A message of `orb`'s, read by a thread that holds it (and its [`CurrentGuard`]).
+    fn frame_of(&self, orb: &Arc<OrbShared>, conn: &ConnectionHandle, frame: Frame) {
         // -ORBtraceLevel 25: each message, as omniORB traces each send and receive.
         tracing::trace!(
             target: "orb::giop",
@@ -740,7 +780,10 @@ impl Handler for RequestHandler {
             octets = frame.as_bytes().len(),
             "message received"
         );
-        let msg = match frame.decode() {
+        // Looked at where it was decoded: moving it out of the result was a copy of some
+        // 200 octets per message.
+        let decoded = frame.decode();
+        let msg = match &decoded {
             Ok(m) => m,
             Err(_) => {
                 let version = if frame.is_lite() {
@@ -763,7 +806,7 @@ impl Handler for RequestHandler {
         if let (Some(lanes), Header::Request(req)) = (&self.lanes, msg.header()) {
             // Read here, run by the lane of the request's priority. Counted in (and its code
             // sets taken) here, in the order the connection delivers requests.
-            let priority = self.lane_request_priority(&orb, req, None);
+            let priority = self.lane_request_priority(orb, req, None);
             let counted = req.response_flags.response_expected();
             let Some(codesets) = self.begin(conn, &req.service_context, counted) else {
                 return;
@@ -771,7 +814,7 @@ impl Handler for RequestHandler {
             // This thread reads for a connection whose requests are of this priority (with
             // banded connections, all of them): it runs at it.
             crate::rt::mapping::adopt(lanes.lane_priority_for(priority));
-            drop(msg);
+            drop(decoded);
             let me = self.me.clone();
             let conn = conn.clone();
             return lanes.submit(
@@ -788,12 +831,12 @@ impl Handler for RequestHandler {
                 let counted = req.response_flags.response_expected();
                 if let Some(codesets) = self.begin(conn, &req.service_context, counted) {
                     let priority = self.request_priority(req);
-                    self.serve_request(&orb, conn, &msg, req, codesets, priority);
+                    self.serve_request(orb, conn, msg, req, codesets, priority);
                 }
             }
             Header::LocateRequest(l) => {
                 if self.begin(conn, &ServiceContexts::EMPTY, true).is_some() {
-                    self.locate(&orb, conn, &msg, l.request_id, &l.target);
+                    self.locate(orb, conn, msg, l.request_id, &l.target);
                     self.end(conn);
                 }
             }
@@ -809,6 +852,16 @@ impl Handler for RequestHandler {
                 conn.close();
             }
         }
+    }
+}
+
+impl Handler for RequestHandler {
+    fn on_frame(&self, conn: &ConnectionHandle, frame: Frame) {
+        let Some(orb) = self.orb.upgrade() else {
+            return conn.close();
+        };
+        let _current = CurrentGuard::enter(&self.orb);
+        self.frame_of(&orb, conn, frame);
     }
 
     fn on_protocol_error(&self, conn: &ConnectionHandle, _error: &GiopError) {

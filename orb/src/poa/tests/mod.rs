@@ -7,6 +7,7 @@ use super::*;
 
 mod key;
 mod manager;
+mod memo;
 mod policy;
 mod suite;
 mod tree;

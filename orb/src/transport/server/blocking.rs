@@ -400,17 +400,17 @@ impl Acceptor {
             if reading.ended.is_some() {
                 break;
             }
-            let frame = match next_frame(conn, &mut reading) {
-                Ok(frame) => frame,
-                Err(Ended::Closed(cause)) => {
-                    reading.ended = Some(cause);
-                    break;
+            let mut end = None;
+            let Some(frame) = next_frame(conn, &mut reading, &mut end) else {
+                match end {
+                    Some(Ended::Protocol(e)) => {
+                        self.handler.on_protocol_error(handle, &e);
+                        reading.ended = Some(CloseCause::Protocol(e));
+                    }
+                    Some(Ended::Closed(cause)) => reading.ended = Some(cause),
+                    None => {}
                 }
-                Err(Ended::Protocol(e)) => {
-                    self.handler.on_protocol_error(handle, &e);
-                    reading.ended = Some(CloseCause::Protocol(e));
-                    break;
-                }
+                break;
             };
             let mut held = Some(reading);
             self.handler.on_frame_releasing(handle, frame, &mut || {
@@ -466,29 +466,34 @@ enum Ended {
 /// one at a time, each into a buffer of the thread's pool when it is taken: a read of many
 /// small messages (a burst of oneways) does not allocate them all at once. A SHMIOP channel
 /// lends its ring instead of a read buffer, and keeps what is not framed yet.
-fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
+fn next_frame(conn: &Conn, reading: &mut Reading, end: &mut Option<Ended>) -> Option<Frame> {
+    // The frame comes back alone and the reason reading ended, if it did, beside it: a
+    // result of either was a union copied as a whole on every frame, across fields the
+    // framer had just written one by one (a store-forwarding stall per message).
     let Reading {
         framer,
         buf,
         shm,
         start,
-        end,
+        end: read_end,
         framed: framed_since_read,
         ..
     } = reading;
-    let framed = |f: Result<Option<Frame>, crate::giop::GiopError>| match f {
-        Ok(Some(frame)) => Some(Ok(frame)),
-        Ok(None) => None,
-        Err(e) => Some(Err(Ended::Protocol(e))),
-    };
     loop {
-        if *start < *end {
-            let mut input = &buf[*start..*end];
+        if *start < *read_end {
+            let mut input = &buf[*start..*read_end];
             let next = framer.next_message(&mut input);
-            *start = *end - input.len();
-            if let Some(frame) = framed(next) {
-                *framed_since_read = framed_since_read.saturating_add(1);
-                return frame;
+            *start = *read_end - input.len();
+            match next {
+                Ok(Some(frame)) => {
+                    *framed_since_read = framed_since_read.saturating_add(1);
+                    return Some(frame);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    *end = Some(Ended::Protocol(e));
+                    return None;
+                }
             }
         }
         let read = match (&conn.stream, shm.as_mut()) {
@@ -499,8 +504,15 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                     next = framer.next_message(&mut rest);
                     input.len() - rest.len()
                 });
-                if let (Ok(1..), Some(frame)) = (&read, framed(next)) {
-                    return frame;
+                if let Ok(1..) = read {
+                    match next {
+                        Ok(Some(frame)) => return Some(frame),
+                        Ok(None) => {}
+                        Err(e) => {
+                            *end = Some(Ended::Protocol(e));
+                            return None;
+                        }
+                    }
                 }
                 read
             }
@@ -513,15 +525,21 @@ fn next_frame(conn: &Conn, reading: &mut Reading) -> Result<Frame, Ended> {
                     super::oneway_wait::before_read(answered, std::mem::take(framed_since_read));
                 }
                 let read = stream.read(buf);
-                (*start, *end) = (0, *read.as_ref().unwrap_or(&0));
+                (*start, *read_end) = (0, *read.as_ref().unwrap_or(&0));
                 read
             }
         };
         match read {
-            Ok(0) => return Err(Ended::Closed(CloseCause::PeerClosed)),
+            Ok(0) => {
+                *end = Some(Ended::Closed(CloseCause::PeerClosed));
+                return None;
+            }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Ended::Closed(CloseCause::Io(e.kind()))),
+            Err(e) => {
+                *end = Some(Ended::Closed(CloseCause::Io(e.kind())));
+                return None;
+            }
         }
     }
 }
