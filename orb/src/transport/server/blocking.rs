@@ -169,10 +169,19 @@ impl Acceptor {
             threads: Mutex::new(Vec::new()),
         });
         let a = acceptor.clone();
+        let (started, running) = std::sync::mpsc::channel();
         let t = std::thread::Builder::new()
             .name("rtorb-acceptor".into())
-            .spawn(move || a.run(poll, listeners))
+            .spawn(move || {
+                super::prepare_waiting_thread();
+                let _ = started.send(());
+                a.run(poll, listeners)
+            })
             .map_err(io_err("spawning the acceptor thread"))?;
+        // Its start-up (its name, its place in the lock table) made before the server is said
+        // to be ready, as the reactor's threads do theirs: one the system starts late would
+        // make it in the middle of the first requests. (An error: it ended already.)
+        let _ = running.recv();
         Ok((acceptor, vec![t]))
     }
 
