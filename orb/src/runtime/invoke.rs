@@ -555,7 +555,11 @@ fn encode_request(
     first_on_connection: bool,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Vec<u8>, SystemException> {
-    let write_header = |contexts: &mut Vec<ServiceContext>| {
+    let marshal = |_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No);
+    // The whole message is written where its header's contexts are lent, and only the
+    // finished octets come out: moving the writer out instead (an encoder and its
+    // bookkeeping) was a copy per request.
+    let write_message = |contexts: &mut Vec<ServiceContext>| {
         fill_request_contexts(contexts, b, dialect, first_on_connection);
         let header = Header::Request(RequestHeader {
             request_id,
@@ -566,34 +570,31 @@ fn encode_request(
             requesting_principal: &[],
         });
         let buf = buffers::take(orb.options.allocator);
-        match dialect {
+        let mut w = match dialect {
             Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
             Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
         }
+        .map_err(marshal)?;
+        super::fragment_if_configured(&mut w, &orb.options);
+        w.body().set_codesets(b.codesets);
+        args(w.body()).map_err(|e| match e {
+            // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
+            // omniORB's does, with the minor code that says the client was the one to refuse.
+            EncodeError::WideCharInGiop10 => SystemException::new(
+                SystemExceptionKind::MARSHAL,
+                minor::MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT,
+                CompletionStatus::No,
+            ),
+            e => SystemException::from(e),
+        })?;
+        w.finish().map_err(marshal)
     };
-    // The thread's kept contexts are lent only while the header is written; should that
-    // ever be from inside another request's encoding, a list of its own does.
-    let written = REQUEST_CONTEXTS.with(|kept| match kept.try_borrow_mut() {
-        Ok(mut contexts) => write_header(&mut contexts),
-        Err(_) => write_header(&mut Vec::new()),
-    });
-    let mut w = written
-        .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
-    super::fragment_if_configured(&mut w, &orb.options);
-    w.body().set_codesets(b.codesets);
-    args(w.body()).map_err(|e| match e {
-        // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
-        // omniORB's does, with the minor code that says the client was the one to refuse.
-        EncodeError::WideCharInGiop10 => SystemException::new(
-            SystemExceptionKind::MARSHAL,
-            minor::MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT,
-            CompletionStatus::No,
-        ),
-        e => SystemException::from(e),
+    // The thread's kept contexts are lent while the request is written; should that ever be
+    // from inside another request's encoding, a list of its own does.
+    let message = REQUEST_CONTEXTS.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut contexts) => write_message(&mut contexts),
+        Err(_) => write_message(&mut Vec::new()),
     })?;
-    let message = w
-        .finish()
-        .map_err(|_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No))?;
     if message.len() > orb.options.max_message_size {
         return Err(SystemException::new(
             SystemExceptionKind::MARSHAL,
