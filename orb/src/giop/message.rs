@@ -617,6 +617,58 @@ pub struct MessageWriter {
     request_id: Option<u32>,
 }
 
+/// The octets of a GIOP Request's start — its header and the body's alignment — kept by
+/// [`MessageWriter::keep_request_prefix`] to start requests that differ in their request id
+/// alone: a client calling one operation of one object again and again writes its header
+/// once, then copies it and writes the id.
+#[derive(Debug, Clone)]
+pub struct RequestPrefix {
+    octets: Vec<u8>,
+    header_end: usize,
+    id_at: usize,
+    version: GiopVersion,
+    order: ByteOrder,
+}
+
+impl Default for RequestPrefix {
+    fn default() -> Self {
+        RequestPrefix {
+            octets: Vec::new(),
+            header_end: 0,
+            id_at: 0,
+            version: GiopVersion::V1_2,
+            order: ByteOrder::NATIVE,
+        }
+    }
+}
+
+impl RequestPrefix {
+    /// Starts a request, in `buf`'s capacity, that is the kept one with `request_id` for its
+    /// id: the same writer [`MessageWriter::with_buffer`] would have made for it. (Inlined,
+    /// as that is: the writer is made where the caller keeps it.)
+    #[inline]
+    pub fn start(&self, buf: Vec<u8>, request_id: u32) -> MessageWriter {
+        let mut enc = Encoder::with_buffer(buf, self.order);
+        enc.set_version(self.version);
+        enc.write_octets(&self.octets);
+        enc.patch_ulong(self.id_at, request_id);
+        MessageWriter {
+            body_start: self.octets.len(),
+            enc,
+            lite: false,
+            size_at: 8,
+            header_len: HEADER_LEN,
+            header_end: self.header_end,
+            more_fragments: false,
+            version: self.version,
+            reply_status_at: None,
+            fragmenting: false,
+            msg_type: MsgType::REQUEST,
+            request_id: Some(request_id),
+        }
+    }
+}
+
 impl MessageWriter {
     /// Starts a GIOP message of `version` in byte order `order`.
     pub fn new(
@@ -684,6 +736,34 @@ impl MessageWriter {
         }
         w.body_start = w.enc.len();
         Ok(w)
+    }
+
+    /// Keeps this writer's header in `prefix`, for requests that differ from this one in
+    /// their request id alone ([`RequestPrefix::start`]): true if it is a GIOP Request whose
+    /// request id sits where a prefix can rewrite it, with nothing of the body written yet.
+    /// A GIOP 1.0/1.1 request qualifies only without service contexts (its id follows
+    /// them); a 1.2 request's id comes first, and its prefix repeats its contexts.
+    pub fn keep_request_prefix(&self, prefix: &mut RequestPrefix) -> bool {
+        let octets = self.enc.as_bytes();
+        if self.lite || self.msg_type != MsgType::REQUEST || octets.len() != self.body_start {
+            return false;
+        }
+        let id_at = if self.version.minor >= 2 {
+            HEADER_LEN
+        } else {
+            // The context count, then the id.
+            if octets[HEADER_LEN..HEADER_LEN + 4] != [0; 4] {
+                return false;
+            }
+            HEADER_LEN + 4
+        };
+        prefix.octets.clear();
+        prefix.octets.extend_from_slice(octets);
+        prefix.header_end = self.header_end;
+        prefix.id_at = id_at;
+        prefix.version = self.version;
+        prefix.order = self.enc.order();
+        true
     }
 
     /// Starts a GIOP-lite message in the connection's byte order `order`.

@@ -679,3 +679,86 @@ fn giop_lite_saves_at_least_15_octets_per_request() {
         assert!(g - lite >= 15, "GIOP {g} vs lite {lite}");
     }
 }
+
+/// A request started from a kept prefix is, octet for octet, the request written whole with
+/// its own id — in every version and byte order, with and without a reply expected, with a
+/// body or none; a GIOP 1.0/1.1 request with contexts (its id after them) keeps none.
+#[test]
+fn a_request_started_from_a_kept_prefix_is_the_request_written_whole() {
+    let key = b"an object key".to_vec();
+    let contexts = [ServiceContext {
+        id: ServiceId::CODE_SETS,
+        data: vec![1, 2, 3],
+    }];
+    let header = |id: u32, flags: ResponseFlags, with_contexts: bool| {
+        Header::Request(RequestHeader {
+            request_id: id,
+            response_flags: flags,
+            target: TargetAddress::KeyAddr(&key),
+            operation: Cow::Borrowed("an_operation"),
+            service_context: if with_contexts {
+                ServiceContexts::from_slice(&contexts)
+            } else {
+                ServiceContexts::EMPTY
+            },
+            requesting_principal: &[],
+        })
+    };
+    let bodies: [fn(&mut Encoder); 3] = [no_body, long_7, string_idl_x];
+    for version in [GiopVersion::V1_0, GiopVersion::V1_1, GiopVersion::V1_2] {
+        for order in [ByteOrder::BigEndian, ByteOrder::LittleEndian] {
+            for flags in [ResponseFlags::NONE, ResponseFlags::SYNC_WITH_TARGET] {
+                for with_contexts in [false, true] {
+                    let first =
+                        MessageWriter::new(version, order, &header(1, flags, with_contexts))
+                            .unwrap();
+                    let mut prefix = RequestPrefix::default();
+                    let kept = first.keep_request_prefix(&mut prefix);
+                    assert_eq!(
+                        kept,
+                        !with_contexts || version.minor >= 2,
+                        "{version:?} contexts {with_contexts}"
+                    );
+                    if !kept {
+                        continue;
+                    }
+                    for body in bodies {
+                        for id in [0, 7, 0xdead_beef] {
+                            let mut whole = MessageWriter::new(
+                                version,
+                                order,
+                                &header(id, flags, with_contexts),
+                            )
+                            .unwrap();
+                            body(whole.body());
+                            let mut started = prefix.start(Vec::with_capacity(3), id);
+                            body(started.body());
+                            assert_eq!(
+                                started.finish().unwrap(),
+                                whole.finish().unwrap(),
+                                "{version:?} {order:?} {flags:?} id {id}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Not a request, or a body begun: nothing kept.
+    let mut prefix = RequestPrefix::default();
+    let reply = MessageWriter::new(
+        GiopVersion::V1_2,
+        ByteOrder::BigEndian,
+        &reply(ReplyStatus::NoException),
+    )
+    .unwrap();
+    assert!(!reply.keep_request_prefix(&mut prefix));
+    let mut begun = MessageWriter::new(
+        GiopVersion::V1_2,
+        ByteOrder::BigEndian,
+        &header(1, ResponseFlags::NONE, false),
+    )
+    .unwrap();
+    long_7(begun.body());
+    assert!(!begun.keep_request_prefix(&mut prefix));
+}
