@@ -399,6 +399,43 @@ fn a_shared_memory_listener_that_cannot_be_reached_gives_way_to_tcp() {
     srv.shutdown(true);
 }
 
+#[test]
+fn a_reference_that_gave_way_to_tcp_chooses_shared_memory_again_once_it_is_back() {
+    let dir = TempDir::new("back");
+    let path = dir.0.join("shm.sock");
+    let aside = dir.0.join("aside.sock");
+    let shm = format!("giop:shm:{}", path.display());
+    let (srv, obj) = server(
+        &["giop:tcp:127.0.0.1:0", &shm],
+        Strategy::ThreadPerConnection,
+    );
+    // The listener's socket is out of reach at the reference's first call...
+    std::fs::rename(&path, &aside).unwrap();
+    let (cli, r) = client(&obj, &[]);
+    let v = Values::sample(4);
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("iiop"));
+    // ... and back at once: the calls of the next seconds stay on TCP, paying no connect
+    // attempt each, ...
+    std::fs::rename(&aside, &path).unwrap();
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("iiop"));
+    // ... and the first call after that chooses again, the cheapest way.
+    std::thread::sleep(std::time::Duration::from_millis(5_300));
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("shmiop"));
+    assert_eq!(mirror(&r, &v), v);
+    assert_eq!(r.transport(), Some("shmiop"));
+    // A reference whose local way is still gone keeps working over TCP.
+    std::fs::rename(&path, &aside).unwrap();
+    let (cli2, r2) = client(&obj, &[]);
+    assert_eq!(mirror(&r2, &v), v);
+    assert_eq!(r2.transport(), Some("iiop"));
+    cli2.shutdown(true);
+    cli.shutdown(true);
+    srv.shutdown(true);
+}
+
 /// The notes `r`'s object has taken.
 fn notes(r: &ObjectRef) -> Vec<u32> {
     r.invoke("notes", &|_: &mut Encoder| Ok(()))

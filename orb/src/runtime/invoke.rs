@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::field::Empty;
 use tracing::Instrument;
 
@@ -162,6 +162,8 @@ fn deadline(orb: &OrbShared, r: &RefInner) -> Deadline {
 /// then uses (the cache keeps it). Objects in this process are called without any of these
 /// when the collocation strategy allows (the stubs check that first).
 fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
+    // When a cheaper local transport was offered and could not be connected.
+    let mut passed_over = None;
     let iiop = ior
         .profiles
         .iter()
@@ -178,10 +180,12 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
                     codesets: iiop_codesets(profile),
                     server_policy: server_policy(ior),
                     lane_endpoints: Vec::new(),
+                    passed_over_local: None,
                 };
                 if reachable(orb, &b) {
                     return Ok(b);
                 }
+                passed_over = Some(Instant::now());
             }
         }
     }
@@ -203,10 +207,12 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
                 codesets: CodeSets::default(),
                 server_policy: server_policy(ior),
                 lane_endpoints: Vec::new(),
+                passed_over_local: passed_over,
             };
             if reachable(orb, &b) || iiop.is_none() {
                 return Ok(b);
             }
+            passed_over = Some(Instant::now());
         }
     }
     let profile = iiop.ok_or_else(no_usable_profile)?;
@@ -253,7 +259,20 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
         codesets,
         server_policy,
         lane_endpoints,
+        passed_over_local: passed_over,
     })
+}
+
+/// How long a reference keeps a binding chosen because a cheaper local transport could not
+/// be connected (a SHMIOP or UIOP listener not there yet, or briefly unreachable) before it
+/// chooses again: as long as the connection cache passes over a lane endpoint that did not
+/// connect (`RETRY_PASSED_OVER_AFTER`). Between, its calls go the way that works at once, without a failed connect each.
+pub(crate) const LOCAL_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Whether `b` was a second choice long enough ago to choose again.
+fn time_to_choose_again(b: &Binding) -> bool {
+    b.passed_over_local
+        .is_some_and(|at| at.elapsed() >= LOCAL_RETRY_AFTER)
 }
 
 /// The RT-CORBA priority model the IOR's (first IIOP profile's) `TAG_POLICIES` declares.
@@ -374,12 +393,14 @@ fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemEx
         })
     };
     if let Some(bound) = MEMOS.try_with(memo).ok().flatten() {
-        return Ok(bound);
+        if !time_to_choose_again(&bound.b) {
+            return Ok(bound);
+        }
     }
     let mut slot = r.binding.lock();
     let b = match &slot.binding {
-        Some(b) => b.clone(),
-        None => {
+        Some(b) if !time_to_choose_again(b) => b.clone(),
+        _ => {
             let fresh = Arc::new(bind(orb, &r.ior)?);
             *slot = crate::object::Bound::new(Some(fresh.clone()));
             r.generation.fetch_add(1, Ordering::AcqRel);
@@ -1018,7 +1039,11 @@ impl Retries {
                         CompletionStatus::No,
                     ));
                 }
-                rebind(r, Some(Arc::new(bind(orb, &ior)?)));
+                let mut forwarded = bind(orb, &ior)?;
+                // Chosen again only from the reference's own IOR, which would undo the
+                // forward: a forwarded binding keeps its transport.
+                forwarded.passed_over_local = None;
+                rebind(r, Some(Arc::new(forwarded)));
                 Ok(None)
             }
             Ok(Attempt::Readdress(a)) if !self.readdressed => {

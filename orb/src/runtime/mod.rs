@@ -76,6 +76,11 @@ pub(crate) struct Binding {
     /// the IOR's `TAG_RTORB_LANES` (empty without, and for any transport but IIOP, plain
     /// or lite): a call in a priority band goes to its lane's, in plain GIOP.
     pub(crate) lane_endpoints: Vec<(crate::rt::Priority, Endpoint)>,
+    /// When this binding was chosen because a cheaper local transport its IOR offers
+    /// (SHMIOP, UIOP) could not be connected; `None` for the IOR's best choice (and for a
+    /// forwarded binding). Five seconds after that (`invoke::LOCAL_RETRY_AFTER`), the
+    /// reference chooses again at its next call.
+    pub(crate) passed_over_local: Option<std::time::Instant>,
 }
 
 /// Everything an [`Orb`] handle shares.
