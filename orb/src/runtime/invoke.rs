@@ -263,16 +263,13 @@ fn bind(orb: &OrbShared, ior: &Ior) -> Result<Binding, SystemException> {
     })
 }
 
-/// How long a reference keeps a binding chosen because a cheaper local transport could not
-/// be connected (a SHMIOP or UIOP listener not there yet, or briefly unreachable) before it
-/// chooses again: as long as the connection cache passes over a lane endpoint that did not
-/// connect (`RETRY_PASSED_OVER_AFTER`). Between, its calls go the way that works at once, without a failed connect each.
-pub(crate) const LOCAL_RETRY_AFTER: Duration = Duration::from_secs(5);
-
-/// Whether `b` was a second choice long enough ago to choose again.
+/// Whether `b` was chosen because a cheaper local transport could not be connected (a
+/// SHMIOP or UIOP listener not there yet, or briefly unreachable) long enough ago to choose
+/// again: as long as the connection cache passes over a lane endpoint that did not connect.
+/// Until then its calls go the way that works at once, without a failed connect each.
 fn time_to_choose_again(b: &Binding) -> bool {
     b.passed_over_local
-        .is_some_and(|at| at.elapsed() >= LOCAL_RETRY_AFTER)
+        .is_some_and(|at| at.elapsed() >= crate::transport::RETRY_PASSED_OVER_AFTER)
 }
 
 /// The RT-CORBA priority model the IOR's (first IIOP profile's) `TAG_POLICIES` declares.
@@ -574,14 +571,11 @@ struct KeptRequest {
     operation: String,
     response_expected: bool,
     prefix: RequestPrefix,
-    /// Whether `prefix` holds a header at all.
-    valid: bool,
 }
 
 impl KeptRequest {
     fn is(&self, b: &Arc<Binding>, operation: &str, response_expected: bool) -> bool {
-        self.valid
-            && Weak::as_ptr(&self.binding) == Arc::as_ptr(b)
+        Weak::as_ptr(&self.binding) == Arc::as_ptr(b)
             && self.response_expected == response_expected
             && self.operation == operation
     }
@@ -595,10 +589,13 @@ impl KeptRequest {
         operation: &str,
         response_expected: bool,
     ) {
-        self.valid = w.keep_request_prefix(&mut self.prefix);
-        if !Weak::ptr_eq(&self.binding, &Arc::downgrade(b)) {
-            self.binding = Arc::downgrade(b);
-        }
+        // A header that cannot be kept names no binding (`Weak::new` is no binding's
+        // address), so that no request matches it.
+        self.binding = if w.keep_request_prefix(&mut self.prefix) {
+            Arc::downgrade(b)
+        } else {
+            Weak::new()
+        };
         self.operation.clear();
         self.operation.push_str(operation);
         self.response_expected = response_expected;
@@ -611,7 +608,6 @@ thread_local! {
         operation: String::new(),
         response_expected: false,
         prefix: RequestPrefix::default(),
-        valid: false,
     });
 }
 

@@ -78,8 +78,8 @@ pub(crate) struct Binding {
     pub(crate) lane_endpoints: Vec<(crate::rt::Priority, Endpoint)>,
     /// When this binding was chosen because a cheaper local transport its IOR offers
     /// (SHMIOP, UIOP) could not be connected; `None` for the IOR's best choice (and for a
-    /// forwarded binding). Five seconds after that (`invoke::LOCAL_RETRY_AFTER`), the
-    /// reference chooses again at its next call.
+    /// forwarded binding). `transport::RETRY_PASSED_OVER_AFTER` after that, the reference
+    /// chooses again at its next call.
     pub(crate) passed_over_local: Option<std::time::Instant>,
 }
 

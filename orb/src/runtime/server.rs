@@ -303,14 +303,9 @@ impl RequestHandler {
             }
             return None;
         }
-        // Most requests carry no context: no iterator to set up for them.
-        let chosen = if contexts.is_empty() {
-            None
-        } else {
-            contexts
-                .get(ServiceId::CODE_SETS)
-                .and_then(parse_codeset_context)
-        };
+        let chosen = contexts
+            .get(ServiceId::CODE_SETS)
+            .and_then(parse_codeset_context);
         // One connection's requests are served one at a time, in order: Relaxed suffices.
         Some(match (work, chosen) {
             (Some(w), Some(cs)) => {
@@ -591,9 +586,6 @@ fn target_key<'a>(target: &TargetAddress<'a>) -> Option<std::borrow::Cow<'a, [u8
 
 /// The priority a request's client sent (its `RTCorbaPriority` context), if any.
 fn sent_priority(req: &RequestHeader<'_>) -> Option<Priority> {
-    if req.service_context.is_empty() {
-        return None;
-    }
     req.service_context
         .get(ServiceId::RT_CORBA_PRIORITY)
         .and_then(crate::rt::read_priority_context)

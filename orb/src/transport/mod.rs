@@ -69,7 +69,7 @@ mod endpoint;
 mod server;
 mod stream;
 
-pub use cache::{ConnectionCache, IdleConnection, Remembered};
+pub use cache::{ConnectionCache, IdleConnection, Remembered, RETRY_PASSED_OVER_AFTER};
 pub use client::{ClientConnection, ClientOptions, Deadline, PendingReply};
 pub use endpoint::{Dialect, Endpoint, EndpointError};
 pub use server::{
