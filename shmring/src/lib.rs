@@ -229,6 +229,9 @@ struct Cursor {
     pos: u64,
     /// The peer's counter as last read, checked against the ring's capacity then.
     seen: u64,
+    /// A reader's counter as last published to the writer (it lags `pos` while the reader
+    /// goes on through what it knows is there: [`Channel::hand_back`]). Unused by a writer.
+    published: u64,
 }
 
 /// This side's reading position, taken out of its channel ([`Channel::take_read_cursor`]) by
@@ -489,10 +492,12 @@ impl Channel {
             tail: Mutex::new(Some(Cursor {
                 pos: tail,
                 seen: tail.wrapping_sub(capacity as u64),
+                published: tail,
             })),
             head: Mutex::new(Some(Cursor {
                 pos: head,
                 seen: head,
+                published: head,
             })),
             mode: Mode::default(),
             read_shut: AtomicBool::new(false),
@@ -831,13 +836,30 @@ impl Channel {
         Ok(n)
     }
 
-    /// Publishes the head moved past `n` octets just read, and wakes a writer waiting for room.
+    /// Moves the head past `n` octets just read, and publishes it (waking a writer waiting for
+    /// room) once this side has read everything it knew was there, has held back a quarter of
+    /// the ring, or sees the writer waiting: a burst of messages read one at a time is handed
+    /// back once rather than once per message, each publication costing a fence (`notify`).
+    /// The head is thus published before this side waits (it waits only having read all it
+    /// knew of) and before a reader is left with nothing to read (so `has_input` stays
+    /// exact). The writer's waiting word is looked at without a fence: a writer that says it
+    /// waits just after the look is seen at the next hand-back, which comes, since the reader
+    /// it waits for has unread octets (its ring is full) — or when those are all read.
     fn hand_back(&self, head: &mut Cursor, n: usize) {
         head.pos = head.pos.wrapping_add(n as u64);
+        let writer = self.word(self.rx, R_WRITER_WAITING);
+        let held = head.pos.wrapping_sub(head.published);
+        if head.pos != head.seen
+            && held < (self.capacity / 4) as u64
+            && writer.load(Ordering::Relaxed) == AWAKE
+        {
+            return;
+        }
+        head.published = head.pos;
         self.map()
             .u64_at(self.rx.header + R_HEAD)
             .store(head.pos, Ordering::Release);
-        self.notify(self.word(self.rx, R_WRITER_WAITING));
+        self.notify(writer);
     }
 
     /// A non-blocking read for a poller with edge-triggered readiness, which stops at a short

@@ -537,6 +537,62 @@ fn a_corrupt_counter_is_invalid_data_not_a_wild_read() {
     );
 }
 
+/// The room the writer sees in its ring.
+fn room(writer: &Channel) -> usize {
+    let tail = writer
+        .map()
+        .u64_at(writer.tx.header + R_TAIL)
+        .load(Ordering::Acquire);
+    writer.writable(tail).unwrap()
+}
+
+/// The head the reader has published to the writer.
+fn published_head(reader: &Channel) -> u64 {
+    reader
+        .map()
+        .u64_at(reader.rx.header + R_HEAD)
+        .load(Ordering::Acquire)
+}
+
+#[test]
+fn a_burst_read_message_by_message_is_handed_back_once_it_is_all_read() {
+    let (c, s) = pair(MIN_CAPACITY);
+    write_all(&c, &[1u8; 1000]);
+    // Read 100 octets at a time: the room goes back to the writer once all 1000 are read.
+    for i in 1..=10u64 {
+        let lent = s.read_in_place(|octets| octets.len().min(100)).unwrap();
+        assert_eq!(lent as u64, 1000 - 100 * (i - 1));
+        let expected = if i < 10 { 0 } else { 1000 };
+        assert_eq!(published_head(&s), expected, "after {i} reads of 100");
+        assert!(!c.has_input());
+    }
+    // Nothing is left unread, and the writer's side sees it.
+    assert!(!s.has_input());
+    write_all(&s, b"x");
+    assert!(c.has_input());
+}
+
+#[test]
+fn a_reader_holding_back_a_quarter_of_the_ring_hands_it_back_before_it_is_all_read() {
+    let (c, s) = pair(MIN_CAPACITY);
+    // A full ring: the writer has no room until the reader hands some back.
+    write_all(&c, &vec![2u8; MIN_CAPACITY]);
+    assert_eq!(room(&c), 0);
+    let quarter = (MIN_CAPACITY / 4) as u64;
+    let mut read = 0u64;
+    while read < quarter {
+        read += s
+            .read_in_place(|octets| octets.len().min(100))
+            .map(|_| 100)
+            .unwrap();
+        if read < quarter {
+            assert_eq!(published_head(&s), 0, "after {read} octets");
+        }
+    }
+    assert_eq!(published_head(&s), read);
+    assert_eq!(room(&c) as u64, read);
+}
+
 #[test]
 fn a_client_refused_by_a_non_shmiop_server_fails_clearly() {
     let (a, b) = UnixStream::pair().unwrap();
