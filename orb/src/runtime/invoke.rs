@@ -27,6 +27,7 @@ use crate::transport::{
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -374,19 +375,23 @@ fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
 ///
 /// From this thread's memo of the reference's binding when it is still good (the
 /// reference's generation unchanged), without the reference's lock: a oneway's client-side
-/// work is mostly locked read-modify-writes, and the lock was two of them per call. Else
-/// under the lock, and memo'd for the thread's next calls.
+/// work is mostly locked read-modify-writes, and the lock was two of them per call. The memo
+/// is lent for the call (an `Rc`, counted without a locked instruction), not the binding
+/// cloned out of it (a locked increment, and a locked decrement at the call's end); the
+/// thread's memos are not borrowed meanwhile, so that a call made during this one (from its
+/// arguments' encoding, say) finds and replaces them as ever. Else under the lock, and
+/// memo'd for the thread's next calls.
 fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemException> {
     let i = memo_index(Arc::as_ptr(r));
-    let memo = |memos: &RefCell<[Option<Memo>; MEMO_SLOTS]>| {
+    let memo = |memos: &RefCell<[Option<Rc<Memo>>; MEMO_SLOTS]>| {
         let memos = memos.try_borrow().ok()?;
         let m = memos[i].as_ref()?;
         // The memo holds the reference weakly: its address cannot be another's meanwhile.
         let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
             && m.generation == r.generation.load(Ordering::Acquire);
         good.then(|| Bound {
-            b: m.b.clone(),
             recalled: orb.cache.recall(&m.conn),
+            b: Lent::Memo(m.clone()),
         })
     };
     if let Some(bound) = MEMOS.try_with(memo).ok().flatten() {
@@ -414,10 +419,13 @@ fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemEx
     drop(slot);
     let _ = MEMOS.try_with(|memos| {
         if let Ok(mut memos) = memos.try_borrow_mut() {
-            memos[i] = Some(m);
+            memos[i] = Some(Rc::new(m));
         }
     });
-    Ok(Bound { b, recalled })
+    Ok(Bound {
+        b: Lent::Own(b),
+        recalled,
+    })
 }
 
 /// A thread's memo of a reference's binding and the binding's remembered connection, as
@@ -437,7 +445,7 @@ struct Memo {
 const MEMO_SLOTS: usize = 4;
 
 thread_local! {
-    static MEMOS: RefCell<[Option<Memo>; MEMO_SLOTS]> =
+    static MEMOS: RefCell<[Option<Rc<Memo>>; MEMO_SLOTS]> =
         const { RefCell::new([const { None }; MEMO_SLOTS]) };
 }
 
@@ -447,9 +455,26 @@ fn memo_index(r: *const RefInner) -> usize {
     (r as usize >> 4) % MEMO_SLOTS
 }
 
+/// A call's binding: lent by the thread's memo, or the call's own (taken under the
+/// reference's lock).
+enum Lent {
+    Memo(Rc<Memo>),
+    Own(Arc<Binding>),
+}
+
+impl std::ops::Deref for Lent {
+    type Target = Arc<Binding>;
+    fn deref(&self) -> &Arc<Binding> {
+        match self {
+            Lent::Memo(m) => &m.b,
+            Lent::Own(b) => b,
+        }
+    }
+}
+
 /// A call's binding, as [`current_binding`] found it.
 struct Bound {
-    b: Arc<Binding>,
+    b: Lent,
     /// The binding's shared connection as the last call left it (maybe broken since).
     recalled: Option<Arc<ClientConnection>>,
 }
