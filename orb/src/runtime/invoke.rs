@@ -139,10 +139,12 @@ pub fn with_call_timeout<T>(timeout: Duration, f: impl FnOnce() -> T) -> T {
 /// before the first wait is the call's own encoding, microseconds at most; every later wait
 /// of the call, retries included, keeps the instant fixed at the first.
 fn deadline(orb: &OrbShared, r: &RefInner) -> Deadline {
-    let timeout = CALL_TIMEOUT
-        .with(|c| c.get())
-        .or(r.timeout)
-        .or(orb.options.request_timeout);
+    deadline_within(orb.options.request_timeout, r)
+}
+
+/// [`deadline`], given the ORB's timeout.
+fn deadline_within(orb_timeout: Option<Duration>, r: &RefInner) -> Deadline {
+    let timeout = CALL_TIMEOUT.with(|c| c.get()).or(r.timeout).or(orb_timeout);
     match timeout {
         Some(t) if !t.is_zero() => Deadline::from_first_wait(t),
         _ => Deadline::none(),
@@ -382,21 +384,12 @@ fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
 /// arguments' encoding, say) finds and replaces them as ever. Else under the lock, and
 /// memo'd for the thread's next calls.
 fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemException> {
-    let i = memo_index(Arc::as_ptr(r));
-    let memo = |memos: &RefCell<[Option<Rc<Memo>>; MEMO_SLOTS]>| {
-        let memos = memos.try_borrow().ok()?;
-        let m = memos[i].as_ref()?;
-        // The memo holds the reference weakly: its address cannot be another's meanwhile.
-        let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
-            && m.generation == r.generation.load(Ordering::Acquire);
-        good.then(|| Bound {
-            recalled: orb.cache.recall(&m.conn),
-            b: Lent::Memo(m.clone()),
-        })
-    };
-    if let Some(bound) = MEMOS.try_with(memo).ok().flatten() {
-        if !time_to_choose_again(&bound.b) {
-            return Ok(bound);
+    if let Some(m) = memo_of(r) {
+        if !time_to_choose_again(&m.b) {
+            return Ok(Bound {
+                recalled: orb.cache.recall(&m.conn),
+                b: Lent::Memo(m),
+            });
         }
     }
     let mut slot = r.binding.lock();
@@ -410,22 +403,52 @@ fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemEx
         }
     };
     let recalled = orb.cache.recall(&slot.conn);
+    // Oneways may be sent on the memo alone when the ORB is the reference's own (the one
+    // each of its calls goes through), its calls go the way `oneway_on_memo` takes, and its
+    // cache gave the remembered connection.
+    let own = r
+        .orb
+        .as_ref()
+        .is_some_and(|o| std::ptr::eq(Weak::as_ptr(o), orb));
+    let quick = (own && orb.oneways.is_none() && orb.options.priority_bands.is_empty())
+        .then(|| orb.cache.remembered(&slot.conn))
+        .flatten()
+        .map(|conn| Quick {
+            conn,
+            timeout: orb.options.request_timeout,
+            request: RequestOptions::of(orb),
+        });
     let m = Memo {
         r: Arc::downgrade(r),
         generation: r.generation.load(Ordering::Acquire),
         b: b.clone(),
         conn: slot.conn.clone(),
+        quick,
     };
     drop(slot);
     let _ = MEMOS.try_with(|memos| {
         if let Ok(mut memos) = memos.try_borrow_mut() {
-            memos[i] = Some(Rc::new(m));
+            memos[memo_index(Arc::as_ptr(r))] = Some(Rc::new(m));
         }
     });
     Ok(Bound {
         b: Lent::Own(b),
         recalled,
     })
+}
+
+/// This thread's memo of `r`'s binding, if it is still good (the reference's generation
+/// unchanged since it was made).
+fn memo_of(r: &Arc<RefInner>) -> Option<Rc<Memo>> {
+    let memo = |memos: &RefCell<[Option<Rc<Memo>>; MEMO_SLOTS]>| {
+        let memos = memos.try_borrow().ok()?;
+        let m = memos[memo_index(Arc::as_ptr(r))].as_ref()?;
+        // The memo holds the reference weakly: its address cannot be another's meanwhile.
+        let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
+            && m.generation == r.generation.load(Ordering::Acquire);
+        good.then(|| m.clone())
+    };
+    MEMOS.try_with(memo).ok().flatten()
 }
 
 /// A thread's memo of a reference's binding and the binding's remembered connection, as
@@ -438,6 +461,18 @@ struct Memo {
     b: Arc<Binding>,
     /// Weak too (see [`crate::transport::Remembered`]): a memo keeps no connection alive.
     conn: crate::transport::Remembered,
+    /// What a oneway sent on the memo alone needs, if it may be ([`oneway_on_memo`]).
+    quick: Option<Quick>,
+}
+
+/// What [`oneway_on_memo`] needs of the reference's ORB, copied when the memo was made (an
+/// ORB's options never change), and the remembered connection, which that ORB's cache gave.
+struct Quick {
+    /// Weak: see [`Memo::conn`].
+    conn: Weak<ClientConnection>,
+    /// The ORB's `-ORBclientCallTimeOutPeriod`.
+    timeout: Option<Duration>,
+    request: RequestOptions,
 }
 
 /// How many references a thread keeps memos of (by address, one per slot): a few, so that a
@@ -636,11 +671,30 @@ thread_local! {
     });
 }
 
+/// What encoding a request needs of its ORB's options, copied out of them (a thread's memo
+/// of a reference keeps it: see [`oneway_on_memo`]).
+#[derive(Clone, Copy)]
+struct RequestOptions {
+    allocator: buffers::AllocatorStrategy,
+    fragment_size: Option<usize>,
+    max_message_size: usize,
+}
+
+impl RequestOptions {
+    fn of(orb: &OrbShared) -> RequestOptions {
+        RequestOptions {
+            allocator: orb.options.allocator,
+            fragment_size: orb.options.fragment_size,
+            max_message_size: orb.options.max_message_size,
+        }
+    }
+}
+
 /// Encodes a Request into a pooled buffer, in `dialect`: the connection's, which is not the
 /// binding's for a GIOP-lite client's call on a lane's endpoint (plain GIOP).
 #[allow(clippy::too_many_arguments)]
 fn encode_request(
-    orb: &OrbShared,
+    opts: &RequestOptions,
     b: &Arc<Binding>,
     dialect: Dialect,
     request_id: u32,
@@ -668,10 +722,9 @@ fn encode_request(
             if !k.is(b, operation, response_expected) {
                 return None;
             }
-            k.prefix
-                .start(buffers::take(orb.options.allocator), request_id)
+            k.prefix.start(buffers::take(opts.allocator), request_id)
         };
-        Some(write_request_body(orb, b, w, args))
+        Some(write_request_body(opts, b, w, args))
     };
     let kept = usual
         .then(|| KEPT_REQUEST.try_with(from_kept).ok().flatten())
@@ -679,7 +732,7 @@ fn encode_request(
     let message = match kept {
         Some(message) => message?,
         None => encode_request_anew(
-            orb,
+            opts,
             b,
             dialect,
             request_id,
@@ -690,7 +743,7 @@ fn encode_request(
             args,
         )?,
     };
-    if message.len() > orb.options.max_message_size {
+    if message.len() > opts.max_message_size {
         return Err(SystemException::new(
             SystemExceptionKind::MARSHAL,
             minor::MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT,
@@ -706,12 +759,15 @@ fn marshal_failed(_: crate::giop::GiopEncodeError) -> SystemException {
 
 /// Writes a request's arguments after the header `w` holds, and finishes the message.
 fn write_request_body(
-    orb: &OrbShared,
+    opts: &RequestOptions,
     b: &Binding,
     mut w: MessageWriter,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Vec<u8>, SystemException> {
-    super::fragment_if_configured(&mut w, &orb.options);
+    // As `fragment_if_configured` does.
+    if let Some(n) = opts.fragment_size {
+        let _ = w.fragment(n);
+    }
     w.body().set_codesets(b.codesets);
     args(w.body()).map_err(|e| match e {
         // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
@@ -730,7 +786,7 @@ fn write_request_body(
 /// field by field (and kept, if it is of the usual kind).
 #[allow(clippy::too_many_arguments)]
 fn encode_request_anew(
-    orb: &OrbShared,
+    opts: &RequestOptions,
     b: &Arc<Binding>,
     dialect: Dialect,
     request_id: u32,
@@ -758,7 +814,7 @@ fn encode_request_anew(
             service_context: ServiceContexts::from_slice(contexts),
             requesting_principal: &[],
         });
-        let buf = buffers::take(orb.options.allocator);
+        let buf = buffers::take(opts.allocator);
         let w = match dialect {
             Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
             Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
@@ -774,7 +830,7 @@ fn encode_request_anew(
                 }
             });
         }
-        write_request_body(orb, b, w, args)
+        write_request_body(opts, b, w, args)
     };
     // The thread's kept contexts are lent while the request is written; should that ever be
     // from inside another request's encoding, a list of its own does.
@@ -975,7 +1031,7 @@ fn prepare(
     let target = target(r, b, addressing).map_err(no_retry)?;
     let first = conn.claim_first_request();
     let request = encode_request(
-        orb,
+        &RequestOptions::of(orb),
         b,
         conn.dialect(),
         id,
@@ -1331,6 +1387,69 @@ fn record_outcome(
     }
 }
 
+/// A oneway sent on the thread's memo of the reference alone ([`oneway_on_memo`]), which
+/// the connection did not take.
+struct FailedOnMemo {
+    e: TransportError,
+    conn: Arc<ClientConnection>,
+    memo: Rc<Memo>,
+    deadline: Deadline,
+}
+
+/// Sends a oneway as the thread's memo of `r` says, without taking hold of the reference's
+/// ORB: the ORB's `Arc` taken and let go again were two of the few locked read-modify-writes
+/// left on a SHMIOP oneway's client side. Only for the way most oneways take, the one
+/// [`invoke_oneway`] would take — the reference's own ORB, no batching, no priority bands,
+/// no idle connection wanted, its remembered connection still usable — and only while the
+/// ORB lives (it is looked at, not held: should it go during the call, the connection,
+/// which the call holds, takes the request all the same, as it would have had the call
+/// held the ORB; its cache then closes it). `None`: not sent, nothing done; the caller sends
+/// it the ordinary way, which also says that a reference's ORB is gone.
+fn oneway_on_memo(
+    r: &Arc<RefInner>,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Option<Result<(), Result<SystemException, FailedOnMemo>>> {
+    if Weak::strong_count(r.orb.as_ref()?) == 0 {
+        return None;
+    }
+    let m = memo_of(r)?;
+    let quick = m.quick.as_ref()?;
+    if time_to_choose_again(&m.b) || super::wants_idle_connection() {
+        return None;
+    }
+    let conn = quick.conn.upgrade().filter(|c| c.is_usable())?;
+    let deadline = deadline_within(quick.timeout, r);
+    let id = conn.next_request_id();
+    let first = conn.claim_first_request();
+    let request = encode_request(
+        &quick.request,
+        &m.b,
+        conn.dialect(),
+        id,
+        TargetAddress::KeyAddr(&m.b.key),
+        operation,
+        false,
+        first,
+        args,
+    );
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return Some(Err(Ok(e))),
+    };
+    let sent = conn.send_oneway_bounded(&request, &deadline);
+    buffers::give(quick.request.allocator, request);
+    Some(match sent {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Err(FailedOnMemo {
+            e,
+            conn,
+            memo: m,
+            deadline,
+        })),
+    })
+}
+
 /// A oneway request: sent, never answered.
 pub(crate) fn invoke_oneway(
     obj: &ObjectRef,
@@ -1338,12 +1457,32 @@ pub(crate) fn invoke_oneway(
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(), SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
+    let failed = match oneway_on_memo(r, operation, args) {
+        Some(Ok(())) => return Ok(()),
+        Some(Err(Ok(e))) => return Err(e),
+        Some(Err(Err(failed))) => Some(failed),
+        None => None,
+    };
     let orb = Orb::of(obj)?;
     // A oneway waits for its connection and for the socket to take it no longer than a
     // twoway waits for its reply (`-ORBclientCallTimeOutPeriod`): past it, TIMEOUT,
     // COMPLETED_NO.
-    let deadline = deadline(&orb, r);
-    let mut retried = false;
+    let (deadline, mut retried) = match failed {
+        // As below, for a oneway the connection did not take.
+        Some(FailedOnMemo {
+            e,
+            conn,
+            memo,
+            deadline,
+        }) => {
+            orb.cache.discard(&conn);
+            if !e.is_retryable() {
+                return Err(transport_exception(&e, &memo.b.endpoint));
+            }
+            (deadline, true)
+        }
+        None => (deadline(&orb, r), false),
+    };
     loop {
         let Bound { b, recalled } = current_binding(&orb, r)?;
         let encode = |conn: &ClientConnection| {
@@ -1351,7 +1490,7 @@ pub(crate) fn invoke_oneway(
             let first = conn.claim_first_request();
             let target = TargetAddress::KeyAddr(&b.key);
             encode_request(
-                &orb,
+                &RequestOptions::of(&orb),
                 &b,
                 conn.dialect(),
                 id,
