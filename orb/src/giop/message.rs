@@ -669,6 +669,55 @@ impl RequestPrefix {
     }
 }
 
+impl RequestPrefix {
+    /// [`start`](Self::start), for a request that is not to be fragmented: the same octets
+    /// from a smaller writer, which holds just what finishing such a request needs (on a
+    /// oneway's short path, moving and reading back the whole [`MessageWriter`] was a fair
+    /// part of the encoding).
+    #[inline]
+    pub fn start_whole(&self, buf: Vec<u8>, request_id: u32) -> WholeRequest {
+        let mut enc = Encoder::with_buffer(buf, self.order);
+        enc.set_version(self.version);
+        enc.write_octets(&self.octets);
+        enc.patch_ulong(self.id_at, request_id);
+        WholeRequest {
+            enc,
+            header_end: self.header_end,
+            body_start: self.octets.len(),
+        }
+    }
+}
+
+/// A request begun from a [`RequestPrefix`] ([`RequestPrefix::start_whole`]), sent whole.
+pub struct WholeRequest {
+    enc: Encoder,
+    header_end: usize,
+    body_start: usize,
+}
+
+impl WholeRequest {
+    /// The body's encoder.
+    pub fn body(&mut self) -> &mut Encoder {
+        &mut self.enc
+    }
+
+    /// Patches the size and returns the whole message, as [`MessageWriter::finish`] does for
+    /// a message not fragmented.
+    pub fn finish(mut self) -> Result<Vec<u8>, GiopEncodeError> {
+        // An empty body has no alignment padding before it.
+        let len = if self.enc.len() == self.body_start {
+            self.header_end
+        } else {
+            self.enc.len()
+        };
+        let size = u32::try_from(len - HEADER_LEN).map_err(|_| GiopEncodeError::TooLarge(len))?;
+        self.enc.patch_ulong(8, size);
+        let mut bytes = self.enc.into_vec();
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+}
+
 impl MessageWriter {
     /// Starts a GIOP message of `version` in byte order `order`.
     pub fn new(

@@ -717,14 +717,20 @@ fn encode_request(
         // Borrowed only to copy the header out: the arguments, written after, may be written
         // by code that makes a call of its own. (The message is finished here, not the
         // writer moved out: a move of the writer was a fair part of the encoding.)
-        let w = {
-            let k = k.try_borrow().ok()?;
-            if !k.is(b, operation, response_expected) {
-                return None;
-            }
-            k.prefix.start(buffers::take(opts.allocator), request_id)
-        };
-        Some(write_request_body(opts, b, w, args))
+        let k = k.try_borrow().ok()?;
+        if !k.is(b, operation, response_expected) {
+            return None;
+        }
+        let buf = buffers::take(opts.allocator);
+        if opts.fragment_size.is_some() {
+            let w = k.prefix.start(buf, request_id);
+            drop(k);
+            return Some(write_request_body(opts, b, w, args));
+        }
+        // A request sent whole (nearly all) from the smaller writer made for that.
+        let mut w = k.prefix.start_whole(buf, request_id);
+        drop(k);
+        Some(write_args(b, w.body(), args).and_then(|()| w.finish().map_err(marshal_failed)))
     };
     let kept = usual
         .then(|| KEPT_REQUEST.try_with(from_kept).ok().flatten())
@@ -768,8 +774,18 @@ fn write_request_body(
     if let Some(n) = opts.fragment_size {
         let _ = w.fragment(n);
     }
-    w.body().set_codesets(b.codesets);
-    args(w.body()).map_err(|e| match e {
+    write_args(b, w.body(), args)?;
+    w.finish().map_err(marshal_failed)
+}
+
+/// Writes a request's arguments into its body's encoder.
+fn write_args(
+    b: &Binding,
+    body: &mut Encoder,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<(), SystemException> {
+    body.set_codesets(b.codesets);
+    args(body).map_err(|e| match e {
         // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
         // omniORB's does, with the minor code that says the client was the one to refuse.
         EncodeError::WideCharInGiop10 => SystemException::new(
@@ -778,8 +794,7 @@ fn write_request_body(
             CompletionStatus::No,
         ),
         e => SystemException::from(e),
-    })?;
-    w.finish().map_err(marshal_failed)
+    })
 }
 
 /// [`encode_request`] of a request the thread's kept header is not for: its header written
