@@ -675,13 +675,23 @@ impl RequestPrefix {
     /// oneway's short path, moving and reading back the whole [`MessageWriter`] was a fair
     /// part of the encoding).
     #[inline]
-    pub fn start_whole(&self, buf: Vec<u8>, request_id: u32) -> WholeRequest {
-        let mut enc = Encoder::with_buffer(buf, self.order);
-        enc.set_version(self.version);
-        enc.write_octets(&self.octets);
-        enc.patch_ulong(self.id_at, request_id);
+    pub fn start_whole(&self, mut buf: Vec<u8>, request_id: u32) -> WholeRequest {
+        // The octets written before the encoder is made, which is made at once: an encoder
+        // made, written to and then moved read its fields back while they were still being
+        // stored.
+        buf.clear();
+        buf.extend_from_slice(&self.octets);
+        let id = match self.order {
+            ByteOrder::BigEndian => request_id.to_be_bytes(),
+            ByteOrder::LittleEndian => request_id.to_le_bytes(),
+        };
+        // (Always there: a kept prefix holds the header its id is in; a default one is
+        // empty, and never started from.)
+        if let Some(at) = buf.get_mut(self.id_at..self.id_at + 4) {
+            at.copy_from_slice(&id);
+        }
         WholeRequest {
-            enc,
+            enc: Encoder::continuing(buf, self.order, self.version),
             header_end: self.header_end,
             body_start: self.octets.len(),
         }
@@ -703,7 +713,8 @@ impl WholeRequest {
 
     /// Patches the size and returns the whole message, as [`MessageWriter::finish`] does for
     /// a message not fragmented.
-    pub fn finish(mut self) -> Result<Vec<u8>, GiopEncodeError> {
+    /// (Taken out of the writer rather than the writer consumed, so that it is not moved.)
+    pub fn finish(&mut self) -> Result<Vec<u8>, GiopEncodeError> {
         // An empty body has no alignment padding before it.
         let len = if self.enc.len() == self.body_start {
             self.header_end
@@ -712,7 +723,7 @@ impl WholeRequest {
         };
         let size = u32::try_from(len - HEADER_LEN).map_err(|_| GiopEncodeError::TooLarge(len))?;
         self.enc.patch_ulong(8, size);
-        let mut bytes = self.enc.into_vec();
+        let mut bytes = self.enc.take_vec();
         bytes.truncate(len);
         Ok(bytes)
     }
