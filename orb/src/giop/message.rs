@@ -713,7 +713,9 @@ impl WholeRequest {
 
     /// Patches the size and returns the whole message, as [`MessageWriter::finish`] does for
     /// a message not fragmented.
-    /// (Taken out of the writer rather than the writer consumed, so that it is not moved.)
+    /// (Taken out of the writer rather than the writer consumed, so that it is not moved;
+    /// inlined, so that the result is not returned through memory either.)
+    #[inline]
     pub fn finish(&mut self) -> Result<Vec<u8>, GiopEncodeError> {
         // An empty body has no alignment padding before it.
         let len = if self.enc.len() == self.body_start {
