@@ -706,6 +706,18 @@ fn a_reference_whose_orb_is_gone_does_not_borrow_another_orbs() {
     assert_eq!(e.completed, CompletionStatus::No);
 }
 
+/// `invoke_async`'s future may go to any executor's threads: it holds nothing bound to the
+/// thread that made it (the thread's memo of the reference's binding is not lent to it).
+#[test]
+fn an_asynchronous_call_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    let nil = ObjectRef::nil();
+    let call = nil.invoke_async("op", &|_: &mut Encoder| -> Result<(), EncodeError> {
+        Ok(())
+    });
+    send(&call);
+}
+
 /// The same for oneways, sent before on the thread's memo of the reference without holding
 /// its ORB: the ORB gone, the next fails as a twoway does.
 #[test]

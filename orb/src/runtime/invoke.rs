@@ -836,9 +836,8 @@ fn encode_request_anew(
         }
         .map_err(marshal_failed)?;
         if keepable {
-            // Not kept while a request of a call made from inside another's encoding is
-            // written with the thread's kept header borrowed (never, as it is only borrowed
-            // to be copied out).
+            // (The kept header is borrowed only to be copied out or replaced, never while
+            // arguments are written: this finds it free.)
             let _ = KEPT_REQUEST.try_with(|k| {
                 if let Ok(mut k) = k.try_borrow_mut() {
                     k.keep(&w, b, operation, response_expected);
@@ -1304,7 +1303,12 @@ pub(crate) async fn invoke_async(
         // Fixed now: a future's wait for its reply is bounded by an instant.
         let mut retries = Retries::new(Deadline::at(deadline(&orb, r).instant()));
         loop {
-            let Bound { b, recalled } = current_binding(&orb, r)?;
+            // The binding the future's own, not lent by the thread's memo (an `Rc`, which
+            // would keep the future from going to another thread across its wait).
+            let (b, recalled): (Arc<Binding>, _) = {
+                let Bound { b, recalled } = current_binding(&orb, r)?;
+                (Arc::clone(&b), recalled)
+            };
             let (addressing, deadline) = (retries.addressing, retries.deadline.instant());
             let prepared = prepare(
                 &orb,
