@@ -651,11 +651,14 @@ impl KeptRequest {
     ) {
         // A header that cannot be kept names no binding (`Weak::new` is no binding's
         // address), so that no request matches it.
-        self.binding = if w.keep_request_prefix(&mut self.prefix) {
-            Arc::downgrade(b)
-        } else {
-            Weak::new()
-        };
+        if !w.keep_request_prefix(&mut self.prefix) {
+            self.binding = Weak::new();
+        } else if Weak::as_ptr(&self.binding) != Arc::as_ptr(b) {
+            // Named again only for another binding: a thread alternating operations on one
+            // binding keeps its `Weak` (a new one and the old one's release were two locked
+            // read-modify-writes per switch).
+            self.binding = Arc::downgrade(b);
+        }
         self.operation.clear();
         self.operation.push_str(operation);
         self.response_expected = response_expected;
