@@ -706,6 +706,42 @@ fn a_reference_whose_orb_is_gone_does_not_borrow_another_orbs() {
     assert_eq!(e.completed, CompletionStatus::No);
 }
 
+/// `invoke_async`'s future may go to any executor's threads: it holds nothing bound to the
+/// thread that made it (the thread's memo of the reference's binding is not lent to it).
+#[test]
+fn an_asynchronous_call_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    let nil = ObjectRef::nil();
+    let call = nil.invoke_async("op", &|_: &mut Encoder| -> Result<(), EncodeError> {
+        Ok(())
+    });
+    send(&call);
+}
+
+/// The same for oneways, sent before on the thread's memo of the reference without holding
+/// its ORB: the ORB gone, the next fails as a twoway does.
+#[test]
+fn a_oneway_on_a_reference_whose_orb_is_gone_fails() {
+    let (_server, obj, _) = serve();
+    let (client, remote) = client_ref(&obj);
+    let oneway = || {
+        remote.invoke_oneway("add", &|e: &mut Encoder| -> Result<(), EncodeError> {
+            e.write_long(1);
+            e.write_long(2);
+            Ok(())
+        })
+    };
+    for _ in 0..3 {
+        oneway().unwrap();
+    }
+    assert_eq!(add(&remote, 2, 3).unwrap(), 5);
+    oneway().unwrap();
+    drop(client);
+    let e = oneway().unwrap_err();
+    assert_eq!(e.kind, SystemExceptionKind::BAD_INV_ORDER);
+    assert_eq!(e.completed, CompletionStatus::No);
+}
+
 /// `relay`: adds through another object during the upcall. `relay_later` (oneway) does the
 /// same and keeps the sum for `last`.
 struct Relay {

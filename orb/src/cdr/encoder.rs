@@ -112,6 +112,26 @@ impl Encoder {
         }
     }
 
+    /// An encoder that goes on after `buf`'s contents (the start of a message, written by the
+    /// caller), for GIOP `version`, alignment counting from `buf`'s start.
+    pub(crate) fn continuing(buf: Vec<u8>, order: ByteOrder, version: GiopVersion) -> Encoder {
+        Encoder {
+            buf,
+            origin: 0,
+            order,
+            version,
+            codesets: CodeSets::default(),
+            fragment_limit: usize::MAX,
+            fragments: None,
+            values: None,
+        }
+    }
+
+    /// The octets written, taken out (the encoder is left empty).
+    pub(crate) fn take_vec(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
     /// From here on, cuts the output into fragments: the current one ends at `first_limit`,
     /// every later one holds at most `max_len` octets (rounded down to a multiple of 8) and
     /// starts with a gap of `header_len` zero octets for its header, which the caller fills

@@ -669,6 +669,68 @@ impl RequestPrefix {
     }
 }
 
+impl RequestPrefix {
+    /// [`start`](Self::start), for a request that is not to be fragmented: the same octets
+    /// from a smaller writer, which holds just what finishing such a request needs (on a
+    /// oneway's short path, moving and reading back the whole [`MessageWriter`] was a fair
+    /// part of the encoding).
+    #[inline]
+    pub fn start_whole(&self, mut buf: Vec<u8>, request_id: u32) -> WholeRequest {
+        // The octets written before the encoder is made, which is made at once: an encoder
+        // made, written to and then moved read its fields back while they were still being
+        // stored.
+        buf.clear();
+        buf.extend_from_slice(&self.octets);
+        let id = match self.order {
+            ByteOrder::BigEndian => request_id.to_be_bytes(),
+            ByteOrder::LittleEndian => request_id.to_le_bytes(),
+        };
+        // (Always there: a kept prefix holds the header its id is in; a default one is
+        // empty, and never started from.)
+        if let Some(at) = buf.get_mut(self.id_at..self.id_at + 4) {
+            at.copy_from_slice(&id);
+        }
+        WholeRequest {
+            enc: Encoder::continuing(buf, self.order, self.version),
+            header_end: self.header_end,
+            body_start: self.octets.len(),
+        }
+    }
+}
+
+/// A request begun from a [`RequestPrefix`] ([`RequestPrefix::start_whole`]), sent whole.
+pub struct WholeRequest {
+    enc: Encoder,
+    header_end: usize,
+    body_start: usize,
+}
+
+impl WholeRequest {
+    /// The body's encoder.
+    pub fn body(&mut self) -> &mut Encoder {
+        &mut self.enc
+    }
+
+    /// Patches the size and returns the whole message, as [`MessageWriter::finish`] does for
+    /// a message not fragmented.
+    /// (Taken out of the writer rather than the writer consumed, so that it is not moved;
+    /// inlined, so that the result is not returned through memory either.)
+    #[inline]
+    pub fn finish(&mut self) -> Result<Vec<u8>, GiopEncodeError> {
+        // An empty body has no alignment padding before it.
+        let len = if self.enc.len() == self.body_start {
+            self.header_end
+        } else {
+            self.enc.len()
+        };
+        let size = u32::try_from(len - HEADER_LEN).map_err(|_| GiopEncodeError::TooLarge(len))?;
+        self.enc.patch_ulong(8, size);
+        let mut bytes = self.enc.take_vec();
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+}
+
 impl MessageWriter {
     /// Starts a GIOP message of `version` in byte order `order`.
     pub fn new(

@@ -30,7 +30,7 @@ pub use framer::{Frame, Framer};
 pub use header::{GiopHeader, LiteHeader, MsgType, HEADER_LEN, LITE_HEADER_LEN, MAGIC};
 pub use message::{
     Header, LocateReplyHeader, LocateRequestHeader, Message, MessageWriter, ReplyHeader,
-    RequestHeader, RequestPrefix,
+    RequestHeader, RequestPrefix, WholeRequest,
 };
 pub use types::{
     AddressingDisposition, CompletionStatus, IorAddressingInfo, LocateStatus, ReplyStatus,

@@ -733,10 +733,18 @@ fn a_request_started_from_a_kept_prefix_is_the_request_written_whole() {
                             body(whole.body());
                             let mut started = prefix.start(Vec::with_capacity(3), id);
                             body(started.body());
+                            let mut started_whole = prefix.start_whole(Vec::new(), id);
+                            body(started_whole.body());
+                            let whole = whole.finish().unwrap();
                             assert_eq!(
                                 started.finish().unwrap(),
-                                whole.finish().unwrap(),
+                                whole,
                                 "{version:?} {order:?} {flags:?} id {id}"
+                            );
+                            assert_eq!(
+                                started_whole.finish().unwrap(),
+                                whole,
+                                "{version:?} {order:?} {flags:?} id {id}: whole"
                             );
                         }
                     }

@@ -27,6 +27,7 @@ use crate::transport::{
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -138,10 +139,12 @@ pub fn with_call_timeout<T>(timeout: Duration, f: impl FnOnce() -> T) -> T {
 /// before the first wait is the call's own encoding, microseconds at most; every later wait
 /// of the call, retries included, keeps the instant fixed at the first.
 fn deadline(orb: &OrbShared, r: &RefInner) -> Deadline {
-    let timeout = CALL_TIMEOUT
-        .with(|c| c.get())
-        .or(r.timeout)
-        .or(orb.options.request_timeout);
+    deadline_within(orb.options.request_timeout, r)
+}
+
+/// [`deadline`], given the ORB's timeout.
+fn deadline_within(orb_timeout: Option<Duration>, r: &RefInner) -> Deadline {
+    let timeout = CALL_TIMEOUT.with(|c| c.get()).or(r.timeout).or(orb_timeout);
     match timeout {
         Some(t) if !t.is_zero() => Deadline::from_first_wait(t),
         _ => Deadline::none(),
@@ -374,24 +377,19 @@ fn lite_address(profile: &IiopProfile) -> Option<(String, u16, ByteOrder)> {
 ///
 /// From this thread's memo of the reference's binding when it is still good (the
 /// reference's generation unchanged), without the reference's lock: a oneway's client-side
-/// work is mostly locked read-modify-writes, and the lock was two of them per call. Else
-/// under the lock, and memo'd for the thread's next calls.
+/// work is mostly locked read-modify-writes, and the lock was two of them per call. The memo
+/// is lent for the call (an `Rc`, counted without a locked instruction), not the binding
+/// cloned out of it (a locked increment, and a locked decrement at the call's end); the
+/// thread's memos are not borrowed meanwhile, so that a call made during this one (from its
+/// arguments' encoding, say) finds and replaces them as ever. Else under the lock, and
+/// memo'd for the thread's next calls.
 fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemException> {
-    let i = memo_index(Arc::as_ptr(r));
-    let memo = |memos: &RefCell<[Option<Memo>; MEMO_SLOTS]>| {
-        let memos = memos.try_borrow().ok()?;
-        let m = memos[i].as_ref()?;
-        // The memo holds the reference weakly: its address cannot be another's meanwhile.
-        let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
-            && m.generation == r.generation.load(Ordering::Acquire);
-        good.then(|| Bound {
-            b: m.b.clone(),
-            recalled: orb.cache.recall(&m.conn),
-        })
-    };
-    if let Some(bound) = MEMOS.try_with(memo).ok().flatten() {
-        if !time_to_choose_again(&bound.b) {
-            return Ok(bound);
+    if let Some(m) = memo_of(r) {
+        if !time_to_choose_again(&m.b) {
+            return Ok(Bound {
+                recalled: orb.cache.recall(&m.conn),
+                b: Lent::Memo(m),
+            });
         }
     }
     let mut slot = r.binding.lock();
@@ -405,19 +403,52 @@ fn current_binding(orb: &OrbShared, r: &Arc<RefInner>) -> Result<Bound, SystemEx
         }
     };
     let recalled = orb.cache.recall(&slot.conn);
+    // Oneways may be sent on the memo alone when the ORB is the reference's own (the one
+    // each of its calls goes through), its calls go the way `oneway_on_memo` takes, and its
+    // cache gave the remembered connection.
+    let own = r
+        .orb
+        .as_ref()
+        .is_some_and(|o| std::ptr::eq(Weak::as_ptr(o), orb));
+    let quick = (own && orb.oneways.is_none() && orb.options.priority_bands.is_empty())
+        .then(|| orb.cache.remembered(&slot.conn))
+        .flatten()
+        .map(|conn| Quick {
+            conn,
+            timeout: orb.options.request_timeout,
+            request: RequestOptions::of(orb),
+        });
     let m = Memo {
         r: Arc::downgrade(r),
         generation: r.generation.load(Ordering::Acquire),
         b: b.clone(),
         conn: slot.conn.clone(),
+        quick,
     };
     drop(slot);
     let _ = MEMOS.try_with(|memos| {
         if let Ok(mut memos) = memos.try_borrow_mut() {
-            memos[i] = Some(m);
+            memos[memo_index(Arc::as_ptr(r))] = Some(Rc::new(m));
         }
     });
-    Ok(Bound { b, recalled })
+    Ok(Bound {
+        b: Lent::Own(b),
+        recalled,
+    })
+}
+
+/// This thread's memo of `r`'s binding, if it is still good (the reference's generation
+/// unchanged since it was made).
+fn memo_of(r: &Arc<RefInner>) -> Option<Rc<Memo>> {
+    let memo = |memos: &RefCell<[Option<Rc<Memo>>; MEMO_SLOTS]>| {
+        let memos = memos.try_borrow().ok()?;
+        let m = memos[memo_index(Arc::as_ptr(r))].as_ref()?;
+        // The memo holds the reference weakly: its address cannot be another's meanwhile.
+        let good = Weak::as_ptr(&m.r) == Arc::as_ptr(r)
+            && m.generation == r.generation.load(Ordering::Acquire);
+        good.then(|| m.clone())
+    };
+    MEMOS.try_with(memo).ok().flatten()
 }
 
 /// A thread's memo of a reference's binding and the binding's remembered connection, as
@@ -430,6 +461,18 @@ struct Memo {
     b: Arc<Binding>,
     /// Weak too (see [`crate::transport::Remembered`]): a memo keeps no connection alive.
     conn: crate::transport::Remembered,
+    /// What a oneway sent on the memo alone needs, if it may be ([`oneway_on_memo`]).
+    quick: Option<Quick>,
+}
+
+/// What [`oneway_on_memo`] needs of the reference's ORB, copied when the memo was made (an
+/// ORB's options never change), and the remembered connection, which that ORB's cache gave.
+struct Quick {
+    /// Weak: see [`Memo::conn`].
+    conn: Weak<ClientConnection>,
+    /// The ORB's `-ORBclientCallTimeOutPeriod`.
+    timeout: Option<Duration>,
+    request: RequestOptions,
 }
 
 /// How many references a thread keeps memos of (by address, one per slot): a few, so that a
@@ -437,7 +480,7 @@ struct Memo {
 const MEMO_SLOTS: usize = 4;
 
 thread_local! {
-    static MEMOS: RefCell<[Option<Memo>; MEMO_SLOTS]> =
+    static MEMOS: RefCell<[Option<Rc<Memo>>; MEMO_SLOTS]> =
         const { RefCell::new([const { None }; MEMO_SLOTS]) };
 }
 
@@ -447,9 +490,26 @@ fn memo_index(r: *const RefInner) -> usize {
     (r as usize >> 4) % MEMO_SLOTS
 }
 
+/// A call's binding: lent by the thread's memo, or the call's own (taken under the
+/// reference's lock).
+enum Lent {
+    Memo(Rc<Memo>),
+    Own(Arc<Binding>),
+}
+
+impl std::ops::Deref for Lent {
+    type Target = Arc<Binding>;
+    fn deref(&self) -> &Arc<Binding> {
+        match self {
+            Lent::Memo(m) => &m.b,
+            Lent::Own(b) => b,
+        }
+    }
+}
+
 /// A call's binding, as [`current_binding`] found it.
 struct Bound {
-    b: Arc<Binding>,
+    b: Lent,
     /// The binding's shared connection as the last call left it (maybe broken since).
     recalled: Option<Arc<ClientConnection>>,
 }
@@ -591,11 +651,14 @@ impl KeptRequest {
     ) {
         // A header that cannot be kept names no binding (`Weak::new` is no binding's
         // address), so that no request matches it.
-        self.binding = if w.keep_request_prefix(&mut self.prefix) {
-            Arc::downgrade(b)
-        } else {
-            Weak::new()
-        };
+        if !w.keep_request_prefix(&mut self.prefix) {
+            self.binding = Weak::new();
+        } else if Weak::as_ptr(&self.binding) != Arc::as_ptr(b) {
+            // Named again only for another binding: a thread alternating operations on one
+            // binding keeps its `Weak` (a new one and the old one's release were two locked
+            // read-modify-writes per switch).
+            self.binding = Arc::downgrade(b);
+        }
         self.operation.clear();
         self.operation.push_str(operation);
         self.response_expected = response_expected;
@@ -611,11 +674,30 @@ thread_local! {
     });
 }
 
+/// What encoding a request needs of its ORB's options, copied out of them (a thread's memo
+/// of a reference keeps it: see [`oneway_on_memo`]).
+#[derive(Clone, Copy)]
+struct RequestOptions {
+    allocator: buffers::AllocatorStrategy,
+    fragment_size: Option<usize>,
+    max_message_size: usize,
+}
+
+impl RequestOptions {
+    fn of(orb: &OrbShared) -> RequestOptions {
+        RequestOptions {
+            allocator: orb.options.allocator,
+            fragment_size: orb.options.fragment_size,
+            max_message_size: orb.options.max_message_size,
+        }
+    }
+}
+
 /// Encodes a Request into a pooled buffer, in `dialect`: the connection's, which is not the
 /// binding's for a GIOP-lite client's call on a lane's endpoint (plain GIOP).
 #[allow(clippy::too_many_arguments)]
 fn encode_request(
-    orb: &OrbShared,
+    opts: &RequestOptions,
     b: &Arc<Binding>,
     dialect: Dialect,
     request_id: u32,
@@ -625,14 +707,120 @@ fn encode_request(
     first_on_connection: bool,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Vec<u8>, SystemException> {
-    let marshal = |_| SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No);
+    // The usual request — plain GIOP, to the binding's own key, with no service context —
+    // of the operation whose header the thread kept: started from that header before
+    // anything else is made (the header, the contexts' list), which was most of the
+    // encoding's time, in moves of those large values. The rest of the request's encoding
+    // is the same either way.
+    let usual = dialect == Dialect::Giop
+        && matches!(&target, TargetAddress::KeyAddr(k) if std::ptr::eq(*k, b.key.as_slice()))
+        && !(first_on_connection && b.version.minor > 0)
+        && context_priority(b).is_none();
+    let from_kept = |k: &RefCell<KeptRequest>| {
+        // Borrowed only to copy the header out: the arguments, written after, may be written
+        // by code that makes a call of its own. (The message is finished here, not the
+        // writer moved out: a move of the writer was a fair part of the encoding.)
+        let k = k.try_borrow().ok()?;
+        if !k.is(b, operation, response_expected) {
+            return None;
+        }
+        let buf = buffers::take(opts.allocator);
+        if opts.fragment_size.is_some() {
+            let w = k.prefix.start(buf, request_id);
+            drop(k);
+            return Some(write_request_body(opts, b, w, args));
+        }
+        // A request sent whole (nearly all) from the smaller writer made for that.
+        let mut w = k.prefix.start_whole(buf, request_id);
+        drop(k);
+        Some(write_args(b, w.body(), args).and_then(|()| w.finish().map_err(marshal_failed)))
+    };
+    let kept = usual
+        .then(|| KEPT_REQUEST.try_with(from_kept).ok().flatten())
+        .flatten();
+    let message = match kept {
+        Some(message) => message?,
+        None => encode_request_anew(
+            opts,
+            b,
+            dialect,
+            request_id,
+            target,
+            operation,
+            response_expected,
+            first_on_connection,
+            args,
+        )?,
+    };
+    if message.len() > opts.max_message_size {
+        return Err(SystemException::new(
+            SystemExceptionKind::MARSHAL,
+            minor::MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT,
+            CompletionStatus::No,
+        ));
+    }
+    Ok(message)
+}
+
+fn marshal_failed(_: crate::giop::GiopEncodeError) -> SystemException {
+    SystemException::new(SystemExceptionKind::MARSHAL, 0, CompletionStatus::No)
+}
+
+/// Writes a request's arguments after the header `w` holds, and finishes the message.
+fn write_request_body(
+    opts: &RequestOptions,
+    b: &Binding,
+    mut w: MessageWriter,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<Vec<u8>, SystemException> {
+    // As `fragment_if_configured` does.
+    if let Some(n) = opts.fragment_size {
+        let _ = w.fragment(n);
+    }
+    write_args(b, w.body(), args)?;
+    w.finish().map_err(marshal_failed)
+}
+
+/// Writes a request's arguments into its body's encoder.
+fn write_args(
+    b: &Binding,
+    body: &mut Encoder,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<(), SystemException> {
+    body.set_codesets(b.codesets);
+    args(body).map_err(|e| match e {
+        // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
+        // omniORB's does, with the minor code that says the client was the one to refuse.
+        EncodeError::WideCharInGiop10 => SystemException::new(
+            SystemExceptionKind::MARSHAL,
+            minor::MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT,
+            CompletionStatus::No,
+        ),
+        e => SystemException::from(e),
+    })
+}
+
+/// [`encode_request`] of a request the thread's kept header is not for: its header written
+/// field by field (and kept, if it is of the usual kind).
+#[allow(clippy::too_many_arguments)]
+fn encode_request_anew(
+    opts: &RequestOptions,
+    b: &Arc<Binding>,
+    dialect: Dialect,
+    request_id: u32,
+    target: TargetAddress<'_>,
+    operation: &str,
+    response_expected: bool,
+    first_on_connection: bool,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<Vec<u8>, SystemException> {
     // The whole message is written where its header's contexts are lent, and only the
     // finished octets come out: moving the writer out instead (an encoder and its
     // bookkeeping) was a copy per request.
     let write_message = |contexts: &mut Vec<ServiceContext>| {
         fill_request_contexts(contexts, b, dialect, first_on_connection);
         // A GIOP request without contexts, naming the binding's own key: one whose header
-        // the thread may have kept.
+        // the thread may keep.
         let keepable = dialect == Dialect::Giop
             && contexts.is_empty()
             && matches!(&target, TargetAddress::KeyAddr(k) if std::ptr::eq(*k, b.key.as_slice()));
@@ -644,69 +832,29 @@ fn encode_request(
             service_context: ServiceContexts::from_slice(contexts),
             requesting_principal: &[],
         });
-        let start = |kept: Option<&mut KeptRequest>| -> Result<MessageWriter, SystemException> {
-            let buf = buffers::take(orb.options.allocator);
-            match kept {
-                Some(k) if k.is(b, operation, response_expected) => {
-                    Ok(k.prefix.start(buf, request_id))
-                }
-                kept => {
-                    let w = match dialect {
-                        Dialect::Giop => {
-                            MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header)
-                        }
-                        Dialect::Lite(order) => {
-                            MessageWriter::lite_with_buffer(buf, order, &header)
-                        }
-                    }
-                    .map_err(marshal)?;
-                    if let Some(k) = kept {
-                        k.keep(&w, b, operation, response_expected);
-                    }
-                    Ok(w)
-                }
-            }
-        };
-        let body = |mut w: MessageWriter| -> Result<Vec<u8>, SystemException> {
-            super::fragment_if_configured(&mut w, &orb.options);
-            w.body().set_codesets(b.codesets);
-            args(w.body()).map_err(|e| match e {
-                // CORBA 3.0 §15.3.1.6: GIOP 1.0 has no wchar encoding; the client refuses, as
-                // omniORB's does, with the minor code that says the client was the one to
-                // refuse.
-                EncodeError::WideCharInGiop10 => SystemException::new(
-                    SystemExceptionKind::MARSHAL,
-                    minor::MARSHAL_WCHAR_SENT_BY_GIOP_1_0_CLIENT,
-                    CompletionStatus::No,
-                ),
-                e => SystemException::from(e),
-            })?;
-            w.finish().map_err(marshal)
-        };
-        let kept = keepable
-            .then(|| {
-                KEPT_REQUEST.try_with(|k| body(start(k.try_borrow_mut().ok().as_deref_mut())?))
-            })
-            .and_then(Result::ok);
-        match kept {
-            Some(message) => message,
-            None => body(start(None)?),
+        let buf = buffers::take(opts.allocator);
+        let w = match dialect {
+            Dialect::Giop => MessageWriter::with_buffer(buf, b.version, ByteOrder::NATIVE, &header),
+            Dialect::Lite(order) => MessageWriter::lite_with_buffer(buf, order, &header),
         }
+        .map_err(marshal_failed)?;
+        if keepable {
+            // (The kept header is borrowed only to be copied out or replaced, never while
+            // arguments are written: this finds it free.)
+            let _ = KEPT_REQUEST.try_with(|k| {
+                if let Ok(mut k) = k.try_borrow_mut() {
+                    k.keep(&w, b, operation, response_expected);
+                }
+            });
+        }
+        write_request_body(opts, b, w, args)
     };
     // The thread's kept contexts are lent while the request is written; should that ever be
     // from inside another request's encoding, a list of its own does.
-    let message = REQUEST_CONTEXTS.with(|kept| match kept.try_borrow_mut() {
+    REQUEST_CONTEXTS.with(|kept| match kept.try_borrow_mut() {
         Ok(mut contexts) => write_message(&mut contexts),
         Err(_) => write_message(&mut Vec::new()),
-    })?;
-    if message.len() > orb.options.max_message_size {
-        return Err(SystemException::new(
-            SystemExceptionKind::MARSHAL,
-            minor::MARSHAL_MESSAGE_SIZE_EXCEED_LIMIT_ON_CLIENT,
-            CompletionStatus::No,
-        ));
-    }
-    Ok(message)
+    })
 }
 
 /// What one attempt came to.
@@ -900,7 +1048,7 @@ fn prepare(
     let target = target(r, b, addressing).map_err(no_retry)?;
     let first = conn.claim_first_request();
     let request = encode_request(
-        orb,
+        &RequestOptions::of(orb),
         b,
         conn.dialect(),
         id,
@@ -1158,7 +1306,12 @@ pub(crate) async fn invoke_async(
         // Fixed now: a future's wait for its reply is bounded by an instant.
         let mut retries = Retries::new(Deadline::at(deadline(&orb, r).instant()));
         loop {
-            let Bound { b, recalled } = current_binding(&orb, r)?;
+            // The binding the future's own, not lent by the thread's memo (an `Rc`, which
+            // would keep the future from going to another thread across its wait).
+            let (b, recalled): (Arc<Binding>, _) = {
+                let Bound { b, recalled } = current_binding(&orb, r)?;
+                (Arc::clone(&b), recalled)
+            };
             let (addressing, deadline) = (retries.addressing, retries.deadline.instant());
             let prepared = prepare(
                 &orb,
@@ -1256,6 +1409,69 @@ fn record_outcome(
     }
 }
 
+/// A oneway sent on the thread's memo of the reference alone ([`oneway_on_memo`]), which
+/// the connection did not take.
+struct FailedOnMemo {
+    e: TransportError,
+    conn: Arc<ClientConnection>,
+    memo: Rc<Memo>,
+    deadline: Deadline,
+}
+
+/// Sends a oneway as the thread's memo of `r` says, without taking hold of the reference's
+/// ORB: the ORB's `Arc` taken and let go again were two of the few locked read-modify-writes
+/// left on a SHMIOP oneway's client side. Only for the way most oneways take, the one
+/// [`invoke_oneway`] would take — the reference's own ORB, no batching, no priority bands,
+/// no idle connection wanted, its remembered connection still usable — and only while the
+/// ORB lives (it is looked at, not held: should it go during the call, the connection,
+/// which the call holds, takes the request all the same, as it would have had the call
+/// held the ORB; its cache then closes it). `None`: not sent, nothing done; the caller sends
+/// it the ordinary way, which also says that a reference's ORB is gone.
+fn oneway_on_memo(
+    r: &Arc<RefInner>,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Option<Result<(), Result<SystemException, FailedOnMemo>>> {
+    if Weak::strong_count(r.orb.as_ref()?) == 0 {
+        return None;
+    }
+    let m = memo_of(r)?;
+    let quick = m.quick.as_ref()?;
+    if time_to_choose_again(&m.b) || super::wants_idle_connection() {
+        return None;
+    }
+    let conn = quick.conn.upgrade().filter(|c| c.is_usable())?;
+    let deadline = deadline_within(quick.timeout, r);
+    let id = conn.next_request_id();
+    let first = conn.claim_first_request();
+    let request = encode_request(
+        &quick.request,
+        &m.b,
+        conn.dialect(),
+        id,
+        TargetAddress::KeyAddr(&m.b.key),
+        operation,
+        false,
+        first,
+        args,
+    );
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return Some(Err(Ok(e))),
+    };
+    let sent = conn.send_oneway_bounded(&request, &deadline);
+    buffers::give(quick.request.allocator, request);
+    Some(match sent {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Err(FailedOnMemo {
+            e,
+            conn,
+            memo: m,
+            deadline,
+        })),
+    })
+}
+
 /// A oneway request: sent, never answered.
 pub(crate) fn invoke_oneway(
     obj: &ObjectRef,
@@ -1263,12 +1479,32 @@ pub(crate) fn invoke_oneway(
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(), SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
+    let failed = match oneway_on_memo(r, operation, args) {
+        Some(Ok(())) => return Ok(()),
+        Some(Err(Ok(e))) => return Err(e),
+        Some(Err(Err(failed))) => Some(failed),
+        None => None,
+    };
     let orb = Orb::of(obj)?;
     // A oneway waits for its connection and for the socket to take it no longer than a
     // twoway waits for its reply (`-ORBclientCallTimeOutPeriod`): past it, TIMEOUT,
     // COMPLETED_NO.
-    let deadline = deadline(&orb, r);
-    let mut retried = false;
+    let (deadline, mut retried) = match failed {
+        // As below, for a oneway the connection did not take.
+        Some(FailedOnMemo {
+            e,
+            conn,
+            memo,
+            deadline,
+        }) => {
+            orb.cache.discard(&conn);
+            if !e.is_retryable() {
+                return Err(transport_exception(&e, &memo.b.endpoint));
+            }
+            (deadline, true)
+        }
+        None => (deadline(&orb, r), false),
+    };
     loop {
         let Bound { b, recalled } = current_binding(&orb, r)?;
         let encode = |conn: &ClientConnection| {
@@ -1276,7 +1512,7 @@ pub(crate) fn invoke_oneway(
             let first = conn.claim_first_request();
             let target = TargetAddress::KeyAddr(&b.key);
             encode_request(
-                &orb,
+                &RequestOptions::of(&orb),
                 &b,
                 conn.dialect(),
                 id,

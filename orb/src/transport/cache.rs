@@ -177,6 +177,13 @@ impl ConnectionCache {
         remembered.conn.upgrade()
     }
 
+    /// The connection `remembered` names, still weak, if this cache gave it: for a caller that
+    /// keeps it to take it again later without asking the cache (it is then
+    /// [`ConnectionCache::recall`] without the cache's identity checked each time).
+    pub fn remembered(&self, remembered: &Remembered) -> Option<Weak<ClientConnection>> {
+        (remembered.cache == Some(self.id)).then(|| remembered.conn.clone())
+    }
+
     /// Whether a connection [`ConnectionCache::recall`] gave is the one
     /// [`ConnectionCache::get`] would give now for its endpoint and dialect: exactly when it
     /// is usable, the very check `get` makes of its shared connection. The cache replaces or
