@@ -376,8 +376,10 @@ impl<'a> Decoder<'a> {
 
     /// A sequence length, checked against the octets left: each element takes at least
     /// `min_element_size` octets, so a length the rest of the message cannot hold is an error
-    /// here, before anyone allocates for it.
-    #[inline]
+    /// here, before anyone allocates for it. Always inlined: a server reads two octet
+    /// sequences (the key, the operation) in every request's header, and left to the
+    /// compiler it stayed a call (inlined, the server thread's samples per oneway fell ~3%).
+    #[inline(always)]
     pub fn read_seq_len(&mut self, min_element_size: usize) -> Result<usize, DecodeError> {
         self.align(4)?;
         let at = self.offset();
@@ -421,6 +423,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// `sequence<octet>`, borrowed from the input.
+    #[inline]
     pub fn read_octet_seq(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.read_seq_len(1)?;
         self.take(n)
