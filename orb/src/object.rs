@@ -237,11 +237,15 @@ impl ObjectRef {
         runtime::collocation::servant(self)
     }
 
-    /// Before a collocated call: under `ThruPoa`, checks that the POA manager is active and
-    /// the object still active (raising what a remote call would get); under `Direct`,
-    /// nothing.
+    /// Before a collocated call: whether to call the servant directly (`Ok(true)`) or
+    /// through the transport after all (`Ok(false)`). Under `ThruPoa`, checks that the POA
+    /// manager is active and the object still active (raising what a remote call would
+    /// get), and says `false` for an object whose server now declares its priority (its
+    /// requests run at that priority, in its lane: not on the caller's thread); under
+    /// `Direct`, always `true` (the servant the reference was narrowed to is called, whatever
+    /// its POA does since).
     #[inline]
-    pub fn check_collocated(&self) -> Result<(), SystemException> {
+    pub fn check_collocated(&self) -> Result<bool, SystemException> {
         runtime::collocation::check(self)
     }
 }

@@ -895,8 +895,9 @@ impl<'m> Generator<'m> {
             let (method, ok, err, doc) = (&sig.method, &sig.ok, &sig.err, &sig.doc);
             let direct = quote! {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
+                    if self.obj.check_collocated()? {
+                        return <dyn #own as #decl_trait>::#method(&**direct #(, #args)*);
+                    }
                 }
             };
             methods.push(match calls {

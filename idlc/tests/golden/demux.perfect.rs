@@ -147,22 +147,25 @@ impl ::orb::codegen::AnyType for CounterRef {
 impl Counter for CounterRef {
     fn increment(&self) -> Result<(), ::orb::codegen::SystemException> {
         if let Some(direct) = &self.direct {
-            self.obj.check_collocated()?;
-            return <dyn Counter as Counter>::increment(&**direct);
+            if self.obj.check_collocated()? {
+                return <dyn Counter as Counter>::increment(&**direct);
+            }
         }
         counter::stub_increment(&self.obj)
     }
     fn value(&self) -> Result<i32, ::orb::codegen::SystemException> {
         if let Some(direct) = &self.direct {
-            self.obj.check_collocated()?;
-            return <dyn Counter as Counter>::value(&**direct);
+            if self.obj.check_collocated()? {
+                return <dyn Counter as Counter>::value(&**direct);
+            }
         }
         counter::stub_value(&self.obj)
     }
     fn reset(&self, to: i32) -> Result<(), ::orb::codegen::SystemException> {
         if let Some(direct) = &self.direct {
-            self.obj.check_collocated()?;
-            return <dyn Counter as Counter>::reset(&**direct, to);
+            if self.obj.check_collocated()? {
+                return <dyn Counter as Counter>::reset(&**direct, to);
+            }
         }
         counter::stub_reset(&self.obj, to)
     }
@@ -494,16 +497,18 @@ pub mod counter {
         /// IDL operation `increment`.
         pub async fn increment(&self) -> Result<(), ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn super::Counter as super::Counter>::increment(&**direct);
+                if self.obj.check_collocated()? {
+                    return <dyn super::Counter as super::Counter>::increment(&**direct);
+                }
             }
             async_stub_increment(&self.obj).await
         }
         /// IDL operation `value`.
         pub async fn value(&self) -> Result<i32, ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn super::Counter as super::Counter>::value(&**direct);
+                if self.obj.check_collocated()? {
+                    return <dyn super::Counter as super::Counter>::value(&**direct);
+                }
             }
             async_stub_value(&self.obj).await
         }
@@ -513,8 +518,9 @@ pub mod counter {
             to: i32,
         ) -> Result<(), ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn super::Counter as super::Counter>::reset(&**direct, to);
+                if self.obj.check_collocated()? {
+                    return <dyn super::Counter as super::Counter>::reset(&**direct, to);
+                }
             }
             async_stub_reset(&self.obj, to).await
         }

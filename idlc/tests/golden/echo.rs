@@ -215,15 +215,17 @@ pub mod example {
     impl Echo for EchoRef {
         fn echo_string(&self, s: &str) -> Result<String, echo::EchoStringError> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Echo as Echo>::echo_string(&**direct, s);
+                if self.obj.check_collocated()? {
+                    return <dyn Echo as Echo>::echo_string(&**direct, s);
+                }
             }
             echo::stub_echo_string(&self.obj, s)
         }
         fn counter(&self) -> Result<i32, ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Echo as Echo>::counter(&**direct);
+                if self.obj.check_collocated()? {
+                    return <dyn Echo as Echo>::counter(&**direct);
+                }
             }
             echo::stub_get_counter(&self.obj)
         }
@@ -232,15 +234,17 @@ pub mod example {
             value: i32,
         ) -> Result<(), ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Echo as Echo>::set_counter(&**direct, value);
+                if self.obj.check_collocated()? {
+                    return <dyn Echo as Echo>::set_counter(&**direct, value);
+                }
             }
             echo::stub_set_counter(&self.obj, value)
         }
         fn ping(&self) -> Result<(), ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Echo as Echo>::ping(&**direct);
+                if self.obj.check_collocated()? {
+                    return <dyn Echo as Echo>::ping(&**direct);
+                }
             }
             echo::stub_ping(&self.obj)
         }
@@ -704,16 +708,21 @@ pub mod example {
             /// IDL operation `echo_string`.
             pub async fn echo_string(&self, s: &str) -> Result<String, EchoStringError> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Echo as super::Echo>::echo_string(&**direct, s);
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Echo as super::Echo>::echo_string(
+                            &**direct,
+                            s,
+                        );
+                    }
                 }
                 async_stub_echo_string(&self.obj, s).await
             }
             /// Reads IDL attribute `counter`.
             pub async fn counter(&self) -> Result<i32, ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Echo as super::Echo>::counter(&**direct);
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Echo as super::Echo>::counter(&**direct);
+                    }
                 }
                 async_stub_get_counter(&self.obj).await
             }
@@ -723,19 +732,21 @@ pub mod example {
                 value: i32,
             ) -> Result<(), ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Echo as super::Echo>::set_counter(
-                        &**direct,
-                        value,
-                    );
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Echo as super::Echo>::set_counter(
+                            &**direct,
+                            value,
+                        );
+                    }
                 }
                 async_stub_set_counter(&self.obj, value).await
             }
             /// IDL oneway operation `ping`.
             pub async fn ping(&self) -> Result<(), ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Echo as super::Echo>::ping(&**direct);
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Echo as super::Echo>::ping(&**direct);
+                    }
                 }
                 async_stub_ping(&self.obj).await
             }

@@ -236,29 +236,33 @@ pub mod self_ {
     impl Gadget for GadgetRef {
         fn x(&self) -> Result<i32, ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Gadget as Gadget>::x(&**direct);
+                if self.obj.check_collocated()? {
+                    return <dyn Gadget as Gadget>::x(&**direct);
+                }
             }
             gadget::stub_get_x(&self.obj)
         }
         fn set_x_(&self, value: i32) -> Result<(), ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Gadget as Gadget>::set_x_(&**direct, value);
+                if self.obj.check_collocated()? {
+                    return <dyn Gadget as Gadget>::set_x_(&**direct, value);
+                }
             }
             gadget::stub_set_x(&self.obj, value)
         }
         fn set_x(&self, v: i32) -> Result<(), ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Gadget as Gadget>::set_x(&**direct, v);
+                if self.obj.check_collocated()? {
+                    return <dyn Gadget as Gadget>::set_x(&**direct, v);
+                }
             }
             gadget::stub_set_x_(&self.obj, v)
         }
         fn r#fn(&self, r#ref: &str) -> Result<bool, ::orb::codegen::SystemException> {
             if let Some(direct) = &self.direct {
-                self.obj.check_collocated()?;
-                return <dyn Gadget as Gadget>::r#fn(&**direct, r#ref);
+                if self.obj.check_collocated()? {
+                    return <dyn Gadget as Gadget>::r#fn(&**direct, r#ref);
+                }
             }
             gadget::stub_fn(&self.obj, r#ref)
         }
@@ -698,8 +702,9 @@ pub mod self_ {
             /// Reads IDL attribute `x`.
             pub async fn x(&self) -> Result<i32, ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Gadget as super::Gadget>::x(&**direct);
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Gadget as super::Gadget>::x(&**direct);
+                    }
                 }
                 async_stub_get_x(&self.obj).await
             }
@@ -709,11 +714,12 @@ pub mod self_ {
                 value: i32,
             ) -> Result<(), ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Gadget as super::Gadget>::set_x_(
-                        &**direct,
-                        value,
-                    );
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Gadget as super::Gadget>::set_x_(
+                            &**direct,
+                            value,
+                        );
+                    }
                 }
                 async_stub_set_x(&self.obj, value).await
             }
@@ -723,8 +729,9 @@ pub mod self_ {
                 v: i32,
             ) -> Result<(), ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Gadget as super::Gadget>::set_x(&**direct, v);
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Gadget as super::Gadget>::set_x(&**direct, v);
+                    }
                 }
                 async_stub_set_x_(&self.obj, v).await
             }
@@ -734,8 +741,12 @@ pub mod self_ {
                 r#ref: &str,
             ) -> Result<bool, ::orb::codegen::SystemException> {
                 if let Some(direct) = &self.direct {
-                    self.obj.check_collocated()?;
-                    return <dyn super::Gadget as super::Gadget>::r#fn(&**direct, r#ref);
+                    if self.obj.check_collocated()? {
+                        return <dyn super::Gadget as super::Gadget>::r#fn(
+                            &**direct,
+                            r#ref,
+                        );
+                    }
                 }
                 async_stub_fn(&self.obj, r#ref).await
             }

@@ -105,32 +105,41 @@ pub(crate) fn servant(obj: &ObjectRef) -> Option<ServantRef> {
     Some(target.servant)
 }
 
-/// Under ThruPoa, what the POA would say to a request for the object: nothing when it
-/// would dispatch, else the system exception a remote caller would get.
+/// Before a collocated call: whether to call the servant directly (`Ok(true)`), or through
+/// the transport after all (`Ok(false)`), or the system exception a remote caller would get.
+/// Under `Direct`, always directly. Under ThruPoa, what the POA would say to a request for
+/// the object: directly when it would dispatch it, through the transport when the object's
+/// requests now run at a priority its server declares ([`servant`] gave no servant for such
+/// an object, but a reference narrowed before — its POA since destroyed and made again
+/// `SERVER_DECLARED`, with the same persistent key — still holds one).
 #[inline]
-pub(crate) fn check(obj: &ObjectRef) -> Result<(), SystemException> {
+pub(crate) fn check(obj: &ObjectRef) -> Result<bool, SystemException> {
     match local(obj) {
         Some(l) if l.strategy == CollocationStrategy::ThruPoa => thru_poa(l),
-        _ => Ok(()),
+        _ => Ok(true),
     }
 }
 
-fn thru_poa(l: &Local) -> Result<(), SystemException> {
+fn thru_poa(l: &Local) -> Result<bool, SystemException> {
     // Read before looking: a change made during the lookup moves the count past this.
     let now = crate::poa::changes();
     // Relaxed: the count's Acquire load orders what the last change did before this.
     if l.verified.load(Ordering::Relaxed) == now {
-        return Ok(());
+        return Ok(true);
     }
     let Some(orb) = l.orb.upgrade() else {
         return Err(SystemException::OBJECT_NOT_EXIST);
     };
     match orb.poas.dispatch_decision(&l.key) {
+        // Not remembered as verified: each call looks again, and goes through the transport.
+        Decision::Dispatch(t) if t.priority_model.model == PriorityModel::ServerDeclared => {
+            Ok(false)
+        }
         Decision::Dispatch(_) => {
             l.verified.store(now, Ordering::Relaxed);
-            Ok(())
+            Ok(true)
         }
         Decision::Reject(e) => Err(e),
-        Decision::Hold => super::server::wait_while_holding(&orb, &l.key),
+        Decision::Hold => super::server::wait_while_holding(&orb, &l.key).map(|()| true),
     }
 }

@@ -157,6 +157,65 @@ fn inherited_and_own_operations_across_units() {
     }
 }
 
+#[test]
+fn a_typed_reference_goes_through_the_server_once_its_object_declares_a_priority() {
+    use orb::poa::{IdAssignment, Lifespan, Policy};
+    use orb::rt::{NativePriorityPolicy, PriorityModel, PriorityModelPolicy};
+    // Under ThruPoa the POA is asked before each collocated call. A reference narrowed while
+    // its object ran at its callers' priorities calls the servant directly; once the
+    // object's POA is made again declaring a priority (same name, same persistent key), its
+    // requests must run at that priority, in the server: the reference goes through the
+    // transport to the ORB's own endpoint, and reaches the object active now.
+    let server = Orb::init(OrbOptions {
+        collocation: CollocationStrategy::ThruPoa,
+        priority_mapping: NativePriorityPolicy::Off,
+        request_timeout: Some(Duration::from_secs(20)),
+        ..OrbOptions::default()
+    })
+    .expect("ORB");
+    let root = server.root_poa();
+    let poa_with = |model, server_priority| {
+        root.create_poa(
+            "again",
+            Some(root.manager().clone()),
+            &[
+                Policy::Lifespan(Lifespan::Persistent),
+                Policy::IdAssignment(IdAssignment::UserId),
+                Policy::PriorityModel(PriorityModelPolicy {
+                    model,
+                    server_priority,
+                }),
+            ],
+        )
+        .expect("POA")
+    };
+    let meter = |total| {
+        user::meter::servant(MeterImpl {
+            total: AtomicI32::new(total),
+            peer: Mutex::new(CounterRef::nil()),
+        })
+    };
+    let poa = poa_with(PriorityModel::ClientPropagated, 0);
+    let first = server
+        .activate_with_id(&poa, b"m", meter(1))
+        .expect("activate");
+    let typed = MeterRef::narrow(&first).expect("narrow").expect("a Meter");
+    assert_eq!(first.check_collocated(), Ok(true));
+    assert_eq!(typed.total().unwrap(), 1);
+
+    poa.destroy().expect("destroy");
+    let poa = poa_with(PriorityModel::ServerDeclared, 10000);
+    let second = server
+        .activate_with_id(&poa, b"m", meter(2))
+        .expect("activate again");
+    // (The same key: a reference to another would be OBJECT_NOT_EXIST here.)
+    assert_eq!(first.check_collocated(), Ok(false));
+    assert!(second.collocated_servant().is_none());
+    // The servant active now answers (the first is gone from the POA), through the server.
+    assert_eq!(typed.total().unwrap(), 2);
+    server.shutdown(true);
+}
+
 /// Definitions of `pattern` in the generated files of directory `dir` under OUT_DIR.
 fn definitions(dir: &str, pattern: &str) -> usize {
     let dir = std::path::Path::new(env!("OUT_DIR")).join(dir);
