@@ -698,6 +698,17 @@ impl RequestPrefix {
     }
 }
 
+/// The length of the message `enc` holds, whose body starts at `body_start` after a header
+/// ending at `header_end`: an empty body has no alignment padding before it.
+#[inline]
+fn message_len(enc: &Encoder, body_start: usize, header_end: usize) -> usize {
+    if enc.len() == body_start {
+        header_end
+    } else {
+        enc.len()
+    }
+}
+
 /// A request begun from a [`RequestPrefix`] ([`RequestPrefix::start_whole`]), sent whole.
 pub struct WholeRequest {
     enc: Encoder,
@@ -717,12 +728,7 @@ impl WholeRequest {
     /// inlined, so that the result is not returned through memory either.)
     #[inline]
     pub fn finish(&mut self) -> Result<Vec<u8>, GiopEncodeError> {
-        // An empty body has no alignment padding before it.
-        let len = if self.enc.len() == self.body_start {
-            self.header_end
-        } else {
-            self.enc.len()
-        };
+        let len = message_len(&self.enc, self.body_start, self.header_end);
         let size = u32::try_from(len - HEADER_LEN).map_err(|_| GiopEncodeError::TooLarge(len))?;
         self.enc.patch_ulong(8, size);
         let mut bytes = self.enc.take_vec();
@@ -968,12 +974,7 @@ impl MessageWriter {
 
     /// Patches the size and returns the whole message.
     pub fn finish(mut self) -> Result<Vec<u8>, GiopEncodeError> {
-        // An empty body has no alignment padding before it.
-        let len = if self.enc.len() == self.body_start {
-            self.header_end
-        } else {
-            self.enc.len()
-        };
+        let len = message_len(&self.enc, self.body_start, self.header_end);
         let size = len - self.header_len;
         let size = u32::try_from(size).map_err(|_| GiopEncodeError::TooLarge(len))?;
         if self.more_fragments {

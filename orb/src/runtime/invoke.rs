@@ -773,10 +773,7 @@ fn write_request_body(
     mut w: MessageWriter,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<Vec<u8>, SystemException> {
-    // As `fragment_if_configured` does.
-    if let Some(n) = opts.fragment_size {
-        let _ = w.fragment(n);
-    }
+    super::fragment_if_configured(&mut w, opts.fragment_size);
     write_args(b, w.body(), args)?;
     w.finish().map_err(marshal_failed)
 }
@@ -1409,13 +1406,44 @@ fn record_outcome(
     }
 }
 
-/// A oneway sent on the thread's memo of the reference alone ([`oneway_on_memo`]), which
-/// the connection did not take.
-struct FailedOnMemo {
-    e: TransportError,
-    conn: Arc<ClientConnection>,
-    memo: Rc<Memo>,
-    deadline: Deadline,
+/// Encodes a oneway to `b`'s own key for `conn`, with the connection's next request id.
+fn encode_oneway(
+    opts: &RequestOptions,
+    b: &Arc<Binding>,
+    conn: &ClientConnection,
+    operation: &str,
+    args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
+) -> Result<Vec<u8>, SystemException> {
+    let id = conn.next_request_id();
+    let first = conn.claim_first_request();
+    let target = TargetAddress::KeyAddr(&b.key);
+    encode_request(
+        opts,
+        b,
+        conn.dialect(),
+        id,
+        target,
+        operation,
+        false,
+        first,
+        args,
+    )
+}
+
+/// What became of a oneway offered to [`oneway_on_memo`].
+enum OnMemo {
+    /// Not the usual way, or no memo: nothing was done; send it the ordinary way.
+    NotTaken,
+    Sent,
+    /// It could not be encoded.
+    Refused(SystemException),
+    /// The connection did not take it.
+    Failed {
+        e: TransportError,
+        conn: Arc<ClientConnection>,
+        memo: Rc<Memo>,
+        deadline: Deadline,
+    },
 }
 
 /// Sends a oneway as the thread's memo of `r` says, without taking hold of the reference's
@@ -1425,51 +1453,46 @@ struct FailedOnMemo {
 /// no idle connection wanted, its remembered connection still usable — and only while the
 /// ORB lives (it is looked at, not held: should it go during the call, the connection,
 /// which the call holds, takes the request all the same, as it would have had the call
-/// held the ORB; its cache then closes it). `None`: not sent, nothing done; the caller sends
-/// it the ordinary way, which also says that a reference's ORB is gone.
+/// held the ORB; its cache then closes it). [`OnMemo::NotTaken`]: the caller sends it the
+/// ordinary way, which also says that a reference's ORB is gone.
 fn oneway_on_memo(
     r: &Arc<RefInner>,
     operation: &str,
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
-) -> Option<Result<(), Result<SystemException, FailedOnMemo>>> {
-    if Weak::strong_count(r.orb.as_ref()?) == 0 {
-        return None;
-    }
-    let m = memo_of(r)?;
-    let quick = m.quick.as_ref()?;
-    if time_to_choose_again(&m.b) || super::wants_idle_connection() {
-        return None;
-    }
-    let conn = quick.conn.upgrade().filter(|c| c.is_usable())?;
-    let deadline = deadline_within(quick.timeout, r);
-    let id = conn.next_request_id();
-    let first = conn.claim_first_request();
-    let request = encode_request(
-        &quick.request,
-        &m.b,
-        conn.dialect(),
-        id,
-        TargetAddress::KeyAddr(&m.b.key),
-        operation,
-        false,
-        first,
-        args,
-    );
-    let request = match request {
+) -> OnMemo {
+    // The memo, the connection, and the ORB's timeout and encoding options it copied.
+    let usual = || {
+        if Weak::strong_count(r.orb.as_ref()?) == 0 {
+            return None;
+        }
+        let memo = memo_of(r)?;
+        let quick = memo.quick.as_ref()?;
+        if time_to_choose_again(&memo.b) || super::wants_idle_connection() {
+            return None;
+        }
+        let conn = quick.conn.upgrade().filter(|c| c.is_usable())?;
+        let (timeout, opts) = (quick.timeout, quick.request);
+        Some((memo, conn, timeout, opts))
+    };
+    let Some((memo, conn, timeout, opts)) = usual() else {
+        return OnMemo::NotTaken;
+    };
+    let deadline = deadline_within(timeout, r);
+    let request = match encode_oneway(&opts, &memo.b, &conn, operation, args) {
         Ok(request) => request,
-        Err(e) => return Some(Err(Ok(e))),
+        Err(e) => return OnMemo::Refused(e),
     };
     let sent = conn.send_oneway_bounded(&request, &deadline);
-    buffers::give(quick.request.allocator, request);
-    Some(match sent {
-        Ok(()) => Ok(()),
-        Err(e) => Err(Err(FailedOnMemo {
+    buffers::give(opts.allocator, request);
+    match sent {
+        Ok(()) => OnMemo::Sent,
+        Err(e) => OnMemo::Failed {
             e,
             conn,
-            memo: m,
+            memo,
             deadline,
-        })),
-    })
+        },
+    }
 }
 
 /// A oneway request: sent, never answered.
@@ -1479,50 +1502,35 @@ pub(crate) fn invoke_oneway(
     args: &dyn Fn(&mut Encoder) -> Result<(), EncodeError>,
 ) -> Result<(), SystemException> {
     let r = obj.inner().ok_or_else(nil_reference)?;
-    let failed = match oneway_on_memo(r, operation, args) {
-        Some(Ok(())) => return Ok(()),
-        Some(Err(Ok(e))) => return Err(e),
-        Some(Err(Err(failed))) => Some(failed),
-        None => None,
+    let on_memo = oneway_on_memo(r, operation, args);
+    let orb = match on_memo {
+        OnMemo::Sent => return Ok(()),
+        OnMemo::Refused(e) => return Err(e),
+        _ => Orb::of(obj)?,
     };
-    let orb = Orb::of(obj)?;
     // A oneway waits for its connection and for the socket to take it no longer than a
     // twoway waits for its reply (`-ORBclientCallTimeOutPeriod`): past it, TIMEOUT,
     // COMPLETED_NO.
-    let (deadline, mut retried) = match failed {
+    let (deadline, mut retried) = match on_memo {
         // As below, for a oneway the connection did not take.
-        Some(FailedOnMemo {
+        OnMemo::Failed {
             e,
             conn,
             memo,
             deadline,
-        }) => {
+        } => {
             orb.cache.discard(&conn);
             if !e.is_retryable() {
                 return Err(transport_exception(&e, &memo.b.endpoint));
             }
             (deadline, true)
         }
-        None => (deadline(&orb, r), false),
+        _ => (deadline(&orb, r), false),
     };
+    let opts = RequestOptions::of(&orb);
     loop {
         let Bound { b, recalled } = current_binding(&orb, r)?;
-        let encode = |conn: &ClientConnection| {
-            let id = conn.next_request_id();
-            let first = conn.claim_first_request();
-            let target = TargetAddress::KeyAddr(&b.key);
-            encode_request(
-                &RequestOptions::of(&orb),
-                &b,
-                conn.dialect(),
-                id,
-                target,
-                operation,
-                false,
-                first,
-                args,
-            )
-        };
+        let encode = |conn: &ClientConnection| encode_oneway(&opts, &b, conn, operation, args);
         // Batched, a oneway joins the buffer already pending for its endpoint (and band: a
         // band's oneways go on its connections only), encoded and appended under the
         // batcher's one lock, without asking the connection cache (a connection in use within

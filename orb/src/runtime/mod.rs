@@ -953,8 +953,11 @@ impl Orb {
 /// Sends the message `w` writes in fragments when the ORB was asked to (`-ORBfragmentSize`).
 /// GIOP 1.0 and GIOP-lite cannot fragment: their messages go whole, which every receiver
 /// takes.
-pub(crate) fn fragment_if_configured(w: &mut crate::giop::MessageWriter, options: &OrbOptions) {
-    if let Some(n) = options.fragment_size {
+pub(crate) fn fragment_if_configured(
+    w: &mut crate::giop::MessageWriter,
+    fragment_size: Option<usize>,
+) {
+    if let Some(n) = fragment_size {
         let _ = w.fragment(n);
     }
 }

@@ -358,7 +358,7 @@ impl RequestHandler {
         let Ok(mut w) = writer else {
             return;
         };
-        super::fragment_if_configured(&mut w, &orb.options);
+        super::fragment_if_configured(&mut w, orb.options.fragment_size);
         w.body().set_codesets(codesets);
         let outcome = self.dispatch_to_target(orb, req, msg, codesets, w.body());
         let span = tracing::Span::current();
